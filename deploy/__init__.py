@@ -1,0 +1,1 @@
+"""Local stack: the Kafka broker and PostgreSQL server, the four service processes, and the demo."""

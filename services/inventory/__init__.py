@@ -1,0 +1,1 @@
+"""The inventory service: storages, products, operations, memberships as products, consumables."""

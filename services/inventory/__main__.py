@@ -1,0 +1,3 @@
+from services.inventory.app import build
+
+build().run()

@@ -1,0 +1,1 @@
+"""The loyalty service: client statistics, the location program and the bonus program."""

@@ -1,0 +1,3 @@
+from services.loyalty.app import build
+
+build().run()

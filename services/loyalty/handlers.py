@@ -1,0 +1,16 @@
+"""Kafka subscriptions of the loyalty service: topic → use case."""
+
+from services.loyalty import usecases
+from shared import topics
+from shared.events import VisitPaid, VisitStatus
+from shared.runtime import Service
+
+
+def register(service: Service) -> None:
+    service.subscribe(topics.VISIT_PAID, VisitPaid, usecases.record_payment,
+                      keys=lambda e: [f"visit.paid:{e.visit_id}"],
+                      description="A visit's checkout: the client's sold and paid totals.")
+    service.subscribe(topics.VISIT_ARRIVED, VisitStatus, usecases.record_arrival,
+                      description="The client came: counts as a visit.")
+    service.subscribe(topics.VISIT_NO_SHOW, VisitStatus, usecases.record_no_show,
+                      description="The client did not come.")

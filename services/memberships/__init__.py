@@ -1,0 +1,1 @@
+"""The memberships service: membership types, sale, deduction per visit, validity and freezing."""

@@ -1,0 +1,3 @@
+from services.memberships.app import build
+
+build().run()

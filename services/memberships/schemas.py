@@ -1,0 +1,141 @@
+"""HTTP bodies and answers of the memberships API (pydantic), and their mapping to the domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+
+from services.memberships.domain import Membership, MembershipType, TypeService, Validity
+from shared.events import Id, Money, NonNegativeMoney
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ServiceIn(Body):
+    service_id: Id
+    category_id: Id | None = None
+    visits: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class ValidityIn(Body):
+    period: Annotated[int, Field(ge=0, le=10_000)] = 0
+    unit: Literal["day", "week", "month", "year"] = "month"
+    counted_from: Literal["sale", "first_visit"] = "sale"
+
+
+class FreezeIn(Body):
+    allowed: bool = False
+    max_days: Annotated[int, Field(ge=0, le=3650)] = 0
+
+
+class MembershipTypeIn(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    balance: Literal["split", "overall"]
+    services: Annotated[list[ServiceIn], Field(min_length=1, max_length=500)]
+    total_visits: Annotated[int | None, Field(validate_default=True)] = None
+    price: NonNegativeMoney
+    validity: ValidityIn = ValidityIn()
+    auto_activation_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    freeze: FreezeIn = FreezeIn()
+    allow_without_code: bool = False
+    recalculate_service_cost: bool = False
+    editing: Literal["none", "all_locations", "selling_location"] = "none"
+    online_sale: bool = False
+    location_ids: list[Id] = Field(default_factory=list)
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, services: list[ServiceIn], info: ValidationInfo) -> list[ServiceIn]:
+        ids = [s.service_id for s in services]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a service is listed twice")
+        if info.data.get("balance") == "split" and any(s.visits is None for s in services):
+            raise ValueError("a split membership gives every service its number of visits")
+        return services
+
+    @field_validator("total_visits")
+    @classmethod
+    def _total(cls, total: int | None, info: ValidationInfo) -> int | None:
+        balance = info.data.get("balance")
+        if balance == "overall" and (total is None or total < 1):
+            raise ValueError("an overall membership needs total_visits of 1 or more")
+        if balance == "split" and total is not None:
+            raise ValueError("a split membership counts visits per service; leave total_visits null")
+        return total
+
+    def to_domain(self, type_id: str, chain_id: str) -> MembershipType:
+        return MembershipType(
+            id=type_id, chain_id=chain_id, name=self.name, balance=self.balance,
+            services=tuple(TypeService(s.service_id, s.category_id,
+                                       s.visits if self.balance == "split" else None) for s in self.services),
+            price=self.price, total_visits=self.total_visits,
+            validity=Validity(self.validity.period, self.validity.unit, self.validity.counted_from),
+            auto_activation_days=self.auto_activation_days, freeze_allowed=self.freeze.allowed,
+            freeze_max_days=self.freeze.max_days, allow_without_code=self.allow_without_code,
+            recalculate_service_cost=self.recalculate_service_cost, editing=self.editing,
+            online_sale=self.online_sale, location_ids=tuple(self.location_ids),
+        )
+
+
+class MembershipTypeOut(MembershipTypeIn):
+    id: uuid.UUID
+    archived: bool
+    price: Money
+
+    @classmethod
+    def of(cls, t: MembershipType) -> MembershipTypeOut:
+        return cls.model_validate({
+            "id": t.id, "archived": t.archived, "name": t.name, "balance": t.balance,
+            "services": [{"service_id": s.service_id, "category_id": s.category_id, "visits": s.visits}
+                         for s in t.services],
+            "total_visits": t.total_visits, "price": t.price,
+            "validity": {"period": t.validity.period, "unit": t.validity.unit,
+                         "counted_from": t.validity.counted_from},
+            "auto_activation_days": t.auto_activation_days,
+            "freeze": {"allowed": t.freeze_allowed, "max_days": t.freeze_max_days},
+            "allow_without_code": t.allow_without_code, "recalculate_service_cost": t.recalculate_service_cost,
+            "editing": t.editing, "online_sale": t.online_sale, "location_ids": list(t.location_ids),
+        })
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    kind: str
+    visit_id: str | None
+    service_id: str | None
+    units: int | None
+    service_cost: Money | None
+    balance: dict[str, int]
+    detail: dict[str, Any]
+
+
+class MembershipOut(BaseModel):
+    id: uuid.UUID
+    code: str | None
+    type_id: uuid.UUID
+    client_id: str
+    phone: str | None
+    location_id: str
+    status: str
+    balance: dict[str, int]
+    visits_left: int
+    price: Money
+    sold_at: datetime
+    activated_at: datetime | None
+    valid_until: datetime | None
+    history: list[HistoryEntry] | None = None
+
+    @classmethod
+    def of(cls, m: Membership, history: list[Any] | None = None) -> MembershipOut:
+        return cls(
+            id=uuid.UUID(m.id), code=m.code, type_id=uuid.UUID(m.type_id), client_id=m.client_id,
+            phone=m.phone, location_id=m.location_id, status=m.status.value, balance=m.balance,
+            visits_left=m.visits_left, price=m.price, sold_at=m.sold_at, activated_at=m.activated_at,
+            valid_until=m.valid_until,
+            history=[HistoryEntry.model_validate(dict(h)) for h in history] if history is not None else None,
+        )

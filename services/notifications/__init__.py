@@ -1,0 +1,1 @@
+"""The notifications service: turns domain events into SMS and chatbot notices on Kafka."""

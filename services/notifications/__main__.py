@@ -1,0 +1,3 @@
+from services.notifications.app import build
+
+build().run()

@@ -1,0 +1,99 @@
+"""Administration commands.
+
+    python -m shared.admin migrate                 apply every schema's migrations (auth + 4 services)
+    python -m shared.admin create-topics           create every topic and its .dlq twin (idempotent)
+    python -m shared.admin create-key --chain ID [--name TEXT]    print a new API key for a chain
+    python -m shared.admin revoke-key --prefix psk_XXXXXX         revoke a key by its printed prefix
+    python -m shared.admin list-keys --chain ID
+
+Settings (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS) come from the environment, as for the services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
+
+from shared import auth, db, topics
+from shared.settings import DEFAULT_PORTS, Settings, get_settings
+
+SERVICES = tuple(DEFAULT_PORTS)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def migrate(settings: Settings) -> None:
+    applied = db.migrate_auth(settings.database_url)
+    for service in SERVICES:
+        applied += db.migrate_service(settings.database_url, service, ROOT / "services" / service / "migrations")
+    print(f"migrations applied: {applied}")
+
+
+async def create_topics(settings: Settings) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    async for attempt in AsyncRetrying(stop=stop_after_delay(60), wait=wait_fixed(1), reraise=True):
+        with attempt:
+            await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for t in topics.all_topics() if t not in existing]
+        if wanted:
+            await admin.create_topics(
+                [NewTopic(t, num_partitions=settings.topic_partitions, replication_factor=1) for t in wanted]
+            )
+        return wanted
+    finally:
+        await admin.close()
+
+
+async def _with_conn(settings: Settings, fn):  # type: ignore[no-untyped-def]
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await fn(conn)
+    finally:
+        await conn.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.admin", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate")
+    sub.add_parser("create-topics")
+    key = sub.add_parser("create-key")
+    key.add_argument("--chain", required=True)
+    key.add_argument("--name", default="")
+    revoke = sub.add_parser("revoke-key")
+    revoke.add_argument("--prefix", required=True)
+    listing = sub.add_parser("list-keys")
+    listing.add_argument("--chain", required=True)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+
+    if args.command == "migrate":
+        migrate(settings)
+    elif args.command == "create-topics":
+        created = asyncio.run(create_topics(settings))
+        print(f"topics created: {len(created)}")
+    elif args.command == "create-key":
+        print(asyncio.run(_with_conn(settings, lambda c: auth.create_key(c, args.chain, args.name))))
+    elif args.command == "revoke-key":
+        n = asyncio.run(_with_conn(settings, lambda c: auth.revoke_key(c, args.prefix)))
+        print(f"revoked: {n}")
+        sys.exit(0 if n else 1)
+    elif args.command == "list-keys":
+        rows = asyncio.run(_with_conn(settings, lambda c: c.fetch(
+            "SELECT prefix, name, created_at, revoked_at FROM auth.api_keys WHERE chain_id = $1 ORDER BY 3",
+            args.chain)))
+        for r in rows:
+            state = f"revoked {r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else "active"
+            print(f"{r['prefix']}…  {r['name'] or '-':20} created {r['created_at']:%Y-%m-%d}  {state}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""PostgreSQL: one asyncpg pool per service, bound to the service's own schema, and schema migrations.
+
+Migrations are plain SQL files applied by yoyo-migrations (with its lock, so two replicas starting at
+once don't race). Every service schema gets the shared messaging tables (inbox, outbox) first, then
+its own files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb in and out as Python objects; Decimal stays Decimal inside (money never becomes a float).
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=lambda v: json.dumps(v, default=str),
+        decoder=json.loads, format="text",
+    )
+
+
+async def create_pool(database_url: str, schema: str, size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        database_url, min_size=1, max_size=size, init=_init_connection,
+        server_settings={"search_path": schema, "application_name": f"perkstream-{schema}",
+                         "timezone": "UTC"},
+        command_timeout=30,
+    )
+    assert pool is not None
+    return pool
+
+
+def _yoyo_url(database_url: str, schema: str) -> str:
+    parts = urlsplit(database_url)
+    scheme = "postgresql+psycopg"
+    query = f"{parts.query}&schema={schema}" if parts.query else f"schema={schema}"
+    return urlunsplit((scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def migrate(database_url: str, schema: str, *sources: Path) -> int:
+    """Applies the pending migrations of `sources` to `schema`; answers how many it applied."""
+    import psycopg
+    from yoyo import get_backend, read_migrations
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    backend = get_backend(_yoyo_url(database_url, schema))
+    migrations = read_migrations(*(str(s) for s in sources))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return len(pending)
+
+
+def migrate_service(database_url: str, schema: str, service_migrations: Path) -> int:
+    return migrate(database_url, schema, MIGRATIONS / "messaging", service_migrations)
+
+
+def migrate_auth(database_url: str) -> int:
+    return migrate(database_url, "auth", MIGRATIONS / "auth")

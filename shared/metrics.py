@@ -1,0 +1,21 @@
+"""Prometheus metrics every service exposes on /metrics."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CONSUMED = Counter("perkstream_messages_consumed_total", "Messages taken from Kafka", ["service", "topic"])
+PROCESSED = Counter("perkstream_messages_processed_total", "Messages applied", ["service", "topic"])
+DUPLICATES = Counter(
+    "perkstream_messages_duplicate_total", "Messages already seen (inbox hit)", ["service", "topic"]
+)
+DEAD_LETTERED = Counter("perkstream_messages_dlq_total", "Messages sent to <topic>.dlq", ["service", "topic"])
+BATCH_SECONDS = Histogram(
+    "perkstream_batch_seconds", "Time to apply one consumed batch in one transaction", ["service", "topic"]
+)
+BATCH_RETRIES = Counter(
+    "perkstream_batch_retries_total", "Batches retried after a transient failure", ["service", "topic"]
+)
+OUTBOX_PENDING = Gauge("perkstream_outbox_pending", "Outbox rows not yet published", ["service"])
+OUTBOX_LAG = Gauge(
+    "perkstream_outbox_lag_seconds", "Age of the oldest unpublished outbox row", ["service"]
+)
+OUTBOX_PUBLISHED = Counter("perkstream_outbox_published_total", "Outbox rows published", ["service"])

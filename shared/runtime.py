@@ -1,0 +1,122 @@
+"""One service process: its PostgreSQL pool, Kafka consumers (FastStream), outbox relay and HTTP API.
+
+A service's composition root (services/<name>/app.py) builds a `Service`, registers its subscriptions,
+published topics and routers, and `main` calls `run()`. Startup order: pool, producer, relay, consumers;
+shutdown is the reverse, so a consumer never runs without the outbox that records its effects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel
+from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
+
+from shared import asyncapi
+from shared.consumer import BatchConsumer, Handler, Subscription
+from shared.db import create_pool
+from shared.http import create_http_app, with_timeout
+from shared.logging import configure_logging
+from shared.relay import OutboxRelay
+from shared.settings import Settings, get_settings
+
+log = structlog.get_logger("runtime")
+
+
+class Service:
+    def __init__(self, name: str, migrations: Path, settings: Settings | None = None) -> None:
+        self.name = name
+        self.schema = name
+        self.migrations = migrations
+        self.settings = settings or get_settings()
+        self.broker = KafkaBroker(
+            self.settings.kafka_bootstrap_servers,
+            client_id=f"perkstream-{name}",
+            logger=logging.getLogger("perkstream.faststream"),  # propagates to the JSON root handler
+        )
+        self.consumer = BatchConsumer(
+            name, self.broker, lambda: self.pool,
+            self.settings.consumer_max_records, self.settings.consumer_batch_timeout_ms,
+        )
+        self._publishes: list[tuple[str, type[BaseModel], str]] = []
+        self.http: FastAPI = create_http_app(
+            f"Perkstream {name}", self._lifespan, self._readiness, self.asyncapi
+        )
+        self._pool: asyncpg.Pool | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+
+    # --- composition -------------------------------------------------------------------------
+
+    def subscribe(self, topic: str, model: type[BaseModel], handler: Handler[Any], *,
+                  keys: Callable[[Any], Iterable[str]] | None = None, description: str = "") -> None:
+        sub = Subscription(topic, model, handler, description=description)
+        if keys is not None:
+            sub.keys = keys
+        self.consumer.subscribe(sub)
+
+    def publishes(self, topic: str, model: type[BaseModel], description: str = "") -> None:
+        self._publishes.append((topic, model, description))
+
+    def include_router(self, router: APIRouter) -> None:
+        self.http.include_router(router, prefix="/v1/chains/{chain_id}")
+
+    def asyncapi(self) -> dict[str, Any]:
+        consumes = [(s.topic, s.model, s.description) for s in self.consumer.subscriptions]
+        return asyncapi.build(self.name, self.settings.kafka_bootstrap_servers, consumes, self._publishes)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "the service has not started"
+        return self._pool
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        s = self.settings
+        self._pool = await create_pool(s.database_url, self.schema, s.db_pool_size)
+        app.state.pool = self._pool
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap_servers, client_id=f"perkstream-{self.name}-relay",
+            acks="all", enable_idempotence=True, linger_ms=5,
+        )
+        # Kafka may still be starting (compose, a fresh local stack): wait for it a while.
+        async for attempt in AsyncRetrying(stop=stop_after_delay(60), wait=wait_fixed(1), reraise=True):
+            with attempt:
+                await self.producer.start()
+        self.relay = OutboxRelay(self.name, self.schema, s.database_url, self.producer,
+                                 s.outbox_batch_size, s.outbox_poll_seconds)
+        self.relay.start()
+        await self.broker.start()
+        log.info("service_started", port=s.port_for(self.name), group_id=self.consumer.group_id,
+                 topics=[sub.topic for sub in self.consumer.subscriptions])
+        try:
+            yield
+        finally:
+            await self.broker.stop()
+            await self.relay.stop()
+            await self.producer.stop()
+            await self._pool.close()
+            log.info("service_stopped")
+
+    async def _readiness(self) -> dict[str, bool]:
+        postgres = self._pool is not None and await with_timeout(self._pool.fetchval("SELECT true"))
+        kafka = await with_timeout(self.broker.ping(timeout=2.0), 2.5)
+        return {"postgres": postgres, "kafka": kafka}
+
+    def run(self) -> None:
+        s = self.settings
+        configure_logging(self.name, s.log_level)
+        uvicorn.run(self.http, host=s.http_host, port=s.port_for(self.name), log_config=None,
+                    access_log=False, lifespan="on")

@@ -1,0 +1,52 @@
+"""Every topic name of the public contract (../shared/CONTRACT.md), written once."""
+
+VISIT_PAID = "visit.paid"
+VISIT_ARRIVED = "visit.status_arrived"
+VISIT_NO_SHOW = "visit.status_no_show"
+VISIT_CANCELLED = "visit.cancelled"
+MEMBERSHIP_SOLD = "membership.sold"
+INBOUND = (VISIT_PAID, VISIT_ARRIVED, VISIT_NO_SHOW, VISIT_CANCELLED, MEMBERSHIP_SOLD)
+
+MEMBERSHIP_TYPE_CREATED = "membership_type.created"
+MEMBERSHIP_TYPE_CHANGED = "membership_type.changed"
+MEMBERSHIP_ISSUED = "membership.issued"
+MEMBERSHIP_ISSUE_REJECTED = "membership.issue_rejected"
+MEMBERSHIP_DEDUCTED = "membership.deducted"
+MEMBERSHIP_DEDUCTION_REJECTED = "membership.deduction_rejected"
+MEMBERSHIP_EXPIRING = "membership.expiring"
+MEMBERSHIP_EXPIRED = "membership.expired"
+MEMBERSHIP_FROZEN = "membership.frozen"
+MEMBERSHIP_UNFROZEN = "membership.unfrozen"
+LOYALTY_DISCOUNT_CHANGED = "loyalty.discount_changed"
+LOYALTY_LEVEL_CHANGED = "loyalty.level_changed"
+LOYALTY_CATEGORIES_CHANGED = "loyalty.categories_changed"
+LOYALTY_BONUS_ACCRUED = "loyalty.bonus_accrued"
+LOYALTY_BONUS_SPENT = "loyalty.bonus_spent"
+LOYALTY_BONUS_SPEND_REJECTED = "loyalty.bonus_spend_rejected"
+LOYALTY_BONUS_BURNING = "loyalty.bonus_burning"
+LOYALTY_BONUS_BURNED = "loyalty.bonus_burned"
+INVENTORY_STOCK_CHANGED = "inventory.stock_changed"
+INVENTORY_STOCK_LOW = "inventory.stock_low"
+DOMAIN = (
+    MEMBERSHIP_TYPE_CREATED, MEMBERSHIP_TYPE_CHANGED, MEMBERSHIP_ISSUED, MEMBERSHIP_ISSUE_REJECTED,
+    MEMBERSHIP_DEDUCTED, MEMBERSHIP_DEDUCTION_REJECTED, MEMBERSHIP_EXPIRING, MEMBERSHIP_EXPIRED,
+    MEMBERSHIP_FROZEN, MEMBERSHIP_UNFROZEN, LOYALTY_DISCOUNT_CHANGED, LOYALTY_LEVEL_CHANGED,
+    LOYALTY_CATEGORIES_CHANGED, LOYALTY_BONUS_ACCRUED, LOYALTY_BONUS_SPENT, LOYALTY_BONUS_SPEND_REJECTED,
+    LOYALTY_BONUS_BURNING, LOYALTY_BONUS_BURNED, INVENTORY_STOCK_CHANGED, INVENTORY_STOCK_LOW,
+)
+
+NOTIFICATION_SMS = "notification.sms"
+NOTIFICATION_CHATBOT = "notification.chatbot"
+NOTIFICATION_DELIVERY = "notification.delivery"
+NOTIFICATIONS = (NOTIFICATION_SMS, NOTIFICATION_CHATBOT, NOTIFICATION_DELIVERY)
+
+
+def dlq(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def all_topics() -> list[str]:
+    """Every topic the system uses; each one a service consumes gets its `.dlq` twin (cheap, and a
+    consumer added later finds its DLQ ready)."""
+    names = [*INBOUND, *DOMAIN, *NOTIFICATIONS]
+    return names + [dlq(t) for t in names]

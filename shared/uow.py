@@ -1,0 +1,58 @@
+"""The unit of work a handler gets: one open transaction, and `publish`, which writes an outbox row in
+that same transaction (so a change and the events it causes commit together, or not at all)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+from pydantic import BaseModel
+
+TRACEPARENT = "traceparent"
+
+
+@dataclass
+class OutboxMessage:
+    topic: str
+    key: str | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+async def enqueue(conn: asyncpg.Connection, messages: list[OutboxMessage]) -> None:
+    if not messages:
+        return
+    await conn.executemany(
+        "INSERT INTO outbox (topic, key, value, header_names, header_values) VALUES ($1, $2, $3, $4, $5)",
+        [(m.topic, m.key, m.value, [h[0] for h in m.headers], [h[1] for h in m.headers]) for m in messages],
+    )
+
+
+class UnitOfWork:
+    def __init__(self, conn: asyncpg.Connection, traceparent: bytes | None = None) -> None:
+        self.conn = conn
+        self.traceparent = traceparent
+        self._pending: list[OutboxMessage] = []
+
+    def publish(self, topic: str, key: str | None, event: BaseModel) -> None:
+        """Queues `event` for `topic`; it is written to the outbox when the handler returns."""
+        headers = [(TRACEPARENT, self.traceparent)] if self.traceparent else []
+        self._pending.append(OutboxMessage(topic, key, event.model_dump_json().encode(), headers))
+
+    def take(self) -> list[OutboxMessage]:
+        pending, self._pending = self._pending, []
+        return pending
+
+    async def flush(self) -> None:
+        await enqueue(self.conn, self.take())
+
+
+@asynccontextmanager
+async def unit_of_work(pool: asyncpg.Pool, traceparent: bytes | None = None) -> AsyncIterator[UnitOfWork]:
+    """For HTTP handlers: a transaction whose published events are flushed before it commits."""
+    async with pool.acquire() as conn, conn.transaction():
+        uow = UnitOfWork(conn, traceparent)
+        yield uow
+        await uow.flush()
