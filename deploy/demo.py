@@ -1,0 +1,94 @@
+"""The `make run` demo: a chain, a membership type, a sale and a paid visit, published as a booking
+system would, then what happened: the balance before and after, and the SMS as the aggregator gets it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+
+from deploy.kafka_io import Kafka
+from shared import auth, topics
+from shared.settings import Settings
+
+ANNA = {"id": "cl-5", "phone": "+36201234567", "name": "Anna"}
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+async def wait_for(probe: Any, check: Any, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await probe()
+        if value is not None and check(value):
+            return value
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the demo waited too long; see the service logs in .local/run/logs")
+
+
+async def play(settings: Settings, urls: dict[str, str]) -> None:
+    chain = f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        key = await auth.create_key(conn, chain, "demo")
+    finally:
+        await conn.close()
+    now = datetime.now(UTC).isoformat()
+    say(f"\n=== Demo: chain {chain} ===")
+    say(f"API key for this chain (shown once): {key}")
+
+    api = httpx.AsyncClient(base_url=f"{urls['memberships']}/v1/chains/{chain}",
+                            headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    async with api, Kafka(settings.kafka_bootstrap_servers) as kafka:
+        r = await api.post("/membership-types", json={
+            "name": "Massage membership", "balance": "split",
+            "services": [{"service_id": "svc-massage", "category_id": "cat-body", "visits": 10}],
+            "price": "8000", "validity": {"period": 3, "unit": "month", "counted_from": "first_visit"},
+            "recalculate_service_cost": True, "location_ids": ["loc-1"],
+        })
+        r.raise_for_status()
+        type_id = r.json()["id"]
+        say(f"1. POST /membership-types -> {r.status_code}: 'Massage membership', 10 massages for 8000 (id {type_id})")
+
+        await kafka.publish(topics.MEMBERSHIP_SOLD, {
+            "event_id": f"demo-{uuid.uuid4()}", "occurred_at": now, "chain_id": chain, "location_id": "loc-1",
+            "sale_id": f"sale-{uuid.uuid4().hex[:8]}", "membership_type_id": type_id, "code": "4567",
+            "client": ANNA, "price": "8000"}, key=ANNA["id"])
+        say("2. published membership.sold: code 4567 sold to Anna")
+
+        async def membership() -> dict[str, Any] | None:
+            resp = await api.get("/memberships/4567")
+            return resp.json() if resp.status_code == 200 else None
+
+        before = await wait_for(membership, lambda m: True)
+        say(f"   before: status={before['status']} balance={before['balance']} valid_until={before['valid_until']}")
+
+        visit_id = f"v-{uuid.uuid4().hex[:6]}"
+        await kafka.publish(topics.VISIT_PAID, {
+            "event_id": f"demo-{uuid.uuid4()}", "occurred_at": now, "chain_id": chain, "location_id": "loc-1",
+            "visit_id": visit_id, "client": ANNA, "loyalty_card_id": None, "bonus_spent": "0",
+            "lines": [{"kind": "service", "item_id": "svc-massage", "category_id": "cat-body", "quantity": 1,
+                       "sold": "1000", "paid": "0", "membership": {"code": "4567"}}]}, key=ANNA["id"],
+            headers=[("traceparent", b"00-" + uuid.uuid4().hex.encode() + b"-" + uuid.uuid4().hex[:16].encode() + b"-01")])
+        say(f"3. published visit.paid: visit {visit_id}, one massage paid with membership 4567")
+
+        after = await wait_for(membership, lambda m: m["visits_left"] < before["visits_left"])
+        say(f"   after:  status={after['status']} balance={after['balance']} valid_until={after['valid_until']}")
+        cost = next(h["service_cost"] for h in after["history"] if h["kind"] == "deduction")
+        say(f"   the deduction is booked at service_cost {cost} (8000 / 10 visits)")
+
+        [sms] = await kafka.read(topics.NOTIFICATION_SMS, lambda m: m.get("chain_id") == chain, timeout=30)
+        headers = sms.pop("_headers")
+        say("4. the SMS aggregator reads from notification.sms:")
+        say("   " + json.dumps(sms, indent=2, ensure_ascii=False).replace("\n", "\n   "))
+        say(f"   headers: {headers}")
+    say("\nTry it yourself:")
+    say(f"   curl -s -H 'Authorization: Bearer {key}' {urls['memberships']}/v1/chains/{chain}/memberships/4567")

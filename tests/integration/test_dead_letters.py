@@ -1,0 +1,54 @@
+"""A bad message lands in `<topic>.dlq` with the reason, and the consumer goes on."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy.kafka_io import Kafka
+from shared import topics
+from tests.integration.conftest import Chain
+from tests.integration.helpers import ANNA, create_type, membership_eventually, paid_visit, sell
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+async def test_malformed_and_invalid_messages_are_dead_lettered_and_the_next_one_is_processed(
+    chain: Chain, kafka: Kafka
+) -> None:
+    t = await create_type(chain)
+    await sell(chain, kafka, t["id"], "9090")
+
+    malformed = f"{{not json at all {chain.id}".encode()
+    bad_field = paid_visit(chain, "9090")
+    bad_field["lines"][0]["quantity"] = -1
+    bad_money = paid_visit(chain, "9090")
+    bad_money["lines"][0]["sold"] = "10.005"
+    await kafka.publish(topics.VISIT_PAID, malformed, key=ANNA["id"],
+                        headers=[("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")])
+    await kafka.publish(topics.VISIT_PAID, bad_field, key=ANNA["id"])
+    await kafka.publish(topics.VISIT_PAID, bad_money, key=ANNA["id"])
+    good = paid_visit(chain, "9090")
+    await kafka.publish(topics.VISIT_PAID, good, key=ANNA["id"])
+
+    # The good message after the bad ones is still applied.
+    await membership_eventually(chain, "9090", lambda m: m["visits_left"] == 9)
+
+    def ours(m: dict) -> bool:  # type: ignore[type-arg]
+        return chain.id in m.get("_raw", "") or m.get("chain_id") == chain.id
+
+    dead = await kafka.read(topics.dlq(topics.VISIT_PAID), ours, count=9, settle=1)
+    by_service = {}
+    for d in dead:
+        by_service.setdefault(d["_headers"]["x-consumer-group"], []).append(d)
+    # Every service consuming visit.paid dead-letters on its own, and says who it is.
+    assert set(by_service) == {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory"}
+    mine = by_service["perkstream.memberships"]
+    assert len(mine) == 3
+    errors = sorted(d["_headers"]["x-error"] for d in mine)
+    assert errors[0].startswith("invalid visit.paid: lines.0.quantity")
+    assert errors[1].startswith("invalid visit.paid: lines.0.sold")
+    assert errors[2].startswith("not JSON")
+    raw = [d for d in mine if "_raw" in d]
+    assert raw[0]["_raw"] == malformed.decode()  # the original bytes, untouched
+    assert raw[0]["_headers"]["traceparent"].startswith("00-0af7651916cd43dd")  # the trace carried on
+    assert {d["_headers"]["x-original-topic"] for d in mine} == {"visit.paid"}
