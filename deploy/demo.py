@@ -77,7 +77,7 @@ async def play(settings: Settings, urls: dict[str, str]) -> None:
             "visit_id": visit_id, "client": ANNA, "loyalty_card_id": None, "bonus_spent": "0",
             "lines": [{"kind": "service", "item_id": "svc-massage", "category_id": "cat-body", "quantity": 1,
                        "sold": "1000", "paid": "0", "membership": {"code": "4567"}}]}, key=ANNA["id"],
-            headers=[("traceparent", b"00-" + uuid.uuid4().hex.encode() + b"-" + uuid.uuid4().hex[:16].encode() + b"-01")])
+            headers=[("traceparent", f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01".encode())])
         say(f"3. published visit.paid: visit {visit_id}, one massage paid with membership 4567")
 
         after = await wait_for(membership, lambda m: m["visits_left"] < before["visits_left"])

@@ -277,7 +277,8 @@ async def claim(conn: asyncpg.Connection, topic: str, batch: list[Parsed]) -> li
         chains, keys, topic,
     )
     inserted = {(r["chain_id"], r["key"]) for r in rows}
-    fresh, taken = [], set()
+    fresh: list[Parsed] = []
+    taken: set[tuple[str, str]] = set()
     for p in batch:
         mine = {(p.event.chain_id, k) for k in p.keys}  # type: ignore[union-attr]
         if mine <= inserted and not (mine & taken):

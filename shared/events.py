@@ -25,7 +25,6 @@ from pydantic import (
     model_validator,
 )
 
-
 MONEY_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,2}0*)?$")
 CENTS = Decimal("0.01")
 

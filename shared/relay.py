@@ -61,7 +61,8 @@ class OutboxRelay:
         conn = await asyncpg.connect(self.database_url, server_settings={"search_path": self.schema})
         try:
             lock_id = zlib.crc32(f"outbox:{self.schema}".encode())
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_id):
+            # Another replica leads while it holds the lock: poll for it.
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_id):  # noqa: ASYNC110
                 await asyncio.sleep(self.poll_seconds)
             self.is_leader = True
             await conn.add_listener(f"outbox_{self.schema}", lambda *_: self._wake.set())

@@ -22,7 +22,8 @@ class Repository:
             uuid.uuid4(), self.chain_id, op_type, location_id, storage_id, source, lines, at,
         )
 
-    async def operations(self, op_type: str | None, start: datetime | None, end: datetime | None) -> list[asyncpg.Record]:
+    async def operations(self, op_type: str | None, start: datetime | None,
+                         end: datetime | None) -> list[asyncpg.Record]:
         return await self.conn.fetch(  # type: ignore[no-any-return]
             """SELECT id, number, type, location_id, storage_id, source, lines, occurred_at FROM operations
                WHERE chain_id = $1 AND ($2::text IS NULL OR type = $2)

@@ -1,9 +1,9 @@
 """Kafka subscriptions of the memberships service: topic → use case."""
 
+from services.memberships import usecases
 from shared import topics
 from shared.events import MembershipSold, VisitPaid
 from shared.runtime import Service
-from services.memberships import usecases
 
 
 def register(service: Service) -> None:

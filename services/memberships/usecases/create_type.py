@@ -1,11 +1,11 @@
 import uuid
 
+from services.memberships.domain import MembershipType
 from services.memberships.repository import Repository
 from services.memberships.schemas import MembershipTypeIn
 from shared import topics
 from shared.events import MembershipTypeChanged, MembershipTypeService
 from shared.uow import UnitOfWork
-from services.memberships.domain import MembershipType
 
 
 def type_event(t: MembershipType) -> MembershipTypeChanged:
