@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 import structlog
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -125,6 +125,8 @@ class BatchConsumer:
         async def raw(msg: Any) -> Any:  # the records stay bytes: parsing is ours, per record
             return None
 
+        inflight = asyncio.Lock()  # held from getmany's batch to its offset commit
+
         @self.broker.subscriber(
             subscription.topic,
             group_id=self.group_id,
@@ -134,16 +136,18 @@ class BatchConsumer:
             auto_offset_reset="earliest",  # a new group starts from the beginning: nothing missed
             ack_policy=AckPolicy.MANUAL,
             decoder=raw,
+            listener=_FinishBatchOnRevoke(inflight, subscription.topic),
             include_in_schema=False,  # the AsyncAPI document is built from the contract models instead
         )
         async def consume(body: Any, message: KafkaMessage) -> None:
-            await self.process(subscription, message.raw_message)  # type: ignore[arg-type]
-            try:
-                await message.ack()
-            except (CommitFailedError, IllegalStateError) as exc:
-                # The group rebalanced while we worked: the new owner gets these records again, and
-                # the inbox turns them into no-ops.
-                log.warning("commit_failed_after_rebalance", topic=subscription.topic, error=str(exc))
+            async with inflight:
+                await self.process(subscription, message.raw_message)  # type: ignore[arg-type]
+                try:
+                    await message.ack()
+                except (CommitFailedError, IllegalStateError) as exc:
+                    # The group rebalanced while we worked: the new owner gets these records again, and
+                    # the inbox turns them into no-ops.
+                    log.warning("commit_failed_after_rebalance", topic=subscription.topic, error=str(exc))
 
     # --- processing --------------------------------------------------------------------------
 
@@ -247,6 +251,30 @@ class BatchConsumer:
                   offset=p.record.offset, reason=reason)
         outbox.append(dead_letter(p.record, reason, self.group_id))
         outcome.dead += 1
+
+
+class _FinishBatchOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """aiokafka rebalances eagerly (no cooperative protocol): before it takes partitions away, let the
+    batch in hand finish and commit, so the next owner starts exactly after it. Bounded: a batch that
+    takes longer is redelivered to the next owner instead, and the inbox absorbs it."""
+
+    def __init__(self, inflight: asyncio.Lock, topic: str, wait_seconds: float = 20) -> None:
+        self.inflight = inflight
+        self.topic = topic
+        self.wait_seconds = wait_seconds
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        if not self.inflight.locked():
+            return
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                async with self.inflight:
+                    pass
+        except TimeoutError:
+            log.warning("rebalance_before_batch_committed", topic=self.topic)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        pass
 
 
 @dataclass
