@@ -26,6 +26,7 @@ from shared import asyncapi
 from shared.consumer import BatchConsumer, Handler, Subscription
 from shared.db import create_pool
 from shared.http import create_http_app, with_timeout
+from shared.jobs import JobFn, Jobs
 from shared.logging import configure_logging
 from shared.relay import OutboxRelay
 from shared.settings import Settings, get_settings
@@ -52,6 +53,8 @@ class Service:
         self.http: FastAPI = create_http_app(
             f"Perkstream {name}", self._lifespan, self._readiness, self.asyncapi
         )
+        self.jobs = Jobs(name, lambda: self.pool, self.settings.jobs_interval_seconds, self.settings.jobs_enabled)
+        self.include_router(self.jobs.router())
         self._pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
@@ -64,6 +67,10 @@ class Service:
         if keys is not None:
             sub.keys = keys
         self.consumer.subscribe(sub)
+
+    def job(self, name: str, fn: JobFn, description: str = "") -> None:
+        """A time-driven job: run on schedule for every chain, and by POST .../jobs/{name}/run."""
+        self.jobs.add(name, fn, description)
 
     def publishes(self, topic: str, model: type[BaseModel], description: str = "") -> None:
         self._publishes.append((topic, model, description))
@@ -99,11 +106,13 @@ class Service:
                                  s.outbox_batch_size, s.outbox_poll_seconds)
         self.relay.start()
         await self.broker.start()
+        self.jobs.start()
         log.info("service_started", port=s.port_for(self.name), group_id=self.consumer.group_id,
                  topics=[sub.topic for sub in self.consumer.subscriptions])
         try:
             yield
         finally:
+            self.jobs.stop()
             await self.broker.stop()
             await self.relay.stop()
             await self.producer.stop()

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # The relay wakes on pg_notify; this is the fallback poll when a notification is missed.
     outbox_poll_seconds: float = 1.0
     topic_partitions: int = 6
+    # Time-driven jobs (expiry, burning, reminders...) run by themselves this often, for every chain.
+    jobs_enabled: bool = True
+    jobs_interval_seconds: float = 300
 
     def port_for(self, service: str) -> int:
         return self.http_port or DEFAULT_PORTS[service]

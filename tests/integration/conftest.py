@@ -1,9 +1,9 @@
 """The integration suite runs against real servers, never mocks.
 
-Once per test run: a fresh Kafka broker and a fresh PostgreSQL cluster in `.local/test` (wiped first;
-ports 19092 and 55433, so the `make run` demo on 9092/55432 is never touched), the migrations, the
-topics, and the four services as their own processes on ports 18001-18004. Each test works in a chain
-of its own, so tests never see each other's data.
+Once per test run: a fresh Kafka broker and a fresh PostgreSQL cluster in `.local/test-<random>`
+(removed at the end), on free ports, so neither the `make run` demo on 9092/55432 nor another test run
+is ever touched; the migrations, the topics, and the four services as their own processes, on free
+ports too. Each test works in a chain of its own, so tests never see each other's data.
 
 To run against an existing cluster instead, set TEST_KAFKA_BOOTSTRAP_SERVERS and TEST_DATABASE_URL
 (a database the run may write to).
@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -32,9 +34,17 @@ from shared import admin, auth
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-STATE = ROOT / ".local" / "test"
 SERVICES = ("memberships", "loyalty", "inventory", "notifications")
-TEST_PORTS = {"memberships": 18001, "loyalty": 18002, "inventory": 18003, "notifications": 18004}
+
+
+def free_port(pair: bool = False) -> int:
+    """A port nobody listens on (and, with `pair`, the one after it too: Kafka's controller)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if not pair or (port < 65535 and not local.port_open(port + 1)):
+            return port
 
 T = TypeVar("T")
 
@@ -48,34 +58,37 @@ class Stack:
     def url(self, service: str) -> str:
         return self.services[service].url
 
-    def start_replica(self, service: str, port: int) -> processes.ServiceProcess:
-        """A second process of a service, in the same consumer group (for concurrency tests)."""
-        proc = processes.start(service, self.env(), self.logdir, port)
+    def start_replica(self, service: str) -> processes.ServiceProcess:
+        """Another process of a service, in the same consumer group (for concurrency tests)."""
+        proc = processes.start(service, self.env(), self.logdir, free_port())
         processes.wait_ready([proc])
         return proc
 
     def env(self) -> dict[str, str]:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
                 "DATABASE_URL": self.settings.database_url, "LOG_LEVEL": "INFO",
-                "CONSUMER_BATCH_TIMEOUT_MS": "50"}
+                "CONSUMER_BATCH_TIMEOUT_MS": "50",
+                # Tests run jobs through the API with a pinned as_of; the schedule stays out of their way.
+                "JOBS_INTERVAL_SECONDS": "3600"}
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     external = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("TEST_DATABASE_URL")
     servers: local.Stack | None = None
+    (ROOT / ".local").mkdir(exist_ok=True)
+    state = Path(tempfile.mkdtemp(prefix="test-", dir=ROOT / ".local"))
     if all(external):
         settings = Settings(kafka_bootstrap_servers=external[0], database_url=external[1])
     else:
-        shutil.rmtree(STATE, ignore_errors=True)
-        servers = local.Stack(STATE, kafka_port=19092, pg_port=55433, fast_disk=True)
+        servers = local.Stack(state, kafka_port=free_port(pair=True), pg_port=free_port(), fast_disk=True)
         local.up(servers)
         settings = Settings(**{k.lower(): v for k, v in servers.env().items()})
     admin.migrate(settings)
     asyncio.run(admin.create_topics(settings))
-    logdir = STATE / "logs"
+    logdir = state / "logs"
     env = Stack(settings, {}, logdir).env()
-    started = [processes.start(name, env, logdir, TEST_PORTS[name]) for name in SERVICES]
+    started = [processes.start(name, env, logdir, free_port()) for name in SERVICES]
     try:
         processes.wait_ready(started)
         yield Stack(settings, {p.name: p for p in started}, logdir)
@@ -83,6 +96,11 @@ def stack() -> Iterator[Stack]:
         processes.stop(started)
         if servers is not None:
             local.down(servers)
+        # A failed run (or KEEP_TEST_STATE=1) keeps the service logs and data to look at.
+        if request.session.testsfailed or os.environ.get("KEEP_TEST_STATE"):
+            print(f"\ntest stack kept in {state} (service logs in {logdir})")
+        else:
+            shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
