@@ -1,0 +1,71 @@
+"""Building blocks of the contract models: money, ids, times, the base of every model and of every
+domain event. Unknown fields are ignored (forward compatible); money is a Decimal given as a string with
+at most two decimals, never a float; times must carry an offset."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
+
+MONEY_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,2}0*)?$")
+CENTS = Decimal("0.01")
+
+
+def _money(value: Any) -> Any:
+    # A float has already lost the cents it was meant to carry ("0.1" is not 0.1): refuse it.
+    if isinstance(value, float | bool):
+        raise ValueError("money must be a decimal string such as \"800.00\", not a number with a fraction")
+    if isinstance(value, str) and not MONEY_TEXT.match(value.strip()):
+        raise ValueError("money must be a decimal string with at most 2 decimals, such as \"800.00\"")
+    return value
+
+
+def _money_text(amount: Decimal) -> str:
+    # Always two decimals on the wire: "8000" in, "8000.00" out, as NUMERIC(14,2) stores it.
+    return format(amount.quantize(CENTS), "f")
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    Field(max_digits=14, decimal_places=2, allow_inf_nan=False),
+    PlainSerializer(_money_text, return_type=str, when_used="json"),
+]
+NonNegativeMoney = Annotated[Money, Field(ge=0)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+Time = AwareDatetime
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DomainEvent(Model):
+    event_id: str = Field(default_factory=new_event_id)
+    occurred_at: Time = Field(default_factory=utcnow)
+    chain_id: Id
+    location_id: Id | None = None
+
+
