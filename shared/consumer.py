@@ -120,7 +120,14 @@ class BatchConsumer:
         return f"perkstream.{self.service}"
 
     def subscribe(self, subscription: Subscription[Any]) -> None:
-        self.subscriptions.append(subscription)
+        self.subscribe_together([subscription])
+
+    def subscribe_together(self, subscriptions: list[Subscription[Any]]) -> None:
+        """One Kafka consumer (one group member) for the topics of `subscriptions`: a service consuming
+        many topics joins its group once instead of once per topic (each join is a group-wide rebalance).
+        Each batch is processed topic by topic, in the order the records came, then committed once."""
+        self.subscriptions.extend(subscriptions)
+        by_topic = {s.topic: s for s in subscriptions}
 
         async def raw(msg: Any) -> Any:  # the records stay bytes: parsing is ours, per record
             return None
@@ -128,7 +135,7 @@ class BatchConsumer:
         inflight = asyncio.Lock()  # held from getmany's batch to its offset commit
 
         @self.broker.subscriber(
-            subscription.topic,
+            *by_topic,
             group_id=self.group_id,
             batch=True,
             max_records=self.max_records,
@@ -136,18 +143,22 @@ class BatchConsumer:
             auto_offset_reset="earliest",  # a new group starts from the beginning: nothing missed
             ack_policy=AckPolicy.MANUAL,
             decoder=raw,
-            listener=_FinishBatchOnRevoke(inflight, subscription.topic),
+            listener=_FinishBatchOnRevoke(inflight, ",".join(by_topic)),
             include_in_schema=False,  # the AsyncAPI document is built from the contract models instead
         )
         async def consume(body: Any, message: KafkaMessage) -> None:
             async with inflight:
-                await self.process(subscription, message.raw_message)  # type: ignore[arg-type]
+                per_topic: dict[str, list[ConsumerRecord]] = {}
+                for record in message.raw_message:  # type: ignore[union-attr]
+                    per_topic.setdefault(record.topic, []).append(record)
+                for topic, records in per_topic.items():
+                    await self.process(by_topic[topic], records)
                 try:
                     await message.ack()
                 except (CommitFailedError, IllegalStateError) as exc:
                     # The group rebalanced while we worked: the new owner gets these records again, and
                     # the inbox turns them into no-ops.
-                    log.warning("commit_failed_after_rebalance", topic=subscription.topic, error=str(exc))
+                    log.warning("commit_failed_after_rebalance", topic=",".join(by_topic), error=str(exc))
 
     # --- processing --------------------------------------------------------------------------
 

@@ -68,6 +68,11 @@ class Service:
             sub.keys = keys
         self.consumer.subscribe(sub)
 
+    def subscribe_together(self, subscriptions: list[Subscription[Any]]) -> None:
+        """Several topics through one Kafka consumer, for a service that consumes many (see
+        BatchConsumer.subscribe_together)."""
+        self.consumer.subscribe_together(subscriptions)
+
     def job(self, name: str, fn: JobFn, description: str = "") -> None:
         """A time-driven job: run on schedule for every chain, and by POST .../jobs/{name}/run."""
         self.jobs.add(name, fn, description)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.notifications import api, handlers
+from services.notifications import api, handlers, usecases
 from shared import events, topics
 from shared.runtime import Service
 
@@ -11,5 +11,8 @@ def build() -> Service:
     service = Service("notifications", Path(__file__).parent / "migrations")
     handlers.register(service)
     service.publishes(topics.NOTIFICATION_SMS, events.Notice, "SMS notices for aggregators")
+    service.publishes(topics.NOTIFICATION_CHATBOT, events.Notice, "Chatbot notices")
+    service.job("release_held", usecases.release_held,
+                "Send the notices held outside their location's send window once it has opened")
     service.include_router(api.router)
     return service

@@ -1,11 +1,69 @@
-"""Kafka subscriptions of the notifications service: domain event → notice."""
+"""Kafka subscriptions of the notifications service: domain event → notice; receipt → notice status.
+
+Idempotency: the inbox (event_id) drops a redelivered event, and the notices table's unique key
+(chain, source event, channel) drops a notice the inbox let through (a replayed batch, two replicas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import model_validator
 
 from services.notifications import usecases
-from shared import topics
-from shared.events import MembershipDeducted
+from shared import events, topics
+from shared.consumer import Subscription
 from shared.runtime import Service
 
 
+class Receipt(events.DeliveryReceipt):
+    """A receipt as the consumer handles it: the consumer's inbox wants an event id and a chain, which a
+    receipt need not carry; one receipt is one (notice, status, time)."""
+
+    event_id: str = ""
+    chain_id: str = ""  # type: ignore[assignment]  # "" when the aggregator did not echo it
+
+    @model_validator(mode="before")
+    @classmethod
+    def _identity(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            data.setdefault("event_id", f"receipt:{data.get('notification_id')}:{data.get('status')}:"
+                                        f"{data.get('at')}")
+            data["chain_id"] = data.get("chain_id") or ""
+        return data
+
+
+SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
+    (topics.MEMBERSHIP_ISSUED, events.MembershipIssued, usecases.notify_issued,
+     "A membership was issued: tell the client its code and visits."),
+    (topics.MEMBERSHIP_DEDUCTED, events.MembershipDeducted, usecases.notify_deduction,
+     "Visits were deducted: tell the client what is left."),
+    (topics.MEMBERSHIP_DEDUCTION_REJECTED, events.MembershipDeductionRejected, usecases.notify_deduction_rejected,
+     "A membership could not pay: tell the client (expired, frozen, exhausted) or the administrator (an "
+     "error of the desk)."),
+    (topics.MEMBERSHIP_EXPIRING, events.MembershipExpiring, usecases.notify_expiring,
+     "A membership ends soon, or runs low on visits."),
+    (topics.MEMBERSHIP_EXPIRED, events.MembershipExpired, usecases.notify_expired, "A membership expired."),
+    (topics.MEMBERSHIP_FROZEN, events.MembershipFrozen, usecases.notify_frozen, "A membership was frozen."),
+    (topics.MEMBERSHIP_UNFROZEN, events.MembershipUnfrozen, usecases.notify_unfrozen, "A membership was unfrozen."),
+    (topics.MEMBERSHIP_ACTIVATED, events.MembershipActivated, usecases.notify_activated,
+     "A membership activated by itself (auto-activation)."),
+    (topics.LOYALTY_DISCOUNT_CHANGED, events.DiscountChanged, usecases.notify_discount_changed,
+     "The client's discount changed, or expired for inactivity."),
+    (topics.LOYALTY_LEVEL_CHANGED, events.LevelChanged, usecases.notify_level_changed,
+     "The client reached a level."),
+    (topics.LOYALTY_BONUS_ACCRUED, events.BonusAccrued, usecases.notify_bonus_accrued, "Bonus points accrued."),
+    (topics.LOYALTY_BONUS_SPENT, events.BonusSpent, usecases.notify_bonus_spent, "Bonus points spent."),
+    (topics.LOYALTY_BONUS_BURNING, events.BonusBurning, usecases.notify_bonus_burning, "Bonus points burn soon."),
+    (topics.LOYALTY_BONUS_BURNED, events.BonusBurned, usecases.notify_bonus_burned, "Bonus points burned."),
+    (topics.INVENTORY_STOCK_LOW, events.StockLow, usecases.notify_stock_low,
+     "A product is low: tell the location's administrator."),
+    (topics.NOTIFICATION_DELIVERY, Receipt, usecases.record_receipt,
+     "An aggregator's delivery receipt: update the notice's status (an unknown notice goes to the DLQ)."),
+]
+
+
 def register(service: Service) -> None:
-    service.subscribe(topics.MEMBERSHIP_DEDUCTED, MembershipDeducted, usecases.notify_deduction,
-                      description="Visits were deducted: tell the client what is left.")
+    # One Kafka consumer for the sixteen topics: one group member per replica, one rebalance when it joins.
+    service.subscribe_together([Subscription(topic, model, handler, description=description)
+                                for topic, model, handler, description in SUBSCRIPTIONS])

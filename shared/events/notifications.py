@@ -16,18 +16,26 @@ class Notice(Model):
     chain_id: Id
     location_id: Id | None
     channel: Literal["sms", "chatbot"]
+    # A phone for SMS; for a chatbot the phone, or the client id when the client has no phone.
     to: str
-    client_id: str
+    # The client the notice is about; null for a notice to an administrator about no client (stock low).
+    client_id: str | None
     type: str
     text: str
     locale: str
     source_event_id: str
+    # "administrator": to the location's administrator contact (stock low, an error of the desk).
+    audience: Literal["client", "administrator"] = "client"
 
 
 class DeliveryReceipt(Model):
+    """What an aggregator publishes back on `notification.delivery`."""
+
     notification_id: uuid.UUID
     status: Literal["delivered", "failed", "sent"]
     provider_message_id: str | None = None
     at: Time
-
-
+    # Optional, echoed from the notice: when given, the receipt is matched within that chain only.
+    chain_id: Id | None = None
+    # Why a failed notice failed (the provider's words), when it says.
+    error: str | None = None

@@ -1,6 +1,41 @@
 """Every command and query of the notifications service (the app index)."""
 
-from services.notifications.usecases.notify_deduction import notify_deduction
+from services.notifications.usecases.configure import (
+    delete_template,
+    get_opt_out,
+    get_settings,
+    list_templates,
+    save_opt_out,
+    save_settings,
+    save_template,
+)
+from services.notifications.usecases.notify_inventory import notify_stock_low
+from services.notifications.usecases.notify_loyalty import (
+    notify_bonus_accrued,
+    notify_bonus_burned,
+    notify_bonus_burning,
+    notify_bonus_spent,
+    notify_discount_changed,
+    notify_level_changed,
+)
+from services.notifications.usecases.notify_memberships import (
+    notify_activated,
+    notify_deduction,
+    notify_deduction_rejected,
+    notify_expired,
+    notify_expiring,
+    notify_frozen,
+    notify_issued,
+    notify_unfrozen,
+)
 from services.notifications.usecases.queries import list_notices
+from services.notifications.usecases.receipts import UnknownNotice, record_receipt
+from services.notifications.usecases.release_held import release_held
 
-__all__ = ["list_notices", "notify_deduction"]
+__all__ = [
+    "UnknownNotice", "delete_template", "get_opt_out", "get_settings", "list_notices", "list_templates",
+    "notify_activated", "notify_bonus_accrued", "notify_bonus_burned", "notify_bonus_burning", "notify_bonus_spent",
+    "notify_deduction", "notify_deduction_rejected", "notify_discount_changed", "notify_expired", "notify_expiring",
+    "notify_frozen", "notify_issued", "notify_level_changed", "notify_stock_low", "notify_unfrozen", "record_receipt",
+    "release_held", "save_opt_out", "save_settings", "save_template",
+]

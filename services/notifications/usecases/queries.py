@@ -4,5 +4,6 @@ from services.notifications.repository import NoticeRow, Repository
 
 
 async def list_notices(conn: asyncpg.Connection, chain_id: str, client_id: str | None, status: str | None,
-                       limit: int) -> list[NoticeRow]:
-    return await Repository(conn, chain_id).find(client_id, status, limit)
+                       limit: int, location_id: str | None = None, notice_type: str | None = None) -> list[NoticeRow]:
+    return await Repository(conn, chain_id).find(client_id, status, limit, location_id=location_id,
+                                                 notice_type=notice_type)
