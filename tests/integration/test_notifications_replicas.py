@@ -1,0 +1,54 @@
+"""Two replicas handling the same domain event at the same time (a rebalance hands a batch in flight to
+the other replica, which the inbox of the first has not committed yet) text the client once: the
+notices' unique key (chain, source event, channel) makes the second insert wait for the first and then
+record nothing, so only one outbox row is written."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from deploy.kafka_io import Kafka
+from services.notifications import usecases
+from shared import topics
+from shared.events import MembershipDeducted
+from shared.uow import UnitOfWork, enqueue
+from tests.integration.conftest import Chain, Stack
+from tests.integration.notifications_helpers import deducted, notices, of_chain
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+async def test_the_same_event_handled_by_two_replicas_at_once_texts_once(
+    chain: Chain, kafka: Kafka, stack: Stack
+) -> None:
+    event = MembershipDeducted.model_validate(deducted(chain))
+    pool = await asyncpg.create_pool(stack.settings.database_url, min_size=2, max_size=2,
+                                      server_settings={"search_path": "notifications"})
+    assert pool is not None
+    first_inserted = asyncio.Event()
+    published: list[int] = []
+
+    async def replica(wait_for_first: bool) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            if wait_for_first:
+                await first_inserted.wait()  # the other's insert is in, not yet committed
+            uow = UnitOfWork(conn)
+            await usecases.notify_deduction(uow, event)
+            if not wait_for_first:
+                first_inserted.set()
+                await asyncio.sleep(0.5)  # hold the transaction while the other replica tries
+            messages = uow.take()
+            published.append(len(messages))
+            await enqueue(conn, messages)
+
+    try:
+        await asyncio.gather(replica(False), replica(True))
+    finally:
+        await pool.close()
+    assert sorted(published) == [0, 1]
+    assert len(await notices(chain)) == 1
+    sms = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain), settle=1)
+    assert [m["source_event_id"] for m in sms] == [event.event_id]
