@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from services.notifications import usecases
 from shared import events, topics
@@ -15,12 +16,14 @@ from shared.consumer import Subscription
 from shared.runtime import Service
 
 
-class Receipt(events.DeliveryReceipt):
-    """A receipt as the consumer handles it: the consumer's inbox wants an event id and a chain, which a
-    receipt need not carry; one receipt is one (notice, status, time)."""
+class DeliveryReceipt(events.DeliveryReceipt):
+    """What an aggregator publishes back on `notification.delivery`: `sent`, `delivered` or `failed` for a
+    notice it read (by `notification_id`); `chain_id` (echoed from the notice) and `error` are optional."""
 
-    event_id: str = ""
-    chain_id: str = ""  # type: ignore[assignment]  # "" when the aggregator did not echo it
+    # The consumer's inbox wants an event id and a chain, which a receipt need not carry: one receipt is
+    # one (notice, status, time); "" stands for a chain the aggregator did not echo.
+    event_id: SkipJsonSchema[str] = ""  # not part of the contract: derived, for the inbox
+    chain_id: str = ""  # type: ignore[assignment]
 
     @model_validator(mode="before")
     @classmethod
@@ -58,7 +61,7 @@ SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
     (topics.LOYALTY_BONUS_BURNED, events.BonusBurned, usecases.notify_bonus_burned, "Bonus points burned."),
     (topics.INVENTORY_STOCK_LOW, events.StockLow, usecases.notify_stock_low,
      "A product is low: tell the location's administrator."),
-    (topics.NOTIFICATION_DELIVERY, Receipt, usecases.record_receipt,
+    (topics.NOTIFICATION_DELIVERY, DeliveryReceipt, usecases.record_receipt,
      "An aggregator's delivery receipt: update the notice's status (an unknown notice goes to the DLQ)."),
 ]
 
