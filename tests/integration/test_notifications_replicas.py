@@ -6,6 +6,8 @@ record nothing, so only one outbox row is written."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -16,7 +18,14 @@ from shared import topics
 from shared.events import MembershipDeducted
 from shared.uow import UnitOfWork, enqueue
 from tests.integration.conftest import Chain, Stack
-from tests.integration.notifications_helpers import deducted, notices, of_chain
+from tests.integration.notifications_helpers import (
+    deducted,
+    notices,
+    notices_eventually,
+    of_chain,
+    publish,
+    put_settings,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -52,3 +61,26 @@ async def test_the_same_event_handled_by_two_replicas_at_once_texts_once(
     assert len(await notices(chain)) == 1
     sms = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain), settle=1)
     assert [m["source_event_id"] for m in sms] == [event.event_id]
+
+
+async def test_the_scheduled_release_takes_every_chains_due_notices(chain: Chain, kafka: Kafka, stack: Stack) -> None:
+    zone = ZoneInfo("America/New_York")
+    await put_settings(chain, time_zone="America/New_York", send_window={"from": "08:00", "to": "20:00"})
+    day = datetime.now(zone).date() + timedelta(days=3)
+    await publish(kafka, topics.MEMBERSHIP_DEDUCTED,
+                  deducted(chain, occurred_at=datetime(day.year, day.month, day.day, 21, 0, tzinfo=zone).isoformat()))
+    [held] = await notices_eventually(chain, lambda ns: len(ns) == 1)
+    opens = datetime.fromisoformat(held["due_at"])
+    assert opens == datetime(day.year, day.month, day.day, 8, 0, tzinfo=zone) + timedelta(days=1)
+
+    pool = await asyncpg.create_pool(stack.settings.database_url, min_size=1, max_size=1,
+                                      server_settings={"search_path": "notifications"})
+    assert pool is not None
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            changed = await usecases.release_held(UnitOfWork(conn), None, opens)  # None: every chain
+    finally:
+        await pool.close()
+    assert changed["released"] >= 1
+    [sms] = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain))
+    assert sms["notification_id"] == held["id"]
