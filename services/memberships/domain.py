@@ -252,7 +252,10 @@ def deduct(m: Membership, t: MembershipType, *, service_id: str, location_id: st
         return Rejected(Reason.LOCATION_NOT_ALLOWED)
     if m.code is None and normalize_phone(phone) != m.phone:
         return Rejected(Reason.PHONE_MISMATCH)
-    if m.status == Status.FROZEN or m.frozen_on(at.date()):
+    # By the visit's date, not the status: the freeze's last day has passed even if the job that turns
+    # the status back has not run yet (a late job run costs the client nothing).
+    day = at.date()
+    if m.frozen_on(day) or (m.status == Status.FROZEN and (m.frozen_until is None or day < m.frozen_until)):
         return Rejected(Reason.FROZEN)
     if is_expired(m, at):
         return Rejected(Reason.EXPIRED)
@@ -281,17 +284,24 @@ def eligibility(m: Membership, t: MembershipType, *, service_id: str, location_i
 
 
 def activate(m: Membership, t: MembershipType, at: datetime) -> Membership:
-    """sold → active: the validity of a `first_visit` type starts now."""
+    """sold → active: the validity of a `first_visit` type starts now. Frozen days that fall after this
+    moment (a freeze planned or running while it was unused) still extend it."""
     valid_until = m.valid_until
     if t.validity.counted_from == "first_visit" and valid_until is None:
         valid_until = t.validity.end(at)
+        if valid_until is not None and m.frozen_from and m.frozen_until:
+            frozen_after = (m.frozen_until - max(m.frozen_from, at.date())).days
+            valid_until += timedelta(days=max(frozen_after, 0))
     return replace(m, status=Status.ACTIVE, activated_at=at, valid_until=valid_until)
 
 
 def auto_activation_due(m: Membership, t: MembershipType, at: datetime) -> bool:
-    """An unused membership activates by itself `auto_activation_days` after its sale."""
-    return (m.status == Status.SOLD and t.auto_activation_days is not None
-            and at >= m.sold_at + timedelta(days=t.auto_activation_days))
+    """An unused membership activates by itself `auto_activation_days` after its sale (unless it had
+    expired by then: that one expires instead)."""
+    if m.status != Status.SOLD or t.auto_activation_days is None:
+        return False
+    due = m.sold_at + timedelta(days=t.auto_activation_days)
+    return at >= due and (m.valid_until is None or due < m.valid_until)
 
 
 def auto_activate(m: Membership, t: MembershipType) -> Membership:
@@ -340,6 +350,7 @@ class FreezeError(StrEnum):
     NOT_ACTIVE = "not_freezable_in_this_status"
     ALREADY_FROZEN = "already_frozen"
     IN_THE_PAST = "freeze_starts_in_the_past"
+    AFTER_EXPIRY = "freeze_starts_after_expiry"
 
 
 def freeze(m: Membership, t: MembershipType, start: date, days: int, today: date) -> Membership | FreezeError:
@@ -347,12 +358,14 @@ def freeze(m: Membership, t: MembershipType, start: date, days: int, today: date
     frozen days are added to valid_until."""
     if not t.freeze_allowed:
         return FreezeError.NOT_ALLOWED
+    if m.status == Status.FROZEN or (m.frozen_until is not None and m.frozen_until > today):
+        return FreezeError.ALREADY_FROZEN
     if m.status not in (Status.SOLD, Status.ACTIVE):
         return FreezeError.NOT_ACTIVE
-    if m.frozen_until is not None and m.frozen_until > today:
-        return FreezeError.ALREADY_FROZEN
     if start < today:
         return FreezeError.IN_THE_PAST
+    if m.valid_until is not None and start >= m.valid_until.date():
+        return FreezeError.AFTER_EXPIRY
     if days < 1 or m.freeze_days_used + days > t.freeze_max_days:
         return FreezeError.TOO_LONG
     valid_until = m.valid_until + timedelta(days=days) if m.valid_until else None
@@ -376,7 +389,10 @@ def unfreeze(m: Membership, today: date) -> Membership | FreezeError:
     unused = (m.frozen_until - max(today, m.frozen_from)).days
     valid_until = m.valid_until - timedelta(days=unused) if m.valid_until else None
     status = (Status.ACTIVE if m.activated_at else Status.SOLD) if m.status == Status.FROZEN else m.status
-    return replace(m, status=status, frozen_until=max(today, m.frozen_from), valid_until=valid_until,
+    if today <= m.frozen_from:  # cancelled before it began: no freeze at all
+        return replace(m, status=status, frozen_from=None, frozen_until=None, valid_until=valid_until,
+                       freeze_days_used=m.freeze_days_used - unused)
+    return replace(m, status=status, frozen_until=today, valid_until=valid_until,
                    freeze_days_used=m.freeze_days_used - unused)
 
 
@@ -385,6 +401,8 @@ def freeze_ended(m: Membership, today: date) -> bool:
 
 
 def end_freeze(m: Membership) -> Membership:
+    if m.visits_left == 0:
+        return replace(m, status=Status.EXHAUSTED)
     return replace(m, status=Status.ACTIVE if m.activated_at else Status.SOLD)
 
 
@@ -472,8 +490,17 @@ def choose_membership(candidates: list[tuple[Membership, MembershipType]], *, se
     if not eligible:
         return None
     far = datetime.max.replace(tzinfo=at.tzinfo)
-    m, _ = min(eligible, key=lambda mt: (mt[0].valid_until or far, mt[0].sold_at))
-    why = (f"eligible for {service_id}; expires soonest ({m.valid_until.isoformat()})" if m.valid_until
+
+    def expires(mt: tuple[Membership, MembershipType]) -> datetime:
+        # An unused first_visit membership would run from now if used now.
+        m, t = mt
+        if m.valid_until is None and t.validity.counted_from == "first_visit":
+            return t.validity.end(at) or far
+        return m.valid_until or far
+
+    m, t = min(eligible, key=lambda mt: (expires(mt), mt[0].sold_at))
+    end = expires((m, t))
+    why = (f"eligible for {service_id}; expires soonest ({end.isoformat()})" if end != far
            else f"eligible for {service_id}; the oldest sale among unlimited memberships")
     return m, f"{why}, of {len(eligible)} eligible"
 
@@ -500,9 +527,9 @@ def edit(m: Membership, t: MembershipType, *, balance: dict[str, int] | None, va
         new_balance.update(balance)
     until = valid_until if valid_until is not None else m.valid_until
     status = m.status
-    if status in (Status.EXHAUSTED, Status.ACTIVE, Status.SOLD):
+    if status in (Status.EXHAUSTED, Status.ACTIVE, Status.SOLD, Status.FROZEN):
         status = Status.EXHAUSTED if sum(new_balance.values()) == 0 else (
-            Status.ACTIVE if m.activated_at else Status.SOLD)
+            Status.FROZEN if status == Status.FROZEN else Status.ACTIVE if m.activated_at else Status.SOLD)
     if status == Status.EXPIRED and until is not None and until > at and sum(new_balance.values()) > 0:
         status = Status.ACTIVE if m.activated_at else Status.SOLD  # an edit may bring it back
     return replace(m, balance=new_balance, valid_until=until, status=status)

@@ -149,13 +149,30 @@ class Repository:
         )
         return [membership_from_row(r) for r in rows]
 
-    async def in_status(self, statuses: list[str], limit: int = 1000) -> list[Membership]:
-        """Candidates for a time-driven job, locked, skipping rows a deduction holds right now (the
-        next run takes them)."""
+    # What each time-driven job looks at: only rows that may be due, so a run stays small however many
+    # memberships a chain holds. The domain decides for each row; these only narrow the scan.
+    DUE = {
+        "auto_activation": """m.status = 'sold' AND t.spec->>'auto_activation_days' IS NOT NULL
+                              AND m.sold_at + make_interval(days => (t.spec->>'auto_activation_days')::int) <= $2""",
+        "expiry": "m.status IN ('sold', 'active', 'frozen') AND m.valid_until <= $2",
+        "expiring_notices": """m.status IN ('sold', 'active') AND (
+                                 (t.spec->>'notify_days_before_expiry' IS NOT NULL AND m.valid_until > $2
+                                  AND m.valid_until <= $2 + make_interval(
+                                      days => (t.spec->>'notify_days_before_expiry')::int))
+                                 OR t.spec->>'notify_visits_left' IS NOT NULL)""",
+        "freezes": """m.status IN ('sold', 'active', 'frozen') AND m.frozen_from IS NOT NULL
+                      AND (m.frozen_from <= $2::timestamptz::date AND m.frozen_until > $2::timestamptz::date
+                           OR (m.status = 'frozen' AND m.frozen_until <= $2::timestamptz::date))""",
+    }
+
+    async def due(self, job: str, as_of: datetime, limit: int = 5000) -> list[Membership]:
+        """Candidates of a job, locked; rows a deduction holds right now are skipped (the next run takes
+        them)."""
         rows = await self.conn.fetch(
-            """SELECT * FROM memberships WHERE chain_id = $1 AND status = ANY($2::text[])
-               ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED""",
-            self.chain_id, statuses, limit,
+            f"""SELECT m.* FROM memberships m JOIN membership_types t ON t.id = m.type_id
+                WHERE m.chain_id = $1 AND ({self.DUE[job]})
+                ORDER BY m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED""",
+            self.chain_id, as_of, limit,
         )
         return [membership_from_row(r) for r in rows]
 
@@ -189,10 +206,12 @@ class Repository:
             self.chain_id, start, end,
         )
 
-    async def chains_with(self, statuses: list[str]) -> list[str]:
-        """The chains a time-driven job has work in (the job then runs chain by chain)."""
+    async def chains_with_work(self, job: str, as_of: datetime) -> list[str]:
+        """The chains a scheduled job has work in (the job then runs chain by chain)."""
         rows = await self.conn.fetch(
-            "SELECT DISTINCT chain_id FROM memberships WHERE status = ANY($1::text[])", statuses
+            f"""SELECT DISTINCT m.chain_id FROM memberships m JOIN membership_types t ON t.id = m.type_id
+                WHERE $1::text IS NULL AND ({self.DUE[job]})""",
+            None, as_of,
         )
         return [r["chain_id"] for r in rows]
 

@@ -346,3 +346,16 @@ async def test_freeze_and_edit_answer_404_for_an_unknown_membership_and_422_for_
         assert unknown_job.status_code == 404
         naive = await http.post("/jobs/expiry/run", json={"as_of": "2026-01-01T10:00:00"})
         assert naive.status_code == 422 and naive.json()["fields"][0]["field"] == "as_of"
+
+
+async def test_the_jobs_run_by_themselves_on_schedule(chain: Chain, kafka: Kafka, stack: Stack) -> None:
+    t = await create_type(chain, validity={"period": 1, "unit": "day", "counted_from": "sale"})
+    await sell(chain, kafka, t["id"], "SCHED-1", occurred_at=JAN_1)
+    replica = stack.start_replica("memberships", JOBS_INTERVAL_SECONDS="1")
+    try:
+        expired = await membership_eventually(chain, "SCHED-1", lambda m: m["status"] == "expired", timeout=30)
+        assert [h["kind"] for h in expired["history"]] == ["sale", "expiry"]
+        [event] = await kafka.read(topics.MEMBERSHIP_EXPIRED, status_event(chain, "SCHED-1"), settle=1)
+        assert event["status"] == "expired"
+    finally:
+        processes.stop([replica])

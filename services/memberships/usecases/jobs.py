@@ -16,10 +16,9 @@ from shared.uow import UnitOfWork
 ChainJob = Callable[[UnitOfWork, Repository, datetime], Awaitable[list[str]]]
 
 
-def per_chain(statuses: list[str], job: ChainJob) -> Callable[[UnitOfWork, str | None, datetime],
-                                                                Awaitable[dict[str, Any]]]:
+def per_chain(name: str, job: ChainJob) -> Callable[[UnitOfWork, str | None, datetime], Awaitable[dict[str, Any]]]:
     async def run(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> dict[str, Any]:
-        chains = [chain_id] if chain_id else await Repository(uow.conn, "").chains_with(statuses)
+        chains = [chain_id] if chain_id else await Repository(uow.conn, "").chains_with_work(name, as_of)
         changed: list[str] = []
         for chain in chains:
             changed += await job(uow, Repository(uow.conn, chain), as_of)
@@ -31,15 +30,15 @@ def per_chain(statuses: list[str], job: ChainJob) -> Callable[[UnitOfWork, str |
 Candidates = list[tuple[domain.Membership, domain.MembershipType]]
 
 
-async def _candidates(repo: Repository, statuses: list[Status]) -> Candidates:
-    found = await repo.in_status([s.value for s in statuses], limit=5000)
+async def _candidates(repo: Repository, job: str, as_of: datetime) -> Candidates:
+    found = await repo.due(job, as_of)
     types = await repo.types_by_id({m.type_id for m in found}) if found else {}
     return [(m, types[m.type_id]) for m in found]
 
 
 async def auto_activate(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[str]:
     changed = []
-    for m, t in await _candidates(repo, [Status.SOLD]):
+    for m, t in await _candidates(repo, "auto_activation", as_of):
         if domain.auto_activation_due(m, t, as_of):
             after = domain.auto_activate(m, t)
             await repo.save(after)
@@ -52,7 +51,7 @@ async def auto_activate(uow: UnitOfWork, repo: Repository, as_of: datetime) -> l
 
 async def expire(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[str]:
     changed = []
-    for m, t in await _candidates(repo, [Status.SOLD, Status.ACTIVE, Status.FROZEN]):
+    for m, t in await _candidates(repo, "expiry", as_of):
         if domain.expiry_due(m, as_of):
             after = domain.expire(m)
             await repo.save(after)
@@ -64,7 +63,7 @@ async def expire(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[str
 
 async def notify_expiring(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[str]:
     changed = []
-    for m, t in await _candidates(repo, [Status.SOLD, Status.ACTIVE]):
+    for m, t in await _candidates(repo, "expiring_notices", as_of):
         soon = domain.expiring_soon(m, t, as_of)
         if soon is None:
             continue
@@ -81,7 +80,7 @@ async def freezes(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[st
     """Starts freezes whose first day has come, and ends those whose last day has passed."""
     changed = []
     today = as_of.date()
-    for m, t in await _candidates(repo, [Status.SOLD, Status.ACTIVE, Status.FROZEN]):
+    for m, t in await _candidates(repo, "freezes", as_of):
         if domain.freeze_ended(m, today):
             after = domain.end_freeze(m)
             await repo.save(after)
@@ -97,10 +96,10 @@ async def freezes(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[st
 
 
 JOBS = {
-    "auto_activation": (per_chain(["sold"], auto_activate),
+    "auto_activation": (per_chain("auto_activation", auto_activate),
                         "Unused memberships activate by themselves auto_activation_days after the sale"),
-    "expiry": (per_chain(["sold", "active", "frozen"], expire), "Memberships past valid_until expire"),
-    "expiring_notices": (per_chain(["sold", "active"], notify_expiring),
+    "expiry": (per_chain("expiry", expire), "Memberships past valid_until expire"),
+    "expiring_notices": (per_chain("expiring_notices", notify_expiring),
                          "membership.expiring: N days before valid_until, or N visits left (per type)"),
-    "freezes": (per_chain(["sold", "active", "frozen"], freezes), "Planned freezes start, finished ones end"),
+    "freezes": (per_chain("freezes", freezes), "Planned freezes start, finished ones end"),
 }
