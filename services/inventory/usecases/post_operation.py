@@ -53,7 +53,7 @@ async def post_operation(uow: UnitOfWork, chain_id: str, body: OperationIn) -> a
                                        codes=line.codes))
 
     location_id = await _where(repo, body, op_type, has_goods)
-    await _check_memberships(repo, body, lines, location_id)
+    _check_memberships(body, lines, products, location_id)
     number = await record(
         uow, repo, op_id=op_id, op_type=op_type, location_id=location_id, storage_id=body.storage_id,
         to_storage_id=body.to_storage_id, source=f"user:{body.user}" if body.user else "api",
@@ -93,13 +93,13 @@ async def _where(repo: Repository, body: OperationIn, op_type: OpType, has_goods
     return location
 
 
-async def _check_memberships(repo: Repository, body: OperationIn, lines: list[OpLine],
-                             location_id: str | None) -> None:
+def _check_memberships(body: OperationIn, lines: list[OpLine], products: dict[str, asyncpg.Record],
+                       location_id: str | None) -> None:
     for i, line in enumerate(lines):
         if not line.is_membership:
             continue
-        product = await repo.product(line.product_id or "")
-        assert product is not None and location_id is not None
+        product = products[line.product_id or ""]
+        assert location_id is not None
         if product["location_id"] is not None and product["location_id"] != location_id:
             raise Invalid("not_sold_here", f"{product['name']} is sold at {product['location_id']}",
                           field=f"lines.{i}.product_id")
