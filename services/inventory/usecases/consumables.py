@@ -11,7 +11,7 @@ from services.inventory import domain
 from services.inventory.domain import ConsumablesOn, OpType
 from services.inventory.repository import Repository
 from services.inventory.usecases.record import OpLine, record
-from shared.events import CENTS, VisitPaid, VisitStatus
+from shared.events import CENTS, VisitStatus
 from shared.uow import UnitOfWork
 
 
@@ -32,13 +32,6 @@ async def write_off_on_arrival(uow: UnitOfWork, e: VisitStatus) -> None:
     on, storage = await settings_of(repo, e.location_id)
     if on == ConsumablesOn.ARRIVED:
         services = domain.service_quantities((s.service_id, 1) for s in e.services)
-        await write_off(uow, repo, e.visit_id, e.location_id, services, storage, e.occurred_at)
-
-
-async def write_off_on_payment(uow: UnitOfWork, repo: Repository, e: VisitPaid) -> None:
-    on, storage = await settings_of(repo, e.location_id)
-    if on == ConsumablesOn.PAID:
-        services = domain.service_quantities((x.item_id, x.quantity) for x in e.lines if x.kind == "service")
         await write_off(uow, repo, e.visit_id, e.location_id, services, storage, e.occurred_at)
 
 

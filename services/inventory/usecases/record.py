@@ -35,6 +35,7 @@ class OpLine:
     membership_type_id: uuid.UUID | None = None
     codes: list[str | None] | None = None
     ref: int | None = None  # the line's index in its source (a visit's lines), for its sale ids
+    min_stock: Decimal | None = None
 
     @property
     def is_membership(self) -> bool:
@@ -46,7 +47,7 @@ class OpLine:
                    ref: int | None = None) -> OpLine:
         return cls(product["id"], product["name"], product["unit"], quantity, price,
                    amount if amount is not None else (price * quantity).quantize(CENTS),
-                   product["membership_type_id"], codes, ref)
+                   product["membership_type_id"], codes, ref, product["min_stock"])
 
 
 def split_amount(amount: Decimal, units: int) -> list[Decimal]:
@@ -83,8 +84,9 @@ async def record(uow: UnitOfWork, repo: Repository, *, op_id: uuid.UUID, op_type
     if stocked:
         assert storage_id is not None
         moved = await repo.apply_stock(op_id, domain.movements(op_type, storage_id, to_storage_id, stocked), at)
-        await _stock_events(uow, repo, moved, op_id=op_id, number=number, op_type=op_type, source=source,
-                            location_id=location_id, automatic=automatic)
+        await _stock_events(uow, repo, moved, {line.product_id: line for line in lines if line.product_id},
+                            op_id=op_id, number=number, op_type=op_type, source=source, location_id=location_id,
+                            to_storage_id=to_storage_id, automatic=automatic)
     for line, sold in zip(lines, sales, strict=True):
         if sold:
             assert line.membership_type_id is not None and location_id is not None
@@ -104,9 +106,9 @@ def _line_json(line: OpLine, units: list[domain.MembershipUnit]) -> dict[str, An
     return out
 
 
-async def _stock_events(uow: UnitOfWork, repo: Repository, moved: list[tuple[str, str, Decimal, Decimal]], *,
-                        op_id: uuid.UUID, number: int, op_type: OpType, source: str, location_id: str | None,
-                        automatic: bool) -> None:
+async def _stock_events(uow: UnitOfWork, repo: Repository, moved: list[tuple[str, str, Decimal, Decimal]],
+                        products: dict[str, OpLine], *, op_id: uuid.UUID, number: int, op_type: OpType,
+                        source: str, location_id: str | None, to_storage_id: str | None, automatic: bool) -> None:
     if not domain.may_go_negative(op_type, automatic):
         short = [(s, p, b) for s, p, d, b in moved if d < 0 and b < 0]
         if short:
@@ -114,22 +116,22 @@ async def _stock_events(uow: UnitOfWork, repo: Repository, moved: list[tuple[str
             raise Conflict("insufficient_stock",
                            f"product {p} in storage {s} would fall to {domain.quantity_text(b)}: "
                            f"a {op_type.value} takes only what is there")
-    products = await repo.products(p for _, p, _, _ in moved)
-    storages = await repo.storages(s for s, _, _, _ in moved)
+    # A relocation may cross to another location's storage: that side's events name its location.
+    other = await repo.storages([to_storage_id]) if to_storage_id else {}
     for storage_id, product_id, delta, balance in moved:
         product = products[product_id]
-        where = storages[storage_id]["location_id"] if storage_id in storages else location_id
+        where = other[storage_id]["location_id"] if storage_id in other else location_id
         uow.publish(topics.INVENTORY_STOCK_CHANGED, product_id, StockChanged(
             chain_id=repo.chain_id, location_id=where, storage_id=storage_id, product_id=product_id,
-            product_name=product["name"], unit=product["unit"], delta=delta, balance=balance,
+            product_name=product.product_name, unit=product.unit, delta=delta, balance=balance,
             operation_id=op_id, operation_number=number, operation_type=op_type.value, source=source,
         ))
-        reason = domain.stock_alert(balance - delta, balance, product["min_stock"])
+        reason = domain.stock_alert(balance - delta, balance, product.min_stock)
         if reason is not None:
             uow.publish(topics.INVENTORY_STOCK_LOW, product_id, StockLow(
                 chain_id=repo.chain_id, location_id=where, storage_id=storage_id, product_id=product_id,
-                product_name=product["name"], unit=product["unit"], balance=balance,
-                min_stock=product["min_stock"], reason=reason.value, operation_id=op_id,
+                product_name=product.product_name, unit=product.unit, balance=balance,
+                min_stock=product.min_stock, reason=reason.value, operation_id=op_id,
             ))
 
 

@@ -11,9 +11,9 @@ from collections import defaultdict
 from decimal import Decimal
 
 from services.inventory import domain
-from services.inventory.domain import OpType
+from services.inventory.domain import ConsumablesOn, OpType
 from services.inventory.repository import Repository
-from services.inventory.usecases.consumables import settings_of, write_off_on_payment
+from services.inventory.usecases.consumables import settings_of, write_off
 from services.inventory.usecases.record import OpLine, record
 from shared.events import CENTS, VisitPaid
 from shared.uow import UnitOfWork
@@ -22,16 +22,19 @@ from shared.uow import UnitOfWork
 async def apply_paid_visit(uow: UnitOfWork, e: VisitPaid) -> None:
     repo = Repository(uow.conn, e.chain_id)
     source = f"visit:{e.visit_id}"
-    await _sell_products(uow, repo, e, source)
+    consumables_on, default_storage = await settings_of(repo, e.location_id)
+    await _sell_products(uow, repo, e, source, default_storage)
     await _sell_memberships(uow, repo, e, source)
-    await write_off_on_payment(uow, repo, e)
+    if consumables_on == ConsumablesOn.PAID:
+        services = domain.service_quantities((x.item_id, x.quantity) for x in e.lines if x.kind == "service")
+        await write_off(uow, repo, e.visit_id, e.location_id, services, default_storage, e.occurred_at)
 
 
-async def _sell_products(uow: UnitOfWork, repo: Repository, e: VisitPaid, source: str) -> None:
+async def _sell_products(uow: UnitOfWork, repo: Repository, e: VisitPaid, source: str,
+                         default_storage: str | None) -> None:
     indexed = [(i, line) for i, line in enumerate(e.lines) if line.kind == "product"]
     if not indexed:
         return
-    _, default_storage = await settings_of(repo, e.location_id)
     products = await repo.products(line.item_id for _, line in indexed)
     per_storage: dict[str, list[OpLine]] = defaultdict(list)
     for i, line in indexed:
