@@ -142,3 +142,18 @@ async def test_bad_catalog_input_is_refused_naming_the_field(chain: Chain) -> No
     assert answer["field"] == "min_stock"
     answer = await post(chain, "/storages", {"id": "st-1", "location_id": "loc-1", "name": "again"}, status=409)
     assert answer["error"] == "storage_exists"
+
+
+async def test_a_product_is_changed_and_its_new_minimum_counts(chain: Chain, kafka: Kafka) -> None:
+    await storage(chain, "st-1")
+    await product(chain, "prod-oil")
+    await operation(chain, "arrival", "st-1", [{"product_id": "prod-oil", "quantity": 10}])
+    changed = await post(chain, "/products/prod-oil", {"min_stock": 8, "sale_price": "320"}, status=200,
+                         method="PATCH")
+    assert changed["min_stock"] == "8" and changed["sale_price"] == "320.00"
+    sale = await operation(chain, "sale", "st-1", [{"product_id": "prod-oil", "quantity": 3}])
+    assert sale["lines"][0]["price"] == "320.00"  # the sale price by default
+    [low] = await kafka.read(topics.INVENTORY_STOCK_LOW, of_chain(chain))
+    assert (low["balance"], low["min_stock"], low["reason"]) == ("7", "8", "below_min_stock")
+    assert (await post(chain, "/products/prod-nope", {"min_stock": 1}, status=404, method="PATCH"))["error"] == \
+        "product_not_found"

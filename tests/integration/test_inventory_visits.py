@@ -106,3 +106,32 @@ async def test_a_visit_naming_an_unknown_product_is_dead_lettered_with_the_reaso
     await eventually(lambda: get(chain, "/operations", source="visit:v-ok"), lambda ops: len(ops) == 1,
                      what="the next visit applied")
     assert await get(chain, "/operations", source="visit:v-bad") == []
+
+
+async def test_a_chain_wide_bill_uses_the_location_consumables_storage(chain: Chain, kafka: Kafka) -> None:
+    await storage(chain, "st-1")
+    await storage(chain, "st-2")
+    await product(chain, "prod-gloves")
+    await operation(chain, "arrival", "st-2", [{"product_id": "prod-gloves", "quantity": 10}])
+    chain_bill = await post(chain, "/services/svc-massage/bill-of-materials",
+                            {"items": [{"product_id": "prod-gloves", "quantity": 2}]}, status=200, method="PUT")
+    assert chain_bill["location_id"] is None and chain_bill["storage_id"] is None
+    bad = await post(chain, "/services/svc-massage/bill-of-materials",
+                     {"items": [{"product_id": "prod-gloves", "quantity": "0.5"}]}, status=422, method="PUT")
+    assert bad["field"] == "items.0.quantity"  # gloves come in pieces
+    assert await get(chain, "/services/svc-massage/bill-of-materials") == [
+        {"service_id": "svc-massage", "location_id": None, "storage_id": None,
+         "items": [{"product_id": "prod-gloves", "quantity": "2"}]}]
+
+    # Two storages and no consumables storage named: the event cannot know where the gloves are.
+    await kafka.publish(topics.VISIT_ARRIVED, arrived(chain, "v-1"), key=ANNA["id"])
+    [dead] = await kafka.read(topics.dlq(topics.VISIT_ARRIVED), lambda m: m.get("chain_id") == chain.id)
+    assert "no storage to write the consumables of svc-massage off at loc-1" in dead["_headers"]["x-error"]
+
+    await post(chain, "/locations/loc-1/inventory-settings", {"consumables_storage_id": "st-2"}, status=200,
+               method="PUT")
+    assert (await get(chain, "/locations/loc-1/inventory-settings"))["consumables_storage_id"] == "st-2"
+    await kafka.publish(topics.VISIT_ARRIVED, arrived(chain, "v-1"), key=ANNA["id"])  # replayed once fixed
+    await balances_eventually(chain, {("st-2", "prod-gloves"): "8"})
+    [write_off] = await get(chain, "/operations", source="visit:v-1")
+    assert write_off["type"] == "write_off" and write_off["comment"] == "consumables: svc-massage"
