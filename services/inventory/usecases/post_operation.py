@@ -54,13 +54,13 @@ async def post_operation(uow: UnitOfWork, chain_id: str, body: OperationIn) -> a
 
     location_id = await _where(repo, body, op_type, has_goods)
     _check_memberships(body, lines, products, location_id)
-    number = await record(
+    await record(  # nothing done when a concurrent retry with this id recorded it first
         uow, repo, op_id=op_id, op_type=op_type, location_id=location_id, storage_id=body.storage_id,
         to_storage_id=body.to_storage_id, source=f"user:{body.user}" if body.user else "api",
         client=body.client, comment=body.comment, lines=lines, at=body.occurred_at or utcnow(), automatic=False,
     )
     row = await repo.operation(op_id)
-    if number is None or row is None:  # a concurrent request with the same id recorded it first
+    if row is None:  # another chain's operation took this id meanwhile
         raise Conflict("operation_id_taken", "this operation id is already used", field="id")
     return row
 
