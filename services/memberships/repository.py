@@ -72,6 +72,9 @@ class Repository:
     def __init__(self, conn: asyncpg.Connection, chain_id: str) -> None:
         self.conn = conn
         self.chain_id = chain_id
+        # Types read within this repository's (one message's, one request's) transaction: a visit with
+        # several lines reads each type once.
+        self._types: dict[str, MembershipType | None] = {}
 
     # --- types ---
 
@@ -82,13 +85,14 @@ class Repository:
         )
 
     async def get_type(self, type_id: str) -> MembershipType | None:
+        if type_id in self._types:
+            return self._types[type_id]
         tid = _uuid(type_id)
-        if tid is None:
-            return None
-        row = await self.conn.fetchrow(
+        row = tid and await self.conn.fetchrow(
             "SELECT * FROM membership_types WHERE chain_id = $1 AND id = $2", self.chain_id, tid
         )
-        return type_from_row(row) if row else None
+        self._types[type_id] = type_from_row(row) if row else None
+        return self._types[type_id]
 
     async def list_types(self, archived: bool) -> list[MembershipType]:
         rows = await self.conn.fetch(
@@ -98,6 +102,7 @@ class Repository:
         return [type_from_row(r) for r in rows]
 
     async def update_type(self, t: MembershipType) -> None:
+        self._types.pop(t.id, None)
         await self.conn.execute(
             """UPDATE membership_types SET name = $3, price = $4, archived = $5, spec = $6, updated_at = now()
                WHERE chain_id = $1 AND id = $2""",
