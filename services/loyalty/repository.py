@@ -272,8 +272,8 @@ class Repository:
         ids = list(states)
         await self.conn.execute(
             """UPDATE client_loyalty AS l
-               SET discount_percent = t.d, level = t.lv, categories = string_to_array(t.c, chr(31)),
-                   calculated_at = $7
+               SET discount_percent = t.d, level = t.lv, calculated_at = $7,
+                   categories = coalesce(string_to_array(t.c, chr(31)), ARRAY[]::text[])
                FROM unnest($3::text[], $4::numeric[], $5::text[], $6::text[]) AS t(id, d, lv, c)
                WHERE l.chain_id = $1 AND l.location_id = $2 AND l.client_id = t.id""",
             self.chain_id, location_id, ids, [states[i].discount_percent for i in ids],
