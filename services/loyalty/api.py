@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from services.loyalty import usecases
 from services.loyalty.schemas import (
@@ -109,8 +111,11 @@ async def get_promotion(chain_id: ChainId, promotion_id: str, request: Request) 
               summary="Change some fields; the promotion is validated as a whole afterwards")
 async def patch_promotion(chain_id: ChainId, promotion_id: str, request: Request,
                           body: Annotated[dict[str, Any], Body()]) -> PromotionOut:
-    async with unit_of_work(request.app.state.pool) as uow:
-        return await usecases.patch_promotion(uow, chain_id, promotion_id, body)
+    try:
+        async with unit_of_work(request.app.state.pool) as uow:
+            return await usecases.patch_promotion(uow, chain_id, promotion_id, body)
+    except ValidationError as exc:  # the merged promotion broke a rule: 422 naming the field, as for a POST
+        raise RequestValidationError(exc.errors()) from exc
 
 
 @router.post("/cards", status_code=201, response_model=CardOut, response_model_exclude_none=True)
