@@ -121,6 +121,12 @@ STATS_COLUMNS = """coalesce(sum(sold), 0) AS sold, coalesce(sum(paid), 0) AS pai
     max(paid_at) AS last_paid_at"""
 
 
+# $1 chain, $2 client, $3 phone, $4 name
+CLIENT_UPSERT = """INSERT INTO clients (chain_id, client_id, phone, name) VALUES ($1,$2,$3,$4)
+    ON CONFLICT (chain_id, client_id) DO UPDATE
+    SET phone = coalesce(EXCLUDED.phone, clients.phone), name = coalesce(EXCLUDED.name, clients.name)"""
+
+
 def _stats(row: asyncpg.Record) -> Stats:
     return Stats(row["sold"], row["paid"], row["visits"], row["no_shows"], row["last_visit_at"], row["last_paid_at"])
 
@@ -168,26 +174,30 @@ class Repository:
         return {r["client_id"]: r for r in rows}
 
     async def record_payment(self, visit_id: str, location_id: str, client_id: str, sold: Decimal,
-                             paid: Decimal, at: datetime) -> None:
+                             paid: Decimal, at: datetime, phone: str | None = None, name: str | None = None) -> None:
+        """The visit's totals, and the client's latest phone and name (for the events), in one trip."""
         await self.conn.execute(
-            """INSERT INTO visits (chain_id, visit_id, location_id, client_id, sold, paid, paid_at)
-               VALUES ($1,$2,$3,$4,$5,$6,$7)
-               ON CONFLICT (chain_id, visit_id) DO UPDATE
-               SET sold = EXCLUDED.sold, paid = EXCLUDED.paid, paid_at = EXCLUDED.paid_at""",
-            self.chain_id, visit_id, location_id, client_id, sold, paid, at,
+            f"""WITH client AS ({CLIENT_UPSERT})
+                INSERT INTO visits (chain_id, visit_id, location_id, client_id, sold, paid, paid_at)
+                VALUES ($1,$5,$6,$2,$7,$8,$9)
+                ON CONFLICT (chain_id, visit_id) DO UPDATE
+                SET sold = EXCLUDED.sold, paid = EXCLUDED.paid, paid_at = EXCLUDED.paid_at""",
+            self.chain_id, client_id, phone, name, visit_id, location_id, sold, paid, at,
         )
 
     async def record_status(self, visit_id: str, location_id: str, client_id: str, status: str,
-                            at: datetime, scheduled_at: datetime) -> None:
+                            at: datetime, scheduled_at: datetime, phone: str | None = None,
+                            name: str | None = None) -> None:
         # A status reported later than the one we hold replaces it; an older one arriving late does not.
         await self.conn.execute(
-            """INSERT INTO visits (chain_id, visit_id, location_id, client_id, status, status_at, scheduled_at)
-               VALUES ($1,$2,$3,$4,$5,$6,$7)
-               ON CONFLICT (chain_id, visit_id) DO UPDATE
-               SET status = EXCLUDED.status, status_at = EXCLUDED.status_at,
-                   scheduled_at = EXCLUDED.scheduled_at
-               WHERE visits.status_at IS NULL OR visits.status_at <= EXCLUDED.status_at""",
-            self.chain_id, visit_id, location_id, client_id, status, at, scheduled_at,
+            f"""WITH client AS ({CLIENT_UPSERT})
+                INSERT INTO visits (chain_id, visit_id, location_id, client_id, status, status_at, scheduled_at)
+                VALUES ($1,$5,$6,$2,$7,$8,$9)
+                ON CONFLICT (chain_id, visit_id) DO UPDATE
+                SET status = EXCLUDED.status, status_at = EXCLUDED.status_at,
+                    scheduled_at = EXCLUDED.scheduled_at
+                WHERE visits.status_at IS NULL OR visits.status_at <= EXCLUDED.status_at""",
+            self.chain_id, client_id, phone, name, visit_id, location_id, status, at, scheduled_at,
         )
 
     async def stats(self, client_id: str, location_id: str | None) -> Stats:
@@ -252,15 +262,13 @@ class Repository:
         """The clients' current state, their rows locked (created when missing) in client order, so a
         page of the background recalculation and a batch of visits serialize on the same client."""
         ids = sorted(set(client_ids))
-        await self.conn.execute(
-            """INSERT INTO client_loyalty (chain_id, location_id, client_id)
-               SELECT $1, $2, c FROM unnest($3::text[]) AS c ORDER BY c ON CONFLICT DO NOTHING""",
-            self.chain_id, location_id, ids,
-        )
+        # One statement creates the missing rows and locks them all (a no-op update locks the existing
+        # ones and returns them as they were).
         rows = await self.conn.fetch(
-            """SELECT client_id, discount_percent, level, categories FROM client_loyalty
-               WHERE chain_id = $1 AND location_id = $2 AND client_id = ANY($3::text[])
-               ORDER BY client_id FOR UPDATE""",
+            """INSERT INTO client_loyalty (chain_id, location_id, client_id)
+               SELECT $1, $2, c FROM unnest($3::text[]) AS c ORDER BY c
+               ON CONFLICT (chain_id, location_id, client_id) DO UPDATE SET client_id = EXCLUDED.client_id
+               RETURNING client_id, discount_percent, level, categories""",
             self.chain_id, location_id, ids,
         )
         return {r["client_id"]: LoyaltyState(r["discount_percent"], r["level"], tuple(r["categories"]))

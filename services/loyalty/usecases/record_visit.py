@@ -12,8 +12,8 @@ from shared.uow import UnitOfWork
 
 async def record_payment(uow: UnitOfWork, e: VisitPaid) -> None:
     repo = Repository(uow.conn, e.chain_id)
-    await repo.remember_client(e.client.id, e.client.phone, e.client.name)
-    await repo.record_payment(e.visit_id, e.location_id, e.client.id, e.sold_total, e.paid_total, e.occurred_at)
+    await repo.record_payment(e.visit_id, e.location_id, e.client.id, e.sold_total, e.paid_total, e.occurred_at,
+                              e.client.phone, e.client.name)
     await apply_visit(uow, e)
     await recalculate(uow, e.chain_id, e.location_id, [e.client.id], datetime.now(UTC), "visit_paid")
 
@@ -28,6 +28,6 @@ async def record_no_show(uow: UnitOfWork, e: VisitStatus) -> None:
 
 async def _record_status(uow: UnitOfWork, e: VisitStatus, status: str) -> None:
     repo = Repository(uow.conn, e.chain_id)
-    await repo.remember_client(e.client.id, e.client.phone, e.client.name)
-    await repo.record_status(e.visit_id, e.location_id, e.client.id, status, e.occurred_at, e.scheduled_at)
+    await repo.record_status(e.visit_id, e.location_id, e.client.id, status, e.occurred_at, e.scheduled_at,
+                             e.client.phone, e.client.name)
     await recalculate(uow, e.chain_id, e.location_id, [e.client.id], datetime.now(UTC), f"visit_{status}")
