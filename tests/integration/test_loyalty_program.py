@@ -166,3 +166,40 @@ async def test_saving_a_program_recalculates_1000_clients_in_the_background(
     await put_program(chain)
     again = await program_recalculated(chain)
     assert again["recalculation"]["changed"] == 0
+
+
+async def test_visits_consumed_while_the_program_recalculates_change_each_client_once(
+    chain: Chain, kafka: Kafka, db: asyncpg.Pool
+) -> None:
+    n = 200
+    clients = [{"id": f"cl-r{i:03d}", "phone": None, "name": None} for i in range(n)]
+
+    async def send_all(sold: str) -> None:
+        sends = [await kafka.producer.send(topics.VISIT_PAID, json.dumps(visit_paid(chain, c, sold)).encode(),
+                                           key=c["id"].encode()) for c in clients]
+        await asyncio.gather(*sends)
+
+    await send_all("2500")  # Economy only, once a program exists
+
+    async def seeded() -> int:
+        return await db.fetchval(  # type: ignore[no-any-return]
+            "SELECT count(*) FROM loyalty.visits WHERE chain_id = $1", chain.id)
+
+    await eventually(seeded, lambda c: c == n, timeout=60, what="visits recorded")
+    # The program is saved while a second visit of every client (5,500 sold in all: 5%) is consumed.
+    await asyncio.gather(put_program(chain), send_all("3000"))
+    await program_recalculated(chain)
+    await eventually(seeded, lambda c: c == 2 * n, timeout=60, what="second visits recorded")
+
+    async def states() -> list:  # type: ignore[type-arg]
+        return await db.fetch(  # type: ignore[no-any-return]
+            "SELECT discount_percent, categories FROM loyalty.client_loyalty WHERE chain_id = $1", chain.id)
+
+    final = await eventually(states, lambda rows: len(rows) == n and all(r["discount_percent"] == 5 for r in rows),
+                             what="every client at 5%")
+    assert {tuple(r["categories"]) for r in final} == {("Economy",)}
+    # Whether the page or the visit got to a client first, each change was published exactly once.
+    discounts = await kafka.read(topics.LOYALTY_DISCOUNT_CHANGED, of_chain(chain), count=n, settle=1)
+    assert sorted(d["client"]["id"] for d in discounts) == [c["id"] for c in clients]
+    categories = await kafka.read(topics.LOYALTY_CATEGORIES_CHANGED, of_chain(chain), count=n, settle=1)
+    assert sorted(d["client"]["id"] for d in categories) == [c["id"] for c in clients]

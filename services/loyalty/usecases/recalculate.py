@@ -154,18 +154,21 @@ class RecalcWorker:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
+        failures = 0
         while True:
             self._again = False
             try:
                 while await recalc_page(self._pool(), self.page_size):
-                    pass
+                    failures = 0
             except (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError):
                 self._again = True  # a visit's batch held a client we wanted: that page goes again
                 await asyncio.sleep(0.1)
             except Exception:
-                log.exception("recalculation_failed")
-                await asyncio.sleep(1)
-                self._again = True
+                failures += 1
+                log.exception("recalculation_failed", attempt=failures)
+                # PostgreSQL away, say: try again a few times, then leave it to the next kick.
+                self._again = failures < 5
+                await asyncio.sleep(min(2 ** failures, 30))
             if not self._again:
                 return
 
