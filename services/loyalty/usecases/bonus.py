@@ -80,7 +80,7 @@ async def _accrue(uow: UnitOfWork, repo: Repository, e: VisitPaid, card: Card, c
     for promotion in await repo.promotions_of(card.card_type_id):
         if not promotion.active_at(e.location_id):
             continue
-        history = await repo.history(card.client_id, promotion.history_locations(card_type.location_ids),
+        history = await repo.history(e.client.id, promotion.history_locations(card_type.location_ids),
                                      promotion.history_start, e.occurred_at, e.visit_id)
         uses = await repo.uses(card.id, promotion.id) if promotion.max_uses else 0
         amount = domain.cashback(promotion, visit, history, uses)
