@@ -123,10 +123,11 @@ class Program:
         """Does the passing of time alone change anything (the inactivity job's business)?"""
         return bool(self.discount_reset_after_days or self.level_reset_after_days or self.inactive_rules)
 
-    def min_inactive_days(self) -> int | None:
-        days = [d for d in (self.discount_reset_after_days, self.level_reset_after_days) if d]
-        days += [r.days for r in self.inactive_rules]
-        return min(days) if days else None
+    def inactive_periods(self) -> list[int]:
+        """Every "N days without a visit" of the program, shortest first."""
+        days = {d for d in (self.discount_reset_after_days, self.level_reset_after_days) if d}
+        days |= {r.days for r in self.inactive_rules}
+        return sorted(days)
 
 
 @dataclass(frozen=True)

@@ -224,16 +224,22 @@ class Repository:
         )
         return [r["client_id"] for r in rows]
 
-    async def inactive_clients_page(self, location_id: str, before: datetime, after: str,
+    async def inactive_clients_page(self, location_id: str, periods: list[int], as_of: datetime, after: str,
                                     limit: int) -> list[str]:
-        """Clients of the location last seen before `before` (candidates for the inactivity rules)."""
+        """Clients of the location who, by `as_of`, have been away one of `periods` (days) since a moment
+        after their state was last calculated: the only ones the passing of time can change."""
         rows = await self.conn.fetch(
-            """SELECT client_id FROM visits WHERE chain_id = $1 AND location_id = $2 AND client_id > $3
-               GROUP BY client_id
-               HAVING coalesce(max(coalesce(scheduled_at, status_at)) FILTER (WHERE status = 'arrived'),
-                               max(paid_at)) <= $4
-               ORDER BY client_id LIMIT $5""",
-            self.chain_id, location_id, after, before, limit,
+            """WITH last AS (
+                   SELECT client_id, coalesce(max(coalesce(scheduled_at, status_at)) FILTER (WHERE status = 'arrived'),
+                                              max(paid_at)) AS at
+                   FROM visits WHERE chain_id = $1 AND location_id = $2 AND client_id > $3 GROUP BY client_id)
+               SELECT last.client_id FROM last
+               LEFT JOIN client_loyalty l ON l.chain_id = $1 AND l.location_id = $2 AND l.client_id = last.client_id
+               WHERE EXISTS (SELECT 1 FROM unnest($4::int[]) AS d(days),
+                                  LATERAL (SELECT last.at + make_interval(days => d.days) AS crossed) AS c
+                             WHERE c.crossed <= $5 AND (l.calculated_at IS NULL OR l.calculated_at < c.crossed))
+               ORDER BY last.client_id LIMIT $6""",
+            self.chain_id, location_id, after, periods, as_of, limit,
         )
         return [r["client_id"] for r in rows]
 
@@ -258,34 +264,34 @@ class Repository:
         rows = await self.conn.fetch("SELECT location_id, spec FROM programs WHERE chain_id = $1", self.chain_id)
         return {r["location_id"]: program_from_spec(r["spec"]) for r in rows}
 
-    async def lock_states(self, location_id: str, client_ids: list[str]) -> dict[str, LoyaltyState]:
+    async def lock_states(self, location_id: str, client_ids: list[str], as_of: datetime) -> dict[str, LoyaltyState]:
         """The clients' current state, their rows locked (created when missing) in client order, so a
         page of the background recalculation and a batch of visits serialize on the same client."""
         ids = sorted(set(client_ids))
-        # One statement creates the missing rows and locks them all (a no-op update locks the existing
-        # ones and returns them as they were).
+        # One statement creates the missing rows and locks them all, noting the moment they are
+        # calculated for (what the inactivity job compares with); the state comes back as it was.
         rows = await self.conn.fetch(
-            """INSERT INTO client_loyalty (chain_id, location_id, client_id)
-               SELECT $1, $2, c FROM unnest($3::text[]) AS c ORDER BY c
-               ON CONFLICT (chain_id, location_id, client_id) DO UPDATE SET client_id = EXCLUDED.client_id
+            """INSERT INTO client_loyalty (chain_id, location_id, client_id, calculated_at)
+               SELECT $1, $2, c, $4 FROM unnest($3::text[]) AS c ORDER BY c
+               ON CONFLICT (chain_id, location_id, client_id) DO UPDATE SET calculated_at = EXCLUDED.calculated_at
                RETURNING client_id, discount_percent, level, categories""",
-            self.chain_id, location_id, ids,
+            self.chain_id, location_id, ids, as_of,
         )
         return {r["client_id"]: LoyaltyState(r["discount_percent"], r["level"], tuple(r["categories"]))
                 for r in rows}
 
-    async def save_states(self, location_id: str, states: dict[str, LoyaltyState], at: datetime) -> None:
+    async def save_states(self, location_id: str, states: dict[str, LoyaltyState]) -> None:
         if not states:
             return
         ids = list(states)
         await self.conn.execute(
             """UPDATE client_loyalty AS l
-               SET discount_percent = t.d, level = t.lv, calculated_at = $7,
+               SET discount_percent = t.d, level = t.lv,
                    categories = coalesce(string_to_array(t.c, chr(31)), ARRAY[]::text[])
                FROM unnest($3::text[], $4::numeric[], $5::text[], $6::text[]) AS t(id, d, lv, c)
                WHERE l.chain_id = $1 AND l.location_id = $2 AND l.client_id = t.id""",
             self.chain_id, location_id, ids, [states[i].discount_percent for i in ids],
-            [states[i].level for i in ids], [chr(31).join(states[i].categories) or None for i in ids], at,
+            [states[i].level for i in ids], [chr(31).join(states[i].categories) or None for i in ids],
         )
 
     async def state(self, location_id: str, client_id: str) -> LoyaltyState | None:

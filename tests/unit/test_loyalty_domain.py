@@ -129,7 +129,7 @@ def test_evaluate_puts_it_together() -> None:
 
 
 def test_the_time_driven_rules_and_their_shortest_period() -> None:
-    assert SEED.time_driven() and SEED.min_inactive_days() == 60
+    assert SEED.time_driven() and SEED.inactive_periods() == [60, 90]
     assert not Program(discount_rules=SEED.discount_rules).time_driven()
 
 

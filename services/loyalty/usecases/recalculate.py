@@ -5,7 +5,7 @@ inactivity job. Every change publishes its event with the old and new values; no
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -32,7 +32,7 @@ async def recalculate(uow: UnitOfWork, chain_id: str, location_id: str, client_i
     program = program or await repo.program(location_id)
     if program is None or not client_ids:
         return 0
-    old = await repo.lock_states(location_id, client_ids)  # lock first, then read the statistics
+    old = await repo.lock_states(location_id, client_ids, as_of)  # lock first, then read the statistics
     stats = await repo.location_stats(location_id, client_ids)
     changed: dict[str, LoyaltyState] = {}
     people: dict[str, Any] | None = None
@@ -49,7 +49,7 @@ async def recalculate(uow: UnitOfWork, chain_id: str, location_id: str, client_i
         client = Client(id=client_id, phone=row["phone"] if row else None, name=row["name"] if row else None)
         _publish_changes(uow, chain_id, location_id, client, before, after, reason,
                          domain.discount_expires_at(program, s) if program.notify_discount_expiration else None)
-    await repo.save_states(location_id, changed, as_of)
+    await repo.save_states(location_id, changed)
     return len(changed)
 
 
@@ -178,19 +178,20 @@ class RecalcWorker:
 
 async def inactivity_job(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> dict[str, Any]:
     """Discounts reset, levels removed and "inactive N days" categories given once clients have been
-    away long enough. Only clients last seen before the shortest of those periods are looked at."""
+    away long enough. Only clients who crossed one of those periods since their last calculation are
+    looked at, so a daily run costs what changed, not the size of the chain."""
     chains = [chain_id] if chain_id else await chains_with_programs(uow.conn)
     changed = 0
     looked_at = 0
     for chain in chains:
         repo = Repository(uow.conn, chain)
         for location_id, program in sorted((await repo.programs()).items()):
-            days = program.min_inactive_days()
-            if days is None:
+            periods = program.inactive_periods()
+            if not periods:
                 continue
             cursor = ""
             while True:
-                page = await repo.inactive_clients_page(location_id, as_of - timedelta(days=days), cursor, PAGE_SIZE)
+                page = await repo.inactive_clients_page(location_id, periods, as_of, cursor, PAGE_SIZE)
                 if not page:
                     break
                 looked_at += len(page)
