@@ -155,6 +155,21 @@ async def test_points_burn_by_job_after_a_notice_and_the_balance_stays_exact(cha
     assert balance_of_transactions(c) == Decimal("50.00")
 
 
+async def test_a_card_is_spent_and_accrues_only_where_its_type_is_valid(chain: Chain, kafka: Kafka) -> None:
+    ivy = client("ivy")
+    setup = await bonus_setup(chain, ivy, location_ids=[])  # the promotion everywhere, the card type at loc-1
+    card_id = setup["card"]["id"]
+    await publish(kafka, topics.VISIT_PAID, visit_paid(chain, ivy, "1000"))
+    await card_eventually(chain, card_id, lambda c: c["balance"] == "30.00")
+    away = visit_paid(chain, ivy, "1000", location_id="loc-2", card=card_id, spent="10")
+    await publish(kafka, topics.VISIT_PAID, away)
+    [rejected] = await kafka.read(topics.LOYALTY_BONUS_SPEND_REJECTED, of_chain(chain))
+    assert (rejected["reason"], rejected["visit_id"], rejected["location_id"]) == (
+        "location_not_allowed", away["visit_id"], "loc-2")
+    c = await card(chain, card_id)
+    assert c["balance"] == "30.00" and len(c["transactions"]) == 1
+
+
 async def test_bad_input_is_refused_naming_the_field(chain: Chain) -> None:
     async with chain.client("loyalty") as http:
         bad = {**PROGRAM, "discount_rules": [{"basis": "sold", "from": "5000", "percent": "150"}]}

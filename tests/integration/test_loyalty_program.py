@@ -72,13 +72,16 @@ async def test_the_statistics_are_the_same_whatever_the_order_and_a_visit_counts
     await publish(kafka, topics.VISIT_NO_SHOW, early)  # older than the arrival: ignored
     await publish(kafka, topics.VISIT_ARRIVED, {**came, "event_id": "e-twice-" + v2["visit_id"]})  # reported twice
     await publish(kafka, topics.VISIT_PAID, v2)
+    elsewhere = visit_paid(chain, bob, "700", location_id="loc-2")  # counts for the chain, not at loc-1
+    await publish(kafka, topics.VISIT_PAID, elsewhere)
 
     state = await loyalty_eventually(chain, bob["id"], lambda s: s["sold"] == "1500.00" and s["visits"] == 2)
     await asyncio.sleep(1)  # anything still in flight would show now
     assert await loyalty(chain, bob["id"]) == state
     assert state["paid"] == "1400.00"
-    chain_wide = await loyalty(chain, bob["id"], location_id=None)
-    assert (chain_wide["sold"], chain_wide["visits"], chain_wide["location_id"]) == ("1500.00", 2, None)
+    chain_wide = await loyalty_eventually(chain, bob["id"], lambda s: s["sold"] == "2200.00", location_id=None)
+    assert (chain_wide["visits"], chain_wide["location_id"]) == (2, None)
+    assert (await loyalty(chain, bob["id"], location_id="loc-2"))["sold"] == "700.00"
 
 
 async def test_a_no_show_gives_its_category_and_the_button_recalculates(chain: Chain, kafka: Kafka) -> None:
