@@ -134,6 +134,8 @@ async def burn_job(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> di
         per_card: dict[str, Decimal] = defaultdict(Decimal)
         for lot in await repo.lots_to_burn(as_of):
             per_card[str(lot["card_id"])] += lot["amount"]
+        late = sorted(set(per_card) - set(cards))  # a lot accrued (back-dated) since we looked
+        cards.update({c.id: c for c in await repo.cards_by_ids(late)} if late else {})
         for card_id, amount in sorted(per_card.items()):
             card = cards[card_id]
             balance = await repo.move_points(card_id, as_of, "burn", -amount, reason="burn_after")
