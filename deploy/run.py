@@ -47,7 +47,8 @@ def main() -> None:
         print(f"   PostgreSQL     {settings.database_url}", flush=True)
         if os.environ.get("PERKSTREAM_DEMO_ONLY"):
             return
-        signal.sigwait({signal.SIGINT, signal.SIGTERM}) if hasattr(signal, "sigwait") else signal.pause()
+        while True:
+            signal.pause()  # until Ctrl-C (or SIGTERM) raises KeyboardInterrupt
     except KeyboardInterrupt:
         pass
     finally:
@@ -59,6 +60,13 @@ def main() -> None:
             local.stop_postgres(stack)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    # SIGTERM stops everything the same way Ctrl-C does. (Handlers, not a blocked signal mask: a mask
+    # would be inherited by the service processes, which would then ignore our SIGTERM.)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started from a shell that ignores it
     main()

@@ -94,7 +94,8 @@ def dead_letter(record: ConsumerRecord, reason: str, group_id: str) -> OutboxMes
         ("x-original-partition", str(record.partition).encode()),
         ("x-original-offset", str(record.offset).encode()),
     ]
-    key = record.key.decode(errors="replace") if record.key else None
+    # The key travels as text in the outbox; a NUL (which PostgreSQL text refuses) must not block it.
+    key = record.key.decode(errors="replace").replace("\x00", "\ufffd") if record.key else None
     return OutboxMessage(dlq(record.topic), key, record.value or b"", headers)
 
 
@@ -189,11 +190,13 @@ class BatchConsumer:
         metrics.CONSUMED.labels(*labels).inc(len(batch))
         started = time.perf_counter()
         isolate = False
+        # Never give up on a batch: a transient failure (or, after isolation, anything else, such as the
+        # database refusing a dead letter) is retried with backoff, loudly (log + metric), and the
+        # offsets stay uncommitted. A stuck partition shows as lag; a skipped message would not show.
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(TRANSIENT),
-            wait=wait_exponential(multiplier=0.2, max=10),
+            retry=retry_if_exception_type(Exception),
+            wait=wait_exponential(multiplier=0.2, max=30),
             before_sleep=lambda rs: self._retrying(sub, rs.outcome.exception() if rs.outcome else None),
-            reraise=True,
         ):
             with attempt:
                 try:
@@ -222,7 +225,13 @@ class BatchConsumer:
                 for p in valid:
                     await self._apply_isolated(conn, sub, p, outbox, outcome)
             else:
-                fresh = await claim(conn, sub.topic, valid)
+                try:
+                    fresh = await claim(conn, sub.topic, valid)
+                except TRANSIENT:
+                    raise
+                except Exception as exc:  # e.g. a key PostgreSQL refuses: find the record, alone
+                    log.warning("batch_claim_failed", topic=sub.topic, error=repr(exc))
+                    raise _HandlerFailed from exc
                 outcome.duplicates += len(valid) - len(fresh)
                 for p in fresh:
                     with _bound(p):

@@ -14,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
 
 from shared.errors import ApiError
 
@@ -58,7 +59,8 @@ def create_http_app(
     app.include_router(probes)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    @app.exception_handler(ValidationError)  # a body valid alone but not once merged (a PATCH)
+    async def invalid(_: Request, exc: RequestValidationError | ValidationError) -> JSONResponse:
         errors = [{"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
         return JSONResponse(
             {"error": "validation_failed", "message": "; ".join(f"{e['field']}: {e['message']}" for e in errors),

@@ -3,11 +3,18 @@
 from pathlib import Path
 
 from services.inventory import api, handlers
+from shared import events, topics
 from shared.runtime import Service
 
 
 def build() -> Service:
     service = Service("inventory", Path(__file__).parent / "migrations")
     handlers.register(service)
+    service.publishes(topics.INVENTORY_STOCK_CHANGED, events.StockChanged,
+                      "A product's balance in a storage moved (one per storage and product of an operation)")
+    service.publishes(topics.INVENTORY_STOCK_LOW, events.StockLow,
+                      "A product's balance fell under its minimum stock, or below zero")
+    service.publishes(topics.MEMBERSHIP_SOLD, events.MembershipSold,
+                      "A membership product was sold (one per unit): the memberships service issues it")
     service.include_router(api.router)
     return service

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
+
+from services.inventory.domain import BillOfMaterials, Line
+
+PRODUCT_COLUMNS = """p.id, p.name, p.category_id, c.name AS category, p.unit, p.sale_price, p.cost_price, p.barcode,
+    p.min_stock, p.location_id, p.membership_type_id, p.allow_without_code, p.archived"""
+OPERATION_COLUMNS = """id, number, type, location_id, storage_id, to_storage_id, source, client, comment, lines,
+    occurred_at"""
 
 
 class Repository:
@@ -14,20 +23,294 @@ class Repository:
         self.conn = conn
         self.chain_id = chain_id
 
-    async def add_operation(self, op_type: str, location_id: str | None, storage_id: str | None, source: str,
-                            lines: list[dict[str, Any]], at: datetime) -> None:
-        await self.conn.execute(
-            """INSERT INTO operations (id, chain_id, type, location_id, storage_id, source, lines, occurred_at)
-               VALUES ($1,$2,$3,$4,$5,$6,$7,$8)""",
-            uuid.uuid4(), self.chain_id, op_type, location_id, storage_id, source, lines, at,
+    # --- storages ---
+
+    async def add_storage(self, storage_id: str, location_id: str, name: str) -> bool:
+        return bool(await self.conn.fetchval(
+            """INSERT INTO storages (chain_id, id, location_id, name) VALUES ($1,$2,$3,$4)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            self.chain_id, storage_id, location_id, name,
+        ))
+
+    async def storages(self, ids: Iterable[str]) -> dict[str, asyncpg.Record]:
+        rows = await self.conn.fetch(
+            "SELECT id, location_id, name FROM storages WHERE chain_id = $1 AND id = ANY($2::text[])",
+            self.chain_id, list(set(ids)),
+        )
+        return {r["id"]: r for r in rows}
+
+    async def list_storages(self, location_id: str | None) -> list[asyncpg.Record]:
+        return await self.conn.fetch(  # type: ignore[no-any-return]
+            """SELECT id, location_id, name FROM storages WHERE chain_id = $1
+                 AND ($2::text IS NULL OR location_id = $2) ORDER BY location_id, name, id""",
+            self.chain_id, location_id,
         )
 
-    async def operations(self, op_type: str | None, start: datetime | None,
-                         end: datetime | None) -> list[asyncpg.Record]:
+    # --- categories ---
+
+    async def add_category(self, name: str) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(  # type: ignore[no-any-return]
+            """INSERT INTO categories (chain_id, id, name) VALUES ($1,$2,$3)
+               ON CONFLICT DO NOTHING RETURNING id, name""",
+            self.chain_id, uuid.uuid4(), name,
+        )
+
+    async def ensure_category(self, name: str) -> uuid.UUID:
+        await self.conn.execute(
+            """INSERT INTO categories (chain_id, id, name) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING""",
+            self.chain_id, uuid.uuid4(), name,
+        )
+        return await self.conn.fetchval(  # type: ignore[no-any-return]
+            "SELECT id FROM categories WHERE chain_id = $1 AND lower(name) = lower($2)", self.chain_id, name
+        )
+
+    async def category_exists(self, category_id: uuid.UUID) -> bool:
+        return bool(await self.conn.fetchval(
+            "SELECT true FROM categories WHERE chain_id = $1 AND id = $2", self.chain_id, category_id
+        ))
+
+    async def list_categories(self) -> list[asyncpg.Record]:
         return await self.conn.fetch(  # type: ignore[no-any-return]
-            """SELECT id, number, type, location_id, storage_id, source, lines, occurred_at FROM operations
+            "SELECT id, name FROM categories WHERE chain_id = $1 ORDER BY lower(name)", self.chain_id
+        )
+
+    # --- products ---
+
+    async def add_product(self, p: dict[str, Any]) -> bool:
+        return bool(await self.conn.fetchval(
+            """INSERT INTO products (chain_id, id, name, category_id, unit, sale_price, cost_price, barcode,
+                   min_stock, location_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            self.chain_id, p["id"], p["name"], p["category_id"], p["unit"], p["sale_price"], p["cost_price"],
+            p["barcode"], p["min_stock"], p["location_id"],
+        ))
+
+    async def update_product(self, product_id: str, changes: dict[str, Any]) -> bool:
+        allowed = ("name", "category_id", "sale_price", "cost_price", "barcode", "min_stock", "archived")
+        sets = [(k, v) for k, v in changes.items() if k in allowed]
+        if not sets:
+            return await self.product(product_id) is not None
+        assignments = ", ".join(f"{k} = ${i + 3}" for i, (k, _) in enumerate(sets))
+        result = await self.conn.execute(
+            f"UPDATE products SET {assignments}, updated_at = now() WHERE chain_id = $1 AND id = $2",
+            self.chain_id, product_id, *(v for _, v in sets),
+        )
+        return result.endswith(" 1")
+
+    async def product(self, product_id: str) -> asyncpg.Record | None:
+        return (await self.products([product_id])).get(product_id)
+
+    async def products(self, ids: Iterable[str]) -> dict[str, asyncpg.Record]:
+        rows = await self.conn.fetch(
+            f"""SELECT {PRODUCT_COLUMNS} FROM products p LEFT JOIN categories c
+                   ON c.chain_id = p.chain_id AND c.id = p.category_id
+                WHERE p.chain_id = $1 AND p.id = ANY($2::text[])""",
+            self.chain_id, list(set(ids)),
+        )
+        return {r["id"]: r for r in rows}
+
+    async def list_products(self, category: str | None, location_id: str | None,
+                            archived: bool | None) -> list[asyncpg.Record]:
+        """`category`: a category's name or id; `location_id`: what can be sold there (the chain's
+        products and that location's own); `archived`: None for both."""
+        return await self.conn.fetch(  # type: ignore[no-any-return]
+            f"""SELECT {PRODUCT_COLUMNS} FROM products p LEFT JOIN categories c
+                   ON c.chain_id = p.chain_id AND c.id = p.category_id
+                WHERE p.chain_id = $1
+                  AND ($2::text IS NULL OR lower(c.name) = lower($2) OR c.id::text = $2)
+                  AND ($3::text IS NULL OR p.location_id IS NULL OR p.location_id = $3)
+                  AND ($4::boolean IS NULL OR p.archived = $4)
+                ORDER BY lower(p.name), p.location_id NULLS FIRST, p.id""",
+            self.chain_id, category, location_id, archived,
+        )
+
+    async def membership_products(self, type_id: uuid.UUID) -> list[asyncpg.Record]:
+        return await self.conn.fetch(  # type: ignore[no-any-return]
+            """SELECT id, location_id, archived, source_at FROM products
+               WHERE chain_id = $1 AND membership_type_id = $2""",
+            self.chain_id, type_id,
+        )
+
+    async def membership_product_at(self, type_id: uuid.UUID, location_id: str) -> asyncpg.Record | None:
+        """The type's product sold at `location_id` (its own there, else its chain product)."""
+        rows = await self.conn.fetch(
+            f"""SELECT {PRODUCT_COLUMNS} FROM products p LEFT JOIN categories c
+                   ON c.chain_id = p.chain_id AND c.id = p.category_id
+                WHERE p.chain_id = $1 AND p.membership_type_id = $2
+                  AND (p.location_id = $3 OR p.location_id IS NULL)
+                ORDER BY p.location_id NULLS LAST""",
+            self.chain_id, type_id, location_id,
+        )
+        return rows[0] if rows else None
+
+    async def upsert_membership_products(self, type_id: uuid.UUID, rows: list[dict[str, Any]],
+                                         at: datetime) -> None:
+        """Creates or updates the type's products (name, price, archived), unless a later event of the
+        type was already applied to that product."""
+        await self.conn.executemany(
+            """INSERT INTO products (chain_id, id, name, category_id, unit, sale_price, cost_price, location_id,
+                   membership_type_id, allow_without_code, archived, source_at)
+               VALUES ($1,$2,$3,$4,'pcs',$5,0,$6,$7,$8,$9,$10)
+               ON CONFLICT (chain_id, id) DO UPDATE SET name = EXCLUDED.name, sale_price = EXCLUDED.sale_price,
+                   allow_without_code = EXCLUDED.allow_without_code, archived = EXCLUDED.archived,
+                   source_at = EXCLUDED.source_at, updated_at = now()
+               WHERE products.source_at IS NULL OR products.source_at <= EXCLUDED.source_at""",
+            [(self.chain_id, r["id"], r["name"], r["category_id"], r["price"], r["location_id"], type_id,
+              r["allow_without_code"], r["archived"], at) for r in rows],
+        )
+
+    # --- stock ---
+
+    async def apply_stock(self, operation_id: uuid.UUID, deltas: list[tuple[str, str, Decimal]],
+                          at: datetime) -> list[tuple[str, str, Decimal, Decimal]]:
+        """Adds the deltas to the balances (in the order given: sorted, so rows lock in one order) and
+        writes them to the ledger; answers (storage, product, delta, balance after) per delta."""
+        if not deltas:
+            return []
+        storages, products, amounts = (list(x) for x in zip(*deltas, strict=True))
+        rows = await self.conn.fetch(
+            """INSERT INTO stock AS s (chain_id, storage_id, product_id, balance)
+               SELECT $1, t.s, t.p, t.d FROM unnest($2::text[], $3::text[], $4::numeric[])
+                   WITH ORDINALITY AS t(s, p, d, n) ORDER BY t.n
+               ON CONFLICT (chain_id, storage_id, product_id)
+                   DO UPDATE SET balance = s.balance + EXCLUDED.balance, updated_at = now()
+               RETURNING storage_id, product_id, balance""",
+            self.chain_id, storages, products, amounts,
+        )
+        await self.conn.execute(
+            """INSERT INTO movements (chain_id, storage_id, product_id, operation_id, delta, occurred_at)
+               SELECT $1, t.s, t.p, $5, t.d, $6 FROM unnest($2::text[], $3::text[], $4::numeric[]) AS t(s, p, d)""",
+            self.chain_id, storages, products, amounts, operation_id, at,
+        )
+        after = {(r["storage_id"], r["product_id"]): r["balance"] for r in rows}
+        return [(s, p, d, after[(s, p)]) for s, p, d in deltas]
+
+    async def stock(self, storage_id: str | None, product_id: str | None) -> list[asyncpg.Record]:
+        return await self.conn.fetch(  # type: ignore[no-any-return]
+            """SELECT s.storage_id, st.location_id, s.product_id, p.name AS product_name, p.unit, s.balance,
+                      p.min_stock
+               FROM stock s JOIN products p ON p.chain_id = s.chain_id AND p.id = s.product_id
+               LEFT JOIN storages st ON st.chain_id = s.chain_id AND st.id = s.storage_id
+               WHERE s.chain_id = $1 AND ($2::text IS NULL OR s.storage_id = $2)
+                 AND ($3::text IS NULL OR s.product_id = $3)
+               ORDER BY s.storage_id, lower(p.name), s.product_id""",
+            self.chain_id, storage_id, product_id,
+        )
+
+    async def stock_at(self, at: datetime, storage_id: str | None, product_id: str | None) -> list[asyncpg.Record]:
+        """Balances as they stood at `at`: the ledger's movements that happened at or before it."""
+        return await self.conn.fetch(  # type: ignore[no-any-return]
+            """SELECT m.storage_id, st.location_id, m.product_id, p.name AS product_name, p.unit,
+                      sum(m.delta) AS balance, p.min_stock
+               FROM movements m JOIN products p ON p.chain_id = m.chain_id AND p.id = m.product_id
+               LEFT JOIN storages st ON st.chain_id = m.chain_id AND st.id = m.storage_id
+               WHERE m.chain_id = $1 AND m.occurred_at <= $2 AND ($3::text IS NULL OR m.storage_id = $3)
+                 AND ($4::text IS NULL OR m.product_id = $4)
+               GROUP BY m.storage_id, st.location_id, m.product_id, p.name, p.unit, p.min_stock
+               ORDER BY m.storage_id, lower(p.name), m.product_id""",
+            self.chain_id, at, storage_id, product_id,
+        )
+
+    # --- operations ---
+
+    async def add_operation(self, op_id: uuid.UUID, op_type: str, location_id: str | None,
+                            storage_id: str | None, to_storage_id: str | None, source: str,
+                            client: dict[str, Any] | None, comment: str | None, lines: list[dict[str, Any]],
+                            at: datetime) -> int | None:
+        """Records the document; answers its number, or None when an operation with this id exists."""
+        return await self.conn.fetchval(  # type: ignore[no-any-return]
+            """INSERT INTO operations (id, chain_id, type, location_id, storage_id, to_storage_id, source, client,
+                   comment, lines, occurred_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+               ON CONFLICT (id) DO NOTHING RETURNING number""",
+            op_id, self.chain_id, op_type, location_id, storage_id, to_storage_id, source, client, comment,
+            lines, at,
+        )
+
+    async def operation(self, op_id: uuid.UUID) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(  # type: ignore[no-any-return]
+            f"SELECT {OPERATION_COLUMNS} FROM operations WHERE chain_id = $1 AND id = $2", self.chain_id, op_id
+        )
+
+    async def operation_exists(self, op_id: uuid.UUID) -> bool:
+        """Any chain: an operation id is global (a UUID), another chain's id is refused, never shown."""
+        return bool(await self.conn.fetchval("SELECT true FROM operations WHERE id = $1", op_id))
+
+    async def operations(self, op_type: str | None, start: datetime | None, end: datetime | None,
+                         storage_id: str | None = None, source: str | None = None) -> list[asyncpg.Record]:
+        return await self.conn.fetch(  # type: ignore[no-any-return]
+            f"""SELECT {OPERATION_COLUMNS} FROM operations
                WHERE chain_id = $1 AND ($2::text IS NULL OR type = $2)
                  AND ($3::timestamptz IS NULL OR occurred_at >= $3) AND ($4::timestamptz IS NULL OR occurred_at < $4)
+                 AND ($5::text IS NULL OR storage_id = $5 OR to_storage_id = $5)
+                 AND ($6::text IS NULL OR source = $6)
                ORDER BY occurred_at, number""",
-            self.chain_id, op_type, start, end,
+            self.chain_id, op_type, start, end, storage_id, source,
         )
+
+    # --- bills of materials, settings ---
+
+    async def put_bom(self, service_id: str, location_id: str, storage_id: str | None,
+                      items: list[dict[str, Any]]) -> None:
+        if not items:
+            await self.conn.execute(
+                "DELETE FROM bills_of_materials WHERE chain_id = $1 AND service_id = $2 AND location_id = $3",
+                self.chain_id, service_id, location_id,
+            )
+            return
+        await self.conn.execute(
+            """INSERT INTO bills_of_materials (chain_id, service_id, location_id, storage_id, items)
+               VALUES ($1,$2,$3,$4,$5) ON CONFLICT (chain_id, service_id, location_id)
+               DO UPDATE SET storage_id = EXCLUDED.storage_id, items = EXCLUDED.items, updated_at = now()""",
+            self.chain_id, service_id, location_id, storage_id, items,
+        )
+
+    async def boms(self, service_ids: Iterable[str], location_id: str | None) -> list[BillOfMaterials]:
+        """The bills of these services for `location_id` and the chain-wide ones (all, with None)."""
+        rows = await self.conn.fetch(
+            """SELECT service_id, location_id, storage_id, items FROM bills_of_materials
+               WHERE chain_id = $1 AND service_id = ANY($2::text[])
+                 AND ($3::text IS NULL OR location_id IN ($3, ''))
+               ORDER BY service_id, location_id""",
+            self.chain_id, list(set(service_ids)), location_id,
+        )
+        return [BillOfMaterials(r["service_id"], r["location_id"], r["storage_id"],
+                                tuple(Line(i["product_id"], Decimal(str(i["quantity"]))) for i in r["items"]))
+                for r in rows]
+
+    async def put_settings(self, location_id: str, consumables_on: str, storage_id: str | None) -> None:
+        await self.conn.execute(
+            """INSERT INTO location_settings (chain_id, location_id, consumables_on, consumables_storage_id)
+               VALUES ($1,$2,$3,$4) ON CONFLICT (chain_id, location_id) DO UPDATE SET
+               consumables_on = EXCLUDED.consumables_on, consumables_storage_id = EXCLUDED.consumables_storage_id,
+               updated_at = now()""",
+            self.chain_id, location_id, consumables_on, storage_id,
+        )
+
+    async def settings(self, location_id: str) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(  # type: ignore[no-any-return]
+            """SELECT location_id, consumables_on, consumables_storage_id FROM location_settings
+               WHERE chain_id = $1 AND location_id = $2""",
+            self.chain_id, location_id,
+        )
+
+    # --- consumables written off ---
+
+    async def claim_consumables(self, visit_id: str, service_ids: list[str]) -> list[str]:
+        """Marks these services of the visit as written off; answers those that were not already (the
+        primary key makes a second claim, concurrent or later, a no-op)."""
+        if not service_ids:
+            return []
+        rows = await self.conn.fetch(
+            """INSERT INTO consumables_done (chain_id, visit_id, service_id)
+               SELECT $1, $2, s FROM unnest($3::text[]) AS s ORDER BY s ON CONFLICT DO NOTHING
+               RETURNING service_id""",
+            self.chain_id, visit_id, sorted(set(service_ids)),
+        )
+        return sorted(r["service_id"] for r in rows)
+
+    async def consumables_done(self, visit_id: str) -> list[str]:
+        rows = await self.conn.fetch(
+            "SELECT service_id FROM consumables_done WHERE chain_id = $1 AND visit_id = $2",
+            self.chain_id, visit_id,
+        )
+        return [r["service_id"] for r in rows]

@@ -1,37 +1,147 @@
 """HTTP routes of the loyalty service (under /v1/chains/{chain_id}): routing only."""
 
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from services.loyalty import usecases
+from services.loyalty.schemas import (
+    CardIn,
+    CardOut,
+    CardTypeIn,
+    CardTypeOut,
+    CardTypePatch,
+    ClientLoyaltyOut,
+    ManualTransactionIn,
+    ProgramIn,
+    ProgramOut,
+    PromotionIn,
+    PromotionOut,
+)
 from shared.auth import ChainId
-from shared.events import Money
+from shared.uow import unit_of_work
 
 router = APIRouter(tags=["loyalty"])
+LocationId = Annotated[str | None, Query(max_length=128)]
 
 
-class ClientLoyaltyOut(BaseModel):
-    client_id: str
-    location_id: str | None
-    discount_percent: Money
-    level: str | None
-    categories: list[str]
-    sold: Money
-    paid: Money
-    visits: int
-    last_visit_at: datetime | None
+# --- the location program -----------------------------------------------------------------------
+
+
+@router.put("/locations/{location_id}/loyalty-program", response_model=ProgramOut,
+            summary="Save the location program; every client of the location is recalculated in the background")
+async def put_program(chain_id: ChainId, location_id: str, body: ProgramIn, request: Request) -> ProgramOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        out = await usecases.save_program(uow, chain_id, location_id, body)
+    request.app.state.recalc.kick()
+    return out
+
+
+@router.get("/locations/{location_id}/loyalty-program", response_model=ProgramOut,
+            summary="The location program, and how far the recalculation of its clients got")
+async def get_program(chain_id: ChainId, location_id: str, request: Request) -> ProgramOut:
+    async with request.app.state.pool.acquire() as conn:
+        return await usecases.get_program(conn, chain_id, location_id)
 
 
 @router.get("/clients/{client_id}/loyalty", response_model=ClientLoyaltyOut)
 async def client_loyalty(chain_id: ChainId, client_id: str, request: Request,
-                         location_id: Annotated[str | None, Query(max_length=128)] = None) -> ClientLoyaltyOut:
+                         location_id: LocationId = None) -> ClientLoyaltyOut:
     async with request.app.state.pool.acquire() as conn:
-        stats = await usecases.client_loyalty(conn, chain_id, client_id, location_id)
-    # The location program (discount, level, categories) comes with the loyalty issue; until then a
-    # client has none, and the statistics behind them are already kept.
-    return ClientLoyaltyOut(client_id=client_id, location_id=location_id, discount_percent=0, level=None,  # type: ignore[arg-type]
-                            categories=[], sold=stats.sold, paid=stats.paid, visits=stats.visits,
-                            last_visit_at=stats.last_visit_at)
+        return await usecases.client_loyalty(conn, chain_id, client_id, location_id)
+
+
+@router.post("/clients/{client_id}/loyalty/recalculate", response_model=ClientLoyaltyOut,
+             summary="Recalculate now (at one location, or every location with a program)")
+async def recalculate_client(chain_id: ChainId, client_id: str, request: Request,
+                             location_id: LocationId = None) -> ClientLoyaltyOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.recalculate_client(uow, chain_id, client_id, location_id)
+
+
+# --- the bonus program --------------------------------------------------------------------------
+
+
+@router.post("/card-types", status_code=201, response_model=CardTypeOut)
+async def create_card_type(chain_id: ChainId, body: CardTypeIn, request: Request) -> CardTypeOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.create_card_type(uow, chain_id, body)
+
+
+@router.get("/card-types", response_model=list[CardTypeOut])
+async def list_card_types(chain_id: ChainId, request: Request) -> list[CardTypeOut]:
+    async with request.app.state.pool.acquire() as conn:
+        return await usecases.list_card_types(conn, chain_id)
+
+
+@router.get("/card-types/{type_id}", response_model=CardTypeOut)
+async def get_card_type(chain_id: ChainId, type_id: str, request: Request) -> CardTypeOut:
+    async with request.app.state.pool.acquire() as conn:
+        return await usecases.get_card_type(conn, chain_id, type_id)
+
+
+@router.patch("/card-types/{type_id}", response_model=CardTypeOut)
+async def patch_card_type(chain_id: ChainId, type_id: str, body: CardTypePatch, request: Request) -> CardTypeOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.patch_card_type(uow, chain_id, type_id, body)
+
+
+@router.post("/promotions", status_code=201, response_model=PromotionOut)
+async def create_promotion(chain_id: ChainId, body: PromotionIn, request: Request) -> PromotionOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.create_promotion(uow, chain_id, body)
+
+
+@router.get("/promotions", response_model=list[PromotionOut])
+async def list_promotions(chain_id: ChainId, request: Request) -> list[PromotionOut]:
+    async with request.app.state.pool.acquire() as conn:
+        return await usecases.list_promotions(conn, chain_id)
+
+
+@router.get("/promotions/{promotion_id}", response_model=PromotionOut)
+async def get_promotion(chain_id: ChainId, promotion_id: str, request: Request) -> PromotionOut:
+    async with request.app.state.pool.acquire() as conn:
+        return await usecases.get_promotion(conn, chain_id, promotion_id)
+
+
+@router.patch("/promotions/{promotion_id}", response_model=PromotionOut,
+              summary="Change some fields; the promotion is validated as a whole afterwards")
+async def patch_promotion(chain_id: ChainId, promotion_id: str, request: Request,
+                          body: Annotated[dict[str, Any], Body()]) -> PromotionOut:
+    try:
+        async with unit_of_work(request.app.state.pool) as uow:
+            return await usecases.patch_promotion(uow, chain_id, promotion_id, body)
+    except ValidationError as exc:  # the merged promotion broke a rule: 422 naming the field, as for a POST
+        raise RequestValidationError(exc.errors()) from exc
+
+
+@router.post("/cards", status_code=201, response_model=CardOut, response_model_exclude_none=True)
+async def issue_card(chain_id: ChainId, body: CardIn, request: Request) -> CardOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.issue_card(uow, chain_id, body)
+
+
+@router.get("/cards", response_model=list[CardOut], response_model_exclude_none=True)
+async def find_cards(chain_id: ChainId, request: Request,
+                     client_id: Annotated[str | None, Query(max_length=128)] = None) -> list[CardOut]:
+    async with request.app.state.pool.acquire() as conn:
+        return await usecases.find_cards(conn, chain_id, client_id)
+
+
+@router.get("/cards/{card_id}", response_model=CardOut, summary="A card (by id or number): balance and transactions")
+async def get_card(chain_id: ChainId, card_id: str, request: Request) -> CardOut:
+    async with request.app.state.pool.acquire() as conn:
+        return await usecases.get_card(conn, chain_id, card_id)
+
+
+@router.post("/cards/{card_id}/transactions", response_model=CardOut,
+             summary="Manual accrual or write-off, with a reason")
+async def card_transaction(chain_id: ChainId, card_id: str, body: ManualTransactionIn, request: Request) -> CardOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        card = await usecases.manual_transaction(uow, chain_id, card_id, body.kind, body.amount, body.reason,
+                                                 datetime.now(UTC))
+    async with request.app.state.pool.acquire() as conn:
+        return await usecases.get_card(conn, chain_id, card.id)

@@ -1,13 +1,38 @@
 """Composition root of the loyalty service."""
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from services.loyalty import api, handlers
+from services.loyalty import api, handlers, usecases
+from shared import events, topics
 from shared.runtime import Service
+from shared.uow import UnitOfWork
 
 
 def build() -> Service:
     service = Service("loyalty", Path(__file__).parent / "migrations")
     handlers.register(service)
+    recalc = usecases.RecalcWorker(lambda: service.pool)
+    service.http.state.recalc = recalc
+
+    async def inactivity(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> dict[str, Any]:
+        recalc.kick()  # resumes a program recalculation a stopped process left unfinished
+        return await usecases.inactivity_job(uow, chain_id, as_of)
+
+    service.job("inactivity", inactivity,
+                "Discounts reset, levels removed and 'inactive N days' categories given to clients away long enough")
+    service.job("burn", usecases.burn_job,
+                "Notices of points about to burn (burn_notice_days before), then unused points burned")
+    p = service.publishes
+    p(topics.LOYALTY_DISCOUNT_CHANGED, events.DiscountChanged, "A client's discount at a location changed")
+    p(topics.LOYALTY_LEVEL_CHANGED, events.LevelChanged, "A client's importance level at a location changed")
+    p(topics.LOYALTY_CATEGORIES_CHANGED, events.CategoriesChanged, "A client's categories at a location changed")
+    p(topics.LOYALTY_BONUS_ACCRUED, events.BonusAccrued, "Points accrued on a card (cashback or manual)")
+    p(topics.LOYALTY_BONUS_SPENT, events.BonusSpent, "Points spent on a visit, or written off by hand")
+    p(topics.LOYALTY_BONUS_SPEND_REJECTED, events.BonusSpendRejected,
+      "Points asked for a visit could not be spent (reason); nothing taken")
+    p(topics.LOYALTY_BONUS_BURNING, events.BonusBurning, "Points will burn soon unless spent")
+    p(topics.LOYALTY_BONUS_BURNED, events.BonusBurned, "Unused points burned")
     service.include_router(api.router)
     return service

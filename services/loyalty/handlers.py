@@ -8,9 +8,10 @@ from shared.runtime import Service
 
 def register(service: Service) -> None:
     service.subscribe(topics.VISIT_PAID, VisitPaid, usecases.record_payment,
-                      keys=lambda e: [f"visit.paid:{e.visit_id}"],
-                      description="A visit's checkout: the client's sold and paid totals.")
+                      keys=lambda e: [f"visit.paid:{e.visit_id}"],  # a visit is paid once, whatever its event id
+                      description="A visit's checkout: the client's sold and paid totals, points spent and "
+                                  "cashback accrued, the location program recalculated.")
     service.subscribe(topics.VISIT_ARRIVED, VisitStatus, usecases.record_arrival,
-                      description="The client came: counts as a visit.")
+                      description="The client came: counts as a visit; the location program recalculated.")
     service.subscribe(topics.VISIT_NO_SHOW, VisitStatus, usecases.record_no_show,
-                      description="The client did not come.")
+                      description="The client did not come (the no-show category).")

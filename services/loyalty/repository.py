@@ -1,12 +1,29 @@
-"""All SQL of the loyalty service. Every query is scoped by chain_id."""
+"""All SQL of the loyalty service. Every query is scoped by chain_id (the few that look across chains,
+for the scheduled jobs and the background recalculation, only find which chains have work)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
+
+from services.loyalty.domain import (
+    CategoryRule,
+    DiscountRule,
+    History,
+    InactiveRule,
+    LevelRule,
+    Lot,
+    LoyaltyState,
+    Program,
+    Promotion,
+    Stats,
+    Tier,
+)
 
 
 @dataclass(frozen=True)
@@ -17,41 +34,473 @@ class ClientStats:
     last_visit_at: datetime | None
 
 
+@dataclass(frozen=True)
+class CardType:
+    id: str
+    name: str
+    location_ids: tuple[str, ...]
+    created_at: datetime
+
+    def valid_at(self, location_id: str) -> bool:
+        return not self.location_ids or location_id in self.location_ids
+
+
+@dataclass(frozen=True)
+class Card:
+    id: str
+    card_type_id: str
+    client_id: str
+    phone: str | None
+    number: str
+    balance: Decimal
+    issued_at: datetime
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+# --- (de)serialising the programs: jsonb holds money as strings --------------------------------
+
+
+def program_from_spec(spec: dict[str, Any]) -> Program:
+    cats = spec.get("category_rules") or {}
+    on_status = cats.get("on_status") or {}
+    return Program(
+        discount_rules=tuple(DiscountRule(r["basis"], Decimal(r["from"]), Decimal(r["percent"]))
+                             for r in spec.get("discount_rules", [])),
+        discount_reset_after_days=spec.get("discount_reset_after_days"),
+        level_rules=tuple(LevelRule(r["level"], _dec(r.get("sold_from")), _dec(r.get("paid_from")),
+                                    r.get("visits_from")) for r in spec.get("level_rules", [])),
+        level_reset_after_days=spec.get("level_reset_after_days"),
+        add_rules=tuple(CategoryRule(r["basis"], Decimal(r["from"]), r["category"]) for r in cats.get("add", [])),
+        remove_rules=tuple(CategoryRule(r["basis"], Decimal(r["from"]), r["category"])
+                           for r in cats.get("remove", [])),
+        on_arrived=on_status.get("arrived"), on_no_show=on_status.get("no_show"),
+        inactive_rules=tuple(InactiveRule(r["days"], r["category"]) for r in cats.get("inactive", [])),
+        notify_discount_expiration=bool(spec.get("notify_discount_expiration")),
+    )
+
+
+def promotion_from_row(row: asyncpg.Record) -> Promotion:
+    s = row["spec"]
+    burn = s.get("burn_after") or {}
+    start = s.get("history_start")
+    return Promotion(
+        id=str(row["id"]), name=s["name"], type=s["type"], card_type_ids=tuple(s.get("card_type_ids", [])),
+        location_ids=tuple(s.get("location_ids", [])), percent=_dec(s.get("percent")),
+        rules=tuple(Tier(Decimal(r["from"]), Decimal(r["percent"])) for r in s.get("rules", [])),
+        history_source=s.get("history_source", "chain"),
+        history_start=date.fromisoformat(start) if start else None,
+        burn_after_n=burn.get("n"), burn_after_unit=burn.get("unit", "month"),
+        burn_notice_days=s.get("burn_notice_days") or 0, every_nth_visit=s.get("every_nth_visit") or 1,
+        max_uses=s.get("max_uses") or 0, rounding=s.get("rounding", "cents"), archived=bool(s.get("archived")),
+    )
+
+
+def _card(row: asyncpg.Record) -> Card:
+    return Card(str(row["id"]), str(row["card_type_id"]), row["client_id"], row["phone"], row["number"],
+                row["balance"], row["issued_at"])
+
+
+def _card_type(row: asyncpg.Record) -> CardType:
+    return CardType(str(row["id"]), row["name"], tuple(row["location_ids"]), row["created_at"])
+
+
+STATS_COLUMNS = """coalesce(sum(sold), 0) AS sold, coalesce(sum(paid), 0) AS paid,
+    count(*) FILTER (WHERE status = 'arrived') AS visits,
+    count(*) FILTER (WHERE status = 'no_show') AS no_shows,
+    max(coalesce(scheduled_at, status_at)) FILTER (WHERE status = 'arrived') AS last_visit_at,
+    max(paid_at) AS last_paid_at"""
+
+
+# $1 chain, $2 client, $3 phone, $4 name
+CLIENT_UPSERT = """INSERT INTO clients (chain_id, client_id, phone, name) VALUES ($1,$2,$3,$4)
+    ON CONFLICT (chain_id, client_id) DO UPDATE
+    SET phone = coalesce(EXCLUDED.phone, clients.phone), name = coalesce(EXCLUDED.name, clients.name)"""
+
+
+def _stats(row: asyncpg.Record) -> Stats:
+    return Stats(row["sold"], row["paid"], row["visits"], row["no_shows"], row["last_visit_at"], row["last_paid_at"])
+
+
+# --- across chains: which chains have work (jobs for every chain, the background recalculation) ---
+
+
+async def chains_with_programs(conn: asyncpg.Connection) -> list[str]:
+    return [r["chain_id"] for r in await conn.fetch("SELECT DISTINCT chain_id FROM programs")]
+
+
+async def chains_with_lots_due(conn: asyncpg.Connection, as_of: datetime) -> list[str]:
+    rows = await conn.fetch(
+        """SELECT DISTINCT chain_id FROM bonus_lots
+           WHERE remaining > 0 AND (burns_at <= $1 OR (notice_at <= $1 AND noticed_at IS NULL))""", as_of)
+    return [r["chain_id"] for r in rows]
+
+
+async def next_running_recalc(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    """The oldest running recalculation nobody else is working on, locked for this transaction."""
+    return await conn.fetchrow(
+        """SELECT * FROM program_recalcs WHERE status = 'running' ORDER BY id
+           FOR UPDATE SKIP LOCKED LIMIT 1""")
+
+
 class Repository:
     def __init__(self, conn: asyncpg.Connection, chain_id: str) -> None:
         self.conn = conn
         self.chain_id = chain_id
 
-    async def record_payment(self, visit_id: str, location_id: str, client_id: str, sold: Decimal,
-                             paid: Decimal, at: datetime) -> None:
+    # --- visits and statistics -------------------------------------------------------------
+
+    async def remember_client(self, client_id: str, phone: str | None, name: str | None) -> None:
         await self.conn.execute(
-            """INSERT INTO visits (chain_id, visit_id, location_id, client_id, sold, paid, paid_at)
-               VALUES ($1,$2,$3,$4,$5,$6,$7)
-               ON CONFLICT (chain_id, visit_id) DO UPDATE
-               SET sold = EXCLUDED.sold, paid = EXCLUDED.paid, paid_at = EXCLUDED.paid_at""",
-            self.chain_id, visit_id, location_id, client_id, sold, paid, at,
+            """INSERT INTO clients (chain_id, client_id, phone, name) VALUES ($1,$2,$3,$4)
+               ON CONFLICT (chain_id, client_id) DO UPDATE
+               SET phone = coalesce(EXCLUDED.phone, clients.phone), name = coalesce(EXCLUDED.name, clients.name)""",
+            self.chain_id, client_id, phone, name,
+        )
+
+    async def clients(self, client_ids: list[str]) -> dict[str, asyncpg.Record]:
+        rows = await self.conn.fetch(
+            "SELECT client_id, phone, name FROM clients WHERE chain_id = $1 AND client_id = ANY($2::text[])",
+            self.chain_id, client_ids)
+        return {r["client_id"]: r for r in rows}
+
+    async def record_payment(self, visit_id: str, location_id: str, client_id: str, sold: Decimal,
+                             paid: Decimal, at: datetime, phone: str | None = None, name: str | None = None) -> None:
+        """The visit's totals, and the client's latest phone and name (for the events), in one trip."""
+        await self.conn.execute(
+            f"""WITH client AS ({CLIENT_UPSERT})
+                INSERT INTO visits (chain_id, visit_id, location_id, client_id, sold, paid, paid_at)
+                VALUES ($1,$5,$6,$2,$7,$8,$9)
+                ON CONFLICT (chain_id, visit_id) DO UPDATE
+                SET sold = EXCLUDED.sold, paid = EXCLUDED.paid, paid_at = EXCLUDED.paid_at""",
+            self.chain_id, client_id, phone, name, visit_id, location_id, sold, paid, at,
         )
 
     async def record_status(self, visit_id: str, location_id: str, client_id: str, status: str,
-                            at: datetime, scheduled_at: datetime) -> None:
+                            at: datetime, scheduled_at: datetime, phone: str | None = None,
+                            name: str | None = None) -> None:
         # A status reported later than the one we hold replaces it; an older one arriving late does not.
         await self.conn.execute(
-            """INSERT INTO visits (chain_id, visit_id, location_id, client_id, status, status_at, scheduled_at)
-               VALUES ($1,$2,$3,$4,$5,$6,$7)
-               ON CONFLICT (chain_id, visit_id) DO UPDATE
-               SET status = EXCLUDED.status, status_at = EXCLUDED.status_at,
-                   scheduled_at = EXCLUDED.scheduled_at
-               WHERE visits.status_at IS NULL OR visits.status_at <= EXCLUDED.status_at""",
-            self.chain_id, visit_id, location_id, client_id, status, at, scheduled_at,
+            f"""WITH client AS ({CLIENT_UPSERT})
+                INSERT INTO visits (chain_id, visit_id, location_id, client_id, status, status_at, scheduled_at)
+                VALUES ($1,$5,$6,$2,$7,$8,$9)
+                ON CONFLICT (chain_id, visit_id) DO UPDATE
+                SET status = EXCLUDED.status, status_at = EXCLUDED.status_at,
+                    scheduled_at = EXCLUDED.scheduled_at
+                WHERE visits.status_at IS NULL OR visits.status_at <= EXCLUDED.status_at""",
+            self.chain_id, client_id, phone, name, visit_id, location_id, status, at, scheduled_at,
         )
 
-    async def stats(self, client_id: str, location_id: str | None) -> ClientStats:
+    async def stats(self, client_id: str, location_id: str | None) -> Stats:
         row = await self.conn.fetchrow(
-            """SELECT coalesce(sum(sold), 0) AS sold, coalesce(sum(paid), 0) AS paid,
-                      count(*) FILTER (WHERE status = 'arrived') AS visits,
-                      max(coalesce(scheduled_at, status_at)) FILTER (WHERE status = 'arrived') AS last_visit_at
-               FROM visits WHERE chain_id = $1 AND client_id = $2
-                 AND ($3::text IS NULL OR location_id = $3)""",
+            f"""SELECT {STATS_COLUMNS} FROM visits WHERE chain_id = $1 AND client_id = $2
+                AND ($3::text IS NULL OR location_id = $3)""",
             self.chain_id, client_id, location_id,
         )
-        return ClientStats(row["sold"], row["paid"], row["visits"], row["last_visit_at"])
+        return _stats(row)
+
+    async def location_stats(self, location_id: str, client_ids: list[str]) -> dict[str, Stats]:
+        rows = await self.conn.fetch(
+            f"""SELECT client_id, {STATS_COLUMNS} FROM visits
+                WHERE chain_id = $1 AND location_id = $2 AND client_id = ANY($3::text[]) GROUP BY client_id""",
+            self.chain_id, location_id, client_ids,
+        )
+        return {r["client_id"]: _stats(r) for r in rows}
+
+    async def location_clients_page(self, location_id: str, after: str, limit: int) -> list[str]:
+        rows = await self.conn.fetch(
+            """SELECT DISTINCT client_id FROM visits WHERE chain_id = $1 AND location_id = $2 AND client_id > $3
+               ORDER BY client_id LIMIT $4""",
+            self.chain_id, location_id, after, limit,
+        )
+        return [r["client_id"] for r in rows]
+
+    async def inactive_clients_page(self, location_id: str, periods: list[int], as_of: datetime, after: str,
+                                    limit: int) -> list[str]:
+        """Clients of the location who, by `as_of`, have been away one of `periods` (days) since a moment
+        after their state was last calculated: the only ones the passing of time can change."""
+        rows = await self.conn.fetch(
+            """WITH last AS (
+                   SELECT client_id, coalesce(max(coalesce(scheduled_at, status_at)) FILTER (WHERE status = 'arrived'),
+                                              max(paid_at)) AS at
+                   FROM visits WHERE chain_id = $1 AND location_id = $2 AND client_id > $3 GROUP BY client_id)
+               SELECT last.client_id FROM last
+               LEFT JOIN client_loyalty l ON l.chain_id = $1 AND l.location_id = $2 AND l.client_id = last.client_id
+               WHERE EXISTS (SELECT 1 FROM unnest($4::int[]) AS d(days),
+                                  LATERAL (SELECT last.at + make_interval(days => d.days) AS crossed) AS c
+                             WHERE c.crossed <= $5 AND (l.calculated_at IS NULL OR l.calculated_at < c.crossed))
+               ORDER BY last.client_id LIMIT $6""",
+            self.chain_id, location_id, after, periods, as_of, limit,
+        )
+        return [r["client_id"] for r in rows]
+
+    # --- the location program and the clients' state ----------------------------------------
+
+    async def save_program(self, location_id: str, spec: dict[str, Any]) -> None:
+        await self.conn.execute(
+            """INSERT INTO programs (chain_id, location_id, spec) VALUES ($1,$2,$3)
+               ON CONFLICT (chain_id, location_id) DO UPDATE SET spec = EXCLUDED.spec, updated_at = now()""",
+            self.chain_id, location_id, spec,
+        )
+
+    async def program_spec(self, location_id: str) -> dict[str, Any] | None:
+        return await self.conn.fetchval(  # type: ignore[no-any-return]
+            "SELECT spec FROM programs WHERE chain_id = $1 AND location_id = $2", self.chain_id, location_id)
+
+    async def program(self, location_id: str) -> Program | None:
+        spec = await self.program_spec(location_id)
+        return program_from_spec(spec) if spec is not None else None
+
+    async def programs(self) -> dict[str, Program]:
+        rows = await self.conn.fetch("SELECT location_id, spec FROM programs WHERE chain_id = $1", self.chain_id)
+        return {r["location_id"]: program_from_spec(r["spec"]) for r in rows}
+
+    async def lock_states(self, location_id: str, client_ids: list[str], as_of: datetime) -> dict[str, LoyaltyState]:
+        """The clients' current state, their rows locked (created when missing) in client order, so a
+        page of the background recalculation and a batch of visits serialize on the same client."""
+        ids = sorted(set(client_ids))
+        # One statement creates the missing rows and locks them all, noting the moment they are
+        # calculated for (what the inactivity job compares with); the state comes back as it was.
+        rows = await self.conn.fetch(
+            """INSERT INTO client_loyalty (chain_id, location_id, client_id, calculated_at)
+               SELECT $1, $2, c, $4 FROM unnest($3::text[]) AS c ORDER BY c
+               ON CONFLICT (chain_id, location_id, client_id) DO UPDATE SET calculated_at = EXCLUDED.calculated_at
+               RETURNING client_id, discount_percent, level, categories""",
+            self.chain_id, location_id, ids, as_of,
+        )
+        return {r["client_id"]: LoyaltyState(r["discount_percent"], r["level"], tuple(r["categories"]))
+                for r in rows}
+
+    async def save_states(self, location_id: str, states: dict[str, LoyaltyState]) -> None:
+        if not states:
+            return
+        ids = list(states)
+        await self.conn.execute(
+            """UPDATE client_loyalty AS l
+               SET discount_percent = t.d, level = t.lv,
+                   categories = coalesce(string_to_array(t.c, chr(31)), ARRAY[]::text[])
+               FROM unnest($3::text[], $4::numeric[], $5::text[], $6::text[]) AS t(id, d, lv, c)
+               WHERE l.chain_id = $1 AND l.location_id = $2 AND l.client_id = t.id""",
+            self.chain_id, location_id, ids, [states[i].discount_percent for i in ids],
+            [states[i].level for i in ids], [chr(31).join(states[i].categories) or None for i in ids],
+        )
+
+    async def state(self, location_id: str, client_id: str) -> LoyaltyState | None:
+        r = await self.conn.fetchrow(
+            """SELECT discount_percent, level, categories FROM client_loyalty
+               WHERE chain_id = $1 AND location_id = $2 AND client_id = $3""",
+            self.chain_id, location_id, client_id,
+        )
+        return LoyaltyState(r["discount_percent"], r["level"], tuple(r["categories"])) if r else None
+
+    # --- background recalculations -----------------------------------------------------------
+
+    async def start_recalc(self, location_id: str) -> int:
+        await self.conn.execute(
+            """UPDATE program_recalcs SET status = 'superseded', finished_at = now()
+               WHERE chain_id = $1 AND location_id = $2 AND status = 'running'""", self.chain_id, location_id)
+        return await self.conn.fetchval(  # type: ignore[no-any-return]
+            "INSERT INTO program_recalcs (chain_id, location_id) VALUES ($1,$2) RETURNING id",
+            self.chain_id, location_id)
+
+    async def advance_recalc(self, recalc_id: int, cursor: str, clients: int, changed: int, done: bool) -> None:
+        await self.conn.execute(
+            """UPDATE program_recalcs SET cursor = $3, clients_done = clients_done + $4, changed = changed + $5,
+                   status = CASE WHEN $6 THEN 'done' ELSE status END,
+                   finished_at = CASE WHEN $6 THEN now() ELSE finished_at END
+               WHERE chain_id = $1 AND id = $2""",
+            self.chain_id, recalc_id, cursor, clients, changed, done,
+        )
+
+    async def last_recalc(self, location_id: str) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(
+            """SELECT status, clients_done, changed, started_at, finished_at FROM program_recalcs
+               WHERE chain_id = $1 AND location_id = $2 ORDER BY id DESC LIMIT 1""", self.chain_id, location_id)
+
+    # --- card types, promotions, cards --------------------------------------------------------
+
+    async def add_card_type(self, name: str, location_ids: list[str]) -> CardType:
+        row = await self.conn.fetchrow(
+            """INSERT INTO card_types (id, chain_id, name, location_ids) VALUES ($1,$2,$3,$4) RETURNING *""",
+            uuid.uuid4(), self.chain_id, name, location_ids)
+        return _card_type(row)
+
+    async def update_card_type(self, type_id: str, name: str, location_ids: list[str]) -> CardType:
+        row = await self.conn.fetchrow(
+            """UPDATE card_types SET name = $3, location_ids = $4 WHERE chain_id = $1 AND id = $2 RETURNING *""",
+            self.chain_id, uuid.UUID(type_id), name, location_ids)
+        return _card_type(row)
+
+    async def card_type(self, type_id: str) -> CardType | None:
+        key = _uuid(type_id)
+        if key is None:
+            return None
+        row = await self.conn.fetchrow("SELECT * FROM card_types WHERE chain_id = $1 AND id = $2", self.chain_id, key)
+        return _card_type(row) if row else None
+
+    async def card_types(self) -> list[CardType]:
+        rows = await self.conn.fetch("SELECT * FROM card_types WHERE chain_id = $1 ORDER BY created_at, id",
+                                     self.chain_id)
+        return [_card_type(r) for r in rows]
+
+    async def existing_card_types(self, ids: list[str]) -> set[str]:
+        keys = [k for k in (_uuid(i) for i in ids) if k is not None]
+        rows = await self.conn.fetch("SELECT id FROM card_types WHERE chain_id = $1 AND id = ANY($2::uuid[])",
+                                     self.chain_id, keys)
+        return {str(r["id"]) for r in rows}
+
+    async def save_promotion(self, promotion_id: str | None, spec: dict[str, Any]) -> asyncpg.Record:
+        if promotion_id is None:
+            return await self.conn.fetchrow(
+                "INSERT INTO promotions (id, chain_id, spec) VALUES ($1,$2,$3) RETURNING *",
+                uuid.uuid4(), self.chain_id, spec)
+        return await self.conn.fetchrow(
+            "UPDATE promotions SET spec = $3 WHERE chain_id = $1 AND id = $2 RETURNING *",
+            self.chain_id, uuid.UUID(promotion_id), spec)
+
+    async def promotion_row(self, promotion_id: str) -> asyncpg.Record | None:
+        key = _uuid(promotion_id)
+        if key is None:
+            return None
+        return await self.conn.fetchrow("SELECT * FROM promotions WHERE chain_id = $1 AND id = $2",
+                                        self.chain_id, key)
+
+    async def promotion_rows(self) -> list[asyncpg.Record]:
+        return await self.conn.fetch(  # type: ignore[no-any-return]
+            "SELECT * FROM promotions WHERE chain_id = $1 ORDER BY created_at, id", self.chain_id)
+
+    async def promotions_of(self, card_type_id: str) -> list[Promotion]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM promotions WHERE chain_id = $1 AND spec->'card_type_ids' ? $2
+               ORDER BY created_at, id""", self.chain_id, card_type_id)
+        return [promotion_from_row(r) for r in rows]
+
+    async def add_card(self, card_type_id: str, client_id: str, phone: str | None, number: str) -> Card | None:
+        row = await self.conn.fetchrow(
+            """INSERT INTO cards (id, chain_id, card_type_id, client_id, phone, number)
+               VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (chain_id, number) DO NOTHING RETURNING *""",
+            uuid.uuid4(), self.chain_id, uuid.UUID(card_type_id), client_id, phone, number)
+        return _card(row) if row else None
+
+    async def card(self, id_or_number: str, *, lock: bool = False) -> Card | None:
+        """A card by its id or its number (what a cashier types)."""
+        key = _uuid(id_or_number)
+        row = await self.conn.fetchrow(
+            f"""SELECT * FROM cards WHERE chain_id = $1 AND (id = $2 OR number = $3)
+                {'FOR UPDATE' if lock else ''}""", self.chain_id, key, id_or_number)
+        return _card(row) if row else None
+
+    async def cards_of(self, client_id: str, *, lock: bool = False) -> list[Card]:
+        rows = await self.conn.fetch(
+            f"""SELECT * FROM cards WHERE chain_id = $1 AND client_id = $2 ORDER BY issued_at, id
+                {'FOR UPDATE' if lock else ''}""", self.chain_id, client_id)
+        return [_card(r) for r in rows]
+
+    async def find_cards(self, client_id: str | None) -> list[Card]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM cards WHERE chain_id = $1 AND ($2::text IS NULL OR client_id = $2)
+               ORDER BY issued_at, id""", self.chain_id, client_id)
+        return [_card(r) for r in rows]
+
+    async def cards_by_ids(self, ids: list[str]) -> list[Card]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM cards WHERE chain_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE",
+            self.chain_id, [uuid.UUID(i) for i in ids])
+        return [_card(r) for r in rows]
+
+    # --- points --------------------------------------------------------------------------------
+
+    async def history(self, client_id: str, locations: tuple[str, ...] | None, start: date | None,
+                      visit_paid_at: datetime, visit_id: str) -> History:
+        """The client's paid visits up to and including this one (by payment time), at `locations`
+        (None: the whole chain), from `start`."""
+        row = await self.conn.fetchrow(
+            """SELECT coalesce(sum(sold), 0) AS sold, coalesce(sum(paid), 0) AS paid, count(*) AS visits
+               FROM visits WHERE chain_id = $1 AND client_id = $2 AND paid_at IS NOT NULL
+                 AND ($3::text[] IS NULL OR location_id = ANY($3::text[]))
+                 AND ($4::date IS NULL OR (paid_at AT TIME ZONE 'UTC')::date >= $4)
+                 AND (paid_at, visit_id) <= ($5, $6)""",
+            self.chain_id, client_id, list(locations) if locations is not None else None, start,
+            visit_paid_at, visit_id,
+        )
+        return History(row["sold"], row["paid"], row["visits"])
+
+    async def uses(self, card_id: str, promotion_id: str) -> int:
+        return await self.conn.fetchval(  # type: ignore[no-any-return]
+            """SELECT count(*) FROM card_transactions
+               WHERE chain_id = $1 AND card_id = $2 AND promotion_id = $3 AND kind = 'accrual'""",
+            self.chain_id, uuid.UUID(card_id), uuid.UUID(promotion_id))
+
+    async def lots(self, card_id: str) -> list[Lot]:
+        rows = await self.conn.fetch(
+            """SELECT id, accrued_at, remaining FROM bonus_lots
+               WHERE chain_id = $1 AND card_id = $2 AND remaining > 0 ORDER BY accrued_at, id""",
+            self.chain_id, uuid.UUID(card_id))
+        return [Lot(r["id"], r["accrued_at"], r["remaining"]) for r in rows]
+
+    async def take_from_lots(self, taken: dict[int, Decimal]) -> None:
+        if taken:
+            await self.conn.execute(
+                """UPDATE bonus_lots AS l SET remaining = l.remaining - t.amount
+                   FROM unnest($2::bigint[], $3::numeric[]) AS t(id, amount)
+                   WHERE l.chain_id = $1 AND l.id = t.id""",
+                self.chain_id, list(taken), list(taken.values()))
+
+    async def add_lot(self, card_id: str, at: datetime, amount: Decimal, burns_at: datetime | None,
+                      notice_at: datetime | None, promotion_id: str | None, visit_id: str | None) -> None:
+        await self.conn.execute(
+            """INSERT INTO bonus_lots (chain_id, card_id, accrued_at, amount, remaining, burns_at, notice_at,
+                   promotion_id, visit_id) VALUES ($1,$2,$3,$4,$4,$5,$6,$7,$8)""",
+            self.chain_id, uuid.UUID(card_id), at, amount, burns_at, notice_at,
+            uuid.UUID(promotion_id) if promotion_id else None, visit_id)
+
+    async def move_points(self, card_id: str, at: datetime, kind: str, amount: Decimal, *,
+                          visit_id: str | None = None, promotion_id: str | None = None,
+                          location_id: str | None = None, reason: str | None = None) -> Decimal:
+        """Changes the card's balance by `amount` (signed) and records the transaction; answers the
+        balance after it."""
+        balance: Decimal = await self.conn.fetchval(
+            "UPDATE cards SET balance = balance + $3 WHERE chain_id = $1 AND id = $2 RETURNING balance",
+            self.chain_id, uuid.UUID(card_id), amount)
+        await self.conn.execute(
+            """INSERT INTO card_transactions (chain_id, card_id, at, kind, amount, balance_after, visit_id,
+                   promotion_id, location_id, reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)""",
+            self.chain_id, uuid.UUID(card_id), at, kind, amount, balance, visit_id,
+            uuid.UUID(promotion_id) if promotion_id else None, location_id, reason)
+        return balance
+
+    async def transactions(self, card_id: str) -> list[asyncpg.Record]:
+        return await self.conn.fetch(  # type: ignore[no-any-return]
+            """SELECT id, at, kind, amount, balance_after, visit_id, promotion_id, location_id, reason
+               FROM card_transactions WHERE chain_id = $1 AND card_id = $2 ORDER BY id""",
+            self.chain_id, uuid.UUID(card_id))
+
+    async def lots_to_notice(self, as_of: datetime) -> list[asyncpg.Record]:
+        return await self.conn.fetch(
+            """UPDATE bonus_lots SET noticed_at = $2
+               WHERE chain_id = $1 AND remaining > 0 AND noticed_at IS NULL AND notice_at <= $2 AND burns_at > $2
+               RETURNING card_id, burns_at, remaining""", self.chain_id, as_of)  # type: ignore[no-any-return]
+
+    async def cards_due_to_burn(self, as_of: datetime) -> list[str]:
+        rows = await self.conn.fetch(
+            """SELECT DISTINCT card_id FROM bonus_lots WHERE chain_id = $1 AND remaining > 0 AND burns_at <= $2""",
+            self.chain_id, as_of)
+        return [str(r["card_id"]) for r in rows]
+
+    async def lots_to_burn(self, as_of: datetime) -> list[asyncpg.Record]:
+        """Empties every lot due to burn by `as_of`; answers what each held (card, amount)."""
+        return await self.conn.fetch(
+            """UPDATE bonus_lots AS l SET remaining = 0
+               FROM (SELECT id, remaining FROM bonus_lots WHERE chain_id = $1 AND remaining > 0 AND burns_at <= $2
+                     ORDER BY card_id, id FOR UPDATE) AS due
+               WHERE l.id = due.id RETURNING l.card_id, due.remaining AS amount""",
+            self.chain_id, as_of)  # type: ignore[no-any-return]

@@ -14,7 +14,7 @@ import calendar
 import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -117,6 +117,9 @@ class MembershipType:
     online_sale: bool = False
     location_ids: tuple[str, ...] = ()  # empty: valid everywhere in the chain
     archived: bool = False
+    # Expiring-soon notices: N days before valid_until, and when the visits left fall to N (None: off).
+    notify_days_before_expiry: int | None = None
+    notify_visits_left: int | None = None
 
     def initial_balance(self) -> dict[str, int]:
         if self.balance == "overall":
@@ -161,10 +164,19 @@ class Membership:
     sold_at: datetime
     activated_at: datetime | None = None
     valid_until: datetime | None = None
+    client_name: str | None = None
+    frozen_from: date | None = None
+    frozen_until: date | None = None  # the first day it is usable again
+    freeze_days_used: int = 0
 
     @property
     def visits_left(self) -> int:
         return sum(self.balance.values())
+
+    def frozen_on(self, day: date) -> bool:
+        return self.frozen_from is not None and self.frozen_until is not None and (
+            self.frozen_from <= day < self.frozen_until
+        )
 
 
 def normalize_phone(phone: str | None) -> str | None:
@@ -199,12 +211,13 @@ def check_sale(t: MembershipType | None, code: str | None, location_id: str) -> 
 
 
 def issue(t: MembershipType, *, membership_id: str, code: str | None, client_id: str, phone: str | None,
-          location_id: str, price: Decimal, sold_at: datetime) -> Membership:
+          location_id: str, price: Decimal, sold_at: datetime, client_name: str | None = None) -> Membership:
     valid_until = t.validity.end(sold_at) if t.validity.counted_from == "sale" else None
     return Membership(
         id=membership_id, chain_id=t.chain_id, type_id=t.id, code=code, client_id=client_id,
         phone=normalize_phone(phone), location_id=location_id, status=Status.SOLD,
         balance=t.initial_balance(), price=price, sold_at=sold_at, valid_until=valid_until,
+        client_name=client_name,
     )
 
 
@@ -214,6 +227,7 @@ class Deducted:
     balance_key: str
     units: int
     service_cost: Decimal | None
+    activated: bool = False  # this deduction was the first use
 
     @property
     def visits_left(self) -> int:
@@ -238,7 +252,10 @@ def deduct(m: Membership, t: MembershipType, *, service_id: str, location_id: st
         return Rejected(Reason.LOCATION_NOT_ALLOWED)
     if m.code is None and normalize_phone(phone) != m.phone:
         return Rejected(Reason.PHONE_MISMATCH)
-    if m.status == Status.FROZEN:
+    # By the visit's date, not the status: the freeze's last day has passed even if the job that turns
+    # the status back has not run yet (a late job run costs the client nothing).
+    day = at.date()
+    if m.frozen_on(day) or (m.status == Status.FROZEN and (m.frozen_until is None or day < m.frozen_until)):
         return Rejected(Reason.FROZEN)
     if is_expired(m, at):
         return Rejected(Reason.EXPIRED)
@@ -247,14 +264,272 @@ def deduct(m: Membership, t: MembershipType, *, service_id: str, location_id: st
         return Rejected(Reason.EXHAUSTED)
 
     balance = {**m.balance, key: m.balance[key] - units}
-    activated_at, valid_until = m.activated_at, m.valid_until
-    if m.status == Status.SOLD:  # first use
-        activated_at = at
-        if t.validity.counted_from == "first_visit" and valid_until is None:
-            valid_until = t.validity.end(at)
+    active = activate(m, t, at) if m.status == Status.SOLD else m  # first use starts it
     status = Status.EXHAUSTED if sum(balance.values()) == 0 else Status.ACTIVE
     cost = t.service_cost()
     return Deducted(
-        replace(m, balance=balance, status=status, activated_at=activated_at, valid_until=valid_until),
-        key, units, cost * units if cost is not None else None,
+        replace(active, balance=balance, status=status), key, units, cost * units if cost is not None else None,
+        activated=m.status == Status.SOLD,
     )
+
+
+def eligibility(m: Membership, t: MembershipType, *, service_id: str, location_id: str, at: datetime,
+                phone: str | None, units: int = 1) -> Rejected | None:
+    """May `m` pay for `units` of `service_id` now? None if it may, else why not."""
+    outcome = deduct(m, t, service_id=service_id, location_id=location_id, units=units, at=at, phone=phone)
+    return outcome if isinstance(outcome, Rejected) else None
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+def activate(m: Membership, t: MembershipType, at: datetime) -> Membership:
+    """sold → active: the validity of a `first_visit` type starts now. Frozen days that fall after this
+    moment (a freeze planned or running while it was unused) still extend it."""
+    valid_until = m.valid_until
+    if t.validity.counted_from == "first_visit" and valid_until is None:
+        valid_until = t.validity.end(at)
+        if valid_until is not None and m.frozen_from and m.frozen_until:
+            frozen_after = (m.frozen_until - max(m.frozen_from, at.date())).days
+            valid_until += timedelta(days=max(frozen_after, 0))
+    return replace(m, status=Status.ACTIVE, activated_at=at, valid_until=valid_until)
+
+
+def auto_activation_due(m: Membership, t: MembershipType, at: datetime) -> bool:
+    """An unused membership activates by itself `auto_activation_days` after its sale (unless it had
+    expired by then: that one expires instead)."""
+    if m.status != Status.SOLD or t.auto_activation_days is None:
+        return False
+    due = m.sold_at + timedelta(days=t.auto_activation_days)
+    return at >= due and (m.valid_until is None or due < m.valid_until)
+
+
+def auto_activate(m: Membership, t: MembershipType) -> Membership:
+    """Activation as of the day it was due (not the day the job ran), so a late job run costs the
+    client nothing."""
+    assert t.auto_activation_days is not None
+    return activate(m, t, m.sold_at + timedelta(days=t.auto_activation_days))
+
+
+def expiry_due(m: Membership, at: datetime) -> bool:
+    return m.status in (Status.SOLD, Status.ACTIVE, Status.FROZEN) and m.valid_until is not None and (
+        at >= m.valid_until
+    )
+
+
+def expire(m: Membership) -> Membership:
+    return replace(m, status=Status.EXPIRED)
+
+
+@dataclass(frozen=True)
+class ExpiringSoon:
+    reason: str  # valid_until or visits_left
+    days_left: int | None = None
+
+
+def expiring_soon(m: Membership, t: MembershipType, at: datetime) -> ExpiringSoon | None:
+    """Is it time for the expiring-soon notice (the type's `notify_days_before_expiry` before
+    valid_until, or the visits left down to `notify_visits_left`)?"""
+    if m.status not in (Status.SOLD, Status.ACTIVE):
+        return None
+    if t.notify_days_before_expiry is not None and m.valid_until is not None and at < m.valid_until:
+        left = m.valid_until - at
+        if left <= timedelta(days=t.notify_days_before_expiry):
+            return ExpiringSoon("valid_until", left.days)
+    if t.notify_visits_left is not None and 0 < m.visits_left <= t.notify_visits_left:
+        return ExpiringSoon("visits_left")
+    return None
+
+
+# --- freezing -----------------------------------------------------------------------------------
+
+
+class FreezeError(StrEnum):
+    NOT_ALLOWED = "freeze_not_allowed"
+    TOO_LONG = "freeze_limit_exceeded"
+    NOT_ACTIVE = "not_freezable_in_this_status"
+    ALREADY_FROZEN = "already_frozen"
+    IN_THE_PAST = "freeze_starts_in_the_past"
+    AFTER_EXPIRY = "freeze_starts_after_expiry"
+
+
+def freeze(m: Membership, t: MembershipType, start: date, days: int, today: date) -> Membership | FreezeError:
+    """Freezes from `start` for `days` days. Several freezes may add up to the type's `max_days`; the
+    frozen days are added to valid_until."""
+    if not t.freeze_allowed:
+        return FreezeError.NOT_ALLOWED
+    if m.status == Status.FROZEN or (m.frozen_until is not None and m.frozen_until > today):
+        return FreezeError.ALREADY_FROZEN
+    if m.status not in (Status.SOLD, Status.ACTIVE):
+        return FreezeError.NOT_ACTIVE
+    if start < today:
+        return FreezeError.IN_THE_PAST
+    if m.valid_until is not None and start >= m.valid_until.date():
+        return FreezeError.AFTER_EXPIRY
+    if days < 1 or m.freeze_days_used + days > t.freeze_max_days:
+        return FreezeError.TOO_LONG
+    valid_until = m.valid_until + timedelta(days=days) if m.valid_until else None
+    frozen = replace(m, frozen_from=start, frozen_until=start + timedelta(days=days),
+                     freeze_days_used=m.freeze_days_used + days, valid_until=valid_until)
+    return begin_freeze(frozen, today)
+
+
+def begin_freeze(m: Membership, today: date) -> Membership:
+    """A freeze whose first day has come turns the status to frozen (a later one waits for its day)."""
+    if m.status in (Status.SOLD, Status.ACTIVE) and m.frozen_on(today):
+        return replace(m, status=Status.FROZEN)
+    return m
+
+
+def unfreeze(m: Membership, today: date) -> Membership | FreezeError:
+    """Ends a freeze early (or cancels one not started yet): the unused frozen days are given back,
+    to the type's allowance and off valid_until."""
+    if m.frozen_from is None or m.frozen_until is None or m.frozen_until <= today:
+        return FreezeError.NOT_ACTIVE
+    unused = (m.frozen_until - max(today, m.frozen_from)).days
+    valid_until = m.valid_until - timedelta(days=unused) if m.valid_until else None
+    status = (Status.ACTIVE if m.activated_at else Status.SOLD) if m.status == Status.FROZEN else m.status
+    if today <= m.frozen_from:  # cancelled before it began: no freeze at all
+        return replace(m, status=status, frozen_from=None, frozen_until=None, valid_until=valid_until,
+                       freeze_days_used=m.freeze_days_used - unused)
+    return replace(m, status=status, frozen_until=today, valid_until=valid_until,
+                   freeze_days_used=m.freeze_days_used - unused)
+
+
+def freeze_ended(m: Membership, today: date) -> bool:
+    return m.status == Status.FROZEN and m.frozen_until is not None and today >= m.frozen_until
+
+
+def end_freeze(m: Membership) -> Membership:
+    if m.visits_left == 0:
+        return replace(m, status=Status.EXHAUSTED)
+    return replace(m, status=Status.ACTIVE if m.activated_at else Status.SOLD)
+
+
+# --- types after their first sale ----------------------------------------------------------------
+
+
+class TypeChangeError(StrEnum):
+    PRICE_FIXED = "price_fixed_after_sale"
+    SERVICE_REMOVED = "services_cannot_be_removed"
+    SERVICE_ADDED_TO_SPLIT = "services_cannot_be_added_to_split_type"
+    VISITS_CHANGED = "visits_fixed_after_sale"
+    BALANCE_CHANGED = "balance_fixed_after_sale"
+
+
+def check_type_change(old: MembershipType, new: MembershipType, sold: bool) -> TypeChangeError | None:
+    """What may change once a type has been sold: not the price (duplicate it instead), never fewer
+    services, more services only for an `overall` type, and not what a sold membership holds."""
+    old_ids = {s.service_id for s in old.services}
+    new_ids = {s.service_id for s in new.services}
+    if not old_ids <= new_ids:
+        return TypeChangeError.SERVICE_REMOVED
+    if not sold:
+        return None
+    if new.price != old.price:
+        return TypeChangeError.PRICE_FIXED
+    if new.balance != old.balance:
+        return TypeChangeError.BALANCE_CHANGED
+    if new_ids != old_ids and old.balance == "split":
+        return TypeChangeError.SERVICE_ADDED_TO_SPLIT
+    if old.initial_balance() != {k: v for k, v in new.initial_balance().items() if k in old.initial_balance()}:
+        return TypeChangeError.VISITS_CHANGED
+    return None
+
+
+def duplicate_name(name: str, taken: set[str]) -> str:
+    """"Massage" → "Massage (2)", then "(3)"...; duplicating "Massage (2)" gives "Massage (3)"."""
+    base = re.sub(r" \(\d+\)$", "", name)
+    n = 2
+    while f"{base} ({n})" in taken:
+        n += 1
+    return f"{base} ({n})"
+
+
+# --- automatic deduction (no-show, late cancellation) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServicePolicy:
+    no_show: bool | None = None
+    late_cancel: bool | None = None
+
+
+@dataclass(frozen=True)
+class DeductionPolicy:
+    """A location's rule for deducting a visit the client did not come to; per-service overrides."""
+
+    no_show: bool = False
+    late_cancel_hours: int | None = None  # None: late cancellations are not deducted
+    services: dict[str, ServicePolicy] | None = None
+
+    def deducts_no_show(self, service_id: str) -> bool:
+        override = (self.services or {}).get(service_id)
+        return override.no_show if override and override.no_show is not None else self.no_show
+
+    def deducts_late_cancel(self, service_id: str, scheduled_at: datetime, cancelled_at: datetime) -> bool:
+        if self.late_cancel_hours is None:
+            return False
+        override = (self.services or {}).get(service_id)
+        if override and override.late_cancel is False:
+            return False
+        return is_late_cancel(scheduled_at, cancelled_at, self.late_cancel_hours)
+
+
+def is_late_cancel(scheduled_at: datetime, cancelled_at: datetime, hours: int) -> bool:
+    """Late = cancelled fewer than `hours` before the visit was to start (or after it)."""
+    return scheduled_at - cancelled_at < timedelta(hours=hours)
+
+
+def choose_membership(candidates: list[tuple[Membership, MembershipType]], *, service_id: str,
+                      location_id: str, at: datetime, phone: str | None) -> tuple[Membership, str] | None:
+    """Where a deduction names no membership: the client's eligible one that expires soonest
+    (Altegio's rule); unlimited ones last, then the oldest sale. Answers it and why."""
+    eligible = [(m, t) for m, t in candidates
+                if eligibility(m, t, service_id=service_id, location_id=location_id, at=at, phone=phone) is None]
+    if not eligible:
+        return None
+    far = datetime.max.replace(tzinfo=at.tzinfo)
+
+    def expires(mt: tuple[Membership, MembershipType]) -> datetime:
+        # An unused first_visit membership would run from now if used now.
+        m, t = mt
+        if m.valid_until is None and t.validity.counted_from == "first_visit":
+            return t.validity.end(at) or far
+        return m.valid_until or far
+
+    m, t = min(eligible, key=lambda mt: (expires(mt), mt[0].sold_at))
+    end = expires((m, t))
+    why = (f"eligible for {service_id}; expires soonest ({end.isoformat()})" if end != far
+           else f"eligible for {service_id}; the oldest sale among unlimited memberships")
+    return m, f"{why}, of {len(eligible)} eligible"
+
+
+# --- editing ------------------------------------------------------------------------------------
+
+
+class EditError(StrEnum):
+    NOT_ALLOWED = "editing_not_allowed"
+    WRONG_LOCATION = "editing_only_at_selling_location"
+    UNKNOWN_BALANCE_KEY = "unknown_balance_key"
+
+
+def edit(m: Membership, t: MembershipType, *, balance: dict[str, int] | None, valid_until: datetime | None,
+         location_id: str | None, at: datetime) -> Membership | EditError:
+    if t.editing == "none":
+        return EditError.NOT_ALLOWED
+    if t.editing == "selling_location" and location_id != m.location_id:
+        return EditError.WRONG_LOCATION
+    new_balance = dict(m.balance)
+    if balance is not None:
+        if not set(balance) <= set(m.balance):
+            return EditError.UNKNOWN_BALANCE_KEY
+        new_balance.update(balance)
+    until = valid_until if valid_until is not None else m.valid_until
+    status = m.status
+    if status in (Status.EXHAUSTED, Status.ACTIVE, Status.SOLD, Status.FROZEN):
+        status = Status.EXHAUSTED if sum(new_balance.values()) == 0 else (
+            Status.FROZEN if status == Status.FROZEN else Status.ACTIVE if m.activated_at else Status.SOLD)
+    if status == Status.EXPIRED and until is not None and until > at and sum(new_balance.values()) > 0:
+        status = Status.ACTIVE if m.activated_at else Status.SOLD  # an edit may bring it back
+    return replace(m, balance=new_balance, valid_until=until, status=status)

@@ -2,7 +2,7 @@
 
 from services.memberships import usecases
 from shared import topics
-from shared.events import MembershipSold, VisitPaid
+from shared.events import MembershipSold, VisitCancelled, VisitPaid, VisitStatus
 from shared.runtime import Service
 
 
@@ -17,3 +17,15 @@ def register(service: Service) -> None:
         keys=lambda e: [f"visit.paid:{e.visit_id}"],  # a visit is paid once, whatever its event id
         description="A visit's checkout: deduct the service lines paid with a membership.",
     )
+    service.subscribe(
+        topics.VISIT_NO_SHOW, VisitStatus, usecases.deduct_no_show,
+        keys=lambda e: [f"visit.no_show:{e.visit_id}"],
+        description="The client did not come: deduct where the location's policy says so.",
+    )
+    service.subscribe(
+        topics.VISIT_CANCELLED, VisitCancelled, usecases.deduct_late_cancel,
+        keys=lambda e: [f"visit.cancelled:{e.visit_id}"],
+        description="A visit was cancelled: deduct a late cancellation where the location's policy says so.",
+    )
+    for name, (job, description) in usecases.JOBS.items():
+        service.job(name, job, description)

@@ -34,6 +34,8 @@ def type_from_row(row: asyncpg.Record) -> MembershipType:
         allow_without_code=spec["allow_without_code"],
         recalculate_service_cost=spec["recalculate_service_cost"], editing=spec["editing"],
         online_sale=spec["online_sale"], location_ids=tuple(spec["location_ids"]),
+        notify_days_before_expiry=spec.get("notify_days_before_expiry"),
+        notify_visits_left=spec.get("notify_visits_left"),
     )
 
 
@@ -50,6 +52,8 @@ def spec_of(t: MembershipType) -> dict[str, Any]:
         "editing": t.editing,
         "online_sale": t.online_sale,
         "location_ids": list(t.location_ids),
+        "notify_days_before_expiry": t.notify_days_before_expiry,
+        "notify_visits_left": t.notify_visits_left,
     }
 
 
@@ -59,6 +63,8 @@ def membership_from_row(row: asyncpg.Record) -> Membership:
         client_id=row["client_id"], phone=row["phone"], location_id=row["location_id"],
         status=Status(row["status"]), balance=dict(row["balance"]), price=row["price"],
         sold_at=row["sold_at"], activated_at=row["activated_at"], valid_until=row["valid_until"],
+        client_name=row["client_name"], frozen_from=row["frozen_from"], frozen_until=row["frozen_until"],
+        freeze_days_used=row["freeze_days_used"],
     )
 
 
@@ -66,6 +72,9 @@ class Repository:
     def __init__(self, conn: asyncpg.Connection, chain_id: str) -> None:
         self.conn = conn
         self.chain_id = chain_id
+        # Types read within this repository's (one message's, one request's) transaction: a visit with
+        # several lines reads each type once.
+        self._types: dict[str, MembershipType | None] = {}
 
     # --- types ---
 
@@ -76,13 +85,14 @@ class Repository:
         )
 
     async def get_type(self, type_id: str) -> MembershipType | None:
+        if type_id in self._types:
+            return self._types[type_id]
         tid = _uuid(type_id)
-        if tid is None:
-            return None
-        row = await self.conn.fetchrow(
+        row = tid and await self.conn.fetchrow(
             "SELECT * FROM membership_types WHERE chain_id = $1 AND id = $2", self.chain_id, tid
         )
-        return type_from_row(row) if row else None
+        self._types[type_id] = type_from_row(row) if row else None
+        return self._types[type_id]
 
     async def list_types(self, archived: bool) -> list[MembershipType]:
         rows = await self.conn.fetch(
@@ -91,17 +101,135 @@ class Repository:
         )
         return [type_from_row(r) for r in rows]
 
+    async def update_type(self, t: MembershipType) -> None:
+        self._types.pop(t.id, None)
+        await self.conn.execute(
+            """UPDATE membership_types SET name = $3, price = $4, archived = $5, spec = $6, updated_at = now()
+               WHERE chain_id = $1 AND id = $2""",
+            self.chain_id, uuid.UUID(t.id), t.name, t.price, t.archived, spec_of(t),
+        )
+
+    async def lock_type(self, type_id: str) -> tuple[MembershipType, int] | None:
+        """The type and how many were sold, locked against a concurrent change."""
+        tid = _uuid(type_id)
+        row = tid and await self.conn.fetchrow(
+            "SELECT * FROM membership_types WHERE chain_id = $1 AND id = $2 FOR UPDATE", self.chain_id, tid
+        )
+        return (type_from_row(row), row["sold_count"]) if row else None
+
+    async def type_names(self) -> set[str]:
+        rows = await self.conn.fetch("SELECT name FROM membership_types WHERE chain_id = $1", self.chain_id)
+        return {r["name"] for r in rows}
+
+    async def types_by_id(self, type_ids: set[str]) -> dict[str, MembershipType]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM membership_types WHERE chain_id = $1 AND id = ANY($2::uuid[])",
+            self.chain_id, [uuid.UUID(t) for t in type_ids],
+        )
+        return {str(r["id"]): type_from_row(r) for r in rows}
+
+    # --- policies ---
+
+    async def policy(self, location_id: str) -> dict[str, Any] | None:
+        return await self.conn.fetchval(  # type: ignore[no-any-return]
+            "SELECT policy FROM deduction_policies WHERE chain_id = $1 AND location_id = $2",
+            self.chain_id, location_id,
+        )
+
+    async def put_policy(self, location_id: str, policy: dict[str, Any]) -> None:
+        await self.conn.execute(
+            """INSERT INTO deduction_policies (chain_id, location_id, policy) VALUES ($1, $2, $3)
+               ON CONFLICT (chain_id, location_id) DO UPDATE SET policy = EXCLUDED.policy, updated_at = now()""",
+            self.chain_id, location_id, policy,
+        )
+
     # --- memberships ---
+
+    async def client_memberships(self, client_id: str) -> list[Membership]:
+        """The client's usable memberships, locked in id order (a fixed order: no deadlocks)."""
+        rows = await self.conn.fetch(
+            """SELECT * FROM memberships WHERE chain_id = $1 AND client_id = $2
+                 AND status IN ('sold', 'active') ORDER BY id FOR UPDATE""",
+            self.chain_id, client_id,
+        )
+        return [membership_from_row(r) for r in rows]
+
+    # What each time-driven job looks at: only rows that may be due, so a run stays small however many
+    # memberships a chain holds. The domain decides for each row; these only narrow the scan.
+    DUE = {
+        "auto_activation": """m.status = 'sold' AND t.spec->>'auto_activation_days' IS NOT NULL
+                              AND m.sold_at + make_interval(days => (t.spec->>'auto_activation_days')::int) <= $2""",
+        "expiry": "m.status IN ('sold', 'active', 'frozen') AND m.valid_until <= $2",
+        "expiring_notices": """m.status IN ('sold', 'active') AND (
+                                 (t.spec->>'notify_days_before_expiry' IS NOT NULL AND m.valid_until > $2
+                                  AND m.valid_until <= $2 + make_interval(
+                                      days => (t.spec->>'notify_days_before_expiry')::int))
+                                 OR t.spec->>'notify_visits_left' IS NOT NULL)""",
+        "freezes": """m.status IN ('sold', 'active', 'frozen') AND m.frozen_from IS NOT NULL
+                      AND (m.frozen_from <= $2::timestamptz::date AND m.frozen_until > $2::timestamptz::date
+                           OR (m.status = 'frozen' AND m.frozen_until <= $2::timestamptz::date))""",
+    }
+
+    async def due(self, job: str, as_of: datetime, limit: int = 5000) -> list[Membership]:
+        """Candidates of a job, locked; rows a deduction holds right now are skipped (the next run takes
+        them)."""
+        rows = await self.conn.fetch(
+            f"""SELECT m.* FROM memberships m JOIN membership_types t ON t.id = m.type_id
+                WHERE m.chain_id = $1 AND ({self.DUE[job]})
+                ORDER BY m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED""",
+            self.chain_id, as_of, limit,
+        )
+        return [membership_from_row(r) for r in rows]
+
+    async def mark(self, membership_id: str, mark: str) -> bool:
+        """True the first time `mark` is set on the membership."""
+        return bool(await self.conn.fetchval(
+            """INSERT INTO membership_marks (chain_id, membership_id, mark) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            self.chain_id, uuid.UUID(membership_id), mark,
+        ))
+
+    async def report(self, start: datetime | None, end: datetime | None) -> list[asyncpg.Record]:
+        return await self.conn.fetch(  # type: ignore[no-any-return]
+            """WITH sold AS (
+                   SELECT * FROM memberships WHERE chain_id = $1
+                     AND ($2::timestamptz IS NULL OR sold_at >= $2) AND ($3::timestamptz IS NULL OR sold_at < $3)),
+               used AS (
+                   SELECT h.membership_id, sum(h.units) AS units, sum(h.service_cost) AS cost
+                   FROM membership_history h JOIN sold s ON s.id = h.membership_id
+                   WHERE h.kind = 'deduction' GROUP BY h.membership_id)
+               SELECT t.id AS type_id, t.name, count(s.id) AS sold, coalesce(sum(s.price), 0) AS revenue,
+                      coalesce(sum(u.units), 0) AS visits_used,
+                      coalesce(sum((SELECT sum(value::int) FROM jsonb_each_text(s.balance))), 0) AS visits_remaining,
+                      count(*) FILTER (WHERE s.status = 'sold') AS unused,
+                      count(*) FILTER (WHERE s.status = 'active') AS active,
+                      count(*) FILTER (WHERE s.status = 'frozen') AS frozen,
+                      count(*) FILTER (WHERE s.status = 'expired') AS expired,
+                      count(*) FILTER (WHERE s.status = 'exhausted') AS exhausted
+               FROM membership_types t JOIN sold s ON s.type_id = t.id LEFT JOIN used u ON u.membership_id = s.id
+               WHERE t.chain_id = $1 GROUP BY t.id, t.name ORDER BY t.name, t.id""",
+            self.chain_id, start, end,
+        )
+
+    async def chains_with_work(self, job: str, as_of: datetime) -> list[str]:
+        """The chains a scheduled job has work in (the job then runs chain by chain)."""
+        rows = await self.conn.fetch(
+            f"""SELECT DISTINCT m.chain_id FROM memberships m JOIN membership_types t ON t.id = m.type_id
+                WHERE $1::text IS NULL AND ({self.DUE[job]})""",
+            None, as_of,
+        )
+        return [r["chain_id"] for r in rows]
 
     async def add_membership(self, m: Membership, sale_id: str) -> bool:
         """Inserts a sold membership; False when its code is already taken in the chain."""
         inserted = await self.conn.fetchval(
             """INSERT INTO memberships (id, chain_id, type_id, code, sale_id, client_id, phone, location_id,
-                   status, balance, price, sold_at, activated_at, valid_until)
-               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+                   status, balance, price, sold_at, activated_at, valid_until, client_name)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
                ON CONFLICT DO NOTHING RETURNING true""",
             uuid.UUID(m.id), self.chain_id, uuid.UUID(m.type_id), m.code, sale_id, m.client_id, m.phone,
             m.location_id, m.status.value, m.balance, m.price, m.sold_at, m.activated_at, m.valid_until,
+            m.client_name,
         )
         if inserted:
             await self.conn.execute(
@@ -142,8 +270,10 @@ class Repository:
     async def save(self, m: Membership) -> None:
         await self.conn.execute(
             """UPDATE memberships SET status = $3, balance = $4, activated_at = $5, valid_until = $6,
-                   updated_at = now() WHERE chain_id = $1 AND id = $2""",
+                   frozen_from = $7, frozen_until = $8, freeze_days_used = $9, updated_at = now()
+               WHERE chain_id = $1 AND id = $2""",
             self.chain_id, uuid.UUID(m.id), m.status.value, m.balance, m.activated_at, m.valid_until,
+            m.frozen_from, m.frozen_until, m.freeze_days_used,
         )
 
     async def record(self, m: Membership, kind: str, at: datetime, *, visit_id: str | None = None,

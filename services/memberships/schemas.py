@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from services.memberships.domain import Membership, MembershipType, TypeService, Validity
 from shared.events import Id, Money, NonNegativeMoney
@@ -47,6 +55,9 @@ class MembershipTypeIn(Body):
     editing: Literal["none", "all_locations", "selling_location"] = "none"
     online_sale: bool = False
     location_ids: list[Id] = Field(default_factory=list)
+    # Expiring-soon notices: this many days before valid_until, and when the visits left fall to this.
+    notify_days_before_expiry: Annotated[int, Field(ge=1, le=365)] | None = None
+    notify_visits_left: Annotated[int, Field(ge=1, le=1000)] | None = None
 
     @field_validator("services")
     @classmethod
@@ -79,6 +90,7 @@ class MembershipTypeIn(Body):
             freeze_max_days=self.freeze.max_days, allow_without_code=self.allow_without_code,
             recalculate_service_cost=self.recalculate_service_cost, editing=self.editing,
             online_sale=self.online_sale, location_ids=tuple(self.location_ids),
+            notify_days_before_expiry=self.notify_days_before_expiry, notify_visits_left=self.notify_visits_left,
         )
 
 
@@ -100,7 +112,80 @@ class MembershipTypeOut(MembershipTypeIn):
             "freeze": {"allowed": t.freeze_allowed, "max_days": t.freeze_max_days},
             "allow_without_code": t.allow_without_code, "recalculate_service_cost": t.recalculate_service_cost,
             "editing": t.editing, "online_sale": t.online_sale, "location_ids": list(t.location_ids),
+            "notify_days_before_expiry": t.notify_days_before_expiry, "notify_visits_left": t.notify_visits_left,
         })
+
+
+class MembershipTypePatch(Body):
+    """Any subset of the type's fields; the result is validated as a whole, then against the post-sale
+    rules (409)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] | None = None
+    balance: Literal["split", "overall"] | None = None
+    services: Annotated[list[ServiceIn], Field(min_length=1, max_length=500)] | None = None
+    total_visits: int | None = None
+    price: NonNegativeMoney | None = None
+    validity: ValidityIn | None = None
+    auto_activation_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    freeze: FreezeIn | None = None
+    allow_without_code: bool | None = None
+    recalculate_service_cost: bool | None = None
+    editing: Literal["none", "all_locations", "selling_location"] | None = None
+    online_sale: bool | None = None
+    location_ids: list[Id] | None = None
+    notify_days_before_expiry: Annotated[int, Field(ge=1, le=365)] | None = None
+    notify_visits_left: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class FreezeRequest(Body):
+    from_: Annotated[date, Field(alias="from")]
+    days: Annotated[int, Field(ge=1, le=3650)]
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class UnfreezeRequest(Body):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class EditRequest(Body):
+    balance: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)],
+                  Annotated[int, Field(ge=0, le=100_000)]] | None = None
+    valid_until: AwareDatetime | None = None
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = "edited"
+
+
+class ServicePolicyIn(Body):
+    no_show: bool | None = None
+    late_cancel: bool | None = None
+
+
+class DeductionPolicyIn(Body):
+    no_show: bool = False
+    late_cancel_hours: Annotated[int, Field(ge=0, le=720)] | None = None
+    services: dict[Id, ServicePolicyIn] = Field(default_factory=dict)
+
+
+class EligibilityOut(BaseModel):
+    eligible: bool
+    reason: str | None
+    membership_id: uuid.UUID
+    status: str
+    visits_left: int
+    valid_until: datetime | None
+
+
+class ReportRow(BaseModel):
+    type_id: uuid.UUID
+    name: str
+    sold: int
+    revenue: Money
+    visits_used: int
+    visits_remaining: int
+    unused: int
+    active: int
+    frozen: int
+    expired: int
+    exhausted: int
 
 
 class HistoryEntry(BaseModel):
@@ -128,6 +213,10 @@ class MembershipOut(BaseModel):
     sold_at: datetime
     activated_at: datetime | None
     valid_until: datetime | None
+    client_name: str | None = None
+    frozen_from: date | None = None
+    frozen_until: date | None = None
+    freeze_days_used: int = 0
     history: list[HistoryEntry] | None = None
 
     @classmethod
@@ -136,6 +225,7 @@ class MembershipOut(BaseModel):
             id=uuid.UUID(m.id), code=m.code, type_id=uuid.UUID(m.type_id), client_id=m.client_id,
             phone=m.phone, location_id=m.location_id, status=m.status.value, balance=m.balance,
             visits_left=m.visits_left, price=m.price, sold_at=m.sold_at, activated_at=m.activated_at,
-            valid_until=m.valid_until,
+            valid_until=m.valid_until, client_name=m.client_name, frozen_from=m.frozen_from,
+            frozen_until=m.frozen_until, freeze_days_used=m.freeze_days_used,
             history=[HistoryEntry.model_validate(dict(h)) for h in history] if history is not None else None,
         )

@@ -95,8 +95,8 @@ KINDS: dict[str, Kind] = {k.type: k for k in (
          CARD, "unused points burned"),
     Kind("inventory.stock_low", ADMINISTRATOR,
          "{location_name}: {product_name} is low in storage {storage_id}: {stock} left (minimum {min_stock}).",
-         COMMON | {"product_name", "storage_id", "stock", "min_stock"},
-         "to the location's administrator: a product fell under its minimum stock"),
+         COMMON | {"product_name", "storage_id", "stock", "min_stock", "unit", "reason"},
+         "to the location's administrator: a product fell under its minimum stock, or below zero"),
 )}
 
 # Kept for the slice and its tests: the shipped English text of each type.
@@ -182,6 +182,11 @@ def number(value: Decimal | int) -> str:
     return format(value.normalize(), "f")
 
 
+def quantity(value: Decimal, unit: str) -> str:
+    """A stock quantity with its unit: "2 pcs", "0.5 l"; the unit left out when there is none."""
+    return f"{number(value)} {unit}".strip()
+
+
 def local_date(moment: datetime | date | None, tz: ZoneInfo) -> str:
     if moment is None:
         return ""
@@ -210,7 +215,7 @@ SAMPLE_VALUES: dict[str, object] = {
     "client_phone": "+36201234567", "days_left": 7, "frozen_from": "2026-03-01", "frozen_until": "2026-03-15",
     "days": 14, "discount": "10", "old_discount": "5", "expires_at": "2026-05-01", "level": "silver",
     "old_level": "bronze", "card_number": "1001", "points": "120", "burns_at": "2026-09-01",
-    "product_name": "Massage oil", "storage_id": "st-1", "stock": "2", "min_stock": "5",
+    "product_name": "Massage oil", "storage_id": "st-1", "stock": "2 pcs", "min_stock": "5 pcs", "unit": "pcs",
 }
 
 

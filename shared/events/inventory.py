@@ -1,30 +1,49 @@
-"""Domain events of the inventory service."""
+"""Domain events of the inventory service. Quantities are decimal strings ("2", "0.5", "-1")."""
 
 from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import PlainSerializer
 
 from shared.events.base import DomainEvent
 
 
+def _quantity_text(q: Decimal) -> str:
+    text = format(q.normalize(), "f")
+    return "0" if text == "-0" else text
+
+
+Quantity = Annotated[Decimal, PlainSerializer(_quantity_text, return_type=str, when_used="json")]
+
+
 class StockChanged(DomainEvent):
-    """`inventory.stock_changed`: one product's balance in one storage moved."""
+    """`inventory.stock_changed`: one product's balance in one storage moved (one event per storage and
+    product of an operation)."""
 
     storage_id: str
-    product_id: uuid.UUID
+    product_id: str
     product_name: str
-    delta: Decimal
-    balance: Decimal
+    unit: str
+    delta: Quantity
+    balance: Quantity
     operation_id: uuid.UUID
-    operation_type: str
+    operation_number: int
+    operation_type: Literal["arrival", "sale", "write_off", "relocation"]
+    source: str  # "visit:<visit_id>", "api:<user>"
 
 
 class StockLow(DomainEvent):
-    """`inventory.stock_low`: a product fell under its minimum stock (or below zero) in a storage."""
+    """`inventory.stock_low`: a product's balance in a storage fell under its minimum stock, or below
+    zero (a sale is never refused for want of stock: it is reported here)."""
 
     storage_id: str
-    product_id: uuid.UUID
+    product_id: str
     product_name: str
-    balance: Decimal
-    min_stock: Decimal
+    unit: str
+    balance: Quantity
+    min_stock: Quantity | None
+    reason: Literal["below_min_stock", "negative"]
+    operation_id: uuid.UUID

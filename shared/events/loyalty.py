@@ -11,7 +11,8 @@ from shared.events.inbound import Client
 
 class ClientLoyaltyEvent(DomainEvent):
     client: Client
-    reason: str = "recalculated"  # recalculated, program_saved, inactivity, manual
+    # What caused the change: visit_paid, visit_arrived, visit_no_show, program_saved, inactivity, manual.
+    reason: str = "recalculated"
 
 
 class DiscountChanged(ClientLoyaltyEvent):

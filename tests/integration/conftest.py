@@ -58,9 +58,9 @@ class Stack:
     def url(self, service: str) -> str:
         return self.services[service].url
 
-    def start_replica(self, service: str) -> processes.ServiceProcess:
+    def start_replica(self, service: str, **env: str) -> processes.ServiceProcess:
         """Another process of a service, in the same consumer group (for concurrency tests)."""
-        proc = processes.start(service, self.env(), self.logdir, free_port())
+        proc = processes.start(service, {**self.env(), **env}, self.logdir, free_port())
         processes.wait_ready([proc])
         return proc
 

@@ -42,8 +42,9 @@ def rejected(chain: Chain, reason: str, *, client: dict[str, Any] = ANNA, **fiel
 
 def stock_low(chain: Chain, **fields: Any) -> dict[str, Any]:
     return chain.event(**{
-        "storage_id": "st-1", "product_id": str(uuid.uuid4()), "product_name": "Massage oil", "balance": "2",
-        "min_stock": "5", **fields,
+        "storage_id": "st-1", "product_id": str(uuid.uuid4()), "product_name": "Massage oil", "unit": "pcs",
+        "balance": "2", "min_stock": "5", "reason": "below_min_stock", "operation_id": str(uuid.uuid4()),
+        **fields,
     })
 
 

@@ -7,7 +7,7 @@ import pytest
 from deploy.kafka_io import Kafka
 from shared import topics
 from tests.integration.conftest import Chain
-from tests.integration.helpers import ANNA, create_type, membership_eventually, paid_visit, sell
+from tests.integration.helpers import ANNA, create_type, membership_eventually, paid_visit, sale, sell
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -52,3 +52,45 @@ async def test_malformed_and_invalid_messages_are_dead_lettered_and_the_next_one
     assert raw[0]["_raw"] == malformed.decode()  # the original bytes, untouched
     assert raw[0]["_headers"]["traceparent"].startswith("00-0af7651916cd43dd")  # the trace carried on
     assert {d["_headers"]["x-original-topic"] for d in mine} == {"visit.paid"}
+
+
+async def test_a_sale_with_a_bad_field_is_dead_lettered_naming_it(chain: Chain, kafka: Kafka) -> None:
+    t = await create_type(chain)
+    too_long = sale(chain, t["id"], "X" * 33)
+    negative = sale(chain, t["id"], "NEG-1", price="-5")
+    naive = sale(chain, t["id"], "NAIVE-1", occurred_at="2026-03-01T10:00:00")
+    for event in (too_long, negative, naive):
+        await kafka.publish(topics.MEMBERSHIP_SOLD, event, key=ANNA["id"])
+    await sell(chain, kafka, t["id"], "GOOD-1")  # the consumer went on
+
+    dead = await kafka.read(topics.dlq(topics.MEMBERSHIP_SOLD), lambda m: m.get("chain_id") == chain.id, count=3)
+    reasons = {d["event_id"]: d["_headers"]["x-error"] for d in dead}
+    assert reasons[too_long["event_id"]].startswith("invalid membership.sold: code:")
+    assert reasons[negative["event_id"]].startswith("invalid membership.sold: price:")
+    assert reasons[naive["event_id"]].startswith("invalid membership.sold: occurred_at:")
+    async with chain.client("memberships") as http:
+        owned = (await http.get("/memberships", params={"client_id": ANNA["id"]})).json()
+    assert [m["code"] for m in owned] == ["GOOD-1"]
+
+
+async def test_a_message_whose_processing_fails_for_good_is_dead_lettered_alone(chain: Chain, kafka: Kafka) -> None:
+    """PostgreSQL refuses a NUL character in text: the handler (or the inbox) fails for that message
+    only; it goes to the DLQ with the reason, and the messages around it are applied."""
+    t = await create_type(chain)
+    good1 = sale(chain, t["id"], "OK-1")
+    bad_name = sale(chain, t["id"], "BAD-1", client={**ANNA, "name": "An\u0000na"})
+    bad_id = sale(chain, t["id"], "BAD-2")
+    bad_id["event_id"] = "e-\u0000-" + chain.id
+    good2 = sale(chain, t["id"], "OK-2")
+    for event in (good1, bad_name, bad_id, good2):
+        await kafka.publish(topics.MEMBERSHIP_SOLD, event, key=ANNA["id"])
+
+    await membership_eventually(chain, "OK-2", lambda m: True)
+    await membership_eventually(chain, "OK-1", lambda m: True)
+    dead = await kafka.read(topics.dlq(topics.MEMBERSHIP_SOLD), lambda m: m.get("chain_id") == chain.id, count=2,
+                            settle=1)
+    assert sorted(d["code"] for d in dead) == ["BAD-1", "BAD-2"]
+    assert all(d["_headers"]["x-error"].startswith("processing failed: ") for d in dead)
+    async with chain.client("memberships") as http:
+        owned = (await http.get("/memberships", params={"client_id": ANNA["id"]})).json()
+    assert sorted(m["code"] for m in owned) == ["OK-1", "OK-2"]

@@ -130,7 +130,7 @@ async def test_administrator_notices_go_to_the_location_contact(chain: Chain, ka
     assert len(sms) == 3
     low = by_type["inventory.stock_low"]
     assert low["to"] == ADMIN_PHONE and low["audience"] == "administrator" and low["client_id"] is None
-    assert low["text"] == "Centrum: Massage oil is low in storage st-1: 2 left (minimum 5)."
+    assert low["text"] == "Centrum: Massage oil is low in storage st-1: 2 pcs left (minimum 5 pcs)."
     admin = by_type["membership.deduction_rejected.desk"]
     assert admin["to"] == ADMIN_PHONE and admin["client_id"] == ANNA["id"]
     assert admin["text"] == ("Centrum: membership 4567 could not pay for svc-massage of Anna "

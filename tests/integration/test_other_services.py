@@ -29,10 +29,4 @@ async def test_a_paid_visit_reaches_loyalty_and_inventory(chain: Chain, kafka: K
     stats = await eventually(loyalty, lambda s: s["sold"] == "1300.00", what="loyalty stats")
     assert stats["paid"] == "1200.00"
 
-    async def operations() -> list:  # type: ignore[type-arg]
-        async with chain.client("inventory") as http:
-            return (await http.get("/operations", params={"type": "sale"})).json()  # type: ignore[no-any-return]
-
-    [sale] = await eventually(operations, lambda ops: len(ops) >= 1, what="inventory sale")
-    assert sale["storage_id"] == "st-1" and sale["source"] == "visit:v-77"
-    assert sale["lines"] == [{"product_id": "prod-oil", "quantity": 2, "price": "300"}]
+    # The inventory side of a paid visit: tests/integration/test_inventory_visits.py.

@@ -148,3 +148,9 @@ def test_a_part_never_splits_an_escaped_gsm7_character() -> None:
 def test_a_part_never_splits_a_surrogate_pair() -> None:
     assert count_segments("Ж" * 66 + "😀" + "Ж" * 66) == Segments("ucs2", 3, 134)
     assert count_segments("Ж" * 65 + "😀" + "Ж" * 67) == Segments("ucs2", 2, 134)
+
+
+def test_quantities_carry_their_unit() -> None:
+    assert domain.quantity(Decimal("2.000"), "pcs") == "2 pcs"
+    assert domain.quantity(Decimal("-0.5"), "l") == "-0.5 l"
+    assert domain.quantity(Decimal("3"), "") == "3"

@@ -1,6 +1,26 @@
-"""Every command and query of the inventory service (the app index)."""
+"""Every command and query of the inventory service, one module each (the app index)."""
 
-from services.inventory.usecases.queries import list_operations
-from services.inventory.usecases.sell_visit_products import sell_visit_products
+from services.inventory.usecases.catalog import create_category, create_product, create_storage, update_product
+from services.inventory.usecases.consumables import write_off_on_arrival
+from services.inventory.usecases.post_operation import post_operation
+from services.inventory.usecases.queries import (
+    get_bills_of_materials,
+    get_operation,
+    get_product,
+    get_settings,
+    list_categories,
+    list_operations,
+    list_products,
+    list_storages,
+    stock,
+)
+from services.inventory.usecases.settings import put_bill_of_materials, put_settings
+from services.inventory.usecases.sync_membership_type import sync_membership_type
+from services.inventory.usecases.visit_paid import apply_paid_visit
 
-__all__ = ["list_operations", "sell_visit_products"]
+__all__ = [
+    "apply_paid_visit", "create_category", "create_product", "create_storage", "get_bills_of_materials",
+    "get_operation", "get_product", "get_settings", "list_categories", "list_operations", "list_products",
+    "list_storages", "post_operation", "put_bill_of_materials", "put_settings", "stock", "sync_membership_type",
+    "update_product", "write_off_on_arrival",
+]

@@ -1,6 +1,35 @@
 """Every command and query of the loyalty service (the app index)."""
 
-from services.loyalty.usecases.queries import client_loyalty
+from services.loyalty.usecases.bonus import apply_visit, burn_job, manual_transaction
+from services.loyalty.usecases.catalog import (
+    create_card_type,
+    create_promotion,
+    find_cards,
+    get_card,
+    get_card_type,
+    get_promotion,
+    issue_card,
+    list_card_types,
+    list_promotions,
+    patch_card_type,
+    patch_promotion,
+)
+from services.loyalty.usecases.recalculate import (
+    RecalcWorker,
+    client_loyalty,
+    get_program,
+    inactivity_job,
+    recalc_page,
+    recalculate,
+    recalculate_client,
+    save_program,
+)
 from services.loyalty.usecases.record_visit import record_arrival, record_no_show, record_payment
 
-__all__ = ["client_loyalty", "record_arrival", "record_no_show", "record_payment"]
+__all__ = [
+    "RecalcWorker", "apply_visit", "burn_job", "client_loyalty", "create_card_type", "create_promotion",
+    "find_cards", "get_card", "get_card_type", "get_program", "get_promotion", "inactivity_job", "issue_card",
+    "list_card_types", "list_promotions", "manual_transaction", "patch_card_type", "patch_promotion",
+    "recalc_page", "recalculate", "recalculate_client", "record_arrival", "record_no_show", "record_payment",
+    "save_program",
+]

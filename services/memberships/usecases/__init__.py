@@ -1,8 +1,25 @@
 """Every command and query of the memberships service, one module each (the app index)."""
 
+from services.memberships.usecases.auto_deduct import deduct_late_cancel, deduct_no_show
+from services.memberships.usecases.change_type import duplicate_type, set_archived, update_type
 from services.memberships.usecases.create_type import create_type
+from services.memberships.usecases.edit import edit
+from services.memberships.usecases.freeze import freeze, unfreeze
+from services.memberships.usecases.jobs import JOBS
 from services.memberships.usecases.pay_visit import pay_visit
-from services.memberships.usecases.queries import find_memberships, get_membership, get_type, list_types
+from services.memberships.usecases.policy import get_policy, put_policy
+from services.memberships.usecases.queries import (
+    eligibility,
+    find_memberships,
+    get_membership,
+    get_type,
+    list_types,
+    report,
+)
 from services.memberships.usecases.sell import sell
 
-__all__ = ["create_type", "find_memberships", "get_membership", "get_type", "list_types", "pay_visit", "sell"]
+__all__ = [
+    "JOBS", "create_type", "deduct_late_cancel", "deduct_no_show", "duplicate_type", "edit", "eligibility",
+    "find_memberships", "freeze", "get_membership", "get_policy", "get_type", "list_types", "pay_visit",
+    "put_policy", "report", "sell", "set_archived", "unfreeze", "update_type",
+]

@@ -1,8 +1,12 @@
+import uuid
+from datetime import datetime
+
 import asyncpg
 
+from services.memberships import domain
 from services.memberships.domain import normalize_phone
 from services.memberships.repository import Repository
-from services.memberships.schemas import MembershipOut, MembershipTypeOut
+from services.memberships.schemas import EligibilityOut, MembershipOut, MembershipTypeOut, ReportRow
 from shared.errors import NotFound
 
 
@@ -29,3 +33,23 @@ async def find_memberships(conn: asyncpg.Connection, chain_id: str, client_id: s
                            phone: str | None) -> list[MembershipOut]:
     found = await Repository(conn, chain_id).find(client_id, normalize_phone(phone))
     return [MembershipOut.of(m) for m in found]
+
+
+async def eligibility(conn: asyncpg.Connection, chain_id: str, code_or_id: str, service_id: str,
+                      location_id: str, phone: str | None, at: datetime) -> EligibilityOut:
+    repo = Repository(conn, chain_id)
+    m = await repo.get(code_or_id)
+    t = await repo.get_type(m.type_id) if m else None
+    if m is None or t is None:
+        raise NotFound("membership_not_found", f"no membership {code_or_id}")
+    # Without a phone, the phone check of a no-code membership is left to the visit itself.
+    rejected = domain.eligibility(m, t, service_id=service_id, location_id=location_id, at=at,
+                                  phone=phone if phone is not None else m.phone)
+    return EligibilityOut(eligible=rejected is None, reason=rejected.reason.value if rejected else None,
+                          membership_id=uuid.UUID(m.id), status=m.status.value, visits_left=m.visits_left,
+                          valid_until=m.valid_until)
+
+
+async def report(conn: asyncpg.Connection, chain_id: str, start: datetime | None,
+                 end: datetime | None) -> list[ReportRow]:
+    return [ReportRow.model_validate(dict(r)) for r in await Repository(conn, chain_id).report(start, end)]

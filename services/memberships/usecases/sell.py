@@ -27,7 +27,8 @@ async def sell(uow: UnitOfWork, e: MembershipSold) -> None:
     if rejected is None:
         assert t is not None
         m = domain.issue(t, membership_id=str(uuid.uuid4()), code=code, client_id=e.client.id,
-                         phone=e.client.phone, location_id=e.location_id, price=e.price, sold_at=e.occurred_at)
+                         phone=e.client.phone, location_id=e.location_id, price=e.price, sold_at=e.occurred_at,
+                         client_name=e.client.name)
         if await repo.add_membership(m, e.sale_id):
             await repo.record(m, "sale", e.occurred_at, detail={"sale_id": e.sale_id, "price": str(e.price)})
             uow.publish(topics.MEMBERSHIP_ISSUED, e.client.id, MembershipIssued(

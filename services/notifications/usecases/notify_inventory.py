@@ -13,6 +13,8 @@ async def notify_stock_low(uow: UnitOfWork, e: StockLow) -> None:
         type="inventory.stock_low", chain_id=e.chain_id, location_id=e.location_id,
         client=domain.Recipient(None, None),
         values={"client_name": "", "product_name": e.product_name, "storage_id": e.storage_id,
-                "stock": e.balance, "min_stock": e.min_stock},
+                "stock": domain.quantity(e.balance, e.unit),
+                "min_stock": domain.quantity(e.min_stock, e.unit) if e.min_stock is not None else "not set",
+                "unit": e.unit, "reason": e.reason},
         source_event_id=e.event_id, occurred_at=e.occurred_at,
     ))

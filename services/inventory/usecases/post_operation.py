@@ -1,0 +1,114 @@
+"""`POST /operations`: an arrival, sale, write-off or relocation entered at the desk."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from services.inventory import domain
+from services.inventory.domain import OpType
+from services.inventory.repository import Repository
+from services.inventory.schemas import OperationIn
+from services.inventory.usecases.record import OpLine, record
+from shared.errors import Conflict, Invalid
+from shared.events import utcnow
+from shared.uow import UnitOfWork
+
+
+async def post_operation(uow: UnitOfWork, chain_id: str, body: OperationIn) -> asyncpg.Record:
+    repo = Repository(uow.conn, chain_id)
+    op_type = OpType(body.type)
+    op_id = body.id or uuid.uuid4()
+    if body.id is not None:
+        existing = await repo.operation(op_id)
+        if existing is not None:
+            return existing  # a retry of a recorded operation: the same answer, nothing done twice
+        if await repo.operation_exists(op_id):
+            raise Conflict("operation_id_taken", "this operation id is already used", field="id")
+
+    products = await repo.products(line.product_id for line in body.lines)
+    lines: list[OpLine] = []
+    has_goods = False
+    for i, line in enumerate(body.lines):
+        product = products.get(line.product_id)
+        if product is None:
+            raise Invalid("unknown_product", f"no product {line.product_id}", field=f"lines.{i}.product_id")
+        problem = domain.quantity_problem(line.quantity, product["unit"])
+        if problem:
+            raise Invalid("invalid_quantity", problem, field=f"lines.{i}.quantity")
+        if product["membership_type_id"] is not None:
+            if op_type != OpType.SALE:
+                raise Invalid("membership_not_stocked", "a membership product is only sold, never stocked",
+                              field=f"lines.{i}.product_id")
+            if product["archived"]:
+                raise Conflict("product_archived", f"{product['name']} is no longer sold",
+                               field=f"lines.{i}.product_id")
+        elif line.codes:
+            raise Invalid("codes_not_allowed", "codes are for membership products", field=f"lines.{i}.codes")
+        else:
+            has_goods = True
+        default = product["sale_price"] if op_type == OpType.SALE else product["cost_price"]
+        lines.append(OpLine.of_product(product, line.quantity, line.price if line.price is not None else default,
+                                       codes=line.codes))
+
+    location_id = await _where(repo, body, op_type, has_goods)
+    _check_memberships(body, lines, products, location_id)
+    await record(  # nothing done when a concurrent retry with this id recorded it first
+        uow, repo, op_id=op_id, op_type=op_type, location_id=location_id, storage_id=body.storage_id,
+        to_storage_id=body.to_storage_id, source=f"user:{body.user}" if body.user else "api",
+        client=body.client, comment=body.comment, lines=lines, at=body.occurred_at or utcnow(), automatic=False,
+    )
+    row = await repo.operation(op_id)
+    if row is None:  # another chain's operation took this id meanwhile
+        raise Conflict("operation_id_taken", "this operation id is already used", field="id")
+    return row
+
+
+async def _where(repo: Repository, body: OperationIn, op_type: OpType, has_goods: bool) -> str | None:
+    """The operation's location: its storage's (a storage is needed wherever goods move)."""
+    if op_type == OpType.RELOCATION:
+        if body.to_storage_id is None:
+            raise Invalid("to_storage_required", "a relocation names to_storage_id", field="to_storage_id")
+        if body.to_storage_id == body.storage_id:
+            raise Invalid("same_storage", "a relocation moves goods to another storage", field="to_storage_id")
+    elif body.to_storage_id is not None:
+        raise Invalid("to_storage_not_allowed", "only a relocation has to_storage_id", field="to_storage_id")
+    if body.storage_id is None:
+        if has_goods or op_type != OpType.SALE:
+            raise Invalid("storage_required", "goods move in or out of a storage: name storage_id",
+                          field="storage_id")
+        if body.location_id is None:
+            raise Invalid("location_required", "a sale without a storage names its location_id",
+                          field="location_id")
+        return body.location_id
+    wanted = [body.storage_id] + ([body.to_storage_id] if body.to_storage_id else [])
+    storages = await repo.storages(wanted)
+    for name, storage_id in (("storage_id", body.storage_id), ("to_storage_id", body.to_storage_id)):
+        if storage_id is not None and storage_id not in storages:
+            raise Invalid("unknown_storage", f"no storage {storage_id}", field=name)
+    location: str = storages[body.storage_id]["location_id"]
+    if body.location_id is not None and body.location_id != location:
+        raise Invalid("location_mismatch", f"storage {body.storage_id} is at {location}", field="location_id")
+    return location
+
+
+def _check_memberships(body: OperationIn, lines: list[OpLine], products: dict[str, asyncpg.Record],
+                       location_id: str | None) -> None:
+    for i, line in enumerate(lines):
+        if not line.is_membership:
+            continue
+        product = products[line.product_id or ""]
+        assert location_id is not None
+        if product["location_id"] is not None and product["location_id"] != location_id:
+            raise Invalid("not_sold_here", f"{product['name']} is sold at {product['location_id']}",
+                          field=f"lines.{i}.product_id")
+        if line.quantity != line.quantity.to_integral_value():
+            raise Invalid("invalid_quantity", "memberships are sold in whole units", field=f"lines.{i}.quantity")
+        problem = domain.code_problem(line.codes, int(line.quantity), product["allow_without_code"])
+        if problem:
+            raise Invalid("codes_invalid", problem, field=f"lines.{i}.codes")
+        if not line.codes and body.client is None:
+            raise Invalid("client_required", "a membership sold without a code belongs to a client: name client",
+                          field="client")
+

@@ -1,0 +1,268 @@
+"""HTTP bodies and answers of the loyalty API (pydantic). Every rule a body can break on its own is
+checked here, so a 422 names the field (`discount_rules.0.percent`, `rules.1.from`, ...)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from services.loyalty.domain import LEVELS, PROMOTION_TYPES
+from shared.events import Id, Money, NonNegativeMoney
+
+Percent = Annotated[NonNegativeMoney, Field(le=100)]
+Days = Annotated[int, Field(ge=1, le=36_500)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+Basis = Literal["sold", "paid", "visits"]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+def _whole_visits(basis: str, threshold: Decimal) -> None:
+    if basis == "visits" and threshold != threshold.to_integral_value():
+        raise ValueError("a visits threshold is a whole number of visits")
+
+
+class DiscountRuleIn(Body):
+    basis: Basis
+    from_: NonNegativeMoney = Field(alias="from")
+    percent: Percent
+
+    @model_validator(mode="after")
+    def _visits(self) -> DiscountRuleIn:
+        _whole_visits(self.basis, self.from_)
+        return self
+
+
+class LevelRuleIn(Body):
+    level: Literal["bronze", "silver", "gold"]
+    sold_from: NonNegativeMoney | None = None
+    paid_from: NonNegativeMoney | None = None
+    visits_from: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> LevelRuleIn:
+        if self.sold_from is None and self.paid_from is None and self.visits_from is None:
+            raise ValueError("a level needs at least one of sold_from, paid_from, visits_from")
+        return self
+
+
+class CategoryRuleIn(Body):
+    basis: Basis
+    from_: NonNegativeMoney = Field(alias="from")
+    category: Category
+
+    @model_validator(mode="after")
+    def _visits(self) -> CategoryRuleIn:
+        _whole_visits(self.basis, self.from_)
+        return self
+
+
+class OnStatusIn(Body):
+    arrived: Category | None = None
+    no_show: Category | None = None
+
+
+class InactiveRuleIn(Body):
+    days: Days
+    category: Category
+
+
+class CategoryRulesIn(Body):
+    add: list[CategoryRuleIn] = Field(default_factory=list, max_length=100)
+    on_status: OnStatusIn = OnStatusIn()
+    inactive: list[InactiveRuleIn] = Field(default_factory=list, max_length=100)
+    remove: list[CategoryRuleIn] = Field(default_factory=list, max_length=100)
+
+
+class ProgramIn(Body):
+    discount_rules: list[DiscountRuleIn] = Field(default_factory=list, max_length=100)
+    discount_reset_after_days: Days | None = None
+    level_rules: list[LevelRuleIn] = Field(default_factory=list, max_length=3)
+    level_reset_after_days: Days | None = None
+    category_rules: CategoryRulesIn = CategoryRulesIn()
+    notify_discount_expiration: bool = False
+
+    @field_validator("discount_rules")
+    @classmethod
+    def _discounts(cls, rules: list[DiscountRuleIn]) -> list[DiscountRuleIn]:
+        seen: dict[tuple[str, Decimal], Decimal] = {}
+        for r in rules:
+            key = (r.basis, r.from_)
+            if key in seen and seen[key] != r.percent:
+                raise ValueError(f"two discounts for {r.basis} from {r.from_}: overlapping rules")
+            seen[key] = r.percent
+        return rules
+
+    @field_validator("level_rules")
+    @classmethod
+    def _levels(cls, rules: list[LevelRuleIn]) -> list[LevelRuleIn]:
+        levels = [r.level for r in rules]
+        if len(set(levels)) != len(levels):
+            raise ValueError("a level is listed twice")
+        ordered = sorted(rules, key=lambda r: LEVELS.index(r.level))
+        for attr in ("sold_from", "paid_from", "visits_from"):
+            steps = [(r.level, getattr(r, attr)) for r in ordered if getattr(r, attr) is not None]
+            for (low, a), (high, b) in itertools.pairwise(steps):
+                if b <= a:
+                    raise ValueError(f"{high} must need more than {low} ({attr}: {b} is not above {a})")
+        return rules
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ProgramOut(ProgramIn):
+    location_id: str
+    recalculation: dict[str, Any] | None = None
+
+
+class ClientLoyaltyOut(BaseModel):
+    client_id: str
+    location_id: str | None
+    discount_percent: Money
+    level: str | None
+    categories: list[str]
+    sold: Money
+    paid: Money
+    visits: int
+    last_visit_at: datetime | None
+
+
+# --- the bonus program --------------------------------------------------------------------------
+
+
+class CardTypeIn(Body):
+    name: Name
+    location_ids: list[Id] = Field(default_factory=list, max_length=1000)
+
+
+class CardTypePatch(Body):
+    name: Name | None = None
+    location_ids: list[Id] | None = None
+
+
+class CardTypeOut(CardTypeIn):
+    id: uuid.UUID
+    created_at: datetime
+
+
+class TierIn(Body):
+    from_: NonNegativeMoney = Field(alias="from")
+    percent: Percent
+
+
+class BurnAfterIn(Body):
+    n: Annotated[int, Field(ge=1, le=10_000)]
+    unit: Literal["day", "week", "month", "year"] = "month"
+
+
+PromotionType = Literal[
+    "fixed_cashback_sold", "fixed_cashback_paid", "cumulative_cashback_sold", "cumulative_cashback_paid",
+    "cumulative_visits_cashback_sold", "cumulative_visits_cashback_paid", "visit_cashback_sold",
+    "visit_cashback_paid",
+]
+assert set(PromotionType.__args__) == set(PROMOTION_TYPES)  # type: ignore[attr-defined]
+
+
+class PromotionIn(Body):
+    name: Name
+    type: PromotionType
+    card_type_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=100)]
+    location_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    percent: Annotated[Percent | None, Field(validate_default=True)] = None
+    rules: Annotated[list[TierIn], Field(default_factory=list, max_length=100, validate_default=True)]
+    history_source: Literal["chain", "active_locations", "card_locations"] = "chain"
+    history_start: date | None = None
+    burn_after: BurnAfterIn | None = None
+    burn_notice_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    every_nth_visit: Annotated[int, Field(ge=1, le=1000)] = 1
+    max_uses: Annotated[int, Field(ge=0)] = 0
+    # How cashback is rounded: to the cent (default) or to whole points; half-up either way.
+    rounding: Literal["cents", "whole"] = "cents"
+    archived: bool = False
+
+    @field_validator("percent")
+    @classmethod
+    def _percent(cls, percent: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        fixed = str(info.data.get("type", "")).startswith("fixed_")
+        if fixed and percent is None:
+            raise ValueError("a fixed cashback needs its percent")
+        if not fixed and percent is not None:
+            raise ValueError("a tiered cashback takes its percent from the rules; leave percent null")
+        return percent
+
+    @field_validator("rules")
+    @classmethod
+    def _tiers(cls, rules: list[TierIn], info: ValidationInfo) -> list[TierIn]:
+        kind = str(info.data.get("type", ""))
+        if kind.startswith("fixed_") and rules:
+            raise ValueError("a fixed cashback has a percent, not tiers")
+        if kind and not kind.startswith("fixed_") and not rules:
+            raise ValueError("a tiered cashback needs at least one tier {from, percent}")
+        froms = [r.from_ for r in rules]
+        if len(set(froms)) != len(froms):
+            raise ValueError("two tiers start at the same threshold: overlapping tiers")
+        if kind.startswith("cumulative_visits"):
+            for r in rules:
+                _whole_visits("visits", r.from_)
+        return rules
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class PromotionOut(PromotionIn):
+    id: uuid.UUID
+    created_at: datetime
+
+
+class CardIn(Body):
+    card_type_id: uuid.UUID
+    client_id: Id
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    number: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+class TransactionOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    amount: Money
+    balance_after: Money
+    visit_id: str | None
+    promotion_id: uuid.UUID | None
+    location_id: str | None
+    reason: str | None
+
+
+class CardOut(BaseModel):
+    id: uuid.UUID
+    card_type_id: uuid.UUID
+    client_id: str
+    phone: str | None
+    number: str
+    balance: Money
+    issued_at: datetime
+    transactions: list[TransactionOut] | None = None
+
+
+class ManualTransactionIn(Body):
+    kind: Literal["accrue", "write_off"]
+    amount: Annotated[NonNegativeMoney, Field(gt=0)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]

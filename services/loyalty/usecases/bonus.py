@@ -1,0 +1,156 @@
+"""The bonus program on a paid visit (points spent, cashback accrued), by hand (manual accrual and
+write-off with a reason), and by the burn job (a notice before, then the unused points burn)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from services.loyalty import domain
+from services.loyalty.repository import Card, CardType, Repository, chains_with_lots_due
+from shared import topics
+from shared.errors import Conflict, NotFound
+from shared.events import (
+    BonusAccrued,
+    BonusBurned,
+    BonusBurning,
+    BonusSpendRejected,
+    BonusSpent,
+    Client,
+    VisitPaid,
+)
+from shared.uow import UnitOfWork
+
+
+def _card_fields(chain_id: str, card: Card, balance: Decimal, name: str | None = None,
+                 location_id: str | None = None) -> dict[str, Any]:
+    return {"chain_id": chain_id, "location_id": location_id, "card_id": uuid.UUID(card.id),
+            "card_number": card.number, "card_type_id": uuid.UUID(card.card_type_id),
+            "client": Client(id=card.client_id, phone=card.phone, name=name), "balance": balance}
+
+
+async def apply_visit(uow: UnitOfWork, e: VisitPaid) -> None:
+    """Points first spent on the visit (from the card it names), then cashback accrued: on the card the
+    visit names, or else on every card of the client valid at the location."""
+    repo = Repository(uow.conn, e.chain_id)
+    named: Card | None = None
+    if e.loyalty_card_id:
+        named = await repo.card(e.loyalty_card_id, lock=True)
+        if named is None:
+            raise ValueError(f"loyalty_card_id: no loyalty card {e.loyalty_card_id!r} in chain {e.chain_id}")
+    elif e.bonus_spent > 0:
+        raise ValueError("bonus_spent: points spent without a loyalty_card_id")
+    name = e.client.name
+    if named is not None and e.bonus_spent > 0:
+        await _spend(uow, repo, e, named, name)
+    cards = [named] if named is not None else await repo.cards_of(e.client.id, lock=True)
+    for card in cards:
+        card_type = await repo.card_type(card.card_type_id)
+        if card_type is not None and card_type.valid_at(e.location_id):
+            await _accrue(uow, repo, e, card, card_type, name)
+
+
+async def _spend(uow: UnitOfWork, repo: Repository, e: VisitPaid, card: Card, name: str | None) -> None:
+    card_type = await repo.card_type(card.card_type_id)
+    take = domain.take_oldest(await repo.lots(card.id), e.bonus_spent)
+    reason = None
+    if card_type is None or not card_type.valid_at(e.location_id):
+        reason = "location_not_allowed"
+    elif take is None:
+        reason = "insufficient_balance"
+    if reason is not None or take is None:
+        uow.publish(topics.LOYALTY_BONUS_SPEND_REJECTED, card.client_id, BonusSpendRejected(
+            **_card_fields(e.chain_id, card, card.balance, name, e.location_id), requested=e.bonus_spent,
+            visit_id=e.visit_id, reason=reason or "insufficient_balance"))
+        return
+    await repo.take_from_lots(take.taken)
+    balance = await repo.move_points(card.id, e.occurred_at, "spend", -e.bonus_spent, visit_id=e.visit_id,
+                                     location_id=e.location_id)
+    uow.publish(topics.LOYALTY_BONUS_SPENT, card.client_id, BonusSpent(
+        **_card_fields(e.chain_id, card, balance, name, e.location_id), amount=e.bonus_spent, kind="spend",
+        visit_id=e.visit_id))
+
+
+async def _accrue(uow: UnitOfWork, repo: Repository, e: VisitPaid, card: Card, card_type: CardType,
+                  name: str | None) -> None:
+    visit = domain.Visit(e.sold_total, e.paid_total)
+    for promotion in await repo.promotions_of(card.card_type_id):
+        if not promotion.active_at(e.location_id):
+            continue
+        history = await repo.history(e.client.id, promotion.history_locations(card_type.location_ids),
+                                     promotion.history_start, e.occurred_at, e.visit_id)
+        uses = await repo.uses(card.id, promotion.id) if promotion.max_uses else 0
+        amount = domain.cashback(promotion, visit, history, uses)
+        if amount <= 0:
+            continue
+        burns_at = promotion.burns_at(e.occurred_at)
+        await repo.add_lot(card.id, e.occurred_at, amount, burns_at, promotion.notice_at(burns_at), promotion.id,
+                           e.visit_id)
+        balance = await repo.move_points(card.id, e.occurred_at, "accrual", amount, visit_id=e.visit_id,
+                                         promotion_id=promotion.id, location_id=e.location_id)
+        uow.publish(topics.LOYALTY_BONUS_ACCRUED, card.client_id, BonusAccrued(
+            **_card_fields(e.chain_id, card, balance, name, e.location_id), amount=amount, kind="cashback",
+            visit_id=e.visit_id, promotion_id=uuid.UUID(promotion.id), burns_at=burns_at))
+
+
+async def manual_transaction(uow: UnitOfWork, chain_id: str, card_ref: str, kind: str, amount: Decimal,
+                             reason: str, at: datetime) -> Card:
+    """A manual accrual (points that never burn) or write-off (oldest points first), with its reason."""
+    repo = Repository(uow.conn, chain_id)
+    card = await repo.card(card_ref, lock=True)
+    if card is None:
+        raise NotFound("card_not_found", f"no card {card_ref}")
+    if kind == "accrue":
+        await repo.add_lot(card.id, at, amount, None, None, None, None)
+        balance = await repo.move_points(card.id, at, "manual", amount, reason=reason)
+        uow.publish(topics.LOYALTY_BONUS_ACCRUED, card.client_id, BonusAccrued(
+            **_card_fields(chain_id, card, balance), amount=amount, kind="manual"))
+    else:
+        take = domain.take_oldest(await repo.lots(card.id), amount)
+        if take is None:
+            raise Conflict("insufficient_balance", f"the card holds {card.balance} points, fewer than {amount}")
+        await repo.take_from_lots(take.taken)
+        balance = await repo.move_points(card.id, at, "manual", -amount, reason=reason)
+        uow.publish(topics.LOYALTY_BONUS_SPENT, card.client_id, BonusSpent(
+            **_card_fields(chain_id, card, balance), amount=amount, kind="manual"))
+    found = await repo.card(card.id)
+    assert found is not None
+    return found
+
+
+async def burn_job(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> dict[str, Any]:
+    """Notices for points that burn within their promotion's `burn_notice_days`, then the burning of
+    every lot whose time has come (what is left of it). Idempotent: a lot is noticed once, burned once."""
+    chains = [chain_id] if chain_id else await chains_with_lots_due(uow.conn, as_of)
+    noticed = burned_cards = 0
+    burned = Decimal("0")
+    for chain in chains:
+        repo = Repository(uow.conn, chain)
+        due = await repo.cards_due_to_burn(as_of)
+        cards = {c.id: c for c in await repo.cards_by_ids(due)}  # locked, in id order
+        per_card: dict[str, Decimal] = defaultdict(Decimal)
+        for lot in await repo.lots_to_burn(as_of):
+            per_card[str(lot["card_id"])] += lot["amount"]
+        late = sorted(set(per_card) - set(cards))  # a lot accrued (back-dated) since we looked
+        cards.update({c.id: c for c in await repo.cards_by_ids(late)} if late else {})
+        for card_id, amount in sorted(per_card.items()):
+            card = cards[card_id]
+            balance = await repo.move_points(card_id, as_of, "burn", -amount, reason="burn_after")
+            uow.publish(topics.LOYALTY_BONUS_BURNED, card.client_id, BonusBurned(
+                **_card_fields(chain, card, balance), amount=amount))
+            burned += amount
+            burned_cards += 1
+        notices: dict[tuple[str, datetime], Decimal] = defaultdict(Decimal)
+        for lot in await repo.lots_to_notice(as_of):
+            notices[(str(lot["card_id"]), lot["burns_at"])] += lot["remaining"]
+        if notices:
+            noticed_cards = {c.id: c for c in await repo.cards_by_ids(sorted({k[0] for k in notices}))}
+            for (card_id, burns_at), amount in sorted(notices.items()):
+                card = noticed_cards[card_id]
+                uow.publish(topics.LOYALTY_BONUS_BURNING, card.client_id, BonusBurning(
+                    **_card_fields(chain, card, card.balance), amount=amount, burns_at=burns_at))
+                noticed += 1
+    return {"notices": noticed, "cards_burned": burned_cards, "points_burned": str(burned)}

@@ -1,0 +1,120 @@
+"""The bonus program's catalog: card types, promotions attached to them, cards issued to clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from services.loyalty.repository import Card, Repository
+from services.loyalty.schemas import (
+    CardIn,
+    CardOut,
+    CardTypeIn,
+    CardTypeOut,
+    CardTypePatch,
+    PromotionIn,
+    PromotionOut,
+    TransactionOut,
+)
+from shared.errors import Conflict, Invalid, NotFound
+from shared.uow import UnitOfWork
+
+
+async def create_card_type(uow: UnitOfWork, chain_id: str, body: CardTypeIn) -> CardTypeOut:
+    t = await Repository(uow.conn, chain_id).add_card_type(body.name, body.location_ids)
+    return CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids), created_at=t.created_at)  # type: ignore[arg-type]
+
+
+async def patch_card_type(uow: UnitOfWork, chain_id: str, type_id: str, body: CardTypePatch) -> CardTypeOut:
+    repo = Repository(uow.conn, chain_id)
+    t = await repo.card_type(type_id)
+    if t is None:
+        raise NotFound("card_type_not_found", f"no card type {type_id}")
+    t = await repo.update_card_type(t.id, body.name if body.name is not None else t.name,
+                                    body.location_ids if body.location_ids is not None else list(t.location_ids))
+    return CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids), created_at=t.created_at)  # type: ignore[arg-type]
+
+
+async def get_card_type(conn: asyncpg.Connection, chain_id: str, type_id: str) -> CardTypeOut:
+    t = await Repository(conn, chain_id).card_type(type_id)
+    if t is None:
+        raise NotFound("card_type_not_found", f"no card type {type_id}")
+    return CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids), created_at=t.created_at)  # type: ignore[arg-type]
+
+
+async def list_card_types(conn: asyncpg.Connection, chain_id: str) -> list[CardTypeOut]:
+    return [CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids), created_at=t.created_at)  # type: ignore[arg-type]
+            for t in await Repository(conn, chain_id).card_types()]
+
+
+def _promotion_out(row: asyncpg.Record) -> PromotionOut:
+    return PromotionOut.model_validate({**row["spec"], "id": row["id"], "created_at": row["created_at"]})
+
+
+async def _check_card_types(repo: Repository, body: PromotionIn) -> None:
+    wanted = [str(i) for i in body.card_type_ids]
+    missing = sorted(set(wanted) - await repo.existing_card_types(wanted))
+    if missing:
+        raise Invalid("unknown_card_type", f"card_type_ids: no card type {', '.join(missing)} in this chain",
+                      field="card_type_ids")
+
+
+async def create_promotion(uow: UnitOfWork, chain_id: str, body: PromotionIn) -> PromotionOut:
+    repo = Repository(uow.conn, chain_id)
+    await _check_card_types(repo, body)
+    return _promotion_out(await repo.save_promotion(None, body.spec()))
+
+
+async def patch_promotion(uow: UnitOfWork, chain_id: str, promotion_id: str, patch: dict[str, Any]) -> PromotionOut:
+    """A PATCH merges into the promotion and the result is validated as a whole (422 naming the field)."""
+    repo = Repository(uow.conn, chain_id)
+    row = await repo.promotion_row(promotion_id)
+    if row is None:
+        raise NotFound("promotion_not_found", f"no promotion {promotion_id}")
+    body = PromotionIn.model_validate({**row["spec"], **patch})
+    await _check_card_types(repo, body)
+    return _promotion_out(await repo.save_promotion(str(row["id"]), body.spec()))
+
+
+async def get_promotion(conn: asyncpg.Connection, chain_id: str, promotion_id: str) -> PromotionOut:
+    row = await Repository(conn, chain_id).promotion_row(promotion_id)
+    if row is None:
+        raise NotFound("promotion_not_found", f"no promotion {promotion_id}")
+    return _promotion_out(row)
+
+
+async def list_promotions(conn: asyncpg.Connection, chain_id: str) -> list[PromotionOut]:
+    return [_promotion_out(r) for r in await Repository(conn, chain_id).promotion_rows()]
+
+
+async def issue_card(uow: UnitOfWork, chain_id: str, body: CardIn) -> CardOut:
+    repo = Repository(uow.conn, chain_id)
+    if await repo.card_type(str(body.card_type_id)) is None:
+        raise Invalid("unknown_card_type", f"card_type_id: no card type {body.card_type_id} in this chain",
+                      field="card_type_id")
+    card = await repo.add_card(str(body.card_type_id), body.client_id, body.phone, body.number)
+    if card is None:
+        raise Conflict("number_taken", f"card number {body.number} is already issued in this chain")
+    await repo.remember_client(body.client_id, body.phone, None)
+    return card_out(card, [])
+
+
+def card_out(card: Card, transactions: list[asyncpg.Record] | None) -> CardOut:
+    return CardOut(
+        id=card.id, card_type_id=card.card_type_id, client_id=card.client_id, phone=card.phone,  # type: ignore[arg-type]
+        number=card.number, balance=card.balance, issued_at=card.issued_at,
+        transactions=None if transactions is None else [TransactionOut.model_validate(dict(t)) for t in transactions],
+    )
+
+
+async def get_card(conn: asyncpg.Connection, chain_id: str, card_ref: str) -> CardOut:
+    repo = Repository(conn, chain_id)
+    card = await repo.card(card_ref)
+    if card is None:
+        raise NotFound("card_not_found", f"no card {card_ref}")
+    return card_out(card, await repo.transactions(card.id))
+
+
+async def find_cards(conn: asyncpg.Connection, chain_id: str, client_id: str | None) -> list[CardOut]:
+    return [card_out(c, None) for c in await Repository(conn, chain_id).find_cards(client_id)]

@@ -1,0 +1,45 @@
+"""One deduction, whatever caused it (a paid visit, a no-show, a late cancellation): decide, save,
+record, publish."""
+
+import uuid
+from datetime import datetime
+
+from services.memberships import domain
+from services.memberships.repository import Repository
+from services.memberships.usecases.publishing import state
+from shared import topics
+from shared.events import Client, MembershipActivated, MembershipDeducted, MembershipDeductionRejected
+from shared.uow import UnitOfWork
+
+
+async def deduct(uow: UnitOfWork, repo: Repository, m: domain.Membership | None, t: domain.MembershipType | None, *,
+                 code: str | None, client: Client, location_id: str, visit_id: str, service_id: str, units: int,
+                 at: datetime, cause: str, chosen_because: str | None = None) -> bool:
+    if m is None or t is None:
+        outcome: domain.Deducted | domain.Rejected = domain.Rejected(domain.Reason.UNKNOWN_CODE)
+    else:
+        outcome = domain.deduct(m, t, service_id=service_id, location_id=location_id, units=units, at=at,
+                                phone=client.phone)
+    if isinstance(outcome, domain.Rejected):
+        uow.publish(topics.MEMBERSHIP_DEDUCTION_REJECTED, client.id, MembershipDeductionRejected(
+            chain_id=repo.chain_id, location_id=location_id, membership_id=uuid.UUID(m.id) if m else None,
+            code=code, client=client, visit_id=visit_id, service_id=service_id, units=units,
+            reason=outcome.reason.value, cause=cause,  # type: ignore[arg-type]
+        ))
+        return False
+    assert t is not None
+    after = outcome.membership
+    await repo.save(after)
+    await repo.record(after, "deduction", at, visit_id=visit_id, service_id=service_id, units=outcome.units,
+                      service_cost=outcome.service_cost,
+                      detail={"cause": cause, **({"chosen_because": chosen_because} if chosen_because else {})})
+    if outcome.activated:
+        uow.publish(topics.MEMBERSHIP_ACTIVATED, after.client_id, MembershipActivated(
+            **state(after, t), activated_at=after.activated_at or at, cause="first_use"))
+    uow.publish(topics.MEMBERSHIP_DEDUCTED, client.id, MembershipDeducted(
+        chain_id=repo.chain_id, location_id=location_id, membership_id=uuid.UUID(after.id), code=after.code,
+        type_name=t.name, client=client, visit_id=visit_id, service_id=service_id, units=outcome.units,
+        visits_left=outcome.visits_left, balance=after.balance, service_cost=outcome.service_cost,
+        valid_until=after.valid_until, cause=cause, chosen_because=chosen_because,  # type: ignore[arg-type]
+    ))
+    return True
