@@ -137,7 +137,8 @@ def start_kafka(stack: Stack) -> None:
     if not (data / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
         subprocess.run(
-            _java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), "--standalone"),
+            # `=`: a cluster id may begin with "-", which would read as a flag.
+            _java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props), "--standalone"),
             check=True, stdout=subprocess.DEVNULL,
         )
     with logfile.open("ab") as out:

@@ -50,6 +50,7 @@ class Service:
             self.settings.consumer_max_records, self.settings.consumer_batch_timeout_ms,
         )
         self._publishes: list[tuple[str, type[BaseModel], str]] = []
+        self.subscriptions: list[Subscription[Any]] = []
         self.http: FastAPI = create_http_app(
             f"Perkstream {name}", self._lifespan, self._readiness, self.asyncapi
         )
@@ -63,15 +64,13 @@ class Service:
 
     def subscribe(self, topic: str, model: type[BaseModel], handler: Handler[Any], *,
                   keys: Callable[[Any], Iterable[str]] | None = None, description: str = "") -> None:
+        """Consume `topic`. All of a service's topics share one Kafka consumer (registered at start):
+        one group member per replica, so a replica joining rebalances the group once, not once per
+        topic."""
         sub = Subscription(topic, model, handler, description=description)
         if keys is not None:
             sub.keys = keys
-        self.consumer.subscribe(sub)
-
-    def subscribe_together(self, subscriptions: list[Subscription[Any]]) -> None:
-        """Several topics through one Kafka consumer, for a service that consumes many (see
-        BatchConsumer.subscribe_together)."""
-        self.consumer.subscribe_together(subscriptions)
+        self.subscriptions.append(sub)
 
     def job(self, name: str, fn: JobFn, description: str = "") -> None:
         """A time-driven job: run on schedule for every chain, and by POST .../jobs/{name}/run."""
@@ -84,7 +83,7 @@ class Service:
         self.http.include_router(router, prefix="/v1/chains/{chain_id}")
 
     def asyncapi(self) -> dict[str, Any]:
-        consumes = [(s.topic, s.model, s.description) for s in self.consumer.subscriptions]
+        consumes = [(s.topic, s.model, s.description) for s in self.subscriptions]
         return asyncapi.build(self.name, self.settings.kafka_bootstrap_servers, consumes, self._publishes)
 
     @property
@@ -110,10 +109,12 @@ class Service:
         self.relay = OutboxRelay(self.name, self.schema, s.database_url, self.producer,
                                  s.outbox_batch_size, s.outbox_poll_seconds)
         self.relay.start()
+        if self.subscriptions and not self.consumer.subscriptions:
+            self.consumer.subscribe_together(self.subscriptions)
         await self.broker.start()
         self.jobs.start()
         log.info("service_started", port=s.port_for(self.name), group_id=self.consumer.group_id,
-                 topics=[sub.topic for sub in self.consumer.subscriptions])
+                 topics=[sub.topic for sub in self.subscriptions])
         try:
             yield
         finally:

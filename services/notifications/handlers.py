@@ -12,7 +12,6 @@ from pydantic.json_schema import SkipJsonSchema
 
 from services.notifications import usecases
 from shared import events, topics
-from shared.consumer import Subscription
 from shared.runtime import Service
 
 
@@ -67,6 +66,5 @@ SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
 
 
 def register(service: Service) -> None:
-    # One Kafka consumer for the sixteen topics: one group member per replica, one rebalance when it joins.
-    service.subscribe_together([Subscription(topic, model, handler, description=description)
-                                for topic, model, handler, description in SUBSCRIPTIONS])
+    for topic, model, handler, description in SUBSCRIPTIONS:
+        service.subscribe(topic, model, handler, description=description)
