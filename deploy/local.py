@@ -20,7 +20,6 @@ import base64
 import hashlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -119,10 +118,21 @@ def _java(main: str, *args: str, logfile: Path | None = None, heap: str = "768m"
     ]
 
 
+def _our_kafka(stack: Stack) -> int | None:
+    """The pid of a broker running this stack's config, even if its pid file was lost."""
+    import psutil
+
+    props = str(stack.state / "kafka" / "server.properties")
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        if props in (proc.info["cmdline"] or []):
+            return int(proc.info["pid"])
+    return None
+
+
 def start_kafka(stack: Stack) -> None:
     home = stack.state / "kafka"
     pidfile, logfile = home / "kafka.pid", home / "kafka.log"
-    if pid_alive(pidfile) and port_open(stack.kafka_port):
+    if (pid_alive(pidfile) or _our_kafka(stack)) and port_open(stack.kafka_port):
         log(f"Kafka already running on {stack.bootstrap_servers}")
         return
     if port_open(stack.kafka_port):
@@ -152,17 +162,19 @@ def start_kafka(stack: Stack) -> None:
 
 
 def stop_kafka(stack: Stack) -> None:
+    import psutil
+
     pidfile = stack.state / "kafka" / "kafka.pid"
-    pid = pid_alive(pidfile)
+    pid = pid_alive(pidfile) or _our_kafka(stack)
     if pid is None:
+        pidfile.unlink(missing_ok=True)
         return
-    os.kill(pid, signal.SIGTERM)  # a clean shutdown: the broker flushes and closes its logs
-    for _ in range(150):
-        if pid_alive(pidfile) is None:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
+    broker = psutil.Process(pid)
+    broker.terminate()  # a clean shutdown: the broker flushes and closes its logs
+    try:
+        broker.wait(30)
+    except psutil.TimeoutExpired:
+        broker.kill()
     pidfile.unlink(missing_ok=True)
     log("Kafka stopped")
 

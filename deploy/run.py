@@ -24,10 +24,6 @@ def main() -> None:
     own_kafka = "KAFKA_BOOTSTRAP_SERVERS" not in os.environ
     own_postgres = "DATABASE_URL" not in os.environ
     STATE.mkdir(parents=True, exist_ok=True)
-    if own_postgres:
-        local.start_postgres(stack)
-    if own_kafka:
-        local.start_kafka(stack)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", stack.bootstrap_servers),
         "DATABASE_URL": os.environ.get("DATABASE_URL", stack.database_url),
@@ -35,6 +31,10 @@ def main() -> None:
     settings = Settings(kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], database_url=env["DATABASE_URL"])
     services: list[processes.ServiceProcess] = []
     try:
+        if own_postgres:
+            local.start_postgres(stack)
+        if own_kafka:
+            local.start_kafka(stack)
         admin.migrate(settings)
         asyncio.run(admin.create_topics(settings))
         services = [processes.start(name, env, STATE / "logs") for name in DEFAULT_PORTS]

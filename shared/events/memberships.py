@@ -79,6 +79,7 @@ class MembershipDeductionRejected(DomainEvent):
     units: int
     reason: str
     cause: Literal["paid", "no_show", "late_cancel"] = "paid"
+    type_name: str | None = None  # None when the membership is unknown
 
 
 

@@ -24,7 +24,7 @@ async def deduct(uow: UnitOfWork, repo: Repository, m: domain.Membership | None,
         uow.publish(topics.MEMBERSHIP_DEDUCTION_REJECTED, client.id, MembershipDeductionRejected(
             chain_id=repo.chain_id, location_id=location_id, membership_id=uuid.UUID(m.id) if m else None,
             code=code, client=client, visit_id=visit_id, service_id=service_id, units=units,
-            reason=outcome.reason.value, cause=cause,  # type: ignore[arg-type]
+            reason=outcome.reason.value, cause=cause, type_name=t.name if t else None,  # type: ignore[arg-type]
         ))
         return False
     assert t is not None

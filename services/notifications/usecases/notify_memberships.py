@@ -59,7 +59,7 @@ async def notify_deduction_rejected(uow: UnitOfWork, e: MembershipDeductionRejec
     desk = domain.KINDS[notice_type].audience == domain.ADMINISTRATOR
     await notify(uow, _draft(notice_type, e, e.client, {
         **({"client_name": e.client.name or e.client.id} if desk else {}),
-        "membership_code": e.code or "without a code", "reason": e.reason, "reason_text": reason_text,
+        "membership_code": e.code or e.type_name or "without a code", "reason": e.reason, "reason_text": reason_text,
         "service_id": e.service_id, "visit_id": e.visit_id, "client_phone": e.client.phone or "",
     }))
 
