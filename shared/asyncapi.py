@@ -22,7 +22,7 @@ def build(service: str, servers: str, consumes: list[tuple[str, type[BaseModel],
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
-        message_id = f"{topic}:{model.__name__}"
+        message_id = f"{topic}.{model.__name__}"  # component keys allow only [\w.-]
         messages[message_id] = {
             "name": model.__name__,
             "contentType": "application/json",
@@ -34,7 +34,7 @@ def build(service: str, servers: str, consumes: list[tuple[str, type[BaseModel],
             "messages": {model.__name__: {"$ref": f"#/components/messages/{message_id}"}},
         }
         verb = "consume" if action == "receive" else "publish"
-        operations[f"{verb}:{topic}"] = {
+        operations[f"{verb}.{topic}"] = {
             "action": action,
             "channel": {"$ref": f"#/channels/{topic}"},
             "summary": description or topic,
