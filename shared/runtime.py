@@ -51,6 +51,7 @@ class Service:
         )
         self._publishes: list[tuple[str, type[BaseModel], str]] = []
         self.subscriptions: list[Subscription[Any]] = []
+        self._on_start: list[Callable[[], None]] = []
         self.http: FastAPI = create_http_app(
             f"Perkstream {name}", self._lifespan, self._readiness, self.asyncapi
         )
@@ -71,6 +72,10 @@ class Service:
         if keys is not None:
             sub.keys = keys
         self.subscriptions.append(sub)
+
+    def on_start(self, callback: Callable[[], None]) -> None:
+        """Called once the service is consuming (e.g. to resume background work a stopped process left)."""
+        self._on_start.append(callback)
 
     def job(self, name: str, fn: JobFn, description: str = "") -> None:
         """A time-driven job: run on schedule for every chain, and by POST .../jobs/{name}/run."""
@@ -113,6 +118,8 @@ class Service:
             self.consumer.subscribe_together(self.subscriptions)
         await self.broker.start()
         self.jobs.start()
+        for callback in self._on_start:
+            callback()
         log.info("service_started", port=s.port_for(self.name), group_id=self.consumer.group_id,
                  topics=[sub.topic for sub in self.subscriptions])
         try:

@@ -15,9 +15,10 @@ def build() -> Service:
     handlers.register(service)
     recalc = usecases.RecalcWorker(lambda: service.pool)
     service.http.state.recalc = recalc
+    service.on_start(recalc.kick)  # resumes a program recalculation a stopped process left unfinished
 
     async def inactivity(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> dict[str, Any]:
-        recalc.kick()  # resumes a program recalculation a stopped process left unfinished
+        recalc.kick()  # and again on schedule, should a page have failed
         return await usecases.inactivity_job(uow, chain_id, as_of)
 
     service.job("inactivity", inactivity,
