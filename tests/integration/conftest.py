@@ -89,11 +89,13 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     logdir = state / "logs"
     env = Stack(settings, {}, logdir).env()
     started = [processes.start(name, env, logdir, free_port()) for name in SERVICES]
+    running = Stack(settings, {p.name: p for p in started}, logdir)
     try:
         processes.wait_ready(started)
-        yield Stack(settings, {p.name: p for p in started}, logdir)
+        yield running
     finally:
-        processes.stop(started)
+        # A test may have replaced a service's process (the crash test): stop whatever runs now too.
+        processes.stop([*started, *running.services.values()])
         if servers is not None:
             local.down(servers)
         # A failed run (or KEEP_TEST_STATE=1) keeps the service logs and data to look at.
