@@ -11,6 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 DEFAULT_LOCALE = "en"
+DEAR_CLIENT = "Dear client"  # {client_name} when the booking system sent no name
 CHANNELS = ("sms", "chatbot")
 CLIENT, ADMINISTRATOR = "client", "administrator"
 

@@ -16,14 +16,12 @@ from shared.events import (
 )
 from shared.uow import UnitOfWork
 
-DEAR_CLIENT = "Dear client"
-
 
 def _draft(notice_type: str, e: ClientLoyaltyEvent | CardEvent, values: dict[str, object]) -> Draft:
     return Draft(
         type=notice_type, chain_id=e.chain_id, location_id=e.location_id,
         client=domain.Recipient(e.client.id, e.client.phone),
-        values={"client_name": e.client.name or DEAR_CLIENT, **values},
+        values={"client_name": e.client.name or domain.DEAR_CLIENT, **values},
         source_event_id=e.event_id, occurred_at=e.occurred_at,
     )
 

@@ -22,14 +22,12 @@ from shared.events import (
 from shared.events.inbound import Client
 from shared.uow import UnitOfWork
 
-DEAR_CLIENT = "Dear client"
-
 
 def _draft(notice_type: str, e: DomainEvent, client: Client, values: dict[str, object]) -> Draft:
     return Draft(
         type=notice_type, chain_id=e.chain_id, location_id=e.location_id,
         client=domain.Recipient(client.id, client.phone),
-        values={"client_name": client.name or DEAR_CLIENT, **values},
+        values={"client_name": client.name or domain.DEAR_CLIENT, **values},
         source_event_id=e.event_id, occurred_at=e.occurred_at,
     )
 
