@@ -84,12 +84,15 @@ class Repository:
             uuid.UUID(t.id), self.chain_id, t.name, t.price, t.archived, spec_of(t),
         )
 
-    async def get_type(self, type_id: str) -> MembershipType | None:
-        if type_id in self._types:
+    async def get_type(self, type_id: str, *, for_sale: bool = False) -> MembershipType | None:
+        """`for_sale` takes a share lock: sales go on side by side, but not beside a change of the type
+        (whose post-sale rules must see every sale)."""
+        if type_id in self._types and not for_sale:
             return self._types[type_id]
         tid = _uuid(type_id)
         row = tid and await self.conn.fetchrow(
-            "SELECT * FROM membership_types WHERE chain_id = $1 AND id = $2", self.chain_id, tid
+            "SELECT * FROM membership_types WHERE chain_id = $1 AND id = $2" + (" FOR SHARE" if for_sale else ""),
+            self.chain_id, tid,
         )
         self._types[type_id] = type_from_row(row) if row else None
         return self._types[type_id]
@@ -109,13 +112,14 @@ class Repository:
             self.chain_id, uuid.UUID(t.id), t.name, t.price, t.archived, spec_of(t),
         )
 
-    async def lock_type(self, type_id: str) -> tuple[MembershipType, int] | None:
-        """The type and how many were sold, locked against a concurrent change."""
+    async def lock_type(self, type_id: str) -> tuple[MembershipType, bool] | None:
+        """The type, locked against a concurrent change or sale, and whether it has been sold."""
         tid = _uuid(type_id)
         row = tid and await self.conn.fetchrow(
-            "SELECT * FROM membership_types WHERE chain_id = $1 AND id = $2 FOR UPDATE", self.chain_id, tid
+            """SELECT t.*, EXISTS (SELECT 1 FROM memberships m WHERE m.chain_id = $1 AND m.type_id = t.id) AS sold
+               FROM membership_types t WHERE t.chain_id = $1 AND t.id = $2 FOR UPDATE OF t""", self.chain_id, tid
         )
-        return (type_from_row(row), row["sold_count"]) if row else None
+        return (type_from_row(row), row["sold"]) if row else None
 
     async def type_names(self) -> set[str]:
         rows = await self.conn.fetch("SELECT name FROM membership_types WHERE chain_id = $1", self.chain_id)
@@ -220,21 +224,23 @@ class Repository:
         )
         return [r["chain_id"] for r in rows]
 
-    async def add_membership(self, m: Membership, sale_id: str) -> bool:
-        """Inserts a sold membership; False when its code is already taken in the chain."""
+    async def add_membership(self, m: Membership, sale_id: str, detail: dict[str, Any]) -> bool:
+        """Inserts a sold membership and its `sale` history entry in one statement; False (and nothing
+        written) when its code is already taken in the chain."""
         inserted = await self.conn.fetchval(
-            """INSERT INTO memberships (id, chain_id, type_id, code, sale_id, client_id, phone, location_id,
-                   status, balance, price, sold_at, activated_at, valid_until, client_name)
-               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
-               ON CONFLICT DO NOTHING RETURNING true""",
+            """WITH sold AS (
+                   INSERT INTO memberships (id, chain_id, type_id, code, sale_id, client_id, phone, location_id,
+                       status, balance, price, sold_at, activated_at, valid_until, client_name)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
+                   ON CONFLICT DO NOTHING RETURNING id, balance),
+               recorded AS (
+                   INSERT INTO membership_history (chain_id, membership_id, at, kind, balance, detail)
+                   SELECT $2, id, $12, 'sale', balance, $16 FROM sold)
+               SELECT count(*) FROM sold""",
             uuid.UUID(m.id), self.chain_id, uuid.UUID(m.type_id), m.code, sale_id, m.client_id, m.phone,
             m.location_id, m.status.value, m.balance, m.price, m.sold_at, m.activated_at, m.valid_until,
-            m.client_name,
+            m.client_name, detail,
         )
-        if inserted:
-            await self.conn.execute(
-                "UPDATE membership_types SET sold_count = sold_count + 1 WHERE id = $1", uuid.UUID(m.type_id)
-            )
         return bool(inserted)
 
     async def code_taken(self, code: str) -> bool:
@@ -267,23 +273,26 @@ class Repository:
         )
         return [membership_from_row(r) for r in rows]
 
-    async def save(self, m: Membership) -> None:
-        await self.conn.execute(
-            """UPDATE memberships SET status = $3, balance = $4, activated_at = $5, valid_until = $6,
-                   frozen_from = $7, frozen_until = $8, freeze_days_used = $9, updated_at = now()
-               WHERE chain_id = $1 AND id = $2""",
-            self.chain_id, uuid.UUID(m.id), m.status.value, m.balance, m.activated_at, m.valid_until,
-            m.frozen_from, m.frozen_until, m.freeze_days_used,
-        )
+    _UPDATE = """UPDATE memberships SET status = $3, balance = $4, activated_at = $5, valid_until = $6,
+                     frozen_from = $7, frozen_until = $8, freeze_days_used = $9, updated_at = now()
+                 WHERE chain_id = $1 AND id = $2"""
 
-    async def record(self, m: Membership, kind: str, at: datetime, *, visit_id: str | None = None,
-                     service_id: str | None = None, units: int | None = None,
-                     service_cost: Decimal | None = None, detail: dict[str, Any] | None = None) -> None:
+    async def save(self, m: Membership, kind: str | None = None, at: datetime | None = None, *,
+                   visit_id: str | None = None, service_id: str | None = None, units: int | None = None,
+                   service_cost: Decimal | None = None, detail: dict[str, Any] | None = None) -> None:
+        """Saves the membership and, with `kind`, the history entry of what happened to it: one statement,
+        one round trip (this is on the path of every deduction)."""
+        state = (self.chain_id, uuid.UUID(m.id), m.status.value, m.balance, m.activated_at, m.valid_until,
+                 m.frozen_from, m.frozen_until, m.freeze_days_used)
+        if kind is None:
+            await self.conn.execute(self._UPDATE, *state)
+            return
         await self.conn.execute(
-            """INSERT INTO membership_history (chain_id, membership_id, at, kind, visit_id, service_id, units,
-                   service_cost, balance, detail) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)""",
-            self.chain_id, uuid.UUID(m.id), at, kind, visit_id, service_id, units, service_cost, m.balance,
-            detail or {},
+            f"""WITH saved AS ({self._UPDATE} RETURNING id)
+                INSERT INTO membership_history (chain_id, membership_id, at, kind, visit_id, service_id, units,
+                    service_cost, balance, detail)
+                SELECT $1, id, $10, $11, $12, $13, $14, $15, $4, $16 FROM saved""",
+            *state, at, kind, visit_id, service_id, units, service_cost, detail or {},
         )
 
     async def history(self, membership_id: str) -> list[asyncpg.Record]:

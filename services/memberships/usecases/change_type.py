@@ -22,7 +22,7 @@ WAY_OUT = {
 }
 
 
-async def _locked(repo: Repository, type_id: str) -> tuple[domain.MembershipType, int]:
+async def _locked(repo: Repository, type_id: str) -> tuple[domain.MembershipType, bool]:
     found = await repo.lock_type(type_id)
     if found is None:
         raise NotFound("membership_type_not_found", f"no membership type {type_id}")
@@ -46,7 +46,7 @@ async def update_type(uow: UnitOfWork, chain_id: str, type_id: str,
         merged["total_visits"] = None
     new = MembershipTypeIn.model_validate(merged).to_domain(old.id, chain_id)
     new = domain.MembershipType(**{**new.__dict__, "archived": old.archived})
-    error = domain.check_type_change(old, new, sold > 0)
+    error = domain.check_type_change(old, new, sold)
     if error is not None:
         raise Conflict(error.value, WAY_OUT[error])
     return await _save(uow, repo, new)

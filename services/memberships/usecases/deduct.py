@@ -29,8 +29,7 @@ async def deduct(uow: UnitOfWork, repo: Repository, m: domain.Membership | None,
         return False
     assert t is not None
     after = outcome.membership
-    await repo.save(after)
-    await repo.record(after, "deduction", at, visit_id=visit_id, service_id=service_id, units=outcome.units,
+    await repo.save(after, "deduction", at, visit_id=visit_id, service_id=service_id, units=outcome.units,
                       service_cost=outcome.service_cost,
                       detail={"cause": cause, **({"chosen_because": chosen_because} if chosen_because else {})})
     if outcome.activated:

@@ -26,12 +26,11 @@ async def edit(uow: UnitOfWork, chain_id: str, code_or_id: str, body: EditReques
     after = domain.edit(m, t, balance=body.balance, valid_until=body.valid_until, location_id=location_id, at=now)
     if isinstance(after, domain.EditError):
         raise Conflict(after.value, WHY[after])
-    await repo.save(after)
     changes: dict[str, Any] = {"who": who, "reason": body.reason, "location_id": location_id}
     if body.balance is not None:
         changes["balance_before"] = m.balance
     if body.valid_until is not None:
         changes["valid_until_before"] = m.valid_until.isoformat() if m.valid_until else None
         changes["valid_until"] = body.valid_until.isoformat()
-    await repo.record(after, "edit", now, detail=changes)
+    await repo.save(after, "edit", now, detail=changes)
     return after

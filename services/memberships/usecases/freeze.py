@@ -29,8 +29,7 @@ async def freeze(uow: UnitOfWork, chain_id: str, code_or_id: str, start: date, d
         raise Conflict(after.value, f"cannot freeze: {after.value.replace('_', ' ')} "
                                     f"(allowed: {t.freeze_allowed}, max {t.freeze_max_days} days, "
                                     f"{m.freeze_days_used} used)")
-    await repo.save(after)
-    await repo.record(after, "freeze", now, detail={"from": start.isoformat(), "days": days, "who": who,
+    await repo.save(after, "freeze", now, detail={"from": start.isoformat(), "days": days, "who": who,
                                                     "reason": reason})
     assert after.frozen_from and after.frozen_until
     uow.publish(topics.MEMBERSHIP_FROZEN, after.client_id, MembershipFrozen(
@@ -45,7 +44,6 @@ async def unfreeze(uow: UnitOfWork, chain_id: str, code_or_id: str, now: datetim
     after = domain.unfreeze(m, now.date())
     if isinstance(after, domain.FreezeError):
         raise Conflict("not_frozen", "this membership has no freeze running or planned")
-    await repo.save(after)
-    await repo.record(after, "unfreeze", now, detail={"who": who, "reason": reason})
+    await repo.save(after, "unfreeze", now, detail={"who": who, "reason": reason})
     uow.publish(topics.MEMBERSHIP_UNFROZEN, after.client_id, MembershipUnfrozen(**state(after, t), unfrozen_at=now))
     return after

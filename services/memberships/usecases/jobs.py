@@ -41,8 +41,7 @@ async def auto_activate(uow: UnitOfWork, repo: Repository, as_of: datetime) -> l
     for m, t in await _candidates(repo, "auto_activation", as_of):
         if domain.auto_activation_due(m, t, as_of):
             after = domain.auto_activate(m, t)
-            await repo.save(after)
-            await repo.record(after, "activation", after.activated_at or as_of, detail={"cause": "auto_activation"})
+            await repo.save(after, "activation", after.activated_at or as_of, detail={"cause": "auto_activation"})
             uow.publish(topics.MEMBERSHIP_ACTIVATED, after.client_id, MembershipActivated(
                 **state(after, t), activated_at=after.activated_at or as_of, cause="auto_activation"))
             changed.append(after.code or after.id)
@@ -54,8 +53,7 @@ async def expire(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[str
     for m, t in await _candidates(repo, "expiry", as_of):
         if domain.expiry_due(m, as_of):
             after = domain.expire(m)
-            await repo.save(after)
-            await repo.record(after, "expiry", as_of)
+            await repo.save(after, "expiry", as_of)
             uow.publish(topics.MEMBERSHIP_EXPIRED, after.client_id, MembershipExpired(**state(after, t)))
             changed.append(after.code or after.id)
     return changed
@@ -83,8 +81,7 @@ async def freezes(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[st
     for m, t in await _candidates(repo, "freezes", as_of):
         if domain.freeze_ended(m, today):
             after = domain.end_freeze(m)
-            await repo.save(after)
-            await repo.record(after, "unfreeze", as_of, detail={"who": "job", "reason": "freeze ended"})
+            await repo.save(after, "unfreeze", as_of, detail={"who": "job", "reason": "freeze ended"})
             uow.publish(topics.MEMBERSHIP_UNFROZEN, after.client_id, MembershipUnfrozen(
                 **state(after, t), unfrozen_at=as_of))
             changed.append(after.code or after.id)

@@ -19,25 +19,22 @@ async def _free_code(repo: Repository) -> str:
 
 async def sell(uow: UnitOfWork, e: MembershipSold) -> None:
     repo = Repository(uow.conn, e.chain_id)
-    t = await repo.get_type(str(e.membership_type_id))
+    t = await repo.get_type(str(e.membership_type_id), for_sale=True)
     code = await _free_code(repo) if e.code and e.code.lower() == AUTO_CODE else e.code
     rejected = domain.check_sale(t, code, e.location_id)
-    if rejected is None and code is not None and await repo.code_taken(code):
-        rejected = domain.IssueRejected(IssueReason.CODE_TAKEN)
     if rejected is None:
         assert t is not None
         m = domain.issue(t, membership_id=str(uuid.uuid4()), code=code, client_id=e.client.id,
                          phone=e.client.phone, location_id=e.location_id, price=e.price, sold_at=e.occurred_at,
                          client_name=e.client.name)
-        if await repo.add_membership(m, e.sale_id):
-            await repo.record(m, "sale", e.occurred_at, detail={"sale_id": e.sale_id, "price": str(e.price)})
+        if await repo.add_membership(m, e.sale_id, {"sale_id": e.sale_id, "price": str(e.price)}):
             uow.publish(topics.MEMBERSHIP_ISSUED, e.client.id, MembershipIssued(
                 chain_id=e.chain_id, location_id=e.location_id, membership_id=uuid.UUID(m.id),
                 membership_type_id=e.membership_type_id, type_name=t.name, code=m.code, sale_id=e.sale_id,
                 client=e.client, status=m.status.value, balance=m.balance, valid_until=m.valid_until,
             ))
             return
-        rejected = domain.IssueRejected(IssueReason.CODE_TAKEN)  # lost a race for the code
+        rejected = domain.IssueRejected(IssueReason.CODE_TAKEN)  # the unique index says so
     uow.publish(topics.MEMBERSHIP_ISSUE_REJECTED, e.client.id, MembershipIssueRejected(
         chain_id=e.chain_id, location_id=e.location_id, sale_id=e.sale_id,
         membership_type_id=e.membership_type_id, code=code, client=e.client, reason=rejected.reason.value,
