@@ -96,4 +96,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (OSError, asyncpg.PostgresConnectionError) as exc:
+        settings = get_settings()
+        sys.exit(f"cannot reach PostgreSQL at {settings.database_url} or Kafka at "
+                 f"{settings.kafka_bootstrap_servers} ({exc}).\nStart the local stack first: `make run` "
+                 "(or `make infra-up`), or set DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS.")
