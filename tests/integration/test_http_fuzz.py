@@ -23,7 +23,7 @@ async def test_no_request_makes_a_service_answer_500(chain: Chain, service: str,
         str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(config), "run",
         f"{chain.stack.url(service)}/openapi.json", "-H", f"Authorization: Bearer {chain.key}",
         "--checks", "not_a_server_error", "--max-examples", "15", "--phases", "examples,fuzzing",
-        "--seed", "20261123", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        "--seed", "20261123", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path,
     )
     out, _ = await asyncio.wait_for(run.communicate(), 300)
     report = out.decode(errors="replace")
