@@ -58,5 +58,4 @@ infra-down:
 	-@test -x $(PY) && $(PY) -m deploy.local down
 
 clean: infra-down
-	-@test -x $(PY) && $(PY) -m deploy.local down --state .local/test
 	rm -rf .local
