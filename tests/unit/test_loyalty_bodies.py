@@ -9,25 +9,10 @@ from pydantic import ValidationError
 
 from services.loyalty.repository import program_from_spec
 from services.loyalty.schemas import ProgramIn, PromotionIn
+from tests.contract_examples import LOYALTY_PROGRAM
 
 CARD_TYPE = "7d3c1c33-3a8a-4a8d-9d55-5b1f0f6b3c11"
-SEED_PROGRAM: dict[str, Any] = {
-    "discount_rules": [{"basis": "sold", "from": "5000", "percent": "5"},
-                       {"basis": "visits", "from": "3", "percent": "5"}],
-    "discount_reset_after_days": 60,
-    "level_rules": [{"level": "bronze", "sold_from": "20000", "paid_from": None, "visits_from": 10},
-                    {"level": "silver", "sold_from": "50000", "paid_from": None, "visits_from": 30},
-                    {"level": "gold", "sold_from": "100000", "paid_from": None, "visits_from": 50}],
-    "level_reset_after_days": None,
-    "category_rules": {
-        "add": [{"basis": "sold", "from": "2000", "category": "Economy"},
-                {"basis": "paid", "from": "30000", "category": "VIP"},
-                {"basis": "visits", "from": "20", "category": "VIP"}],
-        "on_status": {"arrived": None, "no_show": "Unreliable"},
-        "inactive": [{"days": 90, "category": "Lost"}],
-        "remove": [{"basis": "sold", "from": "10000", "category": "Economy"}]},
-    "notify_discount_expiration": True,
-}
+SEED_PROGRAM = LOYALTY_PROGRAM
 PROMOTION: dict[str, Any] = {
     "name": "Cashback", "type": "cumulative_cashback_sold", "card_type_ids": [CARD_TYPE],
     "location_ids": ["loc-1"], "percent": None,
