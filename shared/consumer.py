@@ -215,6 +215,7 @@ class BatchConsumer:
 
     async def _apply(self, sub: Subscription[Any], batch: list[Parsed], isolate: bool) -> _Outcome:
         outcome = _Outcome()
+        state: dict[Any, Any] = {}  # UnitOfWork.batch: one per transaction
         async with self._pool().acquire() as conn, conn.transaction():
             outbox: list[OutboxMessage] = []
             valid = [p for p in batch if p.event is not None]
@@ -223,7 +224,8 @@ class BatchConsumer:
                     self._dead(p, p.error, outbox, outcome)
             if isolate:
                 for p in valid:
-                    await self._apply_isolated(conn, sub, p, outbox, outcome)
+                    # A savepoint rolled back also drops what it read and locked: no state across records.
+                    await self._apply_isolated(conn, sub, p, outbox, outcome, {})
             else:
                 try:
                     fresh = await claim(conn, sub.topic, valid)
@@ -236,7 +238,7 @@ class BatchConsumer:
                 for p in fresh:
                     with _bound(p):
                         try:
-                            outbox += await self._run(conn, sub, p)
+                            outbox += await self._run(conn, sub, p, state)
                         except TRANSIENT:
                             raise
                         except Exception as exc:
@@ -247,22 +249,23 @@ class BatchConsumer:
         return outcome
 
     async def _apply_isolated(self, conn: asyncpg.Connection, sub: Subscription[Any], p: Parsed,
-                              outbox: list[OutboxMessage], outcome: _Outcome) -> None:
+                              outbox: list[OutboxMessage], outcome: _Outcome, state: dict[Any, Any]) -> None:
         with _bound(p):
             try:
                 async with conn.transaction():  # a savepoint: a failure undoes this record only
                     if not await claim(conn, sub.topic, [p]):
                         outcome.duplicates += 1
                         return
-                    await enqueue(conn, await self._run(conn, sub, p))
+                    await enqueue(conn, await self._run(conn, sub, p, state))
                 outcome.applied += 1
             except TRANSIENT:
                 raise
             except Exception as exc:
                 self._dead(p, f"processing failed: {type(exc).__name__}: {exc}", outbox, outcome)
 
-    async def _run(self, conn: asyncpg.Connection, sub: Subscription[Any], p: Parsed) -> list[OutboxMessage]:
-        uow = UnitOfWork(conn, p.traceparent)
+    async def _run(self, conn: asyncpg.Connection, sub: Subscription[Any], p: Parsed,
+                   state: dict[Any, Any]) -> list[OutboxMessage]:
+        uow = UnitOfWork(conn, p.traceparent, state)
         await sub.handler(uow, p.event)
         return uow.take()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from pydantic import BaseModel
@@ -31,9 +32,15 @@ async def enqueue(conn: asyncpg.Connection, messages: list[OutboxMessage]) -> No
 
 
 class UnitOfWork:
-    def __init__(self, conn: asyncpg.Connection, traceparent: bytes | None = None) -> None:
+    def __init__(self, conn: asyncpg.Connection, traceparent: bytes | None = None,
+                 batch: dict[Any, Any] | None = None) -> None:
         self.conn = conn
         self.traceparent = traceparent
+        # Shared by every message of one batch transaction (a fresh one per HTTP request): a place for
+        # what a handler may read once per batch instead of once per message, such as reference data
+        # it does not change. Never for rows a handler writes (a failed record's savepoint would undo
+        # the row, not the cache).
+        self.batch: dict[Any, Any] = batch if batch is not None else {}
         self._pending: list[OutboxMessage] = []
 
     def publish(self, topic: str, key: str | None, event: BaseModel) -> None:

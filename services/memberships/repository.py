@@ -69,12 +69,15 @@ def membership_from_row(row: asyncpg.Record) -> Membership:
 
 
 class Repository:
-    def __init__(self, conn: asyncpg.Connection, chain_id: str) -> None:
+    def __init__(self, conn: asyncpg.Connection, chain_id: str, batch: dict[Any, Any] | None = None) -> None:
         self.conn = conn
         self.chain_id = chain_id
-        # Types read within this repository's (one message's, one request's) transaction: a visit with
-        # several lines reads each type once.
-        self._types: dict[str, MembershipType | None] = {}
+        # Types read in this transaction; with a consumer's `uow.batch`, shared by the whole batch, so a
+        # batch of 500 visits reads each type once. (Consumers never change types; a change made over
+        # HTTP meanwhile is seen by the next batch, a fraction of a second later.)
+        batch = batch if batch is not None else {}
+        self._types: dict[str, MembershipType | None] = batch.setdefault(("types", chain_id), {})
+        self._share_locked: set[str] = batch.setdefault(("types-share-locked", chain_id), set())
 
     # --- types ---
 
@@ -87,13 +90,15 @@ class Repository:
     async def get_type(self, type_id: str, *, for_sale: bool = False) -> MembershipType | None:
         """`for_sale` takes a share lock: sales go on side by side, but not beside a change of the type
         (whose post-sale rules must see every sale)."""
-        if type_id in self._types and not for_sale:
-            return self._types[type_id]
+        if type_id in self._types and (not for_sale or type_id in self._share_locked):
+            return self._types[type_id]  # a share lock taken in this transaction holds until it ends
         tid = _uuid(type_id)
         row = tid and await self.conn.fetchrow(
             "SELECT * FROM membership_types WHERE chain_id = $1 AND id = $2" + (" FOR SHARE" if for_sale else ""),
             self.chain_id, tid,
         )
+        if for_sale:
+            self._share_locked.add(type_id)
         self._types[type_id] = type_from_row(row) if row else None
         return self._types[type_id]
 

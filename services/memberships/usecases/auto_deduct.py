@@ -13,14 +13,14 @@ from shared.uow import UnitOfWork
 
 
 async def deduct_no_show(uow: UnitOfWork, e: VisitStatus) -> None:
-    repo = Repository(uow.conn, e.chain_id)
+    repo = Repository(uow.conn, e.chain_id, uow.batch)
     policy = await load_policy(repo, e.location_id)
     due = [s for s in e.services if policy.deducts_no_show(s.service_id)]
     await _deduct_all(uow, repo, e, due, "no_show")
 
 
 async def deduct_late_cancel(uow: UnitOfWork, e: VisitCancelled) -> None:
-    repo = Repository(uow.conn, e.chain_id)
+    repo = Repository(uow.conn, e.chain_id, uow.batch)
     policy = await load_policy(repo, e.location_id)
     due = [s for s in e.services if policy.deducts_late_cancel(s.service_id, e.scheduled_at, e.cancelled_at)]
     await _deduct_all(uow, repo, e, due, "late_cancel")

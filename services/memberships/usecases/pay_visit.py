@@ -7,7 +7,7 @@ from shared.uow import UnitOfWork
 
 
 async def pay_visit(uow: UnitOfWork, e: VisitPaid) -> None:
-    repo = Repository(uow.conn, e.chain_id)
+    repo = Repository(uow.conn, e.chain_id, uow.batch)
     for line in e.lines:
         if line.kind != "service" or line.membership is None:
             continue

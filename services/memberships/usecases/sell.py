@@ -18,7 +18,7 @@ async def _free_code(repo: Repository) -> str:
 
 
 async def sell(uow: UnitOfWork, e: MembershipSold) -> None:
-    repo = Repository(uow.conn, e.chain_id)
+    repo = Repository(uow.conn, e.chain_id, uow.batch)
     t = await repo.get_type(str(e.membership_type_id), for_sale=True)
     code = await _free_code(repo) if e.code and e.code.lower() == AUTO_CODE else e.code
     rejected = domain.check_sale(t, code, e.location_id)
