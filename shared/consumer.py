@@ -120,9 +120,6 @@ class BatchConsumer:
     def group_id(self) -> str:
         return f"perkstream.{self.service}"
 
-    def subscribe(self, subscription: Subscription[Any]) -> None:
-        self.subscribe_together([subscription])
-
     def subscribe_together(self, subscriptions: list[Subscription[Any]]) -> None:
         """One Kafka consumer (one group member) for the topics of `subscriptions`: a service consuming
         many topics joins its group once instead of once per topic (each join is a group-wide rebalance).
