@@ -90,5 +90,20 @@ async def play(settings: Settings, urls: dict[str, str]) -> None:
         say("4. the SMS aggregator reads from notification.sms:")
         say("   " + json.dumps(sms, indent=2, ensure_ascii=False).replace("\n", "\n   "))
         say(f"   headers: {headers}")
+
+        await kafka.publish(topics.NOTIFICATION_DELIVERY, {
+            "notification_id": sms["notification_id"], "status": "delivered",
+            "provider_message_id": "demo-provider-1", "at": datetime.now(UTC).isoformat()}, key=ANNA["id"])
+        notices = httpx.AsyncClient(base_url=f"{urls['notifications']}/v1/chains/{chain}",
+                                    headers={"Authorization": f"Bearer {key}"}, timeout=10)
+
+        async def delivered() -> list[dict[str, Any]] | None:
+            resp = await notices.get("/notifications", params={"client_id": ANNA["id"]})
+            return resp.json() if resp.status_code == 200 else None
+
+        async with notices:
+            history = await wait_for(delivered, lambda h: bool(h) and h[0]["status"] == "delivered")
+        say("5. the aggregator reports delivery on notification.delivery; GET /notifications now says:")
+        say(f"   status={history[0]['status']} segments={history[0]['segments']} ({history[0]['encoding']})")
     say("\nTry it yourself:")
     say(f"   curl -s -H 'Authorization: Bearer {key}' {urls['memberships']}/v1/chains/{chain}/memberships/4567")
