@@ -39,6 +39,7 @@ class Job:
     name: str
     fn: JobFn
     description: str = ""
+    every_seconds: float | None = None  # None: the service's JOBS_INTERVAL_SECONDS
 
     @property
     def lock_id(self) -> int:
@@ -65,8 +66,8 @@ class Jobs:
         self.jobs: dict[str, Job] = {}
         self._scheduler: AsyncIOScheduler | None = None
 
-    def add(self, name: str, fn: JobFn, description: str = "") -> None:
-        self.jobs[name] = Job(name, fn, description)
+    def add(self, name: str, fn: JobFn, description: str = "", every_seconds: float | None = None) -> None:
+        self.jobs[name] = Job(name, fn, description, every_seconds)
 
     async def run(self, job: Job, chain_id: str | None, as_of: datetime, *, wait: bool) -> dict[str, Any] | None:
         async with unit_of_work(self._pool()) as uow:
@@ -83,7 +84,8 @@ class Jobs:
             return
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         for job in self.jobs.values():
-            self._scheduler.add_job(self._scheduled, "interval", seconds=self.interval_seconds, args=[job],
+            seconds = job.every_seconds or self.interval_seconds
+            self._scheduler.add_job(self._scheduled, "interval", seconds=seconds, args=[job],
                                     id=job.name, max_instances=1, coalesce=True)
         self._scheduler.start()
 

@@ -77,9 +77,9 @@ class Service:
         """Called once the service is consuming (e.g. to resume background work a stopped process left)."""
         self._on_start.append(callback)
 
-    def job(self, name: str, fn: JobFn, description: str = "") -> None:
+    def job(self, name: str, fn: JobFn, description: str = "", every_seconds: float | None = None) -> None:
         """A time-driven job: run on schedule for every chain, and by POST .../jobs/{name}/run."""
-        self.jobs.add(name, fn, description)
+        self.jobs.add(name, fn, description, every_seconds)
 
     def publishes(self, topic: str, model: type[BaseModel], description: str = "") -> None:
         self._publishes.append((topic, model, description))

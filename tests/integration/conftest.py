@@ -68,8 +68,9 @@ class Stack:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
                 "DATABASE_URL": self.settings.database_url, "LOG_LEVEL": "INFO",
                 "CONSUMER_BATCH_TIMEOUT_MS": "50",
-                # Tests run jobs through the API with a pinned as_of; the schedule stays out of their way.
-                "JOBS_INTERVAL_SECONDS": "3600"}
+                # Tests run jobs through the API with a pinned as_of; the schedule stays out of their way
+                # (test_the_jobs_run_by_themselves_on_schedule turns it on in a replica of its own).
+                "JOBS_ENABLED": "false"}
 
 
 @pytest.fixture(scope="session")

@@ -351,7 +351,7 @@ async def test_freeze_and_edit_answer_404_for_an_unknown_membership_and_422_for_
 async def test_the_jobs_run_by_themselves_on_schedule(chain: Chain, kafka: Kafka, stack: Stack) -> None:
     t = await create_type(chain, validity={"period": 1, "unit": "day", "counted_from": "sale"})
     await sell(chain, kafka, t["id"], "SCHED-1", occurred_at=JAN_1)
-    replica = stack.start_replica("memberships", JOBS_INTERVAL_SECONDS="1")
+    replica = stack.start_replica("memberships", JOBS_ENABLED="true", JOBS_INTERVAL_SECONDS="1")
     try:
         expired = await membership_eventually(chain, "SCHED-1", lambda m: m["status"] == "expired", timeout=30)
         assert [h["kind"] for h in expired["history"]] == ["sale", "expiry"]
