@@ -114,8 +114,8 @@ class Repository:
         await self.conn.execute(
             """UPDATE notices SET status = $2, provider_message_id = coalesce($3, provider_message_id),
                    status_at = $4, reason = coalesce($5, reason), updated_at = now()
-               WHERE id = $1""",
-            notice_id, status, provider_message_id, at, reason,
+               WHERE chain_id = $6 AND id = $1""",
+            notice_id, status, provider_message_id, at, reason, self.chain_id,
         )
 
     async def release_due(self, as_of: datetime, limit: int) -> list[tuple[NoticeRow, bool]]:

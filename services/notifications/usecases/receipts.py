@@ -29,5 +29,7 @@ async def record_receipt(uow: UnitOfWork, r: DeliveryReceipt) -> None:
     if not domain.receipt_applies(notice.status, r.status):
         log.info("receipt_ignored", notification_id=str(r.notification_id), status=r.status, current=notice.status)
         return
+    # From here on the notice's own chain scopes the work (the receipt may not have named one).
+    repo = Repository(uow.conn, notice.chain_id)
     await repo.apply_receipt(notice.id, r.status, r.provider_message_id, r.at,
                              r.error if r.status == "failed" else None)
