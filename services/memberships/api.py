@@ -91,7 +91,7 @@ async def restore_membership_type(chain_id: ChainId, type_id: str, request: Requ
 # --- memberships ----------------------------------------------------------------------------------
 
 
-@router.get("/memberships", response_model=list[MembershipOut], response_model_exclude_none=True)
+@router.get("/memberships", response_model=list[MembershipOut])
 async def find_memberships(
     chain_id: ChainId, request: Request,
     client_id: Annotated[str | None, Query(max_length=128)] = None,

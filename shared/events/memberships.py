@@ -62,6 +62,7 @@ class MembershipDeducted(DomainEvent):
     units: int
     # Visits left on the balance the deduction came from (the service's, or the shared total).
     visits_left: int
+    status: str = "active"  # after the deduction: active, or exhausted when nothing is left
     balance: dict[str, int]
     service_cost: Money | None = None
     valid_until: Time | None

@@ -328,6 +328,7 @@ async def test_two_replicas_never_take_the_last_visit_twice(chain: Chain, kafka:
                                     settle=1.5)
         deducted = await kafka.read(topics.MEMBERSHIP_DEDUCTED, of_chain(chain), count=5, settle=0.5)
         assert len(deducted) == 5 and sorted(d["visits_left"] for d in deducted) == [0, 1, 2, 3, 4]
+        assert sorted(d["status"] for d in deducted) == ["active"] * 4 + ["exhausted"]
         assert len(rejected) == 7 and {r["reason"] for r in rejected} == {"exhausted"}
         m = (await get_membership(chain, "GIFT")).json()
         assert m["visits_left"] == 0 and m["status"] == "exhausted"

@@ -83,6 +83,8 @@ async def test_a_repeated_sale_issues_once(chain: Chain, kafka: Kafka) -> None:
     async with chain.client("memberships") as http:
         owned = (await http.get("/memberships", params={"client_id": ANNA["id"]})).json()
     assert [m["code"] for m in owned] == ["8100"]
+    # The client's memberships come with their history, as the desk reads them.
+    assert [h["kind"] for h in owned[0]["history"]] == ["sale", "deduction"]
 
 
 @pytest.mark.parametrize(

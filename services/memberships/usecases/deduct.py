@@ -38,7 +38,8 @@ async def deduct(uow: UnitOfWork, repo: Repository, m: domain.Membership | None,
     uow.publish(topics.MEMBERSHIP_DEDUCTED, client.id, MembershipDeducted(
         chain_id=repo.chain_id, location_id=location_id, membership_id=uuid.UUID(after.id), code=after.code,
         type_name=t.name, client=client, visit_id=visit_id, service_id=service_id, units=outcome.units,
-        visits_left=outcome.visits_left, balance=after.balance, service_cost=outcome.service_cost,
+        visits_left=outcome.visits_left, status=after.status.value, balance=after.balance,
+        service_cost=outcome.service_cost,
         valid_until=after.valid_until, cause=cause, chosen_because=chosen_because,  # type: ignore[arg-type]
     ))
     return True

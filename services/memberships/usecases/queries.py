@@ -31,8 +31,10 @@ async def get_membership(conn: asyncpg.Connection, chain_id: str, code_or_id: st
 
 async def find_memberships(conn: asyncpg.Connection, chain_id: str, client_id: str | None,
                            phone: str | None) -> list[MembershipOut]:
-    found = await Repository(conn, chain_id).find(client_id, normalize_phone(phone))
-    return [MembershipOut.of(m) for m in found]
+    repo = Repository(conn, chain_id)
+    found = await repo.find(client_id, normalize_phone(phone))
+    histories = await repo.histories([m.id for m in found]) if found else {}
+    return [MembershipOut.of(m, histories.get(m.id, [])) for m in found]
 
 
 async def eligibility(conn: asyncpg.Connection, chain_id: str, code_or_id: str, service_id: str,
