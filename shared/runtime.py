@@ -7,7 +7,6 @@ shutdown is the reverse, so a consumer never runs without the outbox that record
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +17,6 @@ import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
-from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
@@ -27,6 +25,7 @@ from shared.consumer import BatchConsumer, Handler, Subscription
 from shared.db import create_pool
 from shared.http import create_http_app, with_timeout
 from shared.jobs import JobFn, Jobs
+from shared.kafka import make_broker, make_producer
 from shared.logging import configure_logging
 from shared.relay import OutboxRelay
 from shared.settings import Settings, get_settings
@@ -40,11 +39,7 @@ class Service:
         self.schema = name
         self.migrations = migrations
         self.settings = settings or get_settings()
-        self.broker = KafkaBroker(
-            self.settings.kafka_bootstrap_servers,
-            client_id=f"perkstream-{name}",
-            logger=logging.getLogger("perkstream.faststream"),  # propagates to the JSON root handler
-        )
+        self.broker = make_broker(self.settings, name)
         self.consumer = BatchConsumer(
             name, self.broker, lambda: self.pool,
             self.settings.consumer_max_records, self.settings.consumer_batch_timeout_ms,
@@ -103,10 +98,7 @@ class Service:
         s = self.settings
         self._pool = await create_pool(s.database_url, self.schema, s.db_pool_size)
         app.state.pool = self._pool
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap_servers, client_id=f"perkstream-{self.name}-relay",
-            acks="all", enable_idempotence=True, linger_ms=5,
-        )
+        self.producer = make_producer(s, self.name)
         # Kafka may still be starting (compose, a fresh local stack): wait for it a while.
         async for attempt in AsyncRetrying(stop=stop_after_delay(60), wait=wait_fixed(1), reraise=True):
             with attempt:
