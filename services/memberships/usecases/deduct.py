@@ -4,12 +4,16 @@ record, publish."""
 import uuid
 from datetime import datetime
 
+import structlog
+
 from services.memberships import domain
 from services.memberships.repository import Repository
 from services.memberships.usecases.publishing import state
 from shared import topics
 from shared.events import Client, MembershipActivated, MembershipDeducted, MembershipDeductionRejected
 from shared.uow import UnitOfWork
+
+log = structlog.get_logger("memberships")
 
 
 async def deduct(uow: UnitOfWork, repo: Repository, m: domain.Membership | None, t: domain.MembershipType | None, *,
@@ -21,6 +25,7 @@ async def deduct(uow: UnitOfWork, repo: Repository, m: domain.Membership | None,
         outcome = domain.deduct(m, t, service_id=service_id, location_id=location_id, units=units, at=at,
                                 phone=client.phone)
     if isinstance(outcome, domain.Rejected):
+        log.info("deduction_rejected", code=code, service_id=service_id, reason=outcome.reason.value, cause=cause)
         uow.publish(topics.MEMBERSHIP_DEDUCTION_REJECTED, client.id, MembershipDeductionRejected(
             chain_id=repo.chain_id, location_id=location_id, membership_id=uuid.UUID(m.id) if m else None,
             code=code, client=client, visit_id=visit_id, service_id=service_id, units=units,
@@ -29,6 +34,8 @@ async def deduct(uow: UnitOfWork, repo: Repository, m: domain.Membership | None,
         return False
     assert t is not None
     after = outcome.membership
+    log.info("deducted", code=after.code, membership_id=after.id, service_id=service_id, units=outcome.units,
+             visits_left=outcome.visits_left, status=after.status.value, cause=cause)
     await repo.save(after, "deduction", at, visit_id=visit_id, service_id=service_id, units=outcome.units,
                       service_cost=outcome.service_cost,
                       detail={"cause": cause, **({"chosen_because": chosen_because} if chosen_because else {})})
