@@ -38,15 +38,20 @@ def _whole_visits(basis: str, threshold: Decimal) -> None:
         raise ValueError("a visits threshold is a whole number of visits")
 
 
-class DiscountRuleIn(Body):
+class ThresholdRuleIn(Body):
+    """A rule that applies from a threshold of sold, paid or visits (inclusive)."""
+
     basis: Basis
     from_: NonNegativeMoney = Field(alias="from")
-    percent: Percent
 
     @model_validator(mode="after")
-    def _visits(self) -> DiscountRuleIn:
+    def _visits(self) -> ThresholdRuleIn:
         _whole_visits(self.basis, self.from_)
         return self
+
+
+class DiscountRuleIn(ThresholdRuleIn):
+    percent: Percent
 
 
 class LevelRuleIn(Body):
@@ -62,15 +67,8 @@ class LevelRuleIn(Body):
         return self
 
 
-class CategoryRuleIn(Body):
-    basis: Basis
-    from_: NonNegativeMoney = Field(alias="from")
+class CategoryRuleIn(ThresholdRuleIn):
     category: Category
-
-    @model_validator(mode="after")
-    def _visits(self) -> CategoryRuleIn:
-        _whole_visits(self.basis, self.from_)
-        return self
 
 
 class OnStatusIn(Body):
