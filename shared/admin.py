@@ -5,6 +5,8 @@
     python -m shared.admin create-key --chain ID [--name TEXT]    print a new API key for a chain
     python -m shared.admin revoke-key --prefix psk_XXXXXX         revoke a key by its printed prefix
     python -m shared.admin list-keys --chain ID
+    python -m shared.admin redrive --topic visit.paid [--group perkstream.loyalty] [--chain ID] [--dry-run]
+                                                   publish a topic's dead letters back onto it (after a fix)
 
 Settings (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS) come from the environment, as for the services.
 """
@@ -21,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
 from shared import auth, db, topics
+from shared.redrive import redrive
 from shared.settings import DEFAULT_PORTS, Settings, get_settings
 
 SERVICES = tuple(DEFAULT_PORTS)
@@ -72,6 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     revoke.add_argument("--prefix", required=True)
     listing = sub.add_parser("list-keys")
     listing.add_argument("--chain", required=True)
+    again = sub.add_parser("redrive")
+    again.add_argument("--topic", required=True, metavar="TOPIC", help="e.g. visit.paid (not its .dlq)",
+                       choices=sorted(set(topics.all_topics()) - {topics.dlq(t) for t in topics.all_topics()}))
+    again.add_argument("--group", help="only what this consumer group dead-lettered, e.g. perkstream.loyalty")
+    again.add_argument("--chain", help="only this chain's dead letters")
+    again.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     settings = get_settings()
 
@@ -86,6 +95,10 @@ def main(argv: list[str] | None = None) -> None:
         n = asyncio.run(_with_conn(settings, lambda c: auth.revoke_key(c, args.prefix)))
         print(f"revoked: {n}")
         sys.exit(0 if n else 1)
+    elif args.command == "redrive":
+        done = asyncio.run(redrive(settings, args.topic, args.group, args.chain, dry_run=args.dry_run))
+        verb = "would re-drive" if args.dry_run else "re-driven"
+        print(f"{verb}: {done.redriven}; skipped (another group's): {done.skipped}")
     elif args.command == "list-keys":
         rows = asyncio.run(_with_conn(settings, lambda c: c.fetch(
             "SELECT prefix, name, created_at, revoked_at FROM auth.api_keys WHERE chain_id = $1 ORDER BY 3",

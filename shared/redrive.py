@@ -1,0 +1,78 @@
+"""Re-drive dead letters: after the cause is fixed (a card created, a bug deployed), publish what
+`<topic>.dlq` holds back onto `<topic>`, so the consumer that refused it tries again.
+
+Safe to run: a re-driven message keeps its `event_id`, so a service that had already applied it (every
+service but the one that dead-lettered it, when several consume the topic) finds it in its inbox and
+changes nothing; the one that refused it has no inbox row for it (its savepoint was rolled back) and
+applies it now. Filter by `--group` to re-drive only what one service refused, and by `--chain` for one
+chain's. Progress is kept in a consumer group of its own per filter
+(`perkstream.redrive.<group or all>.<chain or all>`), so a second run re-drives only what arrived since;
+`--dry-run` only counts and commits nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.settings import Settings
+from shared.topics import dlq
+
+
+@dataclass
+class Redriven:
+    redriven: int = 0
+    skipped: int = 0  # another consumer group's or another chain's than the ones asked for
+
+
+def chain_of(value: bytes | None) -> str | None:
+    try:
+        payload = json.loads(value or b"")
+    except ValueError:
+        return None
+    return payload.get("chain_id") if isinstance(payload, dict) else None
+
+
+async def redrive(settings: Settings, topic: str, group: str | None = None, chain: str | None = None, *,
+                  dry_run: bool = False, idle_seconds: float = 2.0) -> Redriven:
+    consumer = AIOKafkaConsumer(
+        dlq(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"perkstream.redrive.{group or 'all'}.{chain or 'all'}", enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+                                enable_idempotence=True)
+    await consumer.start()
+    await producer.start()
+    done = Redriven()
+    try:
+        idle = 0.0
+        while idle < idle_seconds:
+            batch = await consumer.getmany(timeout_ms=500, max_records=500)
+            records = [r for rs in batch.values() for r in rs]
+            if not records:
+                idle += 0.5
+                continue
+            idle = 0.0
+            sends = []
+            for r in records:
+                headers = dict(r.headers or ())
+                by = headers.get("x-consumer-group", b"").decode()
+                if ((group and by != group) or (chain and chain_of(r.value) != chain)
+                        or headers.get("x-original-topic", topic.encode()).decode() != topic):
+                    done.skipped += 1
+                    continue
+                done.redriven += 1
+                if not dry_run:  # the original message: its key, value and headers, without our x- ones
+                    original = [(k, v) for k, v in (r.headers or ()) if not k.startswith("x-")]
+                    sends.append(await producer.send(topic, r.value, key=r.key, headers=original))
+            await asyncio.gather(*sends)
+            if not dry_run:
+                await consumer.commit()  # only once Kafka holds every re-driven message
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return done
