@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import time
 import uuid
@@ -40,13 +39,6 @@ STATE = ROOT / ".local" / "bench"
 N = int(os.environ.get("BENCH_N", "10000"))
 
 
-def free_port() -> int:
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if not local.port_open(port + 1):
-            return port
 
 
 def envelope(chain: str, **fields: Any) -> dict[str, Any]:
@@ -160,7 +152,7 @@ async def end_to_end(settings: Settings, producer: AIOKafkaProducer, chain: str,
 
 def main() -> None:
     shutil.rmtree(STATE, ignore_errors=True)
-    stack = local.Stack(STATE, kafka_port=free_port(), pg_port=free_port(), fast_disk=False)
+    stack = local.Stack(STATE, kafka_port=local.free_port(pair=True), pg_port=local.free_port(), fast_disk=False)
     local.up(stack)
     settings = Settings(kafka_bootstrap_servers=stack.bootstrap_servers, database_url=stack.database_url)
     services: list[processes.ServiceProcess] = []
@@ -168,7 +160,7 @@ def main() -> None:
         admin.migrate(settings)
         asyncio.run(admin.create_topics(settings))
         env = {**stack.env(), "LOG_LEVEL": "WARNING"}
-        services = [processes.start(name, env, STATE / "logs", free_port()) for name in DEFAULT_PORTS]
+        services = [processes.start(name, env, STATE / "logs", local.free_port()) for name in DEFAULT_PORTS]
         processes.wait_ready(services)
         asyncio.run(measure(settings, {s.name: s.url for s in services},
                             {s.name: s.process.pid for s in services}))

@@ -67,6 +67,16 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def free_port(pair: bool = False) -> int:
+    """A port nobody listens on (and, with `pair`, the one after it too: Kafka's controller)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if not pair or (port < 65535 and not port_open(port + 1)):
+            return port
+
+
 def wait_port(port: int, timeout: float, what: str, logfile: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

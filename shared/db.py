@@ -7,12 +7,22 @@ its own files."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def as_uuid(value: str) -> uuid.UUID | None:
+    """An id from a path or a message that should be a UUID: None (so: no such row, a 404) when it is
+    not, instead of a database error."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -16,11 +16,18 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.errors import ApiError
 
 log = structlog.get_logger("http")
+
+
+class Body(BaseModel):
+    """The base of every HTTP request body: unknown fields ignored (the contract's forward
+    compatibility), and a field with an alias (`from`) accepted by its Python name too."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:

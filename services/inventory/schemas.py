@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer, StringConstraints
 
 from services.inventory.domain import UNITS, quantity_text
 from shared.events import Client, Id, Money, NonNegativeMoney
+from shared.http import Body
 
 Unit = Literal["pcs", "g", "kg", "ml", "l", "m"]
 assert set(Unit.__args__) == set(UNITS)  # type: ignore[attr-defined]
@@ -21,9 +22,6 @@ QuantityOut = Annotated[Decimal, PlainSerializer(quantity_text, return_type=str,
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
 
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
 
 # --- catalog ---

@@ -24,6 +24,7 @@ from services.loyalty.domain import (
     Stats,
     Tier,
 )
+from shared.db import as_uuid
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,6 @@ class Card:
     balance: Decimal
     issued_at: datetime
 
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -341,7 +336,7 @@ class Repository:
         return _card_type(row)
 
     async def card_type(self, type_id: str) -> CardType | None:
-        key = _uuid(type_id)
+        key = as_uuid(type_id)
         if key is None:
             return None
         row = await self.conn.fetchrow("SELECT * FROM card_types WHERE chain_id = $1 AND id = $2", self.chain_id, key)
@@ -353,7 +348,7 @@ class Repository:
         return [_card_type(r) for r in rows]
 
     async def existing_card_types(self, ids: list[str]) -> set[str]:
-        keys = [k for k in (_uuid(i) for i in ids) if k is not None]
+        keys = [k for k in (as_uuid(i) for i in ids) if k is not None]
         rows = await self.conn.fetch("SELECT id FROM card_types WHERE chain_id = $1 AND id = ANY($2::uuid[])",
                                      self.chain_id, keys)
         return {str(r["id"]) for r in rows}
@@ -368,7 +363,7 @@ class Repository:
             self.chain_id, uuid.UUID(promotion_id), spec)
 
     async def promotion_row(self, promotion_id: str) -> asyncpg.Record | None:
-        key = _uuid(promotion_id)
+        key = as_uuid(promotion_id)
         if key is None:
             return None
         return await self.conn.fetchrow("SELECT * FROM promotions WHERE chain_id = $1 AND id = $2",
@@ -393,7 +388,7 @@ class Repository:
 
     async def card(self, id_or_number: str, *, lock: bool = False) -> Card | None:
         """A card by its id or its number (what a cashier types)."""
-        key = _uuid(id_or_number)
+        key = as_uuid(id_or_number)
         row = await self.conn.fetchrow(
             f"""SELECT * FROM cards WHERE chain_id = $1 AND (id = $2 OR number = $3)
                 {'FOR UPDATE' if lock else ''}""", self.chain_id, key, id_or_number)

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -21,6 +20,7 @@ from pydantic import (
 
 from services.loyalty.domain import LEVELS, PROMOTION_TYPES
 from shared.events import Id, Money, NonNegativeMoney
+from shared.http import Body
 
 Percent = Annotated[NonNegativeMoney, Field(le=100)]
 Days = Annotated[int, Field(ge=1, le=36_500)]
@@ -28,9 +28,6 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whit
 Category = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
 Basis = Literal["sold", "paid", "visits"]
 
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 def _whole_visits(basis: str, threshold: Decimal) -> None:

@@ -11,13 +11,7 @@ from typing import Any
 import asyncpg
 
 from services.memberships.domain import Membership, MembershipType, Status, TypeService, Validity
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
+from shared.db import as_uuid
 
 
 def type_from_row(row: asyncpg.Record) -> MembershipType:
@@ -92,7 +86,7 @@ class Repository:
         (whose post-sale rules must see every sale)."""
         if type_id in self._types and (not for_sale or type_id in self._share_locked):
             return self._types[type_id]  # a share lock taken in this transaction holds until it ends
-        tid = _uuid(type_id)
+        tid = as_uuid(type_id)
         row = tid and await self.conn.fetchrow(
             "SELECT * FROM membership_types WHERE chain_id = $1 AND id = $2" + (" FOR SHARE" if for_sale else ""),
             self.chain_id, tid,
@@ -119,7 +113,7 @@ class Repository:
 
     async def lock_type(self, type_id: str) -> tuple[MembershipType, bool] | None:
         """The type, locked against a concurrent change or sale, and whether it has been sold."""
-        tid = _uuid(type_id)
+        tid = as_uuid(type_id)
         row = tid and await self.conn.fetchrow(
             """SELECT t.*, EXISTS (SELECT 1 FROM memberships m WHERE m.chain_id = $1 AND m.type_id = t.id) AS sold
                FROM membership_types t WHERE t.chain_id = $1 AND t.id = $2 FOR UPDATE OF t""", self.chain_id, tid
@@ -256,7 +250,7 @@ class Repository:
     async def get(self, code_or_id: str, *, lock: bool = False) -> Membership | None:
         """By id (a UUID) or by code; `lock` takes the row lock that serializes deductions."""
         suffix = " FOR UPDATE" if lock else ""
-        mid = _uuid(code_or_id)
+        mid = as_uuid(code_or_id)
         if mid is not None:
             row = await self.conn.fetchrow(
                 "SELECT * FROM memberships WHERE chain_id = $1 AND id = $2" + suffix, self.chain_id, mid

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -18,10 +17,7 @@ from pydantic import (
 
 from services.memberships.domain import Membership, MembershipType, TypeService, Validity
 from shared.events import Id, Money, NonNegativeMoney
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+from shared.http import Body
 
 
 class ServiceIn(Body):

@@ -7,17 +7,15 @@ from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from services.notifications import domain
+from shared.http import Body
 
 Phone = Annotated[str, StringConstraints(min_length=3, max_length=32, strip_whitespace=True)]
 Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 NoticeStatus = Literal["queued", "sent", "delivered", "failed", "skipped"]
 
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 class WindowIn(Body):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -37,14 +36,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("memberships", "loyalty", "inventory", "notifications")
 
 
-def free_port(pair: bool = False) -> int:
-    """A port nobody listens on (and, with `pair`, the one after it too: Kafka's controller)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if not pair or (port < 65535 and not local.port_open(port + 1)):
-            return port
 
 T = TypeVar("T")
 
@@ -60,7 +51,7 @@ class Stack:
 
     def start_replica(self, service: str, **env: str) -> processes.ServiceProcess:
         """Another process of a service, in the same consumer group (for concurrency tests)."""
-        proc = processes.start(service, {**self.env(), **env}, self.logdir, free_port())
+        proc = processes.start(service, {**self.env(), **env}, self.logdir, local.free_port())
         processes.wait_ready([proc])
         return proc
 
@@ -82,14 +73,14 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     if all(external):
         settings = Settings(kafka_bootstrap_servers=external[0], database_url=external[1])
     else:
-        servers = local.Stack(state, kafka_port=free_port(pair=True), pg_port=free_port(), fast_disk=True)
+        servers = local.Stack(state, kafka_port=local.free_port(pair=True), pg_port=local.free_port(), fast_disk=True)
         local.up(servers)
         settings = Settings(**{k.lower(): v for k, v in servers.env().items()})
     admin.migrate(settings)
     asyncio.run(admin.create_topics(settings))
     logdir = state / "logs"
     env = Stack(settings, {}, logdir).env()
-    started = [processes.start(name, env, logdir, free_port()) for name in SERVICES]
+    started = [processes.start(name, env, logdir, local.free_port()) for name in SERVICES]
     running = Stack(settings, {p.name: p for p in started}, logdir)
     try:
         processes.wait_ready(started)
@@ -149,6 +140,23 @@ async def new_chain(stack: Stack, db: asyncpg.Pool) -> Chain:
 @pytest_asyncio.fixture(loop_scope="session")
 async def chain(stack: Stack, db: asyncpg.Pool) -> Chain:
     return await new_chain(stack, db)
+
+
+def of_chain(chain: Chain, **fields: Any) -> Callable[[dict[str, Any]], bool]:
+    """Matches a topic's messages of this test's chain (and `fields`; `client_id` looks in `client`)."""
+    def match(m: dict[str, Any]) -> bool:
+        if m.get("chain_id") != chain.id:
+            return False
+        return all((m.get("client") or {}).get("id") == v if k == "client_id" else m.get(k) == v
+                   for k, v in fields.items())
+
+    return match
+
+
+async def publish(kafka: Kafka, topic: str, event: dict[str, Any], **kw: Any) -> None:
+    """As the contract keys it: by client id, or by location where a message has no client."""
+    key = (event.get("client") or {}).get("id") or event.get("location_id")
+    await kafka.publish(topic, event, key=key, **kw)
 
 
 def now_iso() -> str:

@@ -65,7 +65,3 @@ async def membership_eventually(chain: Chain, code: str, check: Any, timeout: fl
 
     return await eventually(probe, lambda m: m is not None and check(m), timeout=timeout,  # type: ignore[return-value]
                             what=f"membership {code}")
-
-
-def of_chain(chain: Chain) -> Any:
-    return lambda message: message.get("chain_id") == chain.id

@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from deploy.kafka_io import Kafka
 from tests.contract_examples import LOYALTY_PROGRAM
 from tests.integration.conftest import Chain, eventually
 
@@ -107,15 +106,3 @@ async def run_job(chain: Chain, job: str, as_of: str) -> dict[str, Any]:
     return r.json()["changed"]  # type: ignore[no-any-return]
 
 
-async def publish(kafka: Kafka, topic: str, event: dict[str, Any]) -> None:
-    await kafka.publish(topic, event, key=event["client"]["id"])
-
-
-def of_chain(chain: Chain, **fields: Any) -> Any:
-    def match(m: dict[str, Any]) -> bool:
-        if m.get("chain_id") != chain.id:
-            return False
-        return all((m.get("client") or {}).get("id") == v if k == "client_id" else m.get(k) == v
-                   for k, v in fields.items())
-
-    return match

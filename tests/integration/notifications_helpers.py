@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from deploy.kafka_io import Kafka
 from shared import topics
 from tests.integration.conftest import Chain, eventually
 
@@ -55,10 +54,6 @@ def bonus_accrued(chain: Chain, *, client: dict[str, Any] = ANNA, **fields: Any)
     })
 
 
-async def publish(kafka: Kafka, topic: str, event: dict[str, Any], **kw: Any) -> None:
-    key = (event.get("client") or {}).get("id") or event.get("location_id")
-    await kafka.publish(topic, event, key=key, **kw)
-
 
 async def notices(chain: Chain, **params: Any) -> list[dict[str, Any]]:
     async with chain.client("notifications") as http:
@@ -84,9 +79,6 @@ async def run_release(chain: Chain, as_of: datetime) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     return r.json()["changed"]  # type: ignore[no-any-return]
 
-
-def of_chain(chain: Chain) -> Any:
-    return lambda m: m.get("chain_id") == chain.id
 
 
 MARKER_TOPIC = topics.MEMBERSHIP_EXPIRED

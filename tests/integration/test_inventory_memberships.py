@@ -11,8 +11,8 @@ import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain, eventually
-from tests.integration.helpers import ANNA, create_type, of_chain
+from tests.integration.conftest import Chain, eventually, of_chain
+from tests.integration.helpers import ANNA, create_type
 from tests.integration.inventory_helpers import get, operation, post
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

@@ -9,8 +9,7 @@ import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain
-from tests.integration.helpers import of_chain
+from tests.integration.conftest import Chain, of_chain
 from tests.integration.inventory_helpers import balances, get, operation, post, product, storage
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

@@ -11,8 +11,8 @@ import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain, eventually
-from tests.integration.helpers import ANNA, of_chain
+from tests.integration.conftest import Chain, eventually, of_chain
+from tests.integration.helpers import ANNA
 from tests.integration.inventory_helpers import balances, balances_eventually, get, operation, post, product, storage
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

@@ -12,7 +12,7 @@ import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain
+from tests.integration.conftest import Chain, of_chain, publish
 from tests.integration.loyalty_helpers import (
     PROGRAM,
     at,
@@ -21,8 +21,6 @@ from tests.integration.loyalty_helpers import (
     card_eventually,
     client,
     create,
-    of_chain,
-    publish,
     run_job,
     visit_paid,
 )

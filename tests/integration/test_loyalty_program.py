@@ -13,7 +13,7 @@ import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain, eventually
+from tests.integration.conftest import Chain, eventually, of_chain, publish
 from tests.integration.loyalty_helpers import (
     PROGRAM,
     arrived,
@@ -21,9 +21,7 @@ from tests.integration.loyalty_helpers import (
     client,
     loyalty,
     loyalty_eventually,
-    of_chain,
     program_recalculated,
-    publish,
     put_program,
     run_job,
     visit_paid,

@@ -13,13 +13,12 @@ import pytest
 from deploy import processes
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain, Stack
+from tests.integration.conftest import Chain, Stack, of_chain
 from tests.integration.helpers import (
     ANNA,
     create_type,
     get_membership,
     membership_eventually,
-    of_chain,
     paid_visit,
     sale,
     sell,

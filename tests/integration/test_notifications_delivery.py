@@ -11,14 +11,12 @@ import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain
+from tests.integration.conftest import Chain, of_chain, publish
 from tests.integration.notifications_helpers import (
     ANNA,
     deducted,
     notices,
     notices_eventually,
-    of_chain,
-    publish,
     put_settings,
     run_release,
 )

@@ -7,12 +7,12 @@ import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain
+from tests.integration.conftest import Chain, of_chain
 from tests.integration.inventory_helpers import operation, product, storage
 from tests.integration.loyalty_helpers import bonus_setup
 from tests.integration.loyalty_helpers import client as loyalty_client
 from tests.integration.loyalty_helpers import visit_paid as loyalty_visit
-from tests.integration.notifications_helpers import ADMIN_PHONE, of_chain, put_settings
+from tests.integration.notifications_helpers import ADMIN_PHONE, put_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

@@ -7,7 +7,7 @@ import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain
+from tests.integration.conftest import Chain, of_chain, publish
 from tests.integration.notifications_helpers import (
     ADMIN_PHONE,
     ANNA,
@@ -16,8 +16,6 @@ from tests.integration.notifications_helpers import (
     expired,
     notices,
     notices_eventually,
-    of_chain,
-    publish,
     put_settings,
     rejected,
     stock_low,

@@ -17,15 +17,8 @@ from services.notifications import usecases
 from shared import topics
 from shared.events import MembershipDeducted
 from shared.uow import UnitOfWork, enqueue
-from tests.integration.conftest import Chain, Stack
-from tests.integration.notifications_helpers import (
-    deducted,
-    notices,
-    notices_eventually,
-    of_chain,
-    publish,
-    put_settings,
-)
+from tests.integration.conftest import Chain, Stack, of_chain, publish
+from tests.integration.notifications_helpers import deducted, notices, notices_eventually, put_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

@@ -8,8 +8,8 @@ import pytest
 from deploy.kafka_io import Kafka
 from shared import topics
 from shared.redrive import redrive
-from tests.integration.conftest import Chain, Stack
-from tests.integration.loyalty_helpers import client, create, loyalty, loyalty_eventually, publish, visit_paid
+from tests.integration.conftest import Chain, Stack, publish
+from tests.integration.loyalty_helpers import client, create, loyalty, loyalty_eventually, visit_paid
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

@@ -9,8 +9,8 @@ import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain
-from tests.integration.helpers import ANNA, create_type, membership_eventually, of_chain, paid_visit, sell
+from tests.integration.conftest import Chain, of_chain
+from tests.integration.helpers import ANNA, create_type, membership_eventually, paid_visit, sell
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
