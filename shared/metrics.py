@@ -14,7 +14,9 @@ BATCH_SECONDS = Histogram(
 BATCH_RETRIES = Counter(
     "perkstream_batch_retries_total", "Batches retried after a transient failure", ["service", "topic"]
 )
-OUTBOX_PENDING = Gauge("perkstream_outbox_pending", "Outbox rows not yet published", ["service"])
+OUTBOX_PENDING = Gauge(
+    "perkstream_outbox_pending", "Outbox rows the relay's last round found waiting (at most one batch)", ["service"]
+)
 OUTBOX_LAG = Gauge(
     "perkstream_outbox_lag_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )

@@ -82,9 +82,10 @@ class OutboxRelay:
             "extract(epoch FROM now() - created_at) AS age FROM outbox ORDER BY id LIMIT $1",
             self.batch_size,
         )
+        # What this round found waiting (at most a batch) and how old the oldest of it is.
+        metrics.OUTBOX_PENDING.labels(self.service).set(len(rows))
         metrics.OUTBOX_LAG.labels(self.service).set(float(rows[0]["age"]) if rows else 0.0)
         if not rows:
-            metrics.OUTBOX_PENDING.labels(self.service).set(0)
             return 0
         futures = [
             await self.producer.send(
@@ -96,6 +97,4 @@ class OutboxRelay:
         await asyncio.gather(*futures)  # every row acknowledged by Kafka (acks=all) before it goes
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
-        if len(rows) < self.batch_size:
-            metrics.OUTBOX_PENDING.labels(self.service).set(0)
         return len(rows)

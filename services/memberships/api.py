@@ -119,16 +119,14 @@ async def membership_eligibility(chain_id: ChainId, code_or_id: str, request: Re
 async def freeze_membership(chain_id: ChainId, code_or_id: str, body: FreezeRequest, request: Request,
                             who: Who = "api") -> MembershipOut:
     async with unit_of_work(request.app.state.pool) as uow:
-        m = await usecases.freeze(uow, chain_id, code_or_id, body.from_, body.days, now(), who, body.reason)
-    return await _with_history(request, chain_id, m.id)
+        return await usecases.freeze(uow, chain_id, code_or_id, body.from_, body.days, now(), who, body.reason)
 
 
 @router.post("/memberships/{code_or_id}/unfreeze", response_model=MembershipOut)
 async def unfreeze_membership(chain_id: ChainId, code_or_id: str, request: Request, who: Who = "api",
                               body: Annotated[UnfreezeRequest | None, Body()] = None) -> MembershipOut:
     async with unit_of_work(request.app.state.pool) as uow:
-        m = await usecases.unfreeze(uow, chain_id, code_or_id, now(), who, body.reason if body else None)
-    return await _with_history(request, chain_id, m.id)
+        return await usecases.unfreeze(uow, chain_id, code_or_id, now(), who, body.reason if body else None)
 
 
 @router.patch("/memberships/{code_or_id}", response_model=MembershipOut)
@@ -137,13 +135,7 @@ async def edit_membership(chain_id: ChainId, code_or_id: str, body: EditRequest,
                           location_id: Annotated[str | None, Header(alias="X-Location-Id", max_length=128)] = None,
                           ) -> MembershipOut:
     async with unit_of_work(request.app.state.pool) as uow:
-        m = await usecases.edit(uow, chain_id, code_or_id, body, location_id, now(), who)
-    return await _with_history(request, chain_id, m.id)
-
-
-async def _with_history(request: Request, chain_id: str, membership_id: str) -> MembershipOut:
-    async with request.app.state.pool.acquire() as conn:
-        return await usecases.get_membership(conn, chain_id, membership_id)
+        return await usecases.edit(uow, chain_id, code_or_id, body, location_id, now(), who)
 
 
 # --- policies and reports -------------------------------------------------------------------------

@@ -159,18 +159,19 @@ class Repository:
 
     # What each time-driven job looks at: only rows that may be due, so a run stays small however many
     # memberships a chain holds. The domain decides for each row; these only narrow the scan.
-    DUE = {
+    DUE = {  # {as_of}: the job's moment, a query parameter
         "auto_activation": """m.status = 'sold' AND t.spec->>'auto_activation_days' IS NOT NULL
-                              AND m.sold_at + make_interval(days => (t.spec->>'auto_activation_days')::int) <= $2""",
-        "expiry": "m.status IN ('sold', 'active', 'frozen') AND m.valid_until <= $2",
+                              AND m.sold_at + make_interval(days => (t.spec->>'auto_activation_days')::int)
+                                  <= {as_of}""",
+        "expiry": "m.status IN ('sold', 'active', 'frozen') AND m.valid_until <= {as_of}",
         "expiring_notices": """m.status IN ('sold', 'active') AND (
-                                 (t.spec->>'notify_days_before_expiry' IS NOT NULL AND m.valid_until > $2
-                                  AND m.valid_until <= $2 + make_interval(
+                                 (t.spec->>'notify_days_before_expiry' IS NOT NULL AND m.valid_until > {as_of}
+                                  AND m.valid_until <= {as_of} + make_interval(
                                       days => (t.spec->>'notify_days_before_expiry')::int))
                                  OR t.spec->>'notify_visits_left' IS NOT NULL)""",
         "freezes": """m.status IN ('sold', 'active', 'frozen') AND m.frozen_from IS NOT NULL
-                      AND (m.frozen_from <= $2::timestamptz::date AND m.frozen_until > $2::timestamptz::date
-                           OR (m.status = 'frozen' AND m.frozen_until <= $2::timestamptz::date))""",
+                      AND (m.frozen_from <= {as_of}::timestamptz::date AND m.frozen_until > {as_of}::timestamptz::date
+                           OR (m.status = 'frozen' AND m.frozen_until <= {as_of}::timestamptz::date))""",
     }
 
     async def due(self, job: str, as_of: datetime, limit: int = 5000) -> list[Membership]:
@@ -178,7 +179,7 @@ class Repository:
         them)."""
         rows = await self.conn.fetch(
             f"""SELECT m.* FROM memberships m JOIN membership_types t ON t.id = m.type_id
-                WHERE m.chain_id = $1 AND ({self.DUE[job]})
+                WHERE m.chain_id = $1 AND ({self.DUE[job].format(as_of="$2")})
                 ORDER BY m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED""",
             self.chain_id, as_of, limit,
         )
@@ -213,15 +214,6 @@ class Repository:
                WHERE t.chain_id = $1 GROUP BY t.id, t.name ORDER BY t.name, t.id""",
             self.chain_id, start, end,
         )
-
-    async def chains_with_work(self, job: str, as_of: datetime) -> list[str]:
-        """The chains a scheduled job has work in (the job then runs chain by chain)."""
-        rows = await self.conn.fetch(
-            f"""SELECT DISTINCT m.chain_id FROM memberships m JOIN membership_types t ON t.id = m.type_id
-                WHERE $1::text IS NULL AND ({self.DUE[job]})""",
-            None, as_of,
-        )
-        return [r["chain_id"] for r in rows]
 
     async def add_membership(self, m: Membership, sale_id: str, detail: dict[str, Any]) -> bool:
         """Inserts a sold membership and its `sale` history entry in one statement; False (and nothing
@@ -308,3 +300,14 @@ class Repository:
         for r in rows:
             found.setdefault(str(r["membership_id"]), []).append(r)
         return found
+
+
+async def chains_with_work(conn: asyncpg.Connection, job: str, as_of: datetime) -> list[str]:
+    """The chains a scheduled job has work in, across chains on purpose (the job then runs chain by
+    chain, each through a chain-scoped Repository)."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT m.chain_id FROM memberships m JOIN membership_types t ON t.id = m.type_id
+            WHERE {Repository.DUE[job].format(as_of="$1")}""",
+        as_of,
+    )
+    return [r["chain_id"] for r in rows]

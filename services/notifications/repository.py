@@ -100,15 +100,6 @@ class Repository:
         )
         return [NoticeRow(**dict(r)) for r in rows]
 
-    async def get_for_receipt(self, notification_id: uuid.UUID) -> NoticeRow | None:
-        """The notice a receipt is about, locked; any chain when the receipt did not name one."""
-        row = await self.conn.fetchrow(
-            f"""SELECT {NOTICE_COLUMNS} FROM notices WHERE id = $1 AND ($2::text IS NULL OR chain_id = $2)
-                FOR UPDATE""",
-            notification_id, self.chain_id or None,
-        )
-        return NoticeRow(**dict(row)) if row else None
-
     async def apply_receipt(self, notice_id: uuid.UUID, status: str, provider_message_id: str | None,
                             at: datetime, reason: str | None) -> None:
         await self.conn.execute(
@@ -192,3 +183,15 @@ class Repository:
         row = await self.conn.fetchrow(
             "SELECT sms, chatbot FROM opt_outs WHERE chain_id = $1 AND client_id = $2", self.chain_id, client_id)
         return (row["sms"], row["chatbot"]) if row else (False, False)
+
+
+async def notice_for_receipt(conn: asyncpg.Connection, notification_id: uuid.UUID,
+                             chain_id: str | None) -> NoticeRow | None:
+    """The notice a delivery receipt is about, locked. Across chains on purpose when the receipt names
+    none (the contract's receipt carries only the notice's UUID); within its chain when it does."""
+    row = await conn.fetchrow(
+        f"""SELECT {NOTICE_COLUMNS} FROM notices WHERE id = $1 AND ($2::text IS NULL OR chain_id = $2)
+            FOR UPDATE""",
+        notification_id, chain_id,
+    )
+    return NoticeRow(**dict(row)) if row else None

@@ -6,7 +6,7 @@ from typing import Any
 
 from services.memberships import domain
 from services.memberships.repository import Repository
-from services.memberships.schemas import EditRequest
+from services.memberships.schemas import EditRequest, MembershipOut
 from services.memberships.usecases.freeze import load_membership
 from shared.errors import Conflict
 from shared.uow import UnitOfWork
@@ -20,7 +20,7 @@ WHY = {
 
 
 async def edit(uow: UnitOfWork, chain_id: str, code_or_id: str, body: EditRequest, location_id: str | None,
-               now: datetime, who: str) -> domain.Membership:
+               now: datetime, who: str) -> MembershipOut:
     repo = Repository(uow.conn, chain_id)
     m, t = await load_membership(repo, code_or_id)
     after = domain.edit(m, t, balance=body.balance, valid_until=body.valid_until, location_id=location_id, at=now)
@@ -33,4 +33,4 @@ async def edit(uow: UnitOfWork, chain_id: str, code_or_id: str, body: EditReques
         changes["valid_until_before"] = m.valid_until.isoformat() if m.valid_until else None
         changes["valid_until"] = body.valid_until.isoformat()
     await repo.save(after, "edit", now, detail=changes)
-    return after
+    return MembershipOut.of(after, await repo.history(after.id))

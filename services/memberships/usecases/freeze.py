@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from services.memberships import domain
 from services.memberships.repository import Repository
+from services.memberships.schemas import MembershipOut
 from services.memberships.usecases.publishing import state
 from shared import topics
 from shared.errors import Conflict, NotFound
@@ -21,7 +22,7 @@ async def load_membership(repo: Repository, code_or_id: str) -> tuple[domain.Mem
 
 
 async def freeze(uow: UnitOfWork, chain_id: str, code_or_id: str, start: date, days: int, now: datetime,
-                 who: str, reason: str | None) -> domain.Membership:
+                 who: str, reason: str | None) -> MembershipOut:
     repo = Repository(uow.conn, chain_id)
     m, t = await load_membership(repo, code_or_id)
     after = domain.freeze(m, t, start, days, now.date())
@@ -34,11 +35,11 @@ async def freeze(uow: UnitOfWork, chain_id: str, code_or_id: str, start: date, d
     assert after.frozen_from and after.frozen_until
     uow.publish(topics.MEMBERSHIP_FROZEN, after.client_id, MembershipFrozen(
         **state(after, t), frozen_from=after.frozen_from, frozen_until=after.frozen_until, days=days))
-    return after
+    return MembershipOut.of(after, await repo.history(after.id))
 
 
 async def unfreeze(uow: UnitOfWork, chain_id: str, code_or_id: str, now: datetime, who: str,
-                   reason: str | None) -> domain.Membership:
+                   reason: str | None) -> MembershipOut:
     repo = Repository(uow.conn, chain_id)
     m, t = await load_membership(repo, code_or_id)
     after = domain.unfreeze(m, now.date())
@@ -46,4 +47,4 @@ async def unfreeze(uow: UnitOfWork, chain_id: str, code_or_id: str, now: datetim
         raise Conflict("not_frozen", "this membership has no freeze running or planned")
     await repo.save(after, "unfreeze", now, detail={"who": who, "reason": reason})
     uow.publish(topics.MEMBERSHIP_UNFROZEN, after.client_id, MembershipUnfrozen(**state(after, t), unfrozen_at=now))
-    return after
+    return MembershipOut.of(after, await repo.history(after.id))

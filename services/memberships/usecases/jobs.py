@@ -7,7 +7,7 @@ from typing import Any
 
 from services.memberships import domain
 from services.memberships.domain import Status
-from services.memberships.repository import Repository
+from services.memberships.repository import Repository, chains_with_work
 from services.memberships.usecases.publishing import state
 from shared import topics
 from shared.events import MembershipActivated, MembershipExpired, MembershipExpiring, MembershipUnfrozen
@@ -18,7 +18,7 @@ ChainJob = Callable[[UnitOfWork, Repository, datetime], Awaitable[list[str]]]
 
 def per_chain(name: str, job: ChainJob) -> Callable[[UnitOfWork, str | None, datetime], Awaitable[dict[str, Any]]]:
     async def run(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> dict[str, Any]:
-        chains = [chain_id] if chain_id else await Repository(uow.conn, "").chains_with_work(name, as_of)
+        chains = [chain_id] if chain_id else await chains_with_work(uow.conn, name, as_of)
         changed: list[str] = []
         for chain in chains:
             changed += await job(uow, Repository(uow.conn, chain), as_of)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import structlog
 
 from services.notifications import domain
-from services.notifications.repository import Repository
+from services.notifications.repository import Repository, notice_for_receipt
 from shared.events import DeliveryReceipt
 from shared.uow import UnitOfWork
 
@@ -18,8 +18,7 @@ class UnknownNotice(ValueError):
 
 
 async def record_receipt(uow: UnitOfWork, r: DeliveryReceipt) -> None:
-    repo = Repository(uow.conn, r.chain_id or "")
-    notice = await repo.get_for_receipt(r.notification_id)
+    notice = await notice_for_receipt(uow.conn, r.notification_id, r.chain_id or None)  # "": not named
     if notice is None:
         where = f" in chain {r.chain_id}" if r.chain_id else ""
         raise UnknownNotice(f"unknown notification_id {r.notification_id}{where}: no notice was sent with it")
@@ -30,6 +29,5 @@ async def record_receipt(uow: UnitOfWork, r: DeliveryReceipt) -> None:
         log.info("receipt_ignored", notification_id=str(r.notification_id), status=r.status, current=notice.status)
         return
     # From here on the notice's own chain scopes the work (the receipt may not have named one).
-    repo = Repository(uow.conn, notice.chain_id)
-    await repo.apply_receipt(notice.id, r.status, r.provider_message_id, r.at,
+    await Repository(uow.conn, notice.chain_id).apply_receipt(notice.id, r.status, r.provider_message_id, r.at,
                              r.error if r.status == "failed" else None)
