@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 class Kafka:
@@ -57,6 +58,65 @@ class Kafka:
         finally:
             await consumer.stop()
         return found
+
+
+    async def read_to_end(self, topic: str, match: Callable[[dict[str, Any]], bool] | None = None,
+                          timeout: float = 120.0) -> list[dict[str, Any]]:
+        """Every message of `topic` that `match` accepts, from the start up to the end it has now (no
+        waiting for more: for proving what is, or is not, on a topic once the work has settled).
+        Each message gets `_partition`, `_offset` and `_timestamp` (ms) besides `_headers`."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None,
+                                    enable_auto_commit=False)
+        await consumer.start()
+        found: list[dict[str, Any]] = []
+        try:
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            if not partitions:
+                await consumer._client.force_metadata_update()  # a topic this client has not seen yet
+                partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = {tp: end for tp, end in (await consumer.end_offsets(partitions)).items() if end > 0}
+            deadline = time.monotonic() + timeout
+            while ends:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{topic}: not read to its end within {timeout:.0f}s; left: {ends}")
+                batch = await consumer.getmany(*ends, timeout_ms=1000)
+                for tp, records in batch.items():
+                    for r in records:
+                        message = decode(r.value, r.headers)
+                        if message is not None and (match is None or match(message)):
+                            message.update(_partition=r.partition, _offset=r.offset, _timestamp=r.timestamp)
+                            found.append(message)
+                    if records and records[-1].offset + 1 >= ends.get(tp, 0):
+                        ends.pop(tp, None)
+        finally:
+            await consumer.stop()
+        return found
+
+
+    async def committed(self, groups: list[str]) -> dict[str, dict[TopicPartition, int]]:
+        """Per consumer group, the offset it has committed on each partition it has committed on."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        await admin.start()
+        try:
+            return {g: {tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(g)).items()
+                        if meta.offset >= 0} for g in groups}
+        finally:
+            await admin.close()
+
+    async def lag(self, groups: list[str]) -> dict[str, int]:
+        """Per consumer group: how many records of its topics it has not committed yet (end offset minus
+        committed offset, summed over the partitions it has committed on)."""
+        committed = await self.committed(groups)
+        partitions = list({tp for offsets in committed.values() for tp in offsets})
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None)
+        await consumer.start()
+        try:
+            ends = await consumer.end_offsets(partitions) if partitions else {}
+        finally:
+            await consumer.stop()
+        return {g: sum(max(0, ends[tp] - offset) for tp, offset in offsets.items()) for g, offsets in committed.items()}
 
 
 def decode(value: bytes | None, headers: Any) -> dict[str, Any] | None:

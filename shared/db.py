@@ -6,6 +6,7 @@ its own files."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -14,6 +15,19 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# The database cannot be reached right now (down, restarting, out of connections, the network): the
+# same work may well succeed later. Consumers retry their batch; the HTTP API answers 503.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
 
 
 def as_uuid(value: str) -> uuid.UUID | None:

@@ -47,15 +47,20 @@ class OutboxRelay:
                 await self._task
 
     async def _run(self) -> None:
+        pause = 0.5
         while True:
+            started = asyncio.get_running_loop().time()
             try:
                 await self._lead()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # connection lost, Kafka down...: start over after a pause
                 self.is_leader = False
-                log.warning("relay_restart", error=repr(exc))
-                await asyncio.sleep(1)
+                # Longer pauses while the failure persists (PostgreSQL or Kafka down), short after a run.
+                ran = asyncio.get_running_loop().time() - started
+                pause = 0.5 if ran > 30 else min(pause * 2, 5.0)
+                log.warning("relay_restart", error=repr(exc), retry_in=pause)
+                await asyncio.sleep(pause)
 
     async def _lead(self) -> None:
         conn = await asyncpg.connect(self.database_url, server_settings={"search_path": self.schema})

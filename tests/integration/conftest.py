@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,15 +47,33 @@ class Stack:
     settings: Settings
     services: dict[str, processes.ServiceProcess]
     logdir: Path
+    # The Kafka broker and PostgreSQL server when this run started them (None: an external cluster).
+    servers: local.Stack | None = None
 
     def url(self, service: str) -> str:
         return self.services[service].url
+
+    def urls(self) -> dict[str, str]:
+        return {name: proc.url for name, proc in self.services.items()}
 
     def start_replica(self, service: str, **env: str) -> processes.ServiceProcess:
         """Another process of a service, in the same consumer group (for concurrency tests)."""
         proc = processes.start(service, {**self.env(), **env}, self.logdir, local.free_port())
         processes.wait_ready([proc])
         return proc
+
+    def kill(self, service: str) -> None:
+        """SIGKILL: no shutdown, no last commit, as a crash or an OOM kill would leave it."""
+        proc = self.services[service].process
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(20)
+
+    def revive(self, service: str) -> processes.ServiceProcess:
+        """A new process of a (killed) service on its port, in its consumer group, once it is ready."""
+        new = processes.start(service, self.env(), self.logdir, self.services[service].port)
+        self.services[service] = new  # later tests use the new process
+        processes.wait_ready([new])
+        return new
 
     def env(self) -> dict[str, str]:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
@@ -64,37 +84,53 @@ class Stack:
                 "JOBS_ENABLED": "false"}
 
 
-@pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    external = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("TEST_DATABASE_URL")
+@contextmanager
+def running_stack(state: Path, settings: Settings | None = None) -> Iterator[Stack]:
+    """Kafka and PostgreSQL (fresh ones in `state`, unless `settings` name existing servers), the
+    migrations and topics, and the four services as their own processes on free ports."""
     servers: local.Stack | None = None
-    (ROOT / ".local").mkdir(exist_ok=True)
-    state = Path(tempfile.mkdtemp(prefix="test-", dir=ROOT / ".local"))
-    if all(external):
-        settings = Settings(kafka_bootstrap_servers=external[0], database_url=external[1])
-    else:
+    if settings is None:
         servers = local.Stack(state, kafka_port=local.free_port(pair=True), pg_port=local.free_port(), fast_disk=True)
         local.up(servers)
         settings = Settings(**{k.lower(): v for k, v in servers.env().items()})
     admin.migrate(settings)
     asyncio.run(admin.create_topics(settings))
-    logdir = state / "logs"
-    env = Stack(settings, {}, logdir).env()
-    started = [processes.start(name, env, logdir, local.free_port()) for name in SERVICES]
-    running = Stack(settings, {p.name: p for p in started}, logdir)
+    running = Stack(settings, {}, state / "logs", servers)
+    started = [processes.start(name, running.env(), running.logdir, local.free_port()) for name in SERVICES]
+    running.services = {p.name: p for p in started}
     try:
         processes.wait_ready(started)
         yield running
     finally:
-        # A test may have replaced a service's process (the crash test): stop whatever runs now too.
+        # A test may have replaced a service's process (the crash tests): stop whatever runs now too.
         processes.stop([*started, *running.services.values()])
         if servers is not None:
             local.down(servers)
-        # A failed run (or KEEP_TEST_STATE=1) keeps the service logs and data to look at.
-        if request.session.testsfailed or os.environ.get("KEEP_TEST_STATE"):
-            print(f"\ntest stack kept in {state} (service logs in {logdir})")
-        else:
-            shutil.rmtree(state, ignore_errors=True)
+
+
+def keep_or_remove(state: Path, request: pytest.FixtureRequest) -> None:
+    """A failed run (or KEEP_TEST_STATE=1) keeps the service logs and data to look at."""
+    if request.session.testsfailed or os.environ.get("KEEP_TEST_STATE"):
+        print(f"\ntest stack kept in {state} (service logs in {state / 'logs'})")
+    else:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def new_state_dir() -> Path:
+    (ROOT / ".local").mkdir(exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="test-", dir=ROOT / ".local"))
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    external = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("TEST_DATABASE_URL")
+    settings = Settings(kafka_bootstrap_servers=external[0], database_url=external[1]) if all(external) else None
+    state = new_state_dir()
+    try:
+        with running_stack(state, settings) as running:
+            yield running
+    finally:
+        keep_or_remove(state, request)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -130,10 +166,19 @@ class Chain:
                 "location_id": "loc-1", **fields}
 
 
-async def new_chain(stack: Stack, db: asyncpg.Pool) -> Chain:
+async def new_chain(stack: Stack, db: asyncpg.Pool | None = None) -> Chain:
+    """A chain of its own with an API key (made through `db`, or a connection of its own: the fault
+    tests restart PostgreSQL under any pool they would keep)."""
     chain_id = f"ch-{uuid.uuid4().hex[:10]}"
-    async with db.acquire() as conn:
-        key = await auth.create_key(conn, chain_id, "test")
+    if db is not None:
+        async with db.acquire() as conn:
+            key = await auth.create_key(conn, chain_id, "test")
+    else:
+        conn = await asyncpg.connect(stack.settings.database_url)
+        try:
+            key = await auth.create_key(conn, chain_id, "test")
+        finally:
+            await conn.close()
     return Chain(chain_id, key, stack)
 
 

@@ -4,14 +4,12 @@ shutdown) in the middle of a burst, and a new process takes over from the commit
 from __future__ import annotations
 
 import asyncio
-import signal
 import uuid
 from typing import Any
 
 import asyncpg
 import pytest
 
-from deploy import processes
 from deploy.kafka_io import Kafka
 from shared import topics
 from tests.integration.conftest import Chain, Stack, eventually
@@ -40,15 +38,11 @@ async def test_a_killed_consumer_loses_nothing_and_applies_nothing_twice(
         return await db.fetchval(  # type: ignore[no-any-return]
             "SELECT count(*) FROM notifications.notices WHERE chain_id = $1", chain.id)
 
-    old = stack.services["notifications"]
     await asyncio.gather(*(kafka.publish(topics.MEMBERSHIP_DEDUCTED, e, key=e["client"]["id"]) for e in events))
     await eventually(notices, lambda n: n > 0, timeout=30, what="the first notices")
-    old.process.send_signal(signal.SIGKILL)  # mid-burst: no graceful stop, no last commit
-    old.process.wait(10)
+    stack.kill("notifications")  # mid-burst: no graceful stop, no last commit
     done_before_crash = await notices()
-    new = processes.start("notifications", stack.env(), stack.logdir, old.port)
-    stack.services["notifications"] = new  # the later tests use the new process
-    processes.wait_ready([new])
+    stack.revive("notifications")
 
     await eventually(notices, lambda n: n >= BURST, timeout=60, what="every notice")
     await asyncio.sleep(1)
