@@ -12,11 +12,15 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.topics import MAX_DEAD_LETTER_BYTES
+
 
 class Kafka:
     def __init__(self, bootstrap_servers: str) -> None:
         self.bootstrap_servers = bootstrap_servers
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+        # Allowed to try more than any topic accepts: the broker is the judge of a message's size.
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all",
+                                         max_request_size=2 * MAX_DEAD_LETTER_BYTES)
 
     async def __aenter__(self) -> Kafka:
         await self.producer.start()
@@ -122,7 +126,7 @@ class Kafka:
 def decode(value: bytes | None, headers: Any) -> dict[str, Any] | None:
     try:
         message = json.loads(value or b"")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         message = {"_raw": (value or b"").decode(errors="replace")}
     if not isinstance(message, dict):
         message = {"_raw": message}

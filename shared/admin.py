@@ -20,6 +20,7 @@ from pathlib import Path
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
 from shared import auth, db, topics
@@ -27,6 +28,8 @@ from shared.redrive import redrive
 from shared.settings import DEFAULT_PORTS, Settings, get_settings
 
 SERVICES = tuple(DEFAULT_PORTS)
+MAX_MESSAGE_BYTES = "max.message.bytes"  # the topic setting (the broker's own is message.max.bytes)
+DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' source of a value set on the topic itself
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,12 +49,32 @@ async def create_topics(settings: Settings) -> list[str]:
         existing = set(await admin.list_topics())
         wanted = [t for t in topics.all_topics() if t not in existing]
         if wanted:
-            await admin.create_topics(
-                [NewTopic(t, num_partitions=settings.topic_partitions, replication_factor=1) for t in wanted]
-            )
+            await admin.create_topics([
+                NewTopic(t, num_partitions=settings.topic_partitions, replication_factor=1,
+                         topic_configs={MAX_MESSAGE_BYTES: str(topics.max_message_bytes(t))})
+                for t in wanted
+            ])
+        await _raise_size_limits(admin, [t for t in topics.all_topics() if t in existing])
         return wanted
     finally:
         await admin.close()
+
+
+async def _raise_size_limits(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """Topics created before the size limits were set (Kafka's default is 1 MiB) get them now, keeping the
+    other settings an operator gave them (AlterConfigs replaces a topic's whole set)."""
+    if not names:
+        return
+    for response in await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in names]):
+        for _error, _message, _type, name, entries in response.resources:
+            current = {e[0]: e[1] for e in entries}
+            if int(current.get(MAX_MESSAGE_BYTES) or 0) >= topics.max_message_bytes(name):
+                continue
+            # An entry is (name, value, read_only, is_default | source, ...): source 1 is a topic's own.
+            own = {e[0]: e[1] for e in entries
+                   if (not e[3] if response.API_VERSION == 0 else e[3] == DYNAMIC_TOPIC_CONFIG)}
+            await admin.alter_configs([ConfigResource(
+                ConfigResourceType.TOPIC, name, {**own, MAX_MESSAGE_BYTES: str(topics.max_message_bytes(name))})])
 
 
 async def _with_conn(settings: Settings, fn):  # type: ignore[no-untyped-def]

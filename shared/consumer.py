@@ -86,7 +86,8 @@ class Parsed:
 def dead_letter(record: ConsumerRecord, reason: str, group_id: str) -> OutboxMessage:
     """The original bytes and headers, plus why and who: several services consume one topic, and each
     dead-letters on its own (`x-consumer-group` tells them apart in `<topic>.dlq`)."""
-    headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("x-")]
+    # Header names are text in the outbox: a NUL (which PostgreSQL text refuses) must not block it.
+    headers = [(k.replace("\x00", "\ufffd"), v) for k, v in (record.headers or ()) if not k.startswith("x-")]
     headers += [
         ("x-error", reason.encode()[:4000]),
         ("x-consumer-group", group_id.encode()),
@@ -164,7 +165,7 @@ class BatchConsumer:
         parsed = Parsed(record)
         try:
             payload = json.loads(record.value)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: [[[[... nested too deep
             parsed.error = f"not JSON: {exc}"
             return parsed
         if not isinstance(payload, dict):

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.errors import ApiError
 
+from shared.events.base import UNSTORABLE, unstorable
 log = structlog.get_logger("http")
 
 
@@ -37,22 +38,11 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "<body>"
 
 
-def _unstorable(text: str) -> bool:
-    """PostgreSQL text holds neither NUL nor lone surrogates (which JSON can smuggle in as \\uD800)."""
-    if "\x00" in text:
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _bad_paths(node: Any, path: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     if isinstance(node, str):
-        return [path] if _unstorable(node) else []
+        return [path] if unstorable(node) else []
     if isinstance(node, dict):
-        return [p for k, v in node.items() for p in ([(*path, k)] if _unstorable(str(k)) else [])
+        return [p for k, v in node.items() for p in ([(*path, k)] if unstorable(str(k)) else [])
                 + _bad_paths(v, (*path, k))]
     if isinstance(node, list):
         return [p for i, v in enumerate(node) for p in _bad_paths(v, (*path, i))]
@@ -61,18 +51,18 @@ def _bad_paths(node: Any, path: tuple[Any, ...]) -> list[tuple[Any, ...]]:
 
 async def refuse_unstorable_text(request: Request) -> None:
     """A text the database cannot store answers 422 naming the field, not a 500 from the driver."""
-    bad = [("path", k) for k, v in request.path_params.items() if _unstorable(str(v))]
-    bad += [("query", k) for k, v in request.query_params.multi_items() if _unstorable(v) or _unstorable(k)]
+    bad = [("path", k) for k, v in request.path_params.items() if unstorable(str(v))]
+    bad += [("query", k) for k, v in request.query_params.multi_items() if unstorable(v) or unstorable(k)]
     if request.method in ("POST", "PUT", "PATCH"):
         raw = await request.body()  # cached: FastAPI reads the same request's body afterwards
         if b"\\u0000" in raw or b"\\ud" in raw.lower() or b"\x00" in raw:
             try:
                 bad += [("body", *p) for p in _bad_paths(json.loads(raw), ())]
-            except ValueError:
-                pass  # not JSON: FastAPI answers that one itself
+            except (ValueError, RecursionError):
+                pass  # not JSON, or nested deeper than Python parses: FastAPI answers that one itself
     if bad:
         raise RequestValidationError([
-            {"loc": loc, "msg": "text must be UTF-8 without the NUL character", "type": "string_unstorable"}
+            {"loc": loc, "msg": UNSTORABLE, "type": "string_unstorable"}
             for loc in bad
         ])
 
@@ -126,7 +116,7 @@ def create_http_app(
         return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(asyncpg.DataError)
-    async def unstorable(_: Request, exc: asyncpg.DataError) -> JSONResponse:
+    async def refused_by_database(_: Request, exc: asyncpg.DataError) -> JSONResponse:
         # A value the database refuses that validation let through: the client's to fix, not a 500.
         log.warning("data_error", error=repr(exc))
         return JSONResponse({"error": "invalid_value", "message": str(exc)}, status_code=422)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.settings import Settings
-from shared.topics import dlq
+from shared.topics import MAX_MESSAGE_BYTES, dlq
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Redriven:
 def chain_of(value: bytes | None) -> str | None:
     try:
         payload = json.loads(value or b"")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return None
     return payload.get("chain_id") if isinstance(payload, dict) else None
 
@@ -44,7 +44,7 @@ async def redrive(settings: Settings, topic: str, group: str | None = None, chai
         auto_offset_reset="earliest",
     )
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
-                                enable_idempotence=True)
+                                enable_idempotence=True, max_request_size=MAX_MESSAGE_BYTES)
     await consumer.start()
     await producer.start()
     done = Redriven()

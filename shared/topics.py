@@ -42,8 +42,19 @@ NOTIFICATION_DELIVERY = "notification.delivery"
 NOTIFICATIONS = (NOTIFICATION_SMS, NOTIFICATION_CHATBOT, NOTIFICATION_DELIVERY)
 
 
+# The largest message a topic accepts (Kafka's per-topic `max.message.bytes`, set by `create-topics`): 2 MiB
+# on every topic a service consumes. A dead letter is the original bytes and headers plus its `x-*` headers
+# (the reason cut at 4,000 bytes), so a `.dlq` accepts 64 KiB more: whatever its topic took, it takes.
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024
+MAX_DEAD_LETTER_BYTES = MAX_MESSAGE_BYTES + 64 * 1024
+
+
 def dlq(topic: str) -> str:
     return f"{topic}.dlq"
+
+
+def max_message_bytes(topic: str) -> int:
+    return MAX_DEAD_LETTER_BYTES if topic.endswith(".dlq") else MAX_MESSAGE_BYTES
 
 
 def all_topics() -> list[str]:

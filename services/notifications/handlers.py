@@ -5,13 +5,14 @@ Idempotency: the inbox (event_id) drops a redelivered event, and the notices tab
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import model_validator
+from pydantic import StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from services.notifications import usecases
 from shared import events, topics
+from shared.events.base import STORABLE
 from shared.runtime import Service
 
 
@@ -21,8 +22,8 @@ class DeliveryReceipt(events.DeliveryReceipt):
 
     # The consumer's inbox wants an event id and a chain, which a receipt need not carry: one receipt is
     # one (notice, status, time); "" stands for a chain the aggregator did not echo.
-    event_id: SkipJsonSchema[str] = ""  # not part of the contract: derived, for the inbox
-    chain_id: str = ""  # type: ignore[assignment]
+    event_id: SkipJsonSchema[events.Id] = ""  # not part of the contract: derived, for the inbox
+    chain_id: Annotated[str, StringConstraints(max_length=128, strip_whitespace=True), STORABLE] = ""  # type: ignore[assignment]
 
     @model_validator(mode="before")
     @classmethod
@@ -31,7 +32,8 @@ class DeliveryReceipt(events.DeliveryReceipt):
             data = dict(data)
             data.setdefault("event_id", f"receipt:{data.get('notification_id')}:{data.get('status')}:"
                                         f"{data.get('at')}")
-            data["chain_id"] = data.get("chain_id") or ""
+            if data.get("chain_id") is None:  # absent or null; anything else is validated as given
+                data["chain_id"] = ""
         return data
 
 

@@ -1,6 +1,8 @@
 """Building blocks of the contract models: money, ids, times, the base of every model and of every
 domain event. Unknown fields are ignored (forward compatible); money is a Decimal given as a string with
-at most two decimals, never a float; times must carry an offset."""
+at most two decimals, never a float; times are RFC 3339 text with an offset; text is bounded and holds
+nothing PostgreSQL cannot store (NUL, lone surrogates), so a hostile message is refused at validation,
+naming the field, instead of failing later in a handler."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -20,6 +23,7 @@ from pydantic import (
     StringConstraints,
 )
 
+UNSTORABLE = "text must be valid UTF-8 without the NUL character"
 MONEY_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,2}0*)?$")
 CENTS = Decimal("0.01")
 
@@ -30,6 +34,30 @@ def _money(value: Any) -> Any:
         raise ValueError("money must be a decimal string such as \"800.00\", not a number with a fraction")
     if isinstance(value, str) and not MONEY_TEXT.match(value.strip()):
         raise ValueError("money must be a decimal string with at most 2 decimals, such as \"800.00\"")
+    return value
+
+
+def unstorable(text: str) -> bool:
+    """PostgreSQL text holds neither NUL nor lone surrogates (which JSON can smuggle in as \\uD800)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _storable(text: str) -> str:
+    if unstorable(text):
+        raise ValueError(UNSTORABLE)
+    return text
+
+
+def _time_text(value: Any) -> Any:
+    # JSON has no time type: a number would be read as seconds since 1970, which no sender means.
+    if isinstance(value, int | float):
+        raise ValueError("time must be RFC 3339 text with an offset, such as \"2026-03-01T10:00:00+01:00\"")
     return value
 
 
@@ -45,8 +73,11 @@ Money = Annotated[
     PlainSerializer(_money_text, return_type=str, when_used="json"),
 ]
 NonNegativeMoney = Annotated[Money, Field(ge=0)]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
-Time = AwareDatetime
+# Text from outside is always bounded, and ends with this check: `Annotated[str, StringConstraints(...), STORABLE]`
+# (after the constraints, so that whitespace is stripped before the length is counted).
+STORABLE = AfterValidator(_storable)
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True), STORABLE]
+Time = Annotated[AwareDatetime, BeforeValidator(_time_text)]
 
 
 class Model(BaseModel):

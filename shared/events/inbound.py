@@ -1,4 +1,8 @@
-"""Inbound messages, published by booking systems: `visit.*` and `membership.sold`."""
+"""Inbound messages, published by booking systems: `visit.*` and `membership.sold`.
+
+Every field is bounded (texts, numbers, list lengths): what a booking system never sends (a 1 MB name,
+a quantity of 10**12, 100,000 lines) is refused at validation and dead-lettered naming the field, rather
+than stored, texted to a client or left to fail in a handler."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.events.base import Id, Model, NonNegativeMoney, Time
+from shared.events.base import STORABLE, Id, Model, NonNegativeMoney, Time
 
 
 class Envelope(Model):
@@ -18,16 +22,22 @@ class Envelope(Model):
     location_id: Id
 
 
+# Far more than a booking system puts on one visit, far less than would hurt.
+MAX_LINES = 200
+Code = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True), STORABLE]
+
+
 class Client(Model):
     id: Id
-    phone: str | None = None
-    name: str | None = None
+    # E.164 has at most 15 digits; room for spaces, dashes and a "+".
+    phone: Annotated[str, StringConstraints(max_length=32), STORABLE] | None = None
+    name: Annotated[str, StringConstraints(max_length=200), STORABLE] | None = None
 
 
 class MembershipRef(Model):
     """How a line names the membership that pays for it: its code, or its id for a no-code one."""
 
-    code: Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)] | None = None
+    code: Code | None = None
     id: uuid.UUID | None = None
 
     @model_validator(mode="after")
@@ -42,11 +52,11 @@ class VisitLine(Model):
     item_id: Id
     category_id: Id | None = None
     storage_id: Id | None = None
-    quantity: Annotated[int, Field(gt=0, le=10_000)]
+    quantity: Annotated[int, Field(gt=0, le=10_000, strict=True)]  # a JSON integer: not true, "2" or 2.0
     sold: NonNegativeMoney
     paid: NonNegativeMoney
     membership: MembershipRef | None = None
-    code: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    code: Annotated[str, StringConstraints(min_length=1, max_length=32), STORABLE] | None = None
 
 
 class VisitPaid(Envelope):
@@ -54,7 +64,7 @@ class VisitPaid(Envelope):
     client: Client
     loyalty_card_id: Id | None = None
     bonus_spent: NonNegativeMoney = Decimal("0")
-    lines: list[VisitLine] = Field(default_factory=list)
+    lines: list[VisitLine] = Field(default_factory=list, max_length=MAX_LINES)
 
     @property
     def sold_total(self) -> Decimal:
@@ -76,7 +86,7 @@ class VisitStatus(Envelope):
     visit_id: Id
     client: Client
     scheduled_at: Time
-    services: list[VisitService] = Field(default_factory=list)
+    services: list[VisitService] = Field(default_factory=list, max_length=MAX_LINES)
 
 
 class VisitCancelled(VisitStatus):
@@ -87,7 +97,7 @@ class MembershipSold(Envelope):
     sale_id: Id
     membership_type_id: uuid.UUID
     # A code given at sale, "auto" to have one generated, or null for a no-code type.
-    code: Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)] | None = None
+    code: Code | None = None
     client: Client
     price: NonNegativeMoney
 

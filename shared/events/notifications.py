@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from shared.events.base import Id, Model, Time
+from pydantic import StringConstraints
+
+from shared.events.base import STORABLE, Id, Model, Time
 
 
 class Notice(Model):
@@ -33,9 +35,9 @@ class DeliveryReceipt(Model):
 
     notification_id: uuid.UUID
     status: Literal["delivered", "failed", "sent"]
-    provider_message_id: str | None = None
+    provider_message_id: Annotated[str, StringConstraints(max_length=200), STORABLE] | None = None
     at: Time
     # Optional, echoed from the notice: when given, the receipt is matched within that chain only.
     chain_id: Id | None = None
     # Why a failed notice failed (the provider's words), when it says.
-    error: str | None = None
+    error: Annotated[str, StringConstraints(max_length=2000), STORABLE] | None = None

@@ -74,23 +74,26 @@ async def test_a_sale_with_a_bad_field_is_dead_lettered_naming_it(chain: Chain, 
 
 
 async def test_a_message_whose_processing_fails_for_good_is_dead_lettered_alone(chain: Chain, kafka: Kafka) -> None:
-    """PostgreSQL refuses a NUL character in text: the handler (or the inbox) fails for that message
-    only; it goes to the DLQ with the reason, and the messages around it are applied."""
-    t = await create_type(chain)
+    """A sale dated in December 9999 is valid, but its membership would end in the year 10000, which no
+    datetime holds: the handler fails for that message only; it goes to the DLQ with the reason, and the
+    messages around it are applied. (Text PostgreSQL cannot store, such as a NUL, is refused sooner, at
+    validation.)"""
+    t = await create_type(chain, validity={"period": 3, "unit": "month", "counted_from": "sale"})
     good1 = sale(chain, t["id"], "OK-1")
-    bad_name = sale(chain, t["id"], "BAD-1", client={**ANNA, "name": "An\u0000na"})
-    bad_id = sale(chain, t["id"], "BAD-2")
-    bad_id["event_id"] = "e-\u0000-" + chain.id
+    far_future = sale(chain, t["id"], "BAD-1", occurred_at="9999-12-01T00:00:00+00:00")
+    bad_name = sale(chain, t["id"], "BAD-2", client={**ANNA, "name": "An\u0000na"})
     good2 = sale(chain, t["id"], "OK-2")
-    for event in (good1, bad_name, bad_id, good2):
+    for event in (good1, far_future, bad_name, good2):
         await kafka.publish(topics.MEMBERSHIP_SOLD, event, key=ANNA["id"])
 
     await membership_eventually(chain, "OK-2", lambda m: True)
     await membership_eventually(chain, "OK-1", lambda m: True)
     dead = await kafka.read(topics.dlq(topics.MEMBERSHIP_SOLD), lambda m: m.get("chain_id") == chain.id, count=2,
                             settle=1)
-    assert sorted(d["code"] for d in dead) == ["BAD-1", "BAD-2"]
-    assert all(d["_headers"]["x-error"].startswith("processing failed: ") for d in dead)
+    reasons = {d["code"]: d["_headers"]["x-error"] for d in dead}
+    assert sorted(reasons) == ["BAD-1", "BAD-2"]
+    assert reasons["BAD-1"].startswith("processing failed: ValueError: year 10000 is out of range")
+    assert reasons["BAD-2"].startswith("invalid membership.sold: client.name: Value error, text must be valid UTF-8")
     async with chain.client("memberships") as http:
         owned = (await http.get("/memberships", params={"client_id": ANNA["id"]})).json()
     assert sorted(m["code"] for m in owned) == ["OK-1", "OK-2"]
