@@ -221,7 +221,7 @@ class Repository:
         return await self.conn.fetchval(  # type: ignore[no-any-return]
             """INSERT INTO operations (id, chain_id, type, location_id, storage_id, to_storage_id, source, client,
                    comment, lines, occurred_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
-               ON CONFLICT (id) DO NOTHING RETURNING number""",
+               ON CONFLICT (chain_id, id) DO NOTHING RETURNING number""",
             op_id, self.chain_id, op_type, location_id, storage_id, to_storage_id, source, client, comment,
             lines, at,
         )
@@ -230,10 +230,6 @@ class Repository:
         return await self.conn.fetchrow(  # type: ignore[no-any-return]
             f"SELECT {OPERATION_COLUMNS} FROM operations WHERE chain_id = $1 AND id = $2", self.chain_id, op_id
         )
-
-    async def operation_exists(self, op_id: uuid.UUID) -> bool:
-        """Any chain: an operation id is global (a UUID), another chain's id is refused, never shown."""
-        return bool(await self.conn.fetchval("SELECT true FROM operations WHERE id = $1", op_id))
 
     async def operations(self, op_type: str | None, start: datetime | None, end: datetime | None,
                          storage_id: str | None = None, source: str | None = None) -> list[asyncpg.Record]:

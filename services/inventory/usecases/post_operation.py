@@ -24,8 +24,6 @@ async def post_operation(uow: UnitOfWork, chain_id: str, body: OperationIn) -> a
         existing = await repo.operation(op_id)
         if existing is not None:
             return existing  # a retry of a recorded operation: the same answer, nothing done twice
-        if await repo.operation_exists(op_id):
-            raise Conflict("operation_id_taken", "this operation id is already used", field="id")
 
     products = await repo.products(line.product_id for line in body.lines)
     lines: list[OpLine] = []
@@ -60,8 +58,7 @@ async def post_operation(uow: UnitOfWork, chain_id: str, body: OperationIn) -> a
         client=body.client, comment=body.comment, lines=lines, at=body.occurred_at or utcnow(), automatic=False,
     )
     row = await repo.operation(op_id)
-    if row is None:  # another chain's operation took this id meanwhile
-        raise Conflict("operation_id_taken", "this operation id is already used", field="id")
+    assert row is not None  # recorded now, or by a concurrent retry with this id (ids are per chain)
     return row
 
 
