@@ -7,7 +7,8 @@ import asyncio
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from http import HTTPStatus
+from typing import Any, Literal
 
 import asyncpg
 import structlog
@@ -17,11 +18,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import ApiError
-
 from shared.events.base import UNSTORABLE, unstorable
+
 log = structlog.get_logger("http")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, bool]
 
 
 class Body(BaseModel):
@@ -81,7 +88,7 @@ def create_http_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @probes.get("/readyz")
+    @probes.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
     async def readyz() -> JSONResponse:
         checks = await readiness()
         ok = all(checks.values())
@@ -107,6 +114,14 @@ def create_http_app(
              "fields": errors, "detail": jsonable_encoder(exc.errors(), custom_encoder={Exception: str})},
             status_code=422,
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # 401 and 404 from the API key check, 400 for a body that is not UTF-8, 404/405 off the routes:
+        # the same {"error", "message"} as every other refusal.
+        reason = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+        return JSONResponse({"error": reason, "message": str(exc.detail)}, status_code=exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:

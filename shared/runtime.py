@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 from shared import asyncapi
 from shared.consumer import BatchConsumer, Handler, Subscription
 from shared.db import create_pool
+from shared.errors import ERROR_RESPONSES
 from shared.http import create_http_app, with_timeout
 from shared.jobs import JobFn, Jobs
 from shared.kafka import make_broker, make_producer
@@ -80,7 +81,7 @@ class Service:
         self._publishes.append((topic, model, description))
 
     def include_router(self, router: APIRouter) -> None:
-        self.http.include_router(router, prefix="/v1/chains/{chain_id}")
+        self.http.include_router(router, prefix="/v1/chains/{chain_id}", responses=ERROR_RESPONSES)
 
     def asyncapi(self) -> dict[str, Any]:
         consumes = [(s.topic, s.model, s.description) for s in self.subscriptions]

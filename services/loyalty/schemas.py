@@ -250,7 +250,7 @@ class CardOut(BaseModel):
     id: uuid.UUID
     card_type_id: uuid.UUID
     client_id: str
-    phone: str | None
+    phone: str | None = None  # left out of a card without one (the list and the issue answer)
     number: str
     balance: Money
     issued_at: datetime
