@@ -54,27 +54,35 @@ async def create_topics(settings: Settings) -> list[str]:
                          topic_configs={MAX_MESSAGE_BYTES: str(topics.max_message_bytes(t))})
                 for t in wanted
             ])
-        await _raise_size_limits(admin, [t for t in topics.all_topics() if t in existing])
+        await raise_size_limits(admin, [t for t in topics.all_topics() if t in existing])
         return wanted
     finally:
         await admin.close()
 
 
-async def _raise_size_limits(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+async def raise_size_limits(admin: AIOKafkaAdminClient, names: list[str]) -> None:
     """Topics created before the size limits were set (Kafka's default is 1 MiB) get them now, keeping the
     other settings an operator gave them (AlterConfigs replaces a topic's whole set)."""
+    for name, configs in (await topic_configs(admin, names)).items():
+        wanted = topics.max_message_bytes(name)
+        if int(configs.get(MAX_MESSAGE_BYTES, ("0", False))[0]) >= wanted:
+            continue
+        own = {key: value for key, (value, set_here) in configs.items() if set_here}
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name,
+                                                  {**own, MAX_MESSAGE_BYTES: str(wanted)})])
+
+
+async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, tuple[str, bool]]]:
+    """Each topic's settings: the value, and whether it was set on the topic itself (not a default)."""
     if not names:
-        return
+        return {}
+    found: dict[str, dict[str, tuple[str, bool]]] = {}
     for response in await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in names]):
         for _error, _message, _type, name, entries in response.resources:
-            current = {e[0]: e[1] for e in entries}
-            if int(current.get(MAX_MESSAGE_BYTES) or 0) >= topics.max_message_bytes(name):
-                continue
-            # An entry is (name, value, read_only, is_default | source, ...): source 1 is a topic's own.
-            own = {e[0]: e[1] for e in entries
-                   if (not e[3] if response.API_VERSION == 0 else e[3] == DYNAMIC_TOPIC_CONFIG)}
-            await admin.alter_configs([ConfigResource(
-                ConfigResourceType.TOPIC, name, {**own, MAX_MESSAGE_BYTES: str(topics.max_message_bytes(name))})])
+            # An entry is (name, value, read_only, is_default (v0) | source (v1+), ...).
+            found[name] = {e[0]: (e[1], not e[3] if response.API_VERSION == 0 else e[3] == DYNAMIC_TOPIC_CONFIG)
+                           for e in entries}
+    return found
 
 
 async def _with_conn(settings: Settings, fn):  # type: ignore[no-untyped-def]

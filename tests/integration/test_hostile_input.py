@@ -16,11 +16,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import MessageSizeTooLargeError
 
 from deploy.kafka_io import Kafka, decode
 from services.notifications.handlers import DeliveryReceipt
-from shared import events, topics
+from shared import admin, events, topics
 from shared.topics import MAX_MESSAGE_BYTES
 from tests.integration import hostile
 from tests.integration.conftest import Chain, Stack, new_chain, now_iso, of_chain
@@ -232,6 +233,24 @@ async def test_a_message_larger_than_a_topic_takes_is_refused_by_kafka(chain: Ch
     too_big = paid(chain, "G-0", client={**HILDA, "name": "A" * MAX_MESSAGE_BYTES})
     with pytest.raises(MessageSizeTooLargeError):
         await kafka.publish(topics.VISIT_PAID, too_big, key=HILDA["id"])
+
+
+async def test_a_topic_made_before_the_size_limits_gets_them_and_keeps_its_own_settings(stack: Stack) -> None:
+    """`create-topics` on an older cluster (the `make run` demo's): Kafka's 1 MiB default is raised, and
+    what an operator set on the topic stays."""
+    name = f"legacy-{uuid.uuid4().hex[:8]}"
+    client = AIOKafkaAdminClient(bootstrap_servers=stack.settings.kafka_bootstrap_servers)
+    await client.start()
+    try:
+        await client.create_topics([NewTopic(name, 1, 1, topic_configs={"retention.ms": "3600000"})])
+        assert (await admin.topic_configs(client, [name]))[name]["max.message.bytes"] == ("1048588", False)
+        await admin.raise_size_limits(client, [name])
+        configs = (await admin.topic_configs(client, [name]))[name]
+        assert configs["max.message.bytes"] == (str(MAX_MESSAGE_BYTES), True)
+        assert configs["retention.ms"] == ("3600000", True)
+    finally:
+        await client.delete_topics([name])
+        await client.close()
 
 
 async def test_a_visit_naming_another_chains_membership_card_or_product_changes_nothing_there(
