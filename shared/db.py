@@ -18,7 +18,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 # The database cannot be reached right now (down, restarting, out of connections, the network): the
 # same work may well succeed later. Consumers retry their batch; the HTTP API answers 503.
-UNREACHABLE: tuple[type[BaseException], ...] = (
+UNREACHABLE: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.TooManyConnectionsError,

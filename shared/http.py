@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import UNREACHABLE
 from shared.errors import ApiError
 from shared.events.base import UNSTORABLE, unstorable
 
@@ -135,6 +136,15 @@ def create_http_app(
         # A value the database refuses that validation let through: the client's to fix, not a 500.
         log.warning("data_error", error=repr(exc))
         return JSONResponse({"error": "invalid_value", "message": str(exc)}, status_code=422)
+
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # The database is down or restarting: a passing state the client should retry, not a bug (500).
+        log.warning("database_unreachable", error=repr(exc))
+        return JSONResponse({"error": "unavailable", "message": "the database cannot be reached; retry shortly"},
+                            status_code=503, headers={"Retry-After": "5"})
+
+    for exc_class in UNREACHABLE:
+        app.add_exception_handler(exc_class, unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,8 @@ shutdown is the reverse, so a consumer never runs without the outbox that record
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,6 +99,8 @@ class Service:
     @asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         s = self.settings
+        # `kill -USR1 <pid>` writes where every task of this process waits: a stuck consumer says where.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _log_tasks)
         self._pool = await create_pool(s.database_url, self.schema, s.db_pool_size)
         app.state.pool = self._pool
         self.producer = make_producer(s, self.name)
@@ -135,3 +139,19 @@ class Service:
         configure_logging(self.name, s.log_level)
         uvicorn.run(self.http, host=s.http_host, port=s.port_for(self.name), log_config=None,
                     access_log=False, lifespan="on")
+
+
+def _log_tasks() -> None:
+    for task in asyncio.all_tasks():
+        log.warning("task_stack", task=task.get_name(), stack=_awaiting(task.get_coro()))
+
+
+def _awaiting(coro: Any) -> list[str]:
+    """Where a task waits: its coroutines down the `await` chain (a task's own stack shows only the top)."""
+    where: list[str] = []
+    while coro is not None and len(where) < 40:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            where.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return where
