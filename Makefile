@@ -12,7 +12,7 @@ help:
 	@echo "make test    set up, then the whole suite against a fresh Kafka and PostgreSQL"
 	@echo "make unit    the unit tests only (no servers)"
 	@echo "make lint    ruff + mypy"
-	@echo "make bench   throughput figures of the consume path"
+	@echo "make bench   the whole chain under load: throughput, latency, memory, against the bare limits"
 	@echo "make key CHAIN=ch-1   a new API key for a chain (on the local stack)"
 	@echo "make clean   stop the local stack and wipe .local (Kafka logs, PostgreSQL data, jars)"
 
@@ -42,7 +42,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 bench: setup
-	$(PY) -m bench.consume
+	$(PY) -m bench
 
 migrate: setup
 	$(PY) -m shared.admin migrate

@@ -81,9 +81,20 @@ class Visit:
     messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     # Effects a visit has once every service is done with it (the bench waits for these).
+    deductions = 1  # memberships: the massage, paid with the membership
+    accruals = 1  # loyalty: cashback on the oil paid in money
+    operations = 2  # inventory: the oil sold from the shelf, the lotion written off in the room
+
+    @property
+    def notice_types(self) -> tuple[str, ...]:
+        """The notices every such visit causes; activation, discount and level notices come on top for
+        some (a client's first visits), so they are not counted on."""
+        spent = (topics.LOYALTY_BONUS_SPENT,) if self.spends else ()
+        return (topics.MEMBERSHIP_DEDUCTED, topics.LOYALTY_BONUS_ACCRUED, *spent)
+
     @property
     def notices(self) -> int:
-        return 3 if self.spends else 2  # deducted + accrued (+ spent); discount/level notices come on top
+        return len(self.notice_types)
 
 
 def visits(plan: Plan, chain_id: str, count: int, first: int = 0) -> Iterator[Visit]:
@@ -110,15 +121,18 @@ def visits(plan: Plan, chain_id: str, count: int, first: int = 0) -> Iterator[Vi
 
 
 async def publish(kafka: Kafka, batch: Iterable[Visit], headers: dict[str, list[tuple[str, bytes]]] | None = None,
-                  ) -> None:
-    """Publishes the visits' messages (not waiting for each: the producer batches them)."""
+                  ) -> dict[str, int]:
+    """Publishes the visits' messages (not waiting for each: the producer batches them); answers when
+    Kafka stamped each visit's `visit.paid` (the record's timestamp, ms since the epoch), by visit id."""
     sends = []
     for v in batch:
         for topic, event in v.messages:
-            sends.append(await kafka.producer.send(
-                topic, json.dumps(event).encode(), key=v.client_id.encode(),
-                headers=(headers or {}).get(v.visit_id)))
-    await asyncio.gather(*sends)
+            sent = await kafka.producer.send(topic, json.dumps(event).encode(), key=v.client_id.encode(),
+                                             headers=(headers or {}).get(v.visit_id))
+            sends.append((v.visit_id, topic, sent))
+    stamped = await asyncio.gather(*(sent for _, _, sent in sends))
+    return {visit_id: meta.timestamp for (visit_id, topic, _), meta in zip(sends, stamped, strict=True)
+            if topic == topics.VISIT_PAID}
 
 
 @dataclass
