@@ -78,7 +78,9 @@ async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[st
         return {}
     found: dict[str, dict[str, tuple[str, bool]]] = {}
     for response in await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in names]):
-        for _error, _message, _type, name, entries in response.resources:
+        for error, message, _type, name, entries in response.resources:
+            if error:  # e.g. a topic created a moment ago, not known everywhere yet: the caller may retry
+                raise RuntimeError(f"the settings of topic {name} could not be read: error {error} {message}")
             # An entry is (name, value, read_only, is_default (v0) | source (v1+), ...).
             found[name] = {e[0]: (e[1], not e[3] if response.API_VERSION == 0 else e[3] == DYNAMIC_TOPIC_CONFIG)
                            for e in entries}

@@ -82,21 +82,31 @@ class Shape:
         return [f for f in self.fields if f.kind in kinds]
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What a dead letter's x-error must say: it starts with `reason` and names the field at `path`
+    ("<path>: ...", or a field within it: an object where a text was due is missing that object's fields)."""
+
+    reason: str
+    path: str | None = None
+
+    def explains(self, error: str) -> bool:
+        return error.startswith(self.reason) and (
+            self.path is None or f"{self.path}: " in error or f"{self.path}." in error)
+
+
+NOT_JSON_REASON = Expected("not JSON")
+Mutated = tuple[bytes, Expected]
+
+
 @dataclass
 class Hostile:
     n: int
     topic: str
     kind: str
     value: bytes
-    # The dead letter's x-error starts with `reason` and names the field at `path` ("<path>: ...", or a
-    # field within it: a nested object where a text was due is missing that object's fields).
-    reason: str
-    path: str | None = None
+    expected: Expected
     headers: list[tuple[str, bytes]] = field(default_factory=list)
-
-    def explains(self, error: str) -> bool:
-        return error.startswith(self.reason) and (
-            self.path is None or f"{self.path}: " in error or f"{self.path}." in error)
 
 
 ENVELOPE = [Field("event_id", TEXT), Field("occurred_at", TIME), Field("chain_id", TEXT), Field("location_id", TEXT)]
@@ -141,30 +151,30 @@ class Generator:
             if cap is None or made < cap:
                 break
         self.heavy[shape.topic, kind] = made + 1
-        hostile = mutations[kind]()
-        hostile.topic, hostile.kind, hostile.n = shape.topic, kind, self.made
-        if self.rng.random() < 0.05:  # a header name PostgreSQL text cannot hold travels with it too
-            hostile.headers.append(("bad\x00header", b"x"))
-        hostile.headers.append((MARKER, f"{self.chain_id}:{self.made}".encode()))
-        self.made += 1
-        self._check(shape, hostile)
-        return hostile
+        value, expected = mutations[kind]()
+        # Now and then a header name PostgreSQL text cannot hold travels with it too.
+        odd = [("bad\x00header", b"x")] if self.rng.random() < 0.05 else []
+        return self._made(shape, kind, value, expected, odd)
 
     def near_the_limit(self, shape: Shape, path: str) -> Hostile:
         """The largest message the topic takes: a text that fills it (invalid, so dead-lettered whole)."""
         message = shape.fresh()
         overhead = len(json.dumps(message).encode()) + 1024  # the record's own bytes, headers and key
         put(message, path, "A" * (MAX_MESSAGE_BYTES - overhead))
-        hostile = Hostile(self.made, shape.topic, "near_the_limit", json.dumps(message).encode(),
-                          f"invalid {shape.topic}: ", path, [(MARKER, f"{self.chain_id}:{self.made}".encode())])
+        return self._made(shape, "near_the_limit", *self._invalid(shape, message, path))
+
+    def _made(self, shape: Shape, kind: str, value: bytes, expected: Expected,
+              headers: list[tuple[str, bytes]] | None = None) -> Mutated:
+        marker = (MARKER, f"{self.chain_id}:{self.made}".encode())
+        hostile = Hostile(self.made, shape.topic, kind, value, expected, [*(headers or []), marker])
         self.made += 1
         self._check(shape, hostile)
         return hostile
 
     # --- the mutations ----------------------------------------------------------------------------
 
-    def _mutations(self, shape: Shape) -> dict[str, Callable[[], Hostile]]:
-        found: dict[str, Callable[[], Hostile]] = {
+    def _mutations(self, shape: Shape) -> dict[str, Callable[[], Mutated]]:
+        found: dict[str, Callable[[], Mutated]] = {
             "wrong_type": lambda: self._set(shape, self.rng.choice(shape.fields), WRONG_TYPES),
             "missing": lambda: self._missing(shape),
             "huge_string": lambda: self._set_text(shape, "H" * HUGE_TEXT),
@@ -182,40 +192,41 @@ class Generator:
             found["huge_array"] = lambda: self._huge_array(shape)
         return found
 
-    def _set(self, shape: Shape, f: Field, values: dict[str, list[Any]]) -> Hostile:
+    def _set(self, shape: Shape, f: Field, values: dict[str, list[Any]]) -> Mutated:
         message = shape.fresh()
         put(message, f.path, copy.deepcopy(self.rng.choice(values.get(f.kind) or WRONG_TYPES[f.kind])))
         return self._invalid(shape, message, f.path)
 
-    def _set_text(self, shape: Shape, text: str) -> Hostile:
+    def _set_text(self, shape: Shape, text: str) -> Mutated:
         return self._set(shape, self.rng.choice(shape.of(TEXT)), {TEXT: [text]})
 
-    def _missing(self, shape: Shape) -> Hostile:
+    def _missing(self, shape: Shape) -> Mutated:
         f = self.rng.choice([f for f in shape.fields if f.required])
         message = shape.fresh()
         remove(message, f.path)
         return self._invalid(shape, message, f.missing_at or f.path)
 
-    def _huge_array(self, shape: Shape) -> Hostile:
+    def _huge_array(self, shape: Shape) -> Mutated:
         f = self.rng.choice(shape.of(LIST))
         message = shape.fresh()
         items = get(message, f.path)
         put(message, f.path, items[:1] * self.rng.choice([201, 1_000, 5_000]))
         return self._invalid(shape, message, f.path)
 
-    def _bad_utf8(self, shape: Shape) -> Hostile:
+    def _bad_utf8(self, shape: Shape) -> Mutated:
         f = self.rng.choice(shape.of(TEXT))
         bad = self.rng.choice(BAD_UTF8)
         value = self._spliced(shape, f.path, b'"x' + bad + b'y"')
         if bad == STORABLE_ONLY:
-            return Hostile(0, shape.topic, "", value, f"invalid {shape.topic}: ", f.path)
-        return Hostile(0, shape.topic, "", value, "not JSON")
+            return value, Expected(f"invalid {shape.topic}: ", f.path)
+        return value, NOT_JSON_REASON
 
-    def _not_json(self, shape: Shape) -> Hostile:
+    def _not_json(self, shape: Shape) -> Mutated:
         valid = json.dumps(shape.fresh()).encode()
         value = self.rng.choice([
             *NOT_JSON,
-            valid[: self.rng.randrange(1, len(valid) - 1)],  # cut short
+            # Cut short (where, as a fraction: the draws must not depend on the message's length).
+            valid[: 1 + int(self.rng.random() * (len(valid) - 2))],
             valid + b" trailing",
             self.rng.randbytes(self.rng.randrange(1, 200)),
             b"1" * 5_000,  # an integer of 5,000 digits: more than Python converts
@@ -223,22 +234,22 @@ class Generator:
         try:
             json.loads(value)
         except (ValueError, RecursionError):
-            return Hostile(0, shape.topic, "", value, "not JSON")
+            return value, NOT_JSON_REASON
         return self._not_json(shape)  # random bytes that happen to be JSON: draw again
 
-    def _not_an_object(self, shape: Shape) -> Hostile:
+    def _not_an_object(self, shape: Shape) -> Mutated:
         valid = shape.fresh()
         value = self.rng.choice([[valid], json.dumps(valid), 42, None, True, "visit", []])
-        return Hostile(0, shape.topic, "", json.dumps(value).encode(), "not a JSON object")
+        return json.dumps(value).encode(), Expected("not a JSON object")
 
-    def _deep(self, shape: Shape) -> Hostile:
+    def _deep(self, shape: Shape) -> Mutated:
         f = self.rng.choice(shape.fields)
         depth = self.rng.choice([50, 200, 5_000, 20_000])  # within what Python parses, then far beyond
         opening, closing = self.rng.choice([(b"[", b"]"), (b'{"a":', b"}")])
         value = self._spliced(shape, f.path, opening * depth + b"1" + closing * depth)
         if depth > 1_000:
-            return Hostile(0, shape.topic, "", value, "not JSON")
-        return Hostile(0, shape.topic, "", value, f"invalid {shape.topic}: ", f.path)
+            return value, NOT_JSON_REASON
+        return value, Expected(f"invalid {shape.topic}: ", f.path)
 
     def _spliced(self, shape: Shape, path: str, raw: bytes) -> bytes:
         """The template's JSON with the value at `path` replaced by `raw` bytes (which json.dumps could not
@@ -247,8 +258,8 @@ class Generator:
         put(message, path, "@@SPLICE@@")
         return json.dumps(message).encode().replace(b'"@@SPLICE@@"', raw)
 
-    def _invalid(self, shape: Shape, message: dict[str, Any], path: str) -> Hostile:
-        return Hostile(0, shape.topic, "", json.dumps(message).encode(), f"invalid {shape.topic}: ", path)
+    def _invalid(self, shape: Shape, message: dict[str, Any], path: str) -> Mutated:
+        return json.dumps(message).encode(), Expected(f"invalid {shape.topic}: ", path)
 
     def _check(self, shape: Shape, hostile: Hostile) -> None:
         """The reason the consumer must give, found here from the same model and the same description."""
@@ -266,8 +277,8 @@ class Generator:
                     error = f"invalid {shape.topic}: {describe(exc)}"
                 else:
                     raise AssertionError(f"{hostile.kind} #{hostile.n} is valid: {hostile.value[:300]!r}")
-        assert hostile.explains(error), f"{hostile.kind} #{hostile.n}: expected {hostile.reason} {hostile.path}, " \
-                                        f"the model says {error[:500]}"
+        assert hostile.expected.explains(error), f"{hostile.kind} #{hostile.n}: expected {hostile.expected}, " \
+                                                 f"the model says {error[:500]}"
 
 
 # --- paths into a message -----------------------------------------------------------------------------
