@@ -1,7 +1,7 @@
 """A chain's whole observable state, read through the public HTTP API and normalized, so that two chains
 that played the same `deploy.scenario` stream compare equal, and any real difference shows.
 
-    snap = await snapshot(chain.id, chain.key, urls_of(chain.stack), plan)
+    snap = await snapshot(chain.id, chain.key, chain.stack.urls(), plan)
     assert snap_b == snap_a, diff(snap_a, snap_b)
 
 `snapshot(chain_id, key, urls, plan)` reads, 16 requests in flight (three per client, a dozen per chain):
@@ -41,17 +41,12 @@ from typing import Any
 import httpx
 
 from deploy.scenario import LOCATION, MASSAGE, Plan
-from tests.integration.conftest import SERVICES, Stack
+from tests.integration.conftest import SERVICES
 
 Snapshot = dict[str, Any]
 NOTICES_READ = 1000  # the most GET /notifications answers; a client with that many could not be read whole
 RETRIES = 3  # a read that failed in transport is tried again (a read changes nothing)
 CLOCK_DATED_HISTORY = {"freeze", "unfreeze", "edit"}  # a membership's history entries dated by the API's clock
-
-
-def urls_of(stack: Stack) -> dict[str, str]:
-    """The base URL of each service of a test stack: what `snapshot` (and `scenario.set_up`) take."""
-    return {s: stack.url(s) for s in SERVICES}
 
 
 async def snapshot(chain_id: str, key: str, urls: Mapping[str, str], plan: Plan, *,

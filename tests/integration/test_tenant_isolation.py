@@ -23,7 +23,7 @@ from deploy import scenario
 from deploy.kafka_io import Kafka
 from shared import topics
 from tests.integration.conftest import Chain, Stack, eventually, new_chain, of_chain
-from tests.integration.state import Snapshot, diff, settled, snapshot, totals, urls_of
+from tests.integration.state import Snapshot, diff, settled, snapshot, totals
 
 PLAN = scenario.Plan(clients=30, tag="iso")
 VISITS = 90  # three per client: the second pays with points
@@ -47,12 +47,12 @@ class Pair:
 
 
 async def snap(chain: Chain) -> Snapshot:
-    return await snapshot(chain.id, chain.key, urls_of(chain.stack), PLAN)
+    return await snapshot(chain.id, chain.key, chain.stack.urls(), PLAN)
 
 
 async def set_up(chain: Chain, kafka: Kafka) -> Snapshot:
     """The chain set up, once the membership type's product is there too (from membership_type.created)."""
-    await scenario.set_up(PLAN, chain.id, chain.key, urls_of(chain.stack), kafka)
+    await scenario.set_up(PLAN, chain.id, chain.key, chain.stack.urls(), kafka)
     return await settled(lambda: snap(chain), lambda s: any(p["kind"] == "membership" for p in s["products"]),
                          what=f"{chain.id}'s set-up")
 
