@@ -37,7 +37,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from shared import metrics
-from shared.db import UNREACHABLE
+from shared.db import UNREACHABLE, terminated_after
 from shared.topics import dlq
 from shared.uow import TRACEPARENT, OutboxMessage, UnitOfWork, enqueue
 
@@ -49,6 +49,14 @@ Handler = Callable[[UnitOfWork, E], Awaitable[None]]
 # A batch that cannot be stored is retried, 0.2 s, 0.4 s, ... then every 5 s: gentle on a database that is
 # coming back, and it catches up within seconds of it being back.
 BACKOFF_MAX_SECONDS = 5
+
+# One attempt at a batch (its transaction, or its offset commit) may take this long at most; taking a
+# connection from the pool, this long. A normal batch takes well under a second. A connection that a
+# database restart left wedged (asyncpg can wait forever on one, cancellation and statement timeouts
+# notwithstanding) is terminated past the deadline: the attempt is retried on a new connection instead
+# of the partition stopping for good.
+ATTEMPT_SECONDS = 60
+ACQUIRE_SECONDS = 10
 
 # Failures worth retrying the whole batch for: the next attempt may well succeed.
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -151,11 +159,16 @@ class BatchConsumer:
                 for topic, records in per_topic.items():
                     await self.process(by_topic[topic], records)
                 try:
-                    await message.ack()
+                    async with asyncio.timeout(ATTEMPT_SECONDS):
+                        await message.ack()
                 except (CommitFailedError, IllegalStateError) as exc:
                     # The group rebalanced while we worked: the new owner gets these records again, and
                     # the inbox turns them into no-ops.
                     log.warning("commit_failed_after_rebalance", topic=",".join(by_topic), error=str(exc))
+                except TimeoutError:
+                    # The broker is away (restarting): these records are applied, so the next batch's
+                    # commit, which covers their positions too, is as good; a crash first replays them.
+                    log.warning("commit_timed_out", topic=",".join(by_topic))
 
     # --- processing --------------------------------------------------------------------------
 
@@ -212,7 +225,9 @@ class BatchConsumer:
     async def _apply(self, sub: Subscription[Any], batch: list[Parsed], isolate: bool) -> _Outcome:
         outcome = _Outcome()
         state: dict[Any, Any] = {}  # UnitOfWork.batch: one per transaction
-        async with self._pool().acquire() as conn, conn.transaction():
+        pool = self._pool()
+        async with pool.acquire(timeout=ACQUIRE_SECONDS) as conn, terminated_after(conn, ATTEMPT_SECONDS), \
+                conn.transaction():
             outbox: list[OutboxMessage] = []
             valid = [p for p in batch if p.event is not None]
             for p in batch:

@@ -9,18 +9,25 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import structlog
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = structlog.get_logger("db")
 
 # The database cannot be reached right now (down, restarting, out of connections, the network): the
 # same work may well succeed later. Consumers retry their batch; the HTTP API answers 503.
 UNREACHABLE: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    # The client's side of a connection broken mid-statement ("cannot switch to state ..."): a new
+    # connection will do.
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
@@ -37,6 +44,22 @@ def as_uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+@asynccontextmanager
+async def terminated_after(conn: asyncpg.Connection, seconds: float) -> AsyncIterator[None]:
+    """Terminates `conn` if the block is still running after `seconds`, which fails whatever waits on
+    it. For work that must never hang on a connection wedged by a server restart: asyncpg can wait
+    forever on one, its statement timeout and task cancellation notwithstanding."""
+    def overdue() -> None:
+        log.error("connection_terminated_overdue", seconds=seconds)
+        conn.terminate()
+
+    watchdog = asyncio.get_running_loop().call_later(seconds, overdue)
+    try:
+        yield
+    finally:
+        watchdog.cancel()
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

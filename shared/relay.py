@@ -20,8 +20,10 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from shared import metrics
+from shared.db import terminated_after
 
 log = structlog.get_logger("outbox")
+ROUND_SECONDS = 60  # one round (read, publish, delete) at most; past it the connection is terminated
 
 
 class OutboxRelay:
@@ -63,7 +65,9 @@ class OutboxRelay:
                 await asyncio.sleep(pause)
 
     async def _lead(self) -> None:
-        conn = await asyncpg.connect(self.database_url, server_settings={"search_path": self.schema})
+        # command_timeout: a statement on a connection wedged by a database restart fails instead of hanging.
+        conn = await asyncpg.connect(self.database_url, server_settings={"search_path": self.schema},
+                                     command_timeout=30)
         try:
             lock_id = zlib.crc32(f"outbox:{self.schema}".encode())
             # Another replica leads while it holds the lock: poll for it.
@@ -72,14 +76,15 @@ class OutboxRelay:
             self.is_leader = True
             await conn.add_listener(f"outbox_{self.schema}", lambda *_: self._wake.set())
             while True:
-                sent = await self._publish_batch(conn)
+                async with terminated_after(conn, ROUND_SECONDS):
+                    sent = await self._publish_batch(conn)
                 if sent < self.batch_size:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
         finally:
             self.is_leader = False
-            await conn.close()
+            conn.terminate()  # we only get here on a failure: a graceful close could wait on a dead server
 
     async def _publish_batch(self, conn: asyncpg.Connection) -> int:
         rows = await conn.fetch(
