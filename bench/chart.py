@@ -97,7 +97,7 @@ def cpu(ax: Axes, results: Results) -> None:
 
     _per_process(ax, results, ORDER, mean, "% of one core")
     ax.axhline(100 * (results.machine["cores"] or 1), color="tab:red", linestyle="--", label="all cores")
-    ax.set_title("CPU, mean during the max phase (replicas summed; others: the rest of the machine)")
+    ax.set_title("CPU, mean in the max phase (replicas summed; others: rest of machine)")
     ax.legend()
 
 
