@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.stack import SERVICES, BenchStack
+from deploy.kafka_io import lag_per_partition
 
 RESOURCES_EVERY = 0.5
 LAG_EVERY = 1.0  # lag and database waits
@@ -111,14 +112,7 @@ class Lag:
         return lags
 
     async def _per_partition(self) -> dict[str, dict[TopicPartition, int]]:
-        every = [tp for tps in self.partitions.values() for tp in tps]
-        ends = await self.offsets.end_offsets(every)
-        lags = {}
-        for group, tps in self.partitions.items():
-            committed = await self.admin.list_consumer_group_offsets(group, partitions=tps)
-            # A partition never committed answers -1; the group would start it from the earliest offset.
-            lags[group] = {tp: ends[tp] - max(committed[tp].offset if tp in committed else 0, 0) for tp in tps}
-        return lags
+        return await lag_per_partition(self.admin, self.offsets, self.partitions)
 
     async def members(self) -> dict[str, int]:
         """Members of each group that is stable (not rebalancing); 0 for a group in a rebalance."""

@@ -110,17 +110,36 @@ class Kafka:
             await admin.close()
 
     async def lag(self, groups: list[str]) -> dict[str, int]:
-        """Per consumer group: how many records of its topics it has not committed yet (end offset minus
-        committed offset, summed over the partitions it has committed on)."""
+        """Per consumer group: how many records of its topics it has not committed yet, over the
+        partitions it has committed on."""
         committed = await self.committed(groups)
-        partitions = list({tp for offsets in committed.values() for tp in offsets})
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None)
+        await admin.start()
         await consumer.start()
         try:
-            ends = await consumer.end_offsets(partitions) if partitions else {}
+            per_partition = await lag_per_partition(admin, consumer, {g: list(o) for g, o in committed.items()})
         finally:
             await consumer.stop()
-        return {g: sum(max(0, ends[tp] - offset) for tp, offset in offsets.items()) for g, offsets in committed.items()}
+            await admin.close()
+        return {g: sum(behind.values()) for g, behind in per_partition.items()}
+
+
+async def lag_per_partition(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer,
+                            partitions: dict[str, list[TopicPartition]]) -> dict[str, dict[TopicPartition, int]]:
+    """Per consumer group, end offset minus committed offset on each of its `partitions` (one never
+    committed counts from 0: our groups start from the earliest offset)."""
+    every = [tp for tps in partitions.values() for tp in tps]
+    ends = await consumer.end_offsets(every) if every else {}
+    lags: dict[str, dict[TopicPartition, int]] = {}
+    for group, tps in partitions.items():
+        if not tps:
+            lags[group] = {}
+            continue
+        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+        # A partition never committed answers -1 (or is missing).
+        lags[group] = {tp: ends[tp] - max(committed[tp].offset if tp in committed else 0, 0) for tp in tps}
+    return lags
 
 
 def decode(value: bytes | None, headers: Any) -> dict[str, Any] | None:
