@@ -1,4 +1,4 @@
-"""Every topic name of the public contract (../shared/CONTRACT.md), written once."""
+"""Every topic name of the public contract (docs/contract.md), written once."""
 
 VISIT_PAID = "visit.paid"
 VISIT_ARRIVED = "visit.status_arrived"

@@ -1,4 +1,4 @@
-"""Example bodies of ../shared/CONTRACT.md, written once for the unit and the integration tests."""
+"""Example bodies of docs/contract.md, written once for the unit and the integration tests."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""Pydantic models of every message in the public contract (../shared/CONTRACT.md), written once.
+"""Pydantic models of every message in the public contract (docs/contract.md), written once.
 
 A service that consumes another's event reads the model here, never the other service's code:
 - inbound.py: what booking systems publish (`visit.*`, `membership.sold`);

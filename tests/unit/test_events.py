@@ -1,4 +1,4 @@
-"""The contract models (shared/events.py) against /work/shared/CONTRACT.md."""
+"""The contract models (shared/events.py) against docs/contract.md."""
 
 from __future__ import annotations
 
