@@ -7,6 +7,12 @@
     python -m shared.admin list-keys --chain ID
     python -m shared.admin redrive --topic visit.paid [--group perkstream.loyalty] [--chain ID] [--dry-run]
                                                    publish a topic's dead letters back onto it (after a fix)
+    python -m shared.admin outbox-refused [--service NAME] [--payload]
+                                                   the outbox rows Kafka refused, set aside: id, topic, key,
+                                                   size, time, reason (payloads only with --payload: PII)
+    python -m shared.admin outbox-requeue --service NAME (--id ID ... | --all)
+                                                   put them back at the end of the outbox (after a fix)
+    python -m shared.admin outbox-drop --service NAME (--id ID ... | --all)
 
 Settings (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS) come from the environment, as for the services.
 """
@@ -23,7 +29,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
-from shared import auth, db, topics
+from shared import auth, db, outbox, topics
 from shared.redrive import redrive
 from shared.settings import DEFAULT_PORTS, Settings, get_settings
 
@@ -87,6 +93,23 @@ async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[st
     return found
 
 
+def print_refused(service: str, rows: list[asyncpg.Record]) -> None:
+    print(f"{service}: {len(rows)} refused row(s)")
+    for r in rows:
+        print(f"  {r['id']:>10}  {r['topic']:<32} key {r['key'] or '-':<24} {r['bytes']:>10,} bytes  "
+              f"{r['refused_at']:%Y-%m-%d %H:%M:%S%z}  {r['reason'][:300]}")
+        if r["value"] is not None:
+            print(f"  {'':>10}  payload: {r['value'][:2000].decode(errors='replace')}")
+
+
+async def refused_rows(settings: Settings, service: str | None, payload: bool) -> None:
+    async def show(conn: asyncpg.Connection) -> None:
+        for name in [service] if service else SERVICES:
+            print_refused(name, await outbox.listing(conn, name, payload))
+
+    await _with_conn(settings, show)
+
+
 async def _with_conn(settings: Settings, fn):  # type: ignore[no-untyped-def]
     conn = await asyncpg.connect(settings.database_url)
     try:
@@ -114,6 +137,15 @@ def main(argv: list[str] | None = None) -> None:
     again.add_argument("--group", help="only what this consumer group dead-lettered, e.g. perkstream.loyalty")
     again.add_argument("--chain", help="only this chain's dead letters")
     again.add_argument("--dry-run", action="store_true")
+    shown = sub.add_parser("outbox-refused")
+    shown.add_argument("--service", choices=SERVICES)
+    shown.add_argument("--payload", action="store_true", help="print the payloads too (they may hold PII)")
+    for name in ("outbox-requeue", "outbox-drop"):
+        fix = sub.add_parser(name)
+        fix.add_argument("--service", choices=SERVICES, required=True)
+        which = fix.add_mutually_exclusive_group(required=True)
+        which.add_argument("--id", type=int, action="append", dest="ids", metavar="ID")
+        which.add_argument("--all", action="store_true")
     args = parser.parse_args(argv)
     settings = get_settings()
 
@@ -132,6 +164,13 @@ def main(argv: list[str] | None = None) -> None:
         done = asyncio.run(redrive(settings, args.topic, args.group, args.chain, dry_run=args.dry_run))
         verb = "would re-drive" if args.dry_run else "re-driven"
         print(f"{verb}: {done.redriven}; skipped (another group's): {done.skipped}")
+    elif args.command == "outbox-refused":
+        asyncio.run(refused_rows(settings, args.service, args.payload))
+    elif args.command in ("outbox-requeue", "outbox-drop"):
+        act = outbox.requeue if args.command == "outbox-requeue" else outbox.drop
+        n = asyncio.run(_with_conn(settings, lambda c: act(c, args.service, None if args.all else args.ids)))
+        print(f"{'re-queued' if act is outbox.requeue else 'dropped'}: {n}")
+        sys.exit(0 if n else 1)
     elif args.command == "list-keys":
         rows = asyncio.run(_with_conn(settings, lambda c: c.fetch(
             "SELECT prefix, name, created_at, revoked_at FROM auth.api_keys WHERE chain_id = $1 ORDER BY 3",

@@ -26,6 +26,12 @@ class Conflict(ApiError):
     status = 409
 
 
+class TooLarge(ApiError):
+    """What the request would make is larger than the system takes (413, naming the field)."""
+
+    status = 413
+
+
 class Invalid(ApiError):
     """A body that parses but breaks a rule of its own (422, naming the field)."""
 
@@ -63,6 +69,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No API key, or a wrong or revoked one"},
     404: {"model": ErrorOut, "description": "Not in this chain (a key of another chain finds nothing either)"},
     409: {"model": ErrorOut, "description": "A rule forbids it; `error` names the rule"},
+    413: {"model": ErrorOut, "description": "An event the request would cause is larger than its topic takes "
+                                            "(`event_too_large`, `field` names the largest part)"},
     422: {"model": ValidationFailedOut, "description": "Invalid input, the fields at fault named"},
     503: {"model": ErrorOut, "description": "The database cannot be reached; retry shortly"},
 }

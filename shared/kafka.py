@@ -22,8 +22,8 @@ def make_broker(settings: Settings, service: str) -> KafkaBroker:
 
 def make_producer(settings: Settings, service: str) -> AIOKafkaProducer:
     # acks=all + idempotence: what the relay publishes is on every in-sync replica, once per send, in
-    # order per partition. The largest message it may send is the largest dead letter: below that, a row
-    # the producer refused would block the outbox behind it for good.
+    # order per partition. The largest message it may send is the largest dead letter (a `.dlq` takes the
+    # most); a row larger than its own topic takes is set aside by the relay before it is sent.
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers, client_id=f"perkstream-{service}-relay",
         acks="all", enable_idempotence=True, linger_ms=5, max_request_size=MAX_DEAD_LETTER_BYTES,

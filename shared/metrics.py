@@ -21,3 +21,15 @@ OUTBOX_LAG = Gauge(
     "perkstream_outbox_lag_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
 OUTBOX_PUBLISHED = Counter("perkstream_outbox_published_total", "Outbox rows published", ["service"])
+OUTBOX_REFUSED = Counter(
+    "perkstream_outbox_refused_total", "Outbox rows Kafka or the producer refused, set aside (by reason)",
+    ["service", "reason"],
+)
+OUTBOX_REFUSED_ROWS = Gauge(
+    "perkstream_outbox_refused_rows", "Rows in outbox_refused, waiting for an operator (python -m shared.admin "
+    "outbox-refused)", ["service"],
+)
+OUTBOX_LEADER = Gauge(
+    "perkstream_outbox_leader", "1 while this process holds its schema's relay lease (publishes its outbox)",
+    ["service"],
+)

@@ -17,10 +17,8 @@ from typing import Any
 import asyncpg
 import structlog
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
-from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
 from shared import asyncapi
 from shared.consumer import BatchConsumer, Handler, Subscription
@@ -55,8 +53,8 @@ class Service:
         )
         self.jobs = Jobs(name, lambda: self.pool, self.settings.jobs_interval_seconds, self.settings.jobs_enabled)
         self.include_router(self.jobs.router())
-        self._pool: asyncpg.Pool | None = None
-        self.producer: AIOKafkaProducer | None = None
+        self._pool: asyncpg.Pool | None = None  # the consumers' and jobs' (self.pool)
+        self._http_pool: asyncpg.Pool | None = None  # HTTP requests' (app.state.pool)
         self.relay: OutboxRelay | None = None
 
     # --- composition -------------------------------------------------------------------------
@@ -101,16 +99,16 @@ class Service:
         s = self.settings
         # `kill -USR1 <pid>` writes where every task of this process waits: a stuck consumer says where.
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _log_tasks)
-        self._pool = await create_pool(s.database_url, self.schema, s.db_pool_size)
-        app.state.pool = self._pool
-        self.producer = make_producer(s, self.name)
-        # Kafka may still be starting (compose, a fresh local stack): wait for it a while.
-        async for attempt in AsyncRetrying(stop=stop_after_delay(60), wait=wait_fixed(1), reraise=True):
-            with attempt:
-                await self.producer.start()
-        self.relay = OutboxRelay(self.name, self.schema, s.database_url, self.producer,
+        # Two pools: HTTP requests never take the connections the consumers and jobs need (settings.py).
+        self._pool = await create_pool(s.database_url, self.schema, s.db_work_pool_size, role="work")
+        self._http_pool = await create_pool(s.database_url, self.schema, s.db_http_pool_size, role="http",
+                                            acquire_timeout=s.db_acquire_timeout_seconds)
+        app.state.pool = self._http_pool
+        # The relay makes its own producer (and a new one after a refused batch); Kafka may still be
+        # starting (compose, a fresh local stack): it waits for it a while.
+        self.relay = OutboxRelay(self.name, self.schema, s.database_url, lambda: make_producer(s, self.name),
                                  s.outbox_batch_size, s.outbox_poll_seconds)
-        self.relay.start()
+        await self.relay.start()
         if self.subscriptions and not self.consumer.subscriptions:
             self.consumer.subscribe_together(self.subscriptions)
         await self.broker.start()
@@ -125,7 +123,6 @@ class Service:
             self.jobs.stop()
             await self.broker.stop()
             await self.relay.stop()
-            await self.producer.stop()
             await self._pool.close()
             log.info("service_stopped")
 

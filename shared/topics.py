@@ -1,4 +1,9 @@
-"""Every topic name of the public contract (docs/contract.md), written once."""
+"""Every topic name of the public contract (docs/contract.md), written once, and what Kafka accepts on them."""
+
+import re
+from collections.abc import Sequence
+
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 VISIT_PAID = "visit.paid"
 VISIT_ARRIVED = "visit.status_arrived"
@@ -55,6 +60,23 @@ def dlq(topic: str) -> str:
 
 def max_message_bytes(topic: str) -> int:
     return MAX_DEAD_LETTER_BYTES if topic.endswith(".dlq") else MAX_MESSAGE_BYTES
+
+
+def record_size(key: str | bytes | None, value: bytes, headers: Sequence[tuple[str, bytes | None]] = ()) -> int:
+    """The bytes one message counts against its topic's limit: a record batch of that one record, as the
+    producer estimates it (an upper bound by a few bytes), which is what the relay's producer checks too."""
+    raw_key = key.encode() if isinstance(key, str) else key
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(raw_key, value, list(headers)))
+
+
+LEGAL_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+
+
+def topic_name_problem(name: str) -> str | None:
+    """Why Kafka would refuse `name` as a topic name, or None when it would take it."""
+    if LEGAL_TOPIC.fullmatch(name) and name not in (".", ".."):
+        return None
+    return f"{name[:300]!r} is not a Kafka topic name (1 to 249 of a-z, A-Z, 0-9, '.', '_', '-')"
 
 
 def all_topics() -> list[str]:

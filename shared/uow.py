@@ -1,8 +1,13 @@
 """The unit of work a handler gets: one open transaction, and `publish`, which writes an outbox row in
-that same transaction (so a change and the events it causes commit together, or not at all)."""
+that same transaction (so a change and the events it causes commit together, or not at all).
+
+An event larger than its topic takes is refused right there (`EventTooLarge`): an HTTP request answers
+413 naming the event's largest field, a consumed message is dead-lettered with the reason
+`event_too_large`; it never reaches the outbox, where Kafka would refuse it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,6 +15,9 @@ from typing import Any
 
 import asyncpg
 from pydantic import BaseModel
+
+from shared.errors import TooLarge
+from shared.topics import max_message_bytes, record_size
 
 TRACEPARENT = "traceparent"
 
@@ -20,6 +28,19 @@ class OutboxMessage:
     key: str | None
     value: bytes
     headers: list[tuple[str, bytes]]
+
+
+class EventTooLarge(TooLarge):
+    def __init__(self, topic: str, size: int, event: BaseModel) -> None:
+        fields = event.model_dump(mode="json").items()
+        parts = {name: len(json.dumps(value, separators=(",", ":"))) for name, value in fields}
+        field = max(parts, key=parts.__getitem__) if parts else None
+        super().__init__("event_too_large", f"the {topic} event would be {size:,} bytes, more than its topic takes "
+                         f"({max_message_bytes(topic):,}); its largest field: {field} ({parts.get(field or '', 0):,} "
+                         "bytes)", field)
+
+    def __str__(self) -> str:  # the reason a dead letter carries
+        return f"{self.code}: {self.message}"
 
 
 async def enqueue(conn: asyncpg.Connection, messages: list[OutboxMessage]) -> None:
@@ -46,7 +67,11 @@ class UnitOfWork:
     def publish(self, topic: str, key: str | None, event: BaseModel) -> None:
         """Queues `event` for `topic`; it is written to the outbox when the handler returns."""
         headers = [(TRACEPARENT, self.traceparent)] if self.traceparent else []
-        self._pending.append(OutboxMessage(topic, key, event.model_dump_json().encode(), headers))
+        value = event.model_dump_json().encode()
+        size = record_size(key, value, headers)
+        if size > max_message_bytes(topic):
+            raise EventTooLarge(topic, size, event)
+        self._pending.append(OutboxMessage(topic, key, value, headers))
 
     def take(self) -> list[OutboxMessage]:
         pending, self._pending = self._pending, []
