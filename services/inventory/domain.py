@@ -121,22 +121,13 @@ def membership_product_locations(type_location_ids: Iterable[str]) -> list[str |
     return list(ids) if ids else [None]
 
 
-@dataclass(frozen=True)
-class MembershipUnit:
-    sale_id: str
-    code: str | None
-
-
-def membership_units(source: str, line_index: int, quantity: int,
-                     codes: list[str | None] | None) -> list[MembershipUnit]:
-    """One `membership.sold` per unit, each with a sale id derived from the source (operation or visit),
-    the line and the unit, so a replay names the same sales and the memberships service issues once.
-    `codes`: one per unit ("auto" for a generated one); None or [] for a no-code type."""
-    given = list(codes or [])
-    if given and len(given) != quantity:
-        raise ValueError(f"{quantity} unit(s) need {quantity} code(s), got {len(given)}")
-    return [MembershipUnit(f"inventory:{source}:{line_index}:{unit}", given[unit] if given else None)
-            for unit in range(quantity)]
+def units_problem(quantities: Iterable[int], limit: int) -> str | None:
+    """Why the membership units of one message or operation are too many to make, or None: each unit is
+    a `membership.sold` (and a membership, and its notices), so they are counted before any is made."""
+    total = sum(quantities)
+    if total > limit:
+        return f"{total} memberships sold at once; at most {limit} per visit or operation"
+    return None
 
 
 def code_problem(codes: list[str | None] | None, quantity: int, allow_without_code: bool) -> str | None:

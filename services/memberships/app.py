@@ -17,6 +17,8 @@ PUBLISHES: list[tuple[str, type[BaseModel], str]] = [
     (topics.MEMBERSHIP_DEDUCTED, events.MembershipDeducted, "Visits were deducted (paid, no-show, late cancel)"),
     (topics.MEMBERSHIP_DEDUCTION_REJECTED, events.MembershipDeductionRejected,
      "A line could not be paid with the membership, with the reason"),
+    (topics.MEMBERSHIP_DEDUCTION_REVERSED, events.MembershipDeductionReversed,
+     "An automatic deduction (no-show, late cancel) given back: the visit was paid, or the client arrived"),
     (topics.MEMBERSHIP_EXPIRING, events.MembershipExpiring, "N days before expiry, or N visits left"),
     (topics.MEMBERSHIP_EXPIRED, events.MembershipExpired, "The membership is past its validity"),
     (topics.MEMBERSHIP_FROZEN, events.MembershipFrozen, "Frozen; valid_until extended by the frozen days"),

@@ -13,6 +13,8 @@ from __future__ import annotations
 import calendar
 import re
 import secrets
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -67,6 +69,19 @@ def add_months(start: datetime, months: int) -> datetime:
     return start.replace(year=year, month=month, day=day)
 
 
+def shift(moment: datetime, delta: timedelta) -> datetime | None:
+    """`moment + delta`, where no arithmetic on stored data may fail: past the last day a calendar holds
+    (year 9999) it is None, which every rule reads as unlimited; before the first, that first day."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return None if delta > timedelta(0) else datetime.min.replace(tzinfo=moment.tzinfo)
+
+
+# The longest validity a type may have, per unit: 100 years (schemas.py refuses more, naming the field).
+MAX_VALIDITY = {"day": 36_500, "week": 5_214, "month": 1_200, "year": 100}
+
+
 @dataclass(frozen=True)
 class Validity:
     period: int = 0  # 0: unlimited
@@ -74,18 +89,21 @@ class Validity:
     counted_from: str = "sale"  # sale or first_visit
 
     def end(self, start: datetime) -> datetime | None:
-        """The first moment the membership is no longer valid (exclusive end)."""
+        """The first moment the membership is no longer valid (exclusive end); None: unlimited. A period
+        that ends past what a calendar holds (a type of 8,000 years, stored before periods were bounded)
+        is unlimited too, never an overflow."""
         if self.period == 0:
             return None
-        if self.unit == "day":
-            return start + timedelta(days=self.period)
-        if self.unit == "week":
-            return start + timedelta(weeks=self.period)
-        if self.unit == "month":
-            return add_months(start, self.period)
-        if self.unit == "year":
-            return add_months(start, 12 * self.period)
-        raise ValueError(f"unknown validity unit {self.unit!r}")
+        if self.unit not in MAX_VALIDITY:
+            raise ValueError(f"unknown validity unit {self.unit!r}")
+        try:
+            if self.unit == "day":
+                return start + timedelta(days=self.period)
+            if self.unit == "week":
+                return start + timedelta(weeks=self.period)
+            return add_months(start, self.period * (12 if self.unit == "year" else 1))
+        except (OverflowError, ValueError):  # ValueError: a year past 9999
+            return None
 
 
 # --- types --------------------------------------------------------------------------------------
@@ -243,9 +261,18 @@ def is_expired(m: Membership, at: datetime) -> bool:
     return m.status == Status.EXPIRED or (m.valid_until is not None and at >= m.valid_until)
 
 
+def first_use_at(m: Membership, at: datetime, now: datetime | None = None) -> datetime:
+    """When a first use dated `at` starts the membership: never before its sale (a visit dated earlier, by a
+    late message or a skewed clock, would start a `first_visit` validity early), and never after `now`
+    (one dated ahead would push the validity's end out; the consumer refuses the far future already)."""
+    moment = min(at, now) if now is not None else at
+    return max(moment, m.sold_at)
+
+
 def deduct(m: Membership, t: MembershipType, *, service_id: str, location_id: str, units: int,
-           at: datetime, phone: str | None) -> Deducted | Rejected:
-    """Takes `units` visits of `service_id` off `m`, or says why not (and then changes nothing)."""
+           at: datetime, phone: str | None, now: datetime | None = None) -> Deducted | Rejected:
+    """Takes `units` visits of `service_id` off `m`, or says why not (and then changes nothing). A first use
+    activates it as of `first_use_at`."""
     if not t.covers(service_id):
         return Rejected(Reason.SERVICE_NOT_INCLUDED)
     if not t.valid_at(location_id):
@@ -264,7 +291,7 @@ def deduct(m: Membership, t: MembershipType, *, service_id: str, location_id: st
         return Rejected(Reason.EXHAUSTED)
 
     balance = {**m.balance, key: m.balance[key] - units}
-    active = activate(m, t, at) if m.status == Status.SOLD else m  # first use starts it
+    active = activate(m, t, first_use_at(m, at, now)) if m.status == Status.SOLD else m  # first use starts it
     status = Status.EXHAUSTED if sum(balance.values()) == 0 else Status.ACTIVE
     cost = t.service_cost()
     return Deducted(
@@ -291,24 +318,31 @@ def activate(m: Membership, t: MembershipType, at: datetime) -> Membership:
         valid_until = t.validity.end(at)
         if valid_until is not None and m.frozen_from and m.frozen_until:
             frozen_after = (m.frozen_until - max(m.frozen_from, at.date())).days
-            valid_until += timedelta(days=max(frozen_after, 0))
+            valid_until = shift(valid_until, timedelta(days=max(frozen_after, 0)))
     return replace(m, status=Status.ACTIVE, activated_at=at, valid_until=valid_until)
 
 
 def auto_activation_due(m: Membership, t: MembershipType, at: datetime) -> bool:
     """An unused membership activates by itself `auto_activation_days` after its sale (unless it had
     expired by then: that one expires instead)."""
-    if m.status != Status.SOLD or t.auto_activation_days is None:
+    due = auto_activation_at(m, t)
+    if m.status != Status.SOLD or due is None:
         return False
-    due = m.sold_at + timedelta(days=t.auto_activation_days)
     return at >= due and (m.valid_until is None or due < m.valid_until)
+
+
+def auto_activation_at(m: Membership, t: MembershipType) -> datetime | None:
+    if t.auto_activation_days is None:
+        return None
+    return shift(m.sold_at, timedelta(days=t.auto_activation_days))
 
 
 def auto_activate(m: Membership, t: MembershipType) -> Membership:
     """Activation as of the day it was due (not the day the job ran), so a late job run costs the
     client nothing."""
-    assert t.auto_activation_days is not None
-    return activate(m, t, m.sold_at + timedelta(days=t.auto_activation_days))
+    due = auto_activation_at(m, t)
+    assert due is not None
+    return activate(m, t, due)
 
 
 def expiry_due(m: Membership, at: datetime) -> bool:
@@ -368,8 +402,12 @@ def freeze(m: Membership, t: MembershipType, start: date, days: int, today: date
         return FreezeError.AFTER_EXPIRY
     if days < 1 or m.freeze_days_used + days > t.freeze_max_days:
         return FreezeError.TOO_LONG
-    valid_until = m.valid_until + timedelta(days=days) if m.valid_until else None
-    frozen = replace(m, frozen_from=start, frozen_until=start + timedelta(days=days),
+    try:
+        until = start + timedelta(days=days)
+    except OverflowError:  # a freeze that would end past the last day a calendar holds
+        return FreezeError.AFTER_EXPIRY
+    valid_until = shift(m.valid_until, timedelta(days=days)) if m.valid_until else None
+    frozen = replace(m, frozen_from=start, frozen_until=until,
                      freeze_days_used=m.freeze_days_used + days, valid_until=valid_until)
     return begin_freeze(frozen, today)
 
@@ -387,7 +425,7 @@ def unfreeze(m: Membership, today: date) -> Membership | FreezeError:
     if m.frozen_from is None or m.frozen_until is None or m.frozen_until <= today:
         return FreezeError.NOT_ACTIVE
     unused = (m.frozen_until - max(today, m.frozen_from)).days
-    valid_until = m.valid_until - timedelta(days=unused) if m.valid_until else None
+    valid_until = shift(m.valid_until, -timedelta(days=unused)) if m.valid_until else None
     status = (Status.ACTIVE if m.activated_at else Status.SOLD) if m.status == Status.FROZEN else m.status
     if today <= m.frozen_from:  # cancelled before it began: no freeze at all
         return replace(m, status=status, frozen_from=None, frozen_until=None, valid_until=valid_until,
@@ -494,7 +532,7 @@ def choose_membership(candidates: list[tuple[Membership, MembershipType]], *, se
     def expires(mt: tuple[Membership, MembershipType]) -> datetime:
         # An unused first_visit membership would run from now if used now.
         m, t = mt
-        if m.valid_until is None and t.validity.counted_from == "first_visit":
+        if m.valid_until is None and m.activated_at is None and t.validity.counted_from == "first_visit":
             return t.validity.end(at) or far
         return m.valid_until or far
 
@@ -503,6 +541,113 @@ def choose_membership(candidates: list[tuple[Membership, MembershipType]], *, se
     why = (f"eligible for {service_id}; expires soonest ({end.isoformat()})" if end != far
            else f"eligible for {service_id}; the oldest sale among unlimited memberships")
     return m, f"{why}, of {len(eligible)} eligible"
+
+
+# --- one charge per visit ------------------------------------------------------------------------
+
+
+class VisitEvent(StrEnum):
+    """What a booking system says of a visit, as far as its charges go."""
+
+    PAID = "paid"
+    ARRIVED = "arrived"
+    NO_SHOW = "no_show"
+    LATE_CANCEL = "late_cancel"
+
+
+AUTOMATIC = frozenset({VisitEvent.NO_SHOW.value, VisitEvent.LATE_CANCEL.value})
+
+
+class ReversalReason(StrEnum):
+    """Why an automatic deduction was given back: the booking system corrected the visit's status."""
+
+    VISIT_PAID = "visit_paid"
+    VISIT_ARRIVED = "visit_arrived"
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A deduction that stands against a visit: recorded (its history entry) and not given back."""
+
+    entry_id: int
+    membership_id: str
+    service_id: str
+    units: int
+    cause: str  # paid, no_show, late_cancel
+    at: datetime  # what the deduction was dated: the payment, or the visit's scheduled time
+
+    @property
+    def automatic(self) -> bool:
+        return self.cause in AUTOMATIC
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    """What this service knows of one visit: whether it was paid or the client came (facts a later
+    no-show or cancellation does not undo), and the charges standing against it."""
+
+    paid: bool = False
+    arrived: bool = False
+    charges: tuple[Charge, ...] = ()
+
+
+@dataclass(frozen=True)
+class VisitSettlement:
+    """What one event of a visit does to its charges: the automatic ones to give back (and why), and
+    which of the event's wanted charges to deduct now, as (index in `wanted`, units)."""
+
+    reverse: tuple[Charge, ...] = ()
+    reason: ReversalReason | None = None
+    charge: tuple[tuple[int, int], ...] = ()
+
+
+def settle_visit(visit: VisitRecord, event: VisitEvent, wanted: Sequence[tuple[str, int]] = ()) -> VisitSettlement:
+    """THE rule of one charge per visit: whatever mix and order of no-show, late cancellation, arrival
+    and payment arrive, a visit takes at most its units of each service, once.
+
+    - `paid`: the visit happened. Its automatic deductions are given back (reason `visit_paid`), then its
+      lines paid with a membership are deducted (`wanted`: (service, units) per line), less what already
+      stands paid for that service;
+    - `arrived`: the client came: its automatic deductions are given back (`visit_arrived`);
+    - `no_show`, `late_cancel` (`wanted`: (service, 1) per service the location's policy deducts):
+      nothing on a visit that was paid or arrived, whichever came first; otherwise each service is
+      deducted only as far as no charge (of any cause) stands for it already.
+    """
+    if event in (VisitEvent.PAID, VisitEvent.ARRIVED):
+        reverse = tuple(c for c in visit.charges if c.automatic)
+        reason = ReversalReason.VISIT_PAID if event == VisitEvent.PAID else ReversalReason.VISIT_ARRIVED
+        if event == VisitEvent.ARRIVED:
+            return VisitSettlement(reverse, reason if reverse else None)
+        kept = [c for c in visit.charges if not c.automatic]
+        return VisitSettlement(reverse, reason if reverse else None, _uncovered(wanted, kept))
+    if visit.paid or visit.arrived:
+        return VisitSettlement()
+    return VisitSettlement(charge=_uncovered(wanted, visit.charges))
+
+
+def _uncovered(wanted: Sequence[tuple[str, int]], standing: Sequence[Charge]) -> tuple[tuple[int, int], ...]:
+    """The units of each wanted charge that no standing charge of its service covers yet."""
+    held = Counter[str]()
+    for c in standing:
+        held[c.service_id] += c.units
+    due = []
+    for index, (service_id, units) in enumerate(wanted):
+        covered = min(units, held[service_id])
+        held[service_id] -= covered
+        if units > covered:
+            due.append((index, units - covered))
+    return tuple(due)
+
+
+def give_back(m: Membership, t: MembershipType, charge: Charge) -> Membership:
+    """A deduction reversed: its visits back on the balance they came from; an exhausted membership is
+    usable again. (Its first use stays its first use: the validity it started keeps running.)"""
+    key = t.balance_key(charge.service_id)
+    balance = {**m.balance, key: m.balance.get(key, 0) + charge.units}
+    status = m.status
+    if status == Status.EXHAUSTED:
+        status = Status.ACTIVE if m.activated_at else Status.SOLD
+    return replace(m, balance=balance, status=status)
 
 
 # --- editing ------------------------------------------------------------------------------------

@@ -9,13 +9,19 @@ from shared.runtime import Service
 def register(service: Service) -> None:
     service.subscribe(
         topics.MEMBERSHIP_SOLD, MembershipSold, usecases.sell,
-        keys=lambda e: [f"sale:{e.sale_id}"],  # a sale issues once, whatever its event id
+        keys=lambda e: [usecases.sale_key(e.sale_id)],  # once, whatever its event id (or its visit issued it)
         description="A membership was sold: issue it (with its code, a generated one, or none).",
     )
     service.subscribe(
         topics.VISIT_PAID, VisitPaid, usecases.pay_visit,
         keys=lambda e: [f"visit.paid:{e.visit_id}"],  # a visit is paid once, whatever its event id
-        description="A visit's checkout: deduct the service lines paid with a membership.",
+        description="A visit's checkout: issue the memberships it sells, give back its automatic deductions, "
+                    "deduct the service lines paid with a membership.",
+    )
+    service.subscribe(
+        topics.VISIT_ARRIVED, VisitStatus, usecases.arrive,
+        keys=lambda e: [f"visit.arrived:{e.visit_id}"],
+        description="The client came: give back the visit's automatic deductions (no-show, late cancellation).",
     )
     service.subscribe(
         topics.VISIT_NO_SHOW, VisitStatus, usecases.deduct_no_show,

@@ -10,7 +10,15 @@ from typing import Any
 
 import asyncpg
 
-from services.memberships.domain import Membership, MembershipType, Status, TypeService, Validity
+from services.memberships.domain import (
+    Charge,
+    Membership,
+    MembershipType,
+    Status,
+    TypeService,
+    Validity,
+    VisitRecord,
+)
 from shared.db import as_uuid
 
 
@@ -164,26 +172,52 @@ class Repository:
                               AND m.sold_at + make_interval(days => (t.spec->>'auto_activation_days')::int)
                                   <= {as_of}""",
         "expiry": "m.status IN ('sold', 'active', 'frozen') AND m.valid_until <= {as_of}",
-        "expiring_notices": """m.status IN ('sold', 'active') AND (
-                                 (t.spec->>'notify_days_before_expiry' IS NOT NULL AND m.valid_until > {as_of}
-                                  AND m.valid_until <= {as_of} + make_interval(
-                                      days => (t.spec->>'notify_days_before_expiry')::int))
-                                 OR t.spec->>'notify_visits_left' IS NOT NULL)""",
+        # domain.expiring_soon, less the states told already (their marks, as jobs.expiring_mark writes
+        # them): a membership told once is not read again until its state changes.
+        "expiring_notices": """m.status IN ('sold', 'active') AND CASE
+                                 WHEN coalesce({ending}, false) THEN NOT EXISTS (
+                                     SELECT 1 FROM membership_marks k WHERE k.membership_id = m.id
+                                       AND k.mark = 'expiring:valid_until:' || {valid_until_text})
+                                 ELSE t.spec->>'notify_visits_left' IS NOT NULL
+                                     AND {visits_left} BETWEEN 1 AND (t.spec->>'notify_visits_left')::int
+                                     AND NOT EXISTS (
+                                         SELECT 1 FROM membership_marks k WHERE k.membership_id = m.id
+                                           AND k.mark = 'expiring:visits_left:' || {visits_left})
+                               END""".format(
+            ending="""t.spec->>'notify_days_before_expiry' IS NOT NULL AND m.valid_until > {as_of} AND m.valid_until
+                      <= {as_of} + make_interval(days => (t.spec->>'notify_days_before_expiry')::int)""",
+            # Python's isoformat() of the UTC time asyncpg reads: microseconds only when there are some.
+            valid_until_text="""to_char(m.valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+                || CASE to_char(m.valid_until AT TIME ZONE 'UTC', 'US') WHEN '000000' THEN ''
+                   ELSE '.' || to_char(m.valid_until AT TIME ZONE 'UTC', 'US') END || '+00:00'""",
+            visits_left="(SELECT coalesce(sum(value::int), 0) FROM jsonb_each_text(m.balance))",
+        ),
         "freezes": """m.status IN ('sold', 'active', 'frozen') AND m.frozen_from IS NOT NULL
                       AND (m.frozen_from <= {as_of}::timestamptz::date AND m.frozen_until > {as_of}::timestamptz::date
                            OR (m.status = 'frozen' AND m.frozen_until <= {as_of}::timestamptz::date))""",
     }
+    PAGE = 1000
 
-    async def due(self, job: str, as_of: datetime, limit: int = 5000) -> list[Membership]:
-        """Candidates of a job, locked; rows a deduction holds right now are skipped (the next run takes
-        them)."""
+    async def due(self, job: str, as_of: datetime, after: str | None = None, limit: int = PAGE) -> list[Membership]:
+        """A page of a job's candidates in id order (from past `after`, the last id of the page before),
+        locked; rows a deduction holds right now are skipped (the next run takes them)."""
         rows = await self.conn.fetch(
             f"""SELECT m.* FROM memberships m JOIN membership_types t ON t.id = m.type_id
-                WHERE m.chain_id = $1 AND ({self.DUE[job].format(as_of="$2")})
-                ORDER BY m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED""",
-            self.chain_id, as_of, limit,
+                WHERE m.chain_id = $1 AND ({self.DUE[job].format(as_of="$2")}) AND ($3::uuid IS NULL OR m.id > $3)
+                ORDER BY m.id LIMIT $4 FOR UPDATE OF m SKIP LOCKED""",
+            self.chain_id, as_of, as_uuid(after) if after else None, limit,
         )
         return [membership_from_row(r) for r in rows]
+
+    async def mark_all(self, marks: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Sets each (membership id, mark); answers those set now for the first time."""
+        rows = await self.conn.fetch(
+            """INSERT INTO membership_marks (chain_id, membership_id, mark)
+               SELECT $1, m, k FROM unnest($2::uuid[], $3::text[]) AS t(m, k)
+               ON CONFLICT DO NOTHING RETURNING membership_id, mark""",
+            self.chain_id, [uuid.UUID(m) for m, _ in marks], [k for _, k in marks],
+        )
+        return {(str(r["membership_id"]), r["mark"]) for r in rows}
 
     async def mark(self, membership_id: str, mark: str) -> bool:
         """True the first time `mark` is set on the membership."""
@@ -198,10 +232,10 @@ class Repository:
             """WITH sold AS (
                    SELECT * FROM memberships WHERE chain_id = $1
                      AND ($2::timestamptz IS NULL OR sold_at >= $2) AND ($3::timestamptz IS NULL OR sold_at < $3)),
-               used AS (
-                   SELECT h.membership_id, sum(h.units) AS units, sum(h.service_cost) AS cost
+               used AS (  -- a reversal gives its deduction's visits back
+                   SELECT h.membership_id, sum(CASE h.kind WHEN 'reversal' THEN -h.units ELSE h.units END) AS units
                    FROM membership_history h JOIN sold s ON s.id = h.membership_id
-                   WHERE h.kind = 'deduction' GROUP BY h.membership_id)
+                   WHERE h.kind IN ('deduction', 'reversal') GROUP BY h.membership_id)
                SELECT t.id AS type_id, t.name, count(s.id) AS sold, coalesce(sum(s.price), 0) AS revenue,
                       coalesce(sum(u.units), 0) AS visits_used,
                       coalesce(sum((SELECT sum(value::int) FROM jsonb_each_text(s.balance))), 0) AS visits_remaining,
@@ -233,6 +267,20 @@ class Repository:
             m.client_name, detail,
         )
         return bool(inserted)
+
+    async def sale_issued(self, sale_id: str) -> bool:
+        return bool(await self.conn.fetchval(
+            "SELECT true FROM memberships WHERE chain_id = $1 AND sale_id = $2", self.chain_id, sale_id
+        ))
+
+    async def claim(self, key: str, topic: str) -> bool:
+        """Claims an inbox key of this service as its consumer does for a message it applies (so that
+        message, when it comes, is a duplicate): True when the key was not there yet. Waits for a
+        transaction claiming it right now, so one of the two applies it."""
+        return bool(await self.conn.fetchval(
+            "INSERT INTO inbox (chain_id, key, topic) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+            self.chain_id, key, topic,
+        ))
 
     async def code_taken(self, code: str) -> bool:
         return bool(await self.conn.fetchval(
@@ -285,6 +333,43 @@ class Repository:
                 SELECT $1, id, $10, $11, $12, $13, $14, $15, $4, $16 FROM saved""",
             *state, at, kind, visit_id, service_id, units, service_cost, detail or {},
         )
+
+    # --- visits (one charge per visit) ---
+
+    async def visit(self, visit_id: str, *, paid: bool = False, arrived: bool = False) -> VisitRecord:
+        """What is known of the visit, this event's fact included; the visit's row stays locked until the
+        transaction ends, so the events of one visit apply one at a time. The charges standing against it
+        are read only where an automatic one was ever made (none: only a payment's, and a paid visit
+        takes no automatic charge)."""
+        row = await self.conn.fetchrow(
+            """INSERT INTO visits AS v (chain_id, visit_id, paid, arrived) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (chain_id, visit_id) DO UPDATE SET paid = v.paid OR EXCLUDED.paid,
+                   arrived = v.arrived OR EXCLUDED.arrived
+               RETURNING paid, arrived, charged""",
+            self.chain_id, visit_id, paid, arrived,
+        )
+        charges = await self.standing_charges(visit_id) if row["charged"] else ()
+        return VisitRecord(paid=row["paid"], arrived=row["arrived"], charges=charges)
+
+    async def charged(self, visit_id: str) -> None:
+        """An automatic charge was made on the visit (its row is locked already)."""
+        await self.conn.execute("UPDATE visits SET charged = true WHERE chain_id = $1 AND visit_id = $2",
+                                self.chain_id, visit_id)
+
+    async def standing_charges(self, visit_id: str) -> tuple[Charge, ...]:
+        """The visit's deductions that no reversal gave back, in the order they were made."""
+        rows = await self.conn.fetch(
+            """SELECT h.id, h.membership_id, h.service_id, h.units, h.detail->>'cause' AS cause, h.at
+               FROM membership_history h
+               WHERE h.chain_id = $1 AND h.visit_id = $2 AND h.kind = 'deduction'
+                 AND NOT EXISTS (SELECT 1 FROM membership_history r
+                                 WHERE r.chain_id = $1 AND r.visit_id = $2 AND r.kind = 'reversal'
+                                   AND (r.detail->>'reverses')::bigint = h.id)
+               ORDER BY h.id""",
+            self.chain_id, visit_id,
+        )
+        return tuple(Charge(r["id"], str(r["membership_id"]), r["service_id"], r["units"], r["cause"] or "paid",
+                            r["at"]) for r in rows)
 
     async def history(self, membership_id: str) -> list[asyncpg.Record]:
         return (await self.histories([membership_id])).get(membership_id, [])

@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 
-from services.memberships.domain import Membership, MembershipType, TypeService, Validity
+from services.memberships.domain import MAX_VALIDITY, Membership, MembershipType, TypeService, Validity
 from shared.events import Id, Money, NonNegativeMoney
 from shared.http import Body
 
@@ -26,10 +26,26 @@ class ServiceIn(Body):
     visits: Annotated[int, Field(ge=1, le=100_000)] | None = None
 
 
-class ValidityIn(Body):
-    period: Annotated[int, Field(ge=0, le=10_000)] = 0
+class ValidityOut(Body):
+    """A validity as stored: one saved before periods were bounded may be longer than a new one may."""
+
+    # The unit first: the bound of a new period depends on it.
     unit: Literal["day", "week", "month", "year"] = "month"
     counted_from: Literal["sale", "first_visit"] = "sale"
+    period: Annotated[int, Field(ge=0)] = 0
+
+
+class ValidityIn(ValidityOut):
+    period: Annotated[int, Field(ge=0, le=max(MAX_VALIDITY.values()), description="0: unlimited; at most 100 years: "
+                                 + ", ".join(f"{n} {unit}s" for unit, n in MAX_VALIDITY.items()))] = 0
+
+    @field_validator("period")
+    @classmethod
+    def _at_most_a_century(cls, period: int, info: ValidationInfo) -> int:
+        unit = info.data.get("unit", "month")
+        if period > MAX_VALIDITY[unit]:
+            raise ValueError(f"a validity is at most 100 years: {MAX_VALIDITY[unit]} {unit}s (0: unlimited)")
+        return period
 
 
 class FreezeIn(Body):
@@ -94,6 +110,7 @@ class MembershipTypeOut(MembershipTypeIn):
     id: uuid.UUID
     archived: bool
     price: Money
+    validity: ValidityOut = ValidityOut()  # type: ignore[assignment]
 
     @classmethod
     def of(cls, t: MembershipType) -> MembershipTypeOut:

@@ -54,6 +54,11 @@ KINDS: dict[str, Kind] = {k.type: k for k in (
          MEMBERSHIP | {"reason", "reason_text", "service_id", "visit_id", "client_phone"},
          "to the location's administrator: a deduction was refused for an error of the desk (unknown code, "
          "service not included, location not allowed, phone mismatch)"),
+    Kind("membership.deduction_reversed", CLIENT,
+         "{client_name}, the visit of {visit_date} was given back to membership {membership_code}; {balance} left.",
+         MEMBERSHIP | {"visit_date", "units", "reason"},
+         "an automatic deduction (no-show, late cancellation) was given back: the visit was paid, or the client "
+         "came"),
     Kind("membership.expiring", CLIENT,
          "{client_name}, your membership {membership_code} expires on {valid_until}; {balance} visits left.",
          MEMBERSHIP | {"days_left"}, "N days before the membership's end"),
@@ -216,6 +221,7 @@ SAMPLE_VALUES: dict[str, object] = {
     "client_phone": "+36201234567", "days_left": 7, "frozen_from": "2026-03-01", "frozen_until": "2026-03-15",
     "days": 14, "discount": "10", "old_discount": "5", "expires_at": "2026-05-01", "level": "silver",
     "old_level": "bronze", "card_number": "1001", "points": "120", "burns_at": "2026-09-01",
+    "visit_date": "2026-03-01",
     "product_name": "Massage oil", "storage_id": "st-1", "stock": "2 pcs", "min_stock": "5 pcs", "unit": "pcs",
 }
 

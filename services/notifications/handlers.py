@@ -45,6 +45,8 @@ SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
     (topics.MEMBERSHIP_DEDUCTION_REJECTED, events.MembershipDeductionRejected, usecases.notify_deduction_rejected,
      "A membership could not pay: tell the client (expired, frozen, exhausted) or the administrator (an "
      "error of the desk)."),
+    (topics.MEMBERSHIP_DEDUCTION_REVERSED, events.MembershipDeductionReversed, usecases.notify_deduction_reversed,
+     "An automatic deduction was given back (the visit was paid, or the client came): tell the client."),
     (topics.MEMBERSHIP_EXPIRING, events.MembershipExpiring, usecases.notify_expiring,
      "A membership ends soon, or runs low on visits."),
     (topics.MEMBERSHIP_EXPIRED, events.MembershipExpired, usecases.notify_expired, "A membership expired."),

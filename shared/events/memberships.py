@@ -83,6 +83,26 @@ class MembershipDeductionRejected(DomainEvent):
     type_name: str | None = None  # None when the membership is unknown
 
 
+class MembershipDeductionReversed(DomainEvent):
+    """`membership.deduction_reversed`: an automatic deduction (no-show, late cancellation) given back,
+    because the booking system corrected the visit's status: it was paid, or the client arrived. Once per
+    reversed deduction (its event id follows from it)."""
+
+    membership_id: uuid.UUID
+    code: str | None
+    type_name: str
+    client: Client
+    visit_id: str
+    service_id: str
+    units: int  # the visits given back
+    visit_at: Time  # what the reversed deduction was dated: the visit's scheduled time
+    # Visits left on the balance they went back to (the service's, or the shared total), and after it.
+    visits_left: int
+    status: str
+    balance: dict[str, int]
+    valid_until: Time | None
+    cause: Literal["no_show", "late_cancel"]  # what the reversed deduction was for
+    reason: Literal["visit_paid", "visit_arrived"]
 
 
 class MembershipStateEvent(DomainEvent):

@@ -16,7 +16,6 @@ from services.inventory.domain import (
     may_go_negative,
     membership_product_id,
     membership_product_locations,
-    membership_units,
     movements,
     pick_bill,
     quantity_problem,
@@ -24,7 +23,7 @@ from services.inventory.domain import (
     service_quantities,
     stock_alert,
 )
-from services.inventory.usecases.record import split_amount
+from shared.sales import membership_units, split_amount
 
 D = Decimal
 

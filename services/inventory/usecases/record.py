@@ -16,7 +16,8 @@ from services.inventory.domain import OpType
 from services.inventory.repository import Repository
 from shared import topics
 from shared.errors import Conflict
-from shared.events import CENTS, Client, MembershipSold, StockChanged, StockLow
+from shared.events import CENTS, Client, StockChanged, StockLow
+from shared.sales import MembershipUnit, membership_sales, membership_units
 from shared.uow import UnitOfWork
 
 # The client named on a membership sold at the counter to nobody in particular (a coded gift card):
@@ -50,13 +51,6 @@ class OpLine:
                    product["membership_type_id"], codes, ref, product["min_stock"])
 
 
-def split_amount(amount: Decimal, units: int) -> list[Decimal]:
-    """`amount` over `units` in cents, the odd cents on the first units: the parts add up to it."""
-    cents = int((amount / CENTS).to_integral_value())
-    base, rest = divmod(cents, units)
-    return [Decimal(base + (1 if i < rest else 0)) * CENTS for i in range(units)]
-
-
 async def record(uow: UnitOfWork, repo: Repository, *, op_id: uuid.UUID, op_type: OpType,
                  location_id: str | None, storage_id: str | None, to_storage_id: str | None, source: str,
                  client: Client | None, comment: str | None, lines: list[OpLine], at: datetime,
@@ -66,11 +60,11 @@ async def record(uow: UnitOfWork, repo: Repository, *, op_id: uuid.UUID, op_type
     below zero (409 insufficient_stock); every moved balance publishes `inventory.stock_changed`, one
     that falls low `inventory.stock_low`; every membership unit sold publishes `membership.sold`, its
     sale id derived from `sale_source` (default: this operation), the line and the unit."""
-    sales: list[list[domain.MembershipUnit]] = []
+    sales: list[list[MembershipUnit]] = []
     for index, line in enumerate(lines):
         units = int(line.quantity) if line.is_membership else 0
         ref = line.ref if line.ref is not None else index
-        sales.append(domain.membership_units(sale_source or f"op:{op_id}", ref, units, line.codes)
+        sales.append(membership_units(sale_source or f"op:{op_id}", ref, units, line.codes)
                      if units else [])
     number = await repo.add_operation(
         op_id, op_type.value, location_id, storage_id, to_storage_id, source,
@@ -94,7 +88,7 @@ async def record(uow: UnitOfWork, repo: Repository, *, op_id: uuid.UUID, op_type
     return number
 
 
-def _line_json(line: OpLine, units: list[domain.MembershipUnit]) -> dict[str, Any]:
+def _line_json(line: OpLine, units: list[MembershipUnit]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "product_id": line.product_id, "product_name": line.product_name, "unit": line.unit,
         "quantity": domain.quantity_text(line.quantity), "price": str(line.price.quantize(CENTS)),
@@ -136,14 +130,8 @@ async def _stock_events(uow: UnitOfWork, repo: Repository, moved: list[tuple[str
 
 
 def _sell_memberships(uow: UnitOfWork, chain_id: str, location_id: str, line: OpLine,
-                      units: list[domain.MembershipUnit], client: Client | None, at: datetime) -> None:
+                      units: list[MembershipUnit], client: Client | None, at: datetime) -> None:
     assert line.membership_type_id is not None
-    buyer = client or WALK_IN
-    for unit, price in zip(units, split_amount(line.amount, len(units)), strict=True):
-        # The event id follows from the sale id too: a replay is the same message, twice harmless.
-        event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"perkstream:{chain_id}:{unit.sale_id}"))
-        uow.publish(topics.MEMBERSHIP_SOLD, buyer.id, MembershipSold(
-            event_id=event_id, occurred_at=at, chain_id=chain_id, location_id=location_id,
-            sale_id=unit.sale_id, membership_type_id=line.membership_type_id, code=unit.code,
-            client=buyer, price=price,
-        ))
+    for sold in membership_sales(chain_id, location_id, line.membership_type_id, units, line.amount,
+                                 client or WALK_IN, at):
+        uow.publish(topics.MEMBERSHIP_SOLD, sold.client.id, sold)

@@ -16,12 +16,13 @@ from services.inventory.repository import Repository
 from services.inventory.usecases.consumables import settings_of, write_off
 from services.inventory.usecases.record import OpLine, record
 from shared.events import CENTS, VisitPaid
+from shared.sales import visit_line_codes, visit_source
 from shared.uow import UnitOfWork
 
 
 async def apply_paid_visit(uow: UnitOfWork, e: VisitPaid) -> None:
     repo = Repository(uow.conn, e.chain_id)
-    source = f"visit:{e.visit_id}"
+    source = visit_source(e.visit_id)
     consumables_on, default_storage = await settings_of(repo, e.location_id)
     await _sell_products(uow, repo, e, source, default_storage)
     await _sell_memberships(uow, repo, e, source)
@@ -67,9 +68,7 @@ async def _sell_memberships(uow: UnitOfWork, repo: Repository, e: VisitPaid, sou
         except ValueError:
             raise ValueError(f"lines.{i}.item_id: a membership line names its membership type's id") from None
         product = await repo.membership_product_at(type_id, e.location_id)
-        # One code per unit: "auto" generates each, none sells no-code units; a given code sells one (a
-        # second unit with the same code is refused by the memberships service: code_taken).
-        codes: list[str | None] | None = [line.code] * line.quantity if line.code else None
+        codes = visit_line_codes(line.code, line.quantity)  # as the memberships service derives them too
         price = (line.paid / line.quantity).quantize(CENTS)
         if product is not None:
             lines.append(OpLine.of_product(product, Decimal(line.quantity), price, amount=line.paid, codes=codes,

@@ -1,5 +1,6 @@
 """Every command and query of the memberships service, one module each (the app index)."""
 
+from services.memberships.usecases.arrive import arrive
 from services.memberships.usecases.auto_deduct import deduct_late_cancel, deduct_no_show
 from services.memberships.usecases.change_type import duplicate_type, set_archived, update_type
 from services.memberships.usecases.create_type import create_type
@@ -16,10 +17,10 @@ from services.memberships.usecases.queries import (
     list_types,
     report,
 )
-from services.memberships.usecases.sell import sell
+from services.memberships.usecases.sell import sale_key, sell
 
 __all__ = [
-    "JOBS", "create_type", "deduct_late_cancel", "deduct_no_show", "duplicate_type", "edit", "eligibility",
+    "JOBS", "arrive", "create_type", "deduct_late_cancel", "deduct_no_show", "duplicate_type", "edit", "eligibility",
     "find_memberships", "freeze", "get_membership", "get_policy", "get_type", "list_types", "pay_visit",
-    "put_policy", "report", "sell", "set_archived", "unfreeze", "update_type",
+    "put_policy", "report", "sale_key", "sell", "set_archived", "unfreeze", "update_type",
 ]

@@ -10,7 +10,7 @@ from services.memberships import domain
 from services.memberships.repository import Repository
 from services.memberships.usecases.publishing import state
 from shared import topics
-from shared.events import Client, MembershipActivated, MembershipDeducted, MembershipDeductionRejected
+from shared.events import Client, MembershipActivated, MembershipDeducted, MembershipDeductionRejected, utcnow
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("memberships")
@@ -19,11 +19,12 @@ log = structlog.get_logger("memberships")
 async def deduct(uow: UnitOfWork, repo: Repository, m: domain.Membership | None, t: domain.MembershipType | None, *,
                  code: str | None, client: Client, location_id: str, visit_id: str, service_id: str, units: int,
                  at: datetime, cause: str, chosen_because: str | None = None) -> bool:
+    """True when it was deducted (False: rejected, and `membership.deduction_rejected` says why)."""
     if m is None or t is None:
         outcome: domain.Deducted | domain.Rejected = domain.Rejected(domain.Reason.UNKNOWN_CODE)
     else:
         outcome = domain.deduct(m, t, service_id=service_id, location_id=location_id, units=units, at=at,
-                                phone=client.phone)
+                                phone=client.phone, now=utcnow())
     if isinstance(outcome, domain.Rejected):
         log.info("deduction_rejected", code=code, service_id=service_id, reason=outcome.reason.value, cause=cause)
         uow.publish(topics.MEMBERSHIP_DEDUCTION_REJECTED, client.id, MembershipDeductionRejected(

@@ -1,7 +1,7 @@
 """Time-driven work of the memberships service. Each job runs per chain (for every chain that has work
 when run by the scheduler), is idempotent for the same `as_of`, and answers what it changed."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,15 +30,25 @@ def per_chain(name: str, job: ChainJob) -> Callable[[UnitOfWork, str | None, dat
 Candidates = list[tuple[domain.Membership, domain.MembershipType]]
 
 
-async def _candidates(repo: Repository, job: str, as_of: datetime) -> Candidates:
-    found = await repo.due(job, as_of)
-    types = await repo.types_by_id({m.type_id for m in found}) if found else {}
-    return [(m, types[m.type_id]) for m in found]
+async def _pages(repo: Repository, job: str, as_of: datetime) -> AsyncIterator[Candidates]:
+    """Every candidate of the job, a page at a time (by id: however many there are, each is read once)."""
+    after: str | None = None
+    while found := await repo.due(job, as_of, after):
+        types = await repo.types_by_id({m.type_id for m in found})
+        yield [(m, types[m.type_id]) for m in found]
+        after = found[-1].id
+
+
+async def _candidates(repo: Repository, job: str, as_of: datetime) -> AsyncIterator[tuple[domain.Membership,
+                                                                                         domain.MembershipType]]:
+    async for page in _pages(repo, job, as_of):
+        for candidate in page:
+            yield candidate
 
 
 async def auto_activate(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[str]:
     changed = []
-    for m, t in await _candidates(repo, "auto_activation", as_of):
+    async for m, t in _candidates(repo, "auto_activation", as_of):
         if domain.auto_activation_due(m, t, as_of):
             after = domain.auto_activate(m, t)
             await repo.save(after, "activation", after.activated_at or as_of, detail={"cause": "auto_activation"})
@@ -50,7 +60,7 @@ async def auto_activate(uow: UnitOfWork, repo: Repository, as_of: datetime) -> l
 
 async def expire(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[str]:
     changed = []
-    for m, t in await _candidates(repo, "expiry", as_of):
+    async for m, t in _candidates(repo, "expiry", as_of):
         if domain.expiry_due(m, as_of):
             after = domain.expire(m)
             await repo.save(after, "expiry", as_of)
@@ -59,18 +69,24 @@ async def expire(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[str
     return changed
 
 
+def expiring_mark(m: domain.Membership, soon: domain.ExpiringSoon) -> str:
+    """The mark of a state told (Repository.DUE["expiring_notices"] skips the states marked, writing it in
+    SQL the same way). Once per state: a freeze or an edit that moves valid_until (or a top-up) earns a new
+    notice."""
+    key = m.valid_until.isoformat() if soon.reason == "valid_until" and m.valid_until else str(m.visits_left)
+    return f"expiring:{soon.reason}:{key}"
+
+
 async def notify_expiring(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[str]:
     changed = []
-    for m, t in await _candidates(repo, "expiring_notices", as_of):
-        soon = domain.expiring_soon(m, t, as_of)
-        if soon is None:
-            continue
-        # Once per state: a freeze or an edit that moves valid_until (or a top-up) earns a new notice.
-        key = m.valid_until.isoformat() if soon.reason == "valid_until" and m.valid_until else str(m.visits_left)
-        if await repo.mark(m.id, f"expiring:{soon.reason}:{key}"):
-            uow.publish(topics.MEMBERSHIP_EXPIRING, m.client_id, MembershipExpiring(
-                **state(m, t), reason=soon.reason, days_left=soon.days_left))  # type: ignore[arg-type]
-            changed.append(m.code or m.id)
+    async for page in _pages(repo, "expiring_notices", as_of):
+        due = [(m, t, soon) for m, t in page if (soon := domain.expiring_soon(m, t, as_of)) is not None]
+        told = await repo.mark_all([(m.id, expiring_mark(m, soon)) for m, _, soon in due]) if due else set()
+        for m, t, soon in due:
+            if (m.id, expiring_mark(m, soon)) in told:
+                uow.publish(topics.MEMBERSHIP_EXPIRING, m.client_id, MembershipExpiring(
+                    **state(m, t), reason=soon.reason, days_left=soon.days_left))  # type: ignore[arg-type]
+                changed.append(m.code or m.id)
     return changed
 
 
@@ -78,7 +94,7 @@ async def freezes(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[st
     """Starts freezes whose first day has come, and ends those whose last day has passed."""
     changed = []
     today = as_of.date()
-    for m, t in await _candidates(repo, "freezes", as_of):
+    async for m, t in _candidates(repo, "freezes", as_of):
         if domain.freeze_ended(m, today):
             after = domain.end_freeze(m)
             await repo.save(after, "unfreeze", as_of, detail={"who": "job", "reason": "freeze ended"})

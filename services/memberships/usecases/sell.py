@@ -1,4 +1,6 @@
-"""`membership.sold`: issue a membership with the given code, a generated one, or none."""
+"""`membership.sold`: issue a membership with the given code, a generated one, or none. The membership
+lines of a paid visit are issued from the visit itself too (sell_visit_memberships), under the sale ids
+inventory's `membership.sold` of them carries: whichever comes first issues, the other is a duplicate."""
 
 import uuid
 
@@ -8,10 +10,16 @@ from services.memberships import domain
 from services.memberships.domain import AUTO_CODE, IssueReason
 from services.memberships.repository import Repository
 from shared import topics
-from shared.events import MembershipIssued, MembershipIssueRejected, MembershipSold
+from shared.events import MembershipIssued, MembershipIssueRejected, MembershipSold, VisitPaid
+from shared.sales import visit_membership_sales
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("memberships")
+
+
+def sale_key(sale_id: str) -> str:
+    """The inbox key of a sale: it issues once, whatever its event id, from `membership.sold` or its visit."""
+    return f"sale:{sale_id}"
 
 
 async def _free_code(repo: Repository) -> str:
@@ -22,7 +30,20 @@ async def _free_code(repo: Repository) -> str:
 
 
 async def sell(uow: UnitOfWork, e: MembershipSold) -> None:
-    repo = Repository(uow.conn, e.chain_id, uow.batch)
+    await issue(uow, Repository(uow.conn, e.chain_id, uow.batch), e)
+
+
+async def sell_visit_memberships(uow: UnitOfWork, repo: Repository, e: VisitPaid) -> None:
+    """The memberships a paid visit sells, issued before its lines are deducted, so one sold and used in
+    the same visit pays (its `membership.sold`, from inventory, may come later or not at all). Each is
+    issued as its `membership.sold` would be, and that message, when it comes, finds its inbox key taken;
+    one that came first took the key already, and the sale is not decided twice."""
+    for sold in visit_membership_sales(e):
+        if await repo.claim(sale_key(sold.sale_id), topics.MEMBERSHIP_SOLD):
+            await issue(uow, repo, sold)
+
+
+async def issue(uow: UnitOfWork, repo: Repository, e: MembershipSold) -> None:
     t = await repo.get_type(str(e.membership_type_id), for_sale=True)
     code = await _free_code(repo) if e.code and e.code.lower() == AUTO_CODE else e.code
     rejected = domain.check_sale(t, code, e.location_id)
@@ -38,6 +59,9 @@ async def sell(uow: UnitOfWork, e: MembershipSold) -> None:
                 membership_type_id=e.membership_type_id, type_name=t.name, code=m.code, sale_id=e.sale_id,
                 client=e.client, status=m.status.value, balance=m.balance, valid_until=m.valid_until,
             ))
+            return
+        if await repo.sale_issued(e.sale_id):  # this very sale, issued already: a duplicate, not a conflict
+            log.info("sale_already_issued", sale_id=e.sale_id)
             return
         rejected = domain.IssueRejected(IssueReason.CODE_TAKEN)  # the unique index says so
     log.info("issue_rejected", sale_id=e.sale_id, code=code, reason=rejected.reason.value)

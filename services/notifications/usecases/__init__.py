@@ -22,6 +22,7 @@ from services.notifications.usecases.notify_memberships import (
     notify_activated,
     notify_deduction,
     notify_deduction_rejected,
+    notify_deduction_reversed,
     notify_expired,
     notify_expiring,
     notify_frozen,
@@ -35,7 +36,7 @@ from services.notifications.usecases.release_held import release_held
 __all__ = [
     "UnknownNotice", "delete_template", "get_opt_out", "get_settings", "list_notices", "list_templates",
     "notify_activated", "notify_bonus_accrued", "notify_bonus_burned", "notify_bonus_burning", "notify_bonus_spent",
-    "notify_deduction", "notify_deduction_rejected", "notify_discount_changed", "notify_expired", "notify_expiring",
-    "notify_frozen", "notify_issued", "notify_level_changed", "notify_stock_low", "notify_unfrozen", "record_receipt",
-    "release_held", "save_opt_out", "save_settings", "save_template",
+    "notify_deduction", "notify_deduction_rejected", "notify_deduction_reversed", "notify_discount_changed",
+    "notify_expired", "notify_expiring", "notify_frozen", "notify_issued", "notify_level_changed", "notify_stock_low",
+    "notify_unfrozen", "record_receipt", "release_held", "save_opt_out", "save_settings", "save_template",
 ]

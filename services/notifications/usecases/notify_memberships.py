@@ -12,6 +12,7 @@ from shared.events import (
     MembershipActivated,
     MembershipDeducted,
     MembershipDeductionRejected,
+    MembershipDeductionReversed,
     MembershipExpired,
     MembershipExpiring,
     MembershipFrozen,
@@ -59,6 +60,13 @@ async def notify_deduction_rejected(uow: UnitOfWork, e: MembershipDeductionRejec
         **({"client_name": e.client.name or e.client.id} if desk else {}),
         "membership_code": e.code or e.type_name or "without a code", "reason": e.reason, "reason_text": reason_text,
         "service_id": e.service_id, "visit_id": e.visit_id, "client_phone": e.client.phone or "",
+    }))
+
+
+async def notify_deduction_reversed(uow: UnitOfWork, e: MembershipDeductionReversed) -> None:
+    await notify(uow, _draft("membership.deduction_reversed", e, e.client, {
+        "visit_date": e.visit_at, "units": e.units, "reason": e.reason, "membership_code": e.code or e.type_name,
+        "type_name": e.type_name, "balance": e.visits_left, "valid_until": e.valid_until,
     }))
 
 
