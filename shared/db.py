@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -70,14 +71,54 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def create_pool(database_url: str, schema: str, size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
+class PoolBusy(TimeoutError):
+    """Every connection of a pool stayed taken for its whole acquire timeout: a passing state (503)."""
+
+
+class _Acquire:
+    """A pool's acquire that says PoolBusy when it timed out (not a statement's timeout)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        try:
+            return await self.inner.__aenter__()
+        except TimeoutError as exc:
+            raise PoolBusy("no database connection came free in time") from exc
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.inner.__aexit__(*exc)
+
+    def __await__(self) -> Any:
+        return self.__aenter__().__await__()
+
+
+class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
+    """An asyncpg pool whose acquire waits `acquire_timeout` seconds at most, unless told otherwise; also
+    for its own fetch/fetchval/execute, which acquire through it."""
+
+    acquire_timeout: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return _Acquire(super().acquire(timeout=self.acquire_timeout if timeout is None else timeout))
+
+
+async def create_pool(database_url: str, schema: str, size: int = 10, *, role: str = "",
+                      acquire_timeout: float | None = None) -> asyncpg.Pool:
+    """A pool of `size` connections to `schema`; `role` names it to PostgreSQL (application_name
+    perkstream-<schema>[-<role>], as pg_stat_activity shows it); `acquire_timeout`: how long an acquire
+    waits for a free connection before PoolBusy (None: as long as it takes)."""
+    pool = BoundedPool(
         database_url, min_size=1, max_size=size, init=_init_connection,
-        server_settings={"search_path": schema, "application_name": f"perkstream-{schema}",
-                         "timezone": "UTC"},
+        max_queries=50_000, max_inactive_connection_lifetime=300.0, loop=None,
+        connection_class=asyncpg.Connection, record_class=asyncpg.Record,
+        server_settings={"search_path": schema, "timezone": "UTC",
+                         "application_name": f"perkstream-{schema}" + (f"-{role}" if role else "")},
         command_timeout=30,
     )
-    assert pool is not None
+    pool.acquire_timeout = acquire_timeout
+    await pool
     return pool
 
 

@@ -20,11 +20,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.db import UNREACHABLE
+from shared.db import UNREACHABLE, PoolBusy
 from shared.errors import ApiError
 from shared.events.base import UNSTORABLE, unstorable
+from shared.http_context import RequestContext
 
 log = structlog.get_logger("http")
+
+# Every path parameter is an id, a code, a number or a type's name (docs/contract.md, "Bounds").
+MAX_PATH_PARAM = 128
+# A body is refused (413) past this, before it is read whole: twice the largest a topic takes, and far
+# more than any body within the bounds of its fields (tests/unit/test_api_bounds.py measures them).
+MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 class Readiness(BaseModel):
@@ -75,6 +82,54 @@ async def refuse_unstorable_text(request: Request) -> None:
         ])
 
 
+async def refuse_long_path_params(request: Request) -> None:
+    """A path parameter is stored or looked up as an id: longer than any id, it answers 422 naming it."""
+    long = [k for k, v in request.path_params.items() if len(str(v)) > MAX_PATH_PARAM]
+    if long:
+        raise RequestValidationError([
+            {"loc": ("path", k), "msg": f"String should have at most {MAX_PATH_PARAM} characters",
+             "type": "string_too_long"} for k in long
+        ])
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes answers 413 (by its Content-Length, or once
+    that many bytes arrived), so no service reads, parses or holds a body larger than any valid one."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    def refusal(self) -> str:
+        return f"the request body is larger than {self.limit} bytes"
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            response = JSONResponse({"error": _reason(413), "message": self.refusal()}, status_code=413)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Any:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:  # a body sent in chunks, without its length: cut where it passes
+                raise StarletteHTTPException(413, self.refusal())
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def _reason(status: int) -> str:
+    # 413's phrase changed with Python 3.13 ("Content Too Large"): the reason a client reads stays put.
+    return "payload_too_large" if status == 413 else HTTPStatus(status).phrase.lower().replace(" ", "_")
+
+
 def create_http_app(
     title: str,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
@@ -82,7 +137,9 @@ def create_http_app(
     asyncapi: Callable[[], dict[str, Any]],
 ) -> FastAPI:
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan,
-                  dependencies=[Depends(refuse_unstorable_text)])
+                  dependencies=[Depends(refuse_long_path_params), Depends(refuse_unstorable_text)])
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestContext)  # added last: the outermost, so every line of a request has its context
     probes = APIRouter(tags=["probes"])
 
     @probes.get("/healthz")
@@ -120,9 +177,8 @@ def create_http_app(
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         # 401 and 404 from the API key check, 400 for a body that is not UTF-8, 404/405 off the routes:
         # the same {"error", "message"} as every other refusal.
-        reason = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
-        return JSONResponse({"error": reason, "message": str(exc.detail)}, status_code=exc.status_code,
-                            headers=exc.headers)
+        return JSONResponse({"error": _reason(exc.status_code), "message": str(exc.detail)},
+                            status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -134,7 +190,9 @@ def create_http_app(
     @app.exception_handler(asyncpg.DataError)
     async def refused_by_database(_: Request, exc: asyncpg.DataError) -> JSONResponse:
         # A value the database refuses that validation let through: the client's to fix, not a 500.
-        log.warning("data_error", error=repr(exc))
+        # Its message may hold the value (a phone, a name): the client gets it back, the log does not.
+        log.warning("data_error", error=type(exc).__name__, sqlstate=exc.sqlstate,
+                    column=getattr(exc, "column_name", None), constraint=getattr(exc, "constraint_name", None))
         return JSONResponse({"error": "invalid_value", "message": str(exc)}, status_code=422)
 
     async def unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -146,16 +204,17 @@ def create_http_app(
     for exc_class in UNREACHABLE:
         app.add_exception_handler(exc_class, unavailable)
 
+    @app.exception_handler(PoolBusy)
+    async def busy(_: Request, exc: PoolBusy) -> JSONResponse:
+        # Every connection HTTP may take is taken (the consumers' are apart): retry in a moment.
+        log.warning("database_busy", error=str(exc))
+        return JSONResponse({"error": "unavailable", "message": "every database connection is busy; retry shortly"},
+                            status_code=503, headers={"Retry-After": "2"})
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_http_error", error=repr(exc))
         return JSONResponse({"error": "internal_error", "message": "unexpected error, logged"}, status_code=500)
-
-    @app.middleware("http")
-    async def bind_request(request: Request, call_next: Callable[..., Any]) -> Any:
-        chain = request.path_params.get("chain_id") if request.path_params else None
-        with structlog.contextvars.bound_contextvars(path=request.url.path, chain_id=chain):
-            return await call_next(request)
 
     return app
 

@@ -19,10 +19,30 @@ class Settings(BaseSettings):
     http_port: int = 0
     log_level: str = "INFO"
 
-    db_pool_size: int = 10
+    # PostgreSQL connections of a process, in two pools, so that no HTTP load can take the connections the
+    # consumers need: HTTP requests' (a request that finds none free within db_acquire_timeout_seconds
+    # answers 503 with Retry-After), and the background work's: the consumer (one batch at a time), the
+    # inbox pruning, scheduled jobs, workers such as loyalty's recalculation. The outbox relay has a
+    # connection of its own besides. A process opens at most db_http_pool_size + db_work_pool_size + 2.
+    db_http_pool_size: int = 10
+    db_work_pool_size: int = 5
+    db_acquire_timeout_seconds: float = 5
     # Records taken from Kafka per poll and processed in one transaction.
     consumer_max_records: int = 500
     consumer_batch_timeout_ms: int = 100
+    # One record's handling may take this long (a normal one takes milliseconds); one that overruns it this
+    # many times (a lock it waits on, a statement that never ends) is dead-lettered as `timeout`.
+    consumer_record_seconds: float = 10
+    consumer_record_attempts: int = 3
+    # An inbound event whose occurred_at is further ahead of this service's clock is dead-lettered as
+    # `clock_skew` (a booking system's clock may drift a little, never by hours).
+    consumer_max_clock_skew_seconds: float = 300
+    # The inbox's replay window: a message redelivered within it is recognised (duplicate, or a reused
+    # event_id); older keys are pruned, at most `inbox_prune_round_rows` a round, in batches.
+    inbox_retention_days: float = 14
+    inbox_prune_interval_seconds: float = 3600
+    inbox_prune_batch_rows: int = 5000
+    inbox_prune_round_rows: int = 200_000
     outbox_batch_size: int = 500
     # The relay wakes on pg_notify; this is the fallback poll when a notification is missed.
     outbox_poll_seconds: float = 1.0
@@ -30,6 +50,9 @@ class Settings(BaseSettings):
     # Time-driven jobs (expiry, burning, reminders...) run by themselves this often, for every chain.
     jobs_enabled: bool = True
     jobs_interval_seconds: float = 300
+    # POST /jobs/{job}/run refuses an as_of later than now plus this (clocks drift a little; a job never
+    # runs for the future: expiring or burning everything early is not a back-office action).
+    jobs_as_of_skew_seconds: float = 300
 
     def port_for(self, service: str) -> int:
         return self.http_port or DEFAULT_PORTS[service]

@@ -23,6 +23,7 @@ from services.inventory.schemas import (
     StorageOut,
 )
 from shared.auth import ChainId
+from shared.paging import PAGED, Paging
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["inventory"])
@@ -35,10 +36,11 @@ async def create_storage(chain_id: ChainId, body: StorageIn, request: Request) -
         return StorageOut(**await usecases.create_storage(uow, chain_id, body))
 
 
-@router.get("/storages", response_model=list[StorageOut])
-async def list_storages(chain_id: ChainId, request: Request, location_id: IdQuery = None) -> list[StorageOut]:
+@router.get("/storages", response_model=list[StorageOut], responses=PAGED)
+async def list_storages(chain_id: ChainId, request: Request, page: Paging,
+                        location_id: IdQuery = None) -> list[StorageOut]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.list_storages(conn, chain_id, location_id)
+        return await usecases.list_storages(conn, chain_id, location_id, page)
 
 
 @router.post("/categories", status_code=201, response_model=CategoryOut)
@@ -47,10 +49,10 @@ async def create_category(chain_id: ChainId, body: CategoryIn, request: Request)
         return CategoryOut(**dict(await usecases.create_category(uow, chain_id, body)))
 
 
-@router.get("/categories", response_model=list[CategoryOut])
-async def list_categories(chain_id: ChainId, request: Request) -> list[CategoryOut]:
+@router.get("/categories", response_model=list[CategoryOut], responses=PAGED)
+async def list_categories(chain_id: ChainId, request: Request, page: Paging) -> list[CategoryOut]:
     async with request.app.state.pool.acquire() as conn:
-        return [CategoryOut(**dict(r)) for r in await usecases.list_categories(conn, chain_id)]
+        return [CategoryOut(**dict(r)) for r in await usecases.list_categories(conn, chain_id, page)]
 
 
 @router.post("/products", status_code=201, response_model=ProductOut)
@@ -59,9 +61,9 @@ async def create_product(chain_id: ChainId, body: ProductIn, request: Request) -
         return ProductOut.of(await usecases.create_product(uow, chain_id, body))
 
 
-@router.get("/products", response_model=list[ProductOut])
+@router.get("/products", response_model=list[ProductOut], responses=PAGED)
 async def list_products(
-    chain_id: ChainId, request: Request,
+    chain_id: ChainId, request: Request, page: Paging,
     category: Annotated[str | None, Query(max_length=200, description="a category's name or id")] = None,
     location_id: Annotated[str | None, Query(max_length=128, description="what is sold there")] = None,
     archived: Annotated[bool | None, Query(description="false (default): the sale list; true: hidden "
@@ -69,7 +71,7 @@ async def list_products(
     all: bool = False,
 ) -> list[ProductOut]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.list_products(conn, chain_id, category, location_id, None if all else archived)
+        return await usecases.list_products(conn, chain_id, category, location_id, None if all else archived, page)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
@@ -91,9 +93,9 @@ async def post_operation(chain_id: ChainId, body: OperationIn, request: Request)
     return OperationOut.model_validate(dict(row))
 
 
-@router.get("/operations", response_model=list[OperationOut])
+@router.get("/operations", response_model=list[OperationOut], responses=PAGED)
 async def list_operations(
-    chain_id: ChainId, request: Request,
+    chain_id: ChainId, request: Request, page: Paging,
     type: Literal["arrival", "sale", "write_off", "relocation"] | None = None,
     start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
@@ -101,7 +103,7 @@ async def list_operations(
     source: Annotated[str | None, Query(max_length=200, description="e.g. visit:v-77")] = None,
 ) -> list[OperationOut]:
     async with request.app.state.pool.acquire() as conn:
-        rows = await usecases.list_operations(conn, chain_id, type, start, end, storage_id, source)
+        rows = await usecases.list_operations(conn, chain_id, type, start, end, storage_id, source, page)
     return [OperationOut.model_validate(dict(r)) for r in rows]
 
 
@@ -111,13 +113,13 @@ async def get_operation(chain_id: ChainId, operation_id: str, request: Request) 
         return OperationOut.model_validate(dict(await usecases.get_operation(conn, chain_id, operation_id)))
 
 
-@router.get("/stock", response_model=list[StockOut])
+@router.get("/stock", response_model=list[StockOut], responses=PAGED)
 async def stock(
-    chain_id: ChainId, request: Request, storage_id: IdQuery = None, product_id: IdQuery = None,
+    chain_id: ChainId, request: Request, page: Paging, storage_id: IdQuery = None, product_id: IdQuery = None,
     at: Annotated[AwareDatetime | None, Query(description="the balances as they stood at this moment")] = None,
 ) -> list[StockOut]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.stock(conn, chain_id, storage_id, product_id, at)
+        return await usecases.stock(conn, chain_id, storage_id, product_id, at, page)
 
 
 @router.put("/services/{service_id}/bill-of-materials", response_model=BomOut)
@@ -126,10 +128,11 @@ async def put_bill_of_materials(chain_id: ChainId, service_id: str, body: BomIn,
         return await usecases.put_bill_of_materials(uow, chain_id, service_id, body)
 
 
-@router.get("/services/{service_id}/bill-of-materials", response_model=list[BomOut])
-async def get_bills_of_materials(chain_id: ChainId, service_id: str, request: Request) -> list[BomOut]:
+@router.get("/services/{service_id}/bill-of-materials", response_model=list[BomOut], responses=PAGED)
+async def get_bills_of_materials(chain_id: ChainId, service_id: str, request: Request,
+                                 page: Paging) -> list[BomOut]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.get_bills_of_materials(conn, chain_id, service_id)
+        return await usecases.get_bills_of_materials(conn, chain_id, service_id, page)
 
 
 @router.put("/locations/{location_id}/inventory-settings", response_model=InventorySettingsOut)

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from services.inventory.domain import BillOfMaterials, Line
+from shared.paging import Page
 
 PRODUCT_COLUMNS = """p.id, p.name, p.category_id, c.name AS category, p.unit, p.sale_price, p.cost_price, p.barcode,
     p.min_stock, p.location_id, p.membership_type_id, p.allow_without_code, p.archived"""
@@ -39,12 +40,16 @@ class Repository:
         )
         return {r["id"]: r for r in rows}
 
-    async def list_storages(self, location_id: str | None) -> list[asyncpg.Record]:
-        return await self.conn.fetch(  # type: ignore[no-any-return]
+    async def list_storages(self, location_id: str | None, page: Page | None = None) -> list[asyncpg.Record]:
+        page = page or Page()
+        rows = await self.conn.fetch(
             """SELECT id, location_id, name FROM storages WHERE chain_id = $1
-                 AND ($2::text IS NULL OR location_id = $2) ORDER BY location_id, name, id""",
-            self.chain_id, location_id,
+                 AND ($2::text IS NULL OR location_id = $2)
+                 AND ($3::text IS NULL OR (location_id, name, id) > ($3, $4::text, $5::text))
+               ORDER BY location_id, name, id LIMIT $6""",
+            self.chain_id, location_id, *page.after(str, str, str), page.fetch,
         )
+        return page.cut(rows, lambda r: (r["location_id"], r["name"], r["id"]))
 
     # --- categories ---
 
@@ -69,10 +74,14 @@ class Repository:
             "SELECT true FROM categories WHERE chain_id = $1 AND id = $2", self.chain_id, category_id
         ))
 
-    async def list_categories(self) -> list[asyncpg.Record]:
-        return await self.conn.fetch(  # type: ignore[no-any-return]
-            "SELECT id, name FROM categories WHERE chain_id = $1 ORDER BY lower(name)", self.chain_id
+    async def list_categories(self, page: Page) -> list[asyncpg.Record]:
+        rows = await self.conn.fetch(
+            """SELECT id, name, lower(name) AS sort_name FROM categories WHERE chain_id = $1
+                 AND ($2::text IS NULL OR (lower(name), id) > ($2, $3::uuid))
+               ORDER BY lower(name), id LIMIT $4""",
+            self.chain_id, *page.after(str, uuid.UUID), page.fetch,
         )
+        return page.cut(rows, lambda r: (r["sort_name"], r["id"]))
 
     # --- products ---
 
@@ -110,19 +119,23 @@ class Repository:
         return {r["id"]: r for r in rows}
 
     async def list_products(self, category: str | None, location_id: str | None,
-                            archived: bool | None) -> list[asyncpg.Record]:
+                            archived: bool | None, page: Page) -> list[asyncpg.Record]:
         """`category`: a category's name or id; `location_id`: what can be sold there (the chain's
-        products and that location's own); `archived`: None for both."""
-        return await self.conn.fetch(  # type: ignore[no-any-return]
-            f"""SELECT {PRODUCT_COLUMNS} FROM products p LEFT JOIN categories c
-                   ON c.chain_id = p.chain_id AND c.id = p.category_id
+        products and that location's own); `archived`: None for both. The chain's products ('' sorts
+        before any location id) before a location's own of the same name."""
+        rows = await self.conn.fetch(
+            f"""SELECT {PRODUCT_COLUMNS}, lower(p.name) AS sort_name, coalesce(p.location_id, '') AS sort_location
+                FROM products p LEFT JOIN categories c ON c.chain_id = p.chain_id AND c.id = p.category_id
                 WHERE p.chain_id = $1
                   AND ($2::text IS NULL OR lower(c.name) = lower($2) OR c.id::text = $2)
                   AND ($3::text IS NULL OR p.location_id IS NULL OR p.location_id = $3)
                   AND ($4::boolean IS NULL OR p.archived = $4)
-                ORDER BY lower(p.name), p.location_id NULLS FIRST, p.id""",
-            self.chain_id, category, location_id, archived,
+                  AND ($5::text IS NULL
+                       OR (lower(p.name), coalesce(p.location_id, ''), p.id) > ($5, $6::text, $7::text))
+                ORDER BY lower(p.name), coalesce(p.location_id, ''), p.id LIMIT $8""",
+            self.chain_id, category, location_id, archived, *page.after(str, str, str), page.fetch,
         )
+        return page.cut(rows, lambda r: (r["sort_name"], r["sort_location"], r["id"]))
 
     async def membership_products(self, type_id: uuid.UUID) -> list[asyncpg.Record]:
         return await self.conn.fetch(  # type: ignore[no-any-return]
@@ -185,31 +198,36 @@ class Repository:
         after = {(r["storage_id"], r["product_id"]): r["balance"] for r in rows}
         return [(s, p, d, after[(s, p)]) for s, p, d in deltas]
 
-    async def stock(self, storage_id: str | None, product_id: str | None) -> list[asyncpg.Record]:
-        return await self.conn.fetch(  # type: ignore[no-any-return]
+    async def stock(self, storage_id: str | None, product_id: str | None, page: Page) -> list[asyncpg.Record]:
+        rows = await self.conn.fetch(
             """SELECT s.storage_id, st.location_id, s.product_id, p.name AS product_name, p.unit, s.balance,
-                      p.min_stock
+                      p.min_stock, lower(p.name) AS sort_name
                FROM stock s JOIN products p ON p.chain_id = s.chain_id AND p.id = s.product_id
                LEFT JOIN storages st ON st.chain_id = s.chain_id AND st.id = s.storage_id
                WHERE s.chain_id = $1 AND ($2::text IS NULL OR s.storage_id = $2)
                  AND ($3::text IS NULL OR s.product_id = $3)
-               ORDER BY s.storage_id, lower(p.name), s.product_id""",
-            self.chain_id, storage_id, product_id,
+                 AND ($4::text IS NULL OR (s.storage_id, lower(p.name), s.product_id) > ($4, $5::text, $6::text))
+               ORDER BY s.storage_id, lower(p.name), s.product_id LIMIT $7""",
+            self.chain_id, storage_id, product_id, *page.after(str, str, str), page.fetch,
         )
+        return page.cut(rows, _stock_key)
 
-    async def stock_at(self, at: datetime, storage_id: str | None, product_id: str | None) -> list[asyncpg.Record]:
+    async def stock_at(self, at: datetime, storage_id: str | None, product_id: str | None,
+                       page: Page) -> list[asyncpg.Record]:
         """Balances as they stood at `at`: the ledger's movements that happened at or before it."""
-        return await self.conn.fetch(  # type: ignore[no-any-return]
+        rows = await self.conn.fetch(
             """SELECT m.storage_id, st.location_id, m.product_id, p.name AS product_name, p.unit,
-                      sum(m.delta) AS balance, p.min_stock
+                      sum(m.delta) AS balance, p.min_stock, lower(p.name) AS sort_name
                FROM movements m JOIN products p ON p.chain_id = m.chain_id AND p.id = m.product_id
                LEFT JOIN storages st ON st.chain_id = m.chain_id AND st.id = m.storage_id
                WHERE m.chain_id = $1 AND m.occurred_at <= $2 AND ($3::text IS NULL OR m.storage_id = $3)
                  AND ($4::text IS NULL OR m.product_id = $4)
+                 AND ($5::text IS NULL OR (m.storage_id, lower(p.name), m.product_id) > ($5, $6::text, $7::text))
                GROUP BY m.storage_id, st.location_id, m.product_id, p.name, p.unit, p.min_stock
-               ORDER BY m.storage_id, lower(p.name), m.product_id""",
-            self.chain_id, at, storage_id, product_id,
+               ORDER BY m.storage_id, lower(p.name), m.product_id LIMIT $8""",
+            self.chain_id, at, storage_id, product_id, *page.after(str, str, str), page.fetch,
         )
+        return page.cut(rows, _stock_key)
 
     # --- operations ---
 
@@ -232,16 +250,18 @@ class Repository:
         )
 
     async def operations(self, op_type: str | None, start: datetime | None, end: datetime | None,
-                         storage_id: str | None = None, source: str | None = None) -> list[asyncpg.Record]:
-        return await self.conn.fetch(  # type: ignore[no-any-return]
+                         storage_id: str | None, source: str | None, page: Page) -> list[asyncpg.Record]:
+        rows = await self.conn.fetch(
             f"""SELECT {OPERATION_COLUMNS} FROM operations
                WHERE chain_id = $1 AND ($2::text IS NULL OR type = $2)
                  AND ($3::timestamptz IS NULL OR occurred_at >= $3) AND ($4::timestamptz IS NULL OR occurred_at < $4)
                  AND ($5::text IS NULL OR storage_id = $5 OR to_storage_id = $5)
                  AND ($6::text IS NULL OR source = $6)
-               ORDER BY occurred_at, number""",
-            self.chain_id, op_type, start, end, storage_id, source,
+                 AND ($7::timestamptz IS NULL OR (occurred_at, number) > ($7, $8::bigint))
+               ORDER BY occurred_at, number LIMIT $9""",
+            self.chain_id, op_type, start, end, storage_id, source, *page.after(datetime, int), page.fetch,
         )
+        return page.cut(rows, lambda r: (r["occurred_at"], r["number"]))
 
     # --- bills of materials, settings ---
 
@@ -269,9 +289,17 @@ class Repository:
                ORDER BY service_id, location_id""",
             self.chain_id, list(set(service_ids)), location_id,
         )
-        return [BillOfMaterials(r["service_id"], r["location_id"], r["storage_id"],
-                                tuple(Line(i["product_id"], Decimal(str(i["quantity"]))) for i in r["items"]))
-                for r in rows]
+        return [_bill(r) for r in rows]
+
+    async def bills_of(self, service_id: str, page: Page) -> list[BillOfMaterials]:
+        """A service's bills, one per location ('': the chain-wide one, first)."""
+        rows = await self.conn.fetch(
+            """SELECT service_id, location_id, storage_id, items FROM bills_of_materials
+               WHERE chain_id = $1 AND service_id = $2 AND ($3::text IS NULL OR location_id > $3)
+               ORDER BY location_id LIMIT $4""",
+            self.chain_id, service_id, *page.after(str), page.fetch,
+        )
+        return [_bill(r) for r in page.cut(rows, lambda r: (r["location_id"],))]
 
     async def put_settings(self, location_id: str, consumables_on: str, storage_id: str | None) -> None:
         await self.conn.execute(
@@ -310,3 +338,12 @@ class Repository:
             self.chain_id, visit_id,
         )
         return [r["service_id"] for r in rows]
+
+
+def _bill(r: asyncpg.Record) -> BillOfMaterials:
+    return BillOfMaterials(r["service_id"], r["location_id"], r["storage_id"],
+                           tuple(Line(i["product_id"], Decimal(str(i["quantity"]))) for i in r["items"]))
+
+
+def _stock_key(r: asyncpg.Record) -> tuple[str, str, str]:
+    return r["storage_id"], r["sort_name"], r["product_id"]

@@ -22,6 +22,7 @@ from services.loyalty.schemas import (
     PromotionOut,
 )
 from shared.auth import ChainId
+from shared.paging import PAGED, Paging
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["loyalty"])
@@ -71,10 +72,10 @@ async def create_card_type(chain_id: ChainId, body: CardTypeIn, request: Request
         return await usecases.create_card_type(uow, chain_id, body)
 
 
-@router.get("/card-types", response_model=list[CardTypeOut])
-async def list_card_types(chain_id: ChainId, request: Request) -> list[CardTypeOut]:
+@router.get("/card-types", response_model=list[CardTypeOut], responses=PAGED)
+async def list_card_types(chain_id: ChainId, request: Request, page: Paging) -> list[CardTypeOut]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.list_card_types(conn, chain_id)
+        return await usecases.list_card_types(conn, chain_id, page)
 
 
 @router.get("/card-types/{type_id}", response_model=CardTypeOut)
@@ -95,10 +96,10 @@ async def create_promotion(chain_id: ChainId, body: PromotionIn, request: Reques
         return await usecases.create_promotion(uow, chain_id, body)
 
 
-@router.get("/promotions", response_model=list[PromotionOut])
-async def list_promotions(chain_id: ChainId, request: Request) -> list[PromotionOut]:
+@router.get("/promotions", response_model=list[PromotionOut], responses=PAGED)
+async def list_promotions(chain_id: ChainId, request: Request, page: Paging) -> list[PromotionOut]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.list_promotions(conn, chain_id)
+        return await usecases.list_promotions(conn, chain_id, page)
 
 
 @router.get("/promotions/{promotion_id}", response_model=PromotionOut)
@@ -124,11 +125,11 @@ async def issue_card(chain_id: ChainId, body: CardIn, request: Request) -> CardO
         return await usecases.issue_card(uow, chain_id, body)
 
 
-@router.get("/cards", response_model=list[CardOut], response_model_exclude_none=True)
-async def find_cards(chain_id: ChainId, request: Request,
+@router.get("/cards", response_model=list[CardOut], response_model_exclude_none=True, responses=PAGED)
+async def find_cards(chain_id: ChainId, request: Request, page: Paging,
                      client_id: Annotated[str | None, Query(max_length=128)] = None) -> list[CardOut]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.find_cards(conn, chain_id, client_id)
+        return await usecases.find_cards(conn, chain_id, client_id, page)
 
 
 @router.get("/cards/{card_id}", response_model=CardOut, summary="A card (by id or number): balance and transactions")

@@ -25,6 +25,7 @@ from services.loyalty.domain import (
     Tier,
 )
 from shared.db import as_uuid
+from shared.paging import Page
 
 
 @dataclass(frozen=True)
@@ -342,10 +343,13 @@ class Repository:
         row = await self.conn.fetchrow("SELECT * FROM card_types WHERE chain_id = $1 AND id = $2", self.chain_id, key)
         return _card_type(row) if row else None
 
-    async def card_types(self) -> list[CardType]:
-        rows = await self.conn.fetch("SELECT * FROM card_types WHERE chain_id = $1 ORDER BY created_at, id",
-                                     self.chain_id)
-        return [_card_type(r) for r in rows]
+    async def card_types(self, page: Page) -> list[CardType]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM card_types WHERE chain_id = $1
+                 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+               ORDER BY created_at, id LIMIT $4""",
+            self.chain_id, *page.after(datetime, uuid.UUID), page.fetch)
+        return [_card_type(r) for r in page.cut(rows, _created_key)]
 
     async def existing_card_types(self, ids: list[str]) -> set[str]:
         keys = [k for k in (as_uuid(i) for i in ids) if k is not None]
@@ -369,9 +373,13 @@ class Repository:
         return await self.conn.fetchrow("SELECT * FROM promotions WHERE chain_id = $1 AND id = $2",
                                         self.chain_id, key)
 
-    async def promotion_rows(self) -> list[asyncpg.Record]:
-        return await self.conn.fetch(  # type: ignore[no-any-return]
-            "SELECT * FROM promotions WHERE chain_id = $1 ORDER BY created_at, id", self.chain_id)
+    async def promotion_rows(self, page: Page) -> list[asyncpg.Record]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM promotions WHERE chain_id = $1
+                 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+               ORDER BY created_at, id LIMIT $4""",
+            self.chain_id, *page.after(datetime, uuid.UUID), page.fetch)
+        return page.cut(rows, _created_key)
 
     async def promotions_of(self, card_type_id: str) -> list[Promotion]:
         rows = await self.conn.fetch(
@@ -400,11 +408,13 @@ class Repository:
                 {'FOR UPDATE' if lock else ''}""", self.chain_id, client_id)
         return [_card(r) for r in rows]
 
-    async def find_cards(self, client_id: str | None) -> list[Card]:
+    async def find_cards(self, client_id: str | None, page: Page) -> list[Card]:
         rows = await self.conn.fetch(
             """SELECT * FROM cards WHERE chain_id = $1 AND ($2::text IS NULL OR client_id = $2)
-               ORDER BY issued_at, id""", self.chain_id, client_id)
-        return [_card(r) for r in rows]
+                 AND ($3::timestamptz IS NULL OR (issued_at, id) > ($3, $4::uuid))
+               ORDER BY issued_at, id LIMIT $5""",
+            self.chain_id, client_id, *page.after(datetime, uuid.UUID), page.fetch)
+        return [_card(r) for r in page.cut(rows, lambda r: (r["issued_at"], r["id"]))]
 
     async def cards_by_ids(self, ids: list[str]) -> list[Card]:
         rows = await self.conn.fetch(
@@ -499,3 +509,7 @@ class Repository:
                      ORDER BY card_id, id FOR UPDATE) AS due
                WHERE l.id = due.id RETURNING l.card_id, due.remaining AS amount""",
             self.chain_id, as_of)  # type: ignore[no-any-return]
+
+
+def _created_key(r: asyncpg.Record) -> tuple[datetime, uuid.UUID]:
+    return r["created_at"], r["id"]

@@ -20,6 +20,7 @@ from services.memberships.schemas import (
     UnfreezeRequest,
 )
 from shared.auth import ChainId
+from shared.paging import PAGED, Paging
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["memberships"])
@@ -49,11 +50,11 @@ async def create_membership_type(chain_id: ChainId, body: MembershipTypeIn, requ
     return MembershipTypeOut.of(t)
 
 
-@router.get("/membership-types", response_model=list[MembershipTypeOut])
-async def list_membership_types(chain_id: ChainId, request: Request,
+@router.get("/membership-types", response_model=list[MembershipTypeOut], responses=PAGED)
+async def list_membership_types(chain_id: ChainId, request: Request, page: Paging,
                                 archived: bool = False) -> list[MembershipTypeOut]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.list_types(conn, chain_id, archived)
+        return await usecases.list_types(conn, chain_id, archived, page)
 
 
 @router.get("/membership-types/{type_id}", response_model=MembershipTypeOut)
@@ -91,14 +92,14 @@ async def restore_membership_type(chain_id: ChainId, type_id: str, request: Requ
 # --- memberships ----------------------------------------------------------------------------------
 
 
-@router.get("/memberships", response_model=list[MembershipOut])
+@router.get("/memberships", response_model=list[MembershipOut], responses=PAGED)
 async def find_memberships(
-    chain_id: ChainId, request: Request,
+    chain_id: ChainId, request: Request, page: Paging,
     client_id: Annotated[str | None, Query(max_length=128)] = None,
     phone: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[MembershipOut]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.find_memberships(conn, chain_id, client_id, phone)
+        return await usecases.find_memberships(conn, chain_id, client_id, phone, page)
 
 
 @router.get("/memberships/{code_or_id}", response_model=MembershipOut)
@@ -155,11 +156,11 @@ async def get_deduction_policy(chain_id: ChainId, location_id: str, request: Req
         return DeductionPolicyIn.model_validate(await usecases.get_policy(conn, chain_id, location_id))
 
 
-@router.get("/reports/memberships", response_model=list[ReportRow])
+@router.get("/reports/memberships", response_model=list[ReportRow], responses=PAGED)
 async def membership_report(
-    chain_id: ChainId, request: Request,
+    chain_id: ChainId, request: Request, page: Paging,
     start: Annotated[AwareDatetime | date | None, Query(alias="from", description="a date or a time")] = None,
     end: Annotated[AwareDatetime | date | None, Query(alias="to", description="exclusive")] = None,
 ) -> list[ReportRow]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.report(conn, chain_id, as_time(start), as_time(end))
+        return await usecases.report(conn, chain_id, as_time(start), as_time(end), page)

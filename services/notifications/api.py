@@ -18,6 +18,7 @@ from services.notifications.schemas import (
     TemplateOut,
 )
 from shared.auth import ChainId
+from shared.paging import PAGED, Paging
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["notifications"])
@@ -25,17 +26,16 @@ LocationId = Annotated[str, Path(min_length=1, max_length=128)]
 ClientId = Annotated[str, Path(min_length=1, max_length=128)]
 
 
-@router.get("/notifications", response_model=list[NoticeOut])
+@router.get("/notifications", response_model=list[NoticeOut], responses=PAGED)
 async def list_notifications(
-    chain_id: ChainId, request: Request,
+    chain_id: ChainId, request: Request, page: Paging,
     client_id: Annotated[str | None, Query(max_length=128)] = None,
     status: NoticeStatus | None = None,
     location_id: Annotated[str | None, Query(max_length=128)] = None,
     type: Annotated[str | None, Query(max_length=128)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[NoticeOut]:
     async with request.app.state.pool.acquire() as conn:
-        rows = await usecases.list_notices(conn, chain_id, client_id, status, limit, location_id, type)
+        rows = await usecases.list_notices(conn, chain_id, client_id, status, page, location_id, type)
     return [NoticeOut.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -66,11 +66,11 @@ async def get_chain_settings(chain_id: ChainId, request: Request) -> SettingsOut
         return await usecases.get_settings(conn, chain_id, None)
 
 
-@router.get("/templates", response_model=list[NoticeTypeOut],
+@router.get("/templates", response_model=list[NoticeTypeOut], responses=PAGED,
             summary="Every notice type: placeholders, the shipped English text, the chain's own texts")
-async def list_templates(chain_id: ChainId, request: Request) -> list[NoticeTypeOut]:
+async def list_templates(chain_id: ChainId, request: Request, page: Paging) -> list[NoticeTypeOut]:
     async with request.app.state.pool.acquire() as conn:
-        return await usecases.list_templates(conn, chain_id)
+        return await usecases.list_templates(conn, chain_id, page)
 
 
 @router.put("/templates/{notice_type}", response_model=TemplateOut,

@@ -10,6 +10,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.paging import Page
+
 NOTICE_COLUMNS = """id, chain_id, location_id, client_id, channel, type, recipient, text, locale, encoding,
     segments, source_event_id, status, reason, created_at, audience, occurred_at, due_at, published_at,
     traceparent, provider_message_id, status_at"""
@@ -88,17 +90,20 @@ class Repository:
         )
         return [r["id"] for r in rows]
 
-    async def find(self, client_id: str | None, status: str | None, limit: int, *, location_id: str | None = None,
+    async def find(self, client_id: str | None, status: str | None, page: Page, *, location_id: str | None = None,
                    notice_type: str | None = None) -> list[NoticeRow]:
+        """The latest first."""
         rows = await self.conn.fetch(
             f"""SELECT {NOTICE_COLUMNS}
                FROM notices WHERE chain_id = $1 AND ($2::text IS NULL OR client_id = $2)
                  AND ($3::text IS NULL OR status = $3) AND ($5::text IS NULL OR location_id = $5)
                  AND ($6::text IS NULL OR type = $6)
+                 AND ($7::timestamptz IS NULL OR created_at < $7 OR (created_at = $7 AND id > $8::uuid))
                ORDER BY created_at DESC, id LIMIT $4""",
-            self.chain_id, client_id, status, limit, location_id, notice_type,
+            self.chain_id, client_id, status, page.fetch, location_id, notice_type,
+            *page.after(datetime, uuid.UUID),
         )
-        return [NoticeRow(**dict(r)) for r in rows]
+        return [NoticeRow(**dict(r)) for r in page.cut(rows, lambda r: (r["created_at"], r["id"]))]
 
     async def apply_receipt(self, notice_id: uuid.UUID, status: str, provider_message_id: str | None,
                             at: datetime, reason: str | None) -> None:
@@ -195,3 +200,12 @@ async def notice_for_receipt(conn: asyncpg.Connection, notification_id: uuid.UUI
         notification_id, chain_id,
     )
     return NoticeRow(**dict(row)) if row else None
+
+
+async def chains_with_held_due(conn: asyncpg.Connection, as_of: datetime) -> list[str]:
+    """The chains with held notices due by `as_of`, across chains on purpose: the scheduled
+    `release_held` then releases chain by chain."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT chain_id FROM notices WHERE status = 'queued' AND published_at IS NULL AND due_at <= $1",
+        as_of)
+    return [r["chain_id"] for r in rows]

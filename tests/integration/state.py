@@ -59,17 +59,24 @@ async def snapshot(chain_id: str, key: str, urls: Mapping[str, str], plan: Plan,
                for s in SERVICES}
 
     async def get(service: str, path: str, **params: Any) -> Any:
-        for attempt in range(RETRIES):
-            try:
-                async with gate:
-                    r = await clients[service].get(path, params=params)
-                break
-            except httpx.TransportError:  # e.g. a kept-alive connection the server closed meanwhile
-                if attempt == RETRIES - 1:
-                    raise
-        if r.status_code != 200:
-            raise AssertionError(f"snapshot: GET {r.request.url} answered {r.status_code}: {r.text[:300]}")
-        return r.json()
+        """The answer; a list whole, page after page (X-Next-Cursor)."""
+        items: list[Any] = []
+        while True:
+            for attempt in range(RETRIES):
+                try:
+                    async with gate:
+                        r = await clients[service].get(path, params=params)
+                    break
+                except httpx.TransportError:  # e.g. a kept-alive connection the server closed meanwhile
+                    if attempt == RETRIES - 1:
+                        raise
+            if r.status_code != 200:
+                raise AssertionError(f"snapshot: GET {r.request.url} answered {r.status_code}: {r.text[:300]}")
+            cursor = r.headers.get("x-next-cursor")
+            if cursor is None:
+                return items + r.json() if items else r.json()
+            items += r.json()
+            params = {**params, "cursor": cursor}
 
     ids = [plan.client(i)["id"] for i in range(plan.clients)]
     mine = set(ids)

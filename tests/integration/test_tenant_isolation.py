@@ -193,8 +193,8 @@ async def own_ids(chain: Chain) -> dict[str, set[str]]:
     async with chain.client("memberships") as ms, chain.client("loyalty") as ly, \
             chain.client("inventory") as inv, chain.client("notifications") as nt:
         memberships, cards, operations, notices = await asyncio.gather(
-            ms.get("/memberships"), ly.get("/cards"), inv.get("/operations"),
-            nt.get("/notifications", params={"limit": 1000}))
+            ms.get("/memberships", params={"limit": 1000}), ly.get("/cards", params={"limit": 1000}),
+            inv.get("/operations", params={"limit": 1000}), nt.get("/notifications", params={"limit": 1000}))
     return {"memberships": {m["id"] for m in memberships.json()}, "cards": {c["id"] for c in cards.json()},
             "operations": {op["id"] for op in operations.json()}, "notices": {n["id"] for n in notices.json()}}
 

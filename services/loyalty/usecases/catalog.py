@@ -18,6 +18,7 @@ from services.loyalty.schemas import (
     TransactionOut,
 )
 from shared.errors import Conflict, Invalid, NotFound
+from shared.paging import Page
 from shared.uow import UnitOfWork
 
 
@@ -43,9 +44,9 @@ async def get_card_type(conn: asyncpg.Connection, chain_id: str, type_id: str) -
     return CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids), created_at=t.created_at)  # type: ignore[arg-type]
 
 
-async def list_card_types(conn: asyncpg.Connection, chain_id: str) -> list[CardTypeOut]:
+async def list_card_types(conn: asyncpg.Connection, chain_id: str, page: Page) -> list[CardTypeOut]:
     return [CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids), created_at=t.created_at)  # type: ignore[arg-type]
-            for t in await Repository(conn, chain_id).card_types()]
+            for t in await Repository(conn, chain_id).card_types(page)]
 
 
 def _promotion_out(row: asyncpg.Record) -> PromotionOut:
@@ -84,8 +85,8 @@ async def get_promotion(conn: asyncpg.Connection, chain_id: str, promotion_id: s
     return _promotion_out(row)
 
 
-async def list_promotions(conn: asyncpg.Connection, chain_id: str) -> list[PromotionOut]:
-    return [_promotion_out(r) for r in await Repository(conn, chain_id).promotion_rows()]
+async def list_promotions(conn: asyncpg.Connection, chain_id: str, page: Page) -> list[PromotionOut]:
+    return [_promotion_out(r) for r in await Repository(conn, chain_id).promotion_rows(page)]
 
 
 async def issue_card(uow: UnitOfWork, chain_id: str, body: CardIn) -> CardOut:
@@ -116,5 +117,5 @@ async def get_card(conn: asyncpg.Connection, chain_id: str, card_ref: str) -> Ca
     return card_out(card, await repo.transactions(card.id))
 
 
-async def find_cards(conn: asyncpg.Connection, chain_id: str, client_id: str | None) -> list[CardOut]:
-    return [card_out(c, None) for c in await Repository(conn, chain_id).find_cards(client_id)]
+async def find_cards(conn: asyncpg.Connection, chain_id: str, client_id: str | None, page: Page) -> list[CardOut]:
+    return [card_out(c, None) for c in await Repository(conn, chain_id).find_cards(client_id, page)]

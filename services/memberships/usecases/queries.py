@@ -8,6 +8,7 @@ from services.memberships.domain import normalize_phone
 from services.memberships.repository import Repository
 from services.memberships.schemas import EligibilityOut, MembershipOut, MembershipTypeOut, ReportRow
 from shared.errors import NotFound
+from shared.paging import Page
 
 
 async def get_type(conn: asyncpg.Connection, chain_id: str, type_id: str) -> MembershipTypeOut:
@@ -17,8 +18,8 @@ async def get_type(conn: asyncpg.Connection, chain_id: str, type_id: str) -> Mem
     return MembershipTypeOut.of(t)
 
 
-async def list_types(conn: asyncpg.Connection, chain_id: str, archived: bool) -> list[MembershipTypeOut]:
-    return [MembershipTypeOut.of(t) for t in await Repository(conn, chain_id).list_types(archived)]
+async def list_types(conn: asyncpg.Connection, chain_id: str, archived: bool, page: Page) -> list[MembershipTypeOut]:
+    return [MembershipTypeOut.of(t) for t in await Repository(conn, chain_id).list_types(archived, page)]
 
 
 async def get_membership(conn: asyncpg.Connection, chain_id: str, code_or_id: str) -> MembershipOut:
@@ -30,9 +31,9 @@ async def get_membership(conn: asyncpg.Connection, chain_id: str, code_or_id: st
 
 
 async def find_memberships(conn: asyncpg.Connection, chain_id: str, client_id: str | None,
-                           phone: str | None) -> list[MembershipOut]:
+                           phone: str | None, page: Page) -> list[MembershipOut]:
     repo = Repository(conn, chain_id)
-    found = await repo.find(client_id, normalize_phone(phone))
+    found = await repo.find(client_id, normalize_phone(phone), page)
     histories = await repo.histories([m.id for m in found]) if found else {}
     return [MembershipOut.of(m, histories.get(m.id, [])) for m in found]
 
@@ -53,5 +54,5 @@ async def eligibility(conn: asyncpg.Connection, chain_id: str, code_or_id: str, 
 
 
 async def report(conn: asyncpg.Connection, chain_id: str, start: datetime | None,
-                 end: datetime | None) -> list[ReportRow]:
-    return [ReportRow.model_validate(dict(r)) for r in await Repository(conn, chain_id).report(start, end)]
+                 end: datetime | None, page: Page) -> list[ReportRow]:
+    return [ReportRow.model_validate(dict(r)) for r in await Repository(conn, chain_id).report(start, end, page)]

@@ -16,6 +16,7 @@ from services.notifications.schemas import (
     TemplateOut,
 )
 from shared.errors import Invalid, NotFound
+from shared.paging import Page
 from shared.uow import UnitOfWork
 
 CHAIN_DEFAULT = ""  # the settings row every location without its own uses
@@ -74,13 +75,19 @@ async def delete_template(uow: UnitOfWork, chain_id: str, notice_type: str, loca
         raise NotFound("no_template", f"the chain has no own {locale} text for {notice_type}")
 
 
-async def list_templates(conn: asyncpg.Connection, chain_id: str) -> list[NoticeTypeOut]:
+async def list_templates(conn: asyncpg.Connection, chain_id: str, page: Page) -> list[NoticeTypeOut]:
+    """Every notice type in the order of domain.KINDS, a page at a time (a few dozen types: one page)."""
+    kinds = list(domain.KINDS.values())
+    (after,) = page.after(str)
+    start = 0 if after is None else next((n + 1 for n, k in enumerate(kinds) if k.type == after), -1)
+    if start < 0:
+        page.refuse()
     own: dict[str, dict[str, str]] = {}
     for notice_type, locale, text in await Repository(conn, chain_id).templates():
         own.setdefault(notice_type, {})[locale] = text
     return [NoticeTypeOut(type=k.type, audience=k.audience, description=k.description,
                           placeholders=sorted(k.placeholders), default_text=k.template, texts=own.get(k.type, {}))
-            for k in domain.KINDS.values()]
+            for k in page.cut(kinds[start:start + page.fetch], lambda k: (k.type,))]
 
 
 async def save_opt_out(uow: UnitOfWork, chain_id: str, client_id: str, body: OptOutIn) -> OptOutOut:
