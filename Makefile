@@ -13,7 +13,7 @@ help:
 	@echo "make unit    the unit tests only (no servers)"
 	@echo "make lint    ruff + mypy"
 	@echo "make bench   the whole chain under load: throughput, latency, memory, against the bare limits"
-	@echo "make key CHAIN=ch-1   a new API key for a chain (on the local stack)"
+	@echo "make key CHAIN=ch-1   a new API key for a chain (on the local stack); SCOPES=read,write,admin EXPIRES_IN_DAYS=N"
 	@echo "make clean   stop the local stack and wipe .local (Kafka logs, PostgreSQL data, jars)"
 
 # The virtualenv, rebuilt when pyproject.toml changes. Python 3.11+ is required.
@@ -49,7 +49,8 @@ migrate: setup
 
 key: setup
 	@test -n "$(CHAIN)" || { echo "usage: make key CHAIN=<chain_id>"; exit 2; }
-	@$(PY) -m shared.admin create-key --chain "$(CHAIN)" --name "$(or $(NAME),cli)"
+	@$(PY) -m shared.admin create-key --chain "$(CHAIN)" --name "$(or $(NAME),cli)" \
+		$(if $(SCOPES),--scopes "$(SCOPES)") $(if $(EXPIRES_IN_DAYS),--expires-in-days "$(EXPIRES_IN_DAYS)")
 
 infra-up: setup
 	$(PY) -m deploy.local up

@@ -2,9 +2,12 @@
 
     python -m shared.admin migrate                 apply every schema's migrations (auth + 4 services)
     python -m shared.admin create-topics           create every topic and its .dlq twin (idempotent)
-    python -m shared.admin create-key --chain ID [--name TEXT]    print a new API key for a chain
-    python -m shared.admin revoke-key --prefix psk_XXXXXX         revoke a key by its printed prefix
-    python -m shared.admin list-keys --chain ID
+    python -m shared.admin create-key --chain ID [--name TEXT] [--scopes read,write[,admin]] [--expires-in-days N]
+                                                   print a new API key for a chain (its id on stderr);
+                                                   scopes read,write by default (admin: running jobs)
+    python -m shared.admin revoke-key (--id UUID | --prefix psk_XXXXXX)
+                                                   revoke a key by its id (or a prefix only one key has)
+    python -m shared.admin list-keys --chain ID     id, prefix, name, scopes, expiry, state
     python -m shared.admin redrive --topic visit.paid [--group perkstream.loyalty] [--chain ID] [--dry-run]
                                                    publish a topic's dead letters back onto it (after a fix)
     python -m shared.admin outbox-refused [--service NAME] [--payload]
@@ -22,6 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -110,6 +115,19 @@ async def refused_rows(settings: Settings, service: str | None, payload: bool) -
     await _with_conn(settings, show)
 
 
+def _scopes(text: str) -> tuple[str, ...]:
+    try:
+        return auth.scopes_of(text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 3650:
+        raise argparse.ArgumentTypeError("a whole number of days, 1..3650")
+    return int(text)
+
+
 async def _with_conn(settings: Settings, fn):  # type: ignore[no-untyped-def]
     conn = await asyncpg.connect(settings.database_url)
     try:
@@ -127,8 +145,13 @@ def main(argv: list[str] | None = None) -> None:
     key = sub.add_parser("create-key")
     key.add_argument("--chain", required=True)
     key.add_argument("--name", default="")
-    revoke = sub.add_parser("revoke-key")
-    revoke.add_argument("--prefix", required=True)
+    key.add_argument("--scopes", type=_scopes, default=auth.DEFAULT_SCOPES,
+                     help="comma-separated: read (GET), write (the other business routes), admin (jobs); "
+                          "default read,write")
+    key.add_argument("--expires-in-days", type=_days, help="the key stops working after N days (1..3650)")
+    revoke = sub.add_parser("revoke-key").add_mutually_exclusive_group(required=True)
+    revoke.add_argument("--id", type=uuid.UUID, help="the key's id (create-key and list-keys print it)")
+    revoke.add_argument("--prefix", help="refused when more than one active key has it")
     listing = sub.add_parser("list-keys")
     listing.add_argument("--chain", required=True)
     again = sub.add_parser("redrive")
@@ -155,9 +178,19 @@ def main(argv: list[str] | None = None) -> None:
         created = asyncio.run(create_topics(settings))
         print(f"topics created: {len(created)}")
     elif args.command == "create-key":
-        print(asyncio.run(_with_conn(settings, lambda c: auth.create_key(c, args.chain, args.name))))
+        expires = datetime.now(UTC) + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+        made = asyncio.run(_with_conn(settings, lambda c: auth.issue_key(c, args.chain, args.name, args.scopes,
+                                                                         expires)))
+        print(made.key)  # alone on stdout: KEY=$(make -s key CHAIN=...)
+        print(f"id {made.id}  scopes {','.join(made.scopes)}  "
+              f"expires {made.expires_at.isoformat(timespec='seconds') if made.expires_at else 'never'}",
+              file=sys.stderr)
     elif args.command == "revoke-key":
-        n = asyncio.run(_with_conn(settings, lambda c: auth.revoke_key(c, args.prefix)))
+        try:
+            n = asyncio.run(_with_conn(settings, lambda c: auth.revoke_key_id(c, args.id) if args.id
+                                       else auth.revoke_key(c, args.prefix)))
+        except auth.AmbiguousPrefix as exc:
+            sys.exit(f"refused: {exc}")
         print(f"revoked: {n}")
         sys.exit(0 if n else 1)
     elif args.command == "redrive":
@@ -172,12 +205,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{'re-queued' if act is outbox.requeue else 'dropped'}: {n}")
         sys.exit(0 if n else 1)
     elif args.command == "list-keys":
-        rows = asyncio.run(_with_conn(settings, lambda c: c.fetch(
-            "SELECT prefix, name, created_at, revoked_at FROM auth.api_keys WHERE chain_id = $1 ORDER BY 3",
-            args.chain)))
-        for r in rows:
-            state = f"revoked {r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else "active"
-            print(f"{r['prefix']}…  {r['name'] or '-':20} created {r['created_at']:%Y-%m-%d}  {state}")
+        for r in asyncio.run(_with_conn(settings, lambda c: auth.list_keys(c, args.chain))):
+            state = (f"revoked {r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else
+                     "expired" if r["expired"] else "active")
+            expiry = f"expires {r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "no expiry"
+            print(f"{r['id']}  {r['prefix']}…  {r['name'] or '-':20} {','.join(r['scopes']):16} "
+                  f"created {r['created_at']:%Y-%m-%d}  {expiry:24}  {state}")
 
 
 if __name__ == "__main__":

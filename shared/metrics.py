@@ -33,3 +33,7 @@ OUTBOX_LEADER = Gauge(
     "perkstream_outbox_leader", "1 while this process holds its schema's relay lease (publishes its outbox)",
     ["service"],
 )
+JOB_CHAIN_FAILURES = Counter(
+    "perkstream_job_chain_failures_total", "A scheduled job's run for one chain that failed and was skipped "
+    "(the log's job_chain_failed says which chain and why)", ["service", "job"],
+)

@@ -25,7 +25,7 @@ from shared.consumer import BatchConsumer, Handler, Subscription
 from shared.db import create_pool
 from shared.errors import ERROR_RESPONSES
 from shared.http import create_http_app, with_timeout
-from shared.jobs import JobFn, Jobs
+from shared.jobs import Jobs, PerChain
 from shared.kafka import make_broker, make_producer
 from shared.logging import configure_logging
 from shared.relay import OutboxRelay
@@ -51,7 +51,8 @@ class Service:
         self.http: FastAPI = create_http_app(
             f"Perkstream {name}", self._lifespan, self._readiness, self.asyncapi
         )
-        self.jobs = Jobs(name, lambda: self.pool, self.settings.jobs_interval_seconds, self.settings.jobs_enabled)
+        self.jobs = Jobs(name, lambda: self.pool, self.settings.jobs_interval_seconds, self.settings.jobs_enabled,
+                         self.settings.jobs_as_of_skew_seconds)
         self.include_router(self.jobs.router())
         self._pool: asyncpg.Pool | None = None  # the consumers' and jobs' (self.pool)
         self._http_pool: asyncpg.Pool | None = None  # HTTP requests' (app.state.pool)
@@ -73,9 +74,9 @@ class Service:
         """Called once the service is consuming (e.g. to resume background work a stopped process left)."""
         self._on_start.append(callback)
 
-    def job(self, name: str, fn: JobFn, description: str = "", every_seconds: float | None = None) -> None:
-        """A time-driven job: run on schedule for every chain, and by POST .../jobs/{name}/run."""
-        self.jobs.add(name, fn, description, every_seconds)
+    def job(self, name: str, work: PerChain, description: str = "", every_seconds: float | None = None) -> None:
+        """A time-driven job: run on schedule chain by chain, and by POST .../jobs/{name}/run (admin)."""
+        self.jobs.add(name, work, description, every_seconds)
 
     def publishes(self, topic: str, model: type[BaseModel], description: str = "") -> None:
         self._publishes.append((topic, model, description))

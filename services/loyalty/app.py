@@ -6,6 +6,7 @@ from typing import Any
 
 from services.loyalty import api, handlers, usecases
 from shared import events, topics
+from shared.jobs import PerChain
 from shared.runtime import Service
 from shared.uow import UnitOfWork
 
@@ -17,13 +18,13 @@ def build() -> Service:
     service.http.state.recalc = recalc
     service.on_start(recalc.kick)  # resumes a program recalculation a stopped process left unfinished
 
-    async def inactivity(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> dict[str, Any]:
+    async def inactivity(uow: UnitOfWork, chain_id: str, as_of: datetime) -> dict[str, Any]:
         recalc.kick()  # and again on schedule, should a page have failed
         return await usecases.inactivity_job(uow, chain_id, as_of)
 
-    service.job("inactivity", inactivity,
+    service.job("inactivity", PerChain(usecases.chains_for_inactivity, inactivity),
                 "Discounts reset, levels removed and 'inactive N days' categories given to clients away long enough")
-    service.job("burn", usecases.burn_job,
+    service.job("burn", usecases.BURN_JOB,
                 "Notices of points about to burn (burn_notice_days before), then unused points burned")
     p = service.publishes
     p(topics.LOYALTY_DISCOUNT_CHANGED, events.DiscountChanged, "A client's discount at a location changed")

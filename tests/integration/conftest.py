@@ -81,7 +81,10 @@ class Stack:
                 "CONSUMER_BATCH_TIMEOUT_MS": "50",
                 # Tests run jobs through the API with a pinned as_of; the schedule stays out of their way
                 # (test_the_jobs_run_by_themselves_on_schedule turns it on in a replica of its own).
-                "JOBS_ENABLED": "false"}
+                "JOBS_ENABLED": "false",
+                # ... and some pin it later than now (a notice held till tomorrow, points burning in 11
+                # days, 91 days away): a year ahead is allowed here (the default is 300 s).
+                "JOBS_AS_OF_SKEW_SECONDS": str(366 * 86400)}
 
 
 @contextmanager
@@ -152,13 +155,18 @@ class Chain:
     """A chain of its own for one test, with an API key and HTTP clients for the four services."""
 
     id: str
-    key: str
+    key: str  # as `make key` makes it: read and write
     stack: Stack
+    admin_key: str = ""  # the operator's: runs jobs
 
     def client(self, service: str, key: str | None = "default") -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {self.key if key == 'default' else key}"} if key else {}
         return httpx.AsyncClient(base_url=f"{self.stack.url(service)}/v1/chains/{self.id}",
                                  headers=headers, timeout=10)
+
+    def admin(self, service: str) -> httpx.AsyncClient:
+        """A client with the chain's admin key (`POST /jobs/{job}/run`)."""
+        return self.client(service, key=self.admin_key)
 
     def event(self, **fields: Any) -> dict[str, Any]:
         """An envelope of this chain, with a fresh event_id, plus `fields`."""
@@ -167,19 +175,25 @@ class Chain:
 
 
 async def new_chain(stack: Stack, db: asyncpg.Pool | None = None) -> Chain:
-    """A chain of its own with an API key (made through `db`, or a connection of its own: the fault
-    tests restart PostgreSQL under any pool they would keep)."""
+    """A chain of its own with an API key as `make key` makes it (read, write) and an admin key (jobs),
+    made through `db`, or a connection of its own: the fault tests restart PostgreSQL under any pool
+    they would keep."""
     chain_id = f"ch-{uuid.uuid4().hex[:10]}"
+
+    async def keys(conn: asyncpg.Connection) -> tuple[str, str]:
+        return (await auth.create_key(conn, chain_id, "test"),
+                await auth.create_key(conn, chain_id, "test-admin", scopes=("admin",)))
+
     if db is not None:
         async with db.acquire() as conn:
-            key = await auth.create_key(conn, chain_id, "test")
+            key, admin_key = await keys(conn)
     else:
         conn = await asyncpg.connect(stack.settings.database_url)
         try:
-            key = await auth.create_key(conn, chain_id, "test")
+            key, admin_key = await keys(conn)
         finally:
             await conn.close()
-    return Chain(chain_id, key, stack)
+    return Chain(chain_id, key, stack, admin_key)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -100,7 +100,7 @@ async def card_eventually(chain: Chain, card_id: str, check: Any, timeout: float
 
 
 async def run_job(chain: Chain, job: str, as_of: str) -> dict[str, Any]:
-    async with chain.client("loyalty") as http:
+    async with chain.admin("loyalty") as http:
         r = await http.post(f"/jobs/{job}/run", json={"as_of": as_of})
     assert r.status_code == 200, r.text
     return r.json()["changed"]  # type: ignore[no-any-return]

@@ -74,7 +74,7 @@ async def put_settings(chain: Chain, location_id: str = "loc-1", **body: Any) ->
 
 
 async def run_release(chain: Chain, as_of: datetime) -> dict[str, Any]:
-    async with chain.client("notifications") as http:
+    async with chain.admin("notifications") as http:
         r = await http.post("/jobs/release_held/run", json={"as_of": as_of.astimezone(UTC).isoformat()})
     assert r.status_code == 200, r.text
     return r.json()["changed"]  # type: ignore[no-any-return]

@@ -30,7 +30,7 @@ JAN_1 = "2026-01-01T10:00:00+00:00"
 
 
 async def run_job(chain: Chain, job: str, as_of: str) -> dict[str, Any]:
-    async with chain.client("memberships") as http:
+    async with chain.admin("memberships") as http:
         r = await http.post(f"/jobs/{job}/run", json={"as_of": as_of})
     assert r.status_code == 200, r.text
     return r.json()["changed"]  # type: ignore[no-any-return]
@@ -342,6 +342,7 @@ async def test_freeze_and_edit_answer_404_for_an_unknown_membership_and_422_for_
                                                                    "days": 3})).status_code == 404
         bad = await http.post("/memberships/NOPE/freeze", json={"from": "tomorrow", "days": 0})
         assert bad.status_code == 422 and {f["field"] for f in bad.json()["fields"]} == {"from", "days"}
+    async with chain.admin("memberships") as http:
         unknown_job = await http.post("/jobs/nope/run", json={"as_of": JAN_1})
         assert unknown_job.status_code == 404
         naive = await http.post("/jobs/expiry/run", json={"as_of": "2026-01-01T10:00:00"})

@@ -16,6 +16,7 @@ from deploy.kafka_io import Kafka
 from services.notifications import usecases
 from shared import topics
 from shared.events import MembershipDeducted
+from shared.jobs import Jobs
 from shared.uow import UnitOfWork, enqueue
 from tests.integration.conftest import Chain, Stack, of_chain, publish
 from tests.integration.notifications_helpers import deducted, notices, notices_eventually, put_settings
@@ -70,10 +71,11 @@ async def test_the_scheduled_release_takes_every_chains_due_notices(chain: Chain
                                       server_settings={"search_path": "notifications"})
     assert pool is not None
     try:
-        async with pool.acquire() as conn, conn.transaction():
-            changed = await usecases.release_held(UnitOfWork(conn), None, opens)  # None: every chain
+        jobs = Jobs("notifications", lambda: pool, 60, enabled=False)
+        jobs.add("release_held", usecases.RELEASE_HELD)
+        scheduled = await jobs.run_scheduled(jobs.jobs["release_held"], opens)  # every chain with notices due
     finally:
         await pool.close()
-    assert changed["released"] >= 1
+    assert scheduled is not None and chain.id in scheduled.chains and chain.id not in scheduled.failed
     [sms] = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain))
     assert sms["notification_id"] == held["id"]

@@ -1,6 +1,6 @@
 """Every command and query of the loyalty service (the app index)."""
 
-from services.loyalty.usecases.bonus import apply_visit, burn_job, manual_transaction
+from services.loyalty.usecases.bonus import BURN_JOB, apply_visit, burn_job, manual_transaction
 from services.loyalty.usecases.catalog import (
     create_card_type,
     create_promotion,
@@ -16,6 +16,7 @@ from services.loyalty.usecases.catalog import (
 )
 from services.loyalty.usecases.recalculate import (
     RecalcWorker,
+    chains_for_inactivity,
     client_loyalty,
     get_program,
     inactivity_job,
@@ -27,7 +28,8 @@ from services.loyalty.usecases.recalculate import (
 from services.loyalty.usecases.record_visit import record_arrival, record_no_show, record_payment
 
 __all__ = [
-    "RecalcWorker", "apply_visit", "burn_job", "client_loyalty", "create_card_type", "create_promotion",
+    "BURN_JOB", "RecalcWorker", "apply_visit", "burn_job", "chains_for_inactivity", "client_loyalty",
+    "create_card_type", "create_promotion",
     "find_cards", "get_card", "get_card_type", "get_program", "get_promotion", "inactivity_job", "issue_card",
     "list_card_types", "list_promotions", "manual_transaction", "patch_card_type", "patch_promotion",
     "recalc_page", "recalculate", "recalculate_client", "record_arrival", "record_no_show", "record_payment",

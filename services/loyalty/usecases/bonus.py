@@ -22,6 +22,7 @@ from shared.events import (
     Client,
     VisitPaid,
 )
+from shared.jobs import PerChain
 from shared.uow import UnitOfWork
 
 
@@ -121,36 +122,39 @@ async def manual_transaction(uow: UnitOfWork, chain_id: str, card_ref: str, kind
     return found
 
 
-async def burn_job(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> dict[str, Any]:
+async def burn_job(uow: UnitOfWork, chain_id: str, as_of: datetime) -> dict[str, Any]:
     """Notices for points that burn within their promotion's `burn_notice_days`, then the burning of
-    every lot whose time has come (what is left of it). Idempotent: a lot is noticed once, burned once."""
-    chains = [chain_id] if chain_id else await chains_with_lots_due(uow.conn, as_of)
+    every lot whose time has come (what is left of it), in one chain. Idempotent: a lot is noticed
+    once, burned once."""
     noticed = burned_cards = 0
     burned = Decimal("0")
-    for chain in chains:
-        repo = Repository(uow.conn, chain)
-        due = await repo.cards_due_to_burn(as_of)
-        cards = {c.id: c for c in await repo.cards_by_ids(due)}  # locked, in id order
-        per_card: dict[str, Decimal] = defaultdict(Decimal)
-        for lot in await repo.lots_to_burn(as_of):
-            per_card[str(lot["card_id"])] += lot["amount"]
-        late = sorted(set(per_card) - set(cards))  # a lot accrued (back-dated) since we looked
-        cards.update({c.id: c for c in await repo.cards_by_ids(late)} if late else {})
-        for card_id, amount in sorted(per_card.items()):
-            card = cards[card_id]
-            balance = await repo.move_points(card_id, as_of, "burn", -amount, reason="burn_after")
-            uow.publish(topics.LOYALTY_BONUS_BURNED, card.client_id, BonusBurned(
-                **_card_fields(chain, card, balance), amount=amount))
-            burned += amount
-            burned_cards += 1
-        notices: dict[tuple[str, datetime], Decimal] = defaultdict(Decimal)
-        for lot in await repo.lots_to_notice(as_of):
-            notices[(str(lot["card_id"]), lot["burns_at"])] += lot["remaining"]
-        if notices:
-            noticed_cards = {c.id: c for c in await repo.cards_by_ids(sorted({k[0] for k in notices}))}
-            for (card_id, burns_at), amount in sorted(notices.items()):
-                card = noticed_cards[card_id]
-                uow.publish(topics.LOYALTY_BONUS_BURNING, card.client_id, BonusBurning(
-                    **_card_fields(chain, card, card.balance), amount=amount, burns_at=burns_at))
-                noticed += 1
+    repo = Repository(uow.conn, chain_id)
+    due = await repo.cards_due_to_burn(as_of)
+    cards = {c.id: c for c in await repo.cards_by_ids(due)}  # locked, in id order
+    per_card: dict[str, Decimal] = defaultdict(Decimal)
+    for lot in await repo.lots_to_burn(as_of):
+        per_card[str(lot["card_id"])] += lot["amount"]
+    late = sorted(set(per_card) - set(cards))  # a lot accrued (back-dated) since we looked
+    cards.update({c.id: c for c in await repo.cards_by_ids(late)} if late else {})
+    for card_id, amount in sorted(per_card.items()):
+        card = cards[card_id]
+        balance = await repo.move_points(card_id, as_of, "burn", -amount, reason="burn_after")
+        uow.publish(topics.LOYALTY_BONUS_BURNED, card.client_id, BonusBurned(
+            **_card_fields(chain_id, card, balance), amount=amount))
+        burned += amount
+        burned_cards += 1
+    notices: dict[tuple[str, datetime], Decimal] = defaultdict(Decimal)
+    for lot in await repo.lots_to_notice(as_of):
+        notices[(str(lot["card_id"]), lot["burns_at"])] += lot["remaining"]
+    if notices:
+        noticed_cards = {c.id: c for c in await repo.cards_by_ids(sorted({k[0] for k in notices}))}
+        for (card_id, burns_at), amount in sorted(notices.items()):
+            card = noticed_cards[card_id]
+            uow.publish(topics.LOYALTY_BONUS_BURNING, card.client_id, BonusBurning(
+                **_card_fields(chain_id, card, card.balance), amount=amount, burns_at=burns_at))
+            noticed += 1
     return {"notices": noticed, "cards_burned": burned_cards, "points_burned": str(burned)}
+
+
+# The scheduler's run: every chain with lots due, each on its own (shared/jobs.py).
+BURN_JOB = PerChain(chains=chains_with_lots_due, run=burn_job)

@@ -176,25 +176,28 @@ class RecalcWorker:
 # --- the inactivity job -------------------------------------------------------------------------
 
 
-async def inactivity_job(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> dict[str, Any]:
+async def inactivity_job(uow: UnitOfWork, chain_id: str, as_of: datetime) -> dict[str, Any]:
     """Discounts reset, levels removed and "inactive N days" categories given once clients have been
-    away long enough. Only clients who crossed one of those periods since their last calculation are
-    looked at, so a daily run costs what changed, not the size of the chain."""
-    chains = [chain_id] if chain_id else await chains_with_programs(uow.conn)
+    away long enough, in one chain. Only clients who crossed one of those periods since their last
+    calculation are looked at, so a daily run costs what changed, not the size of the chain."""
     changed = 0
     looked_at = 0
-    for chain in chains:
-        repo = Repository(uow.conn, chain)
-        for location_id, program in sorted((await repo.programs()).items()):
-            periods = program.inactive_periods()
-            if not periods:
-                continue
-            cursor = ""
-            while True:
-                page = await repo.inactive_clients_page(location_id, periods, as_of, cursor, PAGE_SIZE)
-                if not page:
-                    break
-                looked_at += len(page)
-                changed += await recalculate(uow, chain, location_id, page, as_of, "inactivity", program)
-                cursor = page[-1]
+    repo = Repository(uow.conn, chain_id)
+    for location_id, program in sorted((await repo.programs()).items()):
+        periods = program.inactive_periods()
+        if not periods:
+            continue
+        cursor = ""
+        while True:
+            page = await repo.inactive_clients_page(location_id, periods, as_of, cursor, PAGE_SIZE)
+            if not page:
+                break
+            looked_at += len(page)
+            changed += await recalculate(uow, chain_id, location_id, page, as_of, "inactivity", program)
+            cursor = page[-1]
     return {"clients_checked": looked_at, "clients_changed": changed}
+
+
+async def chains_for_inactivity(conn: asyncpg.Connection, as_of: datetime) -> list[str]:
+    """The scheduler's run takes every chain with a program (each on its own, shared/jobs.py)."""
+    return await chains_with_programs(conn)

@@ -1,9 +1,12 @@
-"""Time-driven work of the memberships service. Each job runs per chain (for every chain that has work
-when run by the scheduler), is idempotent for the same `as_of`, and answers what it changed."""
+"""Time-driven work of the memberships service. Each job runs per chain, in a transaction of its own (the
+scheduler's run takes every chain that has work; shared/jobs.py), is idempotent for the same `as_of`, and
+answers what it changed."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 from services.memberships import domain
 from services.memberships.domain import Status
@@ -11,20 +14,21 @@ from services.memberships.repository import Repository, chains_with_work
 from services.memberships.usecases.publishing import state
 from shared import topics
 from shared.events import MembershipActivated, MembershipExpired, MembershipExpiring, MembershipUnfrozen
+from shared.jobs import PerChain
 from shared.uow import UnitOfWork
 
 ChainJob = Callable[[UnitOfWork, Repository, datetime], Awaitable[list[str]]]
 
 
-def per_chain(name: str, job: ChainJob) -> Callable[[UnitOfWork, str | None, datetime], Awaitable[dict[str, Any]]]:
-    async def run(uow: UnitOfWork, chain_id: str | None, as_of: datetime) -> dict[str, Any]:
-        chains = [chain_id] if chain_id else await chains_with_work(uow.conn, name, as_of)
-        changed: list[str] = []
-        for chain in chains:
-            changed += await job(uow, Repository(uow.conn, chain), as_of)
+def per_chain(name: str, job: ChainJob) -> PerChain:
+    async def chains(conn: asyncpg.Connection, as_of: datetime) -> list[str]:
+        return await chains_with_work(conn, name, as_of)
+
+    async def run(uow: UnitOfWork, chain_id: str, as_of: datetime) -> dict[str, Any]:
+        changed = await job(uow, Repository(uow.conn, chain_id), as_of)
         return {"count": len(changed), "memberships": changed}
 
-    return run
+    return PerChain(chains, run)
 
 
 Candidates = list[tuple[domain.Membership, domain.MembershipType]]

@@ -31,10 +31,10 @@ from services.notifications.usecases.notify_memberships import (
 )
 from services.notifications.usecases.queries import list_notices
 from services.notifications.usecases.receipts import UnknownNotice, record_receipt
-from services.notifications.usecases.release_held import release_held
+from services.notifications.usecases.release_held import RELEASE_HELD, release_held
 
 __all__ = [
-    "UnknownNotice", "delete_template", "get_opt_out", "get_settings", "list_notices", "list_templates",
+    "RELEASE_HELD", "UnknownNotice", "delete_template", "get_opt_out", "get_settings", "list_notices", "list_templates",
     "notify_activated", "notify_bonus_accrued", "notify_bonus_burned", "notify_bonus_burning", "notify_bonus_spent",
     "notify_deduction", "notify_deduction_rejected", "notify_deduction_reversed", "notify_discount_changed",
     "notify_expired", "notify_expiring", "notify_frozen", "notify_issued", "notify_level_changed", "notify_stock_low",
