@@ -6,12 +6,14 @@ duplicate (`sale:<sale_id>`), never a second membership nor a `code_taken`."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from shared.events import CENTS, Client, MembershipSold, VisitPaid
+from shared.events.base import MAX_ID
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,18 @@ def membership_units(source: str, line_index: int, quantity: int,
     given = list(codes or [])
     if given and len(given) != quantity:
         raise ValueError(f"{quantity} unit(s) need {quantity} code(s), got {len(given)}")
-    return [MembershipUnit(f"inventory:{source}:{line_index}:{unit}", given[unit] if given else None)
+    return [MembershipUnit(sale_id(source, line_index, unit), given[unit] if given else None)
             for unit in range(quantity)]
+
+
+def sale_id(source: str, line_index: int, unit: int) -> str:
+    """`inventory:<source>:<line>:<unit>`; where that is longer than an id may be (a visit id of 128
+    characters), the source is named by its digest, so a sale id is an id like any other (MembershipSold)."""
+    found = f"inventory:{source}:{line_index}:{unit}"
+    if len(found) <= MAX_ID:
+        return found
+    kind, _, _ = source.partition(":")
+    return f"inventory:{kind}:sha256-{hashlib.sha256(source.encode()).hexdigest()}:{line_index}:{unit}"
 
 
 def split_amount(amount: Decimal, units: int) -> list[Decimal]:

@@ -16,6 +16,9 @@ UNITS = ("pcs", "g", "kg", "ml", "l", "m")
 MEMBERSHIPS_CATEGORY = "Memberships"
 AUTO_CODE = "auto"
 QUANTITY_DECIMALS = 3
+# The lines of one operation, and the balances one visit's consumables may move: each is a stock row
+# and an `inventory.stock_changed`.
+MAX_OPERATION_LINES = 500
 ZERO = Decimal("0")
 # Membership products are derived from their type: same type and location, same product id.
 MEMBERSHIP_PRODUCT_NAMESPACE = uuid.UUID("5b0c6c1e-3d55-4f7e-9a39-6d8a1f0e7a21")
@@ -162,6 +165,14 @@ class Consumption:
     per_storage: dict[str, list[Line]] = field(default_factory=dict)
     services: list[str] = field(default_factory=list)  # the services written off by this consumption
     missing_storage: list[str] = field(default_factory=list)  # services whose storage is unknown
+
+    def size_problem(self, limit: int) -> str | None:
+        """Why this consumption moves too many balances to write off (each one a row and an event), or
+        None: 200 services with 50-item bills would move 10,000."""
+        moved = sum(len(items) for items in self.per_storage.values())
+        if moved > limit:
+            return f"the consumables move {moved} balances; a visit moves at most {limit}"
+        return None
 
 
 def service_quantities(service_ids: Iterable[tuple[str, int]]) -> dict[str, int]:

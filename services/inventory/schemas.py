@@ -9,15 +9,26 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer, StringConstraints
 
-from services.inventory.domain import UNITS, quantity_text
+from services.inventory.domain import MAX_OPERATION_LINES, UNITS, quantity_text
 from shared.events import Client, Id, Money, NonNegativeMoney
+from shared.events.inbound import MAX_MEMBERSHIP_UNITS
 from shared.http import Body
 
 Unit = Literal["pcs", "g", "kg", "ml", "l", "m"]
 assert set(Unit.__args__) == set(UNITS)  # type: ignore[attr-defined]
 
 # In: a number or a decimal string, more than 0, at most 3 decimals. Out: "2", "0.5" (a string).
-QuantityIn = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=3, allow_inf_nan=False)]
+# A line moves at most a million units (a tonne in grams): an operation of 500 such lines stays 200 times
+# below what a NUMERIC(14,3) balance holds (10**11).
+MAX_QUANTITY = 1_000_000
+QuantityIn = Annotated[Decimal, Field(gt=0, le=MAX_QUANTITY, max_digits=14, decimal_places=3, allow_inf_nan=False)]
+# A bill of materials, per unit of its service: 10,000 (10 kg in grams). Times the units of a visit's
+# services (200 lines of at most 10,000) it stays below 10**11 too.
+BomQuantityIn = Annotated[Decimal, Field(gt=0, le=10_000, max_digits=14, decimal_places=3, allow_inf_nan=False)]
+MinStock = Annotated[Decimal, Field(ge=0, le=1_000_000_000, max_digits=14, decimal_places=3, allow_inf_nan=False)]
+Barcode = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+# The products of one bill of materials: more than a service consumes (a colouring uses a dozen).
+MAX_BOM_ITEMS = 50
 QuantityOut = Annotated[Decimal, PlainSerializer(quantity_text, return_type=str, when_used="json")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
@@ -55,8 +66,8 @@ class ProductIn(Body):
     unit: Unit = "pcs"
     sale_price: NonNegativeMoney
     cost_price: NonNegativeMoney = Decimal("0")
-    barcode: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)] | None = None
-    min_stock: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=3, allow_inf_nan=False)] | None = None
+    barcode: Barcode | None = None
+    min_stock: MinStock | None = None
     location_id: Id | None = None  # sold at one location only; null: everywhere in the chain
 
 
@@ -65,8 +76,8 @@ class ProductPatch(Body):
     category_id: uuid.UUID | None = None
     sale_price: NonNegativeMoney | None = None
     cost_price: NonNegativeMoney | None = None
-    barcode: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)] | None = None
-    min_stock: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=3, allow_inf_nan=False)] | None = None
+    barcode: Barcode | None = None
+    min_stock: MinStock | None = None
     archived: bool | None = None
 
 
@@ -101,7 +112,7 @@ class OperationLineIn(Body):
     # Unit price; defaults to the product's sale price (sale) or cost price (arrival, write-off, relocation).
     price: NonNegativeMoney | None = None
     # Membership products only: one code per unit, "auto" to generate one; none for a no-code type.
-    codes: Annotated[list[Code | None], Field(max_length=1000)] | None = None
+    codes: Annotated[list[Code | None], Field(max_length=MAX_MEMBERSHIP_UNITS)] | None = None
 
 
 class OperationIn(Body):
@@ -114,7 +125,7 @@ class OperationIn(Body):
     user: Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)] | None = None
     occurred_at: AwareDatetime | None = None
     comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    lines: Annotated[list[OperationLineIn], Field(min_length=1, max_length=500)]
+    lines: Annotated[list[OperationLineIn], Field(min_length=1, max_length=MAX_OPERATION_LINES)]
 
 
 class OperationOut(BaseModel):
@@ -136,7 +147,7 @@ class OperationOut(BaseModel):
 
 class BomItemIn(Body):
     product_id: Id
-    quantity: QuantityIn  # per unit of the service
+    quantity: BomQuantityIn  # per unit of the service
 
 
 class BomIn(Body):
@@ -144,7 +155,7 @@ class BomIn(Body):
     # consumables leave (null: the location's consumables storage, see inventory-settings).
     location_id: Id | None = None
     storage_id: Id | None = None
-    items: Annotated[list[BomItemIn], Field(max_length=200)]
+    items: Annotated[list[BomItemIn], Field(max_length=MAX_BOM_ITEMS)]
 
 
 class BomItemOut(BaseModel):

@@ -20,6 +20,7 @@ from pydantic import (
 
 from services.loyalty.domain import LEVELS, PROMOTION_TYPES
 from shared.events import Id, Money, NonNegativeMoney
+from shared.events.base import MAX_LOCATIONS
 from shared.http import Body
 
 Percent = Annotated[NonNegativeMoney, Field(le=100)]
@@ -27,6 +28,9 @@ Days = Annotated[int, Field(ge=1, le=36_500)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
 Basis = Literal["sold", "paid", "visits"]
+# A count of visits or uses: more than one client makes in a lifetime, within an INTEGER column.
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+LocationIds = Annotated[list[Id], Field(max_length=MAX_LOCATIONS)]
 
 
 
@@ -55,7 +59,7 @@ class LevelRuleIn(Body):
     level: Literal["bronze", "silver", "gold"]
     sold_from: NonNegativeMoney | None = None
     paid_from: NonNegativeMoney | None = None
-    visits_from: Annotated[int, Field(ge=0)] | None = None
+    visits_from: Count | None = None
 
     @model_validator(mode="after")
     def _some(self) -> LevelRuleIn:
@@ -144,12 +148,12 @@ class ClientLoyaltyOut(BaseModel):
 
 class CardTypeIn(Body):
     name: Name
-    location_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    location_ids: LocationIds = Field(default_factory=list)
 
 
 class CardTypePatch(Body):
     name: Name | None = None
-    location_ids: list[Id] | None = None
+    location_ids: LocationIds | None = None
 
 
 class CardTypeOut(CardTypeIn):
@@ -179,7 +183,7 @@ class PromotionIn(Body):
     name: Name
     type: PromotionType
     card_type_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=100)]
-    location_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    location_ids: LocationIds = Field(default_factory=list)
     percent: Annotated[Percent | None, Field(validate_default=True)] = None
     rules: Annotated[list[TierIn], Field(default_factory=list, max_length=100, validate_default=True)]
     history_source: Literal["chain", "active_locations", "card_locations"] = "chain"
@@ -187,7 +191,7 @@ class PromotionIn(Body):
     burn_after: BurnAfterIn | None = None
     burn_notice_days: Annotated[int, Field(ge=0, le=3650)] = 0
     every_nth_visit: Annotated[int, Field(ge=1, le=1000)] = 1
-    max_uses: Annotated[int, Field(ge=0)] = 0
+    max_uses: Count = 0
     # How cashback is rounded: to the cent (default) or to whole points; half-up either way.
     rounding: Literal["cents", "whole"] = "cents"
     archived: bool = False

@@ -17,13 +17,21 @@ from pydantic import (
 
 from services.memberships.domain import MAX_VALIDITY, Membership, MembershipType, TypeService, Validity
 from shared.events import Id, Money, NonNegativeMoney
+from shared.events.base import MAX_LOCATIONS
 from shared.http import Body
+
+# The services of a type (and so of a membership's balance, or a location's deduction policy): more than
+# a chain lists on one membership; each adds two ids to the type's event, which with MAX_LOCATIONS stays
+# under half of what its topic takes even when every character costs JSON 6 bytes (docs/contract.md, "Bounds").
+MAX_SERVICES = 300
+MAX_VISITS = 100_000
+Visits = Annotated[int, Field(ge=1, le=MAX_VISITS)]
 
 
 class ServiceIn(Body):
     service_id: Id
     category_id: Id | None = None
-    visits: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    visits: Visits | None = None
 
 
 class ValidityOut(Body):
@@ -56,8 +64,8 @@ class FreezeIn(Body):
 class MembershipTypeIn(Body):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     balance: Literal["split", "overall"]
-    services: Annotated[list[ServiceIn], Field(min_length=1, max_length=500)]
-    total_visits: Annotated[int | None, Field(validate_default=True)] = None
+    services: Annotated[list[ServiceIn], Field(min_length=1, max_length=MAX_SERVICES)]
+    total_visits: Annotated[Visits | None, Field(validate_default=True)] = None
     price: NonNegativeMoney
     validity: ValidityIn = ValidityIn()
     auto_activation_days: Annotated[int, Field(ge=1, le=3650)] | None = None
@@ -66,7 +74,7 @@ class MembershipTypeIn(Body):
     recalculate_service_cost: bool = False
     editing: Literal["none", "all_locations", "selling_location"] = "none"
     online_sale: bool = False
-    location_ids: list[Id] = Field(default_factory=list)
+    location_ids: list[Id] = Field(default_factory=list, max_length=MAX_LOCATIONS)
     # Expiring-soon notices: this many days before valid_until, and when the visits left fall to this.
     notify_days_before_expiry: Annotated[int, Field(ge=1, le=365)] | None = None
     notify_visits_left: Annotated[int, Field(ge=1, le=1000)] | None = None
@@ -135,8 +143,8 @@ class MembershipTypePatch(Body):
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] | None = None
     balance: Literal["split", "overall"] | None = None
-    services: Annotated[list[ServiceIn], Field(min_length=1, max_length=500)] | None = None
-    total_visits: int | None = None
+    services: Annotated[list[ServiceIn], Field(min_length=1, max_length=MAX_SERVICES)] | None = None
+    total_visits: Visits | None = None
     price: NonNegativeMoney | None = None
     validity: ValidityIn | None = None
     auto_activation_days: Annotated[int, Field(ge=1, le=3650)] | None = None
@@ -145,7 +153,7 @@ class MembershipTypePatch(Body):
     recalculate_service_cost: bool | None = None
     editing: Literal["none", "all_locations", "selling_location"] | None = None
     online_sale: bool | None = None
-    location_ids: list[Id] | None = None
+    location_ids: Annotated[list[Id], Field(max_length=MAX_LOCATIONS)] | None = None
     notify_days_before_expiry: Annotated[int, Field(ge=1, le=365)] | None = None
     notify_visits_left: Annotated[int, Field(ge=1, le=1000)] | None = None
 
@@ -161,8 +169,9 @@ class UnfreezeRequest(Body):
 
 
 class EditRequest(Body):
-    balance: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)],
-                  Annotated[int, Field(ge=0, le=100_000)]] | None = None
+    balance: Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=128)],
+                            Annotated[int, Field(ge=0, le=MAX_VISITS)]],
+                       Field(max_length=MAX_SERVICES)] | None = None
     valid_until: AwareDatetime | None = None
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = "edited"
 
@@ -175,7 +184,7 @@ class ServicePolicyIn(Body):
 class DeductionPolicyIn(Body):
     no_show: bool = False
     late_cancel_hours: Annotated[int, Field(ge=0, le=720)] | None = None
-    services: dict[Id, ServicePolicyIn] = Field(default_factory=dict)
+    services: dict[Id, ServicePolicyIn] = Field(default_factory=dict, max_length=MAX_SERVICES)
 
 
 class EligibilityOut(BaseModel):

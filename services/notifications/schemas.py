@@ -13,7 +13,10 @@ from services.notifications import domain
 from shared.http import Body
 
 Phone = Annotated[str, StringConstraints(min_length=3, max_length=32, strip_whitespace=True)]
-Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+Locale = Annotated[str, StringConstraints(max_length=12, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+# IANA zone names are at most 32 characters (America/Argentina/ComodRivadavia); a notice type, 64.
+TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+NoticeType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 NoticeStatus = Literal["queued", "sent", "delivered", "failed", "skipped"]
 
 
@@ -42,14 +45,15 @@ class ChannelsIn(Body):
 
 
 class SettingsIn(Body):
-    time_zone: str = Field("UTC", description="IANA zone of the location, e.g. Europe/Budapest")
+    time_zone: TimeZone = Field("UTC", description="IANA zone of the location, e.g. Europe/Budapest")
     send_window: WindowIn | None = Field(None, description="notices due outside it wait until it opens")
     locale: Locale = domain.DEFAULT_LOCALE
     location_name: Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)] | None = None
     administrator: AdministratorIn | None = Field(
         None, description="who gets the administrator's notices (stock low, errors of the desk)")
-    types: dict[str, ChannelsIn] = Field(
-        default_factory=dict, description="per notice type, the channels on or off (unnamed: sms on, chatbot off)")
+    types: dict[NoticeType, ChannelsIn] = Field(
+        default_factory=dict, max_length=len(domain.KINDS),
+        description="per notice type, the channels on or off (unnamed: sms on, chatbot off)")
 
     @field_validator("time_zone")
     @classmethod

@@ -76,7 +76,11 @@ NonNegativeMoney = Annotated[Money, Field(ge=0)]
 # Text from outside is always bounded, and ends with this check: `Annotated[str, StringConstraints(...), STORABLE]`
 # (after the constraints, so that whitespace is stripped before the length is counted).
 STORABLE = AfterValidator(_storable)
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True), STORABLE]
+MAX_ID = 128
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, strip_whitespace=True), STORABLE]
+# The locations a membership type, a card type or a promotion names (none: everywhere in the chain):
+# more than a chain names one by one, and 500 ids of 128 characters keep the event far below its limit.
+MAX_LOCATIONS = 500
 Time = Annotated[AwareDatetime, BeforeValidator(_time_text)]
 
 

@@ -2,7 +2,9 @@
 
 Every field is bounded (texts, numbers, list lengths): what a booking system never sends (a 1 MB name,
 a quantity of 10**12, 100,000 lines) is refused at validation and dead-lettered naming the field, rather
-than stored, texted to a client or left to fail in a handler."""
+than stored, texted to a client or left to fail in a handler. So is the work one message may cause: a
+`visit.paid` sells at most MAX_MEMBERSHIP_UNITS memberships (each one a `membership.sold`), so a visit
+that would make millions is refused whole by every service that reads it, never partly applied."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.events.base import STORABLE, Id, Model, NonNegativeMoney, Time
 
@@ -24,6 +26,10 @@ class Envelope(Model):
 
 # Far more than a booking system puts on one visit, far less than would hurt.
 MAX_LINES = 200
+MAX_QUANTITY = 10_000
+# The memberships one visit (or one inventory operation) sells: each unit is a `membership.sold`, a
+# membership issued and its notices. A company buying gift memberships for its staff stays far below.
+MAX_MEMBERSHIP_UNITS = 100
 Code = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True), STORABLE]
 
 
@@ -52,11 +58,18 @@ class VisitLine(Model):
     item_id: Id
     category_id: Id | None = None
     storage_id: Id | None = None
-    quantity: Annotated[int, Field(gt=0, le=10_000, strict=True)]  # a JSON integer: not true, "2" or 2.0
+    quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY, strict=True)]  # a JSON integer: not true, "2" or 2.0
     sold: NonNegativeMoney
     paid: NonNegativeMoney
     membership: MembershipRef | None = None
     code: Annotated[str, StringConstraints(min_length=1, max_length=32), STORABLE] | None = None
+
+    @model_validator(mode="after")
+    def _membership_units(self) -> VisitLine:
+        if self.kind == "membership" and self.quantity > MAX_MEMBERSHIP_UNITS:
+            raise ValueError(f"quantity: a membership line sells at most {MAX_MEMBERSHIP_UNITS} memberships, "
+                             f"not {self.quantity}")
+        return self
 
 
 class VisitPaid(Envelope):
@@ -65,6 +78,15 @@ class VisitPaid(Envelope):
     loyalty_card_id: Id | None = None
     bonus_spent: NonNegativeMoney = Decimal("0")
     lines: list[VisitLine] = Field(default_factory=list, max_length=MAX_LINES)
+
+    @field_validator("lines")
+    @classmethod
+    def _membership_total(cls, lines: list[VisitLine]) -> list[VisitLine]:
+        units = sum(line.quantity for line in lines if line.kind == "membership")
+        if units > MAX_MEMBERSHIP_UNITS:
+            raise ValueError(f"the membership lines sell {units} memberships; a visit sells at most "
+                             f"{MAX_MEMBERSHIP_UNITS}")
+        return lines
 
     @property
     def sold_total(self) -> Decimal:

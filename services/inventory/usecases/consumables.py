@@ -44,6 +44,9 @@ async def write_off(uow: UnitOfWork, repo: Repository, visit_id: str, location_i
     if plan.missing_storage:
         raise ValueError(f"no storage to write the consumables of {', '.join(plan.missing_storage)} off at "
                          f"{location_id}: give the bill a storage_id, or the location a consumables_storage_id")
+    too_big = plan.size_problem(domain.MAX_OPERATION_LINES)
+    if too_big:
+        raise ValueError(f"visit {visit_id}: {too_big}")
     claimed = set(await repo.claim_consumables(visit_id, plan.services))
     if claimed != set(plan.services):  # another event of this visit wrote some off meanwhile: plan again
         plan = domain.consumption({s: q for s, q in services.items() if s in claimed}, [], boms, location_id,

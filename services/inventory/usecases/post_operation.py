@@ -13,6 +13,7 @@ from services.inventory.schemas import OperationIn
 from services.inventory.usecases.record import OpLine, record
 from shared.errors import Conflict, Invalid
 from shared.events import utcnow
+from shared.events.inbound import MAX_MEMBERSHIP_UNITS
 from shared.uow import UnitOfWork
 
 
@@ -92,9 +93,15 @@ async def _where(repo: Repository, body: OperationIn, op_type: OpType, has_goods
 
 def _check_memberships(body: OperationIn, lines: list[OpLine], products: dict[str, asyncpg.Record],
                        location_id: str | None) -> None:
+    units = 0
     for i, line in enumerate(lines):
         if not line.is_membership:
             continue
+        # Each unit is a membership.sold: bounded before a single one is made.
+        if line.quantity > MAX_MEMBERSHIP_UNITS:
+            raise Invalid("too_many_memberships", f"a line sells at most {MAX_MEMBERSHIP_UNITS} memberships",
+                          field=f"lines.{i}.quantity")
+        units += int(line.quantity)
         product = products[line.product_id or ""]
         assert location_id is not None
         if product["location_id"] is not None and product["location_id"] != location_id:
@@ -108,4 +115,7 @@ def _check_memberships(body: OperationIn, lines: list[OpLine], products: dict[st
         if not line.codes and body.client is None:
             raise Invalid("client_required", "a membership sold without a code belongs to a client: name client",
                           field="client")
+    if units > MAX_MEMBERSHIP_UNITS:
+        raise Invalid("too_many_memberships", f"the lines sell {units} memberships; an operation sells at most "
+                      f"{MAX_MEMBERSHIP_UNITS}", field="lines")
 

@@ -17,6 +17,7 @@ from services.inventory.repository import Repository
 from shared import topics
 from shared.errors import Conflict
 from shared.events import CENTS, Client, StockChanged, StockLow
+from shared.events.inbound import MAX_MEMBERSHIP_UNITS
 from shared.sales import MembershipUnit, membership_sales, membership_units
 from shared.uow import UnitOfWork
 
@@ -60,6 +61,10 @@ async def record(uow: UnitOfWork, repo: Repository, *, op_id: uuid.UUID, op_type
     below zero (409 insufficient_stock); every moved balance publishes `inventory.stock_changed`, one
     that falls low `inventory.stock_low`; every membership unit sold publishes `membership.sold`, its
     sale id derived from `sale_source` (default: this operation), the line and the unit."""
+    # Validation refused more already (visit.paid, POST /operations): this guards whatever calls next.
+    problem = domain.units_problem((int(line.quantity) for line in lines if line.is_membership), MAX_MEMBERSHIP_UNITS)
+    if problem:
+        raise ValueError(problem)
     sales: list[list[MembershipUnit]] = []
     for index, line in enumerate(lines):
         units = int(line.quantity) if line.is_membership else 0
