@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.consumer.records import Reason
+
 
 def build(service: str, servers: str, consumes: list[tuple[str, type[BaseModel], str]],
           publishes: list[tuple[str, type[BaseModel], str]]) -> dict[str, Any]:
@@ -50,7 +52,8 @@ def build(service: str, servers: str, consumes: list[tuple[str, type[BaseModel],
             "title": f"Perkstream {service}",
             "version": "1.0.0",
             "description": "Every consumed topic has a `<topic>.dlq` twin: the original bytes, the reason "
-                           "in the `x-error` header. Messages are keyed by client id.",
+                           "in the `x-error` header and its code in `x-error-reason` "
+                           f"({', '.join(Reason)}). Messages are keyed by client id.",
         },
         "defaultContentType": "application/json",
         "servers": {"kafka": {"host": servers, "protocol": "kafka"}},

@@ -7,7 +7,11 @@ PROCESSED = Counter("perkstream_messages_processed_total", "Messages applied", [
 DUPLICATES = Counter(
     "perkstream_messages_duplicate_total", "Messages already seen (inbox hit)", ["service", "topic"]
 )
-DEAD_LETTERED = Counter("perkstream_messages_dlq_total", "Messages sent to <topic>.dlq", ["service", "topic"])
+DEAD_LETTERED = Counter(
+    "perkstream_messages_dlq_total", "Messages sent to <topic>.dlq, by reason (shared.consumer.Reason)",
+    ["service", "topic", "reason"],
+)
+INBOX_PRUNED = Counter("perkstream_inbox_pruned_total", "Inbox keys deleted past the replay window", ["service"])
 BATCH_SECONDS = Histogram(
     "perkstream_batch_seconds", "Time to apply one consumed batch in one transaction", ["service", "topic"]
 )

@@ -43,7 +43,7 @@ class Service:
         self.broker = make_broker(self.settings, name)
         self.consumer = BatchConsumer(
             name, self.broker, lambda: self.pool,
-            self.settings.consumer_max_records, self.settings.consumer_batch_timeout_ms,
+            self.settings.consumer_max_records, self.settings.consumer_batch_timeout_ms, self.settings,
         )
         self._publishes: list[tuple[str, type[BaseModel], str]] = []
         self.subscriptions: list[Subscription[Any]] = []
@@ -114,6 +114,7 @@ class Service:
             self.consumer.subscribe_together(self.subscriptions)
         await self.broker.start()
         self.jobs.start()
+        self.consumer.inbox.start()  # prunes the inbox past its replay window
         for callback in self._on_start:
             callback()
         log.info("service_started", port=s.port_for(self.name), group_id=self.consumer.group_id,
@@ -122,6 +123,7 @@ class Service:
             yield
         finally:
             self.jobs.stop()
+            await self.consumer.inbox.stop()
             await self.broker.stop()
             await self.relay.stop()
             await self._pool.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 
 from deploy.kafka_io import Kafka
@@ -73,27 +74,46 @@ async def test_a_sale_with_a_bad_field_is_dead_lettered_naming_it(chain: Chain, 
     assert [m["code"] for m in owned] == ["GOOD-1"]
 
 
-async def test_a_message_whose_processing_fails_for_good_is_dead_lettered_alone(chain: Chain, kafka: Kafka) -> None:
-    """A sale dated in December 9999 is valid, but its membership would end in the year 10000, which no
-    datetime holds: the handler fails for that message only; it goes to the DLQ with the reason, and the
-    messages around it are applied. (Text PostgreSQL cannot store, such as a NUL, is refused sooner, at
-    validation.)"""
+async def test_a_message_whose_processing_fails_for_good_is_dead_lettered_alone(
+    chain: Chain, kafka: Kafka, db: asyncpg.Pool
+) -> None:
+    """A sale the database refuses for good (a trigger, standing for any statement that fails for this
+    message only) is valid, but its handler fails: it goes to the DLQ with the reason, and the messages
+    around it are applied. A sale dated in December 9999 never reaches its handler: too far ahead of the
+    clock. (Text PostgreSQL cannot store, such as a NUL, is refused sooner, at validation.)"""
     t = await create_type(chain, validity={"period": 3, "unit": "month", "counted_from": "sale"})
     good1 = sale(chain, t["id"], "OK-1")
     far_future = sale(chain, t["id"], "BAD-1", occurred_at="9999-12-01T00:00:00+00:00")
     bad_name = sale(chain, t["id"], "BAD-2", client={**ANNA, "name": "An\u0000na"})
+    refused = sale(chain, t["id"], "BAD-3")
     good2 = sale(chain, t["id"], "OK-2")
-    for event in (good1, far_future, bad_name, good2):
-        await kafka.publish(topics.MEMBERSHIP_SOLD, event, key=ANNA["id"])
+    trigger = f"dead_letters_{chain.id.replace('-', '_')}"
+    await db.execute(f"""
+        CREATE FUNCTION memberships.{trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.chain_id = '{chain.id}' AND NEW.code = 'BAD-3' THEN RAISE EXCEPTION 'not this one'; END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER {trigger} BEFORE INSERT ON memberships.memberships
+          FOR EACH ROW EXECUTE FUNCTION memberships.{trigger}();""")
+    try:
+        for event in (good1, far_future, bad_name, refused, good2):
+            await kafka.publish(topics.MEMBERSHIP_SOLD, event, key=ANNA["id"])
 
-    await membership_eventually(chain, "OK-2", lambda m: True)
-    await membership_eventually(chain, "OK-1", lambda m: True)
-    dead = await kafka.read(topics.dlq(topics.MEMBERSHIP_SOLD), lambda m: m.get("chain_id") == chain.id, count=2,
-                            settle=1)
+        await membership_eventually(chain, "OK-2", lambda m: True)
+        await membership_eventually(chain, "OK-1", lambda m: True)
+        dead = await kafka.read(topics.dlq(topics.MEMBERSHIP_SOLD), lambda m: m.get("chain_id") == chain.id,
+                                count=3, settle=1)
+    finally:
+        await db.execute(f"DROP TRIGGER {trigger} ON memberships.memberships; "
+                         f"DROP FUNCTION memberships.{trigger}()")
     reasons = {d["code"]: d["_headers"]["x-error"] for d in dead}
-    assert sorted(reasons) == ["BAD-1", "BAD-2"]
-    assert reasons["BAD-1"].startswith("processing failed: ValueError: year 10000 is out of range")
+    assert sorted(reasons) == ["BAD-1", "BAD-2", "BAD-3"]
+    assert reasons["BAD-1"].startswith("clock_skew: occurred_at 9999-12-01T00:00:00+00:00 is ")
     assert reasons["BAD-2"].startswith("invalid membership.sold: client.name: Value error, text must be valid UTF-8")
+    assert reasons["BAD-3"].startswith("processing failed: RaiseError: not this one")
+    assert {d["code"]: d["_headers"]["x-error-reason"] for d in dead} == {
+        "BAD-1": "clock_skew", "BAD-2": "invalid", "BAD-3": "processing_failed"}
     async with chain.client("memberships") as http:
         owned = (await http.get("/memberships", params={"client_id": ANNA["id"]})).json()
     assert sorted(m["code"] for m in owned) == ["OK-1", "OK-2"]

@@ -1,0 +1,226 @@
+"""Applying one batch: in one transaction, or record by record in savepoints, each under its deadline.
+
+`Applier.whole` runs every record of a batch in one transaction; a record whose handler fails or that
+overruns CONSUMER_RECORD_SECONDS raises `Isolate` (the transaction rolled back). `Applier.one_by_one` then
+runs each record in a savepoint of one transaction, under its own deadline: a failing record is
+dead-lettered alone (`processing_failed`), one that overruns is tried again until it has overrun
+CONSUMER_RECORD_ATTEMPTS times in all, then dead-lettered as `timeout`. A statement cancelled at its
+deadline gets CANCEL_GRACE_SECONDS to stop; past that its connection is terminated (a failure that the
+batch's retry treats like the database's, the overrun counted against the record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+
+from shared.consumer.inbox import claim
+from shared.consumer.records import Parsed, Reason, Refusal, dead_letter
+from shared.consumer.subscription import Subscription
+from shared.db import UNREACHABLE, terminated_after
+from shared.logging import SECRETS_KEY, Secrets
+from shared.uow import OutboxMessage, UnitOfWork, enqueue
+
+log = structlog.get_logger("consumer")
+
+# One attempt at a batch (its transaction, or its offset commit) may take this long at most; taking a
+# connection from the pool, this long. A normal batch takes well under a second. A connection that a
+# database restart left wedged (asyncpg can wait forever on one, cancellation and statement timeouts
+# notwithstanding) is terminated past the deadline: the attempt is retried on a new connection, and record
+# by record, so that a batch which is merely long is not retried whole for ever.
+ATTEMPT_SECONDS = 60
+ACQUIRE_SECONDS = 10
+# A record's statement cancelled at its deadline gets this long to stop before its connection is terminated.
+CANCEL_GRACE_SECONDS = 5
+
+# Failures that may pass on another try and may be one record's doing (a lock it waits on, a conflict).
+CONFLICTS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.LockNotAvailableError,
+)
+# A record past its deadline (ours, or a statement timeout).
+DEADLINE: tuple[type[BaseException], ...] = (TimeoutError, asyncpg.exceptions.QueryCanceledError)
+OVERRUNS = (*DEADLINE, *CONFLICTS)
+# Failures worth retrying the whole batch for: the next attempt may well succeed.
+TRANSIENT: tuple[type[BaseException], ...] = (*UNREACHABLE, *CONFLICTS)
+
+
+class Applier:
+    def __init__(self, pool: Callable[[], asyncpg.Pool], group_id: str, record_seconds: float,
+                 record_attempts: int) -> None:
+        self._pool = pool
+        self.group_id = group_id
+        self.record_seconds = record_seconds
+        self.record_attempts = record_attempts
+
+    async def whole(self, sub: Subscription[Any], batch: list[Parsed]) -> Outcome:
+        """The whole batch in one transaction."""
+        outcome = Outcome()
+        state: dict[Any, Any] = {}  # UnitOfWork.batch: one per transaction
+        overran: Parsed | None = None
+        try:
+            async with self._pool().acquire(timeout=ACQUIRE_SECONDS) as conn, \
+                    terminated_after(conn, ATTEMPT_SECONDS), conn.transaction():
+                outbox: list[OutboxMessage] = []
+                valid = [p for p in batch if p.event is not None]
+                try:
+                    claimed = await claim(conn, sub.topic, valid)
+                except TRANSIENT:
+                    raise
+                except Exception as exc:  # e.g. a key PostgreSQL refuses: find the record, alone
+                    log.warning("batch_claim_failed", topic=sub.topic, error=repr(exc))
+                    raise Isolate("claim failed") from exc
+                outcome.duplicates += claimed.duplicates
+                for p in claimed.reused:
+                    outcome.refuse(p, reused(p))
+                for p in batch:
+                    if p.refusal is not None:
+                        outcome.refuse(p, p.refusal)
+                for p in claimed.fresh:
+                    with bound(p):
+                        try:
+                            async with asyncio.timeout(self.record_seconds):
+                                outbox += await self._run(conn, sub, p, state)
+                        except DEADLINE as exc:
+                            overran = p
+                            raise Isolate(f"a record overran: {exc!r}") from exc
+                        except TRANSIENT:
+                            raise
+                        except Exception as exc:
+                            log.exception("handler_failed", topic=sub.topic)
+                            raise Isolate("a handler failed") from exc
+                    outcome.applied += 1
+                await enqueue(conn, outbox + self._letters(outcome))
+        except Isolate:
+            if overran is not None:  # its transaction rolled back: the database answers, the record was slow
+                overran.overruns += 1
+            raise
+        return outcome
+
+    async def one_by_one(self, sub: Subscription[Any], batch: list[Parsed], bare: bool) -> Outcome:
+        """Record by record, each in a savepoint under its own deadline, in one transaction."""
+        outcome = Outcome()
+        budget = ATTEMPT_SECONDS + len(batch) * self.record_attempts * (self.record_seconds + CANCEL_GRACE_SECONDS)
+        async with self._pool().acquire(timeout=ACQUIRE_SECONDS) as conn, terminated_after(conn, budget), \
+                conn.transaction():
+            for p in batch:
+                if p.refusal is not None:
+                    outcome.refuse(p, p.refusal)
+                else:
+                    with bound(p):
+                        await self._apply_one(conn, sub, p, outcome)
+            await enqueue(conn, self._letters(outcome, bare))
+        return outcome
+
+    async def _apply_one(self, conn: asyncpg.Connection, sub: Subscription[Any], p: Parsed,
+                         outcome: Outcome) -> None:
+        last: BaseException | None = None
+        while p.overruns < self.record_attempts:
+            started = time.monotonic()
+            try:
+                # A savepoint: a failure undoes this record only. A rolled-back savepoint also drops what
+                # it read and locked: no state across records.
+                async with terminated_after(conn, self.record_seconds + CANCEL_GRACE_SECONDS), conn.transaction():
+                    async with asyncio.timeout(self.record_seconds):
+                        claimed = await claim(conn, sub.topic, [p])
+                        if claimed.fresh:
+                            await enqueue(conn, await self._run(conn, sub, p, {}))
+            except OVERRUNS as exc:  # its savepoint rolled back: the database answers, the record is slow
+                p.overruns += 1
+                last = exc
+                log.warning("record_overran", topic=sub.topic, attempt=p.overruns, error=repr(exc))
+                continue
+            except UNREACHABLE:
+                if time.monotonic() - started >= self.record_seconds + CANCEL_GRACE_SECONDS:
+                    p.overruns += 1  # our watchdog ended it (a statement that would not cancel)
+                raise
+            except Exception as exc:
+                outcome.refuse(p, Refusal(Reason.PROCESSING_FAILED, f"processing failed: {type(exc).__name__}: {exc}"))
+                return
+            if claimed.reused:
+                outcome.refuse(p, reused(p))
+            elif claimed.duplicates:
+                outcome.duplicates += 1
+            else:
+                outcome.applied += 1
+            return
+        outcome.refuse(p, self._overran(p, last))
+
+    def _overran(self, p: Parsed, last: BaseException | None) -> Refusal:
+        attempts = f"{p.overruns} attempts"
+        if isinstance(last, CONFLICTS) and not isinstance(last, asyncpg.exceptions.LockNotAvailableError):
+            return Refusal(Reason.PROCESSING_FAILED, f"processing failed: {type(last).__name__}: {last} ({attempts})")
+        return Refusal(Reason.TIMEOUT, f"timeout: took longer than {self.record_seconds:g} s, {attempts}")
+
+    async def _run(self, conn: asyncpg.Connection, sub: Subscription[Any], p: Parsed,
+                   state: dict[Any, Any]) -> list[OutboxMessage]:
+        uow = UnitOfWork(conn, p.traceparent, state)
+        await sub.handler(uow, p.event)
+        return uow.take()
+
+    def _letters(self, outcome: Outcome, bare: bool = False) -> list[OutboxMessage]:
+        """The dead letters, in their records' order on each partition (a marker after them stays after)."""
+        letters = []
+        for p, refusal in sorted(outcome.refused, key=lambda pr: (pr[0].record.partition, pr[0].record.offset)):
+            with bound(p):  # which event and chain; and its personal data kept out of the line
+                log.error("dead_lettered", topic=p.record.topic, partition=p.record.partition,
+                          offset=p.record.offset, reason=refusal.reason.value, error=refusal.error)
+            letter = dead_letter(p.record, refusal, self.group_id)
+            if bare:  # only what the outbox always takes: the value and our x- headers
+                letter = OutboxMessage(letter.topic, None, letter.value,
+                                       [h for h in letter.headers if h[0].startswith("x-")])
+            letters.append(letter)
+        return letters
+
+
+def reused(p: Parsed) -> Refusal:
+    return Refusal(Reason.EVENT_ID_REUSED, f"event_id_reused: event_id {p.keys[0].removeprefix('event:')} was "
+                                           "already used by a message with a different payload")
+
+
+@dataclass
+class Outcome:
+    applied: int = 0
+    duplicates: int = 0
+    refused: list[tuple[Parsed, Refusal]] = field(default_factory=list)
+
+    def refuse(self, p: Parsed, refusal: Refusal) -> None:
+        self.refused.append((p, refusal))
+
+    @property
+    def dead(self) -> Counter[Reason]:
+        return Counter(r.reason for _, r in self.refused)
+
+
+class Isolate(Exception):
+    pass
+
+
+class bound:
+    """Binds event_id / chain_id / visit_id to every log line written while a record is handled."""
+
+    def __init__(self, p: Parsed) -> None:
+        e = p.event
+        self.values = {
+            "event_id": getattr(e, "event_id", None),
+            "chain_id": getattr(e, "chain_id", None),
+            "visit_id": getattr(e, "visit_id", None),
+            "topic": p.record.topic,
+            # The message's personal data (a client's name and phone), wherever a line would hold them
+            # (an error's message): found in its bytes only if a line is written.
+            SECRETS_KEY: Secrets(p.record.value),
+        }
+
+    def __enter__(self) -> None:
+        structlog.contextvars.bind_contextvars(**self.values)
+
+    def __exit__(self, *exc: object) -> None:
+        structlog.contextvars.unbind_contextvars(*self.values)
