@@ -55,6 +55,11 @@ def bonus_accrued(chain: Chain, *, client: dict[str, Any] = ANNA, **fields: Any)
 
 
 
+def caused_by(event: dict[str, Any]) -> Any:
+    """Matches the notices (on a topic) that `event` caused."""
+    return lambda m: m.get("source_event_id") == event["event_id"]
+
+
 async def notices(chain: Chain, **params: Any) -> list[dict[str, Any]]:
     async with chain.client("notifications") as http:
         r = await http.get("/notifications", params=params)

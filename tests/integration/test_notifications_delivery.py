@@ -14,12 +14,14 @@ from shared import topics
 from tests.integration.conftest import Chain, of_chain, publish
 from tests.integration.notifications_helpers import (
     ANNA,
+    caused_by,
     deducted,
     notices,
     notices_eventually,
     put_settings,
     run_release,
 )
+from tests.integration.proof import until_marker
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -40,15 +42,21 @@ async def test_a_notice_at_22_local_is_held_until_09(chain: Chain, kafka: Kafka)
     assert held["status"] == "queued" and held["published_at"] is None
     assert datetime.fromisoformat(held["due_at"]) == opens
     assert await run_release(chain, opens - timedelta(minutes=1)) == {"released": 0, "skipped_opted_out": 0}
-    assert await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain), count=0, timeout=1, settle=1) == []
+    # Anna texted at once from loc-2 (no window there), after the job: once that SMS is on her partition,
+    # anything the job had published would be too. Nothing was.
+    marker = deducted(chain, location_id="loc-2")
+    await publish(kafka, topics.MEMBERSHIP_DEDUCTED, marker)
+    assert await until_marker(kafka, topics.NOTIFICATION_SMS, of_chain(chain), caused_by(marker)) == []
 
     assert await run_release(chain, opens) == {"released": 1, "skipped_opted_out": 0}
     assert await run_release(chain, opens) == {"released": 0, "skipped_opted_out": 0}  # idempotent
-    [sms] = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain), settle=1)
+    marker = deducted(chain, location_id="loc-2")
+    await publish(kafka, topics.MEMBERSHIP_DEDUCTED, marker)
+    [sms] = await until_marker(kafka, topics.NOTIFICATION_SMS, of_chain(chain, location_id="loc-1"), caused_by(marker))
     assert sms["notification_id"] == held["id"] and sms["source_event_id"] == event["event_id"]
     assert sms["text"] == "Anna, 1 visit was deducted from membership 4567; 9 left."
     assert sms["_headers"]["traceparent"] == TRACEPARENT.decode()  # the trace survives the wait
-    [sent] = await notices(chain)
+    [sent] = await notices(chain, location_id="loc-1")
     assert sent["published_at"] is not None and sent["status"] == "queued"
 
 
@@ -84,20 +92,19 @@ async def test_delivery_receipts_update_the_history(chain: Chain, kafka: Kafka) 
     await receipt("delivered", 5, chain_id=chain.id)
     await receipt("sent", 3)  # late, out of order: never moves it back
     await receipt("delivered", 5, chain_id=chain.id)  # repeated
-    [n] = await notices_eventually(chain, lambda ns: len(ns) == 1, status="delivered", client_id=ANNA["id"])
-    assert n["provider_message_id"] == "pm-1"
-    assert datetime.fromisoformat(n["status_at"]) == at + timedelta(seconds=5)
-    assert await notices(chain, status="queued") == []
-    # A receipt for a notice nobody sent goes to the DLQ with the reason.
+    # A receipt for a notice nobody sent goes to the DLQ with the reason. On the same key after the
+    # others, it is also the marker: once its dead letter is there, every receipt before it is applied.
     unknown = str(uuid.uuid4())
     await kafka.publish(topics.NOTIFICATION_DELIVERY, {"notification_id": unknown, "status": "delivered",
-                                                       "at": at.isoformat()})
+                                                       "at": at.isoformat()}, key=ANNA["id"])
     [dead] = await kafka.read(topics.dlq(topics.NOTIFICATION_DELIVERY),
                               lambda m: m.get("notification_id") == unknown)
     assert f"unknown notification_id {unknown}" in dead["_headers"]["x-error"]
-    # The notice after a late "sent" is still delivered.
-    [after] = await notices(chain, client_id=ANNA["id"])
-    assert after["status"] == "delivered"
+    # Delivered at +5 s, and the late "sent" (+3 s) applied after it did not move it back.
+    [n] = await notices(chain, client_id=ANNA["id"])
+    assert (n["status"], n["provider_message_id"]) == ("delivered", "pm-1")
+    assert datetime.fromisoformat(n["status_at"]) == at + timedelta(seconds=5)
+    assert await notices(chain, status="queued") == []
 
 
 async def test_a_failed_receipt_records_the_providers_reason(chain: Chain, kafka: Kafka) -> None:
