@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -19,6 +19,8 @@ from shared.events import (
     VisitLine,
     VisitPaid,
 )
+
+M = TypeVar("M", bound=BaseModel)
 
 # The `visit.paid` example of CONTRACT.md, verbatim.
 VISIT_PAID_EXAMPLE = """
@@ -62,10 +64,12 @@ def error_locs(exc: pytest.ExceptionInfo[ValidationError]) -> list[tuple[int | s
     return [tuple(e["loc"]) for e in exc.value.errors()]
 
 
-def parse_both_ways(model: type[BaseModel], data: dict[str, Any]) -> None:
-    """Validate as Python data and as JSON bytes (what the consumers actually do)."""
-    model.model_validate(data)
-    model.model_validate_json(json.dumps(data))
+def parse_both_ways(model: type[M], data: dict[str, Any]) -> M:
+    """Validate as Python data and as JSON bytes (what the consumers actually do): the same model."""
+    from_python = model.model_validate(data)
+    from_json = model.model_validate_json(json.dumps(data))
+    assert from_json == from_python
+    return from_json
 
 
 # --- visit.paid ---------------------------------------------------------------------------------
@@ -420,5 +424,9 @@ def test_membership_sold_price_must_be_non_negative_money_string(price: object) 
 
 
 def test_membership_sold_parses_as_python_data_and_json() -> None:
-    parse_both_ways(MembershipSold, membership_sold())
-    parse_both_ways(VisitPaid, visit_paid())
+    sold = parse_both_ways(MembershipSold, membership_sold())
+    assert (sold.sale_id, sold.code, sold.price, sold.client.phone) == ("s-1", "9001", Decimal("8000"), "+36201234567")
+    assert sold.membership_type_id == uuid.UUID(TYPE_ID)
+    visit = parse_both_ways(VisitPaid, visit_paid())
+    assert (visit.visit_id, visit.sold_total, visit.paid_total) == ("v-77", Decimal("9300"), Decimal("8300"))
+    assert visit.occurred_at == datetime(2026, 3, 1, 10, 40, tzinfo=UTC)
