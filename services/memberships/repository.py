@@ -336,25 +336,20 @@ class Repository:
 
     # --- visits (one charge per visit) ---
 
-    async def visit(self, visit_id: str, *, paid: bool = False, arrived: bool = False) -> VisitRecord:
-        """What is known of the visit, this event's fact included; the visit's row stays locked until the
-        transaction ends, so the events of one visit apply one at a time. The charges standing against it
-        are read only where an automatic one was ever made (none: only a payment's, and a paid visit
-        takes no automatic charge)."""
+    async def visit(self, visit_id: str, *, paid: bool = False, arrived: bool = False,
+                    charging: bool = False) -> VisitRecord:
+        """What is known of the visit, this event's facts included (`charging`: it may deduct); the visit's
+        row stays locked until the transaction ends, so the events of one visit apply one at a time. The
+        charges standing against it are read only where one may ever have been made."""
         row = await self.conn.fetchrow(
-            """INSERT INTO visits AS v (chain_id, visit_id, paid, arrived) VALUES ($1, $2, $3, $4)
+            """INSERT INTO visits AS v (chain_id, visit_id, paid, arrived, charged) VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (chain_id, visit_id) DO UPDATE SET paid = v.paid OR EXCLUDED.paid,
-                   arrived = v.arrived OR EXCLUDED.arrived
+                   arrived = v.arrived OR EXCLUDED.arrived, charged = v.charged OR EXCLUDED.charged
                RETURNING paid, arrived, charged""",
-            self.chain_id, visit_id, paid, arrived,
+            self.chain_id, visit_id, paid, arrived, charging,
         )
         charges = await self.standing_charges(visit_id) if row["charged"] else ()
         return VisitRecord(paid=row["paid"], arrived=row["arrived"], charges=charges)
-
-    async def charged(self, visit_id: str) -> None:
-        """An automatic charge was made on the visit (its row is locked already)."""
-        await self.conn.execute("UPDATE visits SET charged = true WHERE chain_id = $1 AND visit_id = $2",
-                                self.chain_id, visit_id)
 
     async def standing_charges(self, visit_id: str) -> tuple[Charge, ...]:
         """The visit's deductions that no reversal gave back, in the order they were made."""

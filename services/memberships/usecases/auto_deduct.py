@@ -32,9 +32,8 @@ async def _deduct_all(uow: UnitOfWork, repo: Repository, e: VisitStatus, service
                       event: domain.VisitEvent) -> None:
     if not services:
         return
-    visit = await repo.visit(e.visit_id)
+    visit = await repo.visit(e.visit_id, charging=True)
     settled = domain.settle_visit(visit, event, [(s.service_id, 1) for s in services])
-    charged = False
     for index, units in settled.charge:
         s = services[index]
         chosen_because = None
@@ -51,9 +50,6 @@ async def _deduct_all(uow: UnitOfWork, repo: Repository, e: VisitStatus, service
                 continue
             m, chosen_because = choice
             t = types[m.type_id]
-        charged |= await deduct(uow, repo, m, t, code=s.membership.code if s.membership else m.code if m else None,
-                                client=e.client, location_id=e.location_id, visit_id=e.visit_id,
-                                service_id=s.service_id, units=units, at=e.scheduled_at, cause=event.value,
-                                chosen_because=chosen_because)
-    if charged:
-        await repo.charged(e.visit_id)
+        await deduct(uow, repo, m, t, code=s.membership.code if s.membership else m.code if m else None,
+                     client=e.client, location_id=e.location_id, visit_id=e.visit_id, service_id=s.service_id,
+                     units=units, at=e.scheduled_at, cause=event.value, chosen_because=chosen_because)

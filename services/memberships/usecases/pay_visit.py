@@ -15,7 +15,7 @@ async def pay_visit(uow: UnitOfWork, e: VisitPaid) -> None:
     repo = Repository(uow.conn, e.chain_id, uow.batch)
     await sell_visit_memberships(uow, repo, e)  # one sold and used in this visit pays too
     lines = [line for line in e.lines if line.kind == "service" and line.membership is not None]
-    visit = await repo.visit(e.visit_id, paid=True)
+    visit = await repo.visit(e.visit_id, paid=True, charging=bool(lines))
     settled = domain.settle_visit(visit, domain.VisitEvent.PAID, [(line.item_id, line.quantity) for line in lines])
     await give_back(uow, repo, settled, client=e.client, location_id=e.location_id, visit_id=e.visit_id,
                     at=e.occurred_at)
