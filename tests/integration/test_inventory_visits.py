@@ -85,9 +85,14 @@ async def test_an_arrived_visit_writes_off_consumables_once_and_payment_then_doe
     await kafka.publish(topics.VISIT_ARRIVED, arrived(chain, "v-1"), key=ANNA["id"])
     await kafka.publish(topics.VISIT_ARRIVED, arrived(chain, "v-1"), key=ANNA["id"])  # marked arrived again
     await kafka.publish(topics.VISIT_PAID, visit_paid(chain, "v-1"), key=ANNA["id"])
+    # Markers, one on each topic after the events above (same key): v-2 arrives and is paid. Once both
+    # of its operations are there, everything before them on both topics has been applied.
     await kafka.publish(topics.VISIT_ARRIVED, arrived(chain, "v-2"), key=ANNA["id"])
-    await balances_eventually(chain, {("st-2", "prod-gloves"): "98", ("st-1", "prod-oil"): "1"})
-    assert await balances(chain) == {("st-1", "prod-oil"): "1", ("st-2", "prod-lotion"): "940",
+    await kafka.publish(topics.VISIT_PAID, visit_paid(chain, "v-2"), key=ANNA["id"])
+    await eventually(lambda: get(chain, "/operations", source="visit:v-2"),
+                     lambda ops: sorted(o["type"] for o in ops) == ["sale", "write_off"], what="v-2's operations")
+    # One write-off per arrived visit (30 ml and a pair of gloves each), none on payment; 2 + 2 oil sold.
+    assert await balances(chain) == {("st-1", "prod-oil"): "-1", ("st-2", "prod-lotion"): "940",
                                      ("st-2", "prod-gloves"): "98"}
     ops = await get(chain, "/operations", source="visit:v-1")
     assert sorted(o["type"] for o in ops) == ["sale", "write_off"]
