@@ -4,6 +4,7 @@ memberships, archived types, post-sale rules, editing, eligibility, reports, and
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from deploy import processes
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain, Stack, of_chain
+from tests.integration.conftest import Chain, Stack, eventually, of_chain
 from tests.integration.helpers import (
     ANNA,
     create_type,
@@ -23,6 +24,7 @@ from tests.integration.helpers import (
     sale,
     sell,
 )
+from tests.integration.proof import members, metric
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -123,7 +125,10 @@ async def test_freezing_extends_validity_blocks_payment_and_unfreezing_gives_day
         assert again.status_code == 409
     [frozen_event] = await kafka.read(topics.MEMBERSHIP_FROZEN, status_event(chain, "FR-1"))
     assert frozen_event["days"] == 10 and frozen_event["frozen_until"] == (today + timedelta(days=10)).isoformat()
-    await kafka.read(topics.MEMBERSHIP_UNFROZEN, status_event(chain, "FR-1"))
+    [unfrozen] = await kafka.read(topics.MEMBERSHIP_UNFROZEN, status_event(chain, "FR-1"))
+    assert (unfrozen["status"], unfrozen["visits_left"]) == ("sold", 10)
+    assert datetime.fromisoformat(unfrozen["valid_until"]) == original  # the freeze's days given back
+    assert datetime.fromisoformat(unfrozen["unfrozen_at"]).date() == today
     history = [h["kind"] for h in (await get_membership(chain, "FR-1")).json()["history"]]
     assert history == ["sale", "freeze", "unfreeze"]
 
@@ -319,9 +324,20 @@ async def test_two_replicas_never_take_the_last_visit_twice(chain: Chain, kafka:
         t = await create_type(chain, balance="overall", total_visits=5,
                               services=[{"service_id": "svc-massage"}])
         await sell(chain, kafka, t["id"], "GIFT")
+        # Both processes in the group, each with its share of visit.paid, before any visit comes...
+        sharing = await eventually(
+            lambda: members(kafka, "perkstream.memberships"),
+            lambda g: g[0] == "Stable" and len(g[1]) == 2 and all(
+                any(tp.topic == topics.VISIT_PAID for tp in tps) for tps in g[1]),
+            timeout=60, what="two members sharing visit.paid")
+        partitions = sorted(tp.partition for tps in sharing[1] for tp in tps if tp.topic == topics.VISIT_PAID)
+        before = await metric(replica.url, "perkstream_messages_consumed_total", topic=topics.VISIT_PAID)
+        # ... and the visits on every partition (two each), so that both take some.
         clients = [{"id": f"cl-{uuid.uuid4().hex[:6]}", "phone": f"+3620{i:07d}"} for i in range(12)]
         await asyncio.gather(*(
-            kafka.publish(topics.VISIT_PAID, paid_visit(chain, "GIFT", client=c), key=c["id"]) for c in clients))
+            kafka.producer.send_and_wait(topics.VISIT_PAID, json.dumps(paid_visit(chain, "GIFT", client=c)).encode(),
+                                         key=c["id"].encode(), partition=partitions[i % len(partitions)])
+            for i, c in enumerate(clients)))
         deducted = await kafka.read(topics.MEMBERSHIP_DEDUCTED, of_chain(chain), count=5, timeout=40)
         rejected = await kafka.read(topics.MEMBERSHIP_DEDUCTION_REJECTED, of_chain(chain), count=7, timeout=40,
                                     settle=1.5)
@@ -332,6 +348,9 @@ async def test_two_replicas_never_take_the_last_visit_twice(chain: Chain, kafka:
         m = (await get_membership(chain, "GIFT")).json()
         assert m["visits_left"] == 0 and m["status"] == "exhausted"
         assert len([h for h in m["history"] if h["kind"] == "deduction"]) == 5
+        # The replica did its part: it consumed the visits of its partitions.
+        taken = await metric(replica.url, "perkstream_messages_consumed_total", topic=topics.VISIT_PAID) - before
+        assert taken >= 2, f"the replica consumed {taken} of the 12 visits"
     finally:
         processes.stop([replica])
 
