@@ -20,6 +20,7 @@ from services.memberships.domain import (
     VisitRecord,
 )
 from shared.db import as_uuid
+from shared.paging import Page
 
 
 def type_from_row(row: asyncpg.Record) -> MembershipType:
@@ -104,12 +105,14 @@ class Repository:
         self._types[type_id] = type_from_row(row) if row else None
         return self._types[type_id]
 
-    async def list_types(self, archived: bool) -> list[MembershipType]:
+    async def list_types(self, archived: bool, page: Page) -> list[MembershipType]:
         rows = await self.conn.fetch(
-            "SELECT * FROM membership_types WHERE chain_id = $1 AND archived = $2 ORDER BY name, id",
-            self.chain_id, archived,
+            """SELECT * FROM membership_types WHERE chain_id = $1 AND archived = $2
+                 AND ($3::text IS NULL OR (name, id) > ($3, $4::uuid))
+               ORDER BY name, id LIMIT $5""",
+            self.chain_id, archived, *page.after(str, uuid.UUID), page.fetch,
         )
-        return [type_from_row(r) for r in rows]
+        return [type_from_row(r) for r in page.cut(rows, lambda r: (r["name"], r["id"]))]
 
     async def update_type(self, t: MembershipType) -> None:
         self._types.pop(t.id, None)
@@ -227,8 +230,9 @@ class Repository:
             self.chain_id, uuid.UUID(membership_id), mark,
         ))
 
-    async def report(self, start: datetime | None, end: datetime | None) -> list[asyncpg.Record]:
-        return await self.conn.fetch(  # type: ignore[no-any-return]
+    async def report(self, start: datetime | None, end: datetime | None, page: Page) -> list[asyncpg.Record]:
+        """A row per type with sales in [start, end), a page of types at a time."""
+        rows = await self.conn.fetch(
             """WITH sold AS (
                    SELECT * FROM memberships WHERE chain_id = $1
                      AND ($2::timestamptz IS NULL OR sold_at >= $2) AND ($3::timestamptz IS NULL OR sold_at < $3)),
@@ -245,9 +249,11 @@ class Repository:
                       count(*) FILTER (WHERE s.status = 'expired') AS expired,
                       count(*) FILTER (WHERE s.status = 'exhausted') AS exhausted
                FROM membership_types t JOIN sold s ON s.type_id = t.id LEFT JOIN used u ON u.membership_id = s.id
-               WHERE t.chain_id = $1 GROUP BY t.id, t.name ORDER BY t.name, t.id""",
-            self.chain_id, start, end,
+               WHERE t.chain_id = $1 AND ($4::text IS NULL OR (t.name, t.id) > ($4, $5::uuid))
+               GROUP BY t.id, t.name ORDER BY t.name, t.id LIMIT $6""",
+            self.chain_id, start, end, *page.after(str, uuid.UUID), page.fetch,
         )
+        return page.cut(rows, lambda r: (r["name"], r["type_id"]))
 
     async def add_membership(self, m: Membership, sale_id: str, detail: dict[str, Any]) -> bool:
         """Inserts a sold membership and its `sale` history entry in one statement; False (and nothing
@@ -303,14 +309,16 @@ class Repository:
         )
         return membership_from_row(row) if row else None
 
-    async def find(self, client_id: str | None, phone: str | None) -> list[Membership]:
+    async def find(self, client_id: str | None, phone: str | None, page: Page) -> list[Membership]:
+        """The latest sold first."""
         rows = await self.conn.fetch(
             """SELECT * FROM memberships WHERE chain_id = $1
                  AND ($2::text IS NULL OR client_id = $2) AND ($3::text IS NULL OR phone = $3)
-               ORDER BY sold_at DESC, id""",
-            self.chain_id, client_id, phone,
+                 AND ($4::timestamptz IS NULL OR sold_at < $4 OR (sold_at = $4 AND id > $5::uuid))
+               ORDER BY sold_at DESC, id LIMIT $6""",
+            self.chain_id, client_id, phone, *page.after(datetime, uuid.UUID), page.fetch,
         )
-        return [membership_from_row(r) for r in rows]
+        return [membership_from_row(r) for r in page.cut(rows, lambda r: (r["sold_at"], r["id"]))]
 
     _UPDATE = """UPDATE memberships SET status = $3, balance = $4, activated_at = $5, valid_until = $6,
                      frozen_from = $7, frozen_until = $8, freeze_days_used = $9, updated_at = now()
