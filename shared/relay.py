@@ -161,9 +161,13 @@ class OutboxRelay:
             "ORDER BY id LIMIT $1",
             self.batch_size, held,
         )
-        # What this round found waiting (at most a batch) and how old the oldest of it is.
+        # What this round found waiting (at most a batch) and how old the oldest row is (a held one too).
         metrics.OUTBOX_PENDING.labels(self.service).set(len(rows))
-        metrics.OUTBOX_LAG.labels(self.service).set(float(rows[0]["age"]) if rows else 0.0)
+        oldest = rows[0]["age"] if rows else 0
+        if held:
+            oldest = await conn.fetchval("SELECT extract(epoch FROM now() - created_at) FROM outbox ORDER BY id "
+                                         "LIMIT 1")
+        metrics.OUTBOX_LAG.labels(self.service).set(float(oldest or 0))
         done = Round()
         if rows:
             await self._send(rows, done)
