@@ -6,6 +6,7 @@ import asyncpg
 import httpx
 import pytest
 
+from shared import auth
 from tests.integration.conftest import SERVICES, Chain, Stack, new_chain
 from tests.integration.helpers import MASSAGE_TYPE
 
@@ -35,10 +36,15 @@ async def test_no_key_or_a_wrong_key_answers_401(chain: Chain, key: str | None) 
 
 
 async def test_a_revoked_key_answers_401(chain: Chain, db: asyncpg.Pool) -> None:
-    async with db.acquire() as conn:
-        assert await conn.execute("UPDATE auth.api_keys SET revoked_at = now() WHERE chain_id = $1", chain.id)
     async with chain.client("memberships") as http:
-        assert (await http.get("/membership-types")).status_code == 401
+        assert (await http.get("/membership-types")).status_code == 200  # the key works until revoked
+    async with db.acquire() as conn:
+        revoked = await conn.execute("UPDATE auth.api_keys SET revoked_at = now() WHERE key_hash = $1",
+                                     auth.hash_key(chain.key))
+    assert revoked == "UPDATE 1"
+    async with chain.client("memberships") as http:
+        r = await http.get("/membership-types")
+    assert r.status_code == 401 and r.json()["message"] == "invalid API key"
 
 
 @pytest.mark.parametrize(
