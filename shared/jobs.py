@@ -12,14 +12,16 @@
   `JOBS_AS_OF_SKEW_SECONDS` (default 300; 422 `as_of_in_the_future`).
 
 One scheduled runner at a time across replicas: a scheduled run holds a session advisory lock on the
-job's name (a replica that finds it taken skips: another is on it). Each chain's transaction holds an
-advisory lock on (job, chain), so an HTTP run and the scheduled run of the same chain take turns, and an
-HTTP run waits for that one chain only, not for the whole scheduled round.
+job's name (a replica that finds it taken skips: another is on it). Within a process the scheduled jobs
+take turns, so the schedule holds one connection of the background pool at a time, never all of it.
+Each chain's transaction holds an advisory lock on (job, chain), so an HTTP run and the scheduled run of
+the same chain take turns, and an HTTP run waits for that one chain only, not for the whole round.
 A job's `run` must be idempotent for the same `as_of` and answer what it changed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import traceback
 import zlib
@@ -110,6 +112,7 @@ class Jobs:
         self.as_of_skew_seconds = as_of_skew_seconds
         self.jobs: dict[str, Job] = {}
         self._scheduler: AsyncIOScheduler | None = None
+        self._turn = asyncio.Lock()  # the scheduled jobs of this process, one at a time
 
     def add(self, name: str, work: PerChain, description: str = "", every_seconds: float | None = None) -> None:
         self.jobs[name] = Job(name, work, description, every_seconds)
@@ -170,7 +173,8 @@ class Jobs:
 
     async def _scheduled(self, job: Job) -> None:
         try:
-            await self.run_scheduled(job, datetime.now(UTC))
+            async with self._turn:
+                await self.run_scheduled(job, datetime.now(UTC))
         except UNREACHABLE as exc:
             log.warning("job_postponed", job=job.name, error=repr(exc))
         except Exception as exc:  # finding the chains failed: no value logged (it might be a client's)
