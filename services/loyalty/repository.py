@@ -382,10 +382,31 @@ class Repository:
         return page.cut(rows, _created_key)
 
     async def promotions_of(self, card_type_id: str) -> list[Promotion]:
+        """The live promotions of a card type (an archived one accrues nothing: not even read)."""
         rows = await self.conn.fetch(
             """SELECT * FROM promotions WHERE chain_id = $1 AND spec->'card_type_ids' ? $2
+                 AND NOT coalesce((spec->>'archived')::boolean, false)
                ORDER BY created_at, id""", self.chain_id, card_type_id)
         return [promotion_from_row(r) for r in rows]
+
+    async def live_promotions(self, card_type_ids: list[str], besides: str | None) -> dict[str, int]:
+        """How many live promotions each card type has, `besides` left out; the card types are locked
+        first, so promotions made at once for one card type are counted one after the other."""
+        await self.conn.execute(
+            "SELECT 1 FROM card_types WHERE chain_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE",
+            self.chain_id, [uuid.UUID(i) for i in card_type_ids])
+        rows = await self.conn.fetch(
+            """SELECT t.id AS card_type_id, count(*) AS n
+               FROM promotions p CROSS JOIN jsonb_array_elements_text(p.spec->'card_type_ids') AS t(id)
+               WHERE p.chain_id = $1 AND t.id = ANY($2::text[])
+                 AND NOT coalesce((p.spec->>'archived')::boolean, false) AND p.id IS DISTINCT FROM $3
+               GROUP BY t.id""",
+            self.chain_id, card_type_ids, as_uuid(besides) if besides else None)
+        return {r["card_type_id"]: r["n"] for r in rows}
+
+    async def card_count(self, client_id: str) -> int:
+        return int(await self.conn.fetchval("SELECT count(*) FROM cards WHERE chain_id = $1 AND client_id = $2",
+                                            self.chain_id, client_id))
 
     async def add_card(self, card_type_id: str, client_id: str, phone: str | None, number: str) -> Card | None:
         row = await self.conn.fetchrow(

@@ -7,6 +7,8 @@ may cause is bounded (docs/contract.md, "Bounds").
   once, naming the field, by every service that reads it (not partly applied anywhere), while a visit of
   another chain behind it on the same partition is applied.
 - `POST /operations` selling 99,999,999,999 memberships answers 422 instead of hanging the service.
+- A paid visit accrues for each card of its client and each live promotion of the card's type: both
+  are bounded where they are made (409), so no configuration makes one visit run thousands of queries.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from tests.integration.helpers import ANNA, MASSAGE_TYPE, create_type
 from tests.integration.inventory_helpers import balances_eventually, get, operation, product, storage
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+MAX_LIVE_PROMOTIONS, MAX_CARDS_PER_CLIENT = 100, 10  # loyalty.domain; here as the contract states them
 
 # The amplifying visit: membership lines x units each (2,000,000 units, when nothing bounds them).
 AMPLIFYING_LINES, AMPLIFYING_QUANTITY = 200, 10_000
@@ -128,3 +132,34 @@ async def test_a_membership_sold_on_a_visit_with_the_longest_id_is_issued(chain:
     [op] = await eventually(lambda: get(chain, "/operations", source=f"visit:{visit_id}"), lambda ops: len(ops) == 1,
                             what="the visit's sale")
     assert [s["sale_id"] for s in op["lines"][0]["sales"]] == [sold["sale_id"]]
+
+
+async def test_the_cards_of_a_client_and_the_live_promotions_of_a_card_type_are_bounded(chain: Chain) -> None:
+    async with chain.client("loyalty") as http:
+        card_type = (await http.post("/card-types", json={"name": "Gold"})).json()
+
+        def promotion(n: int, **fields: Any) -> dict[str, Any]:
+            return {"name": f"Cashback {n}", "type": "fixed_cashback_paid", "card_type_ids": [card_type["id"]],
+                    "percent": "1", "rules": [], **fields}
+
+        made = [(await http.post("/promotions", json=promotion(n))).json() for n in range(MAX_LIVE_PROMOTIONS)]
+        assert all("id" in p for p in made), made[-1]
+        r = await http.post("/promotions", json=promotion(MAX_LIVE_PROMOTIONS))
+        assert r.status_code == 409 and r.json()["error"] == "too_many_promotions", r.text
+        assert r.json()["field"] == "card_type_ids"
+        archived = (await http.post("/promotions", json=promotion(0, archived=True)))  # an archived one: free
+        assert archived.status_code == 201, archived.text
+        r = await http.patch(f"/promotions/{archived.json()['id']}", json={"archived": False})
+        assert r.status_code == 409 and r.json()["error"] == "too_many_promotions", r.text
+        assert (await http.patch(f"/promotions/{made[0]['id']}", json={"archived": True})).status_code == 200
+        assert (await http.post("/promotions", json=promotion(MAX_LIVE_PROMOTIONS))).status_code == 201
+
+        def card(number: str) -> dict[str, Any]:
+            return {"card_type_id": card_type["id"], "client_id": "cl-5", "number": number}
+
+        for n in range(MAX_CARDS_PER_CLIENT):
+            r = await http.post("/cards", json=card(f"N-{n}"))
+            assert r.status_code == 201, r.text
+        r = await http.post("/cards", json=card("N-x"))
+        assert r.status_code == 409 and r.json()["error"] == "too_many_cards", r.text
+        assert r.json()["field"] == "client_id"

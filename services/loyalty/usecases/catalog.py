@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from services.loyalty.domain import MAX_CARDS_PER_CLIENT, MAX_LIVE_PROMOTIONS
 from services.loyalty.repository import Card, Repository
 from services.loyalty.schemas import (
     CardIn,
@@ -61,9 +62,21 @@ async def _check_card_types(repo: Repository, body: PromotionIn) -> None:
                       field="card_type_ids")
 
 
+async def _check_live_promotions(repo: Repository, body: PromotionIn, promotion_id: str | None = None) -> None:
+    if body.archived:
+        return
+    wanted = sorted({str(i) for i in body.card_type_ids})
+    live = await repo.live_promotions(wanted, promotion_id)
+    full = [t for t in wanted if live.get(t, 0) >= MAX_LIVE_PROMOTIONS]
+    if full:
+        raise Conflict("too_many_promotions", f"card type {', '.join(full)} has {MAX_LIVE_PROMOTIONS} live "
+                       "promotions already (archive one first)", field="card_type_ids")
+
+
 async def create_promotion(uow: UnitOfWork, chain_id: str, body: PromotionIn) -> PromotionOut:
     repo = Repository(uow.conn, chain_id)
     await _check_card_types(repo, body)
+    await _check_live_promotions(repo, body)
     return _promotion_out(await repo.save_promotion(None, body.spec()))
 
 
@@ -75,6 +88,7 @@ async def patch_promotion(uow: UnitOfWork, chain_id: str, promotion_id: str, pat
         raise NotFound("promotion_not_found", f"no promotion {promotion_id}")
     body = PromotionIn.model_validate({**row["spec"], **patch})
     await _check_card_types(repo, body)
+    await _check_live_promotions(repo, body, str(row["id"]))
     return _promotion_out(await repo.save_promotion(str(row["id"]), body.spec()))
 
 
@@ -94,6 +108,9 @@ async def issue_card(uow: UnitOfWork, chain_id: str, body: CardIn) -> CardOut:
     if await repo.card_type(str(body.card_type_id)) is None:
         raise Invalid("unknown_card_type", f"card_type_id: no card type {body.card_type_id} in this chain",
                       field="card_type_id")
+    if await repo.card_count(body.client_id) >= MAX_CARDS_PER_CLIENT:
+        raise Conflict("too_many_cards", f"client {body.client_id} has {MAX_CARDS_PER_CLIENT} cards already",
+                       field="client_id")
     card = await repo.add_card(str(body.card_type_id), body.client_id, body.phone, body.number)
     if card is None:
         raise Conflict("number_taken", f"card number {body.number} is already issued in this chain")
