@@ -174,9 +174,11 @@ class Applier:
                 log.error("dead_lettered", topic=p.record.topic, partition=p.record.partition,
                           offset=p.record.offset, reason=refusal.reason.value, error=refusal.error)
             letter = dead_letter(p.record, refusal, self.group_id)
-            if bare:  # only what the outbox always takes: the value and our x- headers
-                letter = OutboxMessage(letter.topic, None, letter.value,
-                                       [h for h in letter.headers if h[0].startswith("x-")])
+            if bare:  # only what the outbox always takes: the value, our x- headers, the key as bytes
+                headers = [h for h in letter.headers if h[0].startswith("x-")]
+                if p.record.key is not None and "x-original-key" not in dict(headers):
+                    headers.append(("x-original-key", p.record.key))
+                letter = OutboxMessage(letter.topic, None, letter.value, headers)
             letters.append(letter)
         return letters
 

@@ -235,6 +235,44 @@ async def test_a_reused_event_id_is_dead_lettered_and_a_redelivery_is_a_silent_d
     await membership_eventually(other, "RE-1", lambda m: True)
 
 
+async def test_a_dead_letter_the_database_refuses_is_written_bare_not_retried_for_ever(
+    chain: Chain, kafka: Kafka, db: asyncpg.Pool
+) -> None:
+    """A trigger stands for a database that refuses a dead letter as it is (here: any of this chain's
+    with a key). After a bounded number of tries the letter is written bare (its value, the x- headers,
+    the key's bytes in x-original-key), and the records around it are applied."""
+    other = await new_chain(chain.stack, db)
+    t = await create_type(chain)
+    trigger = f"refuse_{chain.id.replace('-', '_')}"
+    await db.execute(f"""
+        CREATE FUNCTION memberships.{trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.topic = 'membership.sold.dlq' AND NEW.key IS NOT NULL
+             AND position(convert_to('{chain.id}', 'UTF8') in NEW.value) > 0 THEN
+            RAISE EXCEPTION 'no dead letter with a key here';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER {trigger} BEFORE INSERT ON memberships.outbox
+          FOR EACH ROW EXECUTE FUNCTION memberships.{trigger}();""")
+    try:
+        refused = sale(chain, t["id"], "DL-BAD", price="-1")
+        await kafka.publish(topics.MEMBERSHIP_SOLD, sale(chain, t["id"], "DL-1"), key=ANNA["id"])
+        await kafka.publish(topics.MEMBERSHIP_SOLD, refused, key=ANNA["id"],
+                            headers=[("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")])
+        await kafka.publish(topics.MEMBERSHIP_SOLD, sale(chain, t["id"], "DL-2"), key=ANNA["id"])
+        await sell(other, kafka, (await create_type(other))["id"], "DL-O", client=OTTO)
+        await membership_eventually(chain, "DL-2", lambda m: True, timeout=60)
+        [letter] = await kafka.read(topics.dlq(topics.MEMBERSHIP_SOLD), of(chain, code="DL-BAD"), timeout=30)
+    finally:
+        await db.execute(f"DROP TRIGGER {trigger} ON memberships.outbox; DROP FUNCTION memberships.{trigger}()")
+    headers = letter["_headers"]
+    assert headers["x-error"].startswith("invalid membership.sold: price: ") and headers["x-error-reason"] == "invalid"
+    assert headers["x-original-key"] == ANNA["id"] and "traceparent" not in headers
+    assert {k: v for k, v in letter.items() if k != "_headers"} == refused
+    await membership_eventually(chain, "DL-1", lambda m: True)
+
+
 async def test_an_event_from_the_future_is_dead_lettered_as_clock_skew(
     chain: Chain, kafka: Kafka, db: asyncpg.Pool
 ) -> None:
