@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from shared.events import CENTS, Client, MembershipSold, VisitPaid
+from shared.events import CENTS, Client, MembershipSold, VisitLine, VisitPaid
 from shared.events.base import MAX_ID
 
 
@@ -72,16 +72,24 @@ def visit_line_codes(code: str | None, quantity: int) -> list[str | None] | None
     return [code] * quantity if code else None
 
 
+def visit_membership_lines(e: VisitPaid) -> list[tuple[int, VisitLine, uuid.UUID | None]]:
+    """The `membership` lines of a paid visit: (index, line, its type id; None where item_id is not one)."""
+    found: list[tuple[int, VisitLine, uuid.UUID | None]] = []
+    for i, line in enumerate(e.lines):
+        if line.kind == "membership":
+            try:
+                found.append((i, line, uuid.UUID(line.item_id)))
+            except ValueError:
+                found.append((i, line, None))
+    return found
+
+
 def visit_membership_sales(e: VisitPaid) -> list[MembershipSold]:
     """The `membership.sold` inventory publishes for the `membership` lines of a paid visit, as it
     publishes them. A line whose item_id is not a type id is left out (inventory refuses that visit)."""
     sold: list[MembershipSold] = []
-    for i, line in enumerate(e.lines):
-        if line.kind != "membership":
-            continue
-        try:
-            type_id = uuid.UUID(line.item_id)
-        except ValueError:
+    for i, line, type_id in visit_membership_lines(e):
+        if type_id is None:
             continue
         units = membership_units(visit_source(e.visit_id), i, line.quantity,
                                  visit_line_codes(line.code, line.quantity))

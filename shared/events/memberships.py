@@ -52,7 +52,9 @@ class MembershipIssueRejected(DomainEvent):
     reason: str
 
 
-class MembershipDeducted(DomainEvent):
+class MembershipVisitCharge(DomainEvent):
+    """The common part of a deduction and of its reversal: which membership, whose visit, what service."""
+
     membership_id: uuid.UUID
     code: str | None
     type_name: str
@@ -60,6 +62,9 @@ class MembershipDeducted(DomainEvent):
     visit_id: str
     service_id: str
     units: int
+
+
+class MembershipDeducted(MembershipVisitCharge):
     # Visits left on the balance the deduction came from (the service's, or the shared total).
     visits_left: int
     status: str = "active"  # after the deduction: active, or exhausted when nothing is left
@@ -83,18 +88,11 @@ class MembershipDeductionRejected(DomainEvent):
     type_name: str | None = None  # None when the membership is unknown
 
 
-class MembershipDeductionReversed(DomainEvent):
+class MembershipDeductionReversed(MembershipVisitCharge):
     """`membership.deduction_reversed`: an automatic deduction (no-show, late cancellation) given back,
     because the booking system corrected the visit's status: it was paid, or the client arrived. Once per
-    reversed deduction (its event id follows from it)."""
+    reversed deduction (its event id follows from it); `units`: the visits given back."""
 
-    membership_id: uuid.UUID
-    code: str | None
-    type_name: str
-    client: Client
-    visit_id: str
-    service_id: str
-    units: int  # the visits given back
     visit_at: Time  # what the reversed deduction was dated: the visit's scheduled time
     # Visits left on the balance they went back to (the service's, or the shared total), and after it.
     visits_left: int

@@ -60,6 +60,17 @@ def of_visit(chain: Chain, visit_id: str) -> Any:
     return lambda m: m.get("chain_id") == chain.id and m.get("visit_id") == visit_id
 
 
+async def massage_and_marker(chain: Chain, kafka: Kafka, marker: str) -> str:
+    """Anna's massage membership 4567, a sauna one to mark with, a policy that deducts no-shows and late
+    cancellations; answers a new visit id."""
+    t = await create_type(chain)
+    sauna = await create_type(chain, name="Sauna", services=SAUNA)
+    await sell(chain, kafka, t["id"], "4567")
+    await sell(chain, kafka, sauna["id"], marker)
+    await deduct_on_no_show_and_late_cancel(chain)
+    return f"v-{uuid.uuid4().hex[:8]}"
+
+
 def charges(m: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
     """A membership's history of deductions and reversals: (kind, cause, reason)."""
     return [(h["kind"], h["detail"].get("cause"), h["detail"].get("reason"))
@@ -72,12 +83,7 @@ def charges(m: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
 async def test_a_no_show_a_late_cancel_and_the_payment_of_one_visit_take_one_visit(chain: Chain, kafka: Kafka) -> None:
     """The issue's reproduction: no-show, then a late cancellation, then the visit paid with 4567 took
     three visits (10 -> 7). One visit is one charge: the payment replaces the automatic one."""
-    t = await create_type(chain)
-    marker = await create_type(chain, name="Sauna", services=SAUNA)
-    await sell(chain, kafka, t["id"], "4567")
-    await sell(chain, kafka, marker["id"], "MARK-1")
-    await deduct_on_no_show_and_late_cancel(chain)
-    visit = f"v-{uuid.uuid4().hex[:8]}"
+    visit = await massage_and_marker(chain, kafka, "MARK-1")
 
     await kafka.publish(topics.VISIT_NO_SHOW, status(chain, visit), key=ANNA["id"])
     await membership_eventually(chain, "4567", lambda m: m["visits_left"] == 9)
@@ -105,12 +111,7 @@ async def test_a_no_show_a_late_cancel_and_the_payment_of_one_visit_take_one_vis
 
 
 async def test_a_paid_visit_is_not_charged_again_by_a_later_no_show_or_late_cancel(chain: Chain, kafka: Kafka) -> None:
-    t = await create_type(chain)
-    marker = await create_type(chain, name="Sauna", services=SAUNA)
-    await sell(chain, kafka, t["id"], "4567")
-    await sell(chain, kafka, marker["id"], "MARK-2")
-    await deduct_on_no_show_and_late_cancel(chain)
-    visit = f"v-{uuid.uuid4().hex[:8]}"
+    visit = await massage_and_marker(chain, kafka, "MARK-2")
     await kafka.publish(topics.VISIT_PAID, paid_visit(chain, "4567", visit_id=visit), key=ANNA["id"])
     await membership_eventually(chain, "4567", lambda m: m["visits_left"] == 9)
 

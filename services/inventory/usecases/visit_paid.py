@@ -16,7 +16,7 @@ from services.inventory.repository import Repository
 from services.inventory.usecases.consumables import settings_of, write_off
 from services.inventory.usecases.record import OpLine, record
 from shared.events import CENTS, VisitPaid
-from shared.sales import visit_line_codes, visit_source
+from shared.sales import visit_line_codes, visit_membership_lines, visit_source
 from shared.uow import UnitOfWork
 
 
@@ -60,13 +60,9 @@ async def _sell_products(uow: UnitOfWork, repo: Repository, e: VisitPaid, source
 
 async def _sell_memberships(uow: UnitOfWork, repo: Repository, e: VisitPaid, source: str) -> None:
     lines: list[OpLine] = []
-    for i, line in enumerate(e.lines):
-        if line.kind != "membership":
-            continue
-        try:
-            type_id = uuid.UUID(line.item_id)
-        except ValueError:
-            raise ValueError(f"lines.{i}.item_id: a membership line names its membership type's id") from None
+    for i, line, type_id in visit_membership_lines(e):
+        if type_id is None:
+            raise ValueError(f"lines.{i}.item_id: a membership line names its membership type's id")
         product = await repo.membership_product_at(type_id, e.location_id)
         codes = visit_line_codes(line.code, line.quantity)  # as the memberships service derives them too
         price = (line.paid / line.quantity).quantize(CENTS)
