@@ -10,7 +10,6 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -20,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import MessageSizeTooLargeError
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
-from deploy.kafka_io import Kafka, decode
+from deploy.kafka_io import Kafka
 from services.notifications.handlers import DeliveryReceipt
 from shared import admin, events, topics
 from shared.topics import MAX_MESSAGE_BYTES
@@ -31,6 +30,7 @@ from tests.integration.hostile import Generator, Hostile, Shape
 from tests.integration.inventory_helpers import balances, balances_eventually, operation, product, storage
 from tests.integration.loyalty_helpers import card, create, loyalty_eventually
 from tests.integration.notifications_helpers import notices_eventually
+from tests.integration.proof import Raw, read_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -113,16 +113,27 @@ def interleaved(rng: random.Random, goods: list[Step], bads: list[Hostile]) -> l
     return steps
 
 
-def marked(chain: Chain) -> Callable[[dict[str, Any]], bool]:
-    return lambda m: m["_headers"].get(hostile.MARKER, "").startswith(f"{chain.id}:")
+END = b"the end of the hostile run"  # not JSON: every group dead-letters it, after the cases before it
+X_HEADERS = {"x-error", "x-consumer-group", "x-original-topic", "x-original-partition", "x-original-offset"}
 
 
-async def dead_letters(kafka: Kafka, chain: Chain, topic: str, expected: int) -> list[dict[str, Any]]:
-    """Our chain's dead letters on `topic`'s DLQ: the marked ones, and any good message of ours (none)."""
-    def ours(m: dict[str, Any]) -> bool:
-        return marked(chain)(m) or m.get("chain_id") == chain.id
+def case_of(chain: Chain, n: int | str) -> bytes:
+    return f"{chain.id}:{n}".encode()
 
-    return await kafka.read(topics.dlq(topic), ours, count=expected, timeout=90, settle=2)
+
+async def dead_letters(kafka: Kafka, chain: Chain, topic: str) -> list[Raw]:
+    """Our chain's dead letters on `topic`'s DLQ, as Kafka holds them: the marked ones, and any good
+    message of ours (none), up to the end marker's of every group that reads `topic`. Every message of
+    ours went on Hilda's key: one partition, consumed in order, dead letters relayed in order."""
+    def ours(r: Raw) -> bool:
+        return (r.header(hostile.MARKER) or b"").startswith(case_of(chain, "")) or \
+            f'"chain_id": "{chain.id}"'.encode() in (r.value or b"")
+
+    def every_end(found: list[Raw]) -> bool:
+        ends = {r.header("x-consumer-group") for r in found if r.header(hostile.MARKER) == case_of(chain, "end")}
+        return ends >= {g.encode() for g in GROUPS[topic]}
+
+    return await read_raw(kafka, topics.dlq(topic), ours, until=every_end, timeout=120)
 
 
 async def inbox_events(db: asyncpg.Pool, service: str, chain: Chain, topic: str) -> set[str]:
@@ -138,6 +149,10 @@ async def all_alive_and_ready(stack: Stack) -> None:
         async with httpx.AsyncClient(timeout=10) as http:
             r = await http.get(f"{proc.url}/readyz")
         assert r.status_code == 200, f"{name}: {r.text}"
+
+
+def error_of(dead: Raw) -> str:
+    return (dead.header("x-error") or b"").decode(errors="replace")  # cut at 4,000 bytes: maybe mid-character
 
 
 # --- the tests ----------------------------------------------------------------------------------------
@@ -185,27 +200,39 @@ async def test_a_thousand_bad_messages_are_dead_lettered_and_every_good_one_is_a
                                   bad[topics.NOTIFICATION_DELIVERY]))
     print(f"receipts published: {time.monotonic() - started:.1f}s")
 
-    # Every bad message: in its DLQ once per consumer group, its bytes untouched, the reason named.
+    # The end markers: on every topic after the rest, on the same key.
+    for topic in bad:
+        await kafka.publish(topic, END, key=HILDA["id"], headers=[(hostile.MARKER, case_of(chain, "end"))])
+
+    # Every bad message: in its DLQ once per consumer group, its key, bytes and headers untouched, the
+    # reason named.
     for topic, hostiles in bad.items():
-        expected = len(hostiles) * len(GROUPS[topic])
-        dead = await dead_letters(kafka, chain, topic, expected)
-        assert all(marked(chain)(d) for d in dead), "a good message was dead-lettered"
-        by_case: dict[str, list[dict[str, Any]]] = {}
+        dead = await dead_letters(kafka, chain, topic)
+        ends = [d for d in dead if d.header(hostile.MARKER) == case_of(chain, "end")]
+        assert sorted(d.header("x-consumer-group") or b"" for d in ends) == sorted(g.encode() for g in GROUPS[topic])
+        assert all(d.value == END and hostile.NOT_JSON_REASON.explains(error_of(d)) for d in ends)
+        dead = [d for d in dead if d not in ends]
+        assert all(d.header(hostile.MARKER) for d in dead), "a good message was dead-lettered"
+        by_case: dict[bytes | None, list[Raw]] = {}
         for d in dead:
-            by_case.setdefault(d["_headers"][hostile.MARKER], []).append(d)
+            by_case.setdefault(d.header(hostile.MARKER), []).append(d)
         for h in hostiles:
-            letters = by_case.pop(f"{chain.id}:{h.n}", [])
-            groups = Counter(d["_headers"]["x-consumer-group"] for d in letters)
+            letters = by_case.pop(case_of(chain, h.n), [])
+            groups = Counter((d.header("x-consumer-group") or b"").decode() for d in letters)
             assert groups == Counter(GROUPS[topic]), f"{h.kind} #{h.n} on {topic}: dead-lettered by {groups}"
-            original = decode(h.value, h.headers)
+            # Header names are text in the outbox: a NUL in one becomes U+FFFD (and only that changes).
+            published = [(k.replace("\x00", "\ufffd"), v) for k, v in h.headers]
             for d in letters:
-                error = d["_headers"]["x-error"]
-                assert h.expected.explains(error), f"{h.kind} #{h.n} on {topic}: {error[:300]}"
-                assert d["_headers"]["x-original-topic"] == topic
-                assert {k: v for k, v in d.items() if k != "_headers"} == \
-                       {k: v for k, v in original.items() if k != "_headers"}, f"{h.kind} #{h.n}: bytes changed"
+                assert h.expected.explains(error_of(d)), f"{h.kind} #{h.n} on {topic}: {error_of(d)[:300]}"
+                assert d.value == h.value, f"{h.kind} #{h.n} on {topic}: bytes changed"
+                assert d.key == HILDA["id"].encode(), f"{h.kind} #{h.n} on {topic}: key {d.key!r}"
+                assert [(k, v) for k, v in d.headers if not k.startswith("x-")] == published, \
+                    f"{h.kind} #{h.n} on {topic}: headers {d.headers!r}"
+                assert X_HEADERS <= {k for k, _ in d.headers} and d.header("x-original-topic") == topic.encode()
+            # Every group names the same original record.
+            assert len({(d.header("x-original-partition"), d.header("x-original-offset")) for d in letters}) == 1
         assert not by_case, f"dead letters of no known case: {list(by_case)[:5]}"
-        assert len(dead) == expected
+        assert len(dead) == len(hostiles) * len(GROUPS[topic])
     print(f"dead letters read: {time.monotonic() - started:.1f}s")
 
     # Every good message applied, by every service that reads its topic.
