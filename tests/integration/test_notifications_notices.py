@@ -12,6 +12,7 @@ from tests.integration.notifications_helpers import (
     ADMIN_PHONE,
     ANNA,
     bonus_accrued,
+    caused_by,
     deducted,
     expired,
     notices,
@@ -20,6 +21,7 @@ from tests.integration.notifications_helpers import (
     rejected,
     stock_low,
 )
+from tests.integration.proof import until_marker
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -30,14 +32,17 @@ async def test_a_deduction_published_twice_texts_the_client_once(chain: Chain, k
     event = deducted(chain, units=2, visits_left=8)
     await publish(kafka, topics.MEMBERSHIP_DEDUCTED, event, headers=[("traceparent", TRACEPARENT)])
     await publish(kafka, topics.MEMBERSHIP_DEDUCTED, event)  # redelivered: the same event
-    # The next deduction, on the same partition, proves both copies above were consumed.
-    await publish(kafka, topics.MEMBERSHIP_DEDUCTED, deducted(chain, visits_left=7))
+    # The next deduction, on the same partition, proves both copies above were consumed (and, once its
+    # SMS is on the topic, that whatever they published is there too).
+    marker = deducted(chain, visits_left=7)
+    await publish(kafka, topics.MEMBERSHIP_DEDUCTED, marker)
 
     history = await notices_eventually(chain, lambda ns: len(ns) >= 2)
-    sms = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain), count=2, settle=1)
-    assert sorted(m["text"] for m in sms) == ["Anna, 1 visit was deducted from membership 4567; 7 left.",
-                                              "Anna, 2 visits were deducted from membership 4567; 8 left."]
-    [n] = [m for m in sms if m["source_event_id"] == event["event_id"]]
+    [n] = await until_marker(kafka, topics.NOTIFICATION_SMS, of_chain(chain), caused_by(marker))
+    assert n["source_event_id"] == event["event_id"]
+    assert n["text"] == "Anna, 2 visits were deducted from membership 4567; 8 left."
+    [later] = await kafka.read(topics.NOTIFICATION_SMS, caused_by(marker))
+    assert later["text"] == "Anna, 1 visit was deducted from membership 4567; 7 left."
     assert n["to"] == ANNA["phone"] and n["audience"] == "client" and n["type"] == "membership.deducted"
     assert n["_headers"]["traceparent"] == TRACEPARENT.decode()
     assert len(history) == 2
@@ -51,27 +56,32 @@ async def test_a_disabled_type_sends_nothing(chain: Chain, kafka: Kafka) -> None
     await put_settings(chain, types={"membership.deducted": {"sms": False}})
     await publish(kafka, topics.MEMBERSHIP_DEDUCTED, deducted(chain))
     # The same type at a location without settings (on by default), after it on the same partition.
-    await publish(kafka, topics.MEMBERSHIP_DEDUCTED, deducted(chain, location_id="loc-2"))
+    marker = deducted(chain, location_id="loc-2")
+    await publish(kafka, topics.MEMBERSHIP_DEDUCTED, marker)
     await publish(kafka, topics.MEMBERSHIP_EXPIRED, expired(chain))  # another type at loc-1: still on
 
     history = await notices_eventually(chain, lambda ns: len(ns) >= 2, what="the markers' notices")
     assert sorted((h["type"], h["location_id"]) for h in history) == [
         ("membership.deducted", "loc-2"), ("membership.expired", "loc-1")]
-    sms = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain), count=2, settle=1)
-    assert sorted((m["type"], m["location_id"]) for m in sms) == [
-        ("membership.deducted", "loc-2"), ("membership.expired", "loc-1")]
+    assert await until_marker(kafka, topics.NOTIFICATION_SMS, of_chain(chain, type="membership.deducted"),
+                              caused_by(marker)) == []
+    [other] = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain, type="membership.expired"))
+    assert other["location_id"] == "loc-1"
 
 
 async def test_chatbot_on_sends_a_second_notice_on_its_own_topic(chain: Chain, kafka: Kafka) -> None:
     await put_settings(chain, types={"membership.deducted": {"sms": True, "chatbot": True}})
     event = deducted(chain)
     await publish(kafka, topics.MEMBERSHIP_DEDUCTED, event)
-    [bot] = await kafka.read(topics.NOTIFICATION_CHATBOT, of_chain(chain), settle=1)
+    marker = deducted(chain, visits_left=8)  # hers again, later: its chatbot notice comes after the first's
+    await publish(kafka, topics.MEMBERSHIP_DEDUCTED, marker)
+    [bot] = await until_marker(kafka, topics.NOTIFICATION_CHATBOT, of_chain(chain), caused_by(marker))
     assert bot["channel"] == "chatbot" and bot["source_event_id"] == event["event_id"]
     assert bot["text"] == "Anna, 1 visit was deducted from membership 4567; 9 left."
-    history = await notices_eventually(chain, lambda ns: len(ns) == 2)
-    assert sorted(h["channel"] for h in history) == ["chatbot", "sms"]
-    assert next(h for h in history if h["channel"] == "chatbot")["segments"] is None  # SMS parts only
+    history = await notices_eventually(chain, lambda ns: len(ns) == 4)
+    mine = [h for h in history if h["source_event_id"] == event["event_id"]]
+    assert sorted(h["channel"] for h in mine) == ["chatbot", "sms"]
+    assert next(h for h in mine if h["channel"] == "chatbot")["segments"] is None  # SMS parts only
 
 
 async def test_no_phone_is_recorded_as_skipped_and_an_opted_out_client_is_not_texted(
@@ -88,7 +98,14 @@ async def test_no_phone_is_recorded_as_skipped_and_an_opted_out_client_is_not_te
     [opted] = await notices_eventually(chain, lambda ns: len(ns) == 1, client_id=ANNA["id"])
     assert (opted["status"], opted["reason"]) == ("skipped", "opted_out")
     assert await notices(chain, status="skipped") and not await notices(chain, status="queued")
-    assert await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain), count=0, timeout=1, settle=1) == []
+    # Anna opts in again and is texted: once that SMS is on her partition, one for the deduction before
+    # it would be too (and the no-phone one, recorded earlier, before it). There is none.
+    async with chain.client("notifications") as http:
+        r = await http.put(f"/clients/{ANNA['id']}/notification-opt-out", json={"sms": False, "chatbot": False})
+        assert r.status_code == 200, r.text
+    marker = deducted(chain)
+    await publish(kafka, topics.MEMBERSHIP_DEDUCTED, marker)
+    assert await until_marker(kafka, topics.NOTIFICATION_SMS, of_chain(chain), caused_by(marker)) == []
 
 
 async def test_a_chain_template_is_used_and_its_segments_recorded(chain: Chain, kafka: Kafka) -> None:
