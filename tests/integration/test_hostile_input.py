@@ -43,7 +43,7 @@ STOCK = 1000
 # Who consumes what (services/*/handlers.py): each refuses a bad message on its own.
 GROUPS = {
     topics.VISIT_PAID: {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory"},
-    topics.VISIT_ARRIVED: {"perkstream.loyalty", "perkstream.inventory"},
+    topics.VISIT_ARRIVED: {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory"},
     topics.VISIT_NO_SHOW: {"perkstream.memberships", "perkstream.loyalty"},
     topics.VISIT_CANCELLED: {"perkstream.memberships"},
     topics.MEMBERSHIP_SOLD: {"perkstream.memberships"},
