@@ -216,10 +216,13 @@ class bound:
             "chain_id": getattr(e, "chain_id", None),
             "visit_id": getattr(e, "visit_id", None),
             "topic": p.record.topic,
-            # The message's personal data (a client's name and phone), wherever a line would hold them
-            # (an error's message): found in its bytes only if a line is written.
-            SECRETS_KEY: Secrets(p.record.value),
         }
+        if e is not None:
+            # The message's personal data (a client's name and phone), wherever a line would hold them
+            # (an error's message): found in its bytes only if a line is written. Not for a record refused
+            # before it was valid: its line holds only what we wrote (field paths, positions, no values),
+            # and a hostile one may hold megabytes where a name goes (seconds of regex work per line).
+            self.values[SECRETS_KEY] = Secrets(p.record.value)
 
     def __enter__(self) -> None:
         structlog.contextvars.bind_contextvars(**self.values)
