@@ -1,7 +1,7 @@
 """Two replicas handling the same domain event at the same time (a rebalance hands a batch in flight to
 the other replica, which the inbox of the first has not committed yet) text the client once: the
-notices' unique key (chain, source event, channel) makes the second insert wait for the first and then
-record nothing, so only one outbox row is written."""
+notices' unique key (chain, source event, channel) makes the second insert wait for the first (the test
+sees it waiting) and then record nothing, so only one outbox row is written."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from shared import topics
 from shared.events import MembershipDeducted
 from shared.jobs import Jobs
 from shared.uow import UnitOfWork, enqueue
-from tests.integration.conftest import Chain, Stack, of_chain, publish
-from tests.integration.notifications_helpers import deducted, notices, notices_eventually, put_settings
+from tests.integration.conftest import Chain, Stack, eventually, of_chain, publish
+from tests.integration.notifications_helpers import caused_by, deducted, notices, notices_eventually, put_settings
+from tests.integration.proof import until_marker
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -33,27 +34,37 @@ async def test_the_same_event_handled_by_two_replicas_at_once_texts_once(
     assert pool is not None
     first_inserted = asyncio.Event()
     published: list[int] = []
+    second: list[int] = []  # the second replica's backend
 
     async def replica(wait_for_first: bool) -> None:
         async with pool.acquire() as conn, conn.transaction():
             if wait_for_first:
+                second.append(conn.get_server_pid())
                 await first_inserted.wait()  # the other's insert is in, not yet committed
             uow = UnitOfWork(conn)
             await usecases.notify_deduction(uow, event)
             if not wait_for_first:
                 first_inserted.set()
-                await asyncio.sleep(0.5)  # hold the transaction while the other replica tries
+                # Hold the transaction until the other replica is seen waiting for it: both handle the
+                # event at the same time, for sure.
+                await eventually(lambda: watcher.fetchval("SELECT wait_event_type FROM pg_stat_activity "
+                                                          "WHERE pid = $1", second[0]),
+                                 lambda waits: waits == "Lock", timeout=10, what="the second replica waiting")
             messages = uow.take()
             published.append(len(messages))
             await enqueue(conn, messages)
 
+    watcher = await asyncpg.connect(stack.settings.database_url)
     try:
         await asyncio.gather(replica(False), replica(True))
     finally:
+        await watcher.close()
         await pool.close()
     assert sorted(published) == [0, 1]
     assert len(await notices(chain)) == 1
-    sms = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain), settle=1)
+    marker = deducted(chain)  # Anna again, later: once hers is on the topic, the two replicas' would be
+    await publish(kafka, topics.MEMBERSHIP_DEDUCTED, marker)
+    sms = await until_marker(kafka, topics.NOTIFICATION_SMS, of_chain(chain), caused_by(marker))
     assert [m["source_event_id"] for m in sms] == [event.event_id]
 
 
