@@ -27,6 +27,7 @@ import pytest_asyncio
 
 from deploy.kafka_io import Kafka
 from shared import topics
+from shared.http import MAX_BODY_BYTES
 from shared.settings import Settings
 from tests.integration.conftest import SERVICES, Chain, Stack, eventually, new_chain, publish
 from tests.integration.helpers import MASSAGE_TYPE, create_type, sale, sell
@@ -115,7 +116,7 @@ async def test_a_chunked_body_streaming_past_the_limit_answers_413_before_its_en
 
 
 async def test_a_body_just_under_the_limit_is_still_served(chain: Chain) -> None:
-    padded = {**MASSAGE_TYPE, "padding": "x" * (MIB - 4096)}  # an unknown field: ignored
+    padded = {**MASSAGE_TYPE, "padding": "x" * (MAX_BODY_BYTES - 4096)}  # an unknown field: ignored
     async with chain.client("memberships") as http:
         r = await http.post("/membership-types", json=padded)
     assert r.status_code == 201, r.text[:300]
