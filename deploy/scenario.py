@@ -180,9 +180,13 @@ async def set_up(plan: Plan, chain_id: str, key: str, urls: dict[str, str], kafk
                                                    "sale_price": OIL_PRICE, "cost_price": "120"}))
         await _created(inv.post("/products", json={"id": LOTION, "name": "Massage lotion", "unit": "ml",
                                                    "sale_price": "1", "cost_price": "0.20"}))
-        for storage, product, quantity in ((SHELF, OIL, 10_000_000), (ROOM, LOTION, 1_000_000_000)):
-            _ok(await inv.post("/operations", json={"type": "arrival", "storage_id": storage, "user": "setup",
-                                                    "lines": [{"product_id": product, "quantity": quantity}]}))
+        # Stock for any run (a line takes at most 1,000,000, the contract's bound): 10,000,000 pieces of oil
+        # and 100,000,000 ml of lotion (30 ml a visit: over three million visits).
+        for storage, product, arrivals in ((SHELF, OIL, 10), (ROOM, LOTION, 100)):
+            for _ in range(arrivals):
+                _ok(await inv.post("/operations", json={
+                    "type": "arrival", "storage_id": storage, "user": "setup",
+                    "lines": [{"product_id": product, "quantity": 1_000_000}]}))
         _ok(await inv.put(f"/services/{MASSAGE}/bill-of-materials",
                           json={"storage_id": ROOM, "items": [{"product_id": LOTION, "quantity": 30}]}))
         _ok(await inv.put(f"/locations/{LOCATION}/inventory-settings", json={"consumables_on": "arrived"}))
