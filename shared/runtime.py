@@ -127,10 +127,13 @@ class Service:
             await self.broker.stop()
             await self.relay.stop()
             await self._pool.close()
+            await self._http_pool.close()
             log.info("service_stopped")
 
     async def _readiness(self) -> dict[str, bool]:
-        postgres = self._pool is not None and await with_timeout(self._pool.fetchval("SELECT true"))
+        # A probe is an HTTP request too (and needs no key): it never takes a consumer's connection.
+        pool = self._http_pool
+        postgres = pool is not None and await with_timeout(pool.fetchval("SELECT true"))
         kafka = await with_timeout(self.broker.ping(timeout=2.0), 2.5)
         return {"postgres": postgres, "kafka": kafka}
 
