@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer, StringConstraints
+from pydantic import BaseModel, Field, PlainSerializer, StringConstraints
 
 from services.inventory.domain import MAX_OPERATION_LINES, UNITS, quantity_text
-from shared.events import Client, Id, Money, NonNegativeMoney
+from shared.events import Client, Id, Money, NonNegativeMoney, PastTime
 from shared.events.inbound import MAX_MEMBERSHIP_UNITS
 from shared.http import Body
 
@@ -123,7 +123,7 @@ class OperationIn(Body):
     location_id: Id | None = None  # where a sale of memberships only happens (else the storage's)
     client: Client | None = None
     user: Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)] | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: PastTime | None = None  # not ahead of now (give or take 300 s): it took place
     comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
     lines: Annotated[list[OperationLineIn], Field(min_length=1, max_length=MAX_OPERATION_LINES)]
 

@@ -14,6 +14,7 @@ from shared.events.base import (
     Model,
     Money,
     NonNegativeMoney,
+    PastTime,
     Time,
     new_event_id,
     utcnow,
@@ -66,6 +67,7 @@ __all__ = [
     "MembershipDeductionReversed", "MembershipExpired", "MembershipExpiring", "MembershipFrozen",
     "MembershipIssueRejected", "MembershipIssued",
     "MembershipRef", "MembershipSold", "MembershipStateEvent", "MembershipTypeChanged", "MembershipTypeService",
-    "MembershipUnfrozen", "Model", "Money", "NonNegativeMoney", "Notice", "StockChanged", "StockLow", "Time",
+    "MembershipUnfrozen", "Model", "Money", "NonNegativeMoney", "Notice", "PastTime", "StockChanged",
+    "StockLow", "Time",
     "VisitCancelled", "VisitLine", "VisitPaid", "VisitService", "VisitStatus", "new_event_id", "utcnow",
 ]

@@ -83,6 +83,21 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, strip_whi
 MAX_LOCATIONS = 500
 Time = Annotated[AwareDatetime, BeforeValidator(_time_text)]
 
+# How far ahead of our clock a moment a client gives may be: a booking system's or a desk's clock drifts a
+# little, never by hours. The consumers' default too (CONSUMER_MAX_CLOCK_SKEW_SECONDS, `clock_skew`).
+MAX_CLOCK_SKEW_SECONDS = 300
+
+
+def _not_ahead(moment: datetime) -> datetime:
+    ahead = (moment - datetime.now(UTC)).total_seconds()
+    if ahead > MAX_CLOCK_SKEW_SECONDS:
+        raise ValueError(f"a moment at most {MAX_CLOCK_SKEW_SECONDS} s ahead of now; this one is {ahead:.0f} s ahead")
+    return moment
+
+
+# A moment that has happened (give or take a clock's drift): when something took place, said over HTTP.
+PastTime = Annotated[AwareDatetime, AfterValidator(_not_ahead)]
+
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)

@@ -66,3 +66,21 @@ def test_a_receipt_names_its_chain_as_text_or_not_at_all(chain_id: object) -> No
     assert DeliveryReceipt.model_validate({**receipt, "chain_id": None}).chain_id == ""
     with pytest.raises(ValidationError):
         DeliveryReceipt.model_validate({**receipt, "chain_id": chain_id})
+
+
+def test_an_operation_took_place_it_is_not_dated_ahead_of_now() -> None:
+    """A desk's operation dated tomorrow would sell memberships whose `membership.sold` the memberships
+    service dead-letters as `clock_skew`: refused at the desk instead (422 naming occurred_at)."""
+    from datetime import UTC, datetime, timedelta
+
+    from pydantic import ValidationError
+
+    from services.inventory.schemas import OperationIn
+
+    line = {"product_id": "p-1", "quantity": "1"}
+    soon = datetime.now(UTC) + timedelta(seconds=60)
+    assert OperationIn.model_validate({"type": "sale", "lines": [line], "occurred_at": soon}).occurred_at == soon
+    with pytest.raises(ValidationError) as refused:
+        OperationIn.model_validate({"type": "sale", "lines": [line],
+                                    "occurred_at": datetime.now(UTC) + timedelta(days=1)})
+    assert [e["loc"] for e in refused.value.errors()] == [("occurred_at",)]
