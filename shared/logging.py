@@ -38,6 +38,7 @@ _PATTERNS = (
     (re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+"), rf"\1{REDACTED}"),
     (re.compile(r"\+\d[\d ().-]{5,20}\d"), "[phone]"),
 )
+_MAX_SECRET = 256
 _MIN_SECRET = 3  # shorter values (an initial, "Al") would blank ordinary words
 _MIN_NAME_PART = 4  # "Ilona Kovacs": each part of a name alone, when it is this long
 
@@ -92,7 +93,9 @@ def _collect(node: Any, out: set[str], digits: set[str], sensitive: bool = False
 
 
 def _variants(value: str, out: set[str], digits: set[str]) -> None:
-    if len(value) < _MIN_SECRET:
+    # Longer than any bounded field (a name 200, a phone 32, a key 47): refused at validation, and never
+    # logged whole; hunting for it would cost every line a scan against megabytes.
+    if not _MIN_SECRET <= len(value) <= _MAX_SECRET:
         return
     out.add(value)
     number = re.sub(r"\D", "", value)
