@@ -1,11 +1,18 @@
 """Hostile inbound messages, generated: valid messages of an inbound topic, mutated the ways a broken or
 malicious producer would (wrong JSON types, huge numbers, 1 MiB strings, bad UTF-8, not JSON, JSON that
 is not an object, missing fields, negative amounts, naive times, NUL characters, deep nesting, huge
-arrays). A seeded `random.Random` drives every choice, so a failing run replays the same messages.
+arrays), and, from the topic's bounds (hostile_bounds.py), every bounded field one past its bound. Then
+what only the consumer can refuse in a message the model accepts: a key or header name that is not
+UTF-8, an `occurred_at` hours ahead of the clock, an `event_id` reused with another payload, a record
+that overruns its deadline, a visit selling more memberships than one may (amplification), and a
+message larger than a topic takes (Kafka refuses it to the producer). And valid messages at every bound
+(`at_bounds`), which must be applied or refused with a reason, never crash or hang a consumer. A seeded
+`random.Random` drives every choice, so a failing run replays the same messages.
 
-Each message comes with the reason its dead letter must give, and the generator checks it against the
-topic's own model before anyone publishes it: a mutation the model would accept is a bug here, not a
-finding about the services.
+Each message comes with the reason its dead letter must give (`x-error`, and its code in
+`x-error-reason`), or None where it is to be applied, per consumer group where they differ; the
+generator checks it against the topic's own model before anyone publishes it: a mutation the model
+would accept is a bug here, not a finding about the services, and so is a "valid" one it refuses.
 """
 
 from __future__ import annotations
@@ -13,14 +20,21 @@ from __future__ import annotations
 import copy
 import json
 import random
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from shared.consumer import describe
+from shared.consumer.records import Reason
+from shared.events.inbound import MAX_MEMBERSHIP_UNITS
 from shared.topics import MAX_MESSAGE_BYTES
+from tests.integration import hostile_bounds
+from tests.integration.hostile_bounds import MAX_SKEW_SECONDS, get, put, remove
+from tests.raw_records import RawName
 
 MiB = 1024 * 1024
 HUGE_TEXT = MiB  # characters: a 1 MiB name, phone, id or code
@@ -82,13 +96,27 @@ class Shape:
         return [f for f in self.fields if f.kind in kinds]
 
 
+# How x-error starts, for each x-error-reason (docs/contract.md, the dead-letter reasons).
+PREFIXES = [("not JSON", Reason.NOT_JSON), ("not a JSON object", Reason.NOT_JSON), ("invalid ", Reason.INVALID),
+            ("processing failed: ", Reason.PROCESSING_FAILED),
+            *((f"{r.value}: ", r) for r in (Reason.UNDECODABLE, Reason.CLOCK_SKEW, Reason.EVENT_ID_REUSED,
+                                             Reason.TIMEOUT))]
+# Refused by the consumer although the model accepts the value.
+VALID_BUT_REFUSED = {Reason.UNDECODABLE, Reason.CLOCK_SKEW, Reason.EVENT_ID_REUSED, Reason.TIMEOUT}
+
+
 @dataclass(frozen=True)
 class Expected:
     """What a dead letter's x-error must say: it starts with `reason` and names the field at `path`
-    ("<path>: ...", or a field within it: an object where a text was due is missing that object's fields)."""
+    ("<path>: ...", or a field within it: an object where a text was due is missing that object's fields);
+    its x-error-reason is `code`."""
 
     reason: str
     path: str | None = None
+
+    @property
+    def code(self) -> Reason:
+        return next(r for prefix, r in PREFIXES if self.reason.startswith(prefix))
 
     def explains(self, error: str) -> bool:
         return error.startswith(self.reason) and (
@@ -103,10 +131,26 @@ Mutated = tuple[bytes, Expected]
 class Hostile:
     n: int
     topic: str
-    kind: str
+    kind: str  # "family" or "family:variant"
     value: bytes
-    expected: Expected
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    expected: Expected | None  # None: valid, to be applied
+    key: bytes
+    headers: list[tuple[str, bytes | None]] = field(default_factory=list)  # a RawName: a name not UTF-8
+    by_group: dict[str, Expected | None] = field(default_factory=dict)  # where a group is to do otherwise
+    event_id: str | None = None  # a valid one's, as the model reads it
+    too_large: bool = False  # Kafka refuses it to the producer
+
+    def expect(self, group: str) -> Expected | None:
+        return self.by_group.get(group, self.expected)
+
+    @property
+    def family(self) -> str:
+        return self.kind.partition(":")[0]
+
+    @property
+    def raw(self) -> bool:
+        """Bytes aiokafka's producer will not write (tests/raw_records.py): a name not UTF-8, a null value."""
+        return any(isinstance(k, RawName) or v is None for k, v in self.headers)
 
 
 ENVELOPE = [Field("event_id", TEXT), Field("occurred_at", TIME), Field("chain_id", TEXT), Field("location_id", TEXT)]
@@ -133,9 +177,10 @@ DELIVERY = [Field("notification_id", UUID), Field("status", CHOICE), Field("prov
 
 
 class Generator:
-    def __init__(self, seed: int, chain_id: str) -> None:
+    def __init__(self, seed: int, chain_id: str, key: bytes) -> None:
         self.rng = random.Random(seed)
         self.chain_id = chain_id
+        self.key = key  # every message's Kafka key (one partition: consumed, and dead-lettered, in order)
         self.made = 0
         self.heavy: dict[tuple[str, str], int] = {}
 
@@ -163,10 +208,75 @@ class Generator:
         put(message, path, "A" * (MAX_MESSAGE_BYTES - overhead))
         return self._made(shape, "near_the_limit", *self._invalid(shape, message, path))
 
-    def _made(self, shape: Shape, kind: str, value: bytes, expected: Expected,
-              headers: list[tuple[str, bytes]] | None = None) -> Mutated:
+    # --- what only the consumer (or Kafka) can refuse, and what is past a bound -------------------------
+
+    def poisons(self, shape: Shape) -> list[Hostile]:
+        """A valid message under a key, or with a header name, that is not UTF-8; one from hours ahead;
+        every bounded field one past its bound; a visit selling too many memberships; one too large."""
+        valid = json.dumps(shape.fresh()).encode()
+        found = [
+            self._made(shape, "undecodable:key", valid, Expected("undecodable: key "),
+                       key=self.rng.choice([b"\xc3\x28", b"\xff", b"\xed\xa0\x80"]) + self.key),
+            self._made(shape, "undecodable:header_name", json.dumps(shape.fresh()).encode(),
+                       Expected("undecodable: header name "),
+                       headers=[(RawName(self.rng.choice([b"\xff\xfevendor", b"caf\xe9", b"\xc0\xaf"])), b"x"),
+                                ("vendor-null", None)]),
+        ]
+        if "occurred_at" in shape.fresh():
+            message = shape.fresh()
+            ahead = self.rng.choice([3_600, 86_400, 3_650 * 86_400])  # far past what a clock drifts
+            message["occurred_at"] = (datetime.now(UTC) + timedelta(seconds=ahead)).isoformat()
+            found.append(self._made(shape, "clock_skew", json.dumps(message).encode(), Expected("clock_skew: ")))
+        for path, message in hostile_bounds.past_bounds(shape.model, shape.fresh(), self.rng):
+            found.append(self._made(shape, "over_bound", *self._invalid(shape, message, path)))
+        if "lines" in shape.fresh():
+            found += self._amplification(shape)
+        padded = shape.fresh()
+        padded["padding"] = "P" * MAX_MESSAGE_BYTES  # an unknown field: valid, but more than the topic takes
+        found.append(self._made(shape, "too_large", json.dumps(padded).encode(), None, too_large=True))
+        return found
+
+    def _amplification(self, shape: Shape) -> list[Hostile]:
+        """Membership lines selling one more membership than a visit may: in one line, or in two."""
+        unit = {"kind": "membership", "item_id": str(uuid.UUID(int=self.rng.getrandbits(128))), "sold": "1",
+                "paid": "1", "code": "auto"}
+        one, two = shape.fresh(), shape.fresh()
+        one["lines"] = [*one["lines"], {**unit, "quantity": MAX_MEMBERSHIP_UNITS + 1}]
+        half = MAX_MEMBERSHIP_UNITS // 2
+        two["lines"] = [*two["lines"], {**unit, "quantity": half + 1},
+                        {**unit, "quantity": MAX_MEMBERSHIP_UNITS - half}]
+        return [self._made(shape, "amplification", *self._invalid(shape, one, f"lines.{len(one['lines']) - 1}")),
+                self._made(shape, "amplification", *self._invalid(shape, two, "lines"))]
+
+    def reused(self, shape: Shape, original: dict[str, Any], change: dict[str, Any]) -> Hostile:
+        """`original`'s event_id on another payload (after the original, on the same partition)."""
+        return self._made(shape, "event_id_reused", json.dumps({**original, **change}).encode(),
+                          Expected(f"event_id_reused: event_id {original['event_id']} "))
+
+    def slow(self, shape: Shape, message: dict[str, Any], by_group: dict[str, Expected | None]) -> Hostile:
+        """A valid message that some group cannot apply in time (the test makes it wait)."""
+        return self._made(shape, "timeout", json.dumps(message).encode(), None, by_group=by_group)
+
+    def at_bounds(self, shape: Shape, template: Callable[[], dict[str, Any]], fixed: set[str]) -> list[Hostile]:
+        """Valid messages at every bound (hostile_bounds.at_bounds), to be applied, and one with header
+        values that are not text (opaque bytes, null): applied too. `template` makes a valid message with
+        an identity of its own (event and visit ids) each time."""
+        found = []
+        variants = hostile_bounds.at_bounds(shape.model, template, self.rng, datetime.now(UTC), fixed,
+                                            MAX_MESSAGE_BYTES)
+        for name, message in variants:
+            value = json.dumps(message, ensure_ascii=name != "longest_texts").encode()  # raw UTF-8, or escapes
+            found.append(self._made(shape, f"at_bounds:{name}", value, None))
+        found.append(self._made(shape, "at_bounds:header_values", json.dumps(template()).encode(), None,
+                                headers=[("vendor-blob", b"\xff\xfe\x00"), ("vendor-null", None)]))
+        return found
+
+    def _made(self, shape: Shape, kind: str, value: bytes, expected: Expected | None,
+              headers: Sequence[tuple[str, bytes | None]] = (), *, key: bytes | None = None,
+              by_group: dict[str, Expected | None] | None = None, too_large: bool = False) -> Hostile:
         marker = (MARKER, f"{self.chain_id}:{self.made}".encode())
-        hostile = Hostile(self.made, shape.topic, kind, value, expected, [*(headers or []), marker])
+        hostile = Hostile(self.made, shape.topic, kind, value, expected, key or self.key, [*headers, marker],
+                          by_group or {}, too_large=too_large)
         self.made += 1
         self._check(shape, hostile)
         return hostile
@@ -262,7 +372,9 @@ class Generator:
         return json.dumps(message).encode(), Expected(f"invalid {shape.topic}: ", path)
 
     def _check(self, shape: Shape, hostile: Hostile) -> None:
-        """The reason the consumer must give, found here from the same model and the same description."""
+        """The reason the consumer must give, found here from the same model and the same description; a
+        message meant to be valid, valid (and what makes the consumer refuse it, there)."""
+        event: BaseModel | None = None
         try:
             payload = json.loads(hostile.value)
         except (ValueError, RecursionError) as exc:
@@ -272,39 +384,33 @@ class Generator:
                 error = "not a JSON object"
             else:
                 try:
-                    shape.model.model_validate(payload)
+                    event = shape.model.model_validate(payload)
+                    error = ""
                 except ValidationError as exc:
                     error = f"invalid {shape.topic}: {describe(exc)}"
-                else:
-                    raise AssertionError(f"{hostile.kind} #{hostile.n} is valid: {hostile.value[:300]!r}")
-        assert hostile.expected.explains(error), f"{hostile.kind} #{hostile.n}: expected {hostile.expected}, " \
-                                                 f"the model says {error[:500]}"
+        what = f"{hostile.kind} #{hostile.n}"
+        if hostile.expected is not None and hostile.expected.code not in VALID_BUT_REFUSED:
+            assert event is None, f"{what} is valid: {hostile.value[:300]!r}"
+            assert hostile.expected.explains(error), \
+                f"{what}: expected {hostile.expected}, the model says {error[:500]}"
+            return
+        assert event is not None, f"{what} is meant to be valid; the model says {error[:500]}"
+        hostile.event_id = event.event_id  # type: ignore[attr-defined]
+        code = hostile.expected.code if hostile.expected else None
+        if code is Reason.UNDECODABLE:
+            assert not utf8(hostile.key) or not all(utf8(k.encode()) for k, _ in hostile.headers), what
+        if code is Reason.CLOCK_SKEW:
+            ahead = (event.occurred_at - datetime.now(UTC)).total_seconds()  # type: ignore[attr-defined]
+            assert ahead > 10 * MAX_SKEW_SECONDS, f"{what}: only {ahead:.0f} s ahead"
+        if hostile.too_large:
+            assert len(hostile.value) > MAX_MESSAGE_BYTES, what
+        elif code is None:
+            assert len(hostile.value) + 1024 <= MAX_MESSAGE_BYTES, f"{what}: {len(hostile.value)} bytes"
 
 
-# --- paths into a message -----------------------------------------------------------------------------
-
-
-def _step(key: str) -> str | int:
-    return int(key) if key.isdigit() else key
-
-
-def get(message: Any, path: str) -> Any:
-    node = message
-    for key in path.split("."):
-        node = node[_step(key)]
-    return node
-
-
-def _parent(message: dict[str, Any], path: str) -> tuple[Any, str | int]:
-    parents, _, last = path.rpartition(".")
-    return (get(message, parents) if parents else message), _step(last)
-
-
-def put(message: dict[str, Any], path: str, value: Any) -> None:
-    node, key = _parent(message, path)
-    node[key] = value
-
-
-def remove(message: dict[str, Any], path: str) -> None:
-    node, key = _parent(message, path)
-    del node[key]
+def utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
