@@ -1,10 +1,15 @@
 """Tenant isolation: two chains with the very same booking-system ids (clients, codes, card numbers,
 storages, products, visit ids, even event ids: one `deploy.scenario` plan set up and played in both)
-never see nor change each other, through the API, the inbox or the topics.
+never see nor change each other, through the API, the inbox, the batch caches, the jobs, a redrive or
+the topics.
 
-The tests share one module fixture that sets both chains up, plays the visit stream in chain A, then
-the same stream in chain B, and keeps the snapshots (`tests.integration.state`) taken along the way;
-the last test writes in A.
+The module fixture sets both chains up and plays both streams at once: each of A's messages lies next to
+B's identical one in the same record batch of the same partition (same key), so every consumer applies
+the two chains' identical ids in one batch transaction, with one batch cache (`uow.batch`). Among them,
+each chain sells a membership of the other chain's type and pays a visit with the other chain's
+membership id, right after the other chain's own sale of that type (the cache holds it). The tests then
+write, re-drive and run every job in A, and compare B's whole state (`tests.integration.state`) before
+and after; the last test runs the jobs (it expires every membership).
 """
 
 from __future__ import annotations
@@ -21,14 +26,38 @@ import pytest_asyncio
 
 from deploy import scenario
 from deploy.kafka_io import Kafka
-from shared import topics
-from tests.integration.conftest import Chain, Stack, eventually, new_chain, of_chain
-from tests.integration.state import Snapshot, diff, settled, snapshot, totals
-
-PLAN = scenario.Plan(clients=30, tag="iso")
-VISITS = 90  # three per client: the second pays with points
-OUTPUT = (topics.MEMBERSHIP_DEDUCTED, topics.LOYALTY_BONUS_ACCRUED, topics.INVENTORY_STOCK_CHANGED,
-          topics.NOTIFICATION_SMS)
+from shared import auth, topics
+from tests.integration.conftest import SERVICES, Chain, Stack, eventually, new_chain, of_chain
+from tests.integration.isolation_helpers import (
+    CARD,
+    CLIENT,
+    CODE,
+    FOREIGN_CODE,
+    FOREIGN_SALE,
+    FOREIGN_VISIT,
+    NO_SUCH_JOB,
+    OUTPUT,
+    PLAN,
+    SPARE,
+    SPARES,
+    VISITS,
+    Route,
+    admin_cli,
+    answers,
+    foreign_visit,
+    jobs_of,
+    jobs_plan,
+    membership_id,
+    notice,
+    pending_work,
+    publish_together,
+    routes,
+    run_jobs,
+    sale,
+    snap,
+    transaction_of,
+)
+from tests.integration.state import Snapshot, diff, settled, totals
 
 
 @dataclass
@@ -39,22 +68,25 @@ class Pair:
     b: Chain
     set_up: Snapshot  # A once set up
     b_set_up: Snapshot  # B once set up
-    a_played: Snapshot  # A after its play
-    b_meanwhile: Snapshot  # B after A's play
-    b_played: Snapshot  # B after playing the same stream
-    before_b: dict[str, list[dict[str, Any]]]  # per output topic, what the visits caused before B played
-    after_b: dict[str, list[dict[str, Any]]]  # the same once B played too
+    a_played: Snapshot  # A after both streams
+    b_played: Snapshot  # B after both streams
+    output: dict[str, list[dict[str, Any]]]  # per output topic, what both chains' visits caused
 
 
-async def snap(chain: Chain) -> Snapshot:
-    return await snapshot(chain.id, chain.key, chain.stack.urls(), PLAN)
 
-
-async def set_up(chain: Chain, kafka: Kafka) -> Snapshot:
-    """The chain set up, once the membership type's product is there too (from membership_type.created)."""
+async def set_up(chain: Chain, kafka: Kafka) -> tuple[Snapshot, str]:
+    """The chain set up, with the spare type too; answers its snapshot, once the products of both types
+    are there too (from membership_type.created), and the spare type's id."""
     await scenario.set_up(PLAN, chain.id, chain.key, chain.stack.urls(), kafka)
-    return await settled(lambda: snap(chain), lambda s: any(p["kind"] == "membership" for p in s["products"]),
+    async with chain.client("memberships") as ms:
+        r = await ms.post("/membership-types", json=SPARE)
+    assert r.status_code == 201, r.text
+    done = await settled(lambda: snap(chain), lambda s: sum(p["kind"] == "membership" for p in s["products"]) == 2,
                          what=f"{chain.id}'s set-up")
+    return done, r.json()["id"]
+
+
+
 
 
 async def played(chain: Chain, visits: list[scenario.Visit]) -> Snapshot:
@@ -64,28 +96,22 @@ async def played(chain: Chain, visits: list[scenario.Visit]) -> Snapshot:
         async with chain.client("memberships") as ms:
             return sum(row["visits_used"] for row in (await ms.get("/reports/memberships")).json())
 
-    await eventually(used, lambda n: n >= len(visits), timeout=60, what=f"the deductions in {chain.id}")
+    await eventually(used, lambda n: n >= len(visits), timeout=90, what=f"the deductions in {chain.id}")
     return await settled(lambda: snap(chain), lambda s: done(s, visits), what=f"{chain.id}'s play")
 
 
 def done(snap: Snapshot, visits: list[scenario.Visit]) -> bool:
-    """Every visit of the stream (and every visit before it) has had all its effects."""
+    """Every visit of the stream has had all its effects, and so have the spare sales."""
     t = totals(snap)
+    spares = sum(m["code"].startswith("S") for c in snap["clients"].values() for m in c["memberships"])
     return (t["deductions"] >= len(visits) and t["visit_operations"] >= 2 * len(visits)
-            and t["accrual"] >= len(visits) and t["notices"] >= sum(v.notices for v in visits))
+            and t["accrual"] >= len(visits) and t["notices"] >= sum(v.notices for v in visits) and spares == SPARES)
 
 
 def caused_by_visits(*chains: Chain) -> Callable[[dict[str, Any]], bool]:
     """Messages of these chains that the visits caused (the set-up's stock arrivals left out)."""
     mine = [of_chain(c) for c in chains]
     return lambda m: any(match(m) for match in mine) and not str(m.get("source", "")).startswith("user:")
-
-
-async def read_output(kafka: Kafka, chains: tuple[Chain, ...], counts: dict[str, int]) -> dict[str, list[Any]]:
-    """Each output topic's messages caused by the chains' visits: at least `counts`, then a second more."""
-    found = await asyncio.gather(*(kafka.read(t, caused_by_visits(*chains), count=counts[t], settle=1.0)
-                                   for t in OUTPUT))
-    return dict(zip(OUTPUT, found, strict=True))
 
 
 def sms_sent(snap: Snapshot) -> int:
@@ -95,39 +121,51 @@ def sms_sent(snap: Snapshot) -> int:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def pair(stack: Stack, db: asyncpg.Pool, kafka: Kafka) -> Pair:
     a, b = await new_chain(stack, db), await new_chain(stack, db)
-    a_set_up, b_set_up = await asyncio.gather(set_up(a, kafka), set_up(b, kafka))
+    (a_set_up, a_spare), (b_set_up, b_spare) = await asyncio.gather(set_up(a, kafka), set_up(b, kafka))
+    spare = {a.id: a_spare, b.id: b_spare}
+    theirs = {a.id: await membership_id(b, CODE), b.id: await membership_id(a, CODE)}
 
-    played_a = list(scenario.visits(PLAN, a.id, VISITS))
-    await scenario.publish(kafka, played_a)
-    a_played = await played(a, played_a)
-    b_meanwhile = await snap(b)
+    # Side by side on each partition: A's message, then B's identical one. Client 0's spare sales come
+    # before the sales naming the other chain's spare type; the visit paying with the other chain's
+    # membership id comes first on client 0's visit.paid partition.
+    sales = [sale(c, f"spare-{i}", spare[c.id], f"S{i:06d}", i) for i in range(SPARES) for c in (a, b)]
+    sales += [sale(c, "foreign", spare[other.id], FOREIGN_CODE, 0) for c, other in ((a, b), (b, a))]
+    streams = {c.id: list(scenario.visits(PLAN, c.id, VISITS)) for c in (a, b)}
+    assert [v.messages[0][1]["event_id"] for v in streams[a.id]] == [v.messages[0][1]["event_id"]
+                                                                     for v in streams[b.id]]
+    visits = [foreign_visit(c, theirs[c.id]) for c in (a, b)]
+    for va, vb in zip(streams[a.id], streams[b.id], strict=True):
+        for (topic, ea), (_, eb) in zip(va.messages, vb.messages, strict=True):
+            visits += [(topic, va.client_id, ea), (topic, vb.client_id, eb)]
+    await publish_together(kafka, [*sales, *visits])
+
+    a_played, b_played = await asyncio.gather(played(a, streams[a.id]), played(b, streams[b.id]))
     counts = {topics.MEMBERSHIP_DEDUCTED: VISITS, topics.LOYALTY_BONUS_ACCRUED: VISITS,
               topics.INVENTORY_STOCK_CHANGED: 2 * VISITS, topics.NOTIFICATION_SMS: sms_sent(a_played)}
-    before_b = await read_output(kafka, (a, b), counts)
-
-    played_b = list(scenario.visits(PLAN, b.id, VISITS))
-    assert [v.messages[0][1]["event_id"] for v in played_b] == [v.messages[0][1]["event_id"] for v in played_a]
-    await scenario.publish(kafka, played_b)
-    b_played = await played(b, played_b)
-    after_b = await read_output(kafka, (a, b), {t: 2 * n for t, n in counts.items()})
-    return Pair(a, b, a_set_up, b_set_up, a_played, b_meanwhile, b_played, before_b, after_b)
+    found = await asyncio.gather(*(kafka.read(t, caused_by_visits(a, b), count=2 * counts[t], settle=1.0)
+                                   for t in OUTPUT))
+    return Pair(a, b, a_set_up, b_set_up, a_played, b_played, dict(zip(OUTPUT, found, strict=True)))
 
 
-# --- (1) and (2): the state, through the API ------------------------------------------------------------
+# --- (1) the state, through the API ----------------------------------------------------------------------
 
 
 async def test_two_chains_set_up_alike_look_alike(pair: Pair) -> None:
     assert pair.b_set_up == pair.set_up, diff(pair.set_up, pair.b_set_up)
     assert len(pair.set_up["clients"]) == PLAN.clients
     assert all(len(c["memberships"]) == 1 and len(c["cards"]) == 1 for c in pair.set_up["clients"].values())
+    assert {t["name"] for t in pair.set_up["types"]} == {scenario.MEMBERSHIP_TYPE["name"], SPARE["name"]}
 
 
-async def test_visits_played_in_one_chain_change_nothing_in_the_other(pair: Pair) -> None:
-    played = totals(pair.a_played)
-    assert played["deductions"] == VISITS and played["accrual"] == VISITS
-    assert played["spend"] == PLAN.clients and played["visit_operations"] == 2 * VISITS
+async def test_both_streams_in_the_same_batches_are_each_applied_whole_in_their_own_chain(pair: Pair) -> None:
+    # The same event ids and visit ids in one batch: each chain's inbox is its own, so nothing was taken
+    # for a duplicate, and each visit changed its own chain only (once).
+    for played in (pair.a_played, pair.b_played):
+        t = totals(played)
+        assert (t["deductions"], t["accrual"], t["spend"], t["visit_operations"]) == (
+            VISITS, VISITS, PLAN.clients, 2 * VISITS), t
+    assert pair.b_played == pair.a_played, diff(pair.a_played, pair.b_played)
     assert pair.a_played != pair.set_up
-    assert pair.a_played["stock"] != pair.set_up["stock"]
 
     # Each kind of effect shows in the snapshot (what the fault suite relies on too).
     changed = "\n".join(diff(pair.set_up, pair.a_played, most=100_000))
@@ -135,34 +173,42 @@ async def test_visits_played_in_one_chain_change_nothing_in_the_other(pair: Pair
                  ".memberships[0].history", ".loyalty.sold", ".loyalty.level", ".notices", ".notice_sources",
                  "stock[0].balance", "stock[1].balance", "operations"):
         assert path in changed, path
-
-    assert pair.b_meanwhile == pair.set_up, diff(pair.set_up, pair.b_meanwhile)
-    assert totals(pair.b_meanwhile) == {"deductions": 0, "accrual": 0, "spend": 0, "manual": 0, "burn": 0,
-                                        "notices": 0, "visit_operations": 0}
-
-
-async def test_the_same_visits_played_in_the_other_chain_are_applied_there_and_end_alike(pair: Pair) -> None:
-    # The same event ids and visit ids as A's: B's inbox is B's own, so nothing was taken for a duplicate.
-    assert totals(pair.b_played) == totals(pair.a_played)
-    assert pair.b_played == pair.a_played, diff(pair.a_played, pair.b_played)
     client = pair.b_played["clients"][PLAN.client(1)["id"]]
     assert client["memberships"][0]["visits_left"] == 997
+    assert [m["code"] for m in client["memberships"]] == [PLAN.code(1), "S000001"]
     assert client["loyalty"]["visits"] == 3 and client["loyalty"]["level"] == "bronze"
 
 
-# --- (3) through the topics -----------------------------------------------------------------------------
+async def test_an_event_naming_the_other_chains_type_or_membership_is_refused_though_batched_with_it(
+        pair: Pair, kafka: Kafka) -> None:
+    a, b = pair.a.id, pair.b.id
+    # The other chain's spare type was in the batch's type cache (its own sale just before): still unknown.
+    rejected = await kafka.read(topics.MEMBERSHIP_ISSUE_REJECTED,
+                                lambda m: m["chain_id"] in (a, b) and m["sale_id"] == FOREIGN_SALE, count=2, settle=1.0)
+    assert sorted((m["chain_id"], m["reason"]) for m in rejected) == sorted([(a, "unknown_type"), (b, "unknown_type")])
+    deduction = await kafka.read(topics.MEMBERSHIP_DEDUCTION_REJECTED,
+                                 lambda m: m["chain_id"] in (a, b) and m["visit_id"] == FOREIGN_VISIT, count=2,
+                                 settle=1.0)
+    assert sorted((m["chain_id"], m["reason"], m["membership_id"]) for m in deduction) == sorted(
+        [(a, "unknown_code", None), (b, "unknown_code", None)])
+    for chain, played in ((pair.a, pair.a_played), (pair.b, pair.b_played)):
+        async with chain.client("memberships") as ms:
+            assert (await ms.get(f"/memberships/{FOREIGN_CODE}")).status_code == 404
+        memberships = [m for c in played["clients"].values() for m in c["memberships"]]
+        assert [m["code"] for m in memberships if m["type"] == SPARE["name"]] == [f"S{i:06d}" for i in range(SPARES)]
+        assert not [h for m in memberships for h in m["history"] if h.get("visit_id") == FOREIGN_VISIT]
+
+
+# --- (2) through the topics ------------------------------------------------------------------------------
 
 
 async def test_every_event_and_notice_a_visit_causes_carries_its_own_chain(pair: Pair) -> None:
     a, b = pair.a.id, pair.b.id
-    for topic, messages in pair.before_b.items():
-        assert {m["chain_id"] for m in messages} == {a}, topic
-    by_chain = {topic: {c: [m for m in ms if m["chain_id"] == c] for c in (a, b)}
-                for topic, ms in pair.after_b.items()}
+    by_chain = {topic: {c: [m for m in ms if m["chain_id"] == c] for c in (a, b)} for topic, ms in pair.output.items()}
 
     deducted = by_chain[topics.MEMBERSHIP_DEDUCTED]
     assert {m["visit_id"] for m in deducted[a]} == {m["visit_id"] for m in deducted[b]}
-    assert len({m["visit_id"] for m in deducted[b]}) == VISITS
+    assert len({m["visit_id"] for m in deducted[b]}) == len(deducted[b]) == VISITS
     accrued = by_chain[topics.LOYALTY_BONUS_ACCRUED]
     assert {m["visit_id"] for m in accrued[b]} == {m["visit_id"] for m in accrued[a]}
     moved = by_chain[topics.INVENTORY_STOCK_CHANGED]
@@ -195,47 +241,60 @@ async def own_ids(chain: Chain) -> dict[str, set[str]]:
         memberships, cards, operations, notices = await asyncio.gather(
             ms.get("/memberships", params={"limit": 1000}), ly.get("/cards", params={"limit": 1000}),
             inv.get("/operations", params={"limit": 1000}), nt.get("/notifications", params={"limit": 1000}))
+    for r in (memberships, cards, operations, notices):
+        assert "x-next-cursor" not in r.headers, r.request.url  # one page holds them all
     return {"memberships": {m["id"] for m in memberships.json()}, "cards": {c["id"] for c in cards.json()},
             "operations": {op["id"] for op in operations.json()}, "notices": {n["id"] for n in notices.json()}}
 
 
-# --- (4) a key of one chain -----------------------------------------------------------------------------
-
-CLIENT, CODE, CARD = PLAN.client(0)["id"], PLAN.code(0), PLAN.card_number(0)
-# A sample of what a key could try on another chain's paths, per service: reads and writes.
-PATHS: dict[str, list[tuple[str, str, dict[str, Any] | None]]] = {
-    "memberships": [("GET", f"/memberships/{CODE}", None), ("GET", f"/memberships?client_id={CLIENT}", None),
-                    ("GET", "/membership-types", None), ("GET", "/reports/memberships", None),
-                    ("GET", f"/memberships/{CODE}/eligibility?service_id={scenario.MASSAGE}&location_id=loc-1",
-                     None),
-                    ("POST", f"/memberships/{CODE}/freeze", {"from": "2026-12-01", "days": 3})],
-    "loyalty": [("GET", f"/clients/{CLIENT}/loyalty?location_id=loc-1", None), ("GET", f"/cards/{CARD}", None),
-                ("GET", f"/cards?client_id={CLIENT}", None), ("GET", "/promotions", None),
-                ("GET", "/locations/loc-1/loyalty-program", None),
-                ("POST", f"/cards/{CARD}/transactions", {"kind": "accrue", "amount": "1", "reason": "x"})],
-    "inventory": [("GET", "/stock", None), ("GET", f"/operations?source=visit:v-{PLAN.tag}-0000000", None),
-                  ("GET", f"/products/{scenario.OIL}", None), ("GET", "/storages", None),
-                  ("POST", "/operations", {"type": "write_off", "storage_id": scenario.SHELF,
-                                           "lines": [{"product_id": scenario.OIL, "quantity": 1}]})],
-    "notifications": [("GET", f"/notifications?client_id={CLIENT}", None), ("GET", "/templates", None),
-                      ("GET", f"/clients/{CLIENT}/notification-opt-out", None),
-                      ("GET", "/locations/loc-1/notification-settings", None),
-                      ("PUT", f"/clients/{CLIENT}/notification-opt-out", {"sms": True})],
-}
+# --- (3) a key of one chain ------------------------------------------------------------------------------
 
 
-async def test_a_key_of_one_chain_answers_404_on_every_path_of_the_other(pair: Pair) -> None:
+async def real_ids(chain: Chain) -> dict[str, dict[str, list[str]]]:
+    """Per service, per path (or required query) parameter: ids the chain really holds, and its jobs."""
+    async with chain.client("memberships") as ms, chain.client("loyalty") as ly, chain.client("inventory") as inv:
+        types = (await ms.get("/membership-types")).json()
+        card = (await ly.get(f"/cards/{CARD}")).json()
+        card_type, promotion = (await ly.get("/card-types")).json()[0], (await ly.get("/promotions")).json()[0]
+        operation = (await inv.get("/operations", params={"source": f"visit:v-{PLAN.tag}-0000000"})).json()[0]
+    jobs = {s: await jobs_of(chain, s) or [NO_SUCH_JOB] for s in SERVICES}
+    common = {"location_id": [scenario.LOCATION], "client_id": [CLIENT], "service_id": [scenario.MASSAGE]}
+    return {
+        "memberships": {**common, "job": jobs["memberships"], "type_id": [types[0]["id"]],
+                        "code_or_id": [CODE, await membership_id(chain, CODE)]},
+        "loyalty": {**common, "job": jobs["loyalty"], "type_id": [card_type["id"]], "promotion_id": [promotion["id"]],
+                    "card_id": [CARD, card["id"]]},
+        "inventory": {**common, "job": jobs["inventory"], "product_id": [scenario.OIL],
+                      "operation_id": [operation["id"]]},
+        "notifications": {**common, "job": jobs["notifications"], "notice_type": ["membership.deducted"]},
+    }
+
+
+async def test_a_key_of_one_chain_answers_404_on_every_route_of_the_other(pair: Pair, db: asyncpg.Pool) -> None:
+    """Every method and path of every service's OpenAPI document, its path filled with B's real ids."""
     a, b = pair.a, pair.b
+    ids = await real_ids(b)
+    tries: list[Route] = [r for s in SERVICES for r in await routes(b.stack.url(s), s, ids[s])]
+    assert len({(r.service, r.method, r.template) for r in tries}) >= 50  # the whole API, not a sample
+    assert {r.path for r in tries if r.template == "/jobs/{job}/run"} >= {
+        "/jobs/expiry/run", "/jobs/burn/run", "/jobs/release_held/run"}
+    urls = b.stack.urls()
 
-    async def status(service: str, key: str, method: str, path: str, body: dict[str, Any] | None) -> int:
-        async with b.client(service, key=key) as http:
-            return (await http.request(method, path, json=body)).status_code
+    # Each route is there in B, with these ids: B's own read-only key reads it (200) or lacks the scope
+    # to write (403), so a 404 below is the chain's refusal, not a route or an id that is not there.
+    async with db.acquire() as conn:
+        reader = await auth.create_key(conn, b.id, "reader", scopes=("read",))
+    own = await answers(urls, b.id, reader, tries)
+    assert [(str(r), s, body) for r, (s, body) in zip(tries, own, strict=True)
+            if s != (200 if r.method == "GET" else 403)] == []
 
-    tries = [(service, *p) for service, paths in PATHS.items() for p in paths]
-    own = await asyncio.gather(*(status(s, b.key, m, path, None) for s, m, path, _ in tries if m == "GET"))
-    assert set(own) == {200}  # each path exists in B, for B's own key
-    theirs = await asyncio.gather(*(status(s, a.key, m, path, body) for s, m, path, body in tries))
-    assert [(t[0], t[2], code) for t, code in zip(tries, theirs, strict=True) if code != 404] == []
+    # A's keys (read and write; admin) get on B's paths exactly what a chain that does not exist answers.
+    nobodys = await answers(urls, f"ch-{uuid.uuid4().hex[:10]}", a.key, tries)
+    assert {s for s, _ in nobodys} == {404}
+    for key in (a.key, a.admin_key):
+        theirs = await answers(urls, b.id, key, tries)
+        assert [(str(r), s, body) for r, (s, body), none in zip(tries, theirs, nobodys, strict=True)
+                if (s, body) != none] == []
     b_now = await snap(b)
     assert b_now == pair.b_played, diff(pair.b_played, b_now)
 
@@ -266,7 +325,7 @@ async def test_a_key_never_reaches_the_other_chains_data_by_its_ids(pair: Pair) 
             assert r.status_code == 404, (path, r.text)
 
 
-# --- (5) writes in one chain ----------------------------------------------------------------------------
+# --- (4) writes, a redrive and the jobs in one chain -------------------------------------------------------
 
 
 async def test_writes_in_one_chain_through_the_api_leave_the_other_unchanged(pair: Pair, kafka: Kafka) -> None:
@@ -276,7 +335,8 @@ async def test_writes_in_one_chain_through_the_api_leave_the_other_unchanged(pai
     template = "A only: {client_name}, {deducted} off {membership_code}; {balance} left."
     async with a.client("memberships") as ms, a.client("loyalty") as ly, \
             a.client("inventory") as inv, a.client("notifications") as nt:
-        type_id = (await ms.get("/membership-types")).json()[0]["id"]
+        type_id = next(t["id"] for t in (await ms.get("/membership-types")).json()
+                       if t["name"] == scenario.MEMBERSHIP_TYPE["name"])
         for r in [
             await ms.patch(f"/membership-types/{type_id}", json={"freeze": {"allowed": True, "max_days": 30}}),
             await ms.post(f"/memberships/{CODE}/freeze", json={"from": today, "days": 7}),
@@ -332,12 +392,84 @@ async def test_writes_in_one_chain_through_the_api_leave_the_other_unchanged(pai
         assert (await inv.get(f"/operations/{operation_id}")).json()["lines"][0]["quantity"] == "3"
 
 
-async def notice(chain: Chain, client_id: str, notice_type: str, text: str = "") -> dict[str, Any]:
-    """The client's one notice of this type whose text has `text`, once it is there."""
-    async def probe() -> list[dict[str, Any]]:
-        async with chain.client("notifications") as nt:
-            r = await nt.get("/notifications", params={"client_id": client_id, "type": notice_type})
-        return [n for n in r.json() if text in n["text"]]
 
-    found = await eventually(probe, lambda ns: len(ns) == 1, what=f"{client_id}'s {notice_type} in {chain.id}")
-    return found[0]
+
+
+async def test_a_redrive_in_one_chain_leaves_the_other_chains_dead_letter_where_it_is(
+        pair: Pair, kafka: Kafka, stack: Stack) -> None:
+    a, b = pair.a, pair.b
+    who, late = PLAN.client(3), f"v-{PLAN.tag}-late"
+
+    def visit(chain: Chain, visit_id: str) -> tuple[str, str, dict[str, Any]]:  # paid on card C-LATE
+        return topics.VISIT_PAID, who["id"], {
+            "event_id": f"e-{visit_id}-paid", "occurred_at": datetime.now(UTC).isoformat(), "chain_id": chain.id,
+            "location_id": scenario.LOCATION, "visit_id": visit_id, "client": who, "loyalty_card_id": "C-LATE",
+            "lines": [{"kind": "product", "item_id": scenario.OIL, "storage_id": scenario.SHELF, "quantity": 1,
+                       "sold": "300", "paid": "300"}]}
+
+    # The same visit in both chains, on a card neither has yet: loyalty dead-letters both (the others apply it).
+    await publish_together(kafka, [visit(a, late), visit(b, late)])
+    letters = await kafka.read(topics.dlq(topics.VISIT_PAID), lambda m: m.get("visit_id") == late and m["_headers"].get(
+        "x-consumer-group") == "perkstream.loyalty", count=2, timeout=60, settle=1.0)
+    assert sorted(m["chain_id"] for m in letters) == sorted([a.id, b.id])
+    for chain in (a, b):  # the cause, fixed in both
+        async with chain.client("loyalty") as ly:
+            card_type = (await ly.get("/card-types")).json()[0]["id"]
+            r = await ly.post("/cards", json={"card_type_id": card_type, "client_id": who["id"], "number": "C-LATE"})
+        assert r.status_code == 201, r.text
+    b_before = await settled(lambda: snap(b), lambda s: any(
+        op["source"] == f"visit:{late}" for op in s["operations"]) and len(s["clients"][who["id"]]["cards"]) == 2,
+        what="B with its dead letter")
+
+    out = await admin_cli(stack, "redrive", "--topic", topics.VISIT_PAID, "--group", "perkstream.loyalty",
+                          "--chain", a.id)
+    assert "re-driven: 1;" in out, out
+    assert (await transaction_of(a, "C-LATE", late))["kind"] == "accrual"
+    # A later visit of A on the same key (the partition B's copy would be on): once A's loyalty applied
+    # it, it has consumed whatever the redrive published before it.
+    await publish_together(kafka, [visit(a, f"{late}-marker")])
+    await transaction_of(a, "C-LATE", f"{late}-marker")
+    b_after = await snap(b)
+    assert b_after == b_before, diff(b_before, b_after)
+    copies = await kafka.read_to_end(topics.VISIT_PAID, lambda m: m.get("visit_id") == late)
+    assert sorted(m["chain_id"] for m in copies) == sorted([a.id, a.id, b.id])
+
+    # B's dead letter was there all along: B's own redrive applies it in B.
+    out = await admin_cli(stack, "redrive", "--topic", topics.VISIT_PAID, "--group", "perkstream.loyalty",
+                          "--chain", b.id)
+    assert "re-driven: 1;" in out, out
+    assert (await transaction_of(b, "C-LATE", late))["kind"] == "accrual"
+
+
+
+
+
+async def test_every_job_run_in_one_chain_leaves_the_other_unchanged(pair: Pair) -> None:
+    a, b = pair.a, pair.b
+    now = datetime.now(UTC)
+    plan = jobs_plan(now)
+    services = {s: await jobs_of(a, s) for s in SERVICES}
+    assert sorted(j for jobs in services.values() for j in jobs) == sorted(plan), (
+        "a job with no work waiting proves nothing: give it some here")
+    async with b.client("notifications") as nt:
+        kinds = [t["type"] for t in (await nt.get("/templates", params={"limit": 1000})).json()]
+    await asyncio.gather(pending_work(a, now, kinds), pending_work(b, now, kinds))
+
+    def held(s: Snapshot) -> bool:
+        notices = s["clients"][PLAN.client(4)["id"]]["notices"]
+        return any(not n["published"] and n["status"] == "queued" for n in notices)
+
+    b_before = await settled(lambda: snap(b), held, what="B with its pending work")
+    a_did = await run_jobs(a, plan, services)
+    assert [job for job, n in a_did.items() if n < 1] == [], a_did  # each found work in A
+
+    # Once A's consumers are done with what the jobs published (keyed by the same client ids as anything
+    # about B's clients would be), B is as it was.
+    await settled(lambda: snap(a), lambda s: all(m["status"] == "expired" for c in s["clients"].values()
+                                                 for m in c["memberships"]), what="A after its jobs")
+    b_after = await snap(b)
+    assert b_after == b_before, diff(b_before, b_after)
+
+    # B had the very same work waiting: its own runs find it.
+    b_did = await run_jobs(b, plan, services)
+    assert [job for job, n in b_did.items() if n < 1] == [], b_did
