@@ -19,6 +19,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -40,7 +41,7 @@ from shared.settings import Settings
 from shared.uow import UnitOfWork
 from tests.integration.conftest import Chain, Stack, eventually
 from tests.integration.helpers import ANNA
-from tests.integration.proof import Raw, members, metric, read_raw
+from tests.integration.proof import Raw, metric, read_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -67,6 +68,18 @@ async def blocked_by(db: asyncpg.Pool, holder: asyncpg.Connection) -> list[int]:
 # --- a rebalance in the middle of a batch -----------------------------------------------------------
 
 
+def refused_heartbeats(lines: bytes) -> list[float]:
+    """When the service's heartbeats were refused because its group was rebalancing (aiokafka's log)."""
+    found = []
+    for line in lines.splitlines():
+        if b"because it is rebalancing" in line:
+            try:
+                found.append(datetime.fromisoformat(json.loads(line)["timestamp"]).timestamp())
+            except ValueError:
+                pass  # a line being written
+    return found
+
+
 def cancelled(chain: Chain) -> dict[str, Any]:
     now = time.time()
     return chain.event(visit_id=f"v-{uuid.uuid4().hex[:8]}", client=ANNA,
@@ -80,14 +93,16 @@ async def test_a_member_joining_while_a_batch_is_in_hand_gets_it_committed_first
 ) -> None:
     """The memberships service takes a cancellation and waits, in the middle of its batch, on the inbox
     the test holds locked. Meanwhile another member joins the group: every partition is revoked and
-    assigned again (aiokafka rebalances eagerly). Once the test lets the batch go, it is committed
-    before the partitions go, so nothing comes again: the service consumes the cancellation and the
-    marker after it, two records, not three."""
+    assigned again (aiokafka rebalances eagerly). The rebalance waits for the batch: the service is seen
+    (its own log) kept out of the new generation for a second while the joining member is still not
+    assigned. Once the test lets the batch go, it is committed before the partitions go, so nothing
+    comes again: the service consumes the cancellation and the marker after it, two records, not three."""
     url = stack.url("memberships")
     consumed = await metric(url, "perkstream_messages_consumed_total", topic=topics.VISIT_CANCELLED)
     joiner = AIOKafkaConsumer(await new_topic(stack, "documented-rebalance"), group_id=GROUP,
                               bootstrap_servers=stack.settings.kafka_bootstrap_servers, enable_auto_commit=False)
     in_hand = cancelled(chain)
+    log = stack.services["memberships"].logfile
     joined: asyncio.Task[None] | None = None
     try:
         async with db.acquire() as holder:
@@ -96,14 +111,19 @@ async def test_a_member_joining_while_a_batch_is_in_hand_gets_it_committed_first
             try:
                 await holder.execute("LOCK TABLE memberships.inbox IN EXCLUSIVE MODE")
                 await kafka.publish(topics.VISIT_CANCELLED, in_hand, key=ANNA["id"])
-                await eventually(lambda: blocked_by(db, holder), lambda pids: len(pids) == 1,
-                                 what="the service's batch waiting on the inbox")
+                await eventually(lambda: blocked_by(db, holder), bool, what="the service's batch waiting on the inbox")
+                seen = log.stat().st_size
                 joined = asyncio.create_task(joiner.start())  # joins the group (a rebalance), ends once assigned
 
                 async def rebalancing() -> bool:
-                    return joined.done() or (await members(kafka, GROUP))[0] == "PreparingRebalance"
+                    # The service learns of the rebalance from a refused heartbeat, and heartbeats again
+                    # every 0.1 s until it has joined the group anew: refused for a second, it has not
+                    # (it would within milliseconds, the joining member waiting): it waits for its batch.
+                    refused = refused_heartbeats(log.read_bytes()[seen:])
+                    return joined.done() or (len(refused) > 1 and refused[-1] - refused[0] >= 1)
 
-                await eventually(rebalancing, bool, what="the rebalance under way")
+                await eventually(rebalancing, bool, what="the service held in the rebalance, or the rebalance done")
+                assert not joined.done(), "the rebalance was over while the service had its batch in hand"
             finally:
                 await tx.rollback()  # the batch goes on, and commits
         await asyncio.wait_for(joined, 60)
@@ -124,8 +144,7 @@ async def test_a_member_joining_while_a_batch_is_in_hand_gets_it_committed_first
     assert await applied(in_hand)
     after = await metric(url, "perkstream_messages_consumed_total", topic=topics.VISIT_CANCELLED)
     assert after - consumed == 2, f"{after - consumed:g} records consumed: the batch in hand came again"
-    log = stack.services["memberships"].logfile.read_text(errors="replace")
-    assert "commit_failed_after_rebalance" not in log
+    assert b"commit_failed_after_rebalance" not in log.read_bytes()
 
 
 # --- where a dead letter's record is -----------------------------------------------------------------
