@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import os
 import shutil
@@ -139,7 +140,8 @@ def _our_kafka(stack: Stack) -> int | None:
     return None
 
 
-def start_kafka(stack: Stack) -> None:
+def start_kafka(stack: Stack, timeout: float = 60) -> None:
+    """`timeout`: how long the broker may take to listen (after a SIGKILL it recovers its logs first)."""
     home = stack.state / "kafka"
     pidfile, logfile = home / "kafka.pid", home / "kafka.log"
     if (pid_alive(pidfile) or _our_kafka(stack)) and port_open(stack.kafka_port):
@@ -167,7 +169,7 @@ def start_kafka(stack: Stack) -> None:
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
     pidfile.write_text(str(proc.pid))
-    wait_port(stack.kafka_port, 60, "Kafka", logfile)
+    wait_port(stack.kafka_port, timeout, "Kafka", logfile)
     log(f"Kafka up on {stack.bootstrap_servers} (pid {proc.pid}, log {logfile})")
 
 
@@ -187,6 +189,21 @@ def stop_kafka(stack: Stack) -> None:
         broker.kill()
     pidfile.unlink(missing_ok=True)
     log("Kafka stopped")
+
+
+def kill_kafka(stack: Stack) -> None:
+    """SIGKILL: the broker dies as a crash or an OOM kill would leave it (no flush, no clean shutdown
+    marker: the next start recovers its logs). The fault tests use it."""
+    import psutil
+
+    pidfile = stack.state / "kafka" / "kafka.pid"
+    pid = pid_alive(pidfile) or _our_kafka(stack)
+    if pid is not None:
+        broker = psutil.Process(pid)
+        broker.kill()
+        broker.wait(30)
+    pidfile.unlink(missing_ok=True)
+    log("Kafka killed")
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------
@@ -260,6 +277,25 @@ def stop_postgres(stack: Stack) -> None:
         check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_as_pg_user(),  # type: ignore[call-overload]
     )
     log("PostgreSQL stopped")
+
+
+def kill_postgres(stack: Stack) -> None:
+    """SIGKILL to the postmaster and every backend at once, as an OOM kill of the whole server would
+    leave it: no shutdown checkpoint, the next start replays the WAL (crash recovery). The fault tests use
+    it. (Killing the postmaster alone would leave backends holding its shared memory: no restart.)"""
+    import psutil
+
+    pidfile = stack.state / "postgres" / "data" / "postmaster.pid"
+    try:
+        postmaster = psutil.Process(int(pidfile.read_text().split()[0]))
+    except (FileNotFoundError, ValueError, psutil.NoSuchProcess):
+        return
+    doomed = [postmaster, *postmaster.children(recursive=True)]
+    for proc in doomed:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(doomed, timeout=30)
+    log("PostgreSQL killed")
 
 
 # --- both ----------------------------------------------------------------------------------------

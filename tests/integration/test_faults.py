@@ -1,17 +1,26 @@
-"""Nothing lost, nothing twice, under faults.
+"""Nothing lost, nothing twice, under faults that land on work in flight.
 
-1. A stream of paid visits (each with its arrival) is played twice on the same plan: calmly in one chain,
-   and in another while every service is killed with SIGKILL at random moments (twice each) and
-   restarted, the Kafka broker is restarted once and PostgreSQL is restarted once. Both chains must end
-   in the same state, exactly: every membership balance and history, every card balance and
-   transaction, every stock level, the notices; one notice per (source event, channel) on the topic; no
-   dead letter for any of these good messages.
+1. A stream of paid visits (each with its arrival) is played in one chain while the faults happen, each
+   caught on work in flight (tests/integration/faults_helpers.py), in a random order:
+   - every service killed (SIGKILL) twice: once frozen after its database commit and before its offset
+     commit (its batch stored, its offsets not: at least one record applied past the group's committed
+     offsets), once at its commit (its transaction rolled back: records consumed and not committed);
+     after each revival the new process consumes at least every record its predecessor left
+     uncommitted and counts at least the applied ones as duplicates (its own /metrics);
+   - the Kafka broker killed (SIGKILL) while a consumer holds a consumed batch at its commit;
+   - PostgreSQL killed (SIGKILL, every process) while a consumer's COMMIT is in progress: that consumer
+     retries its batch.
+   The end state must be what the visits played make (visits left and deductions per membership,
+   accruals and spends per card and its balance, sold and paid per client, stock, the visits'
+   inventory operations, notices per type), and equal, exactly, to that of a calm twin chain that
+   played the same stream without faults; one event per visit on the deducted and accrued topics, one
+   notice per (source event, channel) on the SMS topic; no dead letter.
 2. PostgreSQL unreachable for ~30 s: the consumers retry with backoff, holding their offsets (the
    consumer group's committed offsets do not move); /readyz answers 503 and the API 503; nothing goes
    to a DLQ; everything catches up after.
 
 These tests run on a stack of their own (their own broker, database server and service processes),
-since they stop and kill them: the rest of the suite never sees a fault.
+since they kill them: the rest of the suite never sees a fault.
 """
 
 from __future__ import annotations
@@ -19,9 +28,12 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -37,20 +49,28 @@ from tests.integration.conftest import (
     SERVICES,
     Chain,
     Stack,
+    eventually,
     keep_or_remove,
     new_chain,
     new_state_dir,
     running_stack,
 )
-from tests.integration.state import diff, snapshot
+from tests.integration.faults_helpers import Gate, InFlight, in_flight, install_gates, remove_gates
+from tests.integration.proof import metric
+from tests.integration.state import Snapshot, diff, snapshot
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-CLIENTS = 200
-PACE = 25  # visits per second while the faults happen: the stream lasts as long as the faults do
+CLIENTS = 100  # ten visits each and more: every discount and level step of the program is crossed
+# Visits per second while the faults happen, as long as they last (and at least MIN_VISITS): a pace the
+# services keep up with on a loaded machine, so that each revived process replays seconds of work, not
+# a backlog of minutes.
+PACE = 10
 MIN_VISITS, MOST_VISITS = 1000, 20_000
 SEED = 20261123
 GROUPS = [f"perkstream.{s}" for s in SERVICES]
+# The scenario's set-up (deploy/scenario.py): what each membership, shelf and room starts with.
+VISITS, OIL_STOCK, LOTION_STOCK, LOTION_PER_VISIT = 1000, 10_000_000, 100_000_000, 30
 
 
 @pytest.fixture(scope="module")
@@ -72,16 +92,18 @@ async def faulty_kafka(faulty: Stack) -> AsyncIterator[Kafka]:
 # --- the stream and the faults ---------------------------------------------------------------------
 
 
-async def play_paced(kafka: Kafka, visits: Iterable[scenario.Visit], pace: float, until: asyncio.Event) -> int:
-    """Publishes at `pace` visits a second until `until` is set; answers how many it published. What the
-    broker refused while it was down is sent again (a retried send may land twice: the inboxes make
-    that harmless)."""
-    started = time.monotonic()
+async def play_paced(kafka: Kafka, visits: Iterable[scenario.Visit], pace: float, until: asyncio.Event,
+                     least: int = 0) -> int:
+    """Publishes at `pace` visits a second until `until` is set and `least` are published; answers how
+    many it published. What the broker refused while it was down is sent again (a retried send may land
+    twice: the inboxes make that harmless), and the pace goes on from there: no burst to catch up."""
+    due = time.monotonic()
     sent = 0
-    for n, visit in enumerate(visits):
-        if until.is_set():
+    for visit in visits:
+        if until.is_set() and sent >= least:
             break
-        await asyncio.sleep(max(0.0, started + n / pace - time.monotonic()))
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        due = max(due, time.monotonic() - 1) + 1 / pace
         while True:
             try:
                 await scenario.publish(kafka, [visit])
@@ -92,37 +114,137 @@ async def play_paced(kafka: Kafka, visits: Iterable[scenario.Visit], pace: float
     return sent
 
 
-def fault_plan(rng: random.Random) -> list[tuple[str, str]]:
-    """Each service killed twice, the broker and the database restarted once, in a random order."""
-    plan = [("kill", s) for s in SERVICES for _ in range(2)] + [("restart", "kafka"), ("restart", "postgres")]
-    rng.shuffle(plan)
-    return plan
+@dataclass
+class Revival:
+    """A killed service's new process, starting (`started`), and what it owes: consume at least
+    `found.pending` records (its predecessor's uncommitted ones) and count at least `found.applied` of
+    them as duplicates."""
+
+    started: asyncio.Task[processes.ServiceProcess]
+    found: InFlight
 
 
-def apply_fault(stack: Stack, fault: tuple[str, str]) -> None:
-    kind, what = fault
-    assert stack.servers is not None
-    if kind == "kill":
-        stack.kill(what)
-        stack.revive(what)
-        return
-    if what == "kafka":
-        local.stop_kafka(stack.servers)
-        local.start_kafka(stack.servers)
-    else:
-        local.stop_postgres(stack.servers)
-        local.start_postgres(stack.servers)
-    processes.wait_ready(list(stack.services.values()), timeout=120)
+class Storm:
+    """The faults, one after the other, each at a random moment of the stream and on work in flight: the
+    services killed round after round (each service once a round, so that a revived process has replayed
+    its predecessor's work long before it is killed in turn), the broker and the database anywhere."""
 
+    def __init__(self, stack: Stack, rng: random.Random) -> None:
+        assert stack.servers is not None
+        self.stack, self.servers, self.rng = stack, stack.servers, rng
+        self.revivals: dict[str, Revival] = {}
+        self.started = time.monotonic()
 
-async def storm(stack: Stack, rng: random.Random) -> list[str]:
-    """The faults, one after the other, each at a random moment; answers what was done, and when."""
-    done, started = [], time.monotonic()
-    for fault in fault_plan(rng):
-        await asyncio.sleep(rng.uniform(0.5, 3.0))
-        await asyncio.to_thread(apply_fault, stack, fault)
-        done.append(f"{time.monotonic() - started:5.1f}s {' '.join(fault)}")
-    return done
+    async def run(self) -> list[str]:
+        """Answers what was done, when, and what each fault found in flight."""
+        rounds = [[(kill, s) for s in self.rng.sample(SERVICES, len(SERVICES))] for kill in (self.after_commit,
+                                                                                            self.at_commit)]
+        plan = [*rounds[0], *rounds[1]]
+        for server in (self.broker_killed, self.database_killed):
+            plan.insert(self.rng.randrange(len(plan) + 1), (server, self.rng.choice(SERVICES)))
+        done = []
+        for fault, service in plan:
+            await asyncio.sleep(self.rng.uniform(0.5, 2.0))
+            began = time.monotonic()
+            found = await fault(service)
+            done.append(f"{began - self.started:5.1f}s {fault.__name__} {service} ({time.monotonic() - began:.1f}s):"
+                        f" {found}")
+            print(done[-1], file=sys.stderr, flush=True)  # shown if the test fails later
+        for service in SERVICES:
+            await self.replayed(service)
+        return done
+
+    async def in_flight(self, service: str) -> InFlight:
+        return await in_flight(self.stack.settings.kafka_bootstrap_servers, self.stack.settings.database_url, service)
+
+    def gate(self, service: str) -> Gate:
+        return Gate(self.stack.settings.database_url, service)
+
+    async def after_commit(self, service: str) -> InFlight:
+        """SIGKILL between the database commit and the offset commit: the next process must recognise
+        every record of that batch (and any other applied past the committed offsets)."""
+        await self.replayed(service)  # the process killed now is the one that replayed the last kill
+        process = self.stack.services[service].process
+        try:
+            async with self.gate(service) as gate:
+                backend = await gate.caught()
+                process.send_signal(signal.SIGSTOP)
+                await gate.open()
+                await gate.committed(backend)
+                found = await self.in_flight(service)  # frozen: it can commit no offset meanwhile
+        finally:
+            await asyncio.to_thread(self.stack.kill, service)
+        assert found.applied >= 1, f"{service}, killed after its commit, had nothing applied past its offsets: {found}"
+        self.revive(service, found)
+        return found
+
+    async def at_commit(self, service: str) -> InFlight:
+        """SIGKILL while its transaction is at its commit (rolled back): records consumed, uncommitted."""
+        await self.replayed(service)
+        async with self.gate(service) as gate:
+            backend = await gate.caught()
+            try:
+                found = await self.in_flight(service)  # held: it can commit no offset meanwhile
+            finally:
+                await asyncio.to_thread(self.stack.kill, service)
+                await gate.abort(backend)
+        assert found.pending >= 1, f"{service}, killed holding a batch, had nothing past its offsets: {found}"
+        self.revive(service, found)
+        return found
+
+    async def broker_killed(self, service: str) -> InFlight:
+        """SIGKILL of the broker while `service` holds a consumed batch at its commit, which then
+        commits with no broker to commit its offsets to; the broker restarts (recovering its logs)."""
+        await self.all_ready()
+        async with self.gate(service) as gate:
+            await gate.caught()
+            found = await self.in_flight(service)
+            await asyncio.to_thread(local.kill_kafka, self.servers)
+            await gate.open()
+        assert found.pending >= 1, f"the broker killed while {service} held nothing: {found}"
+        await asyncio.to_thread(local.start_kafka, self.servers, 300)
+        await self.all_ready()
+        return found
+
+    async def database_killed(self, service: str) -> InFlight:
+        """SIGKILL of every PostgreSQL process while `service`'s COMMIT is in progress (it never
+        happens); the server restarts (crash recovery) and the consumer retries its batch."""
+        await self.all_ready()
+        url = self.stack.url(service)
+        retries = await metric(url, "perkstream_batch_retries_total", service=service)
+        async with self.gate(service) as gate:
+            await gate.caught()
+            found = await self.in_flight(service)
+            await asyncio.to_thread(local.kill_postgres, self.servers)
+        assert found.pending >= 1, f"PostgreSQL killed while {service} held nothing: {found}"
+        await asyncio.to_thread(local.start_postgres, self.servers)
+        await self.all_ready()
+        await eventually(lambda: metric(url, "perkstream_batch_retries_total", service=service),
+                         lambda r: r > retries, timeout=60, what=f"{service} retrying the batch PostgreSQL lost")
+        return found
+
+    def revive(self, service: str, found: InFlight) -> None:
+        """A new process, started while the storm goes on (the next fault is another service's)."""
+        self.revivals[service] = Revival(asyncio.create_task(asyncio.to_thread(self.stack.revive, service)), found)
+
+    async def replayed(self, service: str) -> None:
+        """The revived process of `service` has replayed what its predecessor left (it holds partitions
+        only once the killed member's session has expired: up to 10 s after the kill)."""
+        revival = self.revivals.pop(service, None)
+        if revival is None:
+            return
+        url, found = (await revival.started).url, revival.found
+
+        async def counted() -> tuple[float, float]:
+            return (await metric(url, "perkstream_messages_consumed_total", service=service),
+                    await metric(url, "perkstream_messages_duplicate_total", service=service))
+
+        await eventually(counted, lambda c: c[0] >= found.pending and c[1] >= found.applied,
+                         timeout=300, what=f"{service}'s new process replaying {found} (consumed, duplicates)")
+
+    async def all_ready(self) -> None:
+        await asyncio.gather(*(r.started for r in self.revivals.values()))
+        await asyncio.to_thread(processes.wait_ready, list(self.stack.services.values()), 120)
 
 
 # --- waiting until everything is done ------------------------------------------------------------
@@ -165,32 +287,75 @@ async def dead_letters(kafka: Kafka, chain: Chain) -> list[dict[str, Any]]:
 async def one_event_per_visit(kafka: Kafka, chain: Chain, topic: str) -> Counter[str]:
     """How many distinct events `topic` carries per visit of the chain (the relay may publish an event
     twice, always with its event_id: that is one event)."""
-    events = {m["event_id"]: m.get("visit_id") for m in await kafka.read_to_end(topic) if m.get("chain_id") == chain.id}
+    events = {m["event_id"]: str(m.get("visit_id")) for m in await kafka.read_to_end(topic)
+              if m.get("chain_id") == chain.id}
     return Counter(events.values())
+
+
+def unlike_the_visits(snap: Snapshot, plan: scenario.Plan, played: int) -> list[str]:
+    """Where a chain's state differs from what `played` visits of `plan` make (scenario.visits: client
+    i has every visit n with n % clients == i; every other visit of hers from her second on spends 5
+    points): the totals, derived from the stream alone. Empty: nowhere."""
+    wrong = []
+    for i in range(plan.clients):
+        visits = played // plan.clients + (i < played % plan.clients)
+        client = plan.client(i)["id"]
+        mine = snap["clients"][client]
+        [membership], [card] = mine["memberships"], mine["cards"]
+        transactions = Counter(t["kind"] for t in card["transactions"])
+        notices = Counter(n["type"] for n in mine["notices"])
+        got = {"visits_left": membership["visits_left"],
+               "deductions": sum(h["kind"] == "deduction" for h in membership["history"]),
+               "accruals": transactions["accrual"], "spends": transactions["spend"],
+               "balance": Decimal(card["balance"]) == sum(Decimal(t["amount"]) for t in card["transactions"]),
+               "sold": Decimal(mine["loyalty"]["sold"]), "paid": Decimal(mine["loyalty"]["paid"]),
+               "deducted notices": notices[topics.MEMBERSHIP_DEDUCTED],
+               "accrued notices": notices[topics.LOYALTY_BONUS_ACCRUED],
+               "spent notices": notices[topics.LOYALTY_BONUS_SPENT]}
+        want = {"visits_left": VISITS - visits, "deductions": visits, "accruals": visits, "spends": visits // 2,
+                "balance": True, "sold": visits * (Decimal(scenario.VISIT_PRICE) + Decimal(scenario.OIL_PRICE)),
+                "paid": visits * Decimal(scenario.OIL_PRICE), "deducted notices": visits,
+                "accrued notices": visits, "spent notices": visits // 2}
+        wrong += [f"{client} {k}: {got[k]} != {v} ({visits} visits)" for k, v in want.items() if got[k] != v]
+    stock = {(s["storage_id"], s["product_id"]): Decimal(s["balance"]) for s in snap["stock"]}
+    for where, left in (((scenario.SHELF, scenario.OIL), OIL_STOCK - played),
+                        ((scenario.ROOM, scenario.LOTION), LOTION_STOCK - LOTION_PER_VISIT * played)):
+        if stock.get(where) != left:
+            wrong.append(f"stock {where}: {stock.get(where)} != {left}")
+    from_visits = sum(op["source"].startswith("visit:") for op in snap["operations"])
+    if from_visits != 2 * played:  # the oil sold, the lotion written off
+        wrong.append(f"operations from visits: {from_visits} != {2 * played}")
+    return wrong
 
 
 # --- the tests ---------------------------------------------------------------------------------------
 
 
-async def test_crashes_and_restarts_end_in_the_state_of_a_calm_run(faulty: Stack, faulty_kafka: Kafka) -> None:
+async def test_kills_on_work_in_flight_lose_nothing_and_apply_nothing_twice(faulty: Stack, faulty_kafka: Kafka) -> None:
     kafka, plan, rng = faulty_kafka, scenario.Plan(CLIENTS, tag="f"), random.Random(SEED)
     calm, stormy = await new_chain(faulty), await new_chain(faulty)
     for chain in (calm, stormy):
         await scenario.set_up(plan, chain.id, chain.key, faulty.urls(), kafka)
 
     # The storm first: visits stream in for as long as the faults last; then the calm chain plays as many.
+    await install_gates(faulty.settings.database_url)
     stop = asyncio.Event()
-    stream = asyncio.create_task(play_paced(kafka, scenario.visits(plan, stormy.id, MOST_VISITS), PACE, stop))
-    faults = await storm(faulty, rng)
-    stop.set()
-    played = await stream
-    assert played >= MIN_VISITS, f"{played} visits: the stream was too short to prove anything"
+    stream = asyncio.create_task(play_paced(kafka, scenario.visits(plan, stormy.id, MOST_VISITS), PACE, stop,
+                                            MIN_VISITS))
+    try:
+        faults = await Storm(faulty, rng).run()
+    finally:
+        stop.set()
+        played = await stream
+    await remove_gates(faulty.settings.database_url)
     await scenario.publish(kafka, scenario.visits(plan, calm.id, played))
     await settled(faulty, kafka)
 
     expected = await snapshot(calm.id, calm.key, faulty.urls(), plan)
     after_storm = await snapshot(stormy.id, stormy.key, faulty.urls(), plan)
+    assert unlike_the_visits(after_storm, plan, played) == [], faults
     assert after_storm == expected, (faults, diff(expected, after_storm))
+    assert unlike_the_visits(expected, plan, played) == []
     assert await dead_letters(kafka, stormy) == []
     for topic in (topics.MEMBERSHIP_DEDUCTED, topics.LOYALTY_BONUS_ACCRUED):
         per_visit = await one_event_per_visit(kafka, stormy, topic)
@@ -254,4 +419,3 @@ async def batch_retries(stack: Stack) -> dict[str, float]:
             counts[service] = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                                   if line.startswith("perkstream_batch_retries_total{"))
     return counts
-
