@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
+from shared import http, http_context
 from shared.db import PoolBusy
 from shared.errors import ERROR_RESPONSES
 from shared.http import create_http_app
@@ -66,8 +68,12 @@ def test_a_database_out_of_reach_answers_503_unavailable_with_retry_after_in_sec
     assert r.headers["retry-after"].isdigit() and int(r.headers["retry-after"]) > 0, r.headers["retry-after"]
 
 
-def test_any_other_failure_is_a_500_without_retry_after() -> None:
+def test_any_other_failure_is_a_500_without_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
     """The 503 is for what passes: a bug is not one, and a client retrying it would retry for ever."""
+    logged: list[str] = []  # (structlog's console renders a traceback in seconds when logging is not set up)
+    for module in (http, http_context):
+        monkeypatch.setattr(module, "log", SimpleNamespace(exception=lambda event, **_: logged.append(event)))
     r = _get(_app(RuntimeError("a bug")))
+    assert "unhandled_http_error" in logged
     assert r.status_code == 500 and r.json()["error"] == "internal_error"
     assert "retry-after" not in r.headers
