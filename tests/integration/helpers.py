@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain, eventually
+from tests.integration.conftest import Chain, Stack, eventually
 
 ANNA = {"id": "cl-5", "phone": "+36201234567", "name": "Anna"}
 
@@ -65,3 +68,19 @@ async def membership_eventually(chain: Chain, code: str, check: Any, timeout: fl
 
     return await eventually(probe, lambda m: m is not None and check(m), timeout=timeout,  # type: ignore[return-value]
                             what=f"membership {code}")
+
+
+@asynccontextmanager
+async def membership_row_held(stack: Stack, chain: Chain, code: str) -> AsyncIterator[None]:
+    """Membership `code`'s row locked (FOR UPDATE) by a transaction of the test's own, until the block ends:
+    a visit paid with it waits for the lock (for ever, without a bound)."""
+    holder = await asyncpg.connect(stack.settings.database_url)
+    hold = holder.transaction()
+    await hold.start()
+    try:
+        assert await holder.fetchval("SELECT count(*) FROM (SELECT 1 FROM memberships.memberships "
+                                     "WHERE chain_id = $1 AND code = $2 FOR UPDATE) AS l", chain.id, code) == 1
+        yield
+    finally:
+        await hold.rollback()
+        await holder.close()

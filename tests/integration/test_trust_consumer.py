@@ -29,7 +29,16 @@ from shared import topics
 from shared.topics import MAX_MESSAGE_BYTES
 from tests import raw_records
 from tests.integration.conftest import Chain, Stack, eventually, new_chain
-from tests.integration.helpers import ANNA, create_type, get_membership, membership_eventually, paid_visit, sale, sell
+from tests.integration.helpers import (
+    ANNA,
+    create_type,
+    get_membership,
+    membership_eventually,
+    membership_row_held,
+    paid_visit,
+    sale,
+    sell,
+)
 from tests.integration.proof import metric, until_marker
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -154,13 +163,8 @@ async def test_a_record_over_its_deadline_is_dead_lettered_as_timeout_and_the_ot
     before = await dlq_count(chain, "memberships", topics.VISIT_PAID, "timeout")
 
     locked = paid_visit(chain, "LOCK-1")
-    holder = await asyncpg.connect(stack.settings.database_url)
-    hold = holder.transaction()
-    await hold.start()
-    try:
-        # The test holds LOCK-1's row: a visit paid with it waits for the lock (for ever, without a bound).
-        assert await holder.fetchval("SELECT count(*) FROM (SELECT 1 FROM memberships.memberships "
-                                     "WHERE chain_id = $1 AND code = 'LOCK-1' FOR UPDATE) AS l", chain.id) == 1
+    # The test holds LOCK-1's row: a visit paid with it waits for the lock (for ever, without a bound).
+    async with membership_row_held(stack, chain, "LOCK-1"):
         await kafka.publish(topics.VISIT_PAID, paid_visit(chain, "FREE-1"), key=ANNA["id"])
         await kafka.publish(topics.VISIT_PAID, locked, key=ANNA["id"])
         await kafka.publish(topics.VISIT_PAID, paid_visit(chain, "FREE-1"), key=ANNA["id"])
@@ -174,9 +178,6 @@ async def test_a_record_over_its_deadline_is_dead_lettered_as_timeout_and_the_ot
                                   and m["_headers"]["x-consumer-group"] == "perkstream.memberships", timeout=60)
         assert dead["_headers"]["x-error"].startswith("timeout: "), dead["_headers"]["x-error"]
         assert "3 attempts" in dead["_headers"]["x-error"]
-    finally:
-        await hold.rollback()
-        await holder.close()
 
     # Not applied later, not retried: a marker visit after it is applied, LOCK-1 is untouched, one letter.
     await kafka.publish(topics.VISIT_PAID, paid_visit(chain, "FREE-1"), key=ANNA["id"])
