@@ -40,12 +40,16 @@ async def create_product(uow: UnitOfWork, chain_id: str, body: ProductIn) -> asy
     return row
 
 
+CLEARABLE = frozenset({"category_id", "barcode", "min_stock"})  # a product's fields a PATCH may set to null
+
+
 async def update_product(uow: UnitOfWork, chain_id: str, product_id: str, body: ProductPatch) -> asyncpg.Record:
     repo = Repository(uow.conn, chain_id)
     product = await repo.product(product_id)
     if product is None:
         raise NotFound("product_not_found", f"no product {product_id}")
-    changes = body.model_dump(exclude_unset=True)
+    # A null clears what may be empty (category, barcode, minimum stock) and leaves the rest as it is.
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k in CLEARABLE}
     if product["membership_type_id"] is not None and set(changes) & {"name", "sale_price", "archived"}:
         raise Conflict("membership_product", "a membership product follows its type: change the type",
                        field=sorted(set(changes) & {"name", "sale_price", "archived"})[0])
