@@ -24,8 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
 from deploy.kafka_io import Kafka
-from services.notifications.handlers import DeliveryReceipt
-from shared import admin, events, topics
+from shared import admin, topics
 from shared.topics import MAX_MESSAGE_BYTES
 from tests.integration import hostile
 from tests.integration.conftest import Chain, Stack, eventually, new_chain, now_iso, of_chain
@@ -53,6 +52,18 @@ from tests.integration.hostile_helpers import (
     play,
     problems_with,
 )
+from tests.integration.hostile_messages import (
+    HILDA,
+    OTTO,
+    XENA,
+    event_id,
+    paid,
+    receipt,
+    shapes,
+    status,
+    xena_paid,
+    xenas,
+)
 from tests.integration.inventory_helpers import balances, operation, product, storage
 from tests.integration.loyalty_helpers import card, create, loyalty_eventually
 from tests.integration.notifications_helpers import notices_eventually
@@ -64,9 +75,6 @@ SEED = 20261123
 BAD_PER_TOPIC = 175  # x 6 topics: 1,050 random bad messages
 SALES, PAID, STATUSES, RECEIPTS = 40, 60, 20, 20
 THEIR_SALES, THEIR_PAID, THEIR_STATUSES = 5, 10, 5
-HILDA = {"id": "cl-h", "phone": "+36201112233", "name": "Hilda"}  # every message of ours: on her key
-XENA = {"id": "cl-x", "phone": "+36201114455", "name": "Xena"}  # the client of the extreme ones
-OTTO = {"id": "cl-o", "phone": "+36209998877", "name": "Otto"}  # the other chain's
 STOCK = 1000
 VISITS = [topics.VISIT_PAID, topics.VISIT_ARRIVED, topics.VISIT_NO_SHOW, topics.VISIT_CANCELLED]
 # Valid messages at the bounds that a group refuses, and why; every other group applies them (as it
@@ -88,76 +96,6 @@ REFUSED_AT_BOUNDS = {
 }
 
 
-# --- good messages ------------------------------------------------------------------------------------
-
-
-def paid(chain: Chain, code: str, **fields: Any) -> dict[str, Any]:
-    """One massage paid with membership `code`, and a bottle of oil from the shelf."""
-    return chain.event(**{
-        "visit_id": f"v-{uuid.uuid4().hex[:10]}", "client": HILDA, "loyalty_card_id": None, "bonus_spent": "0",
-        "lines": [{"kind": "service", "item_id": "svc-massage", "category_id": "cat-body", "quantity": 1,
-                   "sold": "1000", "paid": "0", "membership": {"code": code}},
-                  {"kind": "product", "item_id": "prod-oil", "storage_id": "st-h", "quantity": 1, "sold": "300",
-                   "paid": "300"}],
-        **fields,
-    })
-
-
-def status(chain: Chain, code: str = "G-0", **fields: Any) -> dict[str, Any]:
-    return chain.event(**{"visit_id": f"v-{uuid.uuid4().hex[:10]}", "client": HILDA, "scheduled_at": now_iso(),
-                          "services": [{"service_id": "svc-massage", "membership": {"code": code}}], **fields})
-
-
-def receipt(chain: Chain, notification_id: str, status: str = "delivered") -> dict[str, Any]:
-    return {"notification_id": notification_id, "status": status, "provider_message_id": "pm-1",
-            "at": now_iso(), "chain_id": chain.id, "error": None}
-
-
-def xena_paid(chain: Chain, type_id: str, code: str = "X-1") -> dict[str, Any]:
-    """Xena's visit: a massage paid with membership `code`, a product of her own shelf, a membership sold."""
-    return chain.event(visit_id=f"v-{uuid.uuid4().hex[:10]}", client=XENA, loyalty_card_id=None, bonus_spent="0",
-                       lines=[{"kind": "service", "item_id": "svc-massage", "category_id": "cat-body", "quantity": 1,
-                               "sold": "1000", "paid": "0", "membership": {"code": code}},
-                              {"kind": "product", "item_id": "prod-x", "storage_id": "st-x", "quantity": 1,
-                               "sold": "300", "paid": "300"},
-                              {"kind": "membership", "item_id": type_id, "quantity": 1, "sold": "100",
-                               "paid": "100", "code": "auto"}])
-
-
-def shapes(chain: Chain, type_id: str) -> dict[str, Shape]:
-    return {
-        topics.VISIT_PAID: Shape(topics.VISIT_PAID, events.VisitPaid, lambda: paid(chain, "G-0"), hostile.VISIT_PAID),
-        topics.VISIT_ARRIVED: Shape(topics.VISIT_ARRIVED, events.VisitStatus, lambda: status(chain),
-                                    hostile.VISIT_STATUS),
-        topics.VISIT_NO_SHOW: Shape(topics.VISIT_NO_SHOW, events.VisitStatus, lambda: status(chain),
-                                    hostile.VISIT_STATUS),
-        topics.VISIT_CANCELLED: Shape(topics.VISIT_CANCELLED, events.VisitCancelled,
-                                      lambda: status(chain, cancelled_at=now_iso()), hostile.VISIT_CANCELLED),
-        topics.MEMBERSHIP_SOLD: Shape(topics.MEMBERSHIP_SOLD, events.MembershipSold,
-                                      lambda: sale(chain, type_id, "G-0", client=HILDA), hostile.MEMBERSHIP_SOLD),
-        topics.NOTIFICATION_DELIVERY: Shape(topics.NOTIFICATION_DELIVERY, DeliveryReceipt,
-                                            lambda: receipt(chain, str(uuid.uuid4())), hostile.DELIVERY),
-    }
-
-
-def xenas(chain: Chain, type_id: str, notices: list[str]) -> dict[str, Any]:
-    """Per topic, a valid message of Xena's that every group applies: what the extreme ones start from (a
-    receipt: a notice's failure, one of `notices` each)."""
-    unused = iter(notices)
-
-    def visit(**fields: Any) -> Any:
-        return lambda: chain.event(visit_id=f"v-{uuid.uuid4().hex[:10]}", client=XENA, scheduled_at=now_iso(),
-                                   services=[{"service_id": "svc-massage", "membership": {"code": "X-1"}}], **fields)
-
-    return {
-        topics.VISIT_PAID: lambda: xena_paid(chain, type_id),
-        topics.VISIT_ARRIVED: visit(), topics.VISIT_NO_SHOW: visit(),
-        topics.VISIT_CANCELLED: visit(cancelled_at=now_iso()),
-        topics.MEMBERSHIP_SOLD: lambda: sale(chain, type_id, f"X-{uuid.uuid4().hex[:8]}", client=XENA),
-        topics.NOTIFICATION_DELIVERY: lambda: receipt(chain, next(unused), "failed"),
-    }
-
-
 def extremes(generator: Generator, shape: Shape, template: Any) -> list[Hostile]:
     """Every poison, and the valid ones at the bounds, with the refusals expected of them."""
     # A loyalty card it does not have: loyalty refuses the visit (tested elsewhere); its other texts count.
@@ -167,11 +105,6 @@ def extremes(generator: Generator, shape: Shape, template: Any) -> list[Hostile]
             if (h.topic, h.kind) == (topic, kind):
                 h.by_group[group] = expected
     return found
-
-
-def event_id(topic: str, message: dict[str, Any]) -> str:
-    return DeliveryReceipt.model_validate(message).event_id if topic == topics.NOTIFICATION_DELIVERY \
-        else str(message["event_id"])
 
 
 # --- the tests ----------------------------------------------------------------------------------------
