@@ -9,7 +9,8 @@ whatever the event under test published is there too. Only then does the test lo
 
 The rest reads what a test needs to see without guessing: a topic's records as bytes (`read_raw`), a
 service's own counters (`metric`), a consumer group's members and what each was given (`members`), and
-a group's committed offsets moved back, as a crash before each offset commit would leave them (`rewind`).
+a group's committed offsets moved back, as a crash before each offset commit would leave them (`rewind`),
+and which server processes wait on a lock the test holds (`blocked_by`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -127,3 +129,10 @@ async def rewind(kafka: Kafka, group: str, offsets: dict[TopicPartition, int], *
         await consumer.stop()
     committed = (await kafka.committed([group]))[group]
     assert all(committed.get(tp) == offset for tp, offset in offsets.items()), committed
+
+
+async def blocked_by(db: asyncpg.Pool, holder: asyncpg.Connection) -> list[int]:
+    """The server processes waiting for a lock `holder` has: a service caught in the middle of its work
+    by a row or table the test holds, seen waiting there rather than assumed to be after a sleep."""
+    return [r["pid"] for r in await db.fetch("SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                                             holder.get_server_pid())]

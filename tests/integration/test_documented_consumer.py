@@ -41,7 +41,7 @@ from shared.settings import Settings
 from shared.uow import UnitOfWork
 from tests.integration.conftest import Chain, Stack, eventually
 from tests.integration.helpers import ANNA
-from tests.integration.proof import Raw, metric, read_raw
+from tests.integration.proof import Raw, blocked_by, metric, read_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -57,12 +57,6 @@ async def new_topic(stack: Stack, prefix: str) -> str:
     finally:
         await admin.close()
     return name
-
-
-async def blocked_by(db: asyncpg.Pool, holder: asyncpg.Connection) -> list[int]:
-    """The backends waiting for a lock `holder` has."""
-    return [r["pid"] for r in await db.fetch("SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-                                             holder.get_server_pid())]
 
 
 # --- a rebalance in the middle of a batch -----------------------------------------------------------
