@@ -81,7 +81,17 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, strip_whi
 # The locations a membership type, a card type or a promotion names (none: everywhere in the chain):
 # more than a chain names one by one, and 500 ids of 128 characters keep the event far below its limit.
 MAX_LOCATIONS = 500
-Time = Annotated[AwareDatetime, BeforeValidator(_time_text)]
+def _in_utc(moment: datetime) -> datetime:
+    # "0001-01-01T00:00:00+14:00" is an instant before year 1 in UTC: no database column holds it, and
+    # Python cannot even convert it. Refused here, naming the field, not later in one service's handler.
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time must be on or after 0001-01-01T00:00:00Z") from None
+    return moment
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_in_utc)]
 
 # How far ahead of our clock a moment a client gives may be: a booking system's or a desk's clock drifts a
 # little, never by hours. The consumers' default too (CONSUMER_MAX_CLOCK_SKEW_SECONDS, `clock_skew`).

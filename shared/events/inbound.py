@@ -26,6 +26,7 @@ class Envelope(Model):
 
 # Far more than a booking system puts on one visit, far less than would hurt.
 MAX_LINES = 200
+MAX_LINE_AMOUNT = Decimal("4999999999.99")
 MAX_QUANTITY = 10_000
 # The memberships one visit (or one inventory operation) sells: each unit is a `membership.sold`, a
 # membership issued and its notices. A company buying gift memberships for its staff stays far below.
@@ -59,8 +60,10 @@ class VisitLine(Model):
     category_id: Id | None = None
     storage_id: Id | None = None
     quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY, strict=True)]  # a JSON integer: not true, "2" or 2.0
-    sold: NonNegativeMoney
-    paid: NonNegativeMoney
+    # At most MAX_LINES of these make a visit's totals, which a NUMERIC(14,2) must hold (loyalty adds them
+    # up): 200 x 4,999,999,999.99 < 10**12.
+    sold: Annotated[NonNegativeMoney, Field(le=MAX_LINE_AMOUNT)]
+    paid: Annotated[NonNegativeMoney, Field(le=MAX_LINE_AMOUNT)]
     membership: MembershipRef | None = None
     code: Annotated[str, StringConstraints(min_length=1, max_length=32), STORABLE] | None = None
 

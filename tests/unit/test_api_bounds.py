@@ -30,7 +30,7 @@ from services.notifications.app import build as notifications
 from services.notifications.schemas import TemplateIn
 from shared import events, topics
 from shared.events.base import MAX_LOCATIONS
-from shared.events.inbound import MAX_MEMBERSHIP_UNITS
+from shared.events.inbound import MAX_LINE_AMOUNT, MAX_MEMBERSHIP_UNITS
 from shared.http import MAX_BODY_BYTES, MAX_PATH_PARAM, refuse_long_path_params
 from shared.runtime import Service
 from shared.sales import visit_membership_sales
@@ -247,7 +247,7 @@ def test_the_largest_visit_and_its_membership_sales_are_far_below_the_topic_limi
         event_id=text(128), occurred_at=datetime.now(UTC), chain_id=text(128), location_id=text(128),
         visit_id=text(128), client=largest_client(), loyalty_card_id=text(128), bonus_spent=Decimal(0),
         lines=[events.VisitLine(kind="service", item_id=text(128, i), category_id=text(128), storage_id=text(128),
-                                quantity=10_000, sold=Decimal("999999999999.99"), paid=Decimal("999999999999.99"),
+                                quantity=10_000, sold=MAX_LINE_AMOUNT, paid=MAX_LINE_AMOUNT,
                                 membership=events.MembershipRef(code=text(32)), code=text(32))
                for i in range(events.VisitPaid.model_fields["lines"].metadata[0].max_length)])
     assert event_bytes(visit) < FAR_BELOW, event_bytes(visit)

@@ -4,6 +4,7 @@ PostgreSQL cannot store, a quantity that is a JSON integer, times as text, at mo
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -84,3 +85,32 @@ def test_an_operation_took_place_it_is_not_dated_ahead_of_now() -> None:
         OperationIn.model_validate({"type": "sale", "lines": [line],
                                     "occurred_at": datetime.now(UTC) + timedelta(days=1)})
     assert [e["loc"] for e in refused.value.errors()] == [("occurred_at",)]
+
+
+def test_a_time_before_year_1_in_utc_is_refused_naming_the_field() -> None:
+    """"0001-01-01T00:00:00+14:00" parses, but no column holds its instant: loyalty and notifications failed
+    on it in their handlers (found by the hostile suite). Year 1 itself is still a time."""
+    from pydantic import ValidationError
+
+    from shared.events import VisitStatus
+
+    status = {"event_id": "e-1", "occurred_at": "2026-03-01T10:00:00+00:00", "chain_id": "ch-1",
+              "location_id": "loc-1", "visit_id": "v-1", "client": {"id": "cl-1"}, "services": []}
+    assert VisitStatus.model_validate({**status, "scheduled_at": "0001-01-01T00:00:00+00:00"}).scheduled_at.year == 1
+    with pytest.raises(ValidationError) as refused:
+        VisitStatus.model_validate({**status, "scheduled_at": "0001-01-01T00:00:00+14:00"})
+    assert [e["loc"] for e in refused.value.errors()] == [("scheduled_at",)]
+
+
+def test_a_visit_line_holds_at_most_what_200_lines_of_can_add_up_to_in_numeric_14_2() -> None:
+    from pydantic import ValidationError
+
+    from shared.events import VisitLine
+    from shared.events.inbound import MAX_LINE_AMOUNT, MAX_LINES
+
+    assert MAX_LINE_AMOUNT * MAX_LINES < Decimal("1000000000000")
+    line = {"kind": "service", "item_id": "s-1", "quantity": 1, "sold": str(MAX_LINE_AMOUNT), "paid": "0"}
+    assert VisitLine.model_validate(line).sold == MAX_LINE_AMOUNT
+    with pytest.raises(ValidationError) as refused:
+        VisitLine.model_validate({**line, "sold": "5000000000.00"})
+    assert [e["loc"] for e in refused.value.errors()] == [("sold",)]
