@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.integration.conftest import SERVICES
@@ -127,6 +127,7 @@ class InFlight:
     pending: int  # records past the group's committed offsets (its lag)
     applied: int  # of those, records the service has applied already (their event key is in its inbox)
     outbox: int  # rows in the service's outbox, not published yet
+    ends: dict[TopicPartition, int] = field(repr=False)  # where those records end, on each partition
 
     def __str__(self) -> str:
         return f"{self.pending} records uncommitted, {self.applied} of them applied, {self.outbox} outbox rows"
@@ -141,7 +142,7 @@ async def in_flight(bootstrap_servers: str, database_url: str, service: str) -> 
     await admin.start()
     await consumer.start()
     keys: set[tuple[str, str]] = set()
-    pending = 0
+    pending, behind = 0, {}
     try:
         committed = {tp: m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items()
                      if m.offset >= 0}
@@ -173,7 +174,7 @@ async def in_flight(bootstrap_servers: str, database_url: str, service: str) -> 
         outbox = await conn.fetchval(f"SELECT count(*) FROM {service}.outbox")
     finally:
         await conn.close()
-    return InFlight(pending, int(applied), int(outbox))
+    return InFlight(pending, int(applied), int(outbox), {tp: end for tp, (_, end) in behind.items()})
 
 
 def _event_key(value: bytes | None) -> tuple[str, str] | None:
@@ -183,3 +184,12 @@ def _event_key(value: bytes | None) -> tuple[str, str] | None:
         return str(event["chain_id"]), f"event:{event['event_id']}"
     except (ValueError, KeyError, TypeError):
         return None
+
+
+async def inbox_rows(database_url: str, service: str) -> int:
+    """How many inbox rows `service` has (the pruner deletes none younger than days: they only grow)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(await conn.fetchval(f"SELECT count(*) FROM {service}.inbox"))
+    finally:
+        await conn.close()
