@@ -1,16 +1,18 @@
 """Schemathesis checks for tests/integration/test_http_fuzz.py, loaded by the schemathesis process it runs
 (SCHEMATHESIS_HOOKS=tests.integration.fuzz_hooks).
 
-- `no_database_failure`: with the database up, no answer is a 503 (the database "unreachable" or "busy")
-  and no 422 is the database's own refusal (`{"error": "invalid_value"}`, shared/http.py's handler of
-  asyncpg.DataError): both are declared on every route, so the document checks alone would pass them, yet
-  each is a value that validation let through to the database, or a pool that never answered: a bug.
+- `no_database_failure`: with the database up, no answer is a 422 that is the database's own refusal
+  (`{"error": "invalid_value"}`, shared/http.py's handler of asyncpg.DataError: a value validation let
+  through), nor a 503 (the database "unreachable" or its pool "busy"). The 422 is declared on every route,
+  so the document's checks pass it; a 503 is a 5xx, which `not_a_server_error` fails too, but this check
+  says why it is a bug here.
 - `before_load_schema`: writes the examples of FUZZ_EXAMPLES (tests/integration/fuzz_seed.py) into the
   service's document before schemathesis reads it: the seed's bodies as their operations' request examples,
   the seed's ids as the examples of the parameters that take them. The examples phase sends them; the
   coverage phase builds its boundary and one-field-off cases on them.
-- `statuses_recorded`: writes each answer's operation, phase and status to the file named by
-  FUZZ_STATUSES, one JSON line each, for the test's figures (how many answers reached a handler).
+- `statuses_recorded`: writes each answer's operation, phase (and coverage scenario) and status to the file
+  named by FUZZ_STATUSES, one JSON line each, for the test's figures (how many answers reached a handler);
+  with FUZZ_REASONS set, the start of each refusal's body too (to see why a route is not reached).
 """
 
 from __future__ import annotations

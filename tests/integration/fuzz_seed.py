@@ -33,6 +33,11 @@ VISITS = 6  # two per client: deductions, accruals, a spend, sales and write-off
 FROZEN = "FZ-FROZEN"  # a split membership, frozen: its unfreeze can succeed
 LOCATIONS = [LOCATION, "loc-2"]
 SERVICE_IDS = [MASSAGE, "svc-hair"]
+# The document shows money and quantities as a number or any string; the services take decimal strings
+# within bounds (14 digits, 2 or 3 decimals): the fuzz draws these too, the largest ones included.
+MONEY = ["0", "0.01", "1", "99.99", "300", "8000.00", "999999999999.99"]
+PERCENTS = ["0", "0.5", "3", "12.25", "100"]
+QUANTITIES = ["0.001", "1", "2.5", "30", "10000", "1000000"]
 
 # How often a parameter bound to a dictionary takes one of its values (else what the schema generates).
 PATH_PROBABILITY = 0.85
@@ -57,13 +62,19 @@ class Seeder:
         self.bodies: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
 
     async def send(self, service: str, method: str, route: str, body: Any = None, admin: bool = False,
-                   **path: str) -> Any:
+                   example: Any = None, **path: str) -> Any:
+        """Sends `body`; keeps `example` (default: the body) as an example of the operation."""
         client = self.chain.admin(service) if admin else self.chain.client(service)
         async with client as http:
             r = await http.request(method, route.format(**path), json=body)
         if body is not None:
-            self.bodies[service][f"{method} /v1/chains/{{chain_id}}{route}"].append(body)
+            self.bodies[service][f"{method} /v1/chains/{{chain_id}}{route}"].append(example or body)
         return _ok(r)
+
+    async def create(self, service: str, route: str, body: dict[str, Any]) -> Any:
+        """A POST whose `id` the seed chooses; its example has none (a new one each time it is sent: an id of
+        the seed's own would make every case of the coverage phase answer 409 `..._exists`)."""
+        return await self.send(service, "POST", route, body, example={k: v for k, v in body.items() if k != "id"})
 
 
 async def seed(chain: Chain, kafka: Kafka) -> Seeder:
@@ -103,10 +114,10 @@ async def seed(chain: Chain, kafka: Kafka) -> Seeder:
 
     category = await s.send(inv, "POST", "/categories", {"name": "Oils"})
     for storage, name in ((SHELF, "Shop shelf"), (ROOM, "Treatment room")):
-        await s.send(inv, "POST", "/storages", {"id": storage, "location_id": LOCATION, "name": name})
-    await s.send(inv, "POST", "/products", {"id": OIL, "name": "Argan oil", "unit": "pcs", "sale_price": "300",
+        await s.create(inv, "/storages", {"id": storage, "location_id": LOCATION, "name": name})
+    await s.create(inv, "/products", {"id": OIL, "name": "Argan oil", "unit": "pcs", "sale_price": "300",
                                             "cost_price": "120", "category_id": category["id"], "min_stock": "5"})
-    await s.send(inv, "POST", "/products", {"id": LOTION, "name": "Massage lotion", "unit": "ml", "sale_price": "1",
+    await s.create(inv, "/products", {"id": LOTION, "name": "Massage lotion", "unit": "ml", "sale_price": "1",
                                             "cost_price": "0.20", "barcode": "4006381333931"})
     await s.send(inv, "PATCH", "/products/{product_id}", {"sale_price": "320", "min_stock": "4"}, product_id=OIL)
     for storage, product in ((SHELF, OIL), (ROOM, LOTION), (SHELF, LOTION)):
@@ -194,32 +205,36 @@ async def dictionaries(chain: Chain, service: str) -> dict[str, list[str]]:
     clients = [PLAN.client(i) for i in range(PLAN.clients)]
     base: dict[str, list[str]] = {
         "location_ids": LOCATIONS, "client_ids": [c["id"] for c in clients],
-        "phones": [c["phone"] for c in clients], "service_ids": SERVICE_IDS, "jobs": await _jobs(chain, service)}
+        "phones": [c["phone"] for c in clients], "service_ids": SERVICE_IDS, "jobs": await _jobs(chain, service),
+        "money": MONEY, "percents": PERCENTS, "quantities": QUANTITIES}
     async with chain.client(service) as http:
-        async def ids(path: str, *fields: str, **params: Any) -> list[str]:
+        async def ids(path: str, *fields: str, first: tuple[str, ...] = (), **params: Any) -> list[str]:
+            """The values of `fields` in the list at `path`, those of `first` first (the examples phase takes
+            the first few: the seed's most useful ones, e.g. a membership whose type allows editing)."""
             rows = _ok(await http.get(path, params={"limit": 1000, **params}))
-            return sorted({str(row[f]) for row in rows for f in fields if row.get(f) is not None})
+            values = {str(row[f]) for row in rows for f in fields if row.get(f) is not None}
+            return [v for v in first if v in values] + sorted(values - set(first))
 
         if service == "memberships":
             lists = ["/membership-types", "/memberships", "/reports/memberships"]
             extra = {"type_ids": await ids("/membership-types", "id") + await ids("/membership-types", "id",
                                                                                     archived="true"),
-                     "memberships": await ids("/memberships", "id", "code")}
+                     "memberships": await ids("/memberships", "id", "code", first=(FROZEN, PLAN.code(0)))}
         elif service == "loyalty":
             lists = ["/card-types", "/promotions", "/cards"]
             extra = {"type_ids": await ids("/card-types", "id"), "promotion_ids": await ids("/promotions", "id"),
-                     "cards": await ids("/cards", "id", "number")}
+                     "cards": await ids("/cards", "id", "number", first=(PLAN.card_number(0),))}
         elif service == "inventory":
             lists = ["/storages", "/categories", "/products", "/operations", "/stock"]
             operations = _ok(await http.get("/operations", params={"limit": 1000}))
-            extra = {"storage_ids": await ids("/storages", "id"),
-                     "product_ids": await ids("/products", "id", all="true"),
+            extra = {"storage_ids": await ids("/storages", "id", first=(SHELF, ROOM)),
+                     "product_ids": await ids("/products", "id", all="true", first=(OIL, LOTION)),
                      "categories": await ids("/categories", "id", "name"),
                      "operation_ids": sorted(str(op["id"]) for op in operations),
                      "sources": sorted({op["source"] for op in operations})}
         else:
             lists = ["/notifications", "/templates"]
-            extra = {"notice_types": await ids("/templates", "type")}
+            extra = {"notice_types": await ids("/templates", "type", first=("membership.deducted",))}
         extra["cursors"] = await _cursors(http, lists)
     found = {**base, **extra}
     empty = [name for name, values in found.items() if not values and name not in ("cursors", "jobs")]
@@ -230,6 +245,7 @@ async def dictionaries(chain: Chain, service: str) -> dict[str, list[str]]:
 # Which parameter (path, query, header or body field) draws from which dictionary, per service.
 BINDINGS: dict[str, dict[str, tuple[str, float]]] = {
     "memberships": {
+        "body.price": ("money", BODY_PROBABILITY),
         "path.type_id": ("type_ids", PATH_PROBABILITY), "path.code_or_id": ("memberships", PATH_PROBABILITY),
         "path.location_id": ("location_ids", PATH_PROBABILITY), "query.location_id": ("location_ids", 0.8),
         "query.service_id": ("service_ids", 0.8), "query.client_id": ("client_ids", QUERY_PROBABILITY),
@@ -243,6 +259,12 @@ BINDINGS: dict[str, dict[str, tuple[str, float]]] = {
         "body.card_type_id": ("type_ids", BODY_PROBABILITY), "body.card_type_ids[*]": ("type_ids", BODY_PROBABILITY),
         "body.client_id": ("client_ids", BODY_PROBABILITY), "body.phone": ("phones", BODY_PROBABILITY),
         "body.location_ids[*]": ("location_ids", BODY_PROBABILITY),
+        "body.amount": ("money", BODY_PROBABILITY), "body.percent": ("percents", BODY_PROBABILITY),
+        "body.rules[*].from": ("money", BODY_PROBABILITY), "body.rules[*].percent": ("percents", BODY_PROBABILITY),
+        "body.discount_rules[*].from": ("money", BODY_PROBABILITY),
+        "body.discount_rules[*].percent": ("percents", BODY_PROBABILITY),
+        "body.level_rules[*].sold_from": ("money", BODY_PROBABILITY),
+        "body.level_rules[*].paid_from": ("money", BODY_PROBABILITY),
     },
     "inventory": {
         "path.product_id": ("product_ids", PATH_PROBABILITY), "path.operation_id": ("operation_ids", PATH_PROBABILITY),
@@ -255,6 +277,10 @@ BINDINGS: dict[str, dict[str, tuple[str, float]]] = {
         "body.lines[*].product_id": ("product_ids", BODY_PROBABILITY),
         "body.items[*].product_id": ("product_ids", BODY_PROBABILITY),
         "body.category_id": ("categories", BODY_PROBABILITY), "body.location_id": ("location_ids", BODY_PROBABILITY),
+        "body.sale_price": ("money", BODY_PROBABILITY), "body.cost_price": ("money", BODY_PROBABILITY),
+        "body.lines[*].price": ("money", BODY_PROBABILITY), "body.min_stock": ("quantities", BODY_PROBABILITY),
+        "body.lines[*].quantity": ("quantities", BODY_PROBABILITY),
+        "body.items[*].quantity": ("quantities", BODY_PROBABILITY),
     },
     "notifications": {
         "path.notice_type": ("notice_types", PATH_PROBABILITY), "path.client_id": ("client_ids", PATH_PROBABILITY),
@@ -276,8 +302,9 @@ def config(chain: Chain, service: str, found: dict[str, list[str]]) -> str:
     bindings = {**BINDINGS[service], **COMMON}
     lines += [f'{toml(key)} = {{ dictionary = {toml(name)}, probability = {probability} }}'
               for key, (name, probability) in bindings.items() if found.get(name)]
+    bound = {name for name, _ in bindings.values()}
     for name, values in found.items():
-        if values:
+        if values and name in bound:
             lines += ["", f"[dictionaries.{name}]", f"values = {toml(values)}"]
     # The coverage phase sends the boundary values each schema allows (the longest and shortest strings, the
     # largest numbers, every optional field present or absent), on the seed's valid bodies: what reaches the

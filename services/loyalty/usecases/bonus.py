@@ -105,6 +105,9 @@ async def manual_transaction(uow: UnitOfWork, chain_id: str, card_ref: str, kind
     if card is None:
         raise NotFound("card_not_found", f"no card {card_ref}")
     if kind == "accrue":
+        if card.balance + amount > domain.MAX_BALANCE:
+            raise Conflict("balance_too_large", f"the card holds {card.balance} points: {amount} more would pass "
+                                                f"the largest balance, {domain.MAX_BALANCE}", field="amount")
         await repo.add_lot(card.id, at, amount, None, None, None, None)
         balance = await repo.move_points(card.id, at, "manual", amount, reason=reason)
         uow.publish(topics.LOYALTY_BONUS_ACCRUED, card.client_id, BonusAccrued(
