@@ -51,7 +51,7 @@ PHASES = "examples,coverage,fuzzing,stateful"
 # /readyz takes no input, and its 503 says that Kafka or PostgreSQL did not answer it within 2 s: on a loaded
 # machine that happens, and is no handler's bug (test_http.py reads the probes).
 LEFT_OUT = "/readyz"
-EXAMPLES = 10  # per operation in the fuzzing phase (its positive and negative modes together); stateful scenarios
+EXAMPLES = 10  # per operation in the fuzzing phase (valid and invalid together); the stateful phase's scenarios
 SEED = 20261123
 TIMEOUT = 900  # seconds for the four runs together, on a loaded machine
 
