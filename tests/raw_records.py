@@ -7,6 +7,10 @@ play a producer that writes them there, as the record format's bytes allow and t
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
 
 Header = tuple[bytes, bytes | None]
@@ -42,3 +46,18 @@ def batch_bytes(records: list[tuple[bytes | None, bytes | None, list[Header]]], 
     data = bytearray(b.build())
     data[0:8] = base_offset.to_bytes(8, "big", signed=True)  # the broker assigns it (not in the CRC)
     return bytes(data)
+
+
+async def partition_of(producer: AIOKafkaProducer, topic: str, key: bytes) -> int:
+    """The partition the producer's default partitioner gives `key` on `topic`."""
+    partitions = sorted(await producer.partitions_for(topic))
+    return DefaultPartitioner()(key, partitions, partitions)  # type: ignore[no-any-return]
+
+
+async def send_raw(producer: AIOKafkaProducer, topic: str, partition: int, key: bytes | None, value: bytes,
+                   headers: list[Any], batch_size: int) -> None:
+    """One record with these exact bytes (header names too: RawName, see raw_headers) on `partition`."""
+    batch = producer.create_batch()
+    batch._builder = builder(batch_size)
+    batch.append(timestamp=None, key=key, value=value, headers=headers)
+    await (await producer.send_batch(batch, topic, partition=partition))

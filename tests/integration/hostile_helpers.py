@@ -16,7 +16,6 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
-from aiokafka.partitioner import DefaultPartitioner
 
 from deploy.kafka_io import Kafka
 from shared import topics
@@ -45,9 +44,7 @@ Step = tuple[str, dict[str, Any] | Hostile]
 
 
 async def partition_of(kafka: Kafka, topic: str, key: bytes) -> int:
-    """The partition the producer's default partitioner gives `key` on `topic`."""
-    partitions = sorted(await kafka.producer.partitions_for(topic))
-    return DefaultPartitioner()(key, partitions, partitions)  # type: ignore[no-any-return]
+    return await raw_records.partition_of(kafka.producer, topic, key)
 
 
 async def send(kafka: Kafka, h: Hostile, partition_key: bytes) -> None:
@@ -62,10 +59,7 @@ async def send(kafka: Kafka, h: Hostile, partition_key: bytes) -> None:
     if not h.raw:
         await producer.send_and_wait(h.topic, h.value, key=h.key, partition=partition, headers=h.headers)
         return
-    batch = producer.create_batch()
-    batch._builder = raw_records.builder(MAX_MESSAGE_BYTES)
-    batch.append(timestamp=None, key=h.key, value=h.value, headers=h.headers)
-    await (await producer.send_batch(batch, h.topic, partition=partition))
+    await raw_records.send_raw(producer, h.topic, partition, h.key, h.value, h.headers, MAX_MESSAGE_BYTES)
 
 
 async def play(kafka: Kafka, steps: Iterable[Step], key: str, keys: dict[str, str] | None = None) -> None:

@@ -21,7 +21,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
 
 from deploy import processes
 from deploy.kafka_io import Kafka
@@ -55,13 +54,9 @@ async def publish_raw(kafka: Kafka, topic: str, value: bytes, *, key: bytes | No
                       headers: list[tuple[bytes, bytes | None]]) -> None:
     """One record with these exact bytes, on the partition `partition_key` maps to (the default
     partitioner's, so it lands among the records published with that key)."""
-    producer = kafka.producer
-    batch = producer.create_batch()
-    batch._builder = raw_records.builder(MAX_MESSAGE_BYTES)
-    batch.append(timestamp=None, key=key, value=value, headers=raw_records.raw_headers(headers))
-    partitions = sorted(await producer.partitions_for(topic))
-    partition = DefaultPartitioner()(partition_key, partitions, partitions)
-    await (await producer.send_batch(batch, topic, partition=partition))
+    partition = await raw_records.partition_of(kafka.producer, topic, partition_key)
+    await raw_records.send_raw(kafka.producer, topic, partition, key, value, raw_records.raw_headers(headers),
+                               MAX_MESSAGE_BYTES)
 
 
 def body(event: dict[str, Any]) -> bytes:
