@@ -103,6 +103,14 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
     def acquire(self, *, timeout: float | None = None) -> Any:
         return _Acquire(super().acquire(timeout=self.acquire_timeout if timeout is None else timeout))
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection inside a read-only REPEATABLE READ transaction: every statement of a read sees
+        the same moment (a card's balance and its transactions, a page and its total), never half of a
+        batch that commits between two of them."""
+        async with self.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            yield conn
+
 
 async def create_pool(database_url: str, schema: str, size: int = 10, *, role: str = "",
                       acquire_timeout: float | None = None) -> asyncpg.Pool:

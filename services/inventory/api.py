@@ -39,7 +39,7 @@ async def create_storage(chain_id: ChainId, body: StorageIn, request: Request) -
 @router.get("/storages", response_model=list[StorageOut], responses=PAGED)
 async def list_storages(chain_id: ChainId, request: Request, page: Paging,
                         location_id: IdQuery = None) -> list[StorageOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.list_storages(conn, chain_id, location_id, page)
 
 
@@ -51,7 +51,7 @@ async def create_category(chain_id: ChainId, body: CategoryIn, request: Request)
 
 @router.get("/categories", response_model=list[CategoryOut], responses=PAGED)
 async def list_categories(chain_id: ChainId, request: Request, page: Paging) -> list[CategoryOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return [CategoryOut(**dict(r)) for r in await usecases.list_categories(conn, chain_id, page)]
 
 
@@ -70,13 +70,13 @@ async def list_products(
                                                        "ones; omit with all=true for both")] = False,
     all: bool = False,
 ) -> list[ProductOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.list_products(conn, chain_id, category, location_id, None if all else archived, page)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
 async def get_product(chain_id: ChainId, product_id: str, request: Request) -> ProductOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_product(conn, chain_id, product_id)
 
 
@@ -102,14 +102,14 @@ async def list_operations(
     storage_id: IdQuery = None,
     source: Annotated[str | None, Query(max_length=200, description="e.g. visit:v-77")] = None,
 ) -> list[OperationOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         rows = await usecases.list_operations(conn, chain_id, type, start, end, storage_id, source, page)
     return [OperationOut.model_validate(dict(r)) for r in rows]
 
 
 @router.get("/operations/{operation_id}", response_model=OperationOut)
 async def get_operation(chain_id: ChainId, operation_id: str, request: Request) -> OperationOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return OperationOut.model_validate(dict(await usecases.get_operation(conn, chain_id, operation_id)))
 
 
@@ -118,7 +118,7 @@ async def stock(
     chain_id: ChainId, request: Request, page: Paging, storage_id: IdQuery = None, product_id: IdQuery = None,
     at: Annotated[AwareDatetime | None, Query(description="the balances as they stood at this moment")] = None,
 ) -> list[StockOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.stock(conn, chain_id, storage_id, product_id, at, page)
 
 
@@ -131,7 +131,7 @@ async def put_bill_of_materials(chain_id: ChainId, service_id: str, body: BomIn,
 @router.get("/services/{service_id}/bill-of-materials", response_model=list[BomOut], responses=PAGED)
 async def get_bills_of_materials(chain_id: ChainId, service_id: str, request: Request,
                                  page: Paging) -> list[BomOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_bills_of_materials(conn, chain_id, service_id, page)
 
 
@@ -144,5 +144,5 @@ async def put_settings(chain_id: ChainId, location_id: str, body: InventorySetti
 
 @router.get("/locations/{location_id}/inventory-settings", response_model=InventorySettingsOut)
 async def get_settings(chain_id: ChainId, location_id: str, request: Request) -> InventorySettingsOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_settings(conn, chain_id, location_id)

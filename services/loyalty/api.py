@@ -44,14 +44,14 @@ async def put_program(chain_id: ChainId, location_id: str, body: ProgramIn, requ
 @router.get("/locations/{location_id}/loyalty-program", response_model=ProgramOut,
             summary="The location program, and how far the recalculation of its clients got")
 async def get_program(chain_id: ChainId, location_id: str, request: Request) -> ProgramOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_program(conn, chain_id, location_id)
 
 
 @router.get("/clients/{client_id}/loyalty", response_model=ClientLoyaltyOut)
 async def client_loyalty(chain_id: ChainId, client_id: str, request: Request,
                          location_id: LocationId = None) -> ClientLoyaltyOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.client_loyalty(conn, chain_id, client_id, location_id)
 
 
@@ -74,13 +74,13 @@ async def create_card_type(chain_id: ChainId, body: CardTypeIn, request: Request
 
 @router.get("/card-types", response_model=list[CardTypeOut], responses=PAGED)
 async def list_card_types(chain_id: ChainId, request: Request, page: Paging) -> list[CardTypeOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.list_card_types(conn, chain_id, page)
 
 
 @router.get("/card-types/{type_id}", response_model=CardTypeOut)
 async def get_card_type(chain_id: ChainId, type_id: str, request: Request) -> CardTypeOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_card_type(conn, chain_id, type_id)
 
 
@@ -98,13 +98,13 @@ async def create_promotion(chain_id: ChainId, body: PromotionIn, request: Reques
 
 @router.get("/promotions", response_model=list[PromotionOut], responses=PAGED)
 async def list_promotions(chain_id: ChainId, request: Request, page: Paging) -> list[PromotionOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.list_promotions(conn, chain_id, page)
 
 
 @router.get("/promotions/{promotion_id}", response_model=PromotionOut)
 async def get_promotion(chain_id: ChainId, promotion_id: str, request: Request) -> PromotionOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_promotion(conn, chain_id, promotion_id)
 
 
@@ -128,13 +128,13 @@ async def issue_card(chain_id: ChainId, body: CardIn, request: Request) -> CardO
 @router.get("/cards", response_model=list[CardOut], response_model_exclude_none=True, responses=PAGED)
 async def find_cards(chain_id: ChainId, request: Request, page: Paging,
                      client_id: Annotated[str | None, Query(max_length=128)] = None) -> list[CardOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.find_cards(conn, chain_id, client_id, page)
 
 
 @router.get("/cards/{card_id}", response_model=CardOut, summary="A card (by id or number): balance and transactions")
 async def get_card(chain_id: ChainId, card_id: str, request: Request) -> CardOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_card(conn, chain_id, card_id)
 
 
@@ -144,5 +144,5 @@ async def card_transaction(chain_id: ChainId, card_id: str, body: ManualTransact
     async with unit_of_work(request.app.state.pool) as uow:
         card = await usecases.manual_transaction(uow, chain_id, card_id, body.kind, body.amount, body.reason,
                                                  datetime.now(UTC))
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_card(conn, chain_id, card.id)

@@ -53,13 +53,13 @@ async def create_membership_type(chain_id: ChainId, body: MembershipTypeIn, requ
 @router.get("/membership-types", response_model=list[MembershipTypeOut], responses=PAGED)
 async def list_membership_types(chain_id: ChainId, request: Request, page: Paging,
                                 archived: bool = False) -> list[MembershipTypeOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.list_types(conn, chain_id, archived, page)
 
 
 @router.get("/membership-types/{type_id}", response_model=MembershipTypeOut)
 async def get_membership_type(chain_id: ChainId, type_id: str, request: Request) -> MembershipTypeOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_type(conn, chain_id, type_id)
 
 
@@ -98,13 +98,13 @@ async def find_memberships(
     client_id: Annotated[str | None, Query(max_length=128)] = None,
     phone: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[MembershipOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.find_memberships(conn, chain_id, client_id, phone, page)
 
 
 @router.get("/memberships/{code_or_id}", response_model=MembershipOut)
 async def get_membership(chain_id: ChainId, code_or_id: str, request: Request) -> MembershipOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_membership(conn, chain_id, code_or_id)
 
 
@@ -112,7 +112,7 @@ async def get_membership(chain_id: ChainId, code_or_id: str, request: Request) -
 async def membership_eligibility(chain_id: ChainId, code_or_id: str, request: Request, service_id: Text,
                                  location_id: Text, phone: Annotated[str | None, Query(max_length=32)] = None,
                                  ) -> EligibilityOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.eligibility(conn, chain_id, code_or_id, service_id, location_id, phone, now())
 
 
@@ -152,7 +152,7 @@ async def put_deduction_policy(chain_id: ChainId, location_id: str, body: Deduct
 
 @router.get("/locations/{location_id}/deduction-policy", response_model=DeductionPolicyIn)
 async def get_deduction_policy(chain_id: ChainId, location_id: str, request: Request) -> DeductionPolicyIn:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return DeductionPolicyIn.model_validate(await usecases.get_policy(conn, chain_id, location_id))
 
 
@@ -162,5 +162,5 @@ async def membership_report(
     start: Annotated[AwareDatetime | date | None, Query(alias="from", description="a date or a time")] = None,
     end: Annotated[AwareDatetime | date | None, Query(alias="to", description="exclusive")] = None,
 ) -> list[ReportRow]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.report(conn, chain_id, as_time(start), as_time(end), page)

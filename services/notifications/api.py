@@ -34,7 +34,7 @@ async def list_notifications(
     location_id: Annotated[str | None, Query(max_length=128)] = None,
     type: Annotated[str | None, Query(max_length=128)] = None,
 ) -> list[NoticeOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         rows = await usecases.list_notices(conn, chain_id, client_id, status, page, location_id, type)
     return [NoticeOut.model_validate(r, from_attributes=True) for r in rows]
 
@@ -49,7 +49,7 @@ async def put_location_settings(chain_id: ChainId, location_id: LocationId, body
 
 @router.get("/locations/{location_id}/notification-settings", response_model=SettingsOut)
 async def get_location_settings(chain_id: ChainId, location_id: LocationId, request: Request) -> SettingsOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_settings(conn, chain_id, location_id)
 
 
@@ -62,14 +62,14 @@ async def put_chain_settings(chain_id: ChainId, body: SettingsIn, request: Reque
 
 @router.get("/notification-settings", response_model=SettingsOut)
 async def get_chain_settings(chain_id: ChainId, request: Request) -> SettingsOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_settings(conn, chain_id, None)
 
 
 @router.get("/templates", response_model=list[NoticeTypeOut], responses=PAGED,
             summary="Every notice type: placeholders, the shipped English text, the chain's own texts")
 async def list_templates(chain_id: ChainId, request: Request, page: Paging) -> list[NoticeTypeOut]:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.list_templates(conn, chain_id, page)
 
 
@@ -97,5 +97,5 @@ async def put_opt_out(chain_id: ChainId, client_id: ClientId, body: OptOutIn, re
 
 @router.get("/clients/{client_id}/notification-opt-out", response_model=OptOutOut)
 async def get_opt_out(chain_id: ChainId, client_id: ClientId, request: Request) -> OptOutOut:
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_opt_out(conn, chain_id, client_id)
