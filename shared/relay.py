@@ -145,10 +145,12 @@ class OutboxRelay:
         while True:
             if self.lease.due() and not await self.lease.take(conn):
                 raise LeaseLost
+            # Cleared before the round reads, not after it: a commit notified during the round starts
+            # the next one at once (cleared after, its wake-up was lost and its rows waited for the poll).
+            self._wake.clear()
             async with terminated_after(conn, ROUND_SECONDS):
                 sent = await self._publish_batch(conn)
             if sent < self.batch_size:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):  # wake at least once a second: the lease is renewed
                     await asyncio.wait_for(self._wake.wait(), min(self.poll_seconds, 1.0))
 

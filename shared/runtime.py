@@ -21,7 +21,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
 from shared import asyncapi
-from shared.consumer import BatchConsumer, Handler, Subscription
+from shared.consumer import BatchConsumer, BatchHandler, Handler, Subscription
 from shared.db import create_pool
 from shared.errors import ERROR_RESPONSES
 from shared.http import create_http_app, with_timeout
@@ -60,12 +60,15 @@ class Service:
 
     # --- composition -------------------------------------------------------------------------
 
-    def subscribe(self, topic: str, model: type[BaseModel], handler: Handler[Any], *,
-                  keys: Callable[[Any], Iterable[str]] | None = None, description: str = "") -> None:
-        """Consume `topic`. All of a service's topics share one Kafka consumer (registered at start):
-        one group member per replica, so a replica joining rebalances the group once, not once per
-        topic."""
-        sub = Subscription(topic, model, handler, description=description)
+    def subscribe(self, topic: str, model: type[BaseModel], handler: Handler[Any] | None = None, *,
+                  batch: BatchHandler[Any] | None = None, keys: Callable[[Any], Iterable[str]] | None = None,
+                  description: str = "") -> None:
+        """Consume `topic` with `handler` (one event at a time) or `batch` (a batch's events at once, see
+        shared/consumer/subscription.py). All of a service's topics share one Kafka consumer (registered
+        at start): one group member per replica, so a replica joining rebalances the group once, not once
+        per topic."""
+        assert (handler is None) != (batch is None), "a handler or a batch handler"
+        sub = Subscription(topic, model, handler, description=description, batch_handler=batch)
         if keys is not None:
             sub.keys = keys
         self.subscriptions.append(sub)

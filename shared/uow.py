@@ -63,10 +63,14 @@ class UnitOfWork:
         # the row, not the cache).
         self.batch: dict[Any, Any] = batch if batch is not None else {}
         self._pending: list[OutboxMessage] = []
+        # A batch handler's records: each event it was handed -> its record's traceparent (by identity).
+        self.causes: dict[int, bytes | None] = {}
 
-    def publish(self, topic: str, key: str | None, event: BaseModel) -> None:
-        """Queues `event` for `topic`; it is written to the outbox when the handler returns."""
-        headers = [(TRACEPARENT, self.traceparent)] if self.traceparent else []
+    def publish(self, topic: str, key: str | None, event: BaseModel, cause: BaseModel | None = None) -> None:
+        """Queues `event` for `topic`; it is written to the outbox when the handler returns. A batch
+        handler names the `cause` (the consumed event it handles), whose traceparent the event carries."""
+        traceparent = self.causes.get(id(cause), self.traceparent) if cause is not None else self.traceparent
+        headers = [(TRACEPARENT, traceparent)] if traceparent else []
         value = event.model_dump_json().encode()
         size = record_size(key, value, headers)
         if size > max_message_bytes(topic):

@@ -26,6 +26,6 @@ dead-lettered. The inbox forgets keys after INBOX_RETENTION_DAYS (InboxPruner).
 from shared.consumer.batch import BatchConsumer
 from shared.consumer.inbox import InboxPruner
 from shared.consumer.records import Reason, describe
-from shared.consumer.subscription import Handler, Subscription
+from shared.consumer.subscription import BatchHandler, Handler, Subscription
 
-__all__ = ["BatchConsumer", "Handler", "InboxPruner", "Reason", "Subscription", "describe"]
+__all__ = ["BatchConsumer", "BatchHandler", "Handler", "InboxPruner", "Reason", "Subscription", "describe"]

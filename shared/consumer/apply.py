@@ -84,11 +84,24 @@ class Applier:
                 for p in batch:
                     if p.refusal is not None:
                         outcome.refuse(p, p.refusal)
-                for p in claimed.fresh:
+                if sub.batch_handler is not None and claimed.fresh:
+                    with bound(*claimed.fresh):
+                        try:
+                            async with asyncio.timeout(self.record_seconds * len(claimed.fresh)):
+                                outbox += await self._run(conn, sub, claimed.fresh, state)
+                        except DEADLINE as exc:
+                            raise Isolate(f"a batch overran: {exc!r}") from exc
+                        except TRANSIENT:
+                            raise
+                        except Exception as exc:
+                            log.exception("handler_failed", topic=sub.topic)
+                            raise Isolate("a handler failed") from exc
+                    outcome.applied += len(claimed.fresh)
+                for p in claimed.fresh if sub.batch_handler is None else ():
                     with bound(p):
                         try:
                             async with asyncio.timeout(self.record_seconds):
-                                outbox += await self._run(conn, sub, p, state)
+                                outbox += await self._run(conn, sub, [p], state)
                         except DEADLINE as exc:
                             overran = p
                             raise Isolate(f"a record overran: {exc!r}") from exc
@@ -132,7 +145,7 @@ class Applier:
                     async with asyncio.timeout(self.record_seconds):
                         claimed = await claim(conn, sub.topic, [p])
                         if claimed.fresh:
-                            await enqueue(conn, await self._run(conn, sub, p, {}))
+                            await enqueue(conn, await self._run(conn, sub, [p], {}))
             except OVERRUNS as exc:  # its savepoint rolled back: the database answers, the record is slow
                 p.overruns += 1
                 last = exc
@@ -160,10 +173,17 @@ class Applier:
             return Refusal(Reason.PROCESSING_FAILED, f"processing failed: {type(last).__name__}: {last} ({attempts})")
         return Refusal(Reason.TIMEOUT, f"timeout: took longer than {self.record_seconds:g} s, {attempts}")
 
-    async def _run(self, conn: asyncpg.Connection, sub: Subscription[Any], p: Parsed,
+    async def _run(self, conn: asyncpg.Connection, sub: Subscription[Any], records: list[Parsed],
                    state: dict[Any, Any]) -> list[OutboxMessage]:
-        uow = UnitOfWork(conn, p.traceparent, state)
-        await sub.handler(uow, p.event)
+        """The handler on `records`: a batch handler on all of them at once, a record's handler on one."""
+        if sub.batch_handler is not None:
+            uow = UnitOfWork(conn, None, state)
+            uow.causes = {id(p.event): p.traceparent for p in records}
+            await sub.batch_handler(uow, [p.event for p in records])
+        else:
+            assert sub.handler is not None and len(records) == 1
+            uow = UnitOfWork(conn, records[0].traceparent, state)
+            await sub.handler(uow, records[0].event)
         return uow.take()
 
     def _letters(self, outcome: Outcome, bare: bool = False) -> list[OutboxMessage]:
@@ -207,9 +227,10 @@ class Isolate(Exception):
 
 
 class bound:
-    """Binds event_id / chain_id / visit_id to every log line written while a record is handled."""
+    """Binds event_id / chain_id / visit_id to every log line written while a record is handled (while a
+    batch handler runs: the first record's ids and `records`, the batch's size)."""
 
-    def __init__(self, p: Parsed) -> None:
+    def __init__(self, p: Parsed, *more: Parsed) -> None:
         e = p.event
         self.values = {
             "event_id": getattr(e, "event_id", None),
@@ -217,12 +238,14 @@ class bound:
             "visit_id": getattr(e, "visit_id", None),
             "topic": p.record.topic,
         }
+        if more:
+            self.values["records"] = 1 + len(more)
         if e is not None:
-            # The message's personal data (a client's name and phone), wherever a line would hold them
-            # (an error's message): found in its bytes only if a line is written. Not for a record refused
+            # The messages' personal data (a client's name and phone), wherever a line would hold them
+            # (an error's message): found in their bytes only if a line is written. Not for a record refused
             # before it was valid: its line holds only what we wrote (field paths, positions, no values),
             # and a hostile one may hold megabytes where a name goes (seconds of regex work per line).
-            self.values[SECRETS_KEY] = Secrets(p.record.value)
+            self.values[SECRETS_KEY] = Secrets(p.record.value, *(m.record.value for m in more))
 
     def __enter__(self) -> None:
         structlog.contextvars.bind_contextvars(**self.values)
