@@ -40,6 +40,8 @@ class Targets:
     p99_ms: float = 250  # visit.paid -> last SMS, 99th percentile ...
     p99_at_rate: int = 200  # ... at this offered rate
     rss_mb: float = 150  # resident memory of each service process, at its peak
+    cpu_ms_per_visit: float = 2  # CPU of every process of ours (services, Kafka, PostgreSQL) per visit, max phase
+    of_kafka_ceiling: float = 0.5  # the max phase's visits/s over what the bare Kafka loop would allow
 
 
 TARGETS = Targets()

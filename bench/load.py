@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import psutil
 
-from bench import limits
+from bench import counters, limits
 from bench.effects import Counts, Effects, Mark, Notices, PhaseTraces
 from bench.knobs import Knobs
 from bench.limits import Limits
@@ -47,6 +47,9 @@ class PhaseResult:
     effects: Counts
     resources: dict[str, Usage] = field(default_factory=dict)
     db_waits: dict[str, float] = field(default_factory=dict)  # busy backends by what they wait for, mean
+    # Per visit, per service: SQL statements, Kafka messages consumed and published (the services' own
+    # counters), and per process (services, kafka, postgres...) the CPU ms it spent.
+    per_visit: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def published_per_s(self) -> float:
@@ -61,6 +64,7 @@ class Load:
     effects: Effects
     notices: Notices
     probes: Probes
+    stack: BenchStack
     next_visit: int = 0  # every phase plays visits never played before
 
     async def phase(self, replicas: int, count: int, rate: int | None = None) -> PhaseResult:
@@ -68,6 +72,7 @@ class Load:
         visits = list(scenario.visits(self.plan, self.chain_id, count, first))
         traces, headers = self.notices.expect(visits)
         mark = await self.effects.mark()
+        before = await counters.snapshot(self.stack)
         name = "max" if rate is None else f"{rate}/s"
         print(f"  {replicas} replica(s), {name}: {count} visits ...", flush=True)
         if rate is None:
@@ -81,6 +86,10 @@ class Load:
         result = PhaseResult(replicas, name, rate, count, first, started, published, ended,
                              round(count / (ended - started), 1), percentiles(traces.latencies_ms()), counts,
                              self.probes.resources.usage(started, ended), self.probes.waits.mean(started, ended))
+        result.per_visit = counters.per_visit(before, await counters.snapshot(self.stack), count)
+        for process, usage in result.resources.items():  # % of one core over the phase -> ms per visit
+            cpu_ms = usage.cpu_mean / 100 * (ended - started) * 1000 / count
+            result.per_visit.setdefault(process, {})["cpu_ms"] = round(cpu_ms, 2)
         print(f"    {result.visits_per_s:,.0f} visits/s end to end, p99 {result.latency_ms.get('p99', 0):,.0f} ms",
               flush=True)
         return result
@@ -185,7 +194,7 @@ async def play(stack: BenchStack, knobs: Knobs) -> Results:
             await scenario.set_up(plan, chain_id, key, stack.urls, kafka, timeout=900)
             print(f"chain set up: {knobs.clients} clients in {time.perf_counter() - started:.0f} s", flush=True)
             async with Probes(stack, pool) as probes, Notices(stack.settings.kafka_bootstrap_servers) as notices:
-                load = Load(kafka, plan, chain_id, Effects(pool, chain_id), notices, probes)
+                load = Load(kafka, plan, chain_id, Effects(pool, chain_id), notices, probes, stack)
                 for replicas in knobs.replicas:
                     await asyncio.to_thread(stack.scale, replicas)
                     await probes.lag.settled(replicas)

@@ -14,6 +14,7 @@ from bench.stack import SERVICES
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ORDER = (*SERVICES, "kafka", "postgres", "bench", "others")  # what the resource table lists
+NOT_OURS = ("bench", "others")  # not counted in "CPU per visit, all together": the load and the rest of the machine
 
 
 def by_replicas(results: Results) -> dict[int, list[PhaseResult]]:
@@ -39,7 +40,14 @@ def summary(results: Results) -> dict[int, dict[str, Any]]:
         at_rate = next((p for p in phases if p.rate == TARGETS.p99_at_rate), None)
         p99 = at_rate.latency_ms.get("p99") if at_rate else None
         rss = {name: peak_rss(phases, name) for name in SERVICES}
+        top = max_phase(phases)
+        cpu_ms = round(sum(f.get("cpu_ms", 0) for name, f in top.per_visit.items() if name not in NOT_OURS), 2)
+        of_ceiling = round(best / kafka_ceiling(results, top), 4)
         out[replicas] = {
+            "cpu_ms_per_visit": cpu_ms,
+            "sql_statements_per_visit": round(sum(top.per_visit.get(n, {}).get("sql_statements", 0)
+                                                  for n in SERVICES), 1),
+            "of_kafka_ceiling": of_ceiling,
             "visits_per_s": best,
             "of_kafka_msgs_per_s": round(best / results.limits.kafka_msgs_per_s, 4),
             "of_pg_tx_per_s": round(best / results.limits.pg_tx_per_s, 4),
@@ -50,6 +58,8 @@ def summary(results: Results) -> dict[int, dict[str, Any]]:
                 "visits_per_s": best >= TARGETS.visits_per_second,
                 "p99_ms": None if p99 is None else p99 <= TARGETS.p99_ms,
                 "rss_mb": max(rss.values()) <= TARGETS.rss_mb,
+                "cpu_ms_per_visit": cpu_ms <= TARGETS.cpu_ms_per_visit,
+                "of_kafka_ceiling": of_ceiling >= TARGETS.of_kafka_ceiling,
             },
         }
     return out
@@ -85,11 +95,50 @@ def print_table(results: Results) -> None:
             cpu = f"{usage.cpu_mean:.0f}/{usage.cpu_peak:.0f}" if usage else "-"
             cells.append(f"{peak_rss(phases, name):>10.0f} MB {cpu:>11} %")
         print(f"  {name:14}" + "".join(f"{c:>26}" for c in cells))
+    print_per_visit(results)
     print("\nPostgreSQL backends busy, on average, by what they wait for (CPU: not waiting):")
     for p in results.phases:
         waits = ", ".join(f"{what} {n:.1f}" for what, n in list(p.db_waits.items())[:4])
         print(f"  {p.replicas} replica(s) {p.name:>7}: {waits}")
     print_targets(results)
+
+
+def kafka_per_visit(phase: PhaseResult) -> tuple[float, float]:
+    """Kafka messages one visit needs: produced (its 2 inbound events + every event and notice the services
+    published) and consumed (by our consumer groups)."""
+    services = [phase.per_visit.get(name, {}) for name in SERVICES]
+    return 2 + sum(s.get("kafka_published", 0) for s in services), sum(s.get("kafka_consumed", 0) for s in services)
+
+
+def kafka_ceiling(results: Results, phase: PhaseResult) -> float:
+    """Visits/s the bare Kafka loop would allow: it moves each message once in and once out, a visit
+    moves `produced` in and `consumed` out."""
+    produced, consumed = kafka_per_visit(phase)
+    return results.limits.kafka_msgs_per_s * 2 / max(produced + consumed, 1)
+
+
+def print_per_visit(results: Results) -> None:
+    print("\nper visit in the max phase: CPU ms per process, and what each service did (its own counters)")
+    for replicas, phases in by_replicas(results).items():
+        best = max_phase(phases)
+        print(f"  {replicas} replica(s){'':5} {'CPU ms':>8} {'SQL statements':>15} {'Kafka consumed':>15} "
+              f"{'published':>10}")
+        total_cpu = 0.0
+        for name in ORDER:
+            figures = best.per_visit.get(name)
+            if not figures:
+                continue
+            total_cpu += figures.get("cpu_ms", 0) if name not in NOT_OURS else 0
+            counted = (f"{figures['sql_statements']:>15.1f} {figures['kafka_consumed']:>15.1f} "
+                       f"{figures['kafka_published']:>10.1f}" if "sql_statements" in figures else "")
+            print(f"  {name:19} {figures.get('cpu_ms', 0):>8.2f} {counted}")
+        sql = sum(best.per_visit.get(n, {}).get("sql_statements", 0) for n in SERVICES)
+        print(f"  {'ours, all together':19} {total_cpu:>8.2f} {sql:>15.1f}   (target: <= 2 ms of CPU per visit)")
+        produced, consumed = kafka_per_visit(best)
+        ceiling = kafka_ceiling(results, best)
+        print(f"  Kafka: {produced:.1f} messages produced and {consumed:.1f} consumed per visit; the bare loop's "
+              f"{results.limits.kafka_msgs_per_s:,.0f} msgs/s allow {ceiling:,.0f} visits/s; ours "
+              f"{best.visits_per_s:,.0f} = {best.visits_per_s / ceiling:.0%} of it (target: >= 50%)")
 
 
 def print_targets(results: Results) -> None:
@@ -102,7 +151,10 @@ def print_targets(results: Results) -> None:
         print(f"  {replicas} replica(s): >= {t.visits_per_second:,.0f} visits/s: {s['visits_per_s']:,.0f} "
               f"{_verdict(verdict['visits_per_s'])}; p99 <= {t.p99_ms:.0f} ms at {t.p99_at_rate}/s: "
               f"{'not played' if p99 is None else f'{p99:,.0f} ms'} {_verdict(verdict['p99_ms'])}; "
-              f"RSS <= {t.rss_mb:.0f} MB: {rss:.0f} MB {_verdict(verdict['rss_mb'])}")
+              f"RSS <= {t.rss_mb:.0f} MB: {rss:.0f} MB {_verdict(verdict['rss_mb'])}; "
+              f"CPU <= {t.cpu_ms_per_visit:g} ms per visit: {s['cpu_ms_per_visit']:.1f} "
+              f"{_verdict(verdict['cpu_ms_per_visit'])}; >= {t.of_kafka_ceiling:.0%} of the Kafka ceiling: "
+              f"{s['of_kafka_ceiling']:.0%} {_verdict(verdict['of_kafka_ceiling'])}")
 
 
 def _verdict(ok: bool | None) -> str:

@@ -11,6 +11,10 @@ DEAD_LETTERED = Counter(
     "perkstream_messages_dlq_total", "Messages sent to <topic>.dlq, by reason (shared.consumer.Reason)",
     ["service", "topic", "reason"],
 )
+SQL_STATEMENTS = Counter(
+    "perkstream_sql_statements_total", "SQL statements sent to PostgreSQL (round trips: a BEGIN, a query, an "
+    "executemany's whole pipeline count one each), by the service's pools and its relay", ["service"],
+)
 INBOX_PRUNED = Counter("perkstream_inbox_pruned_total", "Inbox keys deleted past the replay window", ["service"])
 BATCH_SECONDS = Histogram(
     "perkstream_batch_seconds", "Time to apply one consumed batch in one transaction", ["service", "topic"]

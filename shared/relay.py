@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
 from shared import metrics, outbox
-from shared.db import terminated_after
+from shared.db import counted, terminated_after
 from shared.lease import Lease
 
 log = structlog.get_logger("outbox")
@@ -122,7 +122,7 @@ class OutboxRelay:
     async def _lead(self) -> None:
         # command_timeout: a statement on a connection wedged by a database restart fails instead of hanging.
         conn = await asyncpg.connect(self.database_url, server_settings={"search_path": self.schema},
-                                     command_timeout=30)
+                                     command_timeout=30, connection_class=counted(self.service))
         try:
             await conn.add_listener(f"outbox_{self.schema}", lambda *_: self._wake.set())
             while True:
