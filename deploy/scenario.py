@@ -17,7 +17,7 @@ import asyncio
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -53,7 +53,9 @@ PROMOTION: dict[str, Any] = {
 }
 NOTICES_ON = ("membership.deducted", "loyalty.bonus_accrued", "loyalty.bonus_spent", "loyalty.discount_changed",
               "loyalty.level_changed")
-START = datetime.fromisoformat("2026-11-02T09:00:00+00:00")
+# The visits' first day: four weeks ago, fixed for the process (a stream played twice is the same). Not a
+# date in the source: memberships sold the day before last a year, and the suites play on whatever day.
+START = (datetime.now(UTC) - timedelta(days=28)).replace(hour=9, minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True)
