@@ -27,9 +27,11 @@ class Settings(BaseSettings):
     db_http_pool_size: int = 10
     db_work_pool_size: int = 5
     db_acquire_timeout_seconds: float = 5
-    # Records taken from Kafka per poll and processed in one transaction.
+    # Records taken from Kafka per poll and processed in one transaction. A poll returns as soon as any
+    # record is there; an empty one waits this long, then FastStream pauses as long again before the next
+    # poll: a record that comes while the consumer is idle waits up to that pause (20 ms a hop, not 100).
     consumer_max_records: int = 500
-    consumer_batch_timeout_ms: int = 100
+    consumer_batch_timeout_ms: int = 20
     # One record's handling may take this long (a normal one takes milliseconds); one that overruns it this
     # many times (a lock it waits on, a statement that never ends) is dead-lettered as `timeout`.
     consumer_record_seconds: float = 10
