@@ -175,10 +175,12 @@ class OutboxRelay:
             await self._send(rows, done)
             if done.suspects:
                 await self._isolate(done)
-        if done.acked or done.refused:
+        if done.refused:
             async with conn.transaction():
                 await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done.acked)
                 await outbox.set_aside(conn, done.refused)
+        elif done.acked:  # one statement: no transaction around it (two round trips fewer a round)
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done.acked)
         metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done.acked))
         for row_id, reason in done.refused:
             metrics.OUTBOX_REFUSED.labels(self.service, reason.split(":", 1)[0]).inc()
