@@ -7,7 +7,7 @@ from services.memberships.usecases.create_type import create_type
 from services.memberships.usecases.edit import edit
 from services.memberships.usecases.freeze import freeze, unfreeze
 from services.memberships.usecases.jobs import JOBS
-from services.memberships.usecases.pay_visit import pay_visit
+from services.memberships.usecases.pay_visit import pay_visits
 from services.memberships.usecases.policy import get_policy, put_policy
 from services.memberships.usecases.queries import (
     eligibility,
@@ -21,6 +21,6 @@ from services.memberships.usecases.sell import sale_key, sell
 
 __all__ = [
     "JOBS", "arrive", "create_type", "deduct_late_cancel", "deduct_no_show", "duplicate_type", "edit", "eligibility",
-    "find_memberships", "freeze", "get_membership", "get_policy", "get_type", "list_types", "pay_visit",
+    "find_memberships", "freeze", "get_membership", "get_policy", "get_type", "list_types", "pay_visits",
     "put_policy", "report", "sale_key", "sell", "set_archived", "unfreeze", "update_type",
 ]

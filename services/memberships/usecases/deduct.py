@@ -5,10 +5,12 @@ import uuid
 from datetime import datetime
 
 import structlog
+from pydantic import BaseModel
 
 from services.memberships import domain
-from services.memberships.repository import Repository
+from services.memberships.repository.batch import Entry
 from services.memberships.usecases.publishing import state
+from services.memberships.usecases.work import Work
 from shared import topics
 from shared.events import Client, MembershipActivated, MembershipDeducted, MembershipDeductionRejected, utcnow
 from shared.uow import UnitOfWork
@@ -16,10 +18,11 @@ from shared.uow import UnitOfWork
 log = structlog.get_logger("memberships")
 
 
-async def deduct(uow: UnitOfWork, repo: Repository, m: domain.Membership | None, t: domain.MembershipType | None, *,
-                 code: str | None, client: Client, location_id: str, visit_id: str, service_id: str, units: int,
-                 at: datetime, cause: str, chosen_because: str | None = None) -> bool:
-    """True when it was deducted (False: rejected, and `membership.deduction_rejected` says why)."""
+def deduct(uow: UnitOfWork, work: Work, m: domain.Membership | None, t: domain.MembershipType | None, *,
+           chain_id: str, code: str | None, client: Client, location_id: str, visit_id: str, service_id: str,
+           units: int, at: datetime, cause: str, event: BaseModel, chosen_because: str | None = None) -> bool:
+    """True when it was deducted (False: rejected, and `membership.deduction_rejected` says why). `event`:
+    the consumed event that caused it."""
     if m is None or t is None:
         outcome: domain.Deducted | domain.Rejected = domain.Rejected(domain.Reason.UNKNOWN_CODE)
     else:
@@ -28,26 +31,26 @@ async def deduct(uow: UnitOfWork, repo: Repository, m: domain.Membership | None,
     if isinstance(outcome, domain.Rejected):
         log.info("deduction_rejected", code=code, service_id=service_id, reason=outcome.reason.value, cause=cause)
         uow.publish(topics.MEMBERSHIP_DEDUCTION_REJECTED, client.id, MembershipDeductionRejected(
-            chain_id=repo.chain_id, location_id=location_id, membership_id=uuid.UUID(m.id) if m else None,
+            chain_id=chain_id, location_id=location_id, membership_id=uuid.UUID(m.id) if m else None,
             code=code, client=client, visit_id=visit_id, service_id=service_id, units=units,
             reason=outcome.reason.value, cause=cause, type_name=t.name if t else None,  # type: ignore[arg-type]
-        ))
+        ), cause=event)
         return False
     assert t is not None
     after = outcome.membership
     log.info("deducted", code=after.code, membership_id=after.id, service_id=service_id, units=outcome.units,
              visits_left=outcome.visits_left, status=after.status.value, cause=cause)
-    await repo.save(after, "deduction", at, visit_id=visit_id, service_id=service_id, units=outcome.units,
+    work.record(Entry(after, "deduction", at, visit_id=visit_id, service_id=service_id, units=outcome.units,
                       service_cost=outcome.service_cost,
-                      detail={"cause": cause, **({"chosen_because": chosen_because} if chosen_because else {})})
+                      detail={"cause": cause, **({"chosen_because": chosen_because} if chosen_because else {})}))
     if outcome.activated:
         uow.publish(topics.MEMBERSHIP_ACTIVATED, after.client_id, MembershipActivated(
-            **state(after, t), activated_at=after.activated_at or at, cause="first_use"))
+            **state(after, t), activated_at=after.activated_at or at, cause="first_use"), cause=event)
     uow.publish(topics.MEMBERSHIP_DEDUCTED, client.id, MembershipDeducted(
-        chain_id=repo.chain_id, location_id=location_id, membership_id=uuid.UUID(after.id), code=after.code,
+        chain_id=chain_id, location_id=location_id, membership_id=uuid.UUID(after.id), code=after.code,
         type_name=t.name, client=client, visit_id=visit_id, service_id=service_id, units=outcome.units,
         visits_left=outcome.visits_left, status=after.status.value, balance=after.balance,
         service_cost=outcome.service_cost,
         valid_until=after.valid_until, cause=cause, chosen_because=chosen_because,  # type: ignore[arg-type]
-    ))
+    ), cause=event)
     return True

@@ -6,9 +6,11 @@ import uuid
 from datetime import datetime
 
 import structlog
+from pydantic import BaseModel
 
 from services.memberships import domain
-from services.memberships.repository import Repository
+from services.memberships.repository.batch import Entry
+from services.memberships.usecases.work import Work
 from shared import topics
 from shared.events import Client, MembershipDeductionReversed
 from shared.uow import UnitOfWork
@@ -16,25 +18,26 @@ from shared.uow import UnitOfWork
 log = structlog.get_logger("memberships")
 
 
-async def give_back(uow: UnitOfWork, repo: Repository, settled: domain.VisitSettlement, *, client: Client,
-                    location_id: str, visit_id: str, at: datetime) -> None:
+def give_back(uow: UnitOfWork, work: Work, settled: domain.VisitSettlement, *, chain_id: str, client: Client,
+              location_id: str, visit_id: str, at: datetime, event: BaseModel) -> None:
+    """`event`: the consumed event that gives them back."""
     if settled.reason is None:
         return
     for charge in settled.reverse:
-        m = await repo.get(charge.membership_id, lock=True)
-        t = await repo.get_type(m.type_id) if m else None
+        m = work.ledger(chain_id).get(charge.membership_id)
+        t = work.type(chain_id, m.type_id) if m else None
         assert m is not None and t is not None, "a deduction's membership and type are never deleted"
         after = domain.give_back(m, t, charge)
         key = t.balance_key(charge.service_id)
         log.info("deduction_reversed", membership_id=m.id, service_id=charge.service_id, units=charge.units,
                  cause=charge.cause, reason=settled.reason.value)
-        await repo.save(after, "reversal", at, visit_id=visit_id, service_id=charge.service_id, units=charge.units,
-                        detail={"reverses": charge.entry_id, "cause": charge.cause, "reason": settled.reason.value})
+        work.record(Entry(after, "reversal", at, visit_id=visit_id, service_id=charge.service_id, units=charge.units,
+                          detail={"reverses": charge.entry_id, "cause": charge.cause, "reason": settled.reason.value}))
         uow.publish(topics.MEMBERSHIP_DEDUCTION_REVERSED, client.id, MembershipDeductionReversed(
             # One reversal per deduction: its event id follows from the deduction's history entry.
-            event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"perkstream:{repo.chain_id}:reversal:{charge.entry_id}")),
-            chain_id=repo.chain_id, location_id=location_id, membership_id=uuid.UUID(after.id), code=after.code,
+            event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"perkstream:{chain_id}:reversal:{charge.entry_id}")),
+            chain_id=chain_id, location_id=location_id, membership_id=uuid.UUID(after.id), code=after.code,
             type_name=t.name, client=client, visit_id=visit_id, service_id=charge.service_id, units=charge.units,
             visit_at=charge.at, visits_left=after.balance[key], status=after.status.value, balance=after.balance,
             valid_until=after.valid_until, cause=charge.cause, reason=settled.reason.value,  # type: ignore[arg-type]
-        ))
+        ), cause=event)

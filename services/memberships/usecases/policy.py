@@ -18,10 +18,6 @@ def policy_of(raw: dict[str, Any] | None) -> domain.DeductionPolicy:
     )
 
 
-async def load_policy(repo: Repository, location_id: str) -> domain.DeductionPolicy:
-    return policy_of(await repo.policy(location_id))
-
-
 async def put_policy(conn: asyncpg.Connection, chain_id: str, location_id: str, raw: dict[str, Any]) -> None:
     await Repository(conn, chain_id).put_policy(location_id, raw)
 
