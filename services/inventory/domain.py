@@ -94,6 +94,28 @@ def may_go_negative(op_type: OpType, automatic: bool) -> bool:
     return op_type == OpType.SALE or automatic
 
 
+def take(balances: dict[tuple[str, str], Decimal],
+         deltas: Iterable[tuple[str, str, Decimal]]) -> list[tuple[str, str, Decimal, Decimal]]:
+    """Moves `balances` ((storage, product) -> balance; a missing one is 0) by an operation's deltas, in
+    place: the next operation (of the batch) starts from what this one left. Answers (storage, product,
+    delta, balance after) per delta."""
+    moved = []
+    for storage_id, product_id, delta in deltas:
+        after = balances.get((storage_id, product_id), ZERO) + delta
+        balances[(storage_id, product_id)] = after
+        moved.append((storage_id, product_id, delta, after))
+    return moved
+
+
+def shortfall(moved: Iterable[tuple[str, str, Decimal, Decimal]], op_type: OpType,
+              automatic: bool) -> tuple[str, str, Decimal] | None:
+    """The first (storage, product, balance) that an operation which may not go negative took below
+    zero, or None."""
+    if may_go_negative(op_type, automatic):
+        return None
+    return next(((s, p, b) for s, p, d, b in moved if d < 0 and b < 0), None)
+
+
 class LowReason(StrEnum):
     BELOW_MIN = "below_min_stock"
     NEGATIVE = "negative"
@@ -158,6 +180,15 @@ class BillOfMaterials:
     items: tuple[Line, ...]
 
 
+def consumables_storage(named: str | None, at_location: Iterable[str]) -> str | None:
+    """Where a location writes consumables off when a bill names no storage: its settings' storage,
+    else its only storage (None where it has several and names none)."""
+    if named is not None:
+        return named
+    storages = set(at_location)
+    return storages.pop() if len(storages) == 1 else None
+
+
 @dataclass(frozen=True)
 class Consumption:
     """What one visit's services consume, per storage."""
@@ -165,6 +196,12 @@ class Consumption:
     per_storage: dict[str, list[Line]] = field(default_factory=dict)
     services: list[str] = field(default_factory=list)  # the services written off by this consumption
     missing_storage: list[str] = field(default_factory=list)  # services whose storage is unknown
+
+    @property
+    def wanted(self) -> list[str]:
+        """The services this consumption would write off (whose storage is known or not): each is
+        claimed once per visit before it is."""
+        return sorted([*self.services, *self.missing_storage])
 
     def size_problem(self, limit: int) -> str | None:
         """Why this consumption moves too many balances to write off (each one a row and an event), or

@@ -8,13 +8,13 @@ from shared.runtime import Service
 
 def register(service: Service) -> None:
     service.subscribe(
-        topics.VISIT_PAID, VisitPaid, usecases.apply_paid_visit,
+        topics.VISIT_PAID, VisitPaid, batch=usecases.apply_paid_visits,
         keys=lambda e: [f"visit.paid:{e.visit_id}"],  # a visit is applied once, whatever its event id
         description="A visit's checkout: product lines leave their storage, membership lines are sold "
                     "(membership.sold per unit), consumables are written off where the location says so.",
     )
     service.subscribe(
-        topics.VISIT_ARRIVED, VisitStatus, usecases.write_off_on_arrival,
+        topics.VISIT_ARRIVED, VisitStatus, batch=usecases.write_off_on_arrival,
         description="A visit marked arrived: the consumables of its services are written off (once per "
                     "visit and service).",
     )

@@ -144,18 +144,6 @@ class Repository:
             self.chain_id, type_id,
         )
 
-    async def membership_product_at(self, type_id: uuid.UUID, location_id: str) -> asyncpg.Record | None:
-        """The type's product sold at `location_id` (its own there, else its chain product)."""
-        rows = await self.conn.fetch(
-            f"""SELECT {PRODUCT_COLUMNS} FROM products p LEFT JOIN categories c
-                   ON c.chain_id = p.chain_id AND c.id = p.category_id
-                WHERE p.chain_id = $1 AND p.membership_type_id = $2
-                  AND (p.location_id = $3 OR p.location_id IS NULL)
-                ORDER BY p.location_id NULLS LAST""",
-            self.chain_id, type_id, location_id,
-        )
-        return rows[0] if rows else None
-
     async def upsert_membership_products(self, type_id: uuid.UUID, rows: list[dict[str, Any]],
                                          at: datetime) -> None:
         """Creates or updates the type's products (name, price, archived), unless a later event of the
@@ -173,30 +161,6 @@ class Repository:
         )
 
     # --- stock ---
-
-    async def apply_stock(self, operation_id: uuid.UUID, deltas: list[tuple[str, str, Decimal]],
-                          at: datetime) -> list[tuple[str, str, Decimal, Decimal]]:
-        """Adds the deltas to the balances (in the order given: sorted, so rows lock in one order) and
-        writes them to the ledger; answers (storage, product, delta, balance after) per delta."""
-        if not deltas:
-            return []
-        storages, products, amounts = (list(x) for x in zip(*deltas, strict=True))
-        rows = await self.conn.fetch(
-            """INSERT INTO stock AS s (chain_id, storage_id, product_id, balance)
-               SELECT $1, t.s, t.p, t.d FROM unnest($2::text[], $3::text[], $4::numeric[])
-                   WITH ORDINALITY AS t(s, p, d, n) ORDER BY t.n
-               ON CONFLICT (chain_id, storage_id, product_id)
-                   DO UPDATE SET balance = s.balance + EXCLUDED.balance, updated_at = now()
-               RETURNING storage_id, product_id, balance""",
-            self.chain_id, storages, products, amounts,
-        )
-        await self.conn.execute(
-            """INSERT INTO movements (chain_id, storage_id, product_id, operation_id, delta, occurred_at)
-               SELECT $1, t.s, t.p, $5, t.d, $6 FROM unnest($2::text[], $3::text[], $4::numeric[]) AS t(s, p, d)""",
-            self.chain_id, storages, products, amounts, operation_id, at,
-        )
-        after = {(r["storage_id"], r["product_id"]): r["balance"] for r in rows}
-        return [(s, p, d, after[(s, p)]) for s, p, d in deltas]
 
     async def stock(self, storage_id: str | None, product_id: str | None, page: Page) -> list[asyncpg.Record]:
         rows = await self.conn.fetch(
@@ -230,19 +194,6 @@ class Repository:
         return page.cut(rows, _stock_key)
 
     # --- operations ---
-
-    async def add_operation(self, op_id: uuid.UUID, op_type: str, location_id: str | None,
-                            storage_id: str | None, to_storage_id: str | None, source: str,
-                            client: dict[str, Any] | None, comment: str | None, lines: list[dict[str, Any]],
-                            at: datetime) -> int | None:
-        """Records the document; answers its number, or None when an operation with this id exists."""
-        return await self.conn.fetchval(  # type: ignore[no-any-return]
-            """INSERT INTO operations (id, chain_id, type, location_id, storage_id, to_storage_id, source, client,
-                   comment, lines, occurred_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
-               ON CONFLICT (chain_id, id) DO NOTHING RETURNING number""",
-            op_id, self.chain_id, op_type, location_id, storage_id, to_storage_id, source, client, comment,
-            lines, at,
-        )
 
     async def operation(self, op_id: uuid.UUID) -> asyncpg.Record | None:
         return await self.conn.fetchrow(  # type: ignore[no-any-return]
@@ -280,17 +231,6 @@ class Repository:
             self.chain_id, service_id, location_id, storage_id, items,
         )
 
-    async def boms(self, service_ids: Iterable[str], location_id: str | None) -> list[BillOfMaterials]:
-        """The bills of these services for `location_id` and the chain-wide ones (all, with None)."""
-        rows = await self.conn.fetch(
-            """SELECT service_id, location_id, storage_id, items FROM bills_of_materials
-               WHERE chain_id = $1 AND service_id = ANY($2::text[])
-                 AND ($3::text IS NULL OR location_id IN ($3, ''))
-               ORDER BY service_id, location_id""",
-            self.chain_id, list(set(service_ids)), location_id,
-        )
-        return [_bill(r) for r in rows]
-
     async def bills_of(self, service_id: str, page: Page) -> list[BillOfMaterials]:
         """A service's bills, one per location ('': the chain-wide one, first)."""
         rows = await self.conn.fetch(
@@ -299,7 +239,7 @@ class Repository:
                ORDER BY location_id LIMIT $4""",
             self.chain_id, service_id, *page.after(str), page.fetch,
         )
-        return [_bill(r) for r in page.cut(rows, lambda r: (r["location_id"],))]
+        return [bill_of(r) for r in page.cut(rows, lambda r: (r["location_id"],))]
 
     async def put_settings(self, location_id: str, consumables_on: str, storage_id: str | None) -> None:
         await self.conn.execute(
@@ -317,30 +257,8 @@ class Repository:
             self.chain_id, location_id,
         )
 
-    # --- consumables written off ---
 
-    async def claim_consumables(self, visit_id: str, service_ids: list[str]) -> list[str]:
-        """Marks these services of the visit as written off; answers those that were not already (the
-        primary key makes a second claim, concurrent or later, a no-op)."""
-        if not service_ids:
-            return []
-        rows = await self.conn.fetch(
-            """INSERT INTO consumables_done (chain_id, visit_id, service_id)
-               SELECT $1, $2, s FROM unnest($3::text[]) AS s ORDER BY s ON CONFLICT DO NOTHING
-               RETURNING service_id""",
-            self.chain_id, visit_id, sorted(set(service_ids)),
-        )
-        return sorted(r["service_id"] for r in rows)
-
-    async def consumables_done(self, visit_id: str) -> list[str]:
-        rows = await self.conn.fetch(
-            "SELECT service_id FROM consumables_done WHERE chain_id = $1 AND visit_id = $2",
-            self.chain_id, visit_id,
-        )
-        return [r["service_id"] for r in rows]
-
-
-def _bill(r: asyncpg.Record) -> BillOfMaterials:
+def bill_of(r: asyncpg.Record) -> BillOfMaterials:
     return BillOfMaterials(r["service_id"], r["location_id"], r["storage_id"],
                            tuple(Line(i["product_id"], Decimal(str(i["quantity"]))) for i in r["items"]))
 

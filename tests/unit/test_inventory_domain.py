@@ -12,6 +12,7 @@ from services.inventory.domain import (
     LowReason,
     OpType,
     code_problem,
+    consumables_storage,
     consumption,
     may_go_negative,
     membership_product_id,
@@ -21,7 +22,9 @@ from services.inventory.domain import (
     quantity_problem,
     quantity_text,
     service_quantities,
+    shortfall,
     stock_alert,
+    take,
 )
 from shared.sales import membership_units, split_amount
 
@@ -175,3 +178,35 @@ def test_a_service_written_off_before_consumes_nothing_again() -> None:
 def test_a_bill_without_a_storage_needs_the_location_storage() -> None:
     plan = consumption({"svc-massage": 1}, [], [MASSAGE], "loc-1", None)
     assert plan.per_storage == {} and plan.services == [] and plan.missing_storage == ["svc-massage"]
+
+
+def test_a_service_is_wanted_whether_its_storage_is_known_or_not() -> None:
+    plan = consumption({"svc-massage": 1, "svc-peel": 1, "svc-cut": 1}, [], [MASSAGE, PEEL], "loc-1", None)
+    assert plan.wanted == ["svc-massage", "svc-peel"]  # claimed once per visit; svc-cut has no bill
+
+
+def test_the_consumables_storage_is_the_named_one_else_the_only_one() -> None:
+    assert consumables_storage("st-2", ["st-1"]) == "st-2"
+    assert consumables_storage(None, ["st-1"]) == "st-1"
+    assert consumables_storage(None, ["st-1", "st-2"]) is None
+    assert consumables_storage(None, []) is None
+
+
+# --- stock, operation after operation ---
+
+def test_each_operation_moves_the_balances_the_previous_one_left() -> None:
+    balances = {("st-1", OIL): D("3")}
+    first = take(balances, [("st-1", GLOVES, D("-1")), ("st-1", OIL, D("-2"))])
+    second = take(balances, [("st-1", OIL, D("-2"))])
+    assert first == [("st-1", GLOVES, D("-1"), D("-1")), ("st-1", OIL, D("-2"), D("1"))]  # a new row starts at 0
+    assert second == [("st-1", OIL, D("-2"), D("-1"))]  # from 1, not from 3
+    assert balances == {("st-1", OIL): D("-1"), ("st-1", GLOVES): D("-1")}
+
+
+def test_only_a_hand_entered_write_off_or_relocation_is_short() -> None:
+    moved = [("st-1", OIL, D("5"), D("5")), ("st-1", GLOVES, D("-2"), D("-1"))]
+    assert shortfall(moved, OpType.WRITE_OFF, automatic=False) == ("st-1", GLOVES, D("-1"))
+    assert shortfall(moved, OpType.RELOCATION, automatic=False) == ("st-1", GLOVES, D("-1"))
+    assert shortfall(moved, OpType.WRITE_OFF, automatic=True) is None  # consumables: reported, not refused
+    assert shortfall(moved, OpType.SALE, automatic=False) is None
+    assert shortfall([("st-1", OIL, D("-2"), D("0"))], OpType.WRITE_OFF, automatic=False) is None

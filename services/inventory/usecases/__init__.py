@@ -16,10 +16,10 @@ from services.inventory.usecases.queries import (
 )
 from services.inventory.usecases.settings import put_bill_of_materials, put_settings
 from services.inventory.usecases.sync_membership_type import sync_membership_type
-from services.inventory.usecases.visit_paid import apply_paid_visit
+from services.inventory.usecases.visit_paid import apply_paid_visits
 
 __all__ = [
-    "apply_paid_visit", "create_category", "create_product", "create_storage", "get_bills_of_materials",
+    "apply_paid_visits", "create_category", "create_product", "create_storage", "get_bills_of_materials",
     "get_operation", "get_product", "get_settings", "list_categories", "list_operations", "list_products",
     "list_storages", "post_operation", "put_bill_of_materials", "put_settings", "stock", "sync_membership_type",
     "update_product", "write_off_on_arrival",

@@ -1,17 +1,24 @@
-"""Recording one operation, whoever asks (the API, a paid visit, an arrived visit): the document, its
-stock movements, and the events they cause, all in the caller's transaction."""
+"""Recording operations, whoever asks (the API, a batch of paid or arrived visits): the documents, their
+stock movements, and the events they cause, all in the caller's transaction.
+
+`Books` records many at once, in order: `add` each operation (pure: its lines, sales and stock deltas),
+`save` them (one statement per table for all of them: the documents, their stock rows locked in key
+order, the ledger, the balances; each operation moves the balances the previous one left), then
+`publish` what each caused, in order, naming the event that caused it."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
+from pydantic import BaseModel
 
 from services.inventory import domain
+from services.inventory.batch_repository import BatchRepository, StockKey
 from services.inventory.domain import OpType
 from services.inventory.repository import Repository
 from shared import topics
@@ -44,7 +51,7 @@ class OpLine:
         return self.membership_type_id is not None
 
     @classmethod
-    def of_product(cls, product: asyncpg.Record, quantity: Decimal, price: Decimal,
+    def of_product(cls, product: Mapping[str, Any], quantity: Decimal, price: Decimal,
                    amount: Decimal | None = None, codes: list[str | None] | None = None,
                    ref: int | None = None) -> OpLine:
         return cls(product["id"], product["name"], product["unit"], quantity, price,
@@ -52,45 +59,120 @@ class OpLine:
                    product["membership_type_id"], codes, ref, product["min_stock"])
 
 
+@dataclass(frozen=True)
+class Operation:
+    """One operation to record. `sale_source`: what its membership units' sale ids derive from (default:
+    the operation); `to_location_id`: the location of a relocation's `to_storage_id` (its side's events
+    name it); `cause`: the consumed event that caused it (its published events carry its trace)."""
+
+    chain_id: str
+    op_id: uuid.UUID
+    op_type: OpType
+    location_id: str | None
+    storage_id: str | None
+    to_storage_id: str | None
+    source: str
+    client: Client | None
+    comment: str | None
+    lines: list[OpLine]
+    at: datetime
+    automatic: bool
+    sale_source: str | None = None
+    to_location_id: str | None = None
+    cause: BaseModel | None = None
+
+
+@dataclass
+class _Entry:
+    op: Operation
+    sales: list[list[MembershipUnit]]
+    deltas: list[tuple[str, str, Decimal]]
+    number: int | None = None  # once saved; None: its id was recorded before, nothing done
+    moved: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
+
+
+class Books:
+    def __init__(self) -> None:
+        self._entries: list[_Entry] = []
+
+    def add(self, op: Operation) -> None:
+        """Queues `op`: its membership units (each a `membership.sold`, its sale id derived from the
+        source, the line and the unit) and its stock deltas (`domain.movements`)."""
+        # Validation refused more already (visit.paid, POST /operations): this guards whatever calls next.
+        problem = domain.units_problem((int(x.quantity) for x in op.lines if x.is_membership), MAX_MEMBERSHIP_UNITS)
+        if problem:
+            raise ValueError(problem)
+        sales: list[list[MembershipUnit]] = []
+        for index, line in enumerate(op.lines):
+            units = int(line.quantity) if line.is_membership else 0
+            ref = line.ref if line.ref is not None else index
+            sales.append(membership_units(op.sale_source or f"op:{op.op_id}", ref, units, line.codes)
+                         if units else [])
+        stocked = [domain.Line(x.product_id, x.quantity) for x in op.lines
+                   if x.product_id is not None and not x.is_membership]
+        deltas: list[tuple[str, str, Decimal]] = []
+        if stocked:
+            assert op.storage_id is not None
+            deltas = domain.movements(op.op_type, op.storage_id, op.to_storage_id, stocked)
+        self._entries.append(_Entry(op, sales, deltas))
+
+    async def save(self, repo: BatchRepository) -> None:
+        """Records every queued operation in order: the documents; their stock rows, locked; each
+        operation's movements from the balances the previous one left (a write-off or relocation entered
+        by hand may not take a storage below zero: 409 insufficient_stock); the ledger; the balances."""
+        numbers = await repo.add_operations([
+            (e.op.op_id, e.op.chain_id, e.op.op_type.value, e.op.location_id, e.op.storage_id, e.op.to_storage_id,
+             e.op.source, e.op.client.model_dump(exclude_none=True) if e.op.client else None, e.op.comment,
+             [_line_json(line, sold) for line, sold in zip(e.op.lines, e.sales, strict=True)], e.op.at)
+            for e in self._entries])
+        recorded = []
+        for e in self._entries:
+            e.number = numbers.get((e.op.chain_id, e.op.op_id))
+            if e.number is not None:
+                recorded.append(e)
+        locked = await repo.lock_stock((e.op.chain_id, s, p) for e in recorded for s, p, _ in e.deltas)
+        balances: dict[str, dict[tuple[str, str], Decimal]] = {}
+        for (chain_id, s, p), balance in locked.items():
+            balances.setdefault(chain_id, {})[(s, p)] = balance
+        for e in recorded:
+            if e.deltas:
+                e.moved = domain.take(balances[e.op.chain_id], e.deltas)
+                _refuse_shortfall(e)
+        await repo.add_movements([(e.op.chain_id, s, p, e.op.op_id, d, e.op.at) for e in recorded
+                                  for s, p, d in e.deltas])
+        moved: dict[StockKey, Decimal] = {(c, s, p): balances[c][(s, p)] for c, s, p in locked}
+        await repo.set_stock(moved)
+
+    def publish(self, uow: UnitOfWork) -> None:
+        """What each recorded operation caused, in order: `inventory.stock_changed` per moved balance,
+        `inventory.stock_low` for one that fell low, `membership.sold` per membership unit sold."""
+        for e in self._entries:
+            if e.number is None:
+                continue
+            _stock_events(uow, e, e.number)
+            for line, sold in zip(e.op.lines, e.sales, strict=True):
+                if sold:
+                    _sell_memberships(uow, e.op, line, sold)
+
+    def number(self, op_id: uuid.UUID) -> int | None:
+        return next((e.number for e in self._entries if e.op.op_id == op_id), None)
+
+
 async def record(uow: UnitOfWork, repo: Repository, *, op_id: uuid.UUID, op_type: OpType,
                  location_id: str | None, storage_id: str | None, to_storage_id: str | None, source: str,
                  client: Client | None, comment: str | None, lines: list[OpLine], at: datetime,
-                 automatic: bool, sale_source: str | None = None) -> int | None:
-    """Records the operation and its effects; answers its number (None: this id was recorded before,
-    nothing done). Stock: `domain.movements`; a manual write-off or relocation may not take a storage
-    below zero (409 insufficient_stock); every moved balance publishes `inventory.stock_changed`, one
-    that falls low `inventory.stock_low`; every membership unit sold publishes `membership.sold`, its
-    sale id derived from `sale_source` (default: this operation), the line and the unit."""
-    # Validation refused more already (visit.paid, POST /operations): this guards whatever calls next.
-    problem = domain.units_problem((int(line.quantity) for line in lines if line.is_membership), MAX_MEMBERSHIP_UNITS)
-    if problem:
-        raise ValueError(problem)
-    sales: list[list[MembershipUnit]] = []
-    for index, line in enumerate(lines):
-        units = int(line.quantity) if line.is_membership else 0
-        ref = line.ref if line.ref is not None else index
-        sales.append(membership_units(sale_source or f"op:{op_id}", ref, units, line.codes)
-                     if units else [])
-    number = await repo.add_operation(
-        op_id, op_type.value, location_id, storage_id, to_storage_id, source,
-        client.model_dump(exclude_none=True) if client else None, comment,
-        [_line_json(line, sold) for line, sold in zip(lines, sales, strict=True)], at,
-    )
-    if number is None:
-        return None
-    stocked = [domain.Line(line.product_id, line.quantity) for line in lines
-               if line.product_id is not None and not line.is_membership]
-    if stocked:
-        assert storage_id is not None
-        moved = await repo.apply_stock(op_id, domain.movements(op_type, storage_id, to_storage_id, stocked), at)
-        await _stock_events(uow, repo, moved, {line.product_id: line for line in lines if line.product_id},
-                            op_id=op_id, number=number, op_type=op_type, source=source, location_id=location_id,
-                            to_storage_id=to_storage_id, automatic=automatic)
-    for line, sold in zip(lines, sales, strict=True):
-        if sold:
-            assert line.membership_type_id is not None and location_id is not None
-            _sell_memberships(uow, repo.chain_id, location_id, line, sold, client, at)
-    return number
+                 automatic: bool) -> int | None:
+    """Records one operation and its effects (`Books`); answers its number (None: this id was recorded
+    before, nothing done)."""
+    # A relocation may cross to another location's storage: that side's events name its location.
+    other = await repo.storages([to_storage_id]) if to_storage_id else {}
+    books = Books()
+    books.add(Operation(repo.chain_id, op_id, op_type, location_id, storage_id, to_storage_id, source, client,
+                        comment, lines, at, automatic,
+                        to_location_id=other[to_storage_id]["location_id"] if to_storage_id in other else None))
+    await books.save(BatchRepository(uow.conn))
+    books.publish(uow)
+    return books.number(op_id)
 
 
 def _line_json(line: OpLine, units: list[MembershipUnit]) -> dict[str, Any]:
@@ -105,38 +187,37 @@ def _line_json(line: OpLine, units: list[MembershipUnit]) -> dict[str, Any]:
     return out
 
 
-async def _stock_events(uow: UnitOfWork, repo: Repository, moved: list[tuple[str, str, Decimal, Decimal]],
-                        products: dict[str, OpLine], *, op_id: uuid.UUID, number: int, op_type: OpType,
-                        source: str, location_id: str | None, to_storage_id: str | None, automatic: bool) -> None:
-    if not domain.may_go_negative(op_type, automatic):
-        short = [(s, p, b) for s, p, d, b in moved if d < 0 and b < 0]
-        if short:
-            s, p, b = short[0]
-            raise Conflict("insufficient_stock",
-                           f"product {p} in storage {s} would fall to {domain.quantity_text(b)}: "
-                           f"a {op_type.value} takes only what is there")
-    # A relocation may cross to another location's storage: that side's events name its location.
-    other = await repo.storages([to_storage_id]) if to_storage_id else {}
-    for storage_id, product_id, delta, balance in moved:
+def _refuse_shortfall(e: _Entry) -> None:
+    short = domain.shortfall(e.moved, e.op.op_type, e.op.automatic)
+    if short:
+        s, p, b = short
+        raise Conflict("insufficient_stock",
+                       f"product {p} in storage {s} would fall to {domain.quantity_text(b)}: "
+                       f"a {e.op.op_type.value} takes only what is there")
+
+
+def _stock_events(uow: UnitOfWork, e: _Entry, number: int) -> None:
+    op = e.op
+    products = {line.product_id: line for line in op.lines if line.product_id}
+    for storage_id, product_id, delta, balance in e.moved:
         product = products[product_id]
-        where = other[storage_id]["location_id"] if storage_id in other else location_id
+        where = op.to_location_id if storage_id == op.to_storage_id and op.to_location_id else op.location_id
         uow.publish(topics.INVENTORY_STOCK_CHANGED, product_id, StockChanged(
-            chain_id=repo.chain_id, location_id=where, storage_id=storage_id, product_id=product_id,
+            chain_id=op.chain_id, location_id=where, storage_id=storage_id, product_id=product_id,
             product_name=product.product_name, unit=product.unit, delta=delta, balance=balance,
-            operation_id=op_id, operation_number=number, operation_type=op_type.value, source=source,
-        ))
+            operation_id=op.op_id, operation_number=number, operation_type=op.op_type.value, source=op.source,
+        ), cause=op.cause)
         reason = domain.stock_alert(balance - delta, balance, product.min_stock)
         if reason is not None:
             uow.publish(topics.INVENTORY_STOCK_LOW, product_id, StockLow(
-                chain_id=repo.chain_id, location_id=where, storage_id=storage_id, product_id=product_id,
+                chain_id=op.chain_id, location_id=where, storage_id=storage_id, product_id=product_id,
                 product_name=product.product_name, unit=product.unit, balance=balance,
-                min_stock=product.min_stock, reason=reason.value, operation_id=op_id,
-            ))
+                min_stock=product.min_stock, reason=reason.value, operation_id=op.op_id,
+            ), cause=op.cause)
 
 
-def _sell_memberships(uow: UnitOfWork, chain_id: str, location_id: str, line: OpLine,
-                      units: list[MembershipUnit], client: Client | None, at: datetime) -> None:
-    assert line.membership_type_id is not None
-    for sold in membership_sales(chain_id, location_id, line.membership_type_id, units, line.amount,
-                                 client or WALK_IN, at):
-        uow.publish(topics.MEMBERSHIP_SOLD, sold.client.id, sold)
+def _sell_memberships(uow: UnitOfWork, op: Operation, line: OpLine, units: list[MembershipUnit]) -> None:
+    assert line.membership_type_id is not None and op.location_id is not None
+    for sold in membership_sales(op.chain_id, op.location_id, line.membership_type_id, units, line.amount,
+                                 op.client or WALK_IN, op.at):
+        uow.publish(topics.MEMBERSHIP_SOLD, sold.client.id, sold, cause=op.cause)
