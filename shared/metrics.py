@@ -15,6 +15,10 @@ SQL_STATEMENTS = Counter(
     "perkstream_sql_statements_total", "SQL statements sent to PostgreSQL (round trips: a BEGIN, a query, an "
     "executemany's whole pipeline count one each), by the service's pools and its relay", ["service"],
 )
+PARTITIONS_ASSIGNED = Counter(
+    "perkstream_consumer_assignments_total", "Partition assignments this process's consumer received (one per "
+    "rebalance of its group that it took part in)", ["service"],
+)
 INBOX_PRUNED = Counter("perkstream_inbox_pruned_total", "Inbox keys deleted past the replay window", ["service"])
 BATCH_SECONDS = Histogram(
     "perkstream_batch_seconds", "Time to apply one consumed batch in one transaction", ["service", "topic"]

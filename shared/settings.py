@@ -12,6 +12,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Static group membership (Kafka's KIP-345): a name of this replica's own that outlives its restarts (a
+    # StatefulSet pod's name, say), unique among the replicas of a service. A replica back within
+    # KAFKA_SESSION_TIMEOUT_MS takes its partitions back at once, without a rebalance of its group; one
+    # that stays away leaves them idle that long. Empty: dynamic membership (each start and each stop
+    # rebalances the group, every member pausing meanwhile).
+    kafka_group_instance_id: str = ""
+    kafka_session_timeout_ms: int = 10_000
     database_url: str = "postgresql://postgres@127.0.0.1:55432/perkstream"
 
     http_host: str = "127.0.0.1"

@@ -47,6 +47,8 @@ class BatchConsumer:
         self.record_attempts = s.consumer_record_attempts
         self.applier = Applier(pool, self.group_id, s.consumer_record_seconds, s.consumer_record_attempts)
         self.max_clock_skew_seconds = s.consumer_max_clock_skew_seconds
+        self.group_instance_id = s.kafka_group_instance_id or None
+        self.session_timeout_ms = s.kafka_session_timeout_ms
         self.subscriptions: list[Subscription[Any]] = []
         self.inbox = InboxPruner(service, pool, s.inbox_retention_days, s.inbox_prune_interval_seconds,
                                  s.inbox_prune_batch_rows, s.inbox_prune_round_rows)
@@ -75,10 +77,12 @@ class BatchConsumer:
             max_records=self.max_records,
             batch_timeout_ms=self.batch_timeout_ms,
             auto_offset_reset="earliest",  # a new group starts from the beginning: nothing missed
+            group_instance_id=self.group_instance_id,  # static membership when set (settings.py)
+            session_timeout_ms=self.session_timeout_ms,
             ack_policy=AckPolicy.MANUAL,
             parser=fetch.keep_headers_raw,
             decoder=raw,
-            listener=_FinishBatchOnRevoke(inflight, ",".join(by_topic)),
+            listener=_FinishBatchOnRevoke(inflight, ",".join(by_topic), self.service),
             include_in_schema=False,  # the AsyncAPI document is built from the contract models instead
         )
         async def consume(body: Any, message: KafkaMessage) -> None:
@@ -175,9 +179,10 @@ class _FinishBatchOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     batch in hand finish and commit, so the next owner starts exactly after it. Bounded: a batch that
     takes longer is redelivered to the next owner instead, and the inbox absorbs it."""
 
-    def __init__(self, inflight: asyncio.Lock, topic: str, wait_seconds: float = 20) -> None:
+    def __init__(self, inflight: asyncio.Lock, topic: str, service: str, wait_seconds: float = 20) -> None:
         self.inflight = inflight
         self.topic = topic
+        self.service = service
         self.wait_seconds = wait_seconds
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
@@ -191,7 +196,7 @@ class _FinishBatchOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
             log.warning("rebalance_before_batch_committed", topic=self.topic)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        pass
+        metrics.PARTITIONS_ASSIGNED.labels(self.service).inc()
 
 
 @dataclass
