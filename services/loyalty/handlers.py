@@ -1,4 +1,4 @@
-"""Kafka subscriptions of the loyalty service: topic → use case."""
+"""Kafka subscriptions of the loyalty service: topic → use case (each takes a whole batch's events)."""
 
 from services.loyalty import usecases
 from shared import topics
@@ -7,11 +7,11 @@ from shared.runtime import Service
 
 
 def register(service: Service) -> None:
-    service.subscribe(topics.VISIT_PAID, VisitPaid, usecases.record_payment,
+    service.subscribe(topics.VISIT_PAID, VisitPaid, batch=usecases.record_payments,
                       keys=lambda e: [f"visit.paid:{e.visit_id}"],  # a visit is paid once, whatever its event id
                       description="A visit's checkout: the client's sold and paid totals, points spent and "
                                   "cashback accrued, the location program recalculated.")
-    service.subscribe(topics.VISIT_ARRIVED, VisitStatus, usecases.record_arrival,
+    service.subscribe(topics.VISIT_ARRIVED, VisitStatus, batch=usecases.record_arrivals,
                       description="The client came: counts as a visit; the location program recalculated.")
-    service.subscribe(topics.VISIT_NO_SHOW, VisitStatus, usecases.record_no_show,
+    service.subscribe(topics.VISIT_NO_SHOW, VisitStatus, batch=usecases.record_no_shows,
                       description="The client did not come (the no-show category).")

@@ -1,131 +1,31 @@
-"""All SQL of the loyalty service. Every query is scoped by chain_id (the few that look across chains,
-for the scheduled jobs and the background recalculation, only find which chains have work)."""
+"""The SQL of the loyalty service's requests and jobs (the visit batches' is in batch_repository.py,
+which this one reuses where a statement is the same). Every query is scoped by chain_id (the few that
+look across chains, for the scheduled jobs and the background recalculation, only find which chains
+have work)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
-from services.loyalty.domain import (
-    CategoryRule,
-    DiscountRule,
-    History,
-    InactiveRule,
-    LevelRule,
-    Lot,
-    LoyaltyState,
-    Program,
-    Promotion,
-    Stats,
-    Tier,
+from services.loyalty import batch_repository as batch
+from services.loyalty.domain import Lot, LoyaltyState, Program, Stats
+from services.loyalty.domain.cards import Card, CardType
+from services.loyalty.domain.visits import stats_of
+from services.loyalty.rows import (
+    VISIT_COLUMNS,
+    card_from_row,
+    card_type_from_row,
+    program_from_spec,
+    state_from_row,
+    visit_from_row,
 )
 from shared.db import as_uuid
 from shared.paging import Page
-
-
-@dataclass(frozen=True)
-class ClientStats:
-    sold: Decimal
-    paid: Decimal
-    visits: int
-    last_visit_at: datetime | None
-
-
-@dataclass(frozen=True)
-class CardType:
-    id: str
-    name: str
-    location_ids: tuple[str, ...]
-    created_at: datetime
-
-    def valid_at(self, location_id: str) -> bool:
-        return not self.location_ids or location_id in self.location_ids
-
-
-@dataclass(frozen=True)
-class Card:
-    id: str
-    card_type_id: str
-    client_id: str
-    phone: str | None
-    number: str
-    balance: Decimal
-    issued_at: datetime
-
-
-
-def _dec(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
-# --- (de)serialising the programs: jsonb holds money as strings --------------------------------
-
-
-def program_from_spec(spec: dict[str, Any]) -> Program:
-    cats = spec.get("category_rules") or {}
-    on_status = cats.get("on_status") or {}
-    return Program(
-        discount_rules=tuple(DiscountRule(r["basis"], Decimal(r["from"]), Decimal(r["percent"]))
-                             for r in spec.get("discount_rules", [])),
-        discount_reset_after_days=spec.get("discount_reset_after_days"),
-        level_rules=tuple(LevelRule(r["level"], _dec(r.get("sold_from")), _dec(r.get("paid_from")),
-                                    r.get("visits_from")) for r in spec.get("level_rules", [])),
-        level_reset_after_days=spec.get("level_reset_after_days"),
-        add_rules=tuple(CategoryRule(r["basis"], Decimal(r["from"]), r["category"]) for r in cats.get("add", [])),
-        remove_rules=tuple(CategoryRule(r["basis"], Decimal(r["from"]), r["category"])
-                           for r in cats.get("remove", [])),
-        on_arrived=on_status.get("arrived"), on_no_show=on_status.get("no_show"),
-        inactive_rules=tuple(InactiveRule(r["days"], r["category"]) for r in cats.get("inactive", [])),
-        notify_discount_expiration=bool(spec.get("notify_discount_expiration")),
-    )
-
-
-def promotion_from_row(row: asyncpg.Record) -> Promotion:
-    s = row["spec"]
-    burn = s.get("burn_after") or {}
-    start = s.get("history_start")
-    return Promotion(
-        id=str(row["id"]), name=s["name"], type=s["type"], card_type_ids=tuple(s.get("card_type_ids", [])),
-        location_ids=tuple(s.get("location_ids", [])), percent=_dec(s.get("percent")),
-        rules=tuple(Tier(Decimal(r["from"]), Decimal(r["percent"])) for r in s.get("rules", [])),
-        history_source=s.get("history_source", "chain"),
-        history_start=date.fromisoformat(start) if start else None,
-        burn_after_n=burn.get("n"), burn_after_unit=burn.get("unit", "month"),
-        burn_notice_days=s.get("burn_notice_days") or 0, every_nth_visit=s.get("every_nth_visit") or 1,
-        max_uses=s.get("max_uses") or 0, rounding=s.get("rounding", "cents"), archived=bool(s.get("archived")),
-    )
-
-
-def _card(row: asyncpg.Record) -> Card:
-    return Card(str(row["id"]), str(row["card_type_id"]), row["client_id"], row["phone"], row["number"],
-                row["balance"], row["issued_at"])
-
-
-def _card_type(row: asyncpg.Record) -> CardType:
-    return CardType(str(row["id"]), row["name"], tuple(row["location_ids"]), row["created_at"])
-
-
-STATS_COLUMNS = """coalesce(sum(sold), 0) AS sold, coalesce(sum(paid), 0) AS paid,
-    count(*) FILTER (WHERE status = 'arrived') AS visits,
-    count(*) FILTER (WHERE status = 'no_show') AS no_shows,
-    max(coalesce(scheduled_at, status_at)) FILTER (WHERE status = 'arrived') AS last_visit_at,
-    max(paid_at) AS last_paid_at"""
-
-
-# $1 chain, $2 client, $3 phone, $4 name
-CLIENT_UPSERT = """INSERT INTO clients (chain_id, client_id, phone, name) VALUES ($1,$2,$3,$4)
-    ON CONFLICT (chain_id, client_id) DO UPDATE
-    SET phone = coalesce(EXCLUDED.phone, clients.phone), name = coalesce(EXCLUDED.name, clients.name)"""
-
-
-def _stats(row: asyncpg.Record) -> Stats:
-    return Stats(row["sold"], row["paid"], row["visits"], row["no_shows"], row["last_visit_at"], row["last_paid_at"])
-
 
 # --- across chains: which chains have work (jobs for every chain, the background recalculation) ---
 
@@ -169,48 +69,22 @@ class Repository:
             self.chain_id, client_ids)
         return {r["client_id"]: r for r in rows}
 
-    async def record_payment(self, visit_id: str, location_id: str, client_id: str, sold: Decimal,
-                             paid: Decimal, at: datetime, phone: str | None = None, name: str | None = None) -> None:
-        """The visit's totals, and the client's latest phone and name (for the events), in one trip."""
-        await self.conn.execute(
-            f"""WITH client AS ({CLIENT_UPSERT})
-                INSERT INTO visits (chain_id, visit_id, location_id, client_id, sold, paid, paid_at)
-                VALUES ($1,$5,$6,$2,$7,$8,$9)
-                ON CONFLICT (chain_id, visit_id) DO UPDATE
-                SET sold = EXCLUDED.sold, paid = EXCLUDED.paid, paid_at = EXCLUDED.paid_at""",
-            self.chain_id, client_id, phone, name, visit_id, location_id, sold, paid, at,
-        )
-
-    async def record_status(self, visit_id: str, location_id: str, client_id: str, status: str,
-                            at: datetime, scheduled_at: datetime, phone: str | None = None,
-                            name: str | None = None) -> None:
-        # A status reported later than the one we hold replaces it; an older one arriving late does not.
-        await self.conn.execute(
-            f"""WITH client AS ({CLIENT_UPSERT})
-                INSERT INTO visits (chain_id, visit_id, location_id, client_id, status, status_at, scheduled_at)
-                VALUES ($1,$5,$6,$2,$7,$8,$9)
-                ON CONFLICT (chain_id, visit_id) DO UPDATE
-                SET status = EXCLUDED.status, status_at = EXCLUDED.status_at,
-                    scheduled_at = EXCLUDED.scheduled_at
-                WHERE visits.status_at IS NULL OR visits.status_at <= EXCLUDED.status_at""",
-            self.chain_id, client_id, phone, name, visit_id, location_id, status, at, scheduled_at,
-        )
-
     async def stats(self, client_id: str, location_id: str | None) -> Stats:
-        row = await self.conn.fetchrow(
-            f"""SELECT {STATS_COLUMNS} FROM visits WHERE chain_id = $1 AND client_id = $2
+        rows = await self.conn.fetch(
+            f"""SELECT {VISIT_COLUMNS} FROM visits WHERE chain_id = $1 AND client_id = $2
                 AND ($3::text IS NULL OR location_id = $3)""",
             self.chain_id, client_id, location_id,
         )
-        return _stats(row)
+        return stats_of(visit_from_row(r) for r in rows)
 
     async def location_stats(self, location_id: str, client_ids: list[str]) -> dict[str, Stats]:
         rows = await self.conn.fetch(
-            f"""SELECT client_id, {STATS_COLUMNS} FROM visits
-                WHERE chain_id = $1 AND location_id = $2 AND client_id = ANY($3::text[]) GROUP BY client_id""",
+            f"""SELECT {VISIT_COLUMNS} FROM visits
+                WHERE chain_id = $1 AND location_id = $2 AND client_id = ANY($3::text[])""",
             self.chain_id, location_id, client_ids,
         )
-        return {r["client_id"]: _stats(r) for r in rows}
+        visits = [visit_from_row(r) for r in rows]
+        return {c: stats_of(v for v in visits if v.client_id == c) for c in {v.client_id for v in visits}}
 
     async def location_clients_page(self, location_id: str, after: str, limit: int) -> list[str]:
         rows = await self.conn.fetch(
@@ -261,34 +135,12 @@ class Repository:
         return {r["location_id"]: program_from_spec(r["spec"]) for r in rows}
 
     async def lock_states(self, location_id: str, client_ids: list[str], as_of: datetime) -> dict[str, LoyaltyState]:
-        """The clients' current state, their rows locked (created when missing) in client order, so a
-        page of the background recalculation and a batch of visits serialize on the same client."""
-        ids = sorted(set(client_ids))
-        # One statement creates the missing rows and locks them all, noting the moment they are
-        # calculated for (what the inactivity job compares with); the state comes back as it was.
-        rows = await self.conn.fetch(
-            """INSERT INTO client_loyalty (chain_id, location_id, client_id, calculated_at)
-               SELECT $1, $2, c, $4 FROM unnest($3::text[]) AS c ORDER BY c
-               ON CONFLICT (chain_id, location_id, client_id) DO UPDATE SET calculated_at = EXCLUDED.calculated_at
-               RETURNING client_id, discount_percent, level, categories""",
-            self.chain_id, location_id, ids, as_of,
-        )
-        return {r["client_id"]: LoyaltyState(r["discount_percent"], r["level"], tuple(r["categories"]))
-                for r in rows}
+        """The clients' current state, their rows locked (created when missing) in client order."""
+        states = await batch.lock_states(self.conn, [(self.chain_id, location_id, c) for c in client_ids], as_of)
+        return {client_id: state for (_, _, client_id), state in states.items()}
 
     async def save_states(self, location_id: str, states: dict[str, LoyaltyState]) -> None:
-        if not states:
-            return
-        ids = list(states)
-        await self.conn.execute(
-            """UPDATE client_loyalty AS l
-               SET discount_percent = t.d, level = t.lv,
-                   categories = coalesce(string_to_array(t.c, chr(31)), ARRAY[]::text[])
-               FROM unnest($3::text[], $4::numeric[], $5::text[], $6::text[]) AS t(id, d, lv, c)
-               WHERE l.chain_id = $1 AND l.location_id = $2 AND l.client_id = t.id""",
-            self.chain_id, location_id, ids, [states[i].discount_percent for i in ids],
-            [states[i].level for i in ids], [chr(31).join(states[i].categories) or None for i in ids],
-        )
+        await batch.save_states(self.conn, {(self.chain_id, location_id, c): s for c, s in states.items()})
 
     async def state(self, location_id: str, client_id: str) -> LoyaltyState | None:
         r = await self.conn.fetchrow(
@@ -296,7 +148,7 @@ class Repository:
                WHERE chain_id = $1 AND location_id = $2 AND client_id = $3""",
             self.chain_id, location_id, client_id,
         )
-        return LoyaltyState(r["discount_percent"], r["level"], tuple(r["categories"])) if r else None
+        return state_from_row(r) if r else None
 
     # --- background recalculations -----------------------------------------------------------
 
@@ -328,20 +180,20 @@ class Repository:
         row = await self.conn.fetchrow(
             """INSERT INTO card_types (id, chain_id, name, location_ids) VALUES ($1,$2,$3,$4) RETURNING *""",
             uuid.uuid4(), self.chain_id, name, location_ids)
-        return _card_type(row)
+        return card_type_from_row(row)
 
     async def update_card_type(self, type_id: str, name: str, location_ids: list[str]) -> CardType:
         row = await self.conn.fetchrow(
             """UPDATE card_types SET name = $3, location_ids = $4 WHERE chain_id = $1 AND id = $2 RETURNING *""",
             self.chain_id, uuid.UUID(type_id), name, location_ids)
-        return _card_type(row)
+        return card_type_from_row(row)
 
     async def card_type(self, type_id: str) -> CardType | None:
         key = as_uuid(type_id)
         if key is None:
             return None
         row = await self.conn.fetchrow("SELECT * FROM card_types WHERE chain_id = $1 AND id = $2", self.chain_id, key)
-        return _card_type(row) if row else None
+        return card_type_from_row(row) if row else None
 
     async def card_types(self, page: Page) -> list[CardType]:
         rows = await self.conn.fetch(
@@ -349,7 +201,7 @@ class Repository:
                  AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
                ORDER BY created_at, id LIMIT $4""",
             self.chain_id, *page.after(datetime, uuid.UUID), page.fetch)
-        return [_card_type(r) for r in page.cut(rows, _created_key)]
+        return [card_type_from_row(r) for r in page.cut(rows, _created_key)]
 
     async def existing_card_types(self, ids: list[str]) -> set[str]:
         keys = [k for k in (as_uuid(i) for i in ids) if k is not None]
@@ -381,14 +233,6 @@ class Repository:
             self.chain_id, *page.after(datetime, uuid.UUID), page.fetch)
         return page.cut(rows, _created_key)
 
-    async def promotions_of(self, card_type_id: str) -> list[Promotion]:
-        """The live promotions of a card type (an archived one accrues nothing: not even read)."""
-        rows = await self.conn.fetch(
-            """SELECT * FROM promotions WHERE chain_id = $1 AND spec->'card_type_ids' ? $2
-                 AND NOT coalesce((spec->>'archived')::boolean, false)
-               ORDER BY created_at, id""", self.chain_id, card_type_id)
-        return [promotion_from_row(r) for r in rows]
-
     async def live_promotions(self, card_type_ids: list[str], besides: str | None) -> dict[str, int]:
         """How many live promotions each card type has, `besides` left out; the card types are locked
         first, so promotions made at once for one card type are counted one after the other."""
@@ -413,7 +257,7 @@ class Repository:
             """INSERT INTO cards (id, chain_id, card_type_id, client_id, phone, number)
                VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (chain_id, number) DO NOTHING RETURNING *""",
             uuid.uuid4(), self.chain_id, uuid.UUID(card_type_id), client_id, phone, number)
-        return _card(row) if row else None
+        return card_from_row(row) if row else None
 
     async def card(self, id_or_number: str, *, lock: bool = False) -> Card | None:
         """A card by its id or its number (what a cashier types)."""
@@ -421,13 +265,7 @@ class Repository:
         row = await self.conn.fetchrow(
             f"""SELECT * FROM cards WHERE chain_id = $1 AND (id = $2 OR number = $3)
                 {'FOR UPDATE' if lock else ''}""", self.chain_id, key, id_or_number)
-        return _card(row) if row else None
-
-    async def cards_of(self, client_id: str, *, lock: bool = False) -> list[Card]:
-        rows = await self.conn.fetch(
-            f"""SELECT * FROM cards WHERE chain_id = $1 AND client_id = $2 ORDER BY issued_at, id
-                {'FOR UPDATE' if lock else ''}""", self.chain_id, client_id)
-        return [_card(r) for r in rows]
+        return card_from_row(row) if row else None
 
     async def find_cards(self, client_id: str | None, page: Page) -> list[Card]:
         rows = await self.conn.fetch(
@@ -435,51 +273,21 @@ class Repository:
                  AND ($3::timestamptz IS NULL OR (issued_at, id) > ($3, $4::uuid))
                ORDER BY issued_at, id LIMIT $5""",
             self.chain_id, client_id, *page.after(datetime, uuid.UUID), page.fetch)
-        return [_card(r) for r in page.cut(rows, lambda r: (r["issued_at"], r["id"]))]
+        return [card_from_row(r) for r in page.cut(rows, lambda r: (r["issued_at"], r["id"]))]
 
     async def cards_by_ids(self, ids: list[str]) -> list[Card]:
         rows = await self.conn.fetch(
             "SELECT * FROM cards WHERE chain_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE",
             self.chain_id, [uuid.UUID(i) for i in ids])
-        return [_card(r) for r in rows]
+        return [card_from_row(r) for r in rows]
 
     # --- points --------------------------------------------------------------------------------
 
-    async def history(self, client_id: str, locations: tuple[str, ...] | None, start: date | None,
-                      visit_paid_at: datetime, visit_id: str) -> History:
-        """The client's paid visits up to and including this one (by payment time), at `locations`
-        (None: the whole chain), from `start`."""
-        row = await self.conn.fetchrow(
-            """SELECT coalesce(sum(sold), 0) AS sold, coalesce(sum(paid), 0) AS paid, count(*) AS visits
-               FROM visits WHERE chain_id = $1 AND client_id = $2 AND paid_at IS NOT NULL
-                 AND ($3::text[] IS NULL OR location_id = ANY($3::text[]))
-                 AND ($4::date IS NULL OR (paid_at AT TIME ZONE 'UTC')::date >= $4)
-                 AND (paid_at, visit_id) <= ($5, $6)""",
-            self.chain_id, client_id, list(locations) if locations is not None else None, start,
-            visit_paid_at, visit_id,
-        )
-        return History(row["sold"], row["paid"], row["visits"])
-
-    async def uses(self, card_id: str, promotion_id: str) -> int:
-        return await self.conn.fetchval(  # type: ignore[no-any-return]
-            """SELECT count(*) FROM card_transactions
-               WHERE chain_id = $1 AND card_id = $2 AND promotion_id = $3 AND kind = 'accrual'""",
-            self.chain_id, uuid.UUID(card_id), uuid.UUID(promotion_id))
-
     async def lots(self, card_id: str) -> list[Lot]:
-        rows = await self.conn.fetch(
-            """SELECT id, accrued_at, remaining FROM bonus_lots
-               WHERE chain_id = $1 AND card_id = $2 AND remaining > 0 ORDER BY accrued_at, id""",
-            self.chain_id, uuid.UUID(card_id))
-        return [Lot(r["id"], r["accrued_at"], r["remaining"]) for r in rows]
+        return (await batch.lots(self.conn, [(self.chain_id, card_id)])).get((self.chain_id, card_id), [])
 
     async def take_from_lots(self, taken: dict[int, Decimal]) -> None:
-        if taken:
-            await self.conn.execute(
-                """UPDATE bonus_lots AS l SET remaining = l.remaining - t.amount
-                   FROM unnest($2::bigint[], $3::numeric[]) AS t(id, amount)
-                   WHERE l.chain_id = $1 AND l.id = t.id""",
-                self.chain_id, list(taken), list(taken.values()))
+        await batch.take_from_lots(self.conn, {(self.chain_id, lot): amount for lot, amount in taken.items()})
 
     async def add_lot(self, card_id: str, at: datetime, amount: Decimal, burns_at: datetime | None,
                       notice_at: datetime | None, promotion_id: str | None, visit_id: str | None) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.loyalty.repository import program_from_spec
+from services.loyalty.rows import program_from_spec
 from services.loyalty.schemas import ProgramIn, PromotionIn
 from tests.contract_examples import LOYALTY_PROGRAM
 

@@ -1,6 +1,6 @@
 """Every command and query of the loyalty service (the app index)."""
 
-from services.loyalty.usecases.bonus import BURN_JOB, apply_visit, burn_job, manual_transaction
+from services.loyalty.usecases.bonus import BURN_JOB, bonus_on_visit, burn_job, manual_transaction
 from services.loyalty.usecases.catalog import (
     create_card_type,
     create_promotion,
@@ -25,13 +25,13 @@ from services.loyalty.usecases.recalculate import (
     recalculate_client,
     save_program,
 )
-from services.loyalty.usecases.record_visit import record_arrival, record_no_show, record_payment
+from services.loyalty.usecases.record_visit import record_arrivals, record_no_shows, record_payments
 
 __all__ = [
-    "BURN_JOB", "RecalcWorker", "apply_visit", "burn_job", "chains_for_inactivity", "client_loyalty",
+    "BURN_JOB", "RecalcWorker", "bonus_on_visit", "burn_job", "chains_for_inactivity", "client_loyalty",
     "create_card_type", "create_promotion",
     "find_cards", "get_card", "get_card_type", "get_program", "get_promotion", "inactivity_job", "issue_card",
     "list_card_types", "list_promotions", "manual_transaction", "patch_card_type", "patch_promotion",
-    "recalc_page", "recalculate", "recalculate_client", "record_arrival", "record_no_show", "record_payment",
+    "recalc_page", "recalculate", "recalculate_client", "record_arrivals", "record_no_shows", "record_payments",
     "save_program",
 ]

@@ -9,9 +9,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+
 from services.loyalty import domain
-from services.loyalty.repository import Card, CardType, Repository, chains_with_lots_due
+from services.loyalty.domain.books import Books
+from services.loyalty.domain.cards import Card, CardType
+from services.loyalty.repository import Repository, chains_with_lots_due
 from shared import topics
+from shared.db import as_uuid
 from shared.errors import Conflict, NotFound
 from shared.events import (
     BonusAccrued,
@@ -33,68 +38,78 @@ def _card_fields(chain_id: str, card: Card, balance: Decimal, name: str | None =
             "client": Client(id=card.client_id, phone=card.phone, name=name), "balance": balance}
 
 
-async def apply_visit(uow: UnitOfWork, e: VisitPaid) -> None:
+# What a decision publishes: (topic, key, event); the handler publishes it once the batch is saved.
+Message = tuple[str, str, BaseModel]
+
+
+def bonus_on_visit(books: Books, e: VisitPaid) -> list[Message]:
     """Points first spent on the visit (from the card it names), then cashback accrued: on the card the
-    visit names, or else on every card of the client valid at the location."""
-    repo = Repository(uow.conn, e.chain_id)
+    visit names, or else on every card of the client valid at the location. Decided on the batch's
+    books (each visit sees the balances, lots and uses the earlier ones left)."""
     named: Card | None = None
     if e.loyalty_card_id:
-        named = await repo.card(e.loyalty_card_id, lock=True)
+        named = named_card(books, e.chain_id, e.loyalty_card_id)
         if named is None:
             raise ValueError(f"loyalty_card_id: no loyalty card {e.loyalty_card_id!r} in chain {e.chain_id}")
     elif e.bonus_spent > 0:
         raise ValueError("bonus_spent: points spent without a loyalty_card_id")
-    name = e.client.name
+    out: list[Message] = []
     if named is not None and e.bonus_spent > 0:
-        await _spend(uow, repo, e, named, name)
-    cards = [named] if named is not None else await repo.cards_of(e.client.id, lock=True)
+        out += _spend(books, e, named)
+    cards = [named] if named is not None else books.cards_of(e.chain_id, e.client.id)
     for card in cards:
-        card_type = await repo.card_type(card.card_type_id)
+        card_type = books.card_type(e.chain_id, card)
         if card_type is not None and card_type.valid_at(e.location_id):
-            await _accrue(uow, repo, e, card, card_type, name)
+            out += _accrue(books, e, card, card_type)
+    return out
 
 
-async def _spend(uow: UnitOfWork, repo: Repository, e: VisitPaid, card: Card, name: str | None) -> None:
-    card_type = await repo.card_type(card.card_type_id)
-    take = domain.take_oldest(await repo.lots(card.id), e.bonus_spent)
+def named_card(books: Books, chain_id: str, ref: str) -> Card | None:
+    """The card a visit names, by its id or its number (what a cashier types)."""
+    as_id = as_uuid(ref)
+    return books.card_by_ref(chain_id, ref, str(as_id) if as_id else None)
+
+
+def _spend(books: Books, e: VisitPaid, card: Card) -> list[Message]:
+    card_type = books.card_type(e.chain_id, card)
+    name = e.client.name
     reason = None
     if card_type is None or not card_type.valid_at(e.location_id):
         reason = "location_not_allowed"
-    elif take is None:
+    elif books.take_oldest(e.chain_id, card.id, e.bonus_spent) is None:
         reason = "insufficient_balance"
-    if reason is not None or take is None:
-        uow.publish(topics.LOYALTY_BONUS_SPEND_REJECTED, card.client_id, BonusSpendRejected(
+    if reason is not None:
+        return [(topics.LOYALTY_BONUS_SPEND_REJECTED, card.client_id, BonusSpendRejected(
             **_card_fields(e.chain_id, card, card.balance, name, e.location_id), requested=e.bonus_spent,
-            visit_id=e.visit_id, reason=reason or "insufficient_balance"))
-        return
-    await repo.take_from_lots(take.taken)
-    balance = await repo.move_points(card.id, e.occurred_at, "spend", -e.bonus_spent, visit_id=e.visit_id,
-                                     location_id=e.location_id)
-    uow.publish(topics.LOYALTY_BONUS_SPENT, card.client_id, BonusSpent(
+            visit_id=e.visit_id, reason=reason))]
+    balance = books.move_points(e.chain_id, card.id, e.occurred_at, "spend", -e.bonus_spent, visit_id=e.visit_id,
+                                location_id=e.location_id)
+    return [(topics.LOYALTY_BONUS_SPENT, card.client_id, BonusSpent(
         **_card_fields(e.chain_id, card, balance, name, e.location_id), amount=e.bonus_spent, kind="spend",
-        visit_id=e.visit_id))
+        visit_id=e.visit_id))]
 
 
-async def _accrue(uow: UnitOfWork, repo: Repository, e: VisitPaid, card: Card, card_type: CardType,
-                  name: str | None) -> None:
+def _accrue(books: Books, e: VisitPaid, card: Card, card_type: CardType) -> list[Message]:
     visit = domain.Visit(e.sold_total, e.paid_total)
-    for promotion in await repo.promotions_of(card.card_type_id):
+    out: list[Message] = []
+    for promotion in books.promotions_of(e.chain_id, card.card_type_id):
         if not promotion.active_at(e.location_id):
             continue
-        history = await repo.history(e.client.id, promotion.history_locations(card_type.location_ids),
-                                     promotion.history_start, e.occurred_at, e.visit_id)
-        uses = await repo.uses(card.id, promotion.id) if promotion.max_uses else 0
+        history = books.history(e.chain_id, e.client.id, promotion.history_locations(card_type.location_ids),
+                                promotion.history_start, e.occurred_at, e.visit_id)
+        uses = books.uses[(e.chain_id, card.id, promotion.id)] if promotion.max_uses else 0
         amount = domain.cashback(promotion, visit, history, uses)
         if amount <= 0:
             continue
         burns_at = promotion.burns_at(e.occurred_at)
-        await repo.add_lot(card.id, e.occurred_at, amount, burns_at, promotion.notice_at(burns_at), promotion.id,
-                           e.visit_id)
-        balance = await repo.move_points(card.id, e.occurred_at, "accrual", amount, visit_id=e.visit_id,
-                                         promotion_id=promotion.id, location_id=e.location_id)
-        uow.publish(topics.LOYALTY_BONUS_ACCRUED, card.client_id, BonusAccrued(
-            **_card_fields(e.chain_id, card, balance, name, e.location_id), amount=amount, kind="cashback",
-            visit_id=e.visit_id, promotion_id=uuid.UUID(promotion.id), burns_at=burns_at))
+        books.add_lot(e.chain_id, card.id, e.occurred_at, amount, burns_at, promotion.notice_at(burns_at),
+                      promotion.id, e.visit_id)
+        balance = books.move_points(e.chain_id, card.id, e.occurred_at, "accrual", amount, visit_id=e.visit_id,
+                                    promotion_id=promotion.id, location_id=e.location_id)
+        out.append((topics.LOYALTY_BONUS_ACCRUED, card.client_id, BonusAccrued(
+            **_card_fields(e.chain_id, card, balance, e.client.name, e.location_id), amount=amount, kind="cashback",
+            visit_id=e.visit_id, promotion_id=uuid.UUID(promotion.id), burns_at=burns_at)))
+    return out
 
 
 async def manual_transaction(uow: UnitOfWork, chain_id: str, card_ref: str, kind: str, amount: Decimal,

@@ -7,7 +7,8 @@ from typing import Any
 import asyncpg
 
 from services.loyalty.domain import MAX_CARDS_PER_CLIENT, MAX_LIVE_PROMOTIONS
-from services.loyalty.repository import Card, Repository
+from services.loyalty.domain.cards import Card
+from services.loyalty.repository import Repository
 from services.loyalty.schemas import (
     CardIn,
     CardOut,

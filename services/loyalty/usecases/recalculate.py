@@ -13,8 +13,10 @@ import structlog
 
 from services.loyalty import domain
 from services.loyalty.domain import LoyaltyState, Program, Stats
+from services.loyalty.domain.books import Books
 from services.loyalty.repository import Repository, chains_with_programs, next_running_recalc
 from services.loyalty.schemas import ClientLoyaltyOut, ProgramIn, ProgramOut
+from services.loyalty.usecases.bonus import Message
 from shared import topics
 from shared.errors import NotFound
 from shared.events import CategoriesChanged, Client, DiscountChanged, LevelChanged
@@ -34,40 +36,59 @@ async def recalculate(uow: UnitOfWork, chain_id: str, location_id: str, client_i
         return 0
     old = await repo.lock_states(location_id, client_ids, as_of)  # lock first, then read the statistics
     stats = await repo.location_stats(location_id, client_ids)
-    changed: dict[str, LoyaltyState] = {}
-    people: dict[str, Any] | None = None
+    changed: dict[str, tuple[Stats, LoyaltyState, LoyaltyState]] = {}
     for client_id in sorted(set(client_ids)):
         s = stats.get(client_id, Stats())
         before = old.get(client_id, LoyaltyState())
         after = domain.evaluate(program, s, as_of)
-        if after == before:
-            continue
-        changed[client_id] = after
-        if people is None:
-            people = await repo.clients(list(set(client_ids)))
+        if after != before:
+            changed[client_id] = (s, before, after)
+    people = await repo.clients(list(set(client_ids))) if changed else {}
+    for client_id, (s, before, after) in changed.items():
         row = people.get(client_id)
         client = Client(id=client_id, phone=row["phone"] if row else None, name=row["name"] if row else None)
-        _publish_changes(uow, chain_id, location_id, client, before, after, reason,
-                         domain.discount_expires_at(program, s) if program.notify_discount_expiration else None)
-    await repo.save_states(location_id, changed)
+        for topic, key, event in change_events(chain_id, location_id, client, program, s, before, after, reason):
+            uow.publish(topic, key, event)
+    await repo.save_states(location_id, {client_id: after for client_id, (_, _, after) in changed.items()})
     return len(changed)
 
 
-def _publish_changes(uow: UnitOfWork, chain_id: str, location_id: str, client: Client, before: LoyaltyState,
-                     after: LoyaltyState, reason: str, expires_at: datetime | None) -> None:
+def reassess(books: Books, chain_id: str, location_id: str, client_id: str, reason: str) -> list[Message]:
+    """The location program applied to one client of a batch of visits, on the batch's books (the
+    statistics with the batch's earlier visits, the state the earlier ones left)."""
+    program = books.program(chain_id, location_id)
+    if program is None:
+        return []
+    s = books.stats(chain_id, location_id, client_id)
+    before = books.state(chain_id, location_id, client_id)
+    after = domain.evaluate(program, s, books.as_of)
+    if after == before:
+        return []
+    books.set_state(chain_id, location_id, client_id, after)
+    phone, name = books.clients.get((chain_id, client_id), (None, None))
+    return change_events(chain_id, location_id, Client(id=client_id, phone=phone, name=name), program, s, before,
+                         after, reason)
+
+
+def change_events(chain_id: str, location_id: str, client: Client, program: Program, s: Stats,
+                  before: LoyaltyState, after: LoyaltyState, reason: str) -> list[Message]:
+    """An event per thing that changed (discount, level, categories), with its old and new values."""
+    expires_at = domain.discount_expires_at(program, s) if program.notify_discount_expiration else None
     common: dict[str, Any] = {"chain_id": chain_id, "location_id": location_id, "client": client, "reason": reason}
+    out: list[Message] = []
     if after.discount_percent != before.discount_percent:
-        uow.publish(topics.LOYALTY_DISCOUNT_CHANGED, client.id, DiscountChanged(
+        out.append((topics.LOYALTY_DISCOUNT_CHANGED, client.id, DiscountChanged(
             **common, old_percent=before.discount_percent, new_percent=after.discount_percent,
-            expires_at=expires_at if after.discount_percent else None))
+            expires_at=expires_at if after.discount_percent else None)))
     if after.level != before.level:
-        uow.publish(topics.LOYALTY_LEVEL_CHANGED, client.id, LevelChanged(
-            **common, old_level=before.level, new_level=after.level))
+        out.append((topics.LOYALTY_LEVEL_CHANGED, client.id, LevelChanged(
+            **common, old_level=before.level, new_level=after.level)))
     if after.categories != before.categories:
-        uow.publish(topics.LOYALTY_CATEGORIES_CHANGED, client.id, CategoriesChanged(
+        out.append((topics.LOYALTY_CATEGORIES_CHANGED, client.id, CategoriesChanged(
             **common, old_categories=list(before.categories), new_categories=list(after.categories),
             added=sorted(set(after.categories) - set(before.categories)),
-            removed=sorted(set(before.categories) - set(after.categories))))
+            removed=sorted(set(before.categories) - set(after.categories)))))
+    return out
 
 
 # --- HTTP: the program, the client card ---------------------------------------------------------

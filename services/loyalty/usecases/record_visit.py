@@ -1,33 +1,107 @@
-"""Visit events: the client's statistics (one row per visit, whatever the order the events come in),
-then the location program recalculated for the client, and on a paid visit the bonus program."""
+"""Visit events, a batch at a time: the client's statistics (one row per visit, whatever the order the
+events come in), on a paid visit the bonus program, then the location program recalculated for the
+client. Each handler loads what the batch needs (one statement per table), decides record by record
+on the batch's books (each record sees what the earlier ones did, as if they had come one at a time),
+saves what changed (one statement per table) and publishes in record order."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from services.loyalty.repository import Repository
-from services.loyalty.usecases.bonus import apply_visit
-from services.loyalty.usecases.recalculate import recalculate
+import asyncpg
+from pydantic import BaseModel
+
+from services.loyalty import batch_repository as batch
+from services.loyalty.domain.books import Books
+from services.loyalty.domain.visits import visit_paid, visit_status
+from services.loyalty.usecases.bonus import Message, bonus_on_visit, named_card
+from services.loyalty.usecases.recalculate import reassess
+from shared.db import as_uuid
 from shared.events import VisitPaid, VisitStatus
 from shared.uow import UnitOfWork
 
 
-async def record_payment(uow: UnitOfWork, e: VisitPaid) -> None:
-    repo = Repository(uow.conn, e.chain_id)
-    await repo.record_payment(e.visit_id, e.location_id, e.client.id, e.sold_total, e.paid_total, e.occurred_at,
-                              e.client.phone, e.client.name)
-    await apply_visit(uow, e)
-    await recalculate(uow, e.chain_id, e.location_id, [e.client.id], datetime.now(UTC), "visit_paid")
+async def record_payments(uow: UnitOfWork, events: list[VisitPaid]) -> None:
+    books = await _load(uow.conn, events, with_cards=True)
+    out: list[tuple[Message, BaseModel]] = []
+    for e in events:
+        books.put_visit(e.chain_id, visit_paid(books.visit(e.chain_id, e.visit_id), e.visit_id, e.location_id,
+                                               e.client.id, e.sold_total, e.paid_total, e.occurred_at))
+        books.tell_client(e.chain_id, e.client.id, e.client.phone, e.client.name)
+        out += [(m, e) for m in bonus_on_visit(books, e)]
+        out += [(m, e) for m in reassess(books, e.chain_id, e.location_id, e.client.id, "visit_paid")]
+    await _save(uow.conn, books, "payment")
+    _publish(uow, out)
 
 
-async def record_arrival(uow: UnitOfWork, e: VisitStatus) -> None:
-    await _record_status(uow, e, "arrived")
+async def record_arrivals(uow: UnitOfWork, events: list[VisitStatus]) -> None:
+    await _record_statuses(uow, events, "arrived")
 
 
-async def record_no_show(uow: UnitOfWork, e: VisitStatus) -> None:
-    await _record_status(uow, e, "no_show")
+async def record_no_shows(uow: UnitOfWork, events: list[VisitStatus]) -> None:
+    await _record_statuses(uow, events, "no_show")
 
 
-async def _record_status(uow: UnitOfWork, e: VisitStatus, status: str) -> None:
-    repo = Repository(uow.conn, e.chain_id)
-    await repo.record_status(e.visit_id, e.location_id, e.client.id, status, e.occurred_at, e.scheduled_at,
-                             e.client.phone, e.client.name)
-    await recalculate(uow, e.chain_id, e.location_id, [e.client.id], datetime.now(UTC), f"visit_{status}")
+async def _record_statuses(uow: UnitOfWork, events: list[VisitStatus], status: str) -> None:
+    books = await _load(uow.conn, events, with_cards=False)
+    out: list[tuple[Message, BaseModel]] = []
+    for e in events:
+        books.put_visit(e.chain_id, visit_status(books.visit(e.chain_id, e.visit_id), e.visit_id, e.location_id,
+                                                 e.client.id, status, e.occurred_at, e.scheduled_at))
+        books.tell_client(e.chain_id, e.client.id, e.client.phone, e.client.name)
+        out += [(m, e) for m in reassess(books, e.chain_id, e.location_id, e.client.id, f"visit_{status}")]
+    await _save(uow.conn, books, "status")
+    _publish(uow, out)
+
+
+async def _load(conn: asyncpg.Connection, events: Sequence[VisitPaid | VisitStatus], with_cards: bool) -> Books:
+    """The programs of the batch's locations; the states of their clients there, locked (first: then
+    the statistics are read); the cards, with their types, promotions, uses and lots; every visit of
+    the batch's clients and the batch's visits; the clients' phone and name."""
+    books = Books(datetime.now(UTC))
+    clients = {(e.chain_id, e.client.id) for e in events}
+    books.programs = await batch.programs(conn, {(e.chain_id, e.location_id) for e in events})
+    books.states = await batch.lock_states(conn, {(e.chain_id, e.location_id, e.client.id) for e in events
+                                                  if (e.chain_id, e.location_id) in books.programs}, books.as_of)
+    if with_cards:
+        await _load_cards(conn, books, [e for e in events if isinstance(e, VisitPaid)])
+    for chain_id, row in await batch.visits(conn, clients, {(e.chain_id, e.visit_id) for e in events}):
+        books.know_visit(chain_id, row)
+    books.clients = await batch.clients(conn, clients)
+    return books
+
+
+async def _load_cards(conn: asyncpg.Connection, books: Books, events: list[VisitPaid]) -> None:
+    refs = {(e.chain_id, e.loyalty_card_id) for e in events if e.loyalty_card_id}
+    ids = {(chain_id, str(key)) for chain_id, ref in refs if (key := as_uuid(ref)) is not None}
+    owners = {(e.chain_id, e.client.id) for e in events if not e.loyalty_card_id}  # their cards all accrue
+    for chain_id, card, card_type in await batch.cards(conn, owners, refs, ids):
+        books.know_card(chain_id, card)
+        if card_type is not None:
+            books.card_types[(chain_id, card_type.id)] = card_type
+    by_issue = sorted(books.cards.items(), key=lambda kc: (kc[1].issued_at, kc[1].id))
+    for (chain_id, _), card in by_issue:
+        if (chain_id, card.client_id) in owners:
+            books.client_cards.setdefault((chain_id, card.client_id), []).append(card.id)
+    books.promotions = await batch.promotions(conn, {(c, card.card_type_id) for (c, _), card in books.cards.items()})
+    limited = {(c, card.id) for (c, _), card in books.cards.items()
+               if any(p.max_uses for p in books.promotions_of(c, card.card_type_id))}
+    books.uses = await batch.uses(conn, limited)
+    spending = {(e.chain_id, e.loyalty_card_id) for e in events if e.loyalty_card_id and e.bonus_spent > 0}
+    named = ((chain_id, named_card(books, chain_id, ref)) for chain_id, ref in spending)
+    books.lots = await batch.lots(conn, {(chain_id, card.id) for chain_id, card in named if card is not None})
+
+
+async def _save(conn: asyncpg.Connection, books: Books, kind: str) -> None:
+    await batch.save_visits(conn, kind, [(c, books.visits[(c, v)]) for c, v in books.visits_changed],
+                            books.clients_told)
+    await batch.take_from_lots(conn, books.taken)
+    await batch.add_lots(conn, [(lot, books.new_lot_remaining(lot)) for lot in books.new_lots])
+    await batch.move_points(conn, books.moves)
+    await batch.save_states(conn, {k: books.states[k] for k in books.states_changed})
+
+
+def _publish(uow: UnitOfWork, out: list[tuple[Message, BaseModel]]) -> None:
+    for (topic, key, event), cause in out:
+        uow.publish(topic, key, event, cause=cause)
