@@ -46,3 +46,20 @@ async def balances(chain: Chain, **params: Any) -> dict[tuple[str, str], str]:
 async def balances_eventually(chain: Chain, expected: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
     return await eventually(lambda: balances(chain), lambda b: all(b.get(k) == v for k, v in expected.items()),
                             what=f"stock {expected}")
+
+
+async def stocked_salon(chain: Chain) -> None:
+    """loc-1 with a shop shelf (st-1) and a treatment room (st-2); oil in pieces, massage lotion in ml;
+    a massage uses 30 ml of lotion and a pair of gloves from the treatment room."""
+    await storage(chain, "st-1")
+    await storage(chain, "st-2")
+    await product(chain, "prod-oil", min_stock="2")
+    await product(chain, "prod-lotion", unit="ml", sale_price="1", cost_price="0.20")
+    await product(chain, "prod-gloves", cost_price="0.50")
+    await operation(chain, "arrival", "st-1", [{"product_id": "prod-oil", "quantity": 3}])
+    await operation(chain, "arrival", "st-2", [{"product_id": "prod-lotion", "quantity": 1000},
+                                               {"product_id": "prod-gloves", "quantity": 100}])
+    bom = await post(chain, "/services/svc-massage/bill-of-materials", {
+        "storage_id": "st-2", "items": [{"product_id": "prod-lotion", "quantity": "30"},
+                                        {"product_id": "prod-gloves", "quantity": 1}]}, status=200, method="PUT")
+    assert bom["location_id"] == "loc-1" and bom["items"][0] == {"product_id": "prod-lotion", "quantity": "30"}

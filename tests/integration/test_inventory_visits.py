@@ -13,26 +13,18 @@ from deploy.kafka_io import Kafka
 from shared import topics
 from tests.integration.conftest import Chain, eventually, of_chain
 from tests.integration.helpers import ANNA
-from tests.integration.inventory_helpers import balances, balances_eventually, get, operation, post, product, storage
+from tests.integration.inventory_helpers import (
+    balances,
+    balances_eventually,
+    get,
+    operation,
+    post,
+    product,
+    stocked_salon,
+    storage,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-
-async def stocked_salon(chain: Chain) -> None:
-    """loc-1 with a shop shelf (st-1) and a treatment room (st-2); oil in pieces, massage lotion in ml;
-    a massage uses 30 ml of lotion and a pair of gloves from the treatment room."""
-    await storage(chain, "st-1")
-    await storage(chain, "st-2")
-    await product(chain, "prod-oil", min_stock="2")
-    await product(chain, "prod-lotion", unit="ml", sale_price="1", cost_price="0.20")
-    await product(chain, "prod-gloves", cost_price="0.50")
-    await operation(chain, "arrival", "st-1", [{"product_id": "prod-oil", "quantity": 3}])
-    await operation(chain, "arrival", "st-2", [{"product_id": "prod-lotion", "quantity": 1000},
-                                               {"product_id": "prod-gloves", "quantity": 100}])
-    bom = await post(chain, "/services/svc-massage/bill-of-materials", {
-        "storage_id": "st-2", "items": [{"product_id": "prod-lotion", "quantity": "30"},
-                                        {"product_id": "prod-gloves", "quantity": 1}]}, status=200, method="PUT")
-    assert bom["location_id"] == "loc-1" and bom["items"][0] == {"product_id": "prod-lotion", "quantity": "30"}
 
 
 def visit_paid(chain: Chain, visit_id: str, **fields: Any) -> dict[str, Any]:
