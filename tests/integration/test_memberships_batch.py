@@ -99,3 +99,48 @@ async def test_a_burst_of_paid_visits_deducts_as_one_at_a_time_would(chain: Chai
 def _event_of(visits: list[dict[str, Any]], visit_id: str) -> str:
     [e] = [e for e in visits if e["visit_id"] == visit_id]
     return e["event_id"]  # type: ignore[no-any-return]
+
+
+async def test_a_burst_of_no_shows_and_then_of_arrivals_deducts_and_gives_back_as_one_at_a_time_would(
+    chain: Chain, stack: Stack, db: asyncpg.Pool, kafka: Kafka
+) -> None:
+    a, b = chain, await new_chain(stack, db)  # b deducts no-shows nowhere
+    three = [{"service_id": "svc-massage", "category_id": "cat-body", "visits": 3}]
+    ta, tb = await create_type(a, services=three), await create_type(b, services=three)
+    await sell(a, kafka, ta["id"], "M-3")
+    await sell(a, kafka, ta["id"], "B-3", client=BO)
+    await sell(b, kafka, tb["id"], "M-3")
+    async with a.client("memberships") as http:
+        r = await http.put("/locations/loc-1/deduction-policy", json={"no_show": True, "late_cancel_hours": None})
+        assert r.status_code == 200, r.text
+
+    def status(c: Chain, client: dict[str, Any], code: str | None = None) -> dict[str, Any]:
+        service: dict[str, Any] = {"service_id": "svc-massage", **({"membership": {"code": code}} if code else {})}
+        return c.event(visit_id=f"v-{uuid.uuid4().hex[:8]}", client=client, scheduled_at=a.event()["occurred_at"],
+                       services=[service])
+
+    no_shows = [status(a, ANNA), status(b, ANNA), status(a, BO, "b-3"), status(a, ANNA), status(b, ANNA),
+                status(a, ANNA), status(a, ANNA)]  # Anna's in a: M-3 chosen, 3 -> 2 -> 1 -> 0, then none left
+    traces = await send_at_once(kafka, topics.VISIT_NO_SHOW, no_shows)
+    v = [e["visit_id"] for e in no_shows]
+    await membership_eventually(a, "M-3", lambda m: m["status"] == "exhausted", timeout=60)
+    deducted = await kafka.read(topics.MEMBERSHIP_DEDUCTED, of_chain(a), count=4)
+    assert all(m["_headers"]["traceparent"] == traces[_event_of(no_shows, m["visit_id"])].decode() for m in deducted)
+    assert [(m["visit_id"], m["code"], m["visits_left"], m["cause"]) for m in deducted
+            if m["client"]["id"] == ANNA["id"]] == [(v[0], "M-3", 2, "no_show"), (v[3], "M-3", 1, "no_show"),
+                                                     (v[5], "M-3", 0, "no_show")]
+    assert [(m["visit_id"], m["code"], m["visits_left"]) for m in deducted if m["client"]["id"] == BO["id"]] == [
+        (v[2], "B-3", 2)]
+
+    # Anna came after all, to each of her visits in a (the last one took nothing: nothing to give back).
+    arrivals = [a.event(visit_id=v[i], client=ANNA, scheduled_at=no_shows[i]["scheduled_at"], services=[])
+                for i in (0, 3, 5, 6)]
+    traces = await send_at_once(kafka, topics.VISIT_ARRIVED, arrivals)
+    back = await membership_eventually(a, "M-3", lambda m: m["visits_left"] == 3, timeout=60)
+    assert back["status"] == "active"
+    reversed_ = await kafka.read(topics.MEMBERSHIP_DEDUCTION_REVERSED, of_chain(a), count=3)
+    assert [(m["visit_id"], m["visits_left"], m["status"], m["reason"]) for m in reversed_] == [
+        (v[0], 1, "active", "visit_arrived"), (v[3], 2, "active", "visit_arrived"),
+        (v[5], 3, "active", "visit_arrived")]
+    assert all(m["_headers"]["traceparent"] == traces[_event_of(arrivals, m["visit_id"])].decode() for m in reversed_)
+    assert (await membership_eventually(b, "M-3", lambda m: True))["visits_left"] == 3
