@@ -64,11 +64,11 @@ SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
     (topics.LOYALTY_BONUS_BURNED, events.BonusBurned, usecases.notify_bonus_burned, "Bonus points burned."),
     (topics.INVENTORY_STOCK_LOW, events.StockLow, usecases.notify_stock_low,
      "A product is low: tell the location's administrator."),
-    (topics.NOTIFICATION_DELIVERY, DeliveryReceipt, usecases.record_receipt,
+    (topics.NOTIFICATION_DELIVERY, DeliveryReceipt, usecases.record_receipts,
      "An aggregator's delivery receipt: update the notice's status (an unknown notice goes to the DLQ)."),
 ]
 
 
 def register(service: Service) -> None:
-    for topic, model, handler, description in SUBSCRIPTIONS:
-        service.subscribe(topic, model, handler, description=description)
+    for topic, model, handler, description in SUBSCRIPTIONS:  # each a batch of events at once
+        service.subscribe(topic, model, batch=handler, description=description)

@@ -1,5 +1,6 @@
 """All SQL of the notifications service. Every query is scoped by chain_id (a delivery receipt, which may
-not name its chain, finds its notice by the notice's own UUID, and by the chain too when it names it)."""
+not name its chain, finds its notice by the notice's own UUID, and by the chain too when it names it);
+what a batch of events needs is read, and written, for all of its chains in one statement."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any
 
 import asyncpg
 
+from services.notifications.domain import Delivery
 from shared.paging import Page
 
 NOTICE_COLUMNS = """id, chain_id, location_id, client_id, channel, type, recipient, text, locale, encoding,
     segments, source_event_id, status, reason, created_at, audience, occurred_at, due_at, published_at,
     traceparent, provider_message_id, status_at"""
+N_NOTICE_COLUMNS = ", ".join("n." + c.strip() for c in NOTICE_COLUMNS.split(","))  # of `notices n`
 
 
 @dataclass(frozen=True)
@@ -43,52 +46,74 @@ class NoticeRow:
     status_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Context:
-    """What deciding one notice needs, read in one round trip."""
+@dataclass
+class Reference:
+    """What deciding a batch's notices needs, read in one round trip for all of its chains."""
 
-    settings: dict[str, Any] | None
-    templates: dict[str, str]  # locale -> the chain's text for this type
-    opt_out: dict[str, bool]  # channel -> opted out
+    settings: dict[str, dict[str, dict[str, Any]]]  # chain -> location ('' the chain's default) -> document
+    templates: dict[tuple[str, str], dict[str, str]]  # (chain, type) -> locale -> the chain's text
+    opt_outs: dict[tuple[str, str], dict[str, bool]]  # (chain, client) -> channel -> opted out
+
+
+async def reference(conn: asyncpg.Connection, locations: set[tuple[str, str]], types: set[tuple[str, str]],
+                    clients: set[tuple[str, str]]) -> Reference:
+    """The settings of these (chain, location) pairs and of their chains' defaults, the chains' templates
+    of these (chain, type) pairs, and the opt-outs of these (chain, client) pairs."""
+    locations = locations | {(chain, "") for chain, _ in locations}
+    row = await conn.fetchrow(
+        """SELECT
+             (SELECT jsonb_agg(jsonb_build_array(chain_id, location_id, doc)) FROM notification_settings
+               WHERE (chain_id, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))) AS settings,
+             (SELECT jsonb_agg(jsonb_build_array(chain_id, type, locale, text)) FROM templates
+               WHERE (chain_id, type) IN (SELECT * FROM unnest($3::text[], $4::text[]))) AS templates,
+             (SELECT jsonb_agg(jsonb_build_array(chain_id, client_id, sms, chatbot)) FROM opt_outs
+               WHERE (chain_id, client_id) IN (SELECT * FROM unnest($5::text[], $6::text[]))) AS opt_outs""",
+        *_unzip(locations), *_unzip(types), *_unzip(clients),
+    )
+    ref = Reference({}, {}, {})
+    for chain, location, doc in row["settings"] or ():
+        ref.settings.setdefault(chain, {})[location] = doc
+    for chain, notice_type, locale, text in row["templates"] or ():
+        ref.templates.setdefault((chain, notice_type), {})[locale] = text
+    for chain, client, sms, chatbot in row["opt_outs"] or ():
+        ref.opt_outs[(chain, client)] = {"sms": sms, "chatbot": chatbot}
+    return ref
+
+
+def _unzip(pairs: set[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+NEW_NOTICE_COLUMNS = (
+    ("id", "uuid"), ("chain_id", "text"), ("location_id", "text"), ("client_id", "text"), ("channel", "text"),
+    ("type", "text"), ("recipient", "text"), ("text", "text"), ("locale", "text"), ("encoding", "text"),
+    ("segments", "int"), ("source_event_id", "text"), ("status", "text"), ("reason", "text"), ("audience", "text"),
+    ("occurred_at", "timestamptz"), ("due_at", "timestamptz"), ("published_at", "timestamptz"),
+    ("traceparent", "bytea"),
+)
+
+
+async def add_notices(conn: asyncpg.Connection, notices: list[NoticeRow]) -> set[uuid.UUID]:
+    """Inserts the notices (of any chains, each row its own chain's) in one statement; answers the ids of
+    those inserted. A notice for a (chain, source event, channel) that exists already is not, nor a
+    second one for it in `notices`: never text twice."""
+    if not notices:
+        return set()
+    rows = await conn.fetch(
+        f"""INSERT INTO notices ({", ".join(c for c, _ in NEW_NOTICE_COLUMNS)})
+            SELECT * FROM unnest({", ".join(f"${i + 1}::{t}[]" for i, (_, t) in enumerate(NEW_NOTICE_COLUMNS))})
+            ON CONFLICT (chain_id, source_event_id, channel) DO NOTHING RETURNING id""",
+        *([getattr(n, c) for n in notices] for c, _ in NEW_NOTICE_COLUMNS),
+    )
+    return {r["id"] for r in rows}
 
 
 class Repository:
-    def __init__(self, conn: asyncpg.Connection, chain_id: str | None) -> None:
+    def __init__(self, conn: asyncpg.Connection, chain_id: str) -> None:
         self.conn = conn
         self.chain_id = chain_id
 
     # --- notices ---------------------------------------------------------------------------------
-
-    async def context(self, location_id: str | None, notice_type: str, client_id: str | None) -> Context:
-        row = await self.conn.fetchrow(
-            """SELECT
-                 (SELECT doc FROM notification_settings WHERE chain_id = $1 AND location_id IN ($2, '')
-                   ORDER BY location_id = '' LIMIT 1) AS settings,
-                 (SELECT jsonb_object_agg(locale, text) FROM templates WHERE chain_id = $1 AND type = $3)
-                   AS templates,
-                 (SELECT jsonb_build_object('sms', sms, 'chatbot', chatbot) FROM opt_outs
-                   WHERE chain_id = $1 AND client_id = $4) AS opt_out""",
-            self.chain_id, location_id or "", notice_type, client_id,
-        )
-        return Context(row["settings"], row["templates"] or {}, row["opt_out"] or {})
-
-    async def add(self, notices: list[NoticeRow]) -> list[uuid.UUID]:
-        """Inserts the notices in one statement; answers the ids of those inserted. A notice for a
-        (source event, channel) that exists already is not: never text twice."""
-        if not notices:
-            return []
-        cols = ("id", "location_id", "client_id", "channel", "type", "recipient", "text", "locale", "encoding",
-                "segments", "source_event_id", "status", "reason", "audience", "occurred_at", "due_at",
-                "published_at", "traceparent")
-        types = ("uuid", "text", "text", "text", "text", "text", "text", "text", "text", "int", "text", "text",
-                 "text", "text", "timestamptz", "timestamptz", "timestamptz", "bytea")
-        rows = await self.conn.fetch(
-            f"""INSERT INTO notices (chain_id, {", ".join(cols)})
-                SELECT $1, * FROM unnest({", ".join(f"${i + 2}::{t}[]" for i, t in enumerate(types))})
-                ON CONFLICT (chain_id, source_event_id, channel) DO NOTHING RETURNING id""",
-            self.chain_id, *([getattr(n, c) for n in notices] for c in cols),
-        )
-        return [r["id"] for r in rows]
 
     async def find(self, client_id: str | None, status: str | None, page: Page, *, location_id: str | None = None,
                    notice_type: str | None = None) -> list[NoticeRow]:
@@ -105,26 +130,15 @@ class Repository:
         )
         return [NoticeRow(**dict(r)) for r in page.cut(rows, lambda r: (r["created_at"], r["id"]))]
 
-    async def apply_receipt(self, notice_id: uuid.UUID, status: str, provider_message_id: str | None,
-                            at: datetime, reason: str | None) -> None:
-        await self.conn.execute(
-            """UPDATE notices SET status = $2, provider_message_id = coalesce($3, provider_message_id),
-                   status_at = $4, reason = coalesce($5, reason), updated_at = now()
-               WHERE chain_id = $6 AND id = $1""",
-            notice_id, status, provider_message_id, at, reason, self.chain_id,
-        )
-
     async def release_due(self, as_of: datetime, limit: int) -> list[tuple[NoticeRow, bool]]:
-        """Takes the held notices due by `as_of` (of this chain, or of every chain when chain_id is
-        None): marks them published, or skipped when their client opted out since; answers each with
-        whether it was skipped. Rows another runner holds are left to it."""
+        """Takes this chain's held notices due by `as_of`: marks them published, or skipped when their
+        client opted out since; answers each with whether it was skipped. Rows another runner holds are left to it."""
         rows = await self.conn.fetch(
             f"""WITH due AS (
                   SELECT n.id, coalesce(n.audience = 'client' AND CASE n.channel WHEN 'sms' THEN o.sms
                                                                   ELSE o.chatbot END, false) AS opted_out
                   FROM notices n LEFT JOIN opt_outs o ON o.chain_id = n.chain_id AND o.client_id = n.client_id
-                  WHERE n.status = 'queued' AND n.published_at IS NULL AND n.due_at <= $1
-                    AND ($2::text IS NULL OR n.chain_id = $2)
+                  WHERE n.chain_id = $2 AND n.status = 'queued' AND n.published_at IS NULL AND n.due_at <= $1
                   ORDER BY n.due_at, n.id LIMIT $3
                   FOR UPDATE OF n SKIP LOCKED)
                 UPDATE notices n SET
@@ -133,7 +147,7 @@ class Repository:
                   published_at = CASE WHEN due.opted_out THEN NULL ELSE now() END,
                   updated_at = now()
                 FROM due WHERE n.id = due.id
-                RETURNING {", ".join("n." + c.strip() for c in NOTICE_COLUMNS.split(","))}, due.opted_out""",
+                RETURNING {N_NOTICE_COLUMNS}, due.opted_out""",
             as_of, self.chain_id, limit,
         )
         return [(NoticeRow(**{k: v for k, v in dict(r).items() if k != "opted_out"}), r["opted_out"])
@@ -190,16 +204,35 @@ class Repository:
         return (row["sms"], row["chatbot"]) if row else (False, False)
 
 
-async def notice_for_receipt(conn: asyncpg.Connection, notification_id: uuid.UUID,
-                             chain_id: str | None) -> NoticeRow | None:
-    """The notice a delivery receipt is about, locked. Across chains on purpose when the receipt names
-    none (the contract's receipt carries only the notice's UUID); within its chain when it does."""
-    row = await conn.fetchrow(
-        f"""SELECT {NOTICE_COLUMNS} FROM notices WHERE id = $1 AND ($2::text IS NULL OR chain_id = $2)
-            FOR UPDATE""",
-        notification_id, chain_id,
+async def notices_for_receipts(conn: asyncpg.Connection,
+                               receipts: set[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], NoticeRow]:
+    """The notices delivery receipts are about, locked in id order, by (notification id, the chain the
+    receipt named or ''). Across chains on purpose when a receipt names none (the contract's receipt
+    carries only the notice's UUID); within its chain when it does."""
+    ids, named = [i for i, _ in receipts], [c for _, c in receipts]
+    rows = await conn.fetch(
+        f"""SELECT t.named, {N_NOTICE_COLUMNS}
+            FROM notices n JOIN unnest($1::uuid[], $2::text[]) AS t(id, named)
+              ON n.id = t.id AND (t.named = '' OR n.chain_id = t.named)
+            ORDER BY n.id FOR UPDATE OF n""",
+        ids, named,
     )
-    return NoticeRow(**dict(row)) if row else None
+    return {(r["id"], r["named"]): NoticeRow(**{k: v for k, v in dict(r).items() if k != "named"}) for r in rows}
+
+
+async def save_deliveries(conn: asyncpg.Connection, notices: list[tuple[NoticeRow, Delivery]]) -> None:
+    """Each notice's delivery as its last receipt left it, in one statement."""
+    if not notices:
+        return
+    await conn.execute(
+        """UPDATE notices n SET status = t.status, provider_message_id = t.provider_message_id,
+               status_at = t.status_at, reason = t.reason, updated_at = now()
+           FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+             AS t(chain_id, id, status, provider_message_id, status_at, reason)
+           WHERE n.chain_id = t.chain_id AND n.id = t.id""",
+        [n.chain_id for n, _ in notices], [n.id for n, _ in notices], [d.status for _, d in notices],
+        [d.provider_message_id for _, d in notices], [d.status_at for _, d in notices], [d.reason for _, d in notices],
+    )
 
 
 async def chains_with_held_due(conn: asyncpg.Connection, as_of: datetime) -> list[str]:

@@ -42,7 +42,7 @@ async def test_the_same_event_handled_by_two_replicas_at_once_texts_once(
                 second.append(conn.get_server_pid())
                 await first_inserted.wait()  # the other's insert is in, not yet committed
             uow = UnitOfWork(conn)
-            await usecases.notify_deduction(uow, event)
+            await usecases.notify_deduction(uow, [event])
             if not wait_for_first:
                 first_inserted.set()
                 # Hold the transaction until the other replica is seen waiting for it: both handle the

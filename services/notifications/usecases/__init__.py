@@ -30,7 +30,7 @@ from services.notifications.usecases.notify_memberships import (
     notify_unfrozen,
 )
 from services.notifications.usecases.queries import list_notices
-from services.notifications.usecases.receipts import UnknownNotice, record_receipt
+from services.notifications.usecases.receipts import UnknownNotice, record_receipts
 from services.notifications.usecases.release_held import RELEASE_HELD, release_held
 
 __all__ = [
@@ -38,5 +38,5 @@ __all__ = [
     "notify_activated", "notify_bonus_accrued", "notify_bonus_burned", "notify_bonus_burning", "notify_bonus_spent",
     "notify_deduction", "notify_deduction_rejected", "notify_deduction_reversed", "notify_discount_changed",
     "notify_expired", "notify_expiring", "notify_frozen", "notify_issued", "notify_level_changed", "notify_stock_low",
-    "notify_unfrozen", "record_receipt", "release_held", "save_opt_out", "save_settings", "save_template",
+    "notify_unfrozen", "record_receipts", "release_held", "save_opt_out", "save_settings", "save_template",
 ]

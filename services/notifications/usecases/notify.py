@@ -1,38 +1,31 @@
-"""The one path every notice takes: settings of the location (or the chain's default), the chain's
-template in the location's locale (or the shipped English one), one notice per enabled channel, recorded
-once per (source event, channel); put on its topic now, held until the send window opens, or skipped
-with the reason (no phone, no administrator contact, the client opted out)."""
+"""The one path every notice takes, a batch of events at a time: settings of the location (or the chain's
+default), the chain's template in the location's locale (or the shipped English one), one notice per
+enabled channel, recorded once per (source event, channel); put on its topic now, held until the send
+window opens, or skipped with the reason (no phone, no administrator contact, the client opted out)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import structlog
+from pydantic import BaseModel
 
 from services.notifications import domain
-from services.notifications.repository import NoticeRow, Repository
+from services.notifications.domain import Draft
+from services.notifications.repository import NoticeRow, add_notices, reference
 from shared import topics
+from shared.consumer.subscription import BatchHandler
 from shared.events import Notice
 from shared.uow import TRACEPARENT, OutboxMessage, UnitOfWork
+
+E = TypeVar("E", bound=BaseModel)
 
 log = structlog.get_logger("notifications")
 
 CHANNEL_TOPICS = {"sms": topics.NOTIFICATION_SMS, "chatbot": topics.NOTIFICATION_CHATBOT}
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A notice to decide on, built from one domain event."""
-
-    type: str
-    chain_id: str
-    location_id: str | None
-    client: domain.Recipient
-    values: dict[str, object]
-    source_event_id: str
-    occurred_at: datetime
 
 
 def notice_event(n: NoticeRow) -> Notice:
@@ -56,46 +49,55 @@ def outbox_message(n: NoticeRow) -> OutboxMessage:
     return OutboxMessage(CHANNEL_TOPICS[n.channel], key, notice_event(n).model_dump_json().encode(), headers)
 
 
-async def notify(uow: UnitOfWork, d: Draft, now: datetime | None = None) -> list[NoticeRow]:
-    """Records the notices of `d` (none when its type is off at the location); answers those recorded."""
-    kind = domain.KINDS[d.type]
-    repo = Repository(uow.conn, d.chain_id)
-    ctx = await repo.context(d.location_id, d.type, d.client.client_id)
-    settings = domain.settings_from_doc(ctx.settings)
-    channels = settings.enabled(d.type)
-    if not channels:
-        log.info("notice_type_off", type=d.type, location_id=d.location_id)
+def notifier(draft_of: Callable[[E], Draft | None]) -> BatchHandler[E]:
+    """The batch handler of a topic whose every event becomes one draft (None: nothing to tell)."""
+    async def handle(uow: UnitOfWork, events: list[E]) -> None:
+        await notify(uow, [(e, draft_of(e)) for e in events])
+    return handle
+
+
+async def notify(uow: UnitOfWork, drafts: list[tuple[BaseModel, Draft | None]]) -> list[NoticeRow]:
+    """Records the notices of a batch's drafts (none for a type off at its location), each with the event
+    that caused it, in their order; publishes those recorded and due now, in that order. Load (one
+    statement), decide (domain.decide), save (one statement), publish. Answers the notices recorded."""
+    wanted = [(e, d) for e, d in drafts if d is not None]
+    if not wanted:
         return []
-    locale, template = domain.choose_template(kind, ctx.templates, settings.locale)
-    values = {p: "" for p in kind.placeholders} | d.values
-    values["location_name"] = settings.location_name or d.location_id or ""
-    text = domain.render(template, domain.prepare(values, settings.tz))
-    now = now or datetime.now(UTC)
-    # Checked at the moment it would go out: now, or the event's time when that is later.
-    moment = max(d.occurred_at, now)
-    due = domain.release_at(moment, settings.tz, settings.window)
-    held = due > moment
-    rows: list[NoticeRow] = []
-    for channel in channels:
-        to = domain.address(channel, kind.audience, d.client, settings.administrator)
-        skipped = domain.skip_reason(channel, kind.audience, to, ctx.opt_out.get(channel, False))
-        segments = domain.count_segments(text) if channel == "sms" else None
-        rows.append(NoticeRow(
-            id=uuid.uuid4(), chain_id=d.chain_id, location_id=d.location_id, client_id=d.client.client_id,
-            channel=channel, type=d.type, recipient=to, text=text, locale=locale,
-            encoding=segments.encoding if segments else None, segments=segments.count if segments else None,
-            source_event_id=d.source_event_id, status="skipped" if skipped else "queued", reason=skipped,
-            audience=kind.audience, occurred_at=d.occurred_at, due_at=None if skipped else due,
-            published_at=None if skipped or held else now, traceparent=uow.traceparent,
-        ))
-    inserted = set(await repo.add(rows))
-    for n in rows:
+    ref = await reference(uow.conn, {(d.chain_id, d.location_id or "") for _, d in wanted},
+                          {(d.chain_id, d.type) for _, d in wanted},
+                          {(d.chain_id, d.client.client_id) for _, d in wanted if d.client.client_id is not None})
+    settings: dict[tuple[str, str | None], domain.LocationSettings] = {}
+    now = datetime.now(UTC)
+    rows: list[tuple[BaseModel, NoticeRow]] = []
+    for e, d in wanted:
+        here = (d.chain_id, d.location_id)
+        if here not in settings:
+            settings[here] = domain.settings_of(ref.settings.get(d.chain_id, {}), d.location_id)
+        opted_out = {} if d.client.client_id is None else ref.opt_outs.get((d.chain_id, d.client.client_id), {})
+        decided = domain.decide(d, settings[here], ref.templates.get((d.chain_id, d.type), {}), opted_out, now)
+        if not decided:
+            log.info("notice_type_off", type=d.type, location_id=d.location_id)
+        # A held notice keeps its own event's trace, for its release.
+        trace = uow.causes.get(id(e), uow.traceparent)
+        rows += [(e, notice_row(d, n, now, trace)) for n in decided]
+    inserted = await add_notices(uow.conn, [n for _, n in rows])
+    for e, n in rows:
         if n.id not in inserted:
             log.info("notice_exists", type=n.type, channel=n.channel, source_event_id=n.source_event_id)
         elif n.status == "skipped":
             log.info("notice_skipped", type=n.type, channel=n.channel, reason=n.reason)
         elif n.published_at is None:
-            log.info("notice_held", type=n.type, channel=n.channel, due_at=due.isoformat())
+            log.info("notice_held", type=n.type, channel=n.channel, due_at=n.due_at.isoformat() if n.due_at else None)
         else:
-            uow.publish(CHANNEL_TOPICS[n.channel], kafka_key(n), notice_event(n))
-    return [n for n in rows if n.id in inserted]
+            uow.publish(CHANNEL_TOPICS[n.channel], kafka_key(n), notice_event(n), cause=e)
+    return [n for _, n in rows if n.id in inserted]
+
+
+def notice_row(d: Draft, n: domain.Decided, now: datetime, traceparent: bytes | None) -> NoticeRow:
+    return NoticeRow(
+        id=uuid.uuid4(), chain_id=d.chain_id, location_id=d.location_id, client_id=d.client.client_id,
+        channel=n.channel, type=d.type, recipient=n.recipient, text=n.text, locale=n.locale, encoding=n.encoding,
+        segments=n.segments, source_event_id=d.source_event_id, status=n.status, reason=n.reason,
+        audience=n.audience, occurred_at=d.occurred_at, due_at=n.due_at,
+        published_at=None if n.status == "skipped" or n.held else now, traceparent=traceparent,
+    )

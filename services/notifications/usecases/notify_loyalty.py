@@ -1,9 +1,11 @@
-"""Loyalty domain events → notices (discount, level, bonus points)."""
+"""Loyalty domain events → notices (discount, level, bonus points): each event's draft, and the topic's
+batch handler."""
 
 from __future__ import annotations
 
 from services.notifications import domain
-from services.notifications.usecases.notify import Draft, notify
+from services.notifications.domain import Draft
+from services.notifications.usecases.notify import notifier
 from shared.events import (
     BonusAccrued,
     BonusBurned,
@@ -14,7 +16,6 @@ from shared.events import (
     DiscountChanged,
     LevelChanged,
 )
-from shared.uow import UnitOfWork
 
 
 def _draft(notice_type: str, e: ClientLoyaltyEvent | CardEvent, values: dict[str, object]) -> Draft:
@@ -30,31 +31,40 @@ def _card(e: CardEvent, points: object) -> dict[str, object]:
     return {"card_number": e.card_number, "points": points, "balance": e.balance}
 
 
-async def notify_discount_changed(uow: UnitOfWork, e: DiscountChanged) -> None:
+def discount_changed_draft(e: DiscountChanged) -> Draft:
     # A discount reset for inactivity is the "discount expired" notice; any other change tells the new one.
     notice_type = "loyalty.discount_expired" if e.reason == "inactivity" else "loyalty.discount_changed"
-    await notify(uow, _draft(notice_type, e, {
+    return _draft(notice_type, e, {
         "discount": e.new_percent, "old_discount": e.old_percent, "expires_at": e.expires_at,
-    }))
+    })
 
 
-async def notify_level_changed(uow: UnitOfWork, e: LevelChanged) -> None:
+def level_changed_draft(e: LevelChanged) -> Draft | None:
     if e.new_level is None:
-        return  # a level lost is not texted
-    await notify(uow, _draft("loyalty.level_changed", e, {"level": e.new_level, "old_level": e.old_level or ""}))
+        return None  # a level lost is not texted
+    return _draft("loyalty.level_changed", e, {"level": e.new_level, "old_level": e.old_level or ""})
 
 
-async def notify_bonus_accrued(uow: UnitOfWork, e: BonusAccrued) -> None:
-    await notify(uow, _draft("loyalty.bonus_accrued", e, {**_card(e, e.amount), "burns_at": e.burns_at}))
+def bonus_accrued_draft(e: BonusAccrued) -> Draft:
+    return _draft("loyalty.bonus_accrued", e, {**_card(e, e.amount), "burns_at": e.burns_at})
 
 
-async def notify_bonus_spent(uow: UnitOfWork, e: BonusSpent) -> None:
-    await notify(uow, _draft("loyalty.bonus_spent", e, _card(e, e.amount)))
+def bonus_spent_draft(e: BonusSpent) -> Draft:
+    return _draft("loyalty.bonus_spent", e, _card(e, e.amount))
 
 
-async def notify_bonus_burning(uow: UnitOfWork, e: BonusBurning) -> None:
-    await notify(uow, _draft("loyalty.bonus_burning", e, {**_card(e, e.amount), "burns_at": e.burns_at}))
+def bonus_burning_draft(e: BonusBurning) -> Draft:
+    return _draft("loyalty.bonus_burning", e, {**_card(e, e.amount), "burns_at": e.burns_at})
 
 
-async def notify_bonus_burned(uow: UnitOfWork, e: BonusBurned) -> None:
-    await notify(uow, _draft("loyalty.bonus_burned", e, _card(e, e.amount)))
+def bonus_burned_draft(e: BonusBurned) -> Draft:
+    return _draft("loyalty.bonus_burned", e, _card(e, e.amount))
+
+
+# The topics' batch handlers.
+notify_discount_changed = notifier(discount_changed_draft)
+notify_level_changed = notifier(level_changed_draft)
+notify_bonus_accrued = notifier(bonus_accrued_draft)
+notify_bonus_spent = notifier(bonus_spent_draft)
+notify_bonus_burning = notifier(bonus_burning_draft)
+notify_bonus_burned = notifier(bonus_burned_draft)

@@ -1,4 +1,5 @@
-"""Membership domain events → notices. `membership.deducted` gives the slice's
+"""Membership domain events → notices: each event's draft (what to tell, with which values), and the
+topic's batch handler. `membership.deducted` gives the slice's
 "Anna, 1 visit was deducted from membership 4567; 9 left."."""
 
 from __future__ import annotations
@@ -6,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from services.notifications import domain
-from services.notifications.usecases.notify import Draft, notify
+from services.notifications.domain import Draft
+from services.notifications.usecases.notify import notifier
 from shared.events import (
     DomainEvent,
     MembershipActivated,
@@ -21,7 +23,6 @@ from shared.events import (
     MembershipUnfrozen,
 )
 from shared.events.inbound import Client
-from shared.uow import UnitOfWork
 
 
 def _draft(notice_type: str, e: DomainEvent, client: Client, values: dict[str, object]) -> Draft:
@@ -38,58 +39,70 @@ def _membership(e: MembershipStateEvent) -> dict[str, Any]:
             "valid_until": e.valid_until}
 
 
-async def notify_issued(uow: UnitOfWork, e: MembershipIssued) -> None:
-    await notify(uow, _draft("membership.issued", e, e.client, {
+def issued_draft(e: MembershipIssued) -> Draft:
+    return _draft("membership.issued", e, e.client, {
         "membership_code": e.code or e.type_name, "type_name": e.type_name,
         "balance": sum(e.balance.values()), "valid_until": e.valid_until,
-    }))
+    })
 
 
-async def notify_deduction(uow: UnitOfWork, e: MembershipDeducted) -> None:
-    await notify(uow, _draft("membership.deducted", e, e.client, {
+def deduction_draft(e: MembershipDeducted) -> Draft:
+    return _draft("membership.deducted", e, e.client, {
         "deducted": domain.visits_phrase(e.units), "units": e.units,
         "membership_code": e.code or e.type_name, "type_name": e.type_name, "balance": e.visits_left,
         "valid_until": e.valid_until,
-    }))
+    })
 
 
-async def notify_deduction_rejected(uow: UnitOfWork, e: MembershipDeductionRejected) -> None:
+def deduction_rejected_draft(e: MembershipDeductionRejected) -> Draft:
     notice_type, reason_text = domain.rejection(e.reason)
     desk = domain.KINDS[notice_type].audience == domain.ADMINISTRATOR
-    await notify(uow, _draft(notice_type, e, e.client, {
+    return _draft(notice_type, e, e.client, {
         **({"client_name": e.client.name or e.client.id} if desk else {}),
         "membership_code": e.code or e.type_name or "without a code", "reason": e.reason, "reason_text": reason_text,
         "service_id": e.service_id, "visit_id": e.visit_id, "client_phone": e.client.phone or "",
-    }))
+    })
 
 
-async def notify_deduction_reversed(uow: UnitOfWork, e: MembershipDeductionReversed) -> None:
-    await notify(uow, _draft("membership.deduction_reversed", e, e.client, {
+def deduction_reversed_draft(e: MembershipDeductionReversed) -> Draft:
+    return _draft("membership.deduction_reversed", e, e.client, {
         "visit_date": e.visit_at, "units": e.units, "reason": e.reason, "membership_code": e.code or e.type_name,
         "type_name": e.type_name, "balance": e.visits_left, "valid_until": e.valid_until,
-    }))
+    })
 
 
-async def notify_expiring(uow: UnitOfWork, e: MembershipExpiring) -> None:
+def expiring_draft(e: MembershipExpiring) -> Draft:
     notice_type = "membership.running_low" if e.reason == "visits_left" else "membership.expiring"
-    await notify(uow, _draft(notice_type, e, e.client, {**_membership(e), "days_left": e.days_left}))
+    return _draft(notice_type, e, e.client, {**_membership(e), "days_left": e.days_left})
 
 
-async def notify_expired(uow: UnitOfWork, e: MembershipExpired) -> None:
-    await notify(uow, _draft("membership.expired", e, e.client, _membership(e)))
+def expired_draft(e: MembershipExpired) -> Draft:
+    return _draft("membership.expired", e, e.client, _membership(e))
 
 
-async def notify_frozen(uow: UnitOfWork, e: MembershipFrozen) -> None:
-    await notify(uow, _draft("membership.frozen", e, e.client, {
+def frozen_draft(e: MembershipFrozen) -> Draft:
+    return _draft("membership.frozen", e, e.client, {
         **_membership(e), "frozen_from": e.frozen_from, "frozen_until": e.frozen_until, "days": e.days,
-    }))
+    })
 
 
-async def notify_unfrozen(uow: UnitOfWork, e: MembershipUnfrozen) -> None:
-    await notify(uow, _draft("membership.unfrozen", e, e.client, _membership(e)))
+def unfrozen_draft(e: MembershipUnfrozen) -> Draft:
+    return _draft("membership.unfrozen", e, e.client, _membership(e))
 
 
-async def notify_activated(uow: UnitOfWork, e: MembershipActivated) -> None:
+def activated_draft(e: MembershipActivated) -> Draft | None:
     if e.cause != "auto_activation":
-        return  # activated by its first use: the deduction's notice tells the client already
-    await notify(uow, _draft("membership.activated", e, e.client, _membership(e)))
+        return None  # activated by its first use: the deduction's notice tells the client already
+    return _draft("membership.activated", e, e.client, _membership(e))
+
+
+# The topics' batch handlers.
+notify_issued = notifier(issued_draft)
+notify_deduction = notifier(deduction_draft)
+notify_deduction_rejected = notifier(deduction_rejected_draft)
+notify_deduction_reversed = notifier(deduction_reversed_draft)
+notify_expiring = notifier(expiring_draft)
+notify_expired = notifier(expired_draft)
+notify_frozen = notifier(frozen_draft)
+notify_unfrozen = notifier(unfrozen_draft)
+notify_activated = notifier(activated_draft)
