@@ -9,6 +9,8 @@ from pydantic import ValidationError
 
 from services.loyalty import usecases
 from services.loyalty.schemas import (
+    CardImportIn,
+    CardImportOut,
     CardIn,
     CardOut,
     CardTypeIn,
@@ -123,6 +125,14 @@ async def patch_promotion(chain_id: ChainId, promotion_id: str, request: Request
 async def issue_card(chain_id: ChainId, body: CardIn, request: Request) -> CardOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.issue_card(uow, chain_id, body)
+
+
+@router.post("/cards/import", response_model=CardImportOut,
+             summary="Many cards at once (up to 1,000), with opening balances: all or none; a card already "
+                     "issued to the same client on the same type is left as it is")
+async def import_cards(chain_id: ChainId, body: CardImportIn, request: Request) -> CardImportOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.import_cards(uow, chain_id, body)
 
 
 @router.get("/cards", response_model=list[CardOut], response_model_exclude_none=True, responses=PAGED)

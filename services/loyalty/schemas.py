@@ -238,6 +238,30 @@ class CardIn(Body):
     number: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 
 
+MAX_IMPORTED_CARDS = 1_000  # cards one POST /cards/import takes
+
+
+class ImportedCardIn(CardIn):
+    # Opening points: a manual accrual (reason "import") that never burns.
+    balance: NonNegativeMoney = Decimal(0)
+
+
+class CardImportIn(Body):
+    cards: Annotated[list[ImportedCardIn], Field(min_length=1, max_length=MAX_IMPORTED_CARDS)]
+
+
+class ImportedCardOut(BaseModel):
+    number: str
+    id: uuid.UUID
+    created: bool  # false: the chain had this card already (same client, same type), left as it was
+
+
+class CardImportOut(BaseModel):
+    created: int
+    existing: int
+    cards: list[ImportedCardOut]  # in the import's order
+
+
 class TransactionOut(BaseModel):
     id: int
     at: datetime

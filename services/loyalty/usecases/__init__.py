@@ -14,6 +14,7 @@ from services.loyalty.usecases.catalog import (
     patch_card_type,
     patch_promotion,
 )
+from services.loyalty.usecases.import_cards import import_cards
 from services.loyalty.usecases.recalculate import (
     RecalcWorker,
     chains_for_inactivity,
@@ -30,7 +31,8 @@ from services.loyalty.usecases.record_visit import record_arrivals, record_no_sh
 __all__ = [
     "BURN_JOB", "RecalcWorker", "bonus_on_visit", "burn_job", "chains_for_inactivity", "client_loyalty",
     "create_card_type", "create_promotion",
-    "find_cards", "get_card", "get_card_type", "get_program", "get_promotion", "inactivity_job", "issue_card",
+    "find_cards", "get_card", "get_card_type", "get_program", "get_promotion", "import_cards", "inactivity_job",
+    "issue_card",
     "list_card_types", "list_promotions", "manual_transaction", "patch_card_type", "patch_promotion",
     "recalc_page", "recalculate", "recalculate_client", "record_arrivals", "record_no_shows", "record_payments",
     "save_program",
