@@ -9,7 +9,8 @@ Terms (as Altegio uses them):
 
 One module per seam: `model` (types, memberships, validity), `deduction` (sale, deduction, lifecycle),
 `visits` (automatic deductions, one charge per visit: `settle_visit`), `changes` (freezes, type changes,
-edits). Callers use `domain.<name>`; every name is here.
+edits), `ledger` (the memberships a consumed batch works on, as its earlier records left them).
+Callers use `domain.<name>`; every name is here.
 """
 
 from services.memberships.domain.changes import (
@@ -44,6 +45,7 @@ from services.memberships.domain.deduction import (
     is_expired,
     issue,
 )
+from services.memberships.domain.ledger import Ledger, code_key
 from services.memberships.domain.model import (
     AUTO_CODE,
     CENTS,
@@ -94,6 +96,7 @@ __all__ = [
     "FreezeError",
     "IssueReason",
     "IssueRejected",
+    "Ledger",
     "Membership",
     "MembershipType",
     "Reason",
@@ -116,6 +119,7 @@ __all__ = [
     "check_sale",
     "check_type_change",
     "choose_membership",
+    "code_key",
     "deduct",
     "duplicate_name",
     "edit",

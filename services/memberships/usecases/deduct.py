@@ -5,14 +5,13 @@ import uuid
 from datetime import datetime
 
 import structlog
-from pydantic import BaseModel
 
 from services.memberships import domain
 from services.memberships.repository.batch import Entry
 from services.memberships.usecases.publishing import state
 from services.memberships.usecases.work import Work
 from shared import topics
-from shared.events import Client, MembershipActivated, MembershipDeducted, MembershipDeductionRejected, utcnow
+from shared.events import Client, Envelope, MembershipActivated, MembershipDeducted, MembershipDeductionRejected, utcnow
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("memberships")
@@ -20,7 +19,7 @@ log = structlog.get_logger("memberships")
 
 def deduct(uow: UnitOfWork, work: Work, m: domain.Membership | None, t: domain.MembershipType | None, *,
            chain_id: str, code: str | None, client: Client, location_id: str, visit_id: str, service_id: str,
-           units: int, at: datetime, cause: str, event: BaseModel, chosen_because: str | None = None) -> bool:
+           units: int, at: datetime, cause: str, event: Envelope, chosen_because: str | None = None) -> bool:
     """True when it was deducted (False: rejected, and `membership.deduction_rejected` says why). `event`:
     the consumed event that caused it."""
     if m is None or t is None:
@@ -29,7 +28,8 @@ def deduct(uow: UnitOfWork, work: Work, m: domain.Membership | None, t: domain.M
         outcome = domain.deduct(m, t, service_id=service_id, location_id=location_id, units=units, at=at,
                                 phone=client.phone, now=utcnow())
     if isinstance(outcome, domain.Rejected):
-        log.info("deduction_rejected", code=code, service_id=service_id, reason=outcome.reason.value, cause=cause)
+        log.info("deduction_rejected", event_id=event.event_id, chain_id=chain_id, visit_id=visit_id,
+                 code=code, service_id=service_id, reason=outcome.reason.value, cause=cause)
         uow.publish(topics.MEMBERSHIP_DEDUCTION_REJECTED, client.id, MembershipDeductionRejected(
             chain_id=chain_id, location_id=location_id, membership_id=uuid.UUID(m.id) if m else None,
             code=code, client=client, visit_id=visit_id, service_id=service_id, units=units,
@@ -38,7 +38,8 @@ def deduct(uow: UnitOfWork, work: Work, m: domain.Membership | None, t: domain.M
         return False
     assert t is not None
     after = outcome.membership
-    log.info("deducted", code=after.code, membership_id=after.id, service_id=service_id, units=outcome.units,
+    log.info("deducted", event_id=event.event_id, chain_id=chain_id, visit_id=visit_id, code=after.code,
+             membership_id=after.id, service_id=service_id, units=outcome.units,
              visits_left=outcome.visits_left, status=after.status.value, cause=cause)
     work.record(Entry(after, "deduction", at, visit_id=visit_id, service_id=service_id, units=outcome.units,
                       service_cost=outcome.service_cost,

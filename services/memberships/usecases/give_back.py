@@ -6,20 +6,19 @@ import uuid
 from datetime import datetime
 
 import structlog
-from pydantic import BaseModel
 
 from services.memberships import domain
 from services.memberships.repository.batch import Entry
 from services.memberships.usecases.work import Work
 from shared import topics
-from shared.events import Client, MembershipDeductionReversed
+from shared.events import Client, Envelope, MembershipDeductionReversed
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("memberships")
 
 
 def give_back(uow: UnitOfWork, work: Work, settled: domain.VisitSettlement, *, chain_id: str, client: Client,
-              location_id: str, visit_id: str, at: datetime, event: BaseModel) -> None:
+              location_id: str, visit_id: str, at: datetime, event: Envelope) -> None:
     """`event`: the consumed event that gives them back."""
     if settled.reason is None:
         return
@@ -29,7 +28,8 @@ def give_back(uow: UnitOfWork, work: Work, settled: domain.VisitSettlement, *, c
         assert m is not None and t is not None, "a deduction's membership and type are never deleted"
         after = domain.give_back(m, t, charge)
         key = t.balance_key(charge.service_id)
-        log.info("deduction_reversed", membership_id=m.id, service_id=charge.service_id, units=charge.units,
+        log.info("deduction_reversed", event_id=event.event_id, chain_id=chain_id, visit_id=visit_id,
+                 membership_id=m.id, service_id=charge.service_id, units=charge.units,
                  cause=charge.cause, reason=settled.reason.value)
         work.record(Entry(after, "reversal", at, visit_id=visit_id, service_id=charge.service_id, units=charge.units,
                           detail={"reverses": charge.entry_id, "cause": charge.cause, "reason": settled.reason.value}))

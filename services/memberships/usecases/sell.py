@@ -5,13 +5,12 @@ inventory's `membership.sold` of them carries: whichever comes first issues, the
 import uuid
 
 import structlog
-from pydantic import BaseModel
 
 from services.memberships import domain
 from services.memberships.domain import IssueReason
 from services.memberships.usecases.work import Work
 from shared import topics
-from shared.events import MembershipIssued, MembershipIssueRejected, MembershipSold, VisitPaid
+from shared.events import Envelope, MembershipIssued, MembershipIssueRejected, MembershipSold, VisitPaid
 from shared.sales import visit_membership_sales
 from shared.uow import UnitOfWork
 
@@ -42,21 +41,22 @@ async def visit_sales(work: Work, events: list[VisitPaid]) -> dict[int, list[Mem
     return {i: [s for s in sales if (s.chain_id, sale_key(s.sale_id)) in claimed] for i, sales in sold.items()}
 
 
-def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *, cause: BaseModel) -> None:
+def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *, cause: Envelope) -> None:
     t = work.type(e.chain_id, str(e.membership_type_id))
     code = work.sale_code(e)
     rejected = domain.check_sale(t, code, e.location_id)
     if rejected is None:
         assert t is not None
         if work.sale_issued(e):  # this very sale, issued already: a duplicate, not a conflict
-            log.info("sale_already_issued", sale_id=e.sale_id)
+            log.info("sale_already_issued", event_id=cause.event_id, chain_id=e.chain_id, sale_id=e.sale_id)
             return
         if code is None or not work.code_taken(e.chain_id, code):
             m = domain.issue(t, membership_id=str(uuid.uuid4()), code=code, client_id=e.client.id,
                              phone=e.client.phone, location_id=e.location_id, price=e.price, sold_at=e.occurred_at,
                              client_name=e.client.name)
             work.issued(m, e.sale_id, {"sale_id": e.sale_id, "price": str(e.price)})
-            log.info("membership_issued", code=m.code, membership_id=m.id, sale_id=e.sale_id)
+            log.info("membership_issued", event_id=cause.event_id, chain_id=e.chain_id, code=m.code, membership_id=m.id,
+                     sale_id=e.sale_id)
             uow.publish(topics.MEMBERSHIP_ISSUED, e.client.id, MembershipIssued(
                 chain_id=e.chain_id, location_id=e.location_id, membership_id=uuid.UUID(m.id),
                 membership_type_id=e.membership_type_id, type_name=t.name, code=m.code, sale_id=e.sale_id,
@@ -64,7 +64,8 @@ def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *, cause: BaseModel) -
             ), cause=cause)
             return
         rejected = domain.IssueRejected(IssueReason.CODE_TAKEN)  # the unique index says so
-    log.info("issue_rejected", sale_id=e.sale_id, code=code, reason=rejected.reason.value)
+    log.info("issue_rejected", event_id=cause.event_id, chain_id=e.chain_id, sale_id=e.sale_id, code=code,
+             reason=rejected.reason.value)
     uow.publish(topics.MEMBERSHIP_ISSUE_REJECTED, e.client.id, MembershipIssueRejected(
         chain_id=e.chain_id, location_id=e.location_id, sale_id=e.sale_id,
         membership_type_id=e.membership_type_id, code=code, client=e.client, reason=rejected.reason.value,

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from services.memberships import domain
-from services.memberships.domain.ledger import Ledger
 from services.memberships.repository import batch as sql
 from services.memberships.repository import type_cache
 from services.memberships.repository.batch import ChainKey, Entry, Issued, VisitFacts
@@ -29,7 +28,7 @@ class Work:
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
         self._batch = uow.batch
-        self._ledgers: dict[str, Ledger] = {}
+        self._ledgers: dict[str, domain.Ledger] = {}
         self._visits: dict[ChainKey, domain.VisitRecord] = {}
         self._policies: dict[ChainKey, domain.DeductionPolicy] = uow.batch.setdefault("policies", {})
         self._sales_issued: set[ChainKey] = set()  # (chain, sale id)
@@ -110,8 +109,8 @@ class Work:
 
     # --- what the records see ---
 
-    def ledger(self, chain_id: str) -> Ledger:
-        return self._ledgers.setdefault(chain_id, Ledger())
+    def ledger(self, chain_id: str) -> domain.Ledger:
+        return self._ledgers.setdefault(chain_id, domain.Ledger())
 
     def type(self, chain_id: str, type_id: str) -> domain.MembershipType | None:
         return type_cache(self._batch, chain_id)[0].get(type_id)
