@@ -187,8 +187,8 @@ PROMOTION_TYPES = (
     "visit_cashback_sold", "visit_cashback_paid",
 )
 HISTORY_SOURCES = ("chain", "active_locations", "card_locations")
-# A paid visit runs a history query per card of its client and live promotion of the card's type: both
-# are bounded where they are made (409), so no configuration makes one visit do thousands of them.
+# A paid visit sums a history per card of its client and live promotion of the card's type: both are
+# bounded where they are made (409), so no configuration makes one visit do thousands of them.
 MAX_CARDS_PER_CLIENT = 10
 MAX_BALANCE = Decimal("999999999999.99")  # what a card's NUMERIC(14,2) balance holds: money's own bound
 MAX_LIVE_PROMOTIONS = 100  # per card type; archived ones do not count (nor are they read by a visit)
