@@ -1,4 +1,4 @@
-"""Notice rules (services/notifications/domain.py): templates, rendering, SMS segments."""
+"""Notice rules (services/notifications/domain/): templates, rendering, SMS segments."""
 
 from __future__ import annotations
 

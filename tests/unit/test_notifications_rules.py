@@ -1,4 +1,4 @@
-"""Notice rules (services/notifications/domain.py): notice types, template checks, locale choice,
+"""Notice rules (services/notifications/domain/): notice types, template checks, locale choice,
 settings, recipients, receipts, values as written, segment packing."""
 
 from __future__ import annotations

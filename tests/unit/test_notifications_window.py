@@ -1,4 +1,4 @@
-"""Send-window arithmetic (services/notifications/domain.py): wall-clock hours of the location's zone,
+"""Send-window arithmetic (services/notifications/domain/): wall-clock hours of the location's zone,
 across time zones and DST changes."""
 
 from __future__ import annotations
