@@ -109,6 +109,8 @@ class Consumables:
                 lines.append(OpLine.of_product(product, i.quantity, product["cost_price"],
                                                amount=(product["cost_price"] * i.quantity).quantize(CENTS)))
             ops.append(Operation(
-                chain_id, uuid.uuid4(), OpType.WRITE_OFF, location_id, storage_id, None, f"visit:{visit_id}", None,
-                f"consumables: {', '.join(sorted(mine))}", lines, want.at, automatic=True, cause=want.cause))
+                chain_id=chain_id, op_id=uuid.uuid4(), op_type=OpType.WRITE_OFF, location_id=location_id,
+                storage_id=storage_id, to_storage_id=None, source=f"visit:{visit_id}", client=None,
+                comment=f"consumables: {', '.join(sorted(mine))}", lines=lines, at=want.at, automatic=True,
+                cause=want.cause))
         return ops

@@ -167,9 +167,10 @@ async def record(uow: UnitOfWork, repo: Repository, *, op_id: uuid.UUID, op_type
     # A relocation may cross to another location's storage: that side's events name its location.
     other = await repo.storages([to_storage_id]) if to_storage_id else {}
     books = Books()
-    books.add(Operation(repo.chain_id, op_id, op_type, location_id, storage_id, to_storage_id, source, client,
-                        comment, lines, at, automatic,
-                        to_location_id=other[to_storage_id]["location_id"] if to_storage_id in other else None))
+    books.add(Operation(
+        chain_id=repo.chain_id, op_id=op_id, op_type=op_type, location_id=location_id, storage_id=storage_id,
+        to_storage_id=to_storage_id, source=source, client=client, comment=comment, lines=lines, at=at,
+        automatic=automatic, to_location_id=other[to_storage_id]["location_id"] if to_storage_id in other else None))
     await books.save(BatchRepository(uow.conn))
     books.publish(uow)
     return books.number(op_id)

@@ -72,8 +72,9 @@ def _product_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
         storage_id = line.storage_id or default_storage
         if (e.chain_id, storage_id) not in ref.storages:
             raise ValueError(f"lines.{i}.storage_id: unknown storage {storage_id}")
-    return [Operation(e.chain_id, uuid.uuid4(), OpType.SALE, e.location_id, storage_id, None, visit_source(e.visit_id),
-                      e.client, None, lines, e.occurred_at, automatic=False, cause=e)
+    return [Operation(chain_id=e.chain_id, op_id=uuid.uuid4(), op_type=OpType.SALE, location_id=e.location_id,
+                      storage_id=storage_id, to_storage_id=None, source=visit_source(e.visit_id), client=e.client,
+                      comment=None, lines=lines, at=e.occurred_at, automatic=False, cause=e)
             for storage_id, lines in sorted(per_storage.items())]
 
 
@@ -94,5 +95,6 @@ def _membership_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
     if not lines:
         return []
     source = visit_source(e.visit_id)
-    return [Operation(e.chain_id, uuid.uuid4(), OpType.SALE, e.location_id, None, None, source, e.client, None,
-                      lines, e.occurred_at, automatic=False, sale_source=source, cause=e)]
+    return [Operation(chain_id=e.chain_id, op_id=uuid.uuid4(), op_type=OpType.SALE, location_id=e.location_id,
+                      storage_id=None, to_storage_id=None, source=source, client=e.client, comment=None, lines=lines,
+                      at=e.occurred_at, automatic=False, sale_source=source, cause=e)]
