@@ -128,7 +128,7 @@ def test_a_rebalance_waits_for_the_batch_in_hand_no_longer_than_its_bound() -> N
     async def run() -> float:
         inflight = asyncio.Lock()
         await inflight.acquire()  # a batch that never ends
-        listener = _FinishBatchOnRevoke(inflight, "documented.ping", wait_seconds=0.3)
+        listener = _FinishBatchOnRevoke(inflight, "documented.ping", "documented", wait_seconds=0.3)
         started = time.monotonic()
         await asyncio.wait_for(listener.on_partitions_revoked(set()), 5)
         return time.monotonic() - started
