@@ -12,6 +12,8 @@ from services.memberships.schemas import (
     EditRequest,
     EligibilityOut,
     FreezeRequest,
+    MembershipImportIn,
+    MembershipImportOut,
     MembershipOut,
     MembershipTypeIn,
     MembershipTypeOut,
@@ -90,6 +92,14 @@ async def restore_membership_type(chain_id: ChainId, type_id: str, request: Requ
 
 
 # --- memberships ----------------------------------------------------------------------------------
+
+
+@router.post("/memberships/import", response_model=MembershipImportOut, response_model_exclude_none=True,
+             summary="Memberships sold before the chain came to us, up to 1,000 at once: each issued as its "
+                     "membership.sold would be, each sale once")
+async def import_memberships(chain_id: ChainId, body: MembershipImportIn, request: Request) -> MembershipImportOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.import_memberships(uow, chain_id, body)
 
 
 @router.get("/memberships", response_model=list[MembershipOut], responses=PAGED)

@@ -16,8 +16,9 @@ from pydantic import (
 )
 
 from services.memberships.domain import MAX_VALIDITY, Membership, MembershipType, TypeService, Validity
-from shared.events import Id, Money, NonNegativeMoney
+from shared.events import Client, Id, Money, NonNegativeMoney, PastTime
 from shared.events.base import MAX_LOCATIONS
+from shared.events.inbound import Code
 from shared.http import Body
 
 # The services of a type (and so of a membership's balance, or a location's deduction policy): more than
@@ -251,3 +252,42 @@ class MembershipOut(BaseModel):
             frozen_until=m.frozen_until, freeze_days_used=m.freeze_days_used,
             history=[HistoryEntry.model_validate(dict(h)) for h in history] if history is not None else None,
         )
+
+
+# --- POST /memberships/import ---------------------------------------------------------------------
+
+MAX_IMPORTED_MEMBERSHIPS = 1_000  # memberships one POST /memberships/import takes
+
+
+class ImportedMembershipIn(Body):
+    """A membership sold before the chain came to us: a `membership.sold` in all but the envelope."""
+
+    sale_id: Id
+    membership_type_id: uuid.UUID
+    code: Code | None = None  # given, "auto" to have one generated, or none for a no-code type
+    client: Client
+    price: NonNegativeMoney
+    location_id: Id
+    sold_at: PastTime
+
+
+class MembershipImportIn(Body):
+    memberships: Annotated[list[ImportedMembershipIn], Field(min_length=1, max_length=MAX_IMPORTED_MEMBERSHIPS)]
+
+
+class ImportedMembershipOut(BaseModel):
+    sale_id: str
+    # issued; rejected (as membership.issue_rejected says, `reason`); duplicate: this sale was issued before
+    # (an earlier import, or its membership.sold), left as it is
+    status: Literal["issued", "rejected", "duplicate"]
+    membership_id: uuid.UUID | None = None
+    code: str | None = None
+    reason: str | None = None
+
+
+class MembershipImportOut(BaseModel):
+    issued: int
+    rejected: int
+    duplicate: int
+    memberships: list[ImportedMembershipOut]  # in the import's order
+

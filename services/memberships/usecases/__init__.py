@@ -6,6 +6,7 @@ from services.memberships.usecases.change_type import duplicate_type, set_archiv
 from services.memberships.usecases.create_type import create_type
 from services.memberships.usecases.edit import edit
 from services.memberships.usecases.freeze import freeze, unfreeze
+from services.memberships.usecases.import_memberships import import_memberships
 from services.memberships.usecases.jobs import JOBS
 from services.memberships.usecases.pay_visit import pay_visits
 from services.memberships.usecases.policy import get_policy, put_policy
@@ -21,6 +22,6 @@ from services.memberships.usecases.sell import sale_key, sell
 
 __all__ = [
     "JOBS", "arrive", "create_type", "deduct_late_cancel", "deduct_no_show", "duplicate_type", "edit", "eligibility",
-    "find_memberships", "freeze", "get_membership", "get_policy", "get_type", "list_types", "pay_visits",
-    "put_policy", "report", "sale_key", "sell", "set_archived", "unfreeze", "update_type",
+    "find_memberships", "freeze", "get_membership", "get_policy", "get_type", "import_memberships", "list_types",
+    "pay_visits", "put_policy", "report", "sale_key", "sell", "set_archived", "unfreeze", "update_type",
 ]

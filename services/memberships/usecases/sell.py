@@ -41,7 +41,9 @@ async def visit_sales(work: Work, events: list[VisitPaid]) -> dict[int, list[Mem
     return {i: [s for s in sales if (s.chain_id, sale_key(s.sale_id)) in claimed] for i, sales in sold.items()}
 
 
-def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *, cause: Envelope) -> None:
+def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *,
+          cause: Envelope) -> domain.Membership | domain.IssueRejected | None:
+    """Issues (or refuses) the membership `e` sells, publishing which; None: this sale was issued before."""
     t = work.type(e.chain_id, str(e.membership_type_id))
     code = work.sale_code(e)
     rejected = domain.check_sale(t, code, e.location_id)
@@ -49,7 +51,7 @@ def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *, cause: Envelope) ->
         assert t is not None
         if work.sale_issued(e):  # this very sale, issued already: a duplicate, not a conflict
             log.info("sale_already_issued", event_id=cause.event_id, chain_id=e.chain_id, sale_id=e.sale_id)
-            return
+            return None
         if code is None or not work.code_taken(e.chain_id, code):
             m = domain.issue(t, membership_id=str(uuid.uuid4()), code=code, client_id=e.client.id,
                              phone=e.client.phone, location_id=e.location_id, price=e.price, sold_at=e.occurred_at,
@@ -62,7 +64,7 @@ def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *, cause: Envelope) ->
                 membership_type_id=e.membership_type_id, type_name=t.name, code=m.code, sale_id=e.sale_id,
                 client=e.client, status=m.status.value, balance=m.balance, valid_until=m.valid_until,
             ), cause=cause)
-            return
+            return m
         rejected = domain.IssueRejected(IssueReason.CODE_TAKEN)  # the unique index says so
     log.info("issue_rejected", event_id=cause.event_id, chain_id=e.chain_id, sale_id=e.sale_id, code=code,
              reason=rejected.reason.value)
@@ -70,3 +72,4 @@ def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *, cause: Envelope) ->
         chain_id=e.chain_id, location_id=e.location_id, sale_id=e.sale_id,
         membership_type_id=e.membership_type_id, code=code, client=e.client, reason=rejected.reason.value,
     ), cause=cause)
+    return rejected
