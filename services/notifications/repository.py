@@ -96,9 +96,11 @@ NEW_NOTICE_COLUMNS = (
 async def add_notices(conn: asyncpg.Connection, notices: list[NoticeRow]) -> set[uuid.UUID]:
     """Inserts the notices (of any chains, each row its own chain's) in one statement; answers the ids of
     those inserted. A notice for a (chain, source event, channel) that exists already is not, nor a
-    second one for it in `notices`: never text twice."""
+    second one for it in `notices`: never text twice. Inserted in the unique key's order: two replicas
+    inserting the same notices (a batch handed over in a rebalance) wait for each other, never deadlock."""
     if not notices:
         return set()
+    notices = sorted(notices, key=lambda n: (n.chain_id, n.source_event_id, n.channel))
     rows = await conn.fetch(
         f"""INSERT INTO notices ({", ".join(c for c, _ in NEW_NOTICE_COLUMNS)})
             SELECT * FROM unnest({", ".join(f"${i + 1}::{t}[]" for i, (_, t) in enumerate(NEW_NOTICE_COLUMNS))})
