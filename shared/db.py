@@ -94,6 +94,10 @@ def counted(service: str) -> type[asyncpg.Connection]:
             counter.inc()
             return await super()._executemany(*args, **kwargs)
 
+        async def copy_records_to_table(self, *args: Any, **kwargs: Any) -> Any:
+            counter.inc()
+            return await super().copy_records_to_table(*args, **kwargs)
+
     return Counted
 
 

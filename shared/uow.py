@@ -46,9 +46,11 @@ class EventTooLarge(TooLarge):
 async def enqueue(conn: asyncpg.Connection, messages: list[OutboxMessage]) -> None:
     if not messages:
         return
-    await conn.executemany(
-        "INSERT INTO outbox (topic, key, value, header_names, header_values) VALUES ($1, $2, $3, $4, $5)",
-        [(m.topic, m.key, m.value, [h[0] for h in m.headers], [h[1] for h in m.headers]) for m in messages],
+    # COPY: one statement for the batch's rows, in order (their ids follow it), each row far cheaper for the
+    # server than an INSERT of its own; the statement trigger still wakes the relay once.
+    await conn.copy_records_to_table(
+        "outbox", columns=["topic", "key", "value", "header_names", "header_values"],
+        records=[(m.topic, m.key, m.value, [h[0] for h in m.headers], [h[1] for h in m.headers]) for m in messages],
     )
 
 
