@@ -111,6 +111,10 @@ async def seed(chain: Chain, kafka: Kafka) -> Seeder:
                                             "phone": c["phone"], "number": PLAN.card_number(i)})
     await s.send(ly, "POST", "/cards/{card_id}/transactions", {"kind": "accrue", "amount": "100", "reason": "welcome"},
                  card_id=PLAN.card_number(0))
+    c = PLAN.client(1)
+    imported = {"card_type_id": card_type["id"], "client_id": c["id"], "phone": c["phone"], "number": "FZ-IMPORT",
+                "balance": "10"}
+    await s.send(ly, "POST", "/cards/import", {"cards": [imported]})
 
     category = await s.send(inv, "POST", "/categories", {"name": "Oils"})
     for storage, name in ((SHELF, "Shop shelf"), (ROOM, "Treatment room")):
@@ -160,6 +164,9 @@ async def seed(chain: Chain, kafka: Kafka) -> Seeder:
                  code_or_id=FROZEN)
     await s.send(ms, "POST", "/memberships/{code_or_id}/freeze", {"from": today.isoformat(), "days": 7},
                  code_or_id=FROZEN)
+    await s.send(ms, "POST", "/memberships/import", {"memberships": [{
+        "sale_id": "sale-fz-import", "membership_type_id": overall["id"], "code": "auto", "client": PLAN.client(1),
+        "price": overall["price"], "location_id": LOCATION, "sold_at": sold_at}]})
     await scenario.publish(kafka, scenario.visits(PLAN, chain.id, VISITS))
 
     async def effects() -> tuple[int, int, int]:

@@ -15,9 +15,11 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 from pydantic import BaseModel
 
 from shared.consumer import batch
@@ -53,22 +55,41 @@ class _Broker:
 
 
 @dataclass
+class _Consumer:
+    commit_answer: Callable[[], Any]
+    committed: list[dict[Any, int]] = field(default_factory=list)
+
+    async def commit(self, offsets: dict[Any, int]) -> None:
+        await self.commit_answer()
+        self.committed.append(offsets)
+
+
 class _Message:
-    """A batch whose records are all handled already (none: only the commit is left), and its commit."""
+    """A batch (its records handled already: only the commit is left), and the consumer its commit goes to."""
 
-    commit: Callable[[], Any]
-    raw_message: list[Any] = field(default_factory=list)
-    acked: bool = False
+    def __init__(self, commit: Callable[[], Any], records: list[Any] | None = None) -> None:
+        self.consumer = _Consumer(commit)
+        self.raw_message = tuple(records if records is not None else [_record("documented.ping", 0, 41)])
+        self.committed: Any = None
 
-    async def ack(self) -> None:
-        await self.commit()
-        self.acked = True
+    @property
+    def acked(self) -> bool:
+        return bool(self.consumer.committed)
+
+
+def _record(topic: str, partition: int, offset: int) -> Any:
+    return SimpleNamespace(topic=topic, partition=partition, offset=offset)
 
 
 def _subscribed() -> tuple[Callable[..., Any], _FinishBatchOnRevoke]:
     broker = _Broker()
     consumer = BatchConsumer("documented", broker, lambda: None, 10, 10, Settings())  # type: ignore[arg-type]
     consumer.subscribe_together([Subscription("documented.ping", Ping, _nothing)])
+
+    async def handled(sub: Any, records: Any) -> None:  # the records are handled already: only the commit is left
+        return None
+
+    consumer.process = handled  # type: ignore[method-assign]
     assert broker.consume is not None
     return broker.consume, broker.options["listener"]
 
@@ -140,3 +161,16 @@ def test_a_rebalance_waits_for_the_batch_in_hand_no_longer_than_its_bound() -> N
 def test_the_services_bound_is_20_seconds() -> None:
     _, listener = _subscribed()
     assert listener.wait_seconds == 20
+
+
+def test_a_batch_commits_the_positions_after_its_records_on_its_own_partitions_only() -> None:
+    """A plain commit sends every assigned partition's position (notifications owns ~100): the broker
+    writes an offset record for each, batch after batch. Only the batch's partitions change."""
+    async def answered() -> None:
+        return None
+
+    message = _Message(answered, [_record("a", 0, 7), _record("a", 0, 9), _record("a", 3, 2), _record("b", 0, 5)])
+    asyncio.run(batch.commit_own(message))  # type: ignore[arg-type]
+    assert message.consumer.committed == [{TopicPartition("a", 0): 10, TopicPartition("a", 3): 3,
+                                           TopicPartition("b", 0): 6}]
+
