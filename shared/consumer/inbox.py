@@ -21,7 +21,7 @@ import asyncpg
 import structlog
 
 from shared import metrics
-from shared.consumer.records import Parsed
+from shared.consumer.records import Parsed, same_payload
 
 log = structlog.get_logger("inbox")
 
@@ -62,7 +62,7 @@ async def claim(conn: asyncpg.Connection, topic: str, batch: list[Parsed]) -> Cl
         if mine <= inserted and not (mine & taken):
             claimed.fresh.append(p)
             stored[event_key] = p.digest
-        elif event_key in stored and stored[event_key] not in (None, p.digest):
+        elif (known := stored.get(event_key)) is not None and not same_payload(p, known):
             claimed.reused.append(p)
             refused |= mine & inserted
             continue  # its business keys stay free, for the message that really has them

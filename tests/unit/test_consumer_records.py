@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiokafka import ConsumerRecord
 
-from shared.consumer.records import Reason, dead_letter, parse
+from shared.consumer.records import Reason, dead_letter, legacy_digest, parse, same_payload
 from shared.events import MembershipSold
 
 SALE: dict[str, Any] = {
@@ -39,7 +39,19 @@ def refusal(r: ConsumerRecord, skew: float | None = SKEW) -> tuple[str, str]:
 
 def test_a_valid_record_gets_its_keys_and_digest() -> None:
     p = parsed(record())
-    assert p.refusal is None and p.keys == ["event:e-1", "sale:s-1"] and len(p.digest) == 32
+    assert p.refusal is None and p.keys == ["event:e-1", "sale:s-1"] and len(p.digest) == 33
+
+
+def test_the_digest_is_the_payload_s_whatever_its_formatting_and_rows_of_either_version_compare() -> None:
+    p = parsed(record())
+    reformatted = parsed(record(json.dumps({**SALE, "price": "8000.00", "unknown": 1}, indent=2).encode()))
+    assert reformatted.digest == p.digest
+    other = parsed(record({**SALE, "price": "8001"}))
+    assert other.digest != p.digest
+    # An inbox row written before digests were versioned holds the sorted-key canonical JSON's SHA-256.
+    assert same_payload(p, legacy_digest("membership.sold", p.event))
+    assert not same_payload(other, legacy_digest("membership.sold", p.event))
+    assert same_payload(p, p.digest) and not same_payload(other, p.digest)
 
 
 @pytest.mark.parametrize(("r", "reason", "starts"), [
