@@ -63,55 +63,66 @@ class Applier:
 
     async def whole(self, sub: Subscription[Any], batch: list[Parsed]) -> Outcome:
         """The whole batch in one transaction."""
+        return (await self.whole_many([(sub, batch)]))[0]
+
+    async def whole_many(self, groups: list[tuple[Subscription[Any], list[Parsed]]]) -> list[Outcome]:
+        """The batches of several topics (one fetch) in ONE transaction, topic after topic: one commit, one
+        wait for the WAL, instead of one per topic. Raises as `whole` does: the caller then takes the topics
+        one at a time."""
+        state: dict[Any, Any] = {}  # UnitOfWork.batch: one per transaction, shared by its topics
+        async with self._pool().acquire(timeout=ACQUIRE_SECONDS) as conn, \
+                terminated_after(conn, ATTEMPT_SECONDS), conn.transaction():
+            return [await self._whole_in(conn, sub, batch, state) for sub, batch in groups]
+
+    async def _whole_in(self, conn: asyncpg.Connection, sub: Subscription[Any], batch: list[Parsed],
+                        state: dict[Any, Any]) -> Outcome:
+        """One topic's batch, inside the caller's transaction."""
         outcome = Outcome()
-        state: dict[Any, Any] = {}  # UnitOfWork.batch: one per transaction
         overran: Parsed | None = None
         try:
-            async with self._pool().acquire(timeout=ACQUIRE_SECONDS) as conn, \
-                    terminated_after(conn, ATTEMPT_SECONDS), conn.transaction():
-                outbox: list[OutboxMessage] = []
-                valid = [p for p in batch if p.event is not None]
-                try:
-                    claimed = await claim(conn, sub.topic, valid)
-                except TRANSIENT:
-                    raise
-                except Exception as exc:  # e.g. a key PostgreSQL refuses: find the record, alone
-                    log.warning("batch_claim_failed", topic=sub.topic, error=repr(exc))
-                    raise Isolate("claim failed") from exc
-                outcome.duplicates += claimed.duplicates
-                for p in claimed.reused:
-                    outcome.refuse(p, reused(p))
-                for p in batch:
-                    if p.refusal is not None:
-                        outcome.refuse(p, p.refusal)
-                if sub.batch_handler is not None and claimed.fresh:
-                    with bound(*claimed.fresh):
-                        try:
-                            async with asyncio.timeout(self.record_seconds * len(claimed.fresh)):
-                                outbox += await self._run(conn, sub, claimed.fresh, state)
-                        except DEADLINE as exc:
-                            raise Isolate(f"a batch overran: {exc!r}") from exc
-                        except TRANSIENT:
-                            raise
-                        except Exception as exc:
-                            log.exception("handler_failed", topic=sub.topic)
-                            raise Isolate("a handler failed") from exc
-                    outcome.applied += len(claimed.fresh)
-                for p in claimed.fresh if sub.batch_handler is None else ():
-                    with bound(p):
-                        try:
-                            async with asyncio.timeout(self.record_seconds):
-                                outbox += await self._run(conn, sub, [p], state)
-                        except DEADLINE as exc:
-                            overran = p
-                            raise Isolate(f"a record overran: {exc!r}") from exc
-                        except TRANSIENT:
-                            raise
-                        except Exception as exc:
-                            log.exception("handler_failed", topic=sub.topic)
-                            raise Isolate("a handler failed") from exc
-                    outcome.applied += 1
-                await enqueue(conn, outbox + self._letters(outcome))
+            outbox: list[OutboxMessage] = []
+            valid = [p for p in batch if p.event is not None]
+            try:
+                claimed = await claim(conn, sub.topic, valid)
+            except TRANSIENT:
+                raise
+            except Exception as exc:  # e.g. a key PostgreSQL refuses: find the record, alone
+                log.warning("batch_claim_failed", topic=sub.topic, error=repr(exc))
+                raise Isolate("claim failed") from exc
+            outcome.duplicates += claimed.duplicates
+            for p in claimed.reused:
+                outcome.refuse(p, reused(p))
+            for p in batch:
+                if p.refusal is not None:
+                    outcome.refuse(p, p.refusal)
+            if sub.batch_handler is not None and claimed.fresh:
+                with bound(*claimed.fresh):
+                    try:
+                        async with asyncio.timeout(self.record_seconds * len(claimed.fresh)):
+                            outbox += await self._run(conn, sub, claimed.fresh, state)
+                    except DEADLINE as exc:
+                        raise Isolate(f"a batch overran: {exc!r}") from exc
+                    except TRANSIENT:
+                        raise
+                    except Exception as exc:
+                        log.exception("handler_failed", topic=sub.topic)
+                        raise Isolate("a handler failed") from exc
+                outcome.applied += len(claimed.fresh)
+            for p in claimed.fresh if sub.batch_handler is None else ():
+                with bound(p):
+                    try:
+                        async with asyncio.timeout(self.record_seconds):
+                            outbox += await self._run(conn, sub, [p], state)
+                    except DEADLINE as exc:
+                        overran = p
+                        raise Isolate(f"a record overran: {exc!r}") from exc
+                    except TRANSIENT:
+                        raise
+                    except Exception as exc:
+                        log.exception("handler_failed", topic=sub.topic)
+                        raise Isolate("a handler failed") from exc
+                outcome.applied += 1
+            await enqueue(conn, outbox + self._letters(outcome))
         except Isolate:
             if overran is not None:  # its transaction rolled back: the database answers, the record was slow
                 overran.overruns += 1

@@ -86,10 +86,10 @@ def _subscribed() -> tuple[Callable[..., Any], _FinishBatchOnRevoke]:
     consumer = BatchConsumer("documented", broker, lambda: None, 10, 10, Settings())  # type: ignore[arg-type]
     consumer.subscribe_together([Subscription("documented.ping", Ping, _nothing)])
 
-    async def handled(sub: Any, records: Any) -> None:  # the records are handled already: only the commit is left
+    async def handled(groups: Any) -> None:  # the records are handled already: only the commit is left
         return None
 
-    consumer.process = handled  # type: ignore[method-assign]
+    consumer.process_fetch = handled  # type: ignore[method-assign]
     assert broker.consume is not None
     return broker.consume, broker.options["listener"]
 
