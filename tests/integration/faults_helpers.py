@@ -29,6 +29,7 @@ from types import TracebackType
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from tests.integration.conftest import SERVICES
 
@@ -146,6 +147,12 @@ async def in_flight(bootstrap_servers: str, database_url: str, service: str) -> 
     try:
         committed = {tp: m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items()
                      if m.offset >= 0}
+        # A partition the group has never committed (its first records are the batch in flight: a consumer
+        # commits the partitions of its batches only) is pending from its beginning, where a new member
+        # would start (auto_offset_reset=earliest).
+        never = [tp for tp in await _assigned(admin, group) if tp not in committed]
+        if never:
+            committed.update(await consumer.beginning_offsets(never))
         ends = await consumer.end_offsets(list(committed))
         behind = {tp: (committed[tp], end) for tp, end in ends.items() if end > committed[tp]}
         pending = sum(end - start for start, end in behind.values())
@@ -175,6 +182,14 @@ async def in_flight(bootstrap_servers: str, database_url: str, service: str) -> 
     finally:
         await conn.close()
     return InFlight(pending, int(applied), int(outbox), {tp: end for tp, (_, end) in behind.items()})
+
+
+async def _assigned(admin: AIOKafkaAdminClient, group: str) -> set[TopicPartition]:
+    """The partitions the group's members hold now."""
+    [response] = await admin.describe_consumer_groups([group])
+    [described] = response.groups
+    return {tp for member in described[5] if member[4]
+            for tp in ConsumerProtocolMemberAssignment.decode(member[4]).partitions()}
 
 
 def _event_key(value: bytes | None) -> tuple[str, str] | None:
