@@ -318,6 +318,13 @@ class Repository:
                FROM card_transactions WHERE chain_id = $1 AND card_id = $2 ORDER BY id""",
             self.chain_id, uuid.UUID(card_id))
 
+    async def points(self, card_id: str) -> list[asyncpg.Record]:
+        """The card's lots with points left, oldest first (the order spending takes them)."""
+        return await self.conn.fetch(  # type: ignore[no-any-return]
+            """SELECT accrued_at, amount, remaining, burns_at, promotion_id FROM bonus_lots
+               WHERE chain_id = $1 AND card_id = $2 AND remaining > 0 ORDER BY accrued_at, id""",
+            self.chain_id, uuid.UUID(card_id))
+
     async def lots_to_notice(self, as_of: datetime) -> list[asyncpg.Record]:
         return await self.conn.fetch(
             """UPDATE bonus_lots SET noticed_at = $2

@@ -274,6 +274,16 @@ class TransactionOut(BaseModel):
     reason: str | None
 
 
+class PointsOut(BaseModel):
+    """Points accrued together and what is left of them: spending and write-offs take the oldest first."""
+
+    accrued_at: datetime
+    amount: Money
+    remaining: Money
+    burns_at: datetime | None  # null: never (a manual accrual, an import, a promotion without burn_after)
+    promotion_id: uuid.UUID | None
+
+
 class CardOut(BaseModel):
     id: uuid.UUID
     card_type_id: uuid.UUID
@@ -283,6 +293,8 @@ class CardOut(BaseModel):
     balance: Money
     issued_at: datetime
     transactions: list[TransactionOut] | None = None
+    # GET /cards/{id} only: the points the balance is made of, oldest first, each with when it burns.
+    points: list[PointsOut] | None = None
 
 
 class ManualTransactionIn(Body):

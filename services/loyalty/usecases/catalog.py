@@ -15,6 +15,7 @@ from services.loyalty.schemas import (
     CardTypeIn,
     CardTypeOut,
     CardTypePatch,
+    PointsOut,
     PromotionIn,
     PromotionOut,
     TransactionOut,
@@ -119,11 +120,13 @@ async def issue_card(uow: UnitOfWork, chain_id: str, body: CardIn) -> CardOut:
     return card_out(card, [])
 
 
-def card_out(card: Card, transactions: list[asyncpg.Record] | None) -> CardOut:
+def card_out(card: Card, transactions: list[asyncpg.Record] | None,
+             points: list[asyncpg.Record] | None = None) -> CardOut:
     return CardOut(
         id=card.id, card_type_id=card.card_type_id, client_id=card.client_id, phone=card.phone,  # type: ignore[arg-type]
         number=card.number, balance=card.balance, issued_at=card.issued_at,
         transactions=None if transactions is None else [TransactionOut.model_validate(dict(t)) for t in transactions],
+        points=None if points is None else [PointsOut.model_validate(dict(p)) for p in points],
     )
 
 
@@ -132,7 +135,7 @@ async def get_card(conn: asyncpg.Connection, chain_id: str, card_ref: str) -> Ca
     card = await repo.card(card_ref)
     if card is None:
         raise NotFound("card_not_found", f"no card {card_ref}")
-    return card_out(card, await repo.transactions(card.id))
+    return card_out(card, await repo.transactions(card.id), await repo.points(card.id))
 
 
 async def find_cards(conn: asyncpg.Connection, chain_id: str, client_id: str | None, page: Page) -> list[CardOut]:
