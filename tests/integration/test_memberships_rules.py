@@ -233,8 +233,12 @@ async def test_after_the_first_sale_the_price_is_fixed_and_services_only_grow_on
 ) -> None:
     split = await create_type(chain, name="Massage")
     overall = await create_type(chain, name="Spa", balance="overall", total_visits=5,
-                                services=[{"service_id": "svc-massage"}])
+                                services=[{"service_id": "svc-massage"}, {"service_id": "svc-pool"}])
     async with chain.client("memberships") as http:
+        # Before the first sale a type is a draft: a service may go too.
+        draft = await http.patch(f"/membership-types/{overall['id']}", json={"services": [
+            {"service_id": "svc-massage"}]})
+        assert draft.status_code == 200 and [s["service_id"] for s in draft.json()["services"]] == ["svc-massage"]
         before = await http.patch(f"/membership-types/{split['id']}", json={"price": "9000"})
         assert before.status_code == 200 and before.json()["price"] == "9000.00"
         await sell(chain, kafka, split["id"], "PF-1")

@@ -90,14 +90,15 @@ class TypeChangeError(StrEnum):
 
 
 def check_type_change(old: MembershipType, new: MembershipType, sold: bool) -> TypeChangeError | None:
-    """What may change once a type has been sold: not the price (duplicate it instead), never fewer
-    services, more services only for an `overall` type, and not what a sold membership holds."""
+    """What may change once a type has been sold (before, anything may: the seed forbids these "after the
+    membership has been sold"): not the price (duplicate it instead), no fewer services, more services
+    only for an `overall` type, and not what a sold membership holds."""
+    if not sold:
+        return None
     old_ids = {s.service_id for s in old.services}
     new_ids = {s.service_id for s in new.services}
     if not old_ids <= new_ids:
         return TypeChangeError.SERVICE_REMOVED
-    if not sold:
-        return None
     if new.price != old.price:
         return TypeChangeError.PRICE_FIXED
     if new.balance != old.balance:

@@ -14,7 +14,8 @@ from shared.uow import UnitOfWork
 WAY_OUT = {
     domain.TypeChangeError.PRICE_FIXED: "the price of a type that has been sold is fixed; duplicate the type "
                                         "(POST /membership-types/{id}/duplicate) and sell the copy at the new price",
-    domain.TypeChangeError.SERVICE_REMOVED: "services are never removed from a type; archive it and create another",
+    domain.TypeChangeError.SERVICE_REMOVED: "services are not removed from a type once it has been sold; archive it "
+                                            "and create another",
     domain.TypeChangeError.SERVICE_ADDED_TO_SPLIT: "a sold split type keeps its services; only an overall type "
                                                    "may gain services after its first sale",
     domain.TypeChangeError.VISITS_CHANGED: "sold memberships hold these visits; duplicate the type instead",
