@@ -155,8 +155,13 @@ def _card(card: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         promotion = names.get(t["promotion_id"] or "")
         return {**_drop(t, "id", "promotion_id", *(("at",) if t["kind"] == "manual" else ())), "promotion": promotion}
 
+    def points(p: dict[str, Any]) -> dict[str, Any]:  # a lot of no promotion (manual) is dated by the clock
+        return {**_drop(p, "promotion_id", *(() if p["promotion_id"] else ("accrued_at",))),
+                "promotion": names.get(p["promotion_id"] or "")}
+
     return {**_drop(card, "id", "card_type_id", "issued_at"), "type": names.get(card["card_type_id"]),
-            "transactions": [transaction(t) for t in card.get("transactions") or []]}
+            "transactions": [transaction(t) for t in card.get("transactions") or []],
+            "points": [points(p) for p in card.get("points") or []]}
 
 
 def _notice(n: dict[str, Any]) -> dict[str, Any]:
