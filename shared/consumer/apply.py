@@ -95,33 +95,24 @@ class Applier:
             for p in batch:
                 if p.refusal is not None:
                     outcome.refuse(p, p.refusal)
-            if sub.batch_handler is not None and claimed.fresh:
-                with bound(*claimed.fresh):
+            # A batch handler takes the fresh records at once, a record's handler one at a time; each call is
+            # under a deadline of its records' share.
+            calls = [claimed.fresh] if sub.batch_handler is not None else [[p] for p in claimed.fresh]
+            for records in calls if claimed.fresh else ():
+                with bound(*records):
                     try:
-                        async with asyncio.timeout(self.record_seconds * len(claimed.fresh)):
-                            outbox += await self._run(conn, sub, claimed.fresh, state)
+                        async with asyncio.timeout(self.record_seconds * len(records)):
+                            outbox += await self._run(conn, sub, records, state)
                     except DEADLINE as exc:
-                        raise Isolate(f"a batch overran: {exc!r}") from exc
+                        if sub.batch_handler is None:
+                            overran = records[0]
+                        raise Isolate(f"{'a batch' if sub.batch_handler else 'a record'} overran: {exc!r}") from exc
                     except TRANSIENT:
                         raise
                     except Exception as exc:
                         log.exception("handler_failed", topic=sub.topic)
                         raise Isolate("a handler failed") from exc
-                outcome.applied += len(claimed.fresh)
-            for p in claimed.fresh if sub.batch_handler is None else ():
-                with bound(p):
-                    try:
-                        async with asyncio.timeout(self.record_seconds):
-                            outbox += await self._run(conn, sub, [p], state)
-                    except DEADLINE as exc:
-                        overran = p
-                        raise Isolate(f"a record overran: {exc!r}") from exc
-                    except TRANSIENT:
-                        raise
-                    except Exception as exc:
-                        log.exception("handler_failed", topic=sub.topic)
-                        raise Isolate("a handler failed") from exc
-                outcome.applied += 1
+                outcome.applied += len(records)
             await enqueue(conn, outbox + self._letters(outcome))
         except Isolate:
             if overran is not None:  # its transaction rolled back: the database answers, the record was slow
