@@ -10,7 +10,7 @@ import asyncio
 import functools
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,16 @@ UNREACHABLE: tuple[type[Exception], ...] = (
     OSError,
     asyncio.TimeoutError,
 )
+
+
+def columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as one list per column: what `unnest($1, $2, ...)` zips back into rows (a batch's keys or
+    values in one statement)."""
+    out: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(out, row, strict=True):
+            column.append(value)
+    return out
 
 
 def as_uuid(value: str) -> uuid.UUID | None:

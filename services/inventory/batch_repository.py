@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,18 +15,12 @@ import asyncpg
 
 from services.inventory.domain import BillOfMaterials
 from services.inventory.repository import bill_of
+from shared.db import columns as _columns
 
 # (chain_id, storage_id, product_id): a stock row.
 StockKey = tuple[str, str, str]
 
 
-def _columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
-    """Rows -> one list per column (what `unnest($1, $2, ...)` zips back into rows)."""
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    return columns
 
 
 def _json(value: Any) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 
@@ -26,17 +26,11 @@ from services.loyalty.rows import (
     state_from_row,
     visit_from_row,
 )
+from shared.db import columns as _columns
 
 Pair = tuple[str, str]  # (chain_id, an id in that chain)
 
 
-def _columns(keys: Iterable[tuple[object, ...]], width: int) -> list[list[object]]:
-    """Keys as columns (unnest's arguments)."""
-    columns: list[list[object]] = [[] for _ in range(width)]
-    for key in keys:
-        for column, value in zip(columns, key, strict=True):
-            column.append(value)
-    return columns
 
 
 # --- reference data ---------------------------------------------------------------------------------
