@@ -12,11 +12,11 @@ from pathlib import Path
 
 from deploy import local, processes
 from shared import admin
-from shared.settings import DEFAULT_PORTS, Settings
+from shared.settings import DOMAIN_SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".local" / "bench"
-SERVICES = tuple(DEFAULT_PORTS)
+SERVICES = DOMAIN_SERVICES  # the bench produces to Kafka itself: no gateway
 
 
 @dataclass

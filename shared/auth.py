@@ -5,7 +5,9 @@ Scopes, each granting its own routes and nothing else (none implies another, so 
 its holder needs):
 - `read`: every GET route;
 - `write`: every other business route (POST/PUT/PATCH/DELETE: types, cards, operations, settings...);
-- `admin`: what only an operator does: `POST /jobs/{job}/run` (a job changes a whole chain as of a moment).
+- `admin`: what only an operator does: `POST /jobs/{job}/run` (a job changes a whole chain as of a moment);
+- `events`: what a booking system does through the gateway: `POST /events/{topic}` and `POST /events`
+  (stating visits and sales of its chain; such a key reads and changes nothing else).
 
 `make key CHAIN=ch-1` (python -m shared.admin create-key) prints a new key once (default scopes read and
 write, no expiry; `--scopes read,write,admin`, `--expires-in-days N`), its id on stderr; `revoke-key --id`
@@ -18,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -31,7 +33,7 @@ from shared.errors import Forbidden
 
 KEY_PREFIX = "psk_"
 PREFIX_LENGTH = 10  # what list-keys shows of a key: psk_ and 6 characters
-SCOPES = ("read", "write", "admin")
+SCOPES = ("read", "write", "admin", "events")
 DEFAULT_SCOPES = ("read", "write")  # a booking system's or a back office's key; jobs need admin
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -120,7 +122,7 @@ async def holder_of(pool: asyncpg.Pool, key: str) -> KeyHolder | None:
 
 _bearer = HTTPBearer(auto_error=False, description=(
     "An API key of the chain in the path, with the route's scope: `read` for GET, `write` for the other "
-    "business routes, `admin` for running jobs"))
+    "business routes, `admin` for running jobs, `events` for a booking system's events (the gateway)"))
 
 
 async def _authorize(request: Request, chain_id: str, credentials: HTTPAuthorizationCredentials | None,
@@ -141,24 +143,21 @@ async def _authorize(request: Request, chain_id: str, credentials: HTTPAuthoriza
     return chain_id
 
 
-async def require_chain(
-    request: Request,
-    chain_id: Annotated[str, Path(min_length=1, max_length=128)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The route's scope goes by its method: `read` for GET, `write` for the others."""
-    return await _authorize(request, chain_id, credentials, None)
+def _requiring(scope: str | None) -> Callable[..., Awaitable[str]]:
+    """A route's dependency: the key's chain must be the path's, and the key must have `scope` (None: by
+    the route's method, `read` for GET, `write` for the others)."""
+    async def require(
+        request: Request,
+        chain_id: Annotated[str, Path(min_length=1, max_length=128)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> str:
+        return await _authorize(request, chain_id, credentials, scope)
 
-
-async def require_admin(
-    request: Request,
-    chain_id: Annotated[str, Path(min_length=1, max_length=128)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    return await _authorize(request, chain_id, credentials, "admin")
+    return require
 
 
 # The chain a request acts for, authenticated: every chain-scoped route takes one of these.
-ChainId = Annotated[str, Depends(require_chain)]
-AdminChainId = Annotated[str, Depends(require_admin)]
+ChainId = Annotated[str, Depends(_requiring(None))]
+AdminChainId = Annotated[str, Depends(_requiring("admin"))]
+EventsChainId = Annotated[str, Depends(_requiring("events"))]
 

@@ -19,6 +19,10 @@ PARTITIONS_ASSIGNED = Counter(
     "perkstream_consumer_assignments_total", "Partition assignments this process's consumer received (one per "
     "rebalance of its group that it took part in)", ["service"],
 )
+GATEWAY_EVENTS = Counter(
+    "perkstream_gateway_events_total", "Events booking systems sent the gateway over HTTP, by topic and status "
+    "(accepted: new, published; duplicate: sent before, answered as the first time)", ["topic", "status"],
+)
 INBOX_PRUNED = Counter("perkstream_inbox_pruned_total", "Inbox keys deleted past the replay window", ["service"])
 BATCH_SECONDS = Histogram(
     "perkstream_batch_seconds", "Time to apply one consumed batch in one transaction", ["service", "topic"]

@@ -5,7 +5,9 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_PORTS = {"memberships": 8001, "loyalty": 8002, "inventory": 8003, "notifications": 8004}
+DEFAULT_PORTS = {"memberships": 8001, "loyalty": 8002, "inventory": 8003, "notifications": 8004, "gateway": 8005}
+# The services that apply the booking systems' events (the gateway only takes them in over HTTP).
+DOMAIN_SERVICES = ("memberships", "loyalty", "inventory", "notifications")
 
 
 class Settings(BaseSettings):

@@ -16,5 +16,7 @@ def build() -> Service:
                       "A product's balance fell under its minimum stock, or below zero")
     service.publishes(topics.MEMBERSHIP_SOLD, events.MembershipSold,
                       "A membership product was sold (one per unit): the memberships service issues it")
+    service.publishes(topics.INVENTORY_SALE_RECORDED, events.SaleRecorded,
+                      "A sale at the desk for a named client (its sold and paid totals): loyalty counts it")
     service.include_router(api.router)
     return service

@@ -2,7 +2,7 @@
 
 from services.loyalty import usecases
 from shared import topics
-from shared.events import VisitPaid, VisitStatus
+from shared.events import SaleRecorded, VisitPaid, VisitStatus
 from shared.runtime import Service
 
 
@@ -15,3 +15,7 @@ def register(service: Service) -> None:
                       description="The client came: counts as a visit; the location program recalculated.")
     service.subscribe(topics.VISIT_NO_SHOW, VisitStatus, batch=usecases.record_no_shows,
                       description="The client did not come (the no-show category).")
+    service.subscribe(topics.INVENTORY_SALE_RECORDED, SaleRecorded, batch=usecases.record_desk_sales,
+                      keys=lambda e: [f"inventory.sale_recorded:{e.operation_id}"],  # once per operation
+                      description="A sale at the desk for a client: counts toward the client's sold and paid "
+                                  "(not visits); the location program recalculated.")

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from services.loyalty import batch_repository as batch
+from services.loyalty import desk_sale_repository as desks
 from services.loyalty.domain import Lot, LoyaltyState, Program, Stats
 from services.loyalty.domain.cards import Card, CardType
 from services.loyalty.domain.visits import stats_of
@@ -75,7 +76,8 @@ class Repository:
                 AND ($3::text IS NULL OR location_id = $3)""",
             self.chain_id, client_id, location_id,
         )
-        return stats_of(visit_from_row(r) for r in rows)
+        sales = await desks.of_clients(self.conn, self.chain_id, [client_id], location_id)
+        return stats_of([*(visit_from_row(r) for r in rows), *sales])
 
     async def location_stats(self, location_id: str, client_ids: list[str]) -> dict[str, Stats]:
         rows = await self.conn.fetch(
@@ -83,12 +85,17 @@ class Repository:
                 WHERE chain_id = $1 AND location_id = $2 AND client_id = ANY($3::text[])""",
             self.chain_id, location_id, client_ids,
         )
-        visits = [visit_from_row(r) for r in rows]
+        visits = [visit_from_row(r) for r in rows] + await desks.of_clients(self.conn, self.chain_id, client_ids,
+                                                                             location_id)
         return {c: stats_of(v for v in visits if v.client_id == c) for c in {v.client_id for v in visits}}
 
     async def location_clients_page(self, location_id: str, after: str, limit: int) -> list[str]:
         rows = await self.conn.fetch(
-            """SELECT DISTINCT client_id FROM visits WHERE chain_id = $1 AND location_id = $2 AND client_id > $3
+            """(SELECT DISTINCT client_id FROM visits WHERE chain_id = $1 AND location_id = $2 AND client_id > $3
+                ORDER BY client_id LIMIT $4)
+               UNION  -- a client who only bought at the desk is the location's client too
+               (SELECT DISTINCT client_id FROM desk_sales WHERE chain_id = $1 AND location_id = $2 AND client_id > $3
+                ORDER BY client_id LIMIT $4)
                ORDER BY client_id LIMIT $4""",
             self.chain_id, location_id, after, limit,
         )

@@ -30,7 +30,7 @@ from shared.events.inbound import (
     VisitService,
     VisitStatus,
 )
-from shared.events.inventory import StockChanged, StockLow
+from shared.events.inventory import SaleRecorded, StockChanged, StockLow
 from shared.events.loyalty import (
     BonusAccrued,
     BonusBurned,
@@ -67,7 +67,7 @@ __all__ = [
     "MembershipDeductionReversed", "MembershipExpired", "MembershipExpiring", "MembershipFrozen",
     "MembershipIssueRejected", "MembershipIssued",
     "MembershipRef", "MembershipSold", "MembershipStateEvent", "MembershipTypeChanged", "MembershipTypeService",
-    "MembershipUnfrozen", "Model", "Money", "NonNegativeMoney", "Notice", "PastTime", "StockChanged",
+    "MembershipUnfrozen", "Model", "Money", "NonNegativeMoney", "Notice", "PastTime", "SaleRecorded", "StockChanged",
     "StockLow", "Time",
     "VisitCancelled", "VisitLine", "VisitPaid", "VisitService", "VisitStatus", "new_event_id", "utcnow",
 ]

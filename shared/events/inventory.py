@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import PlainSerializer
 
-from shared.events.base import DomainEvent
+from shared.events.base import DomainEvent, Id, NonNegativeMoney
+from shared.events.inbound import Client
 
 
 def _quantity_text(q: Decimal) -> str:
@@ -47,3 +48,20 @@ class StockLow(DomainEvent):
     min_stock: Quantity | None
     reason: Literal["below_min_stock", "negative"]
     operation_id: uuid.UUID
+
+
+class SaleRecorded(DomainEvent):
+    """`inventory.sale_recorded`: a sale entered at the desk (`POST /operations`, type sale) for a named
+    client, once per operation (its event id follows from the operation's). `sold`: its lines at the
+    products' sale prices; `paid`: at the prices charged (`price` x `quantity`), as a visit's totals are
+    (a desk discount shows as sold > paid). Loyalty counts it toward the client's sold and paid at the
+    location. A visit's product and membership lines are not desk sales: `visit.paid` counts them."""
+
+    location_id: Id  # where it was sold (the storage's location, or the one a sale of memberships names)
+    operation_id: uuid.UUID
+    operation_number: int
+    storage_id: str | None
+    client: Client
+    sold: NonNegativeMoney
+    paid: NonNegativeMoney
+    source: str  # "api", "user:<user>"

@@ -32,10 +32,10 @@ import pytest_asyncio
 from deploy import local, processes
 from deploy.kafka_io import Kafka
 from shared import admin, auth
-from shared.settings import Settings
+from shared.settings import DOMAIN_SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("memberships", "loyalty", "inventory", "notifications")
+SERVICES = DOMAIN_SERVICES  # started with every stack; the gateway only for the tests that ask for it
 
 
 
@@ -61,6 +61,12 @@ class Stack:
         proc = processes.start(service, {**self.env(), **env}, self.logdir, local.free_port())
         processes.wait_ready([proc])
         return proc
+
+    def ensure(self, service: str) -> processes.ServiceProcess:
+        """A service the stack does not start for every test (the gateway): started on first use."""
+        if service not in self.services:
+            self.services[service] = self.start_replica(service)
+        return self.services[service]
 
     def kill(self, service: str) -> None:
         """SIGKILL: no shutdown, no last commit, as a crash or an OOM kill would leave it."""
@@ -199,6 +205,12 @@ async def new_chain(stack: Stack, db: asyncpg.Pool | None = None) -> Chain:
 @pytest_asyncio.fixture(loop_scope="session")
 async def chain(stack: Stack, db: asyncpg.Pool) -> Chain:
     return await new_chain(stack, db)
+
+
+@pytest.fixture(scope="session")
+def gateway(stack: Stack) -> str:
+    """The gateway's base URL (its process started for the first test that needs it)."""
+    return stack.ensure("gateway").url
 
 
 def of_chain(chain: Chain, **fields: Any) -> Callable[[dict[str, Any]], bool]:

@@ -19,6 +19,7 @@ import pytest
 from pydantic import AwareDatetime, BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from services.gateway.app import build as gateway
 from services.inventory.app import build as inventory
 from services.loyalty.app import build as loyalty
 from services.memberships.app import build as memberships
@@ -35,7 +36,8 @@ from shared.http import MAX_BODY_BYTES, MAX_PATH_PARAM, refuse_long_path_params
 from shared.runtime import Service
 from shared.sales import visit_membership_sales
 
-BUILDS = {"memberships": memberships, "loyalty": loyalty, "inventory": inventory, "notifications": notifications}
+BUILDS = {"memberships": memberships, "loyalty": loyalty, "inventory": inventory, "notifications": notifications,
+          "gateway": gateway}
 # Topics whose messages come from outside (booking systems, aggregators): each field bounded like a body.
 FROM_OUTSIDE = {*topics.INBOUND, topics.NOTIFICATION_DELIVERY}
 # Bodies not walked, and why.
@@ -43,6 +45,9 @@ NOT_WALKED = {
     # PATCH /promotions/{id}: any subset of a promotion's fields, merged into the stored one and then
     # validated whole as PromotionIn (every bound of a POST applies), within the 4 MiB body limit.
     ("loyalty", "PATCH", "/v1/chains/{chain_id}/promotions/{promotion_id}"),
+    # POST /events: at most 1,000 items, each a topic (one of five) and an event validated as that topic's
+    # body (walked below as POST /events/{topic}), within the 4 MiB body limit.
+    ("gateway", "POST", "/v1/chains/{chain_id}/events"),
 }
 # A character that JSON writes as 6 bytes ("\u0001"): the most any character of a valid text costs.
 WORST = "\x01"

@@ -2,7 +2,7 @@
 
 The dev machines have no Docker engine, so the compose stack is never started by the suite; these tests
 keep its shape honest: Kafka in KRaft mode, health-gated start-up order, one image for the four
-services, and the contract's ports (CONTRACT.md: memberships 8001 ... notifications 8004).
+services, and the contract's ports (docs/contract.md: memberships 8001 ... gateway 8005).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import yaml
 from shared.settings import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT_PORTS = {"memberships": 8001, "loyalty": 8002, "inventory": 8003, "notifications": 8004}
+CONTRACT_PORTS = {"memberships": 8001, "loyalty": 8002, "inventory": 8003, "notifications": 8004, "gateway": 8005}
 
 
 @pytest.fixture(scope="module")

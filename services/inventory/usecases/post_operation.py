@@ -10,6 +10,7 @@ from services.inventory import domain
 from services.inventory.domain import OpType
 from services.inventory.repository import Repository
 from services.inventory.schemas import OperationIn
+from services.inventory.usecases.desk_sale import publish_sale_recorded
 from services.inventory.usecases.record import OpLine, record
 from shared.errors import Conflict, Invalid
 from shared.events import utcnow
@@ -53,13 +54,15 @@ async def post_operation(uow: UnitOfWork, chain_id: str, body: OperationIn) -> a
 
     location_id = await _where(repo, body, op_type, has_goods)
     _check_memberships(body, lines, products, location_id)
-    await record(  # nothing done when a concurrent retry with this id recorded it first
+    number = await record(  # nothing done when a concurrent retry with this id recorded it first
         uow, repo, op_id=op_id, op_type=op_type, location_id=location_id, storage_id=body.storage_id,
         to_storage_id=body.to_storage_id, source=f"user:{body.user}" if body.user else "api",
         client=body.client, comment=body.comment, lines=lines, at=body.occurred_at or utcnow(), automatic=False,
     )
     row = await repo.operation(op_id)
     assert row is not None  # recorded now, or by a concurrent retry with this id (ids are per chain)
+    if number is not None:  # recorded by this request: a desk sale for a client counts for loyalty, once
+        publish_sale_recorded(uow, chain_id, row, body.client, lines, products)
     return row
 
 

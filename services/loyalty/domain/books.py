@@ -71,6 +71,11 @@ class Books:
     moves: list[Move] = field(default_factory=list)
     states_changed: set[tuple[str, str, str]] = field(default_factory=set)
     _client_visits: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    # The clients' desk sales (chain, client) -> rows (VisitRow.desk_sale), apart from the visits (an
+    # operation's id is no visit id); the batch's new ones, to write.
+    desk_sales: dict[tuple[str, str], list[VisitRow]] = field(default_factory=lambda: defaultdict(list))
+    new_desk_sales: list[tuple[str, VisitRow]] = field(default_factory=list)
+    _desk_sale_ids: set[tuple[str, str]] = field(default_factory=set)
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -108,7 +113,21 @@ class Books:
         return history_of(self._rows_of(chain_id, client_id), locations, start, paid_at, visit_id)
 
     def _rows_of(self, chain_id: str, client_id: str) -> list[VisitRow]:
-        return [self.visits[(chain_id, v)] for v in self._client_visits.get((chain_id, client_id), ())]
+        visits = [self.visits[(chain_id, v)] for v in self._client_visits.get((chain_id, client_id), ())]
+        return visits + self.desk_sales.get((chain_id, client_id), [])
+
+    def know_desk_sale(self, chain_id: str, row: VisitRow) -> None:
+        if (chain_id, row.visit_id) not in self._desk_sale_ids:
+            self._desk_sale_ids.add((chain_id, row.visit_id))
+            self.desk_sales[(chain_id, row.client_id)].append(row)
+
+    def add_desk_sale(self, chain_id: str, row: VisitRow) -> bool:
+        """A desk sale counted from now on; False (and nothing done) for an operation counted before."""
+        if (chain_id, row.visit_id) in self._desk_sale_ids:
+            return False
+        self.know_desk_sale(chain_id, row)
+        self.new_desk_sales.append((chain_id, row))
+        return True
 
     # --- cards and points ----------------------------------------------------------------------
 

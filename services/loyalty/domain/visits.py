@@ -27,6 +27,15 @@ class VisitRow:
     status: str | None = None  # arrived or no_show, the latest reported (visit.status_*)
     status_at: datetime | None = None
     scheduled_at: datetime | None = None
+    # A sale at the desk (inventory.sale_recorded; `visit_id` is its operation's id, `paid_at` its time):
+    # its totals count in sold and paid and in a promotion's history totals, but it is not a visit: not
+    # counted as one (visits, every Nth visit), and not activity (inactivity counts from visits).
+    desk_sale: bool = False
+
+
+def desk_sale(operation_id: str, location_id: str, client_id: str, sold: Decimal, paid: Decimal,
+              at: datetime) -> VisitRow:
+    return VisitRow(operation_id, location_id, client_id, sold, paid, at, desk_sale=True)
 
 
 def visit_paid(row: VisitRow | None, visit_id: str, location_id: str, client_id: str, sold: Decimal,
@@ -70,7 +79,7 @@ def stats_of(rows: Iterable[VisitRow]) -> Stats:
                 last_visit = when
         elif r.status == "no_show":
             no_shows += 1
-        if r.paid_at is not None and (last_paid is None or r.paid_at > last_paid):
+        if r.paid_at is not None and not r.desk_sale and (last_paid is None or r.paid_at > last_paid):
             last_paid = r.paid_at
     return Stats(sold, paid, visits, no_shows, last_visit, last_paid)
 
@@ -90,5 +99,5 @@ def history_of(rows: Iterable[VisitRow], locations: Sequence[str] | None, start:
             continue
         sold += r.sold if r.sold is not None else ZERO
         paid += r.paid if r.paid is not None else ZERO
-        count += 1
+        count += 0 if r.desk_sale else 1
     return History(sold, paid, count)

@@ -26,6 +26,7 @@ from services.loyalty.usecases.recalculate import (
     recalculate_client,
     save_program,
 )
+from services.loyalty.usecases.desk_sales import record_desk_sales
 from services.loyalty.usecases.record_visit import record_arrivals, record_no_shows, record_payments
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "find_cards", "get_card", "get_card_type", "get_program", "get_promotion", "import_cards", "inactivity_job",
     "issue_card",
     "list_card_types", "list_promotions", "manual_transaction", "patch_card_type", "patch_promotion",
-    "recalc_page", "recalculate", "recalculate_client", "record_arrivals", "record_no_shows", "record_payments",
+    "recalc_page", "recalculate", "recalculate_client", "record_arrivals", "record_desk_sales", "record_no_shows",
+    "record_payments",
     "save_program",
 ]

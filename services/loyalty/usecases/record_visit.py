@@ -13,6 +13,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from services.loyalty import batch_repository as batch
+from services.loyalty import desk_sale_repository as desks
 from services.loyalty.domain.books import Books
 from services.loyalty.domain.visits import visit_paid, visit_status
 from services.loyalty.usecases.bonus import Message, bonus_on_visit, named_card
@@ -58,7 +59,7 @@ async def _record_statuses(uow: UnitOfWork, events: list[VisitStatus], status: s
 async def _load(conn: asyncpg.Connection, events: Sequence[VisitPaid | VisitStatus], with_cards: bool) -> Books:
     """The programs of the batch's locations; the states of their clients there, locked (first: then
     the statistics are read); the cards, with their types, promotions, uses and lots; every visit of
-    the batch's clients and the batch's visits; the clients' phone and name."""
+    the batch's clients and the batch's visits, and the clients' desk sales; the clients' phone and name."""
     books = Books(datetime.now(UTC))
     clients = {(e.chain_id, e.client.id) for e in events}
     books.programs = await batch.programs(conn, {(e.chain_id, e.location_id) for e in events})
@@ -68,6 +69,8 @@ async def _load(conn: asyncpg.Connection, events: Sequence[VisitPaid | VisitStat
         await _load_cards(conn, books, [e for e in events if isinstance(e, VisitPaid)])
     for chain_id, row in await batch.visits(conn, clients, {(e.chain_id, e.visit_id) for e in events}):
         books.know_visit(chain_id, row)
+    for chain_id, row in await desks.rows(conn, clients):  # their sold and paid, their histories' totals
+        books.know_desk_sale(chain_id, row)
     books.clients = await batch.clients(conn, clients)
     return books
 
