@@ -14,6 +14,7 @@ from services.loyalty.usecases.catalog import (
     patch_card_type,
     patch_promotion,
 )
+from services.loyalty.usecases.desk_sales import record_desk_sales
 from services.loyalty.usecases.import_cards import import_cards
 from services.loyalty.usecases.recalculate import (
     RecalcWorker,
@@ -26,7 +27,6 @@ from services.loyalty.usecases.recalculate import (
     recalculate_client,
     save_program,
 )
-from services.loyalty.usecases.desk_sales import record_desk_sales
 from services.loyalty.usecases.record_visit import record_arrivals, record_no_shows, record_payments
 
 __all__ = [
