@@ -3,6 +3,8 @@ local stack that `make run` starts, so a user's KAFKA_BOOTSTRAP_SERVERS / DATABA
 
 from functools import lru_cache
 
+import phonenumbers
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"memberships": 8001, "loyalty": 8002, "inventory": 8003, "notifications": 8004, "gateway": 8005}
@@ -64,6 +66,28 @@ class Settings(BaseSettings):
     # POST /jobs/{job}/run refuses an as_of later than now plus this (clocks drift a little; a job never
     # runs for the future: expiring or burning everything early is not a back-office action).
     jobs_as_of_skew_seconds: float = 300
+
+    # Phones are stored and compared in E.164 (shared/phones.py); one written without its country code is read
+    # in this region (ISO 3166 alpha-2), or in its chain's or location's: PHONE_REGIONS, JSON,
+    # {"<chain_id>": "AT", "<chain_id>/<location_id>": "SK"} (a location's wins over its chain's).
+    phone_region: str = "HU"
+    phone_regions: dict[str, str] = {}
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, region: str) -> str:
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{region!r} is not a region phonenumbers knows (ISO 3166 alpha-2, e.g. HU)")
+        return region
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions(cls, regions: dict[str, str]) -> dict[str, str]:
+        for where, region in regions.items():
+            cls._region(region)
+            if not where or where.count("/") > 1:
+                raise ValueError(f"{where!r}: a chain id, or <chain_id>/<location_id>")
+        return regions
 
     def port_for(self, service: str) -> int:
         return self.http_port or DEFAULT_PORTS[service]

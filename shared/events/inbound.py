@@ -125,5 +125,9 @@ class MembershipSold(Envelope):
     code: Code | None = None
     client: Client
     price: NonNegativeMoney
+    # Where it was sold: at a desk, or online (a type not sold online refuses an online sale: not_sold_online).
+    # Left out of its serialization when "desk", so a sale published before the field existed is, redelivered,
+    # the same message (its inbox digest unchanged).
+    channel: Literal["desk", "online"] = Field(default="desk", exclude_if=lambda channel: channel == "desk")
 
 

@@ -28,8 +28,8 @@ from services.memberships.domain import (
     deduct,
     generate_code,
     issue,
-    normalize_phone,
 )
+from shared import phones
 
 SOLD_AT = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 PHONE = "+36201234567"
@@ -231,32 +231,14 @@ def test_issue_makes_a_sold_membership_with_the_types_balance() -> None:
     assert m.sold_at == SOLD_AT
 
 
-def test_issue_normalizes_the_buyers_phone() -> None:
-    assert sold(split_type(), phone="+36 20 123-4567").phone == PHONE
+def test_issue_stores_the_phone_as_the_sale_read_it() -> None:
+    assert sold(split_type(), phone=phones.normalize("06 20 123-4567", "HU")).phone == PHONE
 
 
 def test_issued_memberships_do_not_share_a_balance_dict() -> None:
     t = split_type()
     a, b = sold(t), sold(t)
     assert a.balance is not b.balance
-
-
-# --- normalize_phone ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("phone", "expected"),
-    [
-        ("+36201234567", "+36201234567"),
-        ("+36 20 123-4567", "+36201234567"),
-        (" +36 (20) 123 45 67 ", "+36201234567"),
-        ("06201234567", "06201234567"),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_normalize_phone_keeps_digits_and_leading_plus(phone: str | None, expected: str | None) -> None:
-    assert normalize_phone(phone) == expected
 
 
 # --- deduct: success ----------------------------------------------------------------------------
@@ -394,18 +376,27 @@ def test_deduction_just_before_valid_until_is_accepted() -> None:
 # --- deduct: phones -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("phone", [PHONE, "+36 20 123-4567", "+36-20-123-45-67", " +36 20 1234567 "])
+@pytest.mark.parametrize("phone", [PHONE, "+36 20 123-4567", "+36-20-123-45-67", " +36 20 1234567 ", "36201234567",
+                                   "06201234567", "06 (20) 123 4567", "0036201234567"])
 def test_no_code_membership_accepts_the_buyers_phone_in_any_format(phone: str) -> None:
+    """The visit's phone as shared.phones reads it (in the location's region): one number, one text."""
     t = split_type(allow_without_code=True)
     m = sold(t, code=None, phone=PHONE)
-    assert isinstance(use(m, t, phone=phone), Deducted)
+    assert isinstance(use(m, t, phone=phones.e164(phone, "HU")), Deducted)
 
 
-@pytest.mark.parametrize("phone", ["+36209999999", None, ""])
+@pytest.mark.parametrize("phone", ["+36209999999", None, "", "06209999999", "12-34"])
 def test_no_code_membership_rejects_another_phone(phone: str | None) -> None:
     t = split_type(allow_without_code=True)
     m = sold(t, code=None, phone=PHONE)
-    assert use(m, t, phone=phone) == Rejected(Reason.PHONE_MISMATCH)
+    assert use(m, t, phone=phones.e164(phone, "HU")) == Rejected(Reason.PHONE_MISMATCH)
+
+
+def test_no_code_membership_without_a_stored_phone_pays_for_nobody() -> None:
+    """One stored before a phone was required: a client without a phone is not its buyer."""
+    t = split_type(allow_without_code=True)
+    m = sold(t, code=None, phone=None)
+    assert use(m, t, phone=None) == Rejected(Reason.PHONE_MISMATCH)
 
 
 def test_membership_with_a_code_does_not_check_the_phone() -> None:
@@ -502,7 +493,28 @@ def test_check_sale_accepts_a_sellable_type_with_a_code() -> None:
 
 
 def test_check_sale_accepts_no_code_for_a_type_allowing_it() -> None:
-    assert check_sale(split_type(allow_without_code=True), None, "loc-1") is None
+    assert check_sale(split_type(allow_without_code=True), None, "loc-1", phone=PHONE, phone_given=True) is None
+
+
+def test_check_sale_refuses_a_no_code_sale_without_the_buyers_phone() -> None:
+    rejected = check_sale(split_type(allow_without_code=True), None, "loc-1")
+    assert rejected is not None and rejected.reason == IssueReason.PHONE_REQUIRED
+
+
+def test_check_sale_refuses_a_no_code_sale_whose_phone_is_no_number() -> None:
+    rejected = check_sale(split_type(allow_without_code=True), None, "loc-1", phone=None, phone_given=True)
+    assert rejected is not None and rejected.reason == IssueReason.PHONE_INVALID
+
+
+def test_check_sale_needs_no_phone_with_a_code() -> None:
+    assert check_sale(split_type(allow_without_code=True), "9001", "loc-1") is None
+
+
+def test_check_sale_refuses_an_online_sale_of_a_type_not_sold_online() -> None:
+    rejected = check_sale(split_type(online_sale=False), "9001", "loc-1", channel="online")
+    assert rejected is not None and rejected.reason == IssueReason.NOT_SOLD_ONLINE
+    assert check_sale(split_type(online_sale=True), "9001", "loc-1", channel="online") is None
+    assert check_sale(split_type(online_sale=False), "9001", "loc-1", channel="desk") is None
 
 
 def test_check_sale_rejects_an_unknown_type() -> None:
@@ -530,6 +542,8 @@ def test_issue_reasons_are_the_contract_strings() -> None:
     assert IssueReason.TYPE_ARCHIVED == "type_archived"
     assert IssueReason.CODE_TAKEN == "code_taken"
     assert IssueReason.LOCATION_NOT_ALLOWED == "location_not_allowed"
+    assert IssueReason.NOT_SOLD_ONLINE == "not_sold_online"
+    assert (IssueReason.PHONE_REQUIRED, IssueReason.PHONE_INVALID) == ("phone_required", "phone_invalid")
 
 
 # --- generate_code ------------------------------------------------------------------------------

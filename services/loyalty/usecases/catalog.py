@@ -20,6 +20,7 @@ from services.loyalty.schemas import (
     PromotionOut,
     TransactionOut,
 )
+from shared import phones
 from shared.errors import Conflict, Invalid, NotFound
 from shared.paging import Page
 from shared.uow import UnitOfWork
@@ -113,10 +114,11 @@ async def issue_card(uow: UnitOfWork, chain_id: str, body: CardIn) -> CardOut:
     if await repo.card_count(body.client_id) >= MAX_CARDS_PER_CLIENT:
         raise Conflict("too_many_cards", f"client {body.client_id} has {MAX_CARDS_PER_CLIENT} cards already",
                        field="client_id")
-    card = await repo.add_card(str(body.card_type_id), body.client_id, body.phone, body.number)
+    phone = phones.normalize_at(body.phone, chain_id)  # E.164 when it is a number
+    card = await repo.add_card(str(body.card_type_id), body.client_id, phone, body.number)
     if card is None:
         raise Conflict("number_taken", f"card number {body.number} is already issued in this chain")
-    await repo.remember_client(body.client_id, body.phone, None)
+    await repo.remember_client(body.client_id, phone, None)
     return card_out(card, [])
 
 

@@ -12,12 +12,14 @@ from services.loyalty import import_repository as repo
 from services.loyalty.domain import MAX_CARDS_PER_CLIENT
 from services.loyalty.domain.card_import import ImportedCard, ImportRefused, plan_card_import
 from services.loyalty.schemas import CardImportIn, CardImportOut, ImportedCardOut
+from shared import phones
 from shared.errors import Conflict, Invalid
 from shared.uow import UnitOfWork
 
 
 async def import_cards(uow: UnitOfWork, chain_id: str, body: CardImportIn) -> CardImportOut:
-    rows = [ImportedCard(str(c.card_type_id), c.client_id, c.phone, c.number, c.balance) for c in body.cards]
+    rows = [ImportedCard(str(c.card_type_id), c.client_id, phones.normalize_at(c.phone, chain_id), c.number, c.balance)
+            for c in body.cards]
     conn = uow.conn
     plan = plan_card_import(
         rows, await repo.card_types(conn, chain_id, {r.card_type_id for r in rows}),

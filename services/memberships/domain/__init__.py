@@ -5,6 +5,8 @@ Terms (as Altegio uses them):
   (`split`), or a number of visits shared by the listed services (`overall`);
 - a *membership* is one sold copy, with a code (or none, bound to the buyer's phone), a balance and a
   validity;
+- phones reach the domain in E.164 (shared/phones.py reads them, in the region of where they come from), so
+  the rules compare them as text: one number, one text;
 - a *deduction* takes visits off the balance when a service is paid with it.
 
 One module per seam: `model` (types, memberships, validity), `deduction` (sale, deduction, lifecycle),
@@ -62,7 +64,6 @@ from services.memberships.domain.model import (
     Validity,
     add_months,
     generate_code,
-    normalize_phone,
     shift,
 )
 from services.memberships.domain.visits import (
@@ -136,7 +137,6 @@ __all__ = [
     "is_expired",
     "is_late_cancel",
     "issue",
-    "normalize_phone",
     "settle_visit",
     "shift",
     "unfreeze",

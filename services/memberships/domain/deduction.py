@@ -13,7 +13,6 @@ from services.memberships.domain.model import (
     MembershipType,
     Reason,
     Status,
-    normalize_phone,
     shift,
 )
 
@@ -23,25 +22,33 @@ class IssueRejected:
     reason: IssueReason
 
 
-def check_sale(t: MembershipType | None, code: str | None, location_id: str) -> IssueRejected | None:
-    """May this sale issue a membership of type `t`? (The code's uniqueness is the repository's.)"""
+def check_sale(t: MembershipType | None, code: str | None, location_id: str, *, channel: str = "desk",
+               phone: str | None = None, phone_given: bool = False) -> IssueRejected | None:
+    """May this sale issue a membership of type `t`? (The code's uniqueness is the repository's.) `channel`:
+    desk or online; `phone`: the buyer's in E.164 (None: none, or `phone_given` but no number), which a
+    no-code membership is bound to."""
     if t is None:
         return IssueRejected(IssueReason.UNKNOWN_TYPE)
     if t.archived:
         return IssueRejected(IssueReason.TYPE_ARCHIVED)
     if not t.valid_at(location_id):
         return IssueRejected(IssueReason.LOCATION_NOT_ALLOWED)
+    if channel == "online" and not t.online_sale:
+        return IssueRejected(IssueReason.NOT_SOLD_ONLINE)
     if code is None and not t.allow_without_code:
         return IssueRejected(IssueReason.CODE_REQUIRED)
+    if code is None and phone is None:
+        return IssueRejected(IssueReason.PHONE_INVALID if phone_given else IssueReason.PHONE_REQUIRED)
     return None
 
 
 def issue(t: MembershipType, *, membership_id: str, code: str | None, client_id: str, phone: str | None,
           location_id: str, price: Decimal, sold_at: datetime, client_name: str | None = None) -> Membership:
+    """The membership a sale issues (`phone`: as it is to be stored, E.164 when it is a number)."""
     valid_until = t.validity.end(sold_at) if t.validity.counted_from == "sale" else None
     return Membership(
         id=membership_id, chain_id=t.chain_id, type_id=t.id, code=code, client_id=client_id,
-        phone=normalize_phone(phone), location_id=location_id, status=Status.SOLD,
+        phone=phone, location_id=location_id, status=Status.SOLD,
         balance=t.initial_balance(), price=price, sold_at=sold_at, valid_until=valid_until,
         client_name=client_name,
     )
@@ -80,12 +87,13 @@ def first_use_at(m: Membership, at: datetime, now: datetime | None = None) -> da
 def deduct(m: Membership, t: MembershipType, *, service_id: str, location_id: str, units: int,
            at: datetime, phone: str | None, now: datetime | None = None) -> Deducted | Rejected:
     """Takes `units` visits of `service_id` off `m`, or says why not (and then changes nothing). A first use
-    activates it as of `first_use_at`."""
+    activates it as of `first_use_at`. `phone`: the client's, in E.164 (None: none, or no number), which
+    must be the buyer's for a no-code membership."""
     if not t.covers(service_id):
         return Rejected(Reason.SERVICE_NOT_INCLUDED)
     if not t.valid_at(location_id):
         return Rejected(Reason.LOCATION_NOT_ALLOWED)
-    if m.code is None and normalize_phone(phone) != m.phone:
+    if m.code is None and (phone is None or phone != m.phone):
         return Rejected(Reason.PHONE_MISMATCH)
     # By the visit's date, not the status: the freeze's last day has passed even if the job that turns
     # the status back has not run yet (a late job run costs the client nothing).

@@ -4,7 +4,6 @@ memberships. Pure: the standard library only."""
 from __future__ import annotations
 
 import calendar
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -47,6 +46,9 @@ class IssueReason(StrEnum):
     CODE_TAKEN = "code_taken"
     CODE_REQUIRED = "code_required"
     LOCATION_NOT_ALLOWED = "location_not_allowed"
+    NOT_SOLD_ONLINE = "not_sold_online"  # an online sale of a type not sold online
+    PHONE_REQUIRED = "phone_required"  # a no-code sale without the buyer's phone
+    PHONE_INVALID = "phone_invalid"  # a no-code sale whose phone is no number
 
 
 # --- time ---------------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ class Membership:
     type_id: str
     code: str | None
     client_id: str
-    phone: str | None
+    phone: str | None  # E.164 (shared/phones.py); a no-code membership's is its buyer's, and always one
     location_id: str
     status: Status
     balance: dict[str, int]
@@ -186,14 +188,6 @@ class Membership:
         return self.frozen_from is not None and self.frozen_until is not None and (
             self.frozen_from <= day < self.frozen_until
         )
-
-
-def normalize_phone(phone: str | None) -> str | None:
-    """Digits only (a leading + kept): "+36 20 123-4567" and "+36201234567" are one phone."""
-    if not phone:
-        return None
-    digits = re.sub(r"\D", "", phone)
-    return ("+" if phone.strip().startswith("+") else "") + digits
 
 
 def generate_code(rng: secrets.SystemRandom | None = None) -> str:

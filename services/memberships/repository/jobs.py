@@ -41,6 +41,11 @@ class JobQueries(Scoped):
                    ELSE '.' || to_char(m.valid_until AT TIME ZONE 'UTC', 'US') END || '+00:00'""",
             visits_left="(SELECT coalesce(sum(value::int), 0) FROM jsonb_each_text(m.balance))",
         ),
+        # Phones stored before they were stored in E.164 (migration 0006's index), less those no number.
+        "phones": """m.phone IS NOT NULL AND m.phone !~ '^\\+[1-9][0-9]{{4,14}}$' AND NOT EXISTS (
+                         SELECT 1 FROM membership_marks k
+                         WHERE k.membership_id = m.id AND k.mark = 'phone:not_a_number')
+                     AND {as_of}::timestamptz IS NOT NULL""",  # whenever it runs
         "freezes": """m.status IN ('sold', 'active', 'frozen') AND m.frozen_from IS NOT NULL
                       AND (m.frozen_from <= {as_of}::timestamptz::date AND m.frozen_until > {as_of}::timestamptz::date
                            OR (m.status = 'frozen' AND m.frozen_until <= {as_of}::timestamptz::date))""",
@@ -67,6 +72,14 @@ class JobQueries(Scoped):
             self.chain_id, [uuid.UUID(m) for m, _ in marks], [k for _, k in marks],
         )
         return {(str(r["membership_id"]), r["mark"]) for r in rows}
+
+    async def set_phones(self, phones: list[tuple[str, str]]) -> None:
+        """Sets each (membership id, phone)."""
+        await self.conn.execute(
+            """UPDATE memberships m SET phone = t.phone, updated_at = now()
+               FROM unnest($2::uuid[], $3::text[]) AS t(id, phone) WHERE m.chain_id = $1 AND m.id = t.id""",
+            self.chain_id, [uuid.UUID(m) for m, _ in phones], [p for _, p in phones],
+        )
 
     async def mark(self, membership_id: str, mark: str) -> bool:
         """True the first time `mark` is set on the membership."""

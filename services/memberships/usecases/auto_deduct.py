@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from services.memberships import domain
-from services.memberships.usecases.deduct import deduct
+from services.memberships.usecases.deduct import client_phone, deduct
 from services.memberships.usecases.work import VisitFacts, Work
 from shared.events import VisitCancelled, VisitService, VisitStatus
 from shared.uow import UnitOfWork
@@ -62,7 +62,7 @@ async def _deduct_all(uow: UnitOfWork, events: list[E], event: domain.VisitEvent
                 owned = [(m, work.type(e.chain_id, m.type_id)) for m in ledger.usable(e.client.id)]
                 choice = domain.choose_membership(
                     [(m, t) for m, t in owned if t is not None], service_id=s.service_id, location_id=e.location_id,
-                    at=e.scheduled_at, phone=e.client.phone)
+                    at=e.scheduled_at, phone=client_phone(e.chain_id, e.location_id, e.client, [m for m, _ in owned]))
                 if choice is None:
                     continue
                 m, chosen_because = choice

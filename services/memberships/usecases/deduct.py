@@ -10,11 +10,19 @@ from services.memberships import domain
 from services.memberships.repository.batch import Entry
 from services.memberships.usecases.publishing import state
 from services.memberships.usecases.work import Work
-from shared import topics
+from shared import phones, topics
 from shared.events import Client, Envelope, MembershipActivated, MembershipDeducted, MembershipDeductionRejected, utcnow
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("memberships")
+
+
+def client_phone(chain_id: str, location_id: str, client: Client, memberships: list[domain.Membership]) -> str | None:
+    """The client's phone in E.164 (read in the region of the visit's location), when one of `memberships`
+    is a no-code one (whose buyer's phone it must be); else None, unread."""
+    if any(m.code is None for m in memberships):
+        return phones.e164_at(client.phone, chain_id, location_id)
+    return None
 
 
 def deduct(uow: UnitOfWork, work: Work, m: domain.Membership | None, t: domain.MembershipType | None, *,
@@ -26,7 +34,7 @@ def deduct(uow: UnitOfWork, work: Work, m: domain.Membership | None, t: domain.M
         outcome: domain.Deducted | domain.Rejected = domain.Rejected(domain.Reason.UNKNOWN_CODE)
     else:
         outcome = domain.deduct(m, t, service_id=service_id, location_id=location_id, units=units, at=at,
-                                phone=client.phone, now=utcnow())
+                                phone=client_phone(chain_id, location_id, client, [m]), now=utcnow())
     if isinstance(outcome, domain.Rejected):
         log.info("deduction_rejected", event_id=event.event_id, chain_id=chain_id, visit_id=visit_id,
                  code=code, service_id=service_id, reason=outcome.reason.value, cause=cause)

@@ -12,7 +12,7 @@ from services.memberships import domain
 from services.memberships.domain import Status
 from services.memberships.repository import Repository, chains_with_work
 from services.memberships.usecases.publishing import state
-from shared import topics
+from shared import phones, topics
 from shared.events import MembershipActivated, MembershipExpired, MembershipExpiring, MembershipUnfrozen
 from shared.jobs import PerChain
 from shared.uow import UnitOfWork
@@ -112,6 +112,22 @@ async def freezes(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[st
     return changed
 
 
+async def normalize_phones(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[str]:
+    """Phones stored before phones were stored in E.164: each rewritten in E.164, read in the region of its
+    membership's location; one that is no number is left as it is, marked, and not read again."""
+    changed: list[str] = []
+    after: str | None = None
+    while found := await repo.due("phones", as_of, after):
+        numbers = {m.id: phones.e164_at(m.phone, m.chain_id, m.location_id) for m in found}
+        if fixed := [(i, n) for i, n in numbers.items() if n is not None]:
+            await repo.set_phones(fixed)
+        if unusable := [(i, "phone:not_a_number") for i, n in numbers.items() if n is None]:
+            await repo.mark_all(unusable)
+        changed += [m.code or m.id for m in found if numbers[m.id] is not None]
+        after = found[-1].id
+    return changed
+
+
 JOBS = {
     "auto_activation": (per_chain("auto_activation", auto_activate),
                         "Unused memberships activate by themselves auto_activation_days after the sale"),
@@ -119,4 +135,6 @@ JOBS = {
     "expiring_notices": (per_chain("expiring_notices", notify_expiring),
                          "membership.expiring: N days before valid_until, or N visits left (per type)"),
     "freezes": (per_chain("freezes", freezes), "Planned freezes start, finished ones end"),
+    "phones": (per_chain("phones", normalize_phones),
+               "Phones stored before they were stored in E.164 are rewritten in E.164 (after the upgrade)"),
 }

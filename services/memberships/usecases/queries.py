@@ -4,9 +4,9 @@ from datetime import datetime
 import asyncpg
 
 from services.memberships import domain
-from services.memberships.domain import normalize_phone
 from services.memberships.repository import Repository
 from services.memberships.schemas import EligibilityOut, MembershipOut, MembershipTypeOut, ReportRow
+from shared import phones
 from shared.errors import NotFound
 from shared.paging import Page
 
@@ -33,7 +33,8 @@ async def get_membership(conn: asyncpg.Connection, chain_id: str, code_or_id: st
 async def find_memberships(conn: asyncpg.Connection, chain_id: str, client_id: str | None,
                            phone: str | None, page: Page) -> list[MembershipOut]:
     repo = Repository(conn, chain_id)
-    found = await repo.find(client_id, normalize_phone(phone), page)
+    # As phones are stored: E.164, read in the chain's region (text that is no number matches itself).
+    found = await repo.find(client_id, phones.normalize_at(phone, chain_id), page)
     histories = await repo.histories([m.id for m in found]) if found else {}
     return [MembershipOut.of(m, histories.get(m.id, [])) for m in found]
 
@@ -46,8 +47,8 @@ async def eligibility(conn: asyncpg.Connection, chain_id: str, code_or_id: str, 
     if m is None or t is None:
         raise NotFound("membership_not_found", f"no membership {code_or_id}")
     # Without a phone, the phone check of a no-code membership is left to the visit itself.
-    rejected = domain.eligibility(m, t, service_id=service_id, location_id=location_id, at=at,
-                                  phone=phone if phone is not None else m.phone)
+    client_phone = phones.e164_at(phone, chain_id, location_id) if phone is not None else m.phone
+    rejected = domain.eligibility(m, t, service_id=service_id, location_id=location_id, at=at, phone=client_phone)
     return EligibilityOut(eligible=rejected is None, reason=rejected.reason.value if rejected else None,
                           membership_id=uuid.UUID(m.id), status=m.status.value, visits_left=m.visits_left,
                           valid_until=m.valid_until)

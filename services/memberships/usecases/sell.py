@@ -9,7 +9,7 @@ import structlog
 from services.memberships import domain
 from services.memberships.domain import IssueReason
 from services.memberships.usecases.work import Work
-from shared import topics
+from shared import phones, topics
 from shared.events import Envelope, MembershipIssued, MembershipIssueRejected, MembershipSold, VisitPaid
 from shared.sales import visit_membership_sales
 from shared.uow import UnitOfWork
@@ -46,7 +46,9 @@ def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *,
     """Issues (or refuses) the membership `e` sells, publishing which; None: this sale was issued before."""
     t = work.type(e.chain_id, str(e.membership_type_id))
     code = work.sale_code(e)
-    rejected = domain.check_sale(t, code, e.location_id)
+    region = phones.region(e.chain_id, e.location_id)
+    rejected = domain.check_sale(t, code, e.location_id, channel=e.channel,
+                                 phone=phones.e164(e.client.phone, region), phone_given=phones.given(e.client.phone))
     if rejected is None:
         assert t is not None
         if work.sale_issued(e):  # this very sale, issued already: a duplicate, not a conflict
@@ -54,8 +56,8 @@ def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *,
             return None
         if code is None or not work.code_taken(e.chain_id, code):
             m = domain.issue(t, membership_id=str(uuid.uuid4()), code=code, client_id=e.client.id,
-                             phone=e.client.phone, location_id=e.location_id, price=e.price, sold_at=e.occurred_at,
-                             client_name=e.client.name)
+                             phone=phones.normalize(e.client.phone, region), location_id=e.location_id,
+                             price=e.price, sold_at=e.occurred_at, client_name=e.client.name)
             work.issued(m, e.sale_id, {"sale_id": e.sale_id, "price": str(e.price)})
             log.info("membership_issued", event_id=cause.event_id, chain_id=e.chain_id, code=m.code, membership_id=m.id,
                      sale_id=e.sale_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.notifications import domain
 from services.notifications.domain import Draft
 from services.notifications.usecases.notify import notifier
+from shared import phones
 from shared.events import (
     BonusAccrued,
     BonusBurned,
@@ -21,7 +22,7 @@ from shared.events import (
 def _draft(notice_type: str, e: ClientLoyaltyEvent | CardEvent, values: dict[str, object]) -> Draft:
     return Draft(
         type=notice_type, chain_id=e.chain_id, location_id=e.location_id,
-        client=domain.Recipient(e.client.id, e.client.phone),
+        client=domain.Recipient(e.client.id, phones.normalize_at(e.client.phone, e.chain_id, e.location_id)),
         values={"client_name": e.client.name or domain.DEAR_CLIENT, **values},
         source_event_id=e.event_id, occurred_at=e.occurred_at,
     )

@@ -9,6 +9,7 @@ from typing import Any
 from services.notifications import domain
 from services.notifications.domain import Draft
 from services.notifications.usecases.notify import notifier
+from shared import phones
 from shared.events import (
     DomainEvent,
     MembershipActivated,
@@ -28,7 +29,7 @@ from shared.events.inbound import Client
 def _draft(notice_type: str, e: DomainEvent, client: Client, values: dict[str, object]) -> Draft:
     return Draft(
         type=notice_type, chain_id=e.chain_id, location_id=e.location_id,
-        client=domain.Recipient(client.id, client.phone),
+        client=domain.Recipient(client.id, phones.normalize_at(client.phone, e.chain_id, e.location_id)),
         values={"client_name": client.name or domain.DEAR_CLIENT, **values},
         source_event_id=e.event_id, occurred_at=e.occurred_at,
     )
