@@ -1,12 +1,15 @@
 """HTTP routes of the memberships service (under /v1/chains/{chain_id}): routing only."""
 
+import uuid
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request
 from pydantic import AwareDatetime
 
 from services.memberships import usecases
+from services.memberships.report_schemas import SOLD_COLUMNS, SoldRow, StatusFilter
+from services.memberships.repository import SoldFilter
 from services.memberships.schemas import (
     DeductionPolicyIn,
     EditRequest,
@@ -22,6 +25,7 @@ from services.memberships.schemas import (
     UnfreezeRequest,
 )
 from shared.auth import ChainId
+from shared.csv_export import CSV_RESPONSE, Format, csv_page, csv_response, wants_csv
 from shared.paging import PAGED, Paging
 from shared.uow import unit_of_work
 
@@ -174,3 +178,27 @@ async def membership_report(
 ) -> list[ReportRow]:
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.report(conn, chain_id, as_time(start), as_time(end), page)
+
+
+@router.get("/reports/memberships/sold", response_model=list[SoldRow], responses={**PAGED, **CSV_RESPONSE},
+            summary="The memberships sold, one row each (JSON pages, or CSV: Accept: text/csv or format=csv)")
+async def memberships_sold_report(
+    chain_id: ChainId, request: Request, page: Paging,
+    start: Annotated[AwareDatetime | date | None, Query(alias="from", description="sold at or after: a date or a time")]
+    = None,
+    end: Annotated[AwareDatetime | date | None, Query(alias="to", description="sold before (exclusive)")] = None,
+    location_id: Annotated[str | None, Query(min_length=1, max_length=128, description="the place of sale")] = None,
+    membership_type_id: uuid.UUID | None = None,
+    status: StatusFilter | None = None,
+    format: Format | None = None,
+) -> Any:
+    f = SoldFilter(as_time(start), as_time(end), location_id, membership_type_id, status)
+    csv = wants_csv(request, format)
+    if csv:
+        page = csv_page(page)
+    async with request.app.state.pool.snapshot() as conn:
+        rows = await usecases.sold_report(conn, chain_id, f, page)
+    if csv:
+        return csv_response(SOLD_COLUMNS, (r.model_dump(mode="json") for r in rows), page,
+                            filename="memberships-sold.csv")
+    return rows

@@ -18,10 +18,12 @@ from services.memberships.usecases.queries import (
     list_types,
     report,
 )
+from services.memberships.usecases.report_sold import sold_report
 from services.memberships.usecases.sell import sale_key, sell
 
 __all__ = [
     "JOBS", "arrive", "create_type", "deduct_late_cancel", "deduct_no_show", "duplicate_type", "edit", "eligibility",
     "find_memberships", "freeze", "get_membership", "get_policy", "get_type", "import_memberships", "list_types",
-    "pay_visits", "put_policy", "report", "sale_key", "sell", "set_archived", "unfreeze", "update_type",
+    "pay_visits", "put_policy", "report", "sale_key", "sell", "set_archived", "sold_report", "unfreeze",
+    "update_type",
 ]
