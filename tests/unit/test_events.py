@@ -406,6 +406,25 @@ def test_membership_sold_without_code_field_means_no_code() -> None:
     assert MembershipSold.model_validate(data).code is None
 
 
+def test_membership_sold_channel_is_the_desk_or_online_and_the_desk_by_default() -> None:
+    data = membership_sold()
+    assert MembershipSold.model_validate(data).channel == "desk"
+    assert MembershipSold.model_validate({**data, "channel": "online"}).channel == "online"
+    for wrong in ("web", "", 5, None):
+        with pytest.raises(ValidationError) as exc:
+            MembershipSold.model_validate({**data, "channel": wrong})
+        assert ("channel",) in error_locs(exc)
+
+
+def test_a_desk_sale_serializes_as_before_the_channel_existed() -> None:
+    """The inbox digest of a sale published before `channel` existed stays the same when it is redelivered
+    (the consumer's digest is the model's serialization): a desk sale leaves the field out."""
+    data = membership_sold()
+    assert "channel" not in json.loads(MembershipSold.model_validate(data).model_dump_json())
+    assert json.loads(MembershipSold.model_validate({**data, "channel": "online"}).model_dump_json())["channel"] == (
+        "online")
+
+
 def test_membership_sold_type_id_must_be_a_uuid() -> None:
     data = membership_sold()
     data["membership_type_id"] = "<uuid>"
