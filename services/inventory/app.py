@@ -18,5 +18,8 @@ def build() -> Service:
                       "A membership product was sold (one per unit): the memberships service issues it")
     service.publishes(topics.INVENTORY_SALE_RECORDED, events.SaleRecorded,
                       "A sale at the desk for a named client (its sold and paid totals): loyalty counts it")
+    service.publishes(topics.INVENTORY_MEMBERSHIP_SALE_REFUSED, events.MembershipSaleRefused,
+                      "A membership unit sold was not issued (a code in use, a type archived...): the line "
+                      "records it refused, the unit is back in stock; the administrator is told")
     service.include_router(api.router)
     return service

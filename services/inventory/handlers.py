@@ -2,7 +2,7 @@
 
 from services.inventory import usecases
 from shared import topics
-from shared.events import MembershipTypeChanged, VisitPaid, VisitStatus
+from shared.events import MembershipIssued, MembershipIssueRejected, MembershipTypeChanged, VisitPaid, VisitStatus
 from shared.runtime import Service
 
 
@@ -23,3 +23,13 @@ def register(service: Service) -> None:
             topic, MembershipTypeChanged, usecases.sync_membership_type,
             description="A membership type is a product in the Memberships category at each of its locations.",
         )
+    service.subscribe(
+        topics.MEMBERSHIP_ISSUED, MembershipIssued, batch=usecases.remember_issued_codes,
+        description="A membership was issued (whoever sold it): its code is in use in the chain; a desk sale "
+                    "of it answers 409 code_taken, a paid visit's unit of it is refused.",
+    )
+    service.subscribe(
+        topics.MEMBERSHIP_ISSUE_REJECTED, MembershipIssueRejected, usecases.refuse_membership_sale,
+        description="One of inventory's own membership sales was not issued: its line records the unit refused, "
+                    "the unit is back in stock, inventory.membership_sale_refused tells the administrator.",
+    )

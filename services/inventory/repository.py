@@ -40,6 +40,14 @@ class Repository:
         )
         return {r["id"]: r for r in rows}
 
+    async def storage_ids_at(self, location_id: str, limit: int) -> list[str]:
+        """Up to `limit` storages of the location (enough to know whether it has only one)."""
+        rows = await self.conn.fetch(
+            "SELECT id FROM storages WHERE chain_id = $1 AND location_id = $2 ORDER BY id LIMIT $3",
+            self.chain_id, location_id, limit,
+        )
+        return [r["id"] for r in rows]
+
     async def list_storages(self, location_id: str | None, page: Page | None = None) -> list[asyncpg.Record]:
         page = page or Page()
         rows = await self.conn.fetch(

@@ -64,6 +64,8 @@ SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
     (topics.LOYALTY_BONUS_BURNED, events.BonusBurned, usecases.notify_bonus_burned, "Bonus points burned."),
     (topics.INVENTORY_STOCK_LOW, events.StockLow, usecases.notify_stock_low,
      "A product is low: tell the location's administrator."),
+    (topics.INVENTORY_MEMBERSHIP_SALE_REFUSED, events.MembershipSaleRefused, usecases.notify_membership_sale_refused,
+     "A membership sold was not issued (the client paid for it): tell the location's administrator."),
     (topics.NOTIFICATION_DELIVERY, DeliveryReceipt, usecases.record_receipts,
      "An aggregator's delivery receipt: update the notice's status (an unknown notice goes to the DLQ)."),
 ]

@@ -30,7 +30,7 @@ from shared.events.inbound import (
     VisitService,
     VisitStatus,
 )
-from shared.events.inventory import SaleRecorded, StockChanged, StockLow
+from shared.events.inventory import MembershipSaleRefused, SaleRecorded, StockChanged, StockLow
 from shared.events.loyalty import (
     BonusAccrued,
     BonusBurned,
@@ -66,7 +66,8 @@ __all__ = [
     "Envelope", "Id", "LevelChanged", "MembershipActivated", "MembershipDeducted", "MembershipDeductionRejected",
     "MembershipDeductionReversed", "MembershipExpired", "MembershipExpiring", "MembershipFrozen",
     "MembershipIssueRejected", "MembershipIssued",
-    "MembershipRef", "MembershipSold", "MembershipStateEvent", "MembershipTypeChanged", "MembershipTypeService",
+    "MembershipRef", "MembershipSaleRefused",
+    "MembershipSold", "MembershipStateEvent", "MembershipTypeChanged", "MembershipTypeService",
     "MembershipUnfrozen", "Model", "Money", "NonNegativeMoney", "Notice", "PastTime", "SaleRecorded", "StockChanged",
     "StockLow", "Time",
     "VisitCancelled", "VisitLine", "VisitPaid", "VisitService", "VisitStatus", "new_event_id", "utcnow",

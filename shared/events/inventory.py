@@ -65,3 +65,25 @@ class SaleRecorded(DomainEvent):
     sold: NonNegativeMoney
     paid: NonNegativeMoney
     source: str  # "api", "user:<user>"
+
+
+class MembershipSaleRefused(DomainEvent):
+    """`inventory.membership_sale_refused`: a membership unit inventory sold (a paid visit's membership
+    line, or a desk sale) was not issued: refused at the sale (a paid visit's code in use: `code_taken`) or
+    later by the memberships service (`membership.issue_rejected`: `code_taken`, `unknown_type`,
+    `type_archived`, `code_required`, `location_not_allowed`). The operation's line records it refused,
+    the unit is back in stock, its amount off the line; the client paid `amount` for nothing, and the
+    location's administrator is told. Once per unit (its event id follows from the sale id)."""
+
+    location_id: Id
+    operation_id: uuid.UUID
+    operation_number: int
+    line: int  # the line's index in the operation
+    sale_id: str
+    membership_type_id: uuid.UUID
+    product_name: str  # the type's product: the type's name
+    code: str | None  # as given ("auto": to be generated; none: a no-code type)
+    client: Client
+    amount: NonNegativeMoney  # the unit's share of the line: what the client paid for it
+    reason: str
+    source: str  # "visit:<visit_id>", "api", "user:<user>"

@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from services.inventory import domain
+from services.inventory import domain, membership_rules
 from services.inventory.domain import OpType
 from services.inventory.repository import Repository
 from services.inventory.schemas import OperationIn
@@ -37,15 +37,15 @@ async def post_operation(uow: UnitOfWork, chain_id: str, body: OperationIn) -> a
         problem = domain.quantity_problem(line.quantity, product["unit"])
         if problem:
             raise Invalid("invalid_quantity", problem, field=f"lines.{i}.quantity")
-        if product["membership_type_id"] is not None:
-            if op_type != OpType.SALE:
-                raise Invalid("membership_not_stocked", "a membership product is only sold, never stocked",
-                              field=f"lines.{i}.product_id")
+        # A membership product is stocked like any product (arrival, write-off, relocation); a sale of it
+        # sells memberships, one per unit, each with its code.
+        if product["membership_type_id"] is not None and op_type == OpType.SALE:
             if product["archived"]:
                 raise Conflict("product_archived", f"{product['name']} is no longer sold",
                                field=f"lines.{i}.product_id")
         elif line.codes:
-            raise Invalid("codes_not_allowed", "codes are for membership products", field=f"lines.{i}.codes")
+            raise Invalid("codes_not_allowed", "codes are for sales of membership products",
+                          field=f"lines.{i}.codes")
         else:
             has_goods = True
         default = product["sale_price"] if op_type == OpType.SALE else product["cost_price"]
@@ -54,8 +54,9 @@ async def post_operation(uow: UnitOfWork, chain_id: str, body: OperationIn) -> a
 
     location_id = await _where(repo, body, op_type, has_goods)
     _check_memberships(body, lines, products, location_id)
+    storage_id = body.storage_id or await _default_storage(repo, location_id)
     number = await record(  # nothing done when a concurrent retry with this id recorded it first
-        uow, repo, op_id=op_id, op_type=op_type, location_id=location_id, storage_id=body.storage_id,
+        uow, repo, op_id=op_id, op_type=op_type, location_id=location_id, storage_id=storage_id,
         to_storage_id=body.to_storage_id, source=f"user:{body.user}" if body.user else "api",
         client=body.client, comment=body.comment, lines=lines, at=body.occurred_at or utcnow(), automatic=False,
     )
@@ -94,11 +95,22 @@ async def _where(repo: Repository, body: OperationIn, op_type: OpType, has_goods
     return location
 
 
+async def _default_storage(repo: Repository, location_id: str | None) -> str | None:
+    """Where a sale of memberships only that names no storage takes them from, as a paid visit's
+    membership line does: the location's consumables storage, else its only storage (else none: sold
+    without moving stock)."""
+    if location_id is None:
+        return None
+    settings = await repo.settings(location_id)
+    named = settings["consumables_storage_id"] if settings else None
+    return domain.consumables_storage(named, await repo.storage_ids_at(location_id, limit=2))
+
+
 def _check_memberships(body: OperationIn, lines: list[OpLine], products: dict[str, asyncpg.Record],
                        location_id: str | None) -> None:
     units = 0
     for i, line in enumerate(lines):
-        if not line.is_membership:
+        if body.type != OpType.SALE or not line.is_membership:
             continue
         # Each unit is a membership.sold: bounded before a single one is made.
         if line.quantity > MAX_MEMBERSHIP_UNITS:
@@ -118,6 +130,11 @@ def _check_memberships(body: OperationIn, lines: list[OpLine], products: dict[st
         if not line.codes and body.client is None:
             raise Invalid("client_required", "a membership sold without a code belongs to a client: name client",
                           field="client")
+    # Each membership has its own code: one given twice in the request is refused at its repeat.
+    repeated = membership_rules.repeats([line.codes if line.is_membership else None for line in lines])
+    if repeated:
+        i, n = repeated[0]
+        raise Invalid("codes_invalid", "a code is given twice", field=f"lines.{i}.codes.{n}")
     if units > MAX_MEMBERSHIP_UNITS:
         raise Invalid("too_many_memberships", f"the lines sell {units} memberships; an operation sells at most "
                       f"{MAX_MEMBERSHIP_UNITS}", field="lines")

@@ -18,14 +18,18 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.inventory import domain
+from services.inventory import membership_rules as rules
 from services.inventory.batch_repository import BatchRepository, StockKey
 from services.inventory.domain import OpType
 from services.inventory.repository import Repository
+from services.inventory.sales_repository import SaleRow, SalesRepository
+from services.inventory.usecases.codes import refuse_taken_codes
+from services.inventory.usecases.refused import sale_refused
 from shared import topics
 from shared.errors import Conflict
 from shared.events import CENTS, Client, StockChanged, StockLow
 from shared.events.inbound import MAX_MEMBERSHIP_UNITS
-from shared.sales import MembershipUnit, membership_sales, membership_units
+from shared.sales import MembershipUnit, membership_sales, membership_units, split_amount
 from shared.uow import UnitOfWork
 
 # The client named on a membership sold at the counter to nobody in particular (a coded gift card):
@@ -45,18 +49,25 @@ class OpLine:
     codes: list[str | None] | None = None
     ref: int | None = None  # the line's index in its source (a visit's lines), for its sale ids
     min_stock: Decimal | None = None
+    # Membership units refused before they were sold (a paid visit's code in use): (unit, reason).
+    refused: tuple[tuple[int, str], ...] = ()
 
     @property
     def is_membership(self) -> bool:
         return self.membership_type_id is not None
 
+    @property
+    def stocked(self) -> Decimal:
+        """The quantity that moves stock: the units refused before the sale never left."""
+        return self.quantity - len(self.refused)
+
     @classmethod
     def of_product(cls, product: Mapping[str, Any], quantity: Decimal, price: Decimal,
                    amount: Decimal | None = None, codes: list[str | None] | None = None,
-                   ref: int | None = None) -> OpLine:
+                   ref: int | None = None, refused: tuple[tuple[int, str], ...] = ()) -> OpLine:
         return cls(product["id"], product["name"], product["unit"], quantity, price,
                    amount if amount is not None else (price * quantity).quantize(CENTS),
-                   product["membership_type_id"], codes, ref, product["min_stock"])
+                   product["membership_type_id"], codes, ref, product["min_stock"], refused)
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,18 @@ class Operation:
     cause: BaseModel | None = None
 
 
+def sale_units(op: Operation) -> list[list[MembershipUnit]]:
+    """The membership units each line of `op` sells (none but a sale's membership lines): each one a
+    `membership.sold` with a sale id derived from the source (`sale_source`, else the operation), the
+    line (its `ref`, else its index) and the unit."""
+    sales: list[list[MembershipUnit]] = []
+    for index, line in enumerate(op.lines):
+        units = int(line.quantity) if line.is_membership and op.op_type == OpType.SALE else 0
+        ref = line.ref if line.ref is not None else index
+        sales.append(membership_units(op.sale_source or f"op:{op.op_id}", ref, units, line.codes) if units else [])
+    return sales
+
+
 @dataclass
 class _Entry:
     op: Operation
@@ -102,19 +125,15 @@ class Books:
         problem = domain.units_problem((int(x.quantity) for x in op.lines if x.is_membership), MAX_MEMBERSHIP_UNITS)
         if problem:
             raise ValueError(problem)
-        sales: list[list[MembershipUnit]] = []
-        for index, line in enumerate(op.lines):
-            units = int(line.quantity) if line.is_membership else 0
-            ref = line.ref if line.ref is not None else index
-            sales.append(membership_units(op.sale_source or f"op:{op.op_id}", ref, units, line.codes)
-                         if units else [])
-        stocked = [domain.Line(x.product_id, x.quantity) for x in op.lines
-                   if x.product_id is not None and not x.is_membership]
+        # Membership products are stocked like any product; a sale of memberships only where no storage
+        # is known (a paid visit at a location without one) sells without moving stock.
+        stocked = [domain.Line(x.product_id, x.stocked) for x in op.lines
+                   if x.product_id is not None and x.stocked > 0 and (op.storage_id is not None or not x.is_membership)]
         deltas: list[tuple[str, str, Decimal]] = []
         if stocked:
             assert op.storage_id is not None
             deltas = domain.movements(op.op_type, op.storage_id, op.to_storage_id, stocked)
-        self._entries.append(_Entry(op, sales, deltas))
+        self._entries.append(_Entry(op, sale_units(op), deltas))
 
     async def save(self, repo: BatchRepository) -> None:
         """Records every queued operation in order: the documents; their stock rows, locked; each
@@ -140,6 +159,7 @@ class Books:
                 _refuse_shortfall(e)
         await repo.add_movements([(e.op.chain_id, s, p, e.op.op_id, d, e.op.at) for e in recorded
                                   for s, p, d in e.deltas])
+        await SalesRepository(repo.conn).add_sales([row for e in recorded for row in _sale_rows(e)])
         moved: dict[StockKey, Decimal] = {(c, s, p): balances[c][(s, p)] for c, s, p in locked}
         await repo.set_stock(moved)
 
@@ -150,9 +170,9 @@ class Books:
             if e.number is None:
                 continue
             _stock_events(uow, e, e.number)
-            for line, sold in zip(e.op.lines, e.sales, strict=True):
+            for index, (line, sold) in enumerate(zip(e.op.lines, e.sales, strict=True)):
                 if sold:
-                    _sell_memberships(uow, e.op, line, sold)
+                    _sell_memberships(uow, e.op, e.number, index, line, sold)
 
     def number(self, op_id: uuid.UUID) -> int | None:
         return next((e.number for e in self._entries if e.op.op_id == op_id), None)
@@ -166,17 +186,21 @@ async def record(uow: UnitOfWork, repo: Repository, *, op_id: uuid.UUID, op_type
     before, nothing done)."""
     # A relocation may cross to another location's storage: that side's events name its location.
     other = await repo.storages([to_storage_id]) if to_storage_id else {}
-    books = Books()
-    books.add(Operation(
+    op = Operation(
         chain_id=repo.chain_id, op_id=op_id, op_type=op_type, location_id=location_id, storage_id=storage_id,
         to_storage_id=to_storage_id, source=source, client=client, comment=comment, lines=lines, at=at,
-        automatic=automatic, to_location_id=other[to_storage_id]["location_id"] if to_storage_id in other else None))
+        automatic=automatic, to_location_id=other[to_storage_id]["location_id"] if to_storage_id in other else None)
+    await refuse_taken_codes(SalesRepository(uow.conn), op, sale_units(op))
+    books = Books()
+    books.add(op)
     await books.save(BatchRepository(uow.conn))
     books.publish(uow)
     return books.number(op_id)
 
 
 def _line_json(line: OpLine, units: list[MembershipUnit]) -> dict[str, Any]:
+    """The line as `GET /operations` reads it; a sale's membership units refused before they were sold
+    already come off its quantity and amount (`membership_rules.refuse`)."""
     out: dict[str, Any] = {
         "product_id": line.product_id, "product_name": line.product_name, "unit": line.unit,
         "quantity": domain.quantity_text(line.quantity), "price": str(line.price.quantize(CENTS)),
@@ -184,8 +208,25 @@ def _line_json(line: OpLine, units: list[MembershipUnit]) -> dict[str, Any]:
     }
     if line.is_membership:
         out["membership_type_id"] = str(line.membership_type_id)
+    if units:
         out["sales"] = [{"sale_id": u.sale_id, "code": u.code} for u in units]
+        shares = split_amount(line.amount, len(units))
+        for unit, reason in line.refused:
+            out = rules.refuse(out, unit, reason, shares[unit])
     return out
+
+
+def _sale_rows(e: _Entry) -> list[SaleRow]:
+    """The membership units of a recorded operation: its line and unit, its share of the line's amount, and
+    the reason of one refused before it was sold."""
+    rows: list[SaleRow] = []
+    for index, (line, sold) in enumerate(zip(e.op.lines, e.sales, strict=True)):
+        refused = dict(line.refused)
+        shares = split_amount(line.amount, len(sold)) if sold else []
+        for n, (unit, share) in enumerate(zip(sold, shares, strict=True)):
+            rows.append((e.op.chain_id, unit.sale_id, e.op.op_id, index, n, share, refused.get(n),
+                         e.op.at if n in refused else None))
+    return rows
 
 
 def _refuse_shortfall(e: _Entry) -> None:
@@ -217,8 +258,20 @@ def _stock_events(uow: UnitOfWork, e: _Entry, number: int) -> None:
             ), cause=op.cause)
 
 
-def _sell_memberships(uow: UnitOfWork, op: Operation, line: OpLine, units: list[MembershipUnit]) -> None:
+def _sell_memberships(uow: UnitOfWork, op: Operation, number: int, index: int, line: OpLine,
+                      units: list[MembershipUnit]) -> None:
+    """`membership.sold` per unit sold (each at its share of the line); `inventory.membership_sale_refused`
+    per unit refused before it was sold."""
     assert line.membership_type_id is not None and op.location_id is not None
-    for sold in membership_sales(op.chain_id, op.location_id, line.membership_type_id, units, line.amount,
-                                 op.client or WALK_IN, op.at):
-        uow.publish(topics.MEMBERSHIP_SOLD, sold.client.id, sold, cause=op.cause)
+    refused = dict(line.refused)
+    for n, sold in enumerate(membership_sales(op.chain_id, op.location_id, line.membership_type_id, units,
+                                              line.amount, op.client or WALK_IN, op.at)):
+        if n not in refused:
+            uow.publish(topics.MEMBERSHIP_SOLD, sold.client.id, sold, cause=op.cause)
+            continue
+        uow.publish(topics.INVENTORY_MEMBERSHIP_SALE_REFUSED, sold.client.id, sale_refused(
+            chain_id=op.chain_id, location_id=op.location_id, operation_id=op.op_id, operation_number=number,
+            line=index, sale_id=sold.sale_id, membership_type_id=line.membership_type_id,
+            product_name=line.product_name, code=sold.code, client=sold.client, amount=sold.price,
+            reason=refused[n], source=op.source, at=op.at,
+        ), cause=op.cause)

@@ -14,11 +14,13 @@ import uuid
 from collections import defaultdict
 from decimal import Decimal
 
-from services.inventory import domain
+from services.inventory import domain, membership_rules
 from services.inventory.batch_repository import BatchRepository
 from services.inventory.domain import ConsumablesOn, OpType
+from services.inventory.sales_repository import SalesRepository
+from services.inventory.usecases.codes import refuse_visit_codes
 from services.inventory.usecases.consumables import Consumables
-from services.inventory.usecases.record import Books, Operation, OpLine
+from services.inventory.usecases.record import Books, Operation, OpLine, sale_units
 from services.inventory.usecases.reference import Reference
 from shared.events import CENTS, VisitPaid
 from shared.sales import visit_line_codes, visit_membership_lines, visit_source
@@ -40,9 +42,12 @@ async def apply_paid_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
         services = domain.service_quantities((x.item_id, x.quantity) for x in e.lines if x.kind == "service")
         decided.append((sales(ref, e), consumables.want(e, services, ConsumablesOn.PAID)))
     claimed = await consumables.claim(repo)
+    # The membership units claim their codes: one an issued membership holds is not sold (code_taken).
+    sold = iter(await refuse_visit_codes(SalesRepository(uow.conn),
+                                         [(op, sale_units(op)) for ops, _ in decided for op in ops]))
     books = Books()
     for ops, want in decided:
-        for op in ops + consumables.write_offs(want, claimed):
+        for op in [next(sold) for _ in ops] + consumables.write_offs(want, claimed):
             books.add(op)
     await books.save(repo)
     books.publish(uow)
@@ -79,22 +84,31 @@ def _product_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
 
 
 def _membership_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
-    lines: list[OpLine] = []
-    for i, line, type_id in visit_membership_lines(e):
+    """The sales of the visit's membership lines, one per storage they leave (in storage order; a line
+    whose storage is not known sells without moving stock). A unit whose code an earlier unit of the visit
+    gave is refused (code_taken): the memberships service issues the first and refuses the rest."""
+    found = visit_membership_lines(e)
+    repeated = membership_rules.repeats([visit_line_codes(line.code, line.quantity) for _, line, _ in found])
+    default_storage = ref.settings[(e.chain_id, e.location_id)].storage_id
+    per_storage: dict[str | None, list[OpLine]] = defaultdict(list)
+    for n, (i, line, type_id) in enumerate(found):
         if type_id is None:
             raise ValueError(f"lines.{i}.item_id: a membership line names its membership type's id")
         product = ref.membership_product(e.chain_id, type_id, e.location_id)
         codes = visit_line_codes(line.code, line.quantity)  # as the memberships service derives them too
         price = (line.paid / line.quantity).quantize(CENTS)
-        if product is not None:
-            lines.append(OpLine.of_product(product, Decimal(line.quantity), price, amount=line.paid, codes=codes,
-                                           ref=i))
-        else:  # the type's product is not here (yet): the memberships service is the judge of the sale
-            lines.append(OpLine(None, f"membership type {type_id}", domain.PIECES, Decimal(line.quantity), price,
-                                line.paid, type_id, codes, ref=i))
-    if not lines:
-        return []
+        refused = tuple((unit, membership_rules.CODE_TAKEN) for at, unit in repeated if at == n)
+        if product is None:  # the type's product is not here (yet): the memberships service is the judge
+            per_storage[None].append(OpLine(None, f"membership type {type_id}", domain.PIECES, Decimal(line.quantity),
+                                            price, line.paid, type_id, codes, ref=i, refused=refused))
+            continue
+        storage_id = membership_rules.sale_storage(line.storage_id, default_storage)
+        if storage_id is not None and (e.chain_id, storage_id) not in ref.storages:
+            raise ValueError(f"lines.{i}.storage_id: unknown storage {storage_id}")
+        per_storage[storage_id].append(OpLine.of_product(product, Decimal(line.quantity), price, amount=line.paid,
+                                                         codes=codes, ref=i, refused=refused))
     source = visit_source(e.visit_id)
     return [Operation(chain_id=e.chain_id, op_id=uuid.uuid4(), op_type=OpType.SALE, location_id=e.location_id,
-                      storage_id=None, to_storage_id=None, source=source, client=e.client, comment=None, lines=lines,
-                      at=e.occurred_at, automatic=False, sale_source=source, cause=e)]
+                      storage_id=storage_id, to_storage_id=None, source=source, client=e.client, comment=None,
+                      lines=lines, at=e.occurred_at, automatic=False, sale_source=source, cause=e)
+            for storage_id, lines in sorted(per_storage.items(), key=lambda kv: kv[0] or "")]

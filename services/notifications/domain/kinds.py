@@ -98,6 +98,13 @@ KINDS: dict[str, Kind] = {k.type: k for k in (
          "{location_name}: {product_name} is low in storage {storage_id}: {stock} left (minimum {min_stock}).",
          COMMON | {"product_name", "storage_id", "stock", "min_stock", "unit", "reason"},
          "to the location's administrator: a product fell under its minimum stock, or below zero"),
+    Kind("inventory.membership_sale_refused", ADMINISTRATOR,
+         "{location_name}: membership {membership_code} ({type_name}) sold to {client_name} was not issued: "
+         "{reason_text}. {amount} was paid for it (operation {operation_number}).",
+         COMMON | {"membership_code", "type_name", "reason", "reason_text", "amount", "operation_number", "source",
+                   "client_phone"},
+         "to the location's administrator: a membership sold (at the desk or in a paid visit) was not issued; "
+         "the client paid for it"),
 )}
 
 # Kept for the slice and its tests: the shipped English text of each type.
@@ -118,6 +125,19 @@ DESK_REJECTIONS = {
     "service_not_included": "the service is not included",
     "location_not_allowed": "it is not valid at this location",
     "phone_mismatch": "the client's phone is not the buyer's",
+}
+
+
+# Why a membership sold was not issued (inventory.membership_sale_refused, told to the administrator).
+SALE_REFUSALS = {
+    "code_taken": "the code is already in use",
+    "unknown_type": "the membership type is unknown",
+    "type_archived": "the membership type is archived",
+    "code_required": "the type is sold with a code only",
+    "location_not_allowed": "the type is not sold at this location",
+    "not_sold_online": "the type is not sold online",
+    "phone_required": "a membership without a code needs the client's phone",
+    "phone_invalid": "the client's phone is not a usable number",
 }
 
 

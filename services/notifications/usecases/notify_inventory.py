@@ -1,11 +1,13 @@
-"""`inventory.stock_low` → a notice to the location's administrator contact."""
+"""`inventory.stock_low` and `inventory.membership_sale_refused` → a notice to the location's administrator
+contact."""
 
 from __future__ import annotations
 
 from services.notifications import domain
 from services.notifications.domain import Draft
+from services.notifications.domain.kinds import SALE_REFUSALS
 from services.notifications.usecases.notify import notifier
-from shared.events import StockLow
+from shared.events import MembershipSaleRefused, StockLow
 
 
 def stock_low_draft(e: StockLow) -> Draft:
@@ -20,4 +22,20 @@ def stock_low_draft(e: StockLow) -> Draft:
     )
 
 
+def sale_refused_draft(e: MembershipSaleRefused) -> Draft:
+    """About the client (the notice names them), to the administrator: the client paid for a membership
+    that was not issued."""
+    chosen = e.code is not None and e.code.lower() != "auto"
+    return Draft(
+        type="inventory.membership_sale_refused", chain_id=e.chain_id, location_id=e.location_id,
+        client=domain.Recipient(e.client.id, e.client.phone),
+        values={"client_name": e.client.name or e.client.id, "membership_code": e.code if chosen else "without a code",
+                "type_name": e.product_name, "reason": e.reason,
+                "reason_text": SALE_REFUSALS.get(e.reason, e.reason.replace("_", " ")), "amount": e.amount,
+                "operation_number": e.operation_number, "source": e.source, "client_phone": e.client.phone or ""},
+        source_event_id=e.event_id, occurred_at=e.occurred_at,
+    )
+
+
 notify_stock_low = notifier(stock_low_draft)
+notify_membership_sale_refused = notifier(sale_refused_draft)

@@ -1,0 +1,115 @@
+"""The SQL of membership units sold and of the codes in use in each chain (batch_repository.py's sibling:
+every row named by its chain_id with its key, so no statement reaches past the chains it names)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from services.inventory.membership_rules import Holder
+from shared.db import columns
+
+# (chain, code as given, sale id): a unit's code.
+CodeClaim = tuple[str, str, str]
+# (chain, sale id, operation, line, unit, amount, refused reason or None, refused at or None): a unit sold.
+SaleRow = tuple[str, str, uuid.UUID, int, int, Decimal, str | None, datetime | None]
+
+
+class SalesRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    # --- codes in use ---
+
+    async def claim_codes(self, claims: Iterable[CodeClaim]) -> dict[tuple[str, str], Holder]:
+        """Claims each code for its sale where no sale of its chain holds it (the first claim of a code in
+        the order given wins); answers who holds each code now, by (chain, code as given). Rows are
+        inserted in key order: two transactions claiming the same codes wait for each other, never
+        deadlock; one that claimed a code first is waited for, then seen holding it."""
+        claims = list(claims)
+        if not claims:
+            return {}
+        await self.conn.execute(
+            """INSERT INTO membership_codes (chain_id, code_key, sale_id)
+               SELECT DISTINCT ON (c, upper(k)) c, upper(k), s
+               FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(c, k, s, n)
+               ORDER BY c, upper(k), n
+               ON CONFLICT (chain_id, code_key) DO NOTHING""",
+            *columns(claims, 3),
+        )
+        return await self.holders((c, k) for c, k, _ in claims)
+
+    async def holders(self, codes: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Holder]:
+        """Who holds these (chain, code as given), where anyone does."""
+        codes = set(codes)
+        if not codes:
+            return {}
+        rows = await self.conn.fetch(
+            """SELECT t.c, t.k, m.sale_id, m.issued FROM unnest($1::text[], $2::text[]) AS t(c, k)
+               JOIN membership_codes m ON m.chain_id = t.c AND m.code_key = upper(t.k)""",
+            *columns(codes, 2),
+        )
+        return {(r["c"], r["k"]): Holder(r["sale_id"], r["issued"]) for r in rows}
+
+    async def codes_issued(self, issued: Iterable[CodeClaim]) -> None:
+        """Codes of issued memberships (`membership.issued`: whoever sold them): held by their sale for good
+        (the memberships service never gives a code twice), whichever sale claimed it before."""
+        issued = list(issued)
+        if not issued:
+            return
+        await self.conn.execute(
+            """INSERT INTO membership_codes AS m (chain_id, code_key, sale_id, issued)
+               SELECT DISTINCT ON (c, upper(k)) c, upper(k), s, true
+               FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(c, k, s, n)
+               ORDER BY c, upper(k), n
+               ON CONFLICT (chain_id, code_key) DO UPDATE SET sale_id = EXCLUDED.sale_id, issued = true
+               WHERE m.sale_id <> EXCLUDED.sale_id OR NOT m.issued""",
+            *columns(issued, 3),
+        )
+
+    async def release_code(self, chain_id: str, sale_id: str) -> None:
+        """A refused sale holds no code (unless its membership was issued: then it was not refused)."""
+        await self.conn.execute(
+            "DELETE FROM membership_codes WHERE chain_id = $1 AND sale_id = $2 AND NOT issued", chain_id, sale_id)
+
+    # --- units sold ---
+
+    async def add_sales(self, rows: list[SaleRow]) -> None:
+        """The units of recorded operations; a sale id recorded before (a visit replayed past the inbox)
+        keeps its first row."""
+        if not rows:
+            return
+        await self.conn.execute(
+            """INSERT INTO membership_sales (chain_id, sale_id, operation_id, line, unit, amount, refused_reason,
+                   refused_at)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::int[], $5::int[], $6::numeric[],
+                   $7::text[], $8::timestamptz[])
+               ON CONFLICT (chain_id, sale_id) DO NOTHING""",
+            *columns(rows, 8),
+        )
+
+    async def refuse_sale(self, chain_id: str, sale_id: str, reason: str, at: datetime) -> asyncpg.Record | None:
+        """Marks a unit sold refused; answers it (operation, line, unit, amount), or None where it is not
+        one of this service's, or was refused before."""
+        return await self.conn.fetchrow(  # type: ignore[no-any-return]
+            """UPDATE membership_sales SET refused_reason = $3, refused_at = $4
+               WHERE chain_id = $1 AND sale_id = $2 AND refused_reason IS NULL
+               RETURNING operation_id, line, unit, amount""",
+            chain_id, sale_id, reason, at,
+        )
+
+    async def operation_for_update(self, chain_id: str, op_id: uuid.UUID) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(  # type: ignore[no-any-return]
+            """SELECT id, number, type, location_id, storage_id, source, lines FROM operations
+               WHERE chain_id = $1 AND id = $2 FOR UPDATE""",
+            chain_id, op_id,
+        )
+
+    async def set_lines(self, chain_id: str, op_id: uuid.UUID, lines: list[dict[str, Any]]) -> None:
+        await self.conn.execute("UPDATE operations SET lines = $3 WHERE chain_id = $1 AND id = $2",
+                                chain_id, op_id, lines)
