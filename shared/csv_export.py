@@ -16,11 +16,12 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from shared.paging import NEXT_CURSOR, Page
 
@@ -82,3 +83,17 @@ def csv_response(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], page
             if name in page.response.headers:
                 headers[name] = page.response.headers[name]
     return StreamingResponse(lines(columns, rows), media_type=MEDIA_TYPE, headers=headers)
+
+
+async def page_or_csv(request: Request, page: Page, format: Format | None,
+                      read: Callable[[Page], Awaitable[Sequence[BaseModel]]], columns: Sequence[str], *,
+                      filename: str) -> Any:
+    """A list route's answer: the page `read` answers, as JSON, or (`wants_csv`) as a CSV answer of
+    CSV_PAGE rows from the same cursor."""
+    csv = wants_csv(request, format)
+    if csv:
+        page = csv_page(page)
+    rows = await read(page)
+    if csv:
+        return csv_response(columns, (r.model_dump(mode="json") for r in rows), page, filename=filename)
+    return rows

@@ -1,6 +1,6 @@
 """HTTP routes of the loyalty service (under /v1/chains/{chain_id}): routing only."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -8,6 +8,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from services.loyalty import usecases
+from services.loyalty.report_schemas import (
+    TRANSACTION_COLUMNS,
+    Kind,
+    TransactionFilter,
+    TransactionRow,
+    TransactionTotals,
+)
 from services.loyalty.schemas import (
     CardImportIn,
     CardImportOut,
@@ -24,7 +31,9 @@ from services.loyalty.schemas import (
     PromotionOut,
 )
 from shared.auth import ChainId
-from shared.paging import PAGED, Paging
+from shared.csv_export import CSV_RESPONSE, Format, page_or_csv
+from shared.events import Time
+from shared.paging import PAGED, Page, Paging
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["loyalty"])
@@ -156,3 +165,50 @@ async def card_transaction(chain_id: ChainId, card_id: str, body: ManualTransact
                                                  datetime.now(UTC))
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_card(conn, chain_id, card.id)
+
+
+# --- reports ---------------------------------------------------------------------------------------
+
+
+def _report_filter(start: Time | date | None, end: Time | date | None, location_id: str | None,
+                   kind: Kind | None, card_id: str | None) -> TransactionFilter:
+    def moment(value: Time | date | None) -> datetime | None:  # a date: its start, UTC
+        return datetime.combine(value, time.min, UTC) if isinstance(value, date) and not isinstance(
+            value, datetime) else value
+
+    return TransactionFilter(moment(start), moment(end), location_id, kind, card_id)
+
+
+ReportStart = Annotated[Time | date | None, Query(alias="from", description="at or after: a date or a time")]
+ReportEnd = Annotated[Time | date | None, Query(alias="to", description="before (exclusive)")]
+ReportCard = Annotated[str | None, Query(min_length=1, max_length=128, description="a card's id or number")]
+ReportLocation = Annotated[str | None, Query(min_length=1, max_length=128)]
+
+
+@router.get("/reports/loyalty-transactions", response_model=list[TransactionRow],
+            responses={**PAGED, **CSV_RESPONSE},
+            summary="Every card transaction of the chain (accrual, spend, burn, manual), oldest first, filtered "
+                    "(JSON pages, or CSV: Accept: text/csv or format=csv)")
+async def loyalty_transactions_report(
+    chain_id: ChainId, request: Request, page: Paging, start: ReportStart = None, end: ReportEnd = None,
+    location_id: ReportLocation = None, kind: Kind | None = None, card_id: ReportCard = None,
+    format: Format | None = None,
+) -> Any:
+    f = _report_filter(start, end, location_id, kind, card_id)
+
+    async def read(page: Page) -> list[TransactionRow]:
+        async with request.app.state.pool.snapshot() as conn:
+            return await usecases.transactions_report(conn, chain_id, f, page)
+
+    return await page_or_csv(request, page, format, read, TRANSACTION_COLUMNS, filename="loyalty-transactions.csv")
+
+
+@router.get("/reports/loyalty-transactions/totals", response_model=TransactionTotals,
+            summary="The totals per kind of the transactions the report lists with the same filter")
+async def loyalty_transactions_totals(
+    chain_id: ChainId, request: Request, start: ReportStart = None, end: ReportEnd = None,
+    location_id: ReportLocation = None, kind: Kind | None = None, card_id: ReportCard = None,
+) -> TransactionTotals:
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.transactions_totals(conn, chain_id,
+                                                  _report_filter(start, end, location_id, kind, card_id))

@@ -25,8 +25,8 @@ from services.memberships.schemas import (
     UnfreezeRequest,
 )
 from shared.auth import ChainId
-from shared.csv_export import CSV_RESPONSE, Format, csv_page, csv_response, wants_csv
-from shared.paging import PAGED, Paging
+from shared.csv_export import CSV_RESPONSE, Format, page_or_csv
+from shared.paging import PAGED, Page, Paging
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["memberships"])
@@ -193,12 +193,9 @@ async def memberships_sold_report(
     format: Format | None = None,
 ) -> Any:
     f = SoldFilter(as_time(start), as_time(end), location_id, membership_type_id, status)
-    csv = wants_csv(request, format)
-    if csv:
-        page = csv_page(page)
-    async with request.app.state.pool.snapshot() as conn:
-        rows = await usecases.sold_report(conn, chain_id, f, page)
-    if csv:
-        return csv_response(SOLD_COLUMNS, (r.model_dump(mode="json") for r in rows), page,
-                            filename="memberships-sold.csv")
-    return rows
+
+    async def read(page: Page) -> list[SoldRow]:
+        async with request.app.state.pool.snapshot() as conn:
+            return await usecases.sold_report(conn, chain_id, f, page)
+
+    return await page_or_csv(request, page, format, read, SOLD_COLUMNS, filename="memberships-sold.csv")
