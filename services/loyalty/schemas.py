@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from services.loyalty.domain import LEVELS, PROMOTION_TYPES
+from services.loyalty.domain.promotion_links import MAX_CARD_TYPES_PER_PROMOTION, MAX_PROMOTIONS_PER_CARD_TYPE
 from shared.events import Id, Money, NonNegativeMoney
 from shared.events.base import MAX_LOCATIONS
 from shared.http import Body
@@ -146,14 +147,22 @@ class ClientLoyaltyOut(BaseModel):
 # --- the bonus program --------------------------------------------------------------------------
 
 
+# The promotions attached to a card type: the same association as a promotion's card_type_ids, from the
+# other side (domain/promotion_links.py); a PATCH replaces the set.
+PromotionIds = Annotated[list[uuid.UUID], Field(max_length=MAX_PROMOTIONS_PER_CARD_TYPE)]
+
+
 class CardTypeIn(Body):
     name: Name
     location_ids: LocationIds = Field(default_factory=list)
+    promotion_ids: PromotionIds = Field(default_factory=list)
 
 
 class CardTypePatch(Body):
     name: Name | None = None
     location_ids: LocationIds | None = None
+    promotion_ids: PromotionIds | None = None
+
 
 
 class CardTypeOut(CardTypeIn):
@@ -182,7 +191,7 @@ assert set(PromotionType.__args__) == set(PROMOTION_TYPES)  # type: ignore[attr-
 class PromotionIn(Body):
     name: Name
     type: PromotionType
-    card_type_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=100)]
+    card_type_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_CARD_TYPES_PER_PROMOTION)]
     location_ids: LocationIds = Field(default_factory=list)
     percent: Annotated[Percent | None, Field(validate_default=True)] = None
     rules: Annotated[list[TierIn], Field(default_factory=list, max_length=100, validate_default=True)]

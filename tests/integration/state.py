@@ -115,7 +115,9 @@ async def snapshot(chain_id: str, key: str, urls: Mapping[str, str], plan: Plan,
     state["others"] = {"memberships": _sorted(others["memberships"]), "cards": _sorted(others["cards"]),
                        "notices": _sorted(_notice(n) for n in others["notices"])}
     return {**state, **chain, "types": _sorted(_drop(t, "id") for t in [*types, *archived_types]),
-            "card_types": _sorted(_drop(t, "id", "created_at") for t in card_types),
+            "card_types": _sorted({**_drop(t, "id", "created_at"),
+                                   "promotion_ids": sorted(names.get(i, i) for i in t.get("promotion_ids", []))}
+                                  for t in card_types),
             "promotions": _sorted({**_drop(p, "id", "created_at"),
                                    "card_type_ids": sorted(names.get(i, i) for i in p["card_type_ids"])}
                                   for p in promotions)}

@@ -201,7 +201,8 @@ async def test_bad_input_is_refused_naming_the_field(chain: Chain) -> None:
         r = await http.post("/cards", json={**body, "client_id": "cl-2"})
         assert r.status_code == 409 and r.json()["error"] == "number_taken"
         r = await http.patch(f"/card-types/{card_type['id']}", json={"location_ids": ["loc-9"]})
-        assert r.status_code == 200 and r.json() == {**card_type, "location_ids": ["loc-9"]}
+        assert r.status_code == 200 and r.json() == {**card_type, "location_ids": ["loc-9"],
+                                                     "promotion_ids": [ok.json()["id"]]}  # attached above
 
 
 async def test_a_visit_naming_an_unknown_card_is_dead_lettered_with_the_reason(chain: Chain, kafka: Kafka) -> None:

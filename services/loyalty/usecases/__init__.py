@@ -1,17 +1,14 @@
 """Every command and query of the loyalty service (the app index)."""
 
 from services.loyalty.usecases.bonus import BURN_JOB, bonus_on_visit, burn_job, manual_transaction
+from services.loyalty.usecases.card_types import create_card_type, get_card_type, list_card_types, patch_card_type
 from services.loyalty.usecases.catalog import (
-    create_card_type,
     create_promotion,
     find_cards,
     get_card,
-    get_card_type,
     get_promotion,
     issue_card,
-    list_card_types,
     list_promotions,
-    patch_card_type,
     patch_promotion,
 )
 from services.loyalty.usecases.desk_sales import record_desk_sales
@@ -28,7 +25,6 @@ from services.loyalty.usecases.recalculate import (
     save_program,
 )
 from services.loyalty.usecases.record_visit import record_arrivals, record_no_shows, record_payments
-from services.loyalty.usecases.transactions_report import transactions_report, transactions_totals
 
 __all__ = [
     "BURN_JOB", "RecalcWorker", "bonus_on_visit", "burn_job", "chains_for_inactivity", "client_loyalty",
@@ -38,5 +34,5 @@ __all__ = [
     "list_card_types", "list_promotions", "manual_transaction", "patch_card_type", "patch_promotion",
     "recalc_page", "recalculate", "recalculate_client", "record_arrivals", "record_desk_sales", "record_no_shows",
     "record_payments",
-    "save_program", "transactions_report", "transactions_totals",
+    "save_program",
 ]

@@ -1,4 +1,5 @@
-"""The bonus program's catalog: card types, promotions attached to them, cards issued to clients."""
+"""The bonus program's catalog: promotions attached to card types, cards issued to clients (card types
+themselves: card_types.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,13 @@ from typing import Any
 
 import asyncpg
 
+from services.loyalty import link_repository as links
 from services.loyalty.domain import MAX_CARDS_PER_CLIENT, MAX_LIVE_PROMOTIONS
 from services.loyalty.domain.cards import Card
 from services.loyalty.repository import Repository
 from services.loyalty.schemas import (
     CardIn,
     CardOut,
-    CardTypeIn,
-    CardTypeOut,
-    CardTypePatch,
     PointsOut,
     PromotionIn,
     PromotionOut,
@@ -24,33 +23,6 @@ from shared import phones
 from shared.errors import Conflict, Invalid, NotFound
 from shared.paging import Page
 from shared.uow import UnitOfWork
-
-
-async def create_card_type(uow: UnitOfWork, chain_id: str, body: CardTypeIn) -> CardTypeOut:
-    t = await Repository(uow.conn, chain_id).add_card_type(body.name, body.location_ids)
-    return CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids), created_at=t.created_at)  # type: ignore[arg-type]
-
-
-async def patch_card_type(uow: UnitOfWork, chain_id: str, type_id: str, body: CardTypePatch) -> CardTypeOut:
-    repo = Repository(uow.conn, chain_id)
-    t = await repo.card_type(type_id)
-    if t is None:
-        raise NotFound("card_type_not_found", f"no card type {type_id}")
-    t = await repo.update_card_type(t.id, body.name if body.name is not None else t.name,
-                                    body.location_ids if body.location_ids is not None else list(t.location_ids))
-    return CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids), created_at=t.created_at)  # type: ignore[arg-type]
-
-
-async def get_card_type(conn: asyncpg.Connection, chain_id: str, type_id: str) -> CardTypeOut:
-    t = await Repository(conn, chain_id).card_type(type_id)
-    if t is None:
-        raise NotFound("card_type_not_found", f"no card type {type_id}")
-    return CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids), created_at=t.created_at)  # type: ignore[arg-type]
-
-
-async def list_card_types(conn: asyncpg.Connection, chain_id: str, page: Page) -> list[CardTypeOut]:
-    return [CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids), created_at=t.created_at)  # type: ignore[arg-type]
-            for t in await Repository(conn, chain_id).card_types(page)]
 
 
 def _promotion_out(row: asyncpg.Record) -> PromotionOut:
@@ -77,6 +49,7 @@ async def _check_live_promotions(repo: Repository, body: PromotionIn, promotion_
 
 
 async def create_promotion(uow: UnitOfWork, chain_id: str, body: PromotionIn) -> PromotionOut:
+    await links.lock_catalog(uow.conn, chain_id)  # card types' promotions change with it (link_repository.py)
     repo = Repository(uow.conn, chain_id)
     await _check_card_types(repo, body)
     await _check_live_promotions(repo, body)
@@ -85,6 +58,7 @@ async def create_promotion(uow: UnitOfWork, chain_id: str, body: PromotionIn) ->
 
 async def patch_promotion(uow: UnitOfWork, chain_id: str, promotion_id: str, patch: dict[str, Any]) -> PromotionOut:
     """A PATCH merges into the promotion and the result is validated as a whole (422 naming the field)."""
+    await links.lock_catalog(uow.conn, chain_id)  # read after a card type's change of it, never lost
     repo = Repository(uow.conn, chain_id)
     row = await repo.promotion_row(promotion_id)
     if row is None:

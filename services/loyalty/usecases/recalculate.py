@@ -12,13 +12,14 @@ import asyncpg
 import structlog
 
 from services.loyalty import domain
-from services.loyalty.domain import LoyaltyState, Program, Stats
+from services.loyalty.domain import LoyaltyState, Program, Stats, category_rules
 from services.loyalty.domain.books import Books
 from services.loyalty.repository import Repository, chains_with_programs, next_running_recalc
+from services.loyalty.rows import program_from_spec
 from services.loyalty.schemas import ClientLoyaltyOut, ProgramIn, ProgramOut
 from services.loyalty.usecases.bonus import Message
 from shared import topics
-from shared.errors import NotFound
+from shared.errors import Invalid, NotFound
 from shared.events import CategoriesChanged, Client, DiscountChanged, LevelChanged
 from shared.uow import UnitOfWork, unit_of_work
 
@@ -97,6 +98,10 @@ def change_events(chain_id: str, location_id: str, client: Client, program: Prog
 async def save_program(uow: UnitOfWork, chain_id: str, location_id: str, body: ProgramIn) -> ProgramOut:
     """Stores the program and starts recalculating every client of the location in the background
     (the caller kicks the worker once this transaction has committed)."""
+    contradictions = category_rules.contradictions(program_from_spec(body.spec()))
+    if contradictions:  # the first remove rule at fault is named
+        first = contradictions[0]
+        raise Invalid("removal_contradicts_assignment", f"{first.field}: {first.reason}", field=first.field)
     repo = Repository(uow.conn, chain_id)
     await repo.save_program(location_id, body.spec())
     await repo.start_recalc(location_id)
