@@ -25,6 +25,7 @@ from services.loyalty.usecases.recalculate import (
     save_program,
 )
 from services.loyalty.usecases.record_visit import record_arrivals, record_no_shows, record_payments
+from services.loyalty.usecases.transactions_report import transactions_report, transactions_totals
 
 __all__ = [
     "BURN_JOB", "RecalcWorker", "bonus_on_visit", "burn_job", "chains_for_inactivity", "client_loyalty",
@@ -34,5 +35,5 @@ __all__ = [
     "list_card_types", "list_promotions", "manual_transaction", "patch_card_type", "patch_promotion",
     "recalc_page", "recalculate", "recalculate_client", "record_arrivals", "record_desk_sales", "record_no_shows",
     "record_payments",
-    "save_program",
+    "save_program", "transactions_report", "transactions_totals",
 ]
