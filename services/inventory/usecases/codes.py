@@ -21,6 +21,7 @@ from services.inventory import membership_rules as rules
 from services.inventory.sales_repository import CodeClaim, SalesRepository
 from shared.errors import Conflict
 from shared.events import MembershipIssued
+from shared.events.base import MAX_ID
 from shared.sales import MembershipUnit
 from shared.uow import UnitOfWork
 
@@ -67,5 +68,8 @@ async def refuse_visit_codes(sales: SalesRepository, ops: list[tuple[Operation, 
 
 
 async def remember_issued_codes(uow: UnitOfWork, events: list[MembershipIssued]) -> None:
-    """`membership.issued`: its code is held by its sale for good, whoever sold it."""
-    await SalesRepository(uow.conn).codes_issued((e.chain_id, e.code, e.sale_id) for e in events if e.code)
+    """`membership.issued`: its code is held by its sale for good, whoever sold it. A code longer than any
+    sale may give (none the memberships service issues is) is no code inventory could sell again: not
+    kept (an index row has a size limit; no single message stops the consumer)."""
+    await SalesRepository(uow.conn).codes_issued((e.chain_id, e.code, e.sale_id) for e in events
+                                                 if e.code and len(e.code) <= MAX_ID and len(e.sale_id) <= MAX_ID)
