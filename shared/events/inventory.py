@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import PlainSerializer
+from pydantic import PlainSerializer, StringConstraints
 
 from shared.events.base import DomainEvent, Id, NonNegativeMoney
 from shared.events.inbound import Client
@@ -60,11 +60,11 @@ class SaleRecorded(DomainEvent):
     location_id: Id  # where it was sold (the storage's location, or the one a sale of memberships names)
     operation_id: uuid.UUID
     operation_number: int
-    storage_id: str | None
+    storage_id: Id | None
     client: Client
     sold: NonNegativeMoney
     paid: NonNegativeMoney
-    source: str  # "api", "user:<user>"
+    source: Annotated[str, StringConstraints(max_length=200)]  # "api", "user:<user>"
 
 
 class MembershipSaleRefused(DomainEvent):

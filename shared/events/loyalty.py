@@ -11,7 +11,8 @@ from shared.events.inbound import Client
 
 class ClientLoyaltyEvent(DomainEvent):
     client: Client
-    # What caused the change: visit_paid, visit_arrived, visit_no_show, program_saved, inactivity, manual.
+    # What caused the change: visit_paid, visit_arrived, visit_no_show, desk_sale (inventory.sale_recorded),
+    # program_saved, inactivity, manual.
     reason: str = "recalculated"
 
 
