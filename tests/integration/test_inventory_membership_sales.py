@@ -150,8 +150,11 @@ async def test_a_desk_sale_of_a_code_in_use_is_refused_naming_the_code(chain: Ch
                                status=409, client=ANNA)
     assert (imported["error"], imported["field"]) == ("code_taken", "lines.0.codes.0")
 
-    assert [o["id"] for o in await get(chain, "/operations")] == [first["id"]]
-    assert await balances(chain) == {("st-1", p["id"]): "-1"}
+    # A refused request claimed nothing: its other code is free.
+    gift2 = await operation(chain, "sale", "st-1", [{"product_id": p["id"], "quantity": 1, "codes": ["GIFT-2"]}],
+                            client=ANNA)
+    assert [o["id"] for o in await get(chain, "/operations")] == [first["id"], gift2["id"]]
+    assert await balances(chain) == {("st-1", p["id"]): "-2"}
     # The code is free again for the same retried operation (its own sale holds it).
     again = await post(chain, "/operations", {"id": first["id"], "type": "sale", "storage_id": "st-1",
                                               "client": ANNA, "lines": [{"product_id": p["id"], "quantity": 1,
