@@ -4,6 +4,7 @@ association, and a paid visit accrues by it whichever side made it; through real
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -118,3 +119,34 @@ async def test_a_paid_visit_accrues_by_the_promotions_the_card_type_names(chain:
     accrued = await kafka.read(topics.LOYALTY_BONUS_ACCRUED, of_chain(chain), count=2)
     assert [(a["visit_id"], a["promotion_id"]) for a in accrued] == [(one["visit_id"], first["id"]),
                                                                      (two["visit_id"], second["id"])]
+
+
+async def test_the_two_sides_changing_one_promotion_at_once_lose_nothing(chain: Chain) -> None:
+    """Thirty card types attach a promotion one after the other while two others rename it over and over
+    (a promotion's PATCH writes its whole body): no attachment is lost, no request fails (one lock per
+    chain orders the two sides)."""
+    async with chain.client("loyalty") as http:
+        home = await ok(await http.post("/card-types", json={"name": "Home"}), 201)
+        p = await ok(await http.post("/promotions", json=promotion("P", home["id"])), 201)
+        types = [await ok(await http.post("/card-types", json={"name": f"T{n}"}), 201) for n in range(30)]
+        attached = asyncio.Event()
+
+        async def rename(who: str) -> list[int]:
+            answers = []
+            while not attached.is_set():
+                answers.append((await http.patch(f"/promotions/{p['id']}", json={"name": f"P {who}"})).status_code)
+            return answers
+
+        async def attach() -> list[int]:
+            answers = [(await http.patch(f"/card-types/{t['id']}", json={"promotion_ids": [p["id"]]})).status_code
+                       for t in types]
+            attached.set()
+            return answers
+
+        *renamed, attaches = await asyncio.gather(rename("a"), rename("b"), attach())
+        assert set(attaches) == {200} and {a for r in renamed for a in r} == {200}
+        assert min(len(r) for r in renamed) >= 10  # they did race
+        after = await ok(await http.get(f"/promotions/{p['id']}"))
+        assert after["card_type_ids"] == [home["id"], *(t["id"] for t in types)]
+        listed = {t["id"]: t["promotion_ids"] for t in await ok(await http.get("/card-types"))}
+        assert all(listed[t["id"]] == [p["id"]] for t in types)
