@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
+from pydantic import ValidationError
+
 from services.loyalty.domain import MAX_LIVE_PROMOTIONS
 from services.loyalty.domain.promotion_links import (
     MAX_CARD_TYPES_PER_PROMOTION,
+    MAX_PROMOTIONS_PER_CARD_TYPE,
     Linked,
     Refusal,
     Relink,
     relink,
 )
+from services.loyalty.schemas import CardTypeIn, CardTypePatch
 
 T = "type-t"
 
@@ -62,3 +69,14 @@ def test_live_promotions_are_capped_archived_ones_are_not() -> None:
     one_more = Linked("extra", ("other",), False)
     refused = relink(T, [p.id for p in [*live, one_more]], found(*live, one_more))
     assert isinstance(refused, Refusal) and refused.code == "too_many_promotions"
+
+
+def test_a_card_type_body_takes_promotion_ids_within_their_bound() -> None:
+    ids = [str(uuid.uuid4()) for _ in range(MAX_PROMOTIONS_PER_CARD_TYPE)]
+    assert len(CardTypeIn.model_validate({"name": "Gold", "promotion_ids": ids}).promotion_ids) == len(ids)
+    assert CardTypeIn.model_validate({"name": "Gold"}).promotion_ids == []
+    assert CardTypePatch.model_validate({"name": "Gold"}).promotion_ids is None  # left out: left as it is
+    for bad, field in (([*ids, str(uuid.uuid4())], ("promotion_ids",)), (["not-a-uuid"], ("promotion_ids", 0))):
+        with pytest.raises(ValidationError) as refused:
+            CardTypePatch.model_validate({"promotion_ids": bad})
+        assert refused.value.errors()[0]["loc"] == field
