@@ -83,6 +83,9 @@ async def test_membership_products_are_stocked_like_any_product(chain: Chain, ka
     assert arrival["lines"][0]["quantity"] == "3" and "sales" not in arrival["lines"][0]
     await operation(chain, "relocation", "st-1", [{"product_id": pid, "quantity": 1}], to_storage_id="st-2")
     await operation(chain, "write_off", "st-2", [{"product_id": pid, "quantity": 1}])
+    # More than a sale may sell at once (each unit sold is a membership): stock, not sales.
+    await operation(chain, "arrival", "st-2", [{"product_id": pid, "quantity": 150}])
+    await operation(chain, "write_off", "st-2", [{"product_id": pid, "quantity": 150}])
     short = await operation(chain, "write_off", "st-2", [{"product_id": pid, "quantity": 1}], status=409)
     assert short["error"] == "insufficient_stock"  # a hand-entered write-off takes only what is there
     coded = await operation(chain, "arrival", "st-1", [{"product_id": pid, "quantity": 1, "codes": ["1"]}], status=422)

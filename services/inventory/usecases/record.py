@@ -122,7 +122,9 @@ class Books:
         """Queues `op`: its membership units (each a `membership.sold`, its sale id derived from the
         source, the line and the unit) and its stock deltas (`domain.movements`)."""
         # Validation refused more already (visit.paid, POST /operations): this guards whatever calls next.
-        problem = domain.units_problem((int(x.quantity) for x in op.lines if x.is_membership), MAX_MEMBERSHIP_UNITS)
+        # Only a sale's units are memberships; an arrival of a hundred and one is stock.
+        units = sale_units(op)
+        problem = domain.units_problem((len(sold) for sold in units), MAX_MEMBERSHIP_UNITS)
         if problem:
             raise ValueError(problem)
         # Membership products are stocked like any product; a sale of memberships only where no storage
@@ -133,7 +135,7 @@ class Books:
         if stocked:
             assert op.storage_id is not None
             deltas = domain.movements(op.op_type, op.storage_id, op.to_storage_id, stocked)
-        self._entries.append(_Entry(op, sale_units(op), deltas))
+        self._entries.append(_Entry(op, units, deltas))
 
     async def save(self, repo: BatchRepository) -> None:
         """Records every queued operation in order: the documents; their stock rows, locked; each
