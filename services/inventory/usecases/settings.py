@@ -24,8 +24,11 @@ async def put_bill_of_materials(uow: UnitOfWork, chain_id: str, service_id: str,
     seen: set[str] = set()
     for n, item in enumerate(body.items):
         product = products.get(item.product_id)
-        if product is None or product["membership_type_id"] is not None:
-            raise Invalid("unknown_product", f"no stocked product {item.product_id}", field=f"items.{n}.product_id")
+        if product is None:
+            raise Invalid("unknown_product", f"no product {item.product_id}", field=f"items.{n}.product_id")
+        if product["membership_type_id"] is not None:  # stocked, but sold: no service consumes a membership
+            raise Invalid("unknown_product", f"{item.product_id} is a membership product, not a consumable",
+                          field=f"items.{n}.product_id")
         if item.product_id in seen:
             raise Invalid("duplicate_product", "a product is listed twice", field=f"items.{n}.product_id")
         seen.add(item.product_id)
