@@ -165,9 +165,11 @@ async def set_up(plan: Plan, chain_id: str, key: str, urls: dict[str, str], kafk
         card_type_id = _ok(await ly.post("/card-types", json={"name": "Club card", "location_ids": [LOCATION]}))["id"]
         promotion_id = _ok(await ly.post("/promotions", json={**PROMOTION, "card_type_ids": [card_type_id]}))["id"]
         # The cards as a chain moving in brings them: a thousand a request (a second play of the same plan
-        # in this chain finds them there, same clients and type: left as they are).
+        # in this chain finds them there, same clients and type: left as they are), issued before the visits
+        # (a card earns for visits from its issue on).
+        issued = (START - timedelta(days=1)).isoformat()
         cards = [{"card_type_id": card_type_id, "client_id": plan.client(i)["id"], "phone": plan.client(i)["phone"],
-                  "number": plan.card_number(i)} for i in range(plan.clients)]
+                  "number": plan.card_number(i), "issued_at": issued} for i in range(plan.clients)]
         gate = asyncio.Semaphore(parallel)
 
         async def import_cards(chunk: list[dict[str, Any]]) -> None:

@@ -3,11 +3,12 @@
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from services.loyalty import usecases
+from services.loyalty.manual_schemas import ManualIn
 from services.loyalty.report_schemas import (
     TRANSACTION_COLUMNS,
     Kind,
@@ -64,6 +65,16 @@ async def client_loyalty(chain_id: ChainId, client_id: str, request: Request,
                          location_id: LocationId = None) -> ClientLoyaltyOut:
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.client_loyalty(conn, chain_id, client_id, location_id)
+
+
+@router.patch("/clients/{client_id}/loyalty", response_model=ClientLoyaltyOut,
+              summary="Set or remove (null) the client's discount, level or categories by hand at a location; "
+                      "a manual value overrides the program's until removed")
+async def set_manual(chain_id: ChainId, client_id: Annotated[str, Path(min_length=1, max_length=128)],
+                     body: ManualIn, request: Request,
+                     location_id: Annotated[str, Query(min_length=1, max_length=128)]) -> ClientLoyaltyOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.set_manual(uow, chain_id, client_id, location_id, body.changes(), datetime.now(UTC))
 
 
 @router.post("/clients/{client_id}/loyalty/recalculate", response_model=ClientLoyaltyOut,

@@ -20,14 +20,18 @@ def build() -> Service:
 
     async def inactivity(uow: UnitOfWork, chain_id: str, as_of: datetime) -> dict[str, Any]:
         recalc.kick()  # and again on schedule, should a page have failed
-        return await usecases.inactivity_job(uow, chain_id, as_of)
+        changed = await usecases.inactivity_job(uow, chain_id, as_of)
+        return {**changed, **await usecases.warn_discount_expiring(uow, chain_id, as_of)}
 
     service.job("inactivity", PerChain(usecases.chains_for_inactivity, inactivity),
-                "Discounts reset, levels removed and 'inactive N days' categories given to clients away long enough")
+                "Discounts reset, levels removed and 'inactive N days' categories given to clients away long "
+                "enough; clients warned before their discount lapses (notify_discount_expiration)")
     service.job("burn", usecases.BURN_JOB,
                 "Notices of points about to burn (burn_notice_days before), then unused points burned")
     p = service.publishes
     p(topics.LOYALTY_DISCOUNT_CHANGED, events.DiscountChanged, "A client's discount at a location changed")
+    p(topics.LOYALTY_DISCOUNT_EXPIRING, events.DiscountExpiring,
+      "A client's discount at a location lapses soon for inactivity unless they come (notify_discount_expiration)")
     p(topics.LOYALTY_LEVEL_CHANGED, events.LevelChanged, "A client's importance level at a location changed")
     p(topics.LOYALTY_CATEGORIES_CHANGED, events.CategoriesChanged, "A client's categories at a location changed")
     p(topics.LOYALTY_BONUS_ACCRUED, events.BonusAccrued, "Points accrued on a card (cashback or manual)")

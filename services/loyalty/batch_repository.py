@@ -18,6 +18,7 @@ from services.loyalty.domain.books import Move, NewLot
 from services.loyalty.domain.cards import Card, CardType
 from services.loyalty.domain.visits import VisitRow
 from services.loyalty.rows import (
+    STATE_COLUMNS,
     VISIT_COLUMNS,
     card_from_row,
     card_type_from_row,
@@ -73,10 +74,10 @@ async def lock_states(conn: asyncpg.Connection, keys: Collection[tuple[str, str,
     if not keys:
         return {}
     rows = await conn.fetch(
-        """INSERT INTO client_loyalty (chain_id, location_id, client_id, calculated_at)
+        f"""INSERT INTO client_loyalty (chain_id, location_id, client_id, calculated_at)
            SELECT c, l, k, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(c, l, k) ORDER BY c, l, k
            ON CONFLICT (chain_id, location_id, client_id) DO UPDATE SET calculated_at = EXCLUDED.calculated_at
-           RETURNING chain_id, location_id, client_id, discount_percent, level, categories""",
+           RETURNING chain_id, location_id, client_id, {STATE_COLUMNS}""",
         *_columns(set(keys), 3), as_of)
     return {(r["chain_id"], r["location_id"], r["client_id"]): state_from_row(r) for r in rows}
 

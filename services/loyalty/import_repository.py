@@ -41,12 +41,13 @@ async def issue(conn: asyncpg.Connection, chain_id: str, cards: list[ImportedCar
     ids = [uuid.uuid4() for _ in cards]
     rows = await conn.fetch(
         """INSERT INTO cards (id, chain_id, card_type_id, client_id, phone, number, balance, issued_at)
-           SELECT id, $1, type, client, phone, number, balance, $8
-           FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::numeric[])
-                AS t(id, type, client, phone, number, balance)
+           SELECT id, $1, type, client, phone, number, balance, least(coalesce(issued, $8), $8)
+           FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::numeric[],
+                       $9::timestamptz[]) AS t(id, type, client, phone, number, balance, issued)
            ON CONFLICT (chain_id, number) DO NOTHING RETURNING id, number""",
         chain_id, ids, [uuid.UUID(c.card_type_id) for c in cards], [c.client_id for c in cards],
-        [c.phone for c in cards], [c.number for c in cards], [c.balance for c in cards], at)
+        [c.phone for c in cards], [c.number for c in cards], [c.balance for c in cards], at,
+        [c.issued_at for c in cards])
     if len(rows) < len(cards):
         return None
     # The clients the cards name (their phones kept for notices), one row each: the last phone given wins.

@@ -18,6 +18,7 @@ from services.loyalty.domain import Lot, LoyaltyState, Program, Stats
 from services.loyalty.domain.cards import Card, CardType
 from services.loyalty.domain.visits import stats_of
 from services.loyalty.rows import (
+    STATE_COLUMNS,
     VISIT_COLUMNS,
     card_from_row,
     card_type_from_row,
@@ -151,7 +152,7 @@ class Repository:
 
     async def state(self, location_id: str, client_id: str) -> LoyaltyState | None:
         r = await self.conn.fetchrow(
-            """SELECT discount_percent, level, categories FROM client_loyalty
+            f"""SELECT {STATE_COLUMNS} FROM client_loyalty
                WHERE chain_id = $1 AND location_id = $2 AND client_id = $3""",
             self.chain_id, location_id, client_id,
         )
@@ -259,11 +260,14 @@ class Repository:
         return int(await self.conn.fetchval("SELECT count(*) FROM cards WHERE chain_id = $1 AND client_id = $2",
                                             self.chain_id, client_id))
 
-    async def add_card(self, card_type_id: str, client_id: str, phone: str | None, number: str) -> Card | None:
+    async def add_card(self, card_type_id: str, client_id: str, phone: str | None, number: str,
+                       issued_at: datetime | None = None) -> Card | None:
+        """`issued_at`: now when not given, never later than now."""
         row = await self.conn.fetchrow(
-            """INSERT INTO cards (id, chain_id, card_type_id, client_id, phone, number)
-               VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (chain_id, number) DO NOTHING RETURNING *""",
-            uuid.uuid4(), self.chain_id, uuid.UUID(card_type_id), client_id, phone, number)
+            """INSERT INTO cards (id, chain_id, card_type_id, client_id, phone, number, issued_at)
+               VALUES ($1,$2,$3,$4,$5,$6, least(coalesce($7, now()), now()))
+               ON CONFLICT (chain_id, number) DO NOTHING RETURNING *""",
+            uuid.uuid4(), self.chain_id, uuid.UUID(card_type_id), client_id, phone, number, issued_at)
         return card_from_row(row) if row else None
 
     async def card(self, id_or_number: str, *, lock: bool = False) -> Card | None:

@@ -15,11 +15,13 @@ from services.loyalty.domain import (
     InactiveRule,
     LevelRule,
     LoyaltyState,
+    Manual,
     Program,
     Promotion,
     Tier,
 )
 from services.loyalty.domain.cards import Card, CardType
+from services.loyalty.domain.expiry import DEFAULT_NOTICE_DAYS
 from services.loyalty.domain.visits import VisitRow
 
 
@@ -43,6 +45,7 @@ def program_from_spec(spec: dict[str, Any]) -> Program:
         on_arrived=on_status.get("arrived"), on_no_show=on_status.get("no_show"),
         inactive_rules=tuple(InactiveRule(r["days"], r["category"]) for r in cats.get("inactive", [])),
         notify_discount_expiration=bool(spec.get("notify_discount_expiration")),
+        discount_expiration_notice_days=spec.get("discount_expiration_notice_days") or DEFAULT_NOTICE_DAYS,
     )
 
 
@@ -73,8 +76,14 @@ def card_type_from_row(row: asyncpg.Record, prefix: str = "") -> CardType:
                     row[prefix + "created_at"])
 
 
+# What a LoyaltyState reads from the client_loyalty table: what the client has, and what was set by hand.
+STATE_COLUMNS = "discount_percent, level, categories, manual_discount_percent, manual_level, manual_categories"
+
+
 def state_from_row(row: asyncpg.Record) -> LoyaltyState:
-    return LoyaltyState(row["discount_percent"], row["level"], tuple(row["categories"]))
+    cats = row["manual_categories"]
+    manual = Manual(row["manual_discount_percent"], row["manual_level"], None if cats is None else tuple(cats))
+    return LoyaltyState(row["discount_percent"], row["level"], tuple(row["categories"]), manual)
 
 
 # What a VisitRow reads from the visits table.

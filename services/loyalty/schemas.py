@@ -19,8 +19,9 @@ from pydantic import (
 )
 
 from services.loyalty.domain import LEVELS, PROMOTION_TYPES
+from services.loyalty.domain.expiry import DEFAULT_NOTICE_DAYS, MAX_NOTICE_DAYS
 from services.loyalty.domain.promotion_links import MAX_CARD_TYPES_PER_PROMOTION, MAX_PROMOTIONS_PER_CARD_TYPE
-from shared.events import Id, Money, NonNegativeMoney
+from shared.events import Id, Money, NonNegativeMoney, PastTime
 from shared.events.base import MAX_LOCATIONS
 from shared.http import Body
 
@@ -97,6 +98,18 @@ class ProgramIn(Body):
     level_reset_after_days: Days | None = None
     category_rules: CategoryRulesIn = CategoryRulesIn()
     notify_discount_expiration: bool = False
+    # With the switch on: the client is warned this many days before the discount lapses for inactivity.
+    discount_expiration_notice_days: Annotated[int, Field(ge=1, le=MAX_NOTICE_DAYS, validate_default=True)] = (
+        DEFAULT_NOTICE_DAYS)
+
+    @field_validator("discount_expiration_notice_days")
+    @classmethod
+    def _notice(cls, days: int, info: ValidationInfo) -> int:
+        reset = info.data.get("discount_reset_after_days")
+        if info.data.get("notify_discount_expiration") and reset is not None and days >= reset:
+            raise ValueError(f"the warning ({days} days before the lapse) must be shorter than "
+                             f"discount_reset_after_days ({reset})")
+        return days
 
     @field_validator("discount_rules")
     @classmethod
@@ -132,6 +145,14 @@ class ProgramOut(ProgramIn):
     recalculation: dict[str, Any] | None = None
 
 
+class ManualOut(BaseModel):
+    """What was set by hand in the client card (null: not set)."""
+
+    discount_percent: Money | None = None
+    level: str | None = None
+    categories: list[str] | None = None
+
+
 class ClientLoyaltyOut(BaseModel):
     client_id: str
     location_id: str | None
@@ -142,6 +163,12 @@ class ClientLoyaltyOut(BaseModel):
     paid: Money
     visits: int
     last_visit_at: datetime | None
+    # Set by hand in the client card (PATCH .../loyalty); each overrides its derived value until removed.
+    manual: ManualOut | None = None
+    # What the program derives, as of the last calculation, whatever was set by hand.
+    derived_discount_percent: Money = Decimal(0)
+    derived_level: str | None = None
+    derived_categories: list[str] = Field(default_factory=list)
 
 
 # --- the bonus program --------------------------------------------------------------------------
@@ -162,7 +189,6 @@ class CardTypePatch(Body):
     name: Name | None = None
     location_ids: LocationIds | None = None
     promotion_ids: PromotionIds | None = None
-
 
 
 class CardTypeOut(CardTypeIn):
@@ -245,6 +271,9 @@ class CardIn(Body):
     client_id: Id
     phone: Annotated[str, StringConstraints(max_length=32)] | None = None
     number: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+    # When the card was issued (default: now): a card brought from another system keeps its date. A card
+    # earns cashback only for visits from then on ("issued before the client's appointment").
+    issued_at: PastTime | None = None
 
 
 MAX_IMPORTED_CARDS = 1_000  # cards one POST /cards/import takes

@@ -56,6 +56,8 @@ SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
      "A membership activated by itself (auto-activation)."),
     (topics.LOYALTY_DISCOUNT_CHANGED, events.DiscountChanged, usecases.notify_discount_changed,
      "The client's discount changed, or expired for inactivity."),
+    (topics.LOYALTY_DISCOUNT_EXPIRING, events.DiscountExpiring, usecases.notify_discount_expiring,
+     "The client's discount lapses soon for inactivity: warn them."),
     (topics.LOYALTY_LEVEL_CHANGED, events.LevelChanged, usecases.notify_level_changed,
      "The client reached a level."),
     (topics.LOYALTY_BONUS_ACCRUED, events.BonusAccrued, usecases.notify_bonus_accrued, "Bonus points accrued."),

@@ -41,6 +41,7 @@ from shared.events.loyalty import (
     CategoriesChanged,
     ClientLoyaltyEvent,
     DiscountChanged,
+    DiscountExpiring,
     LevelChanged,
 )
 from shared.events.memberships import (
@@ -62,7 +63,8 @@ from shared.events.notifications import DeliveryReceipt, Notice
 
 __all__ = [
     "CENTS", "BonusAccrued", "BonusBurned", "BonusBurning", "BonusSpendRejected", "BonusSpent", "CardEvent",
-    "CategoriesChanged", "Client", "ClientLoyaltyEvent", "DeliveryReceipt", "DiscountChanged", "DomainEvent",
+    "CategoriesChanged", "Client", "ClientLoyaltyEvent", "DeliveryReceipt", "DiscountChanged", "DiscountExpiring",
+    "DomainEvent",
     "Envelope", "Id", "LevelChanged", "MembershipActivated", "MembershipDeducted", "MembershipDeductionRejected",
     "MembershipDeductionReversed", "MembershipExpired", "MembershipExpiring", "MembershipFrozen",
     "MembershipIssueRejected", "MembershipIssued",

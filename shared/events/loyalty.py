@@ -23,6 +23,21 @@ class DiscountChanged(ClientLoyaltyEvent):
     new_percent: Money
     # When the discount resets for inactivity unless the client comes (for the expiration notice).
     expires_at: Time | None = None
+    # Is the client to be told of this change? False only for a discount lapsed for inactivity at a
+    # location whose program has `notify_discount_expiration` off (the publisher decides).
+    notify: bool = True
+
+
+class DiscountExpiring(ClientLoyaltyEvent):
+    """`loyalty.discount_expiring`: the client's discount at the location lapses for inactivity at
+    `expires_at` unless they come back. Published by the inactivity job `discount_expiration_notice_days`
+    before, where the program's `notify_discount_expiration` is on; once per client, location and
+    `expires_at`."""
+
+    reason: str = "inactivity"
+    discount_percent: Money
+    expires_at: Time
+    last_visit_at: Time  # what inactivity is counted from: the last arrived visit, else the last payment
 
 
 class LevelChanged(ClientLoyaltyEvent):

@@ -76,14 +76,17 @@ async def create(chain: Chain, path: str, body: dict[str, Any]) -> dict[str, Any
     return r.json()  # type: ignore[no-any-return]
 
 
-async def bonus_setup(chain: Chain, who: dict[str, Any], number: str = "C-1", **promotion: Any) -> dict[str, Any]:
-    """A card type valid at loc-1, a promotion on it (3% of the paid total unless told), a card."""
+async def bonus_setup(chain: Chain, who: dict[str, Any], number: str = "C-1", issued_at: str | None = None,
+                      **promotion: Any) -> dict[str, Any]:
+    """A card type valid at loc-1, a promotion on it (3% of the paid total unless told), a card (issued now,
+    or `issued_at`: it earns for visits from then on)."""
     card_type = await create(chain, "/card-types", {"name": "Gold card", "location_ids": ["loc-1"]})
     body = {"name": "Cashback", "type": "fixed_cashback_paid", "card_type_ids": [card_type["id"]],
             "location_ids": ["loc-1"], "percent": "3", "rules": [], **promotion}
     promo = await create(chain, "/promotions", body)
     card = await create(chain, "/cards", {"card_type_id": card_type["id"], "client_id": who["id"],
-                                          "phone": who["phone"], "number": number})
+                                          "phone": who["phone"], "number": number,
+                                          **({"issued_at": issued_at} if issued_at else {})})
     return {"card_type": card_type, "promotion": promo, "card": card}
 
 

@@ -47,7 +47,7 @@ def program(percent: str, **more: Any) -> dict[str, Any]:
 async def test_a_discount_reset_for_inactivity_is_the_expired_notice_and_a_level_lost_is_not_texted(
     chain: Chain, kafka: Kafka
 ) -> None:
-    await put_program(chain, program("5", discount_reset_after_days=30,
+    await put_program(chain, program("5", discount_reset_after_days=30, notify_discount_expiration=True,
                                      level_rules=[{"level": "bronze", "sold_from": "1000"}],
                                      level_reset_after_days=30))
     anna = client("anna")

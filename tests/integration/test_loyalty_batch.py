@@ -49,7 +49,8 @@ async def _set_up(chain: Chain) -> dict[str, Any]:
     cards = {}
     for who, number in ((x, "X-1"), (y, "Y-1")):
         cards[who["id"]] = await create(chain, "/cards", {"card_type_id": card_type["id"], "client_id": who["id"],
-                                                          "phone": who["phone"], "number": number})
+                                                          "phone": who["phone"], "number": number,
+                                                          "issued_at": (T0 - timedelta(days=1)).isoformat()})
     return {"x": x, "y": y, "cards": cards, "every_2nd": every_2nd["id"], "tiers": tiers["id"]}
 
 

@@ -87,7 +87,8 @@ async def test_a_paid_and_arrived_visit_raises_discount_and_level_and_accrues_ca
 
 async def test_every_3rd_visit_and_the_history_start_date(chain: Chain, kafka: Kafka) -> None:
     fay = client("fay")
-    nth = await bonus_setup(chain, fay, number="N-1", every_nth_visit=3, percent="10")
+    nth = await bonus_setup(chain, fay, number="N-1", every_nth_visit=3, percent="10",
+                            issued_at="2022-08-01T00:00:00+00:00")  # before her visits
     start = await create(chain, "/promotions", {
         "name": "From Aug 15", "type": "cumulative_visits_cashback_sold", "card_type_ids": [nth["card_type"]["id"]],
         "rules": [{"from": "1", "percent": "1"}, {"from": "6", "percent": "5"}], "history_start": "2022-08-15"})

@@ -125,7 +125,8 @@ async def test_the_inactivity_job_resets_the_discount_after_60_days_and_marks_lo
     assert (await run_job(chain, "inactivity", at(59)))["clients_changed"] == 0
     assert (await run_job(chain, "inactivity", at(61)))["clients_changed"] == 1
     # Run again: she was calculated after crossing 60 days, so nobody is even looked at.
-    assert await run_job(chain, "inactivity", at(61)) == {"clients_checked": 0, "clients_changed": 0}
+    assert await run_job(chain, "inactivity", at(61)) == {"clients_checked": 0, "clients_changed": 0,
+                                                          "discount_warnings": 0}
     state = await loyalty(chain, dora["id"])
     assert state["discount_percent"] == "0.00" and state["categories"] == ["Economy"]
     await run_job(chain, "inactivity", at(91))

@@ -18,7 +18,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -408,6 +408,7 @@ async def test_a_redrive_in_one_chain_leaves_the_other_chains_dead_letter_where_
                        "sold": "300", "paid": "300"}]}
 
     # The same visit in both chains, on a card neither has yet: loyalty dead-letters both (the others apply it).
+    issued = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     await publish_together(kafka, [visit(a, late), visit(b, late)])
     letters = await kafka.read(topics.dlq(topics.VISIT_PAID), lambda m: m.get("visit_id") == late and m["_headers"].get(
         "x-consumer-group") == "perkstream.loyalty", count=2, timeout=60, settle=1.0)
@@ -415,7 +416,8 @@ async def test_a_redrive_in_one_chain_leaves_the_other_chains_dead_letter_where_
     for chain in (a, b):  # the cause, fixed in both
         async with chain.client("loyalty") as ly:
             card_type = (await ly.get("/card-types")).json()[0]["id"]
-            r = await ly.post("/cards", json={"card_type_id": card_type, "client_id": who["id"], "number": "C-LATE"})
+            r = await ly.post("/cards", json={"card_type_id": card_type, "client_id": who["id"], "number": "C-LATE",
+                                              "issued_at": issued})  # issued back then, entered only now
         assert r.status_code == 201, r.text
     b_before = await settled(lambda: snap(b), lambda s: any(
         op["source"] == f"visit:{late}" for op in s["operations"]) and len(s["clients"][who["id"]]["cards"]) == 2,

@@ -118,6 +118,7 @@ class Program:
     on_no_show: str | None = None
     inactive_rules: tuple[InactiveRule, ...] = ()
     notify_discount_expiration: bool = False
+    discount_expiration_notice_days: int = 7  # the warning before a lapse (domain/expiry.py)
 
     def time_driven(self) -> bool:
         """Does the passing of time alone change anything (the inactivity job's business)?"""
@@ -131,10 +132,41 @@ class Program:
 
 
 @dataclass(frozen=True)
+class Manual:
+    """What was set by hand in the client card; None: not set, the program's value applies. A manual value
+    overrides the derived one until it is removed: the program's recalculations (visits, saving the
+    program, the inactivity job) keep deriving theirs beside it and never change it."""
+
+    discount_percent: Decimal | None = None
+    level: str | None = None
+    categories: tuple[str, ...] | None = None
+
+    def over(self, derived: LoyaltyState) -> LoyaltyState:
+        """What the client has: each manual value where set, else the derived one."""
+        return LoyaltyState(
+            derived.discount_percent if self.discount_percent is None else self.discount_percent,
+            derived.level if self.level is None else self.level,
+            derived.categories if self.categories is None else self.categories,
+            self,
+        )
+
+    def patched(self, changes: dict[str, object]) -> Manual:
+        """The manual values after a change naming some of them (a null removes one)."""
+        merged = {"discount_percent": self.discount_percent, "level": self.level, "categories": self.categories,
+                  **changes}
+        cats = merged["categories"]
+        return Manual(merged["discount_percent"], merged["level"],  # type: ignore[arg-type]
+                      None if cats is None else tuple(sorted(set(cats))))  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
 class LoyaltyState:
+    """What the client has at a location (the derived values, or the manual ones over them)."""
+
     discount_percent: Decimal = ZERO
     level: str | None = None
     categories: tuple[str, ...] = ()
+    manual: Manual = Manual()
 
 
 def discount(p: Program, s: Stats, as_of: datetime) -> Decimal:
@@ -166,8 +198,9 @@ def categories(p: Program, s: Stats, as_of: datetime) -> tuple[str, ...]:
     return tuple(sorted(given))
 
 
-def evaluate(p: Program, s: Stats, as_of: datetime) -> LoyaltyState:
-    return LoyaltyState(discount(p, s, as_of), level(p, s, as_of), categories(p, s, as_of))
+def evaluate(p: Program, s: Stats, as_of: datetime, manual: Manual = Manual()) -> LoyaltyState:
+    """What the program derives, with the client's manual values over it."""
+    return manual.over(LoyaltyState(discount(p, s, as_of), level(p, s, as_of), categories(p, s, as_of)))
 
 
 def discount_expires_at(p: Program, s: Stats) -> datetime | None:

@@ -5,6 +5,7 @@ whole import. Pure: the standard library only."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 
@@ -15,6 +16,7 @@ class ImportedCard:
     phone: str | None
     number: str
     balance: Decimal  # opening points: a manual accrual (reason "import") that never burns
+    issued_at: datetime | None = None  # when the card was issued in the other system (None: at the import)
 
 
 @dataclass(frozen=True)

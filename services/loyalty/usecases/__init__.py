@@ -12,7 +12,9 @@ from services.loyalty.usecases.catalog import (
     patch_promotion,
 )
 from services.loyalty.usecases.desk_sales import record_desk_sales
+from services.loyalty.usecases.discount_expiry import warn_discount_expiring
 from services.loyalty.usecases.import_cards import import_cards
+from services.loyalty.usecases.manual import set_manual
 from services.loyalty.usecases.recalculate import (
     RecalcWorker,
     chains_for_inactivity,
@@ -35,5 +37,5 @@ __all__ = [
     "list_card_types", "list_promotions", "manual_transaction", "patch_card_type", "patch_promotion",
     "recalc_page", "recalculate", "recalculate_client", "record_arrivals", "record_desk_sales", "record_no_shows",
     "record_payments",
-    "save_program", "transactions_report", "transactions_totals",
+    "save_program", "set_manual", "transactions_report", "transactions_totals", "warn_discount_expiring",
 ]

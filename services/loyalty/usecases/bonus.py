@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from services.loyalty import domain
 from services.loyalty.domain.books import Books
 from services.loyalty.domain.cards import Card, CardType
+from services.loyalty.domain.earning import earns_for, visit_time
 from services.loyalty.repository import Repository, chains_with_lots_due
 from shared import topics
 from shared.db import as_uuid
@@ -57,9 +58,10 @@ def bonus_on_visit(books: Books, e: VisitPaid) -> list[Message]:
     if named is not None and e.bonus_spent > 0:
         out += _spend(books, e, named)
     cards = [named] if named is not None else books.cards_of(e.chain_id, e.client.id)
+    visit_at = visit_time(books.visit(e.chain_id, e.visit_id), e.occurred_at)
     for card in cards:
         card_type = books.card_type(e.chain_id, card)
-        if card_type is not None and card_type.valid_at(e.location_id):
+        if card_type is not None and card_type.valid_at(e.location_id) and earns_for(card, visit_at):
             out += _accrue(books, e, card, card_type)
     return out
 

@@ -89,7 +89,7 @@ async def issue_card(uow: UnitOfWork, chain_id: str, body: CardIn) -> CardOut:
         raise Conflict("too_many_cards", f"client {body.client_id} has {MAX_CARDS_PER_CLIENT} cards already",
                        field="client_id")
     phone = phones.normalize_at(body.phone, chain_id)  # E.164 when it is a number
-    card = await repo.add_card(str(body.card_type_id), body.client_id, phone, body.number)
+    card = await repo.add_card(str(body.card_type_id), body.client_id, phone, body.number, body.issued_at)
     if card is None:
         raise Conflict("number_taken", f"card number {body.number} is already issued in this chain")
     await repo.remember_client(body.client_id, phone, None)

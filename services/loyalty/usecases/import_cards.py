@@ -18,7 +18,8 @@ from shared.uow import UnitOfWork
 
 
 async def import_cards(uow: UnitOfWork, chain_id: str, body: CardImportIn) -> CardImportOut:
-    rows = [ImportedCard(str(c.card_type_id), c.client_id, phones.normalize_at(c.phone, chain_id), c.number, c.balance)
+    rows = [ImportedCard(str(c.card_type_id), c.client_id, phones.normalize_at(c.phone, chain_id), c.number, c.balance,
+                         c.issued_at)
             for c in body.cards]
     conn = uow.conn
     plan = plan_card_import(

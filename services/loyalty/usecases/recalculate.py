@@ -11,12 +11,13 @@ from typing import Any
 import asyncpg
 import structlog
 
-from services.loyalty import domain
+from services.loyalty import domain, manual_repository
 from services.loyalty.domain import LoyaltyState, Program, Stats, category_rules
 from services.loyalty.domain.books import Books
+from services.loyalty.domain.expiry import tell_change
 from services.loyalty.repository import Repository, chains_with_programs, next_running_recalc
 from services.loyalty.rows import program_from_spec
-from services.loyalty.schemas import ClientLoyaltyOut, ProgramIn, ProgramOut
+from services.loyalty.schemas import ClientLoyaltyOut, ManualOut, ProgramIn, ProgramOut
 from services.loyalty.usecases.bonus import Message
 from shared import topics
 from shared.errors import Invalid, NotFound
@@ -41,7 +42,7 @@ async def recalculate(uow: UnitOfWork, chain_id: str, location_id: str, client_i
     for client_id in sorted(set(client_ids)):
         s = stats.get(client_id, Stats())
         before = old.get(client_id, LoyaltyState())
-        after = domain.evaluate(program, s, as_of)
+        after = domain.evaluate(program, s, as_of, before.manual)
         if after != before:
             changed[client_id] = (s, before, after)
     people = await repo.clients(list(set(client_ids))) if changed else {}
@@ -62,7 +63,7 @@ def reassess(books: Books, chain_id: str, location_id: str, client_id: str, reas
         return []
     s = books.stats(chain_id, location_id, client_id)
     before = books.state(chain_id, location_id, client_id)
-    after = domain.evaluate(program, s, books.as_of)
+    after = domain.evaluate(program, s, books.as_of, before.manual)
     if after == before:
         return []
     books.set_state(chain_id, location_id, client_id, after)
@@ -73,14 +74,16 @@ def reassess(books: Books, chain_id: str, location_id: str, client_id: str, reas
 
 def change_events(chain_id: str, location_id: str, client: Client, program: Program, s: Stats,
                   before: LoyaltyState, after: LoyaltyState, reason: str) -> list[Message]:
-    """An event per thing that changed (discount, level, categories), with its old and new values."""
-    expires_at = domain.discount_expires_at(program, s) if program.notify_discount_expiration else None
+    """An event per thing that changed (discount, level, categories), with its old and new values; a
+    discount set by hand never lapses (no `expires_at`), a lapse is told as the program says (`notify`)."""
+    lapses = program.notify_discount_expiration and after.manual.discount_percent is None
+    expires_at = domain.discount_expires_at(program, s) if lapses else None
     common: dict[str, Any] = {"chain_id": chain_id, "location_id": location_id, "client": client, "reason": reason}
     out: list[Message] = []
     if after.discount_percent != before.discount_percent:
         out.append((topics.LOYALTY_DISCOUNT_CHANGED, client.id, DiscountChanged(
             **common, old_percent=before.discount_percent, new_percent=after.discount_percent,
-            expires_at=expires_at if after.discount_percent else None)))
+            expires_at=expires_at if after.discount_percent else None, notify=tell_change(program, reason))))
     if after.level != before.level:
         out.append((topics.LOYALTY_LEVEL_CHANGED, client.id, LevelChanged(
             **common, old_level=before.level, new_level=after.level)))
@@ -131,14 +134,25 @@ async def recalculate_client(uow: UnitOfWork, chain_id: str, client_id: str, loc
 
 async def client_loyalty(conn: asyncpg.Connection, chain_id: str, client_id: str,
                          location_id: str | None) -> ClientLoyaltyOut:
-    """The statistics at the location (or across the chain), and what the location program gave the
-    client (a chain-wide answer has no discount, level or categories: those are per location)."""
+    """The statistics at the location (or across the chain), and what the client has there: the manual
+    values where set, else what the location program gave; the derived values beside them (as of the
+    last calculation). A chain-wide answer has no discount, level or categories: those are per location."""
     repo = Repository(conn, chain_id)
     s = await repo.stats(client_id, location_id)
     state = (await repo.state(location_id, client_id) if location_id else None) or LoyaltyState()
+    derived = LoyaltyState()
+    program = await repo.program(location_id) if location_id else None
+    if location_id and program is not None:
+        as_of = await manual_repository.calculated_at(conn, chain_id, location_id, client_id)
+        derived = domain.evaluate(program, s, as_of or datetime.now(UTC))
+    manual = state.manual
     return ClientLoyaltyOut(client_id=client_id, location_id=location_id, discount_percent=state.discount_percent,
                             level=state.level, categories=list(state.categories), sold=s.sold, paid=s.paid,
-                            visits=s.visits, last_visit_at=s.last_visit_at)
+                            visits=s.visits, last_visit_at=s.last_visit_at,
+                            manual=ManualOut(discount_percent=manual.discount_percent, level=manual.level,
+                                             categories=None if manual.categories is None else list(manual.categories)),
+                            derived_discount_percent=derived.discount_percent, derived_level=derived.level,
+                            derived_categories=list(derived.categories))
 
 
 # --- the background recalculation after a program is saved --------------------------------------

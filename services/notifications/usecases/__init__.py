@@ -16,6 +16,7 @@ from services.notifications.usecases.notify_loyalty import (
     notify_bonus_burning,
     notify_bonus_spent,
     notify_discount_changed,
+    notify_discount_expiring,
     notify_level_changed,
 )
 from services.notifications.usecases.notify_memberships import (
@@ -37,6 +38,7 @@ __all__ = [
     "RELEASE_HELD", "UnknownNotice", "delete_template", "get_opt_out", "get_settings", "list_notices", "list_templates",
     "notify_activated", "notify_bonus_accrued", "notify_bonus_burned", "notify_bonus_burning", "notify_bonus_spent",
     "notify_deduction", "notify_deduction_rejected", "notify_deduction_reversed", "notify_discount_changed",
+    "notify_discount_expiring",
     "notify_expired", "notify_expiring", "notify_frozen", "notify_issued", "notify_level_changed",
     "notify_membership_sale_refused", "notify_stock_low",
     "notify_unfrozen", "record_receipts", "release_held", "save_opt_out", "save_settings", "save_template",

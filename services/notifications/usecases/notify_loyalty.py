@@ -15,6 +15,7 @@ from shared.events import (
     CardEvent,
     ClientLoyaltyEvent,
     DiscountChanged,
+    DiscountExpiring,
     LevelChanged,
 )
 
@@ -32,12 +33,19 @@ def _card(e: CardEvent, points: object) -> dict[str, object]:
     return {"card_number": e.card_number, "points": points, "balance": e.balance}
 
 
-def discount_changed_draft(e: DiscountChanged) -> Draft:
+def discount_changed_draft(e: DiscountChanged) -> Draft | None:
+    if not e.notify:
+        return None  # the publisher says the client is not told (a lapse with the program's switch off)
     # A discount reset for inactivity is the "discount expired" notice; any other change tells the new one.
     notice_type = "loyalty.discount_expired" if e.reason == "inactivity" else "loyalty.discount_changed"
     return _draft(notice_type, e, {
         "discount": e.new_percent, "old_discount": e.old_percent, "expires_at": e.expires_at,
     })
+
+
+def discount_expiring_draft(e: DiscountExpiring) -> Draft:
+    return _draft("loyalty.discount_expiring", e, {
+        "discount": e.discount_percent, "expires_at": e.expires_at, "last_visit_at": e.last_visit_at})
 
 
 def level_changed_draft(e: LevelChanged) -> Draft | None:
@@ -64,6 +72,7 @@ def bonus_burned_draft(e: BonusBurned) -> Draft:
 
 # The topics' batch handlers.
 notify_discount_changed = notifier(discount_changed_draft)
+notify_discount_expiring = notifier(discount_expiring_draft)
 notify_level_changed = notifier(level_changed_draft)
 notify_bonus_accrued = notifier(bonus_accrued_draft)
 notify_bonus_spent = notifier(bonus_spent_draft)
