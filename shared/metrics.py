@@ -23,6 +23,10 @@ GATEWAY_EVENTS = Counter(
     "perkstream_gateway_events_total", "Events booking systems sent the gateway over HTTP, by topic and status "
     "(accepted: new, published; duplicate: sent before, answered as the first time)", ["topic", "status"],
 )
+GATEWAY_DELIVERIES = Counter(
+    "perkstream_gateway_deliveries_total", "Booking systems' webhooks: received (pending, kept at once, duplicate) "
+    "and applied (applied, ignored, kept, waiting for their API), by resource", ["resource", "outcome"],
+)
 INBOX_PRUNED = Counter("perkstream_inbox_pruned_total", "Inbox keys deleted past the replay window", ["service"])
 BATCH_SECONDS = Histogram(
     "perkstream_batch_seconds", "Time to apply one consumed batch in one transaction", ["service", "topic"]

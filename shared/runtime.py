@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ class Service:
         self._publishes: list[tuple[str, type[BaseModel], str]] = []
         self.subscriptions: list[Subscription[Any]] = []
         self._on_start: list[Callable[[], None]] = []
+        self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self.http: FastAPI = create_http_app(
             f"Perkstream {name}", self._lifespan, self._readiness, self.asyncapi
         )
@@ -76,6 +77,10 @@ class Service:
     def on_start(self, callback: Callable[[], None]) -> None:
         """Called once the service is consuming (e.g. to resume background work a stopped process left)."""
         self._on_start.append(callback)
+
+    def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Awaited as the service stops, before its consumers and pools (background work ends first)."""
+        self._on_stop.append(callback)
 
     def job(self, name: str, work: PerChain, description: str = "", every_seconds: float | None = None) -> None:
         """A time-driven job: run on schedule chain by chain, and by POST .../jobs/{name}/run (admin)."""
@@ -125,6 +130,8 @@ class Service:
         try:
             yield
         finally:
+            for stop in self._on_stop:
+                await stop()
             self.jobs.stop()
             await self.consumer.inbox.stop()
             await self.broker.stop()

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.gateway import api
+from services.gateway import api, usecases, webhook_api
 from services.gateway.schemas import TOPICS
 from shared.runtime import Service
 
@@ -10,6 +10,12 @@ from shared.runtime import Service
 def build() -> Service:
     service = Service("gateway", Path(__file__).parent / "migrations")
     for topic, (_, event) in TOPICS.items():
-        service.publishes(topic, event, f"{topic} a booking system posted to the gateway")
+        service.publishes(topic, event, f"{topic} a booking system posted to the gateway, or a webhook caused")
+    deliveries = usecases.DeliveryWorker(lambda: service.pool)
+    service.http.state.deliveries = deliveries
+    service.on_start(deliveries.start)
+    service.on_stop(deliveries.stop)
     service.include_router(api.router)
+    service.include_router(webhook_api.router)
+    service.http.include_router(webhook_api.receiver)
     return service

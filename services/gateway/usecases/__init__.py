@@ -1,5 +1,16 @@
-"""Every command of the gateway (the app index)."""
+"""Every command and query of the gateway (the app index)."""
 
 from services.gateway.usecases.accept import accept_events
+from services.gateway.usecases.connections import (
+    create_connection,
+    get_connection,
+    list_connections,
+    list_deliveries,
+    replay_deliveries,
+    update_connection,
+)
+from services.gateway.usecases.process import DeliveryWorker, process_batch
+from services.gateway.usecases.receive import receive
 
-__all__ = ["accept_events"]
+__all__ = ["DeliveryWorker", "accept_events", "create_connection", "get_connection", "list_connections",
+           "list_deliveries", "process_batch", "receive", "replay_deliveries", "update_connection"]
