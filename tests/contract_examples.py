@@ -18,4 +18,5 @@ LOYALTY_PROGRAM: dict[str, Any] = {
         "inactive": [{"days": 90, "category": "Lost"}],
         "remove": [{"basis": "sold", "from": "10000", "category": "Economy"}]},
     "notify_discount_expiration": True,
+    "discount_expiration_notice_days": 7,
 }
