@@ -18,4 +18,6 @@ def build() -> Service:
     service.include_router(api.router)
     service.include_router(webhook_api.router)
     service.http.include_router(webhook_api.receiver)
+    for error, answer in webhook_api.ERRORS.items():
+        service.http.add_exception_handler(error, answer)
     return service

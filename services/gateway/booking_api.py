@@ -129,6 +129,14 @@ class BookingApi:
                               {"abonements_ids[]": ids, "count": max(len(ids), 1)})
         return [a for a in data if isinstance(a, dict)] if isinstance(data, list) else []
 
+    async def records(self, company_id: int, changed_after: str, changed_before: str, page: int,
+                      count: int) -> list[dict[str, Any]]:
+        """A page of a branch's records changed in a period (deleted ones too), as the record webhook's `data`."""
+        data = await self.get(f"/api/v1/records/{company_id}", {
+            "changed_after": changed_after, "changed_before": changed_before, "with_deleted": 1,
+            "page": page, "count": count})
+        return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+
     async def client_abonements(self, company_id: int, phone: str) -> list[dict[str, Any]]:
         data = await self.get("/api/v1/loyalty/abonements/", {"company_id": company_id, "phone": phone.lstrip("+")})
         return [a for a in data if isinstance(a, dict)] if isinstance(data, list) else []

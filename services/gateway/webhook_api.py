@@ -6,9 +6,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
 
 from services.gateway import usecases
+from services.gateway.booking_api import ApiDown, ApiRefused
 from services.gateway.webhook_schemas import (
+    BackfillIn,
+    BackfillOut,
     ConnectionCreatedOut,
     ConnectionIn,
     ConnectionOut,
@@ -74,6 +78,15 @@ async def replay_deliveries(chain_id: ChainId, connection_id: uuid.UUID, body: R
     return out
 
 
+@router.post("/connections/{connection_id}/backfill", response_model=BackfillOut,
+             summary="Read back from their API the records changed in a period (for webhooks never retried)")
+async def backfill(chain_id: ChainId, connection_id: uuid.UUID, body: BackfillIn, request: Request) -> BackfillOut:
+    out = await usecases.backfill(request.app.state.pool, chain_id, connection_id, body,
+                                  request.app.state.deliveries.apis)
+    request.app.state.deliveries.kick()
+    return out
+
+
 @receiver.post("/v1/webhooks/{connection_id}", response_model=ReceivedOut,
                summary="Where Altegio / YCLIENTS post their webhooks: stored at once, applied in the background")
 async def receive(connection_id: uuid.UUID, request: Request, secret: Secret = None,
@@ -83,3 +96,17 @@ async def receive(connection_id: uuid.UUID, request: Request, secret: Secret = N
     duplicate = await usecases.receive(request.app.state.pool, connection_id, given, await request.body())
     request.app.state.deliveries.kick()
     return ReceivedOut(duplicate=duplicate)
+
+
+async def api_down(_: Request, exc: Exception) -> JSONResponse:
+    """Their API cannot answer now (a backfill): a passing state, retry later."""
+    return JSONResponse({"error": "booking_api_unavailable", "message": str(exc)}, status_code=503,
+                        headers={"Retry-After": "30"})
+
+
+async def api_refused(_: Request, exc: Exception) -> JSONResponse:
+    """Their API refuses the connection's request for good (its tokens, say): the connection needs a fix."""
+    return JSONResponse({"error": "booking_api_refused", "message": str(exc)}, status_code=409)
+
+
+ERRORS = {ApiDown: api_down, ApiRefused: api_refused}

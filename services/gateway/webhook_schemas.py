@@ -115,6 +115,18 @@ class ReplayOut(BaseModel):
     replayed: int
 
 
+class BackfillIn(Body):
+    """A period of their records to read back (their branches' wall clock; at most 31 days)."""
+
+    from_: datetime = Field(alias="from")
+    to: datetime
+
+
+class BackfillOut(BaseModel):
+    records: int  # read from their API
+    stored: int  # new deliveries (the others had come as webhooks, or by an earlier backfill)
+
+
 class ReceivedOut(BaseModel):
     ok: bool = True
     duplicate: bool

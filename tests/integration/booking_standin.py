@@ -27,6 +27,7 @@ class BookingApiStandIn:
     goods: dict[int, dict[str, Any]] = field(default_factory=dict)  # good id -> its catalogue entry
     visits: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)  # (record, visit) -> loyalty tx
     abonements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # phone digits -> memberships
+    records: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # company -> its records (backfill)
     calls: list[str] = field(default_factory=list)
     authorizations: set[str] = field(default_factory=set)
 
@@ -43,6 +44,11 @@ class BookingApiStandIn:
         if m := re.fullmatch(r"/api/v1/goods/(\d+)/(\d+)", path):
             found = self.goods.get(int(m[2]))
             return (200, {"success": True, "data": found, "meta": []}) if found else (404, {"success": False})
+        if m := re.fullmatch(r"/api/v1/records/(\d+)", path):
+            page, count = int(query.get("page", ["1"])[0]), int(query.get("count", ["50"])[0])
+            found = self.records.get(int(m[1]), [])
+            return 200, {"success": True, "data": found[(page - 1) * count:page * count],
+                         "meta": {"page": page, "total_count": len(found)}}
         if path.rstrip("/") == "/api/v1/loyalty/abonements":
             phone = "".join(ch for ch in (query.get("phone") or [""])[0] if ch.isdigit())
             return 200, {"success": True, "data": self.abonements.get(phone, []), "meta": {"count": 0}}

@@ -239,3 +239,29 @@ async def test_a_burst_of_deliveries_is_stored_and_applied(gateway: str, chain: 
     assert [r.status_code for r in answers] == [200] * len(bodies)
     done = await applied(gateway, chain, cid, len(bodies))
     assert len(done) == len(bodies) and {d["reason"].split(":")[0] for d in done} == {"no_change"}
+
+
+async def test_a_backfill_reads_back_what_the_sender_never_retried(gateway: str, chain: Chain, kafka: Kafka,
+                                                                  standin: BookingApiStandIn) -> None:
+    cid, secret = await connect(gateway, chain, standin)
+    seen, missed = new_id(), new_id()
+    delivered = record(seen, at(0), attendance=1)
+    assert (await deliver(gateway, cid, secret, delivered)).status_code == 200
+    # their API lists both records: the one we had as a webhook, and one whose webhook never came
+    standin.records[COMPANY] = [delivered["data"], record(missed, at(1), attendance=1)["data"]]
+    async with httpx.AsyncClient(base_url=f"{gateway}/v1/chains/{chain.id}", timeout=30,
+                                 headers={"Authorization": f"Bearer {chain.key}"}) as http:
+        now = datetime.now(UTC)
+        r = await http.post(f"/connections/{cid}/backfill",
+                            json={"from": (now - timedelta(days=1)).isoformat(), "to": now.isoformat()})
+        assert r.status_code == 200, r.text
+        assert r.json() == {"records": 2, "stored": 1}  # the webhook it had is the same delivery
+        r = await http.post(f"/connections/{cid}/backfill",
+                            json={"from": (now - timedelta(days=40)).isoformat(), "to": now.isoformat()})
+        assert (r.status_code, r.json()["field"]) == (422, "to")
+        standin.down = True
+        r = await http.post(f"/connections/{cid}/backfill",
+                            json={"from": (now - timedelta(days=1)).isoformat(), "to": now.isoformat()})
+        assert (r.status_code, r.json()["error"]) == (503, "booking_api_unavailable")
+    arrived = await on_topic(kafka, topics.VISIT_ARRIVED, chain, str(missed))
+    assert sorted(m["visit_id"] for m in arrived) == sorted([str(seen), str(missed)])

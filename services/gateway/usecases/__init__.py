@@ -1,6 +1,7 @@
 """Every command and query of the gateway (the app index)."""
 
 from services.gateway.usecases.accept import accept_events
+from services.gateway.usecases.backfill import backfill
 from services.gateway.usecases.connections import (
     create_connection,
     get_connection,
@@ -12,5 +13,5 @@ from services.gateway.usecases.connections import (
 from services.gateway.usecases.process import DeliveryWorker, process_batch
 from services.gateway.usecases.receive import receive
 
-__all__ = ["DeliveryWorker", "accept_events", "create_connection", "get_connection", "list_connections",
+__all__ = ["DeliveryWorker", "accept_events", "backfill", "create_connection", "get_connection", "list_connections",
            "list_deliveries", "process_batch", "receive", "replay_deliveries", "update_connection"]

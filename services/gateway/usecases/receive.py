@@ -35,7 +35,7 @@ async def receive(pool: asyncpg.Pool, connection_id: uuid.UUID, secret: str | No
         if found is None or not hmac.compare_digest(secret_hash(secret), found["secret_hash"]):
             raise Forbidden("wrong_secret", "this is not the secret of that connection")
         body, head, state, reason = _read(raw)
-        stored = await repo.store(conn, connection_id, found["chain_id"], _digest(body, raw), raw, head, state, reason)
+        stored = await repo.store(conn, connection_id, found["chain_id"], digest(body, raw), raw, head, state, reason)
     GATEWAY_DELIVERIES.labels(head.get("resource") or "unknown", "duplicate" if stored is None else state).inc()
     log.info("webhook_received", chain_id=found["chain_id"], delivery_id=stored, resource=head.get("resource"),
              state=state if stored else "duplicate")
@@ -55,7 +55,7 @@ def _read(raw: bytes) -> tuple[Any, dict[str, Any], str, str | None]:
                   "status": env.status}, "pending", None
 
 
-def _digest(body: Any, raw: bytes) -> bytes:
+def digest(body: Any, raw: bytes) -> bytes:
     """The same delivery however it is formatted (the sender repeats a snapshot byte for byte, but a JSON
     re-encoding must not make it new): the canonical JSON's SHA-256."""
     if body is None:
