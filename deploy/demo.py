@@ -7,7 +7,8 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -18,6 +19,9 @@ from shared import auth, topics
 from shared.settings import Settings
 
 ANNA = {"id": "cl-5", "phone": "+36201234567", "name": "Anna"}
+# A real Altegio webhook (tests/fixtures/booking-webhooks: a record of a branch in Almaty, its client Vyacheslav)
+REAL_WEBHOOKS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "booking-webhooks"
+ALTEGIO_RECORD = REAL_WEBHOOKS / "altegio_record_update_arrived_paid.json"
 
 
 def say(text: str = "") -> None:
@@ -105,5 +109,50 @@ async def play(settings: Settings, urls: dict[str, str]) -> None:
             history = await wait_for(delivered, lambda h: bool(h) and h[0]["status"] == "delivered")
         say("5. the aggregator reports delivery on notification.delivery; GET /notifications now says:")
         say(f"   status={history[0]['status']} segments={history[0]['segments']} ({history[0]['encoding']})")
+        await webhook_demo(settings, urls, chain, key, kafka)
     say("\nTry it yourself:")
     say(f"   curl -s -H 'Authorization: Bearer {key}' {urls['memberships']}/v1/chains/{chain}/memberships/4567")
+
+
+async def webhook_demo(settings: Settings, urls: dict[str, str], chain: str, key: str, kafka: Kafka) -> None:
+    """An Altegio branch connected to the gateway: its real record webhook, marked as a no-show, becomes a
+    deduction by the location's policy and an SMS (no call to Altegio's API is needed for a no-show)."""
+    body = json.loads(ALTEGIO_RECORD.read_text())
+    data = body["data"]
+    client = {"id": str(data["client"]["id"]), "phone": data["client"]["phone"], "name": data["client"]["name"]}
+    service = str(data["services"][0]["id"])
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(headers=headers, timeout=10) as http:
+        base = f"{urls['memberships']}/v1/chains/{chain}"
+        r = await http.post(f"{base}/membership-types", json={
+            "name": "Haircut membership", "balance": "split", "services": [{"service_id": service, "visits": 5}],
+            "price": "15000", "validity": {"period": 1, "unit": "year", "counted_from": "sale"},
+            "location_ids": ["loc-almaty"]})
+        r.raise_for_status()
+        (await http.put(f"{base}/locations/loc-almaty/deduction-policy", json={"no_show": True})).raise_for_status()
+        await kafka.publish(topics.MEMBERSHIP_SOLD, {
+            "event_id": f"demo-{uuid.uuid4()}", "occurred_at": datetime.now(UTC).isoformat(), "chain_id": chain,
+            "location_id": "loc-almaty", "sale_id": f"sale-{uuid.uuid4().hex[:8]}",
+            "membership_type_id": r.json()["id"], "code": "7001", "client": client, "price": "15000"},
+            key=client["id"])
+        r = await http.post(f"{urls['gateway']}/v1/chains/{chain}/connections", json={
+            "system": "altegio", "name": "Altegio, Almaty", "api_base_url": "https://api.alteg.io",
+            "partner_token": "demo", "user_token": "demo",
+            "locations": [{"company_id": body["company_id"], "location_id": "loc-almaty", "time_zone": "Asia/Almaty"}]})
+        r.raise_for_status()
+        connection = r.json()
+        say(f"\n6. POST /connections (gateway) -> {r.status_code}: Altegio branch {body['company_id']} is loc-almaty;")
+        say(f"   Altegio posts to {urls['gateway']}{connection['webhook_path']}?secret=<secret>")
+        # the real webhook, as Altegio sends it, with its documented fields for a no-show and a fresh record
+        data.update(attendance=-1, visit_attendance=-1, paid_full=0, id=int(time.time()),
+                    last_change_date=(datetime.now(UTC) + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%S+0500"))
+        body["resource_id"] = data["id"]
+        r = await http.post(f"{urls['gateway']}{connection['webhook_path']}", params={"secret": connection["secret"]},
+                            json=body)
+        say(f"7. Altegio's record webhook (attendance -1: no-show) -> {r.status_code} {r.text}")
+    [sms] = await kafka.read(topics.NOTIFICATION_SMS, lambda m: m.get("chain_id") == chain
+                             and m.get("client_id") == client["id"], timeout=30)
+    sms.pop("_headers")
+    say("8. the no-show deducted a visit by loc-almaty's policy; the SMS aggregator reads:")
+    say(f"   to={sms['to']} type={sms['type']}: {sms['text']}")
+
