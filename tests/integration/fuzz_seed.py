@@ -105,10 +105,12 @@ async def seed(chain: Chain, kafka: Kafka) -> Seeder:
                  type_id=card_type["id"])
     promotion = await s.send(ly, "POST", "/promotions", {**scenario.PROMOTION, "card_type_ids": [card_type["id"]]})
     await s.send(ly, "PATCH", "/promotions/{promotion_id}", {"burn_notice_days": 7}, promotion_id=promotion["id"])
+    issued = (scenario.START - timedelta(days=1)).isoformat()
     for i in range(PLAN.clients):
         c = PLAN.client(i)
         await s.send(ly, "POST", "/cards", {"card_type_id": card_type["id"], "client_id": c["id"],
-                                            "phone": c["phone"], "number": PLAN.card_number(i)})
+                                            "phone": c["phone"], "number": PLAN.card_number(i),
+                                            "issued_at": issued})  # before the scenario's visits: they earn
     await s.send(ly, "POST", "/cards/{card_id}/transactions", {"kind": "accrue", "amount": "100", "reason": "welcome"},
                  card_id=PLAN.card_number(0))
     c = PLAN.client(1)
