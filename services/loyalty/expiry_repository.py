@@ -1,5 +1,5 @@
 """The SQL of the discount-expiration warnings (usecases/discount_expiry.py): which clients of a location
-may be due a warning, their states locked, and the warnings claimed (once per client, location and lapse
+may be due a warning, their states, and the warnings claimed (once per client, location and lapse
 moment: the discount_warnings table's key)."""
 
 from __future__ import annotations
@@ -32,14 +32,16 @@ async def candidates_page(conn: asyncpg.Connection, chain_id: str, location_id: 
     return [r["client_id"] for r in rows]
 
 
-async def lock_states(conn: asyncpg.Connection, chain_id: str, location_id: str,
-                      client_ids: list[str]) -> dict[str, LoyaltyState]:
-    """The clients' states, their rows locked in client order (as a batch of visits locks them), left as
-    they are (a warning is no calculation)."""
+async def states(conn: asyncpg.Connection, chain_id: str, location_id: str,
+                 client_ids: list[str]) -> dict[str, LoyaltyState]:
+    """The clients' states as committed, not locked: the job's resets before it hold rows of every
+    location, so locking these again, location by location, could deadlock with a batch of visits; a
+    warning read while the client's visit commits says what was true a moment before, and the claim's key
+    still sends it once."""
     rows = await conn.fetch(
         f"""SELECT client_id, {STATE_COLUMNS} FROM client_loyalty
-            WHERE chain_id = $1 AND location_id = $2 AND client_id = ANY($3::text[])
-            ORDER BY client_id FOR UPDATE""", chain_id, location_id, client_ids)
+            WHERE chain_id = $1 AND location_id = $2 AND client_id = ANY($3::text[])""",
+        chain_id, location_id, client_ids)
     return {r["client_id"]: state_from_row(r) for r in rows}
 
 

@@ -31,7 +31,7 @@ async def warn_discount_expiring(uow: UnitOfWork, chain_id: str, as_of: datetime
         while page := await repo.candidates_page(uow.conn, chain_id, location_id, reset,
                                                  program.discount_expiration_notice_days, as_of, cursor, PAGE_SIZE):
             cursor = page[-1]
-            states = await repo.lock_states(uow.conn, chain_id, location_id, page)
+            states = await repo.states(uow.conn, chain_id, location_id, page)
             stats = await loyalty.location_stats(location_id, page)
             due: dict[str, datetime] = {}
             for client_id, state in states.items():
