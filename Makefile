@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup run test unit lint bench clean key migrate infra-up infra-down help
+.PHONY: setup run test unit lint bench bench-webhooks clean key migrate infra-up infra-down help
 
 help:
 	@echo "make run     set up, start Kafka + PostgreSQL + the four services, play the demo (Ctrl-C stops all)"
@@ -13,6 +13,7 @@ help:
 	@echo "make unit    the unit tests only (no servers)"
 	@echo "make lint    ruff + mypy"
 	@echo "make bench   the whole chain under load: throughput, latency, memory, against the bare limits"
+	@echo "make bench-webhooks   a burst of 1,000 Altegio webhooks at the gateway: answer latency, time to apply"
 	@echo "make key CHAIN=ch-1   a new API key for a chain (on the local stack); SCOPES=read,write,admin EXPIRES_IN_DAYS=N"
 	@echo "make clean   stop the local stack and wipe .local (Kafka logs, PostgreSQL data, jars)"
 
@@ -43,6 +44,9 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench
+
+bench-webhooks: setup
+	$(PY) -m bench.webhooks
 
 migrate: setup
 	$(PY) -m shared.admin migrate

@@ -1,6 +1,6 @@
 """The SQL of the webhook side of the gateway: connections, raw deliveries, per-record state, the
-catalogue cache. Every query is scoped by the chain, but the one that finds a connection by the id in a
-webhook's URL: that id and the URL's secret are what authenticate the booking system, as a key does."""
+catalogue cache. Every query is scoped by the chain, but the receiver's: the connection id in a webhook's
+URL and its secret are what authenticate the booking system (as a key does) and name the chain."""
 
 from __future__ import annotations
 
@@ -81,11 +81,6 @@ async def connections(conn: asyncpg.Connection, chain_id: str, page: Page) -> li
     return page.cut(rows, lambda r: (r["created_at"], r["id"]))
 
 
-async def authenticating(conn: asyncpg.Connection, connection_id: uuid.UUID) -> asyncpg.Record | None:
-    """The connection a webhook's URL names, with what checks its secret (the receiver's only unscoped read)."""
-    return await conn.fetchrow("SELECT id, chain_id, secret_hash FROM connections WHERE id = $1", connection_id)
-
-
 async def for_work(conn: asyncpg.Connection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
     """The connections of a batch of deliveries, with their tokens and locations (the worker's read)."""
     rows = await conn.fetch(
@@ -97,16 +92,34 @@ async def for_work(conn: asyncpg.Connection, ids: Iterable[uuid.UUID]) -> dict[u
 # --- deliveries ------------------------------------------------------------------------------------
 
 
-async def store(conn: asyncpg.Connection, connection_id: uuid.UUID, chain_id: str, digest: bytes, body: bytes,
-                head: dict[str, Any], state: str, reason: str | None) -> int | None:
-    """The delivery's id, or None when the same delivery was stored before."""
+async def store(conn: asyncpg.Connection, connection_id: uuid.UUID, secret_hash: str, digest: bytes, body: bytes,
+                head: dict[str, Any], state: str, reason: str | None) -> tuple[str | None, int | None]:
+    """Checks the secret and stores the delivery in one round trip: (the connection's chain, or None when
+    no connection has that id and secret; the delivery's id, or None when it was stored before)."""
+    row = await conn.fetchrow(
+        """WITH c AS (SELECT chain_id FROM connections WHERE id = $1 AND secret_hash = $2),
+                ins AS (
+                    INSERT INTO deliveries (connection_id, chain_id, digest, body, company_id, resource, resource_id,
+                                            status, state, reason, done_at)
+                    SELECT $1, c.chain_id, $3, $4, $5, $6, $7, $8, $9, $10,
+                           CASE WHEN $9 = 'pending' THEN NULL ELSE now() END FROM c
+                    ON CONFLICT (connection_id, digest) DO NOTHING RETURNING id)
+           SELECT (SELECT chain_id FROM c) AS chain_id, (SELECT id FROM ins) AS id""",
+        connection_id, secret_hash, digest, body, head.get("company_id"), head.get("resource"),
+        head.get("resource_id"), head.get("status"), state, reason)
+    return row["chain_id"], row["id"]
+
+
+async def store_read_back(conn: asyncpg.Connection, connection_id: uuid.UUID, chain_id: str, digest: bytes,
+                          body: bytes, head: dict[str, Any]) -> int | None:
+    """A record read back from their API (a backfill), stored as its webhook would have been; None when the
+    same delivery was stored before."""
     return await conn.fetchval(  # type: ignore[no-any-return]
-        """INSERT INTO deliveries (connection_id, chain_id, digest, body, company_id, resource, resource_id, status,
-                                   state, reason, done_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $9 = 'pending' THEN NULL ELSE now() END)
+        """INSERT INTO deliveries (connection_id, chain_id, digest, body, company_id, resource, resource_id, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (connection_id, digest) DO NOTHING RETURNING id""",
         connection_id, chain_id, digest, body, head.get("company_id"), head.get("resource"),
-        head.get("resource_id"), head.get("status"), state, reason)
+        head.get("resource_id"), head.get("status"))
 
 
 async def take_due(conn: asyncpg.Connection, limit: int) -> list[Delivery]:

@@ -143,6 +143,9 @@ async def test_a_membership_sold_and_used_at_altegio_ends_as_the_native_visit(
     await membership_eventually(native, "4567", lambda m: m["visits_left"] == 10)
     visit = paid_visit(native, "4567", service=str(SERVICE), client=client)
     visit["lines"][0].update(sold="4000", paid="4000", category_id="7001")
+    arrived = native.event(visit_id=visit["visit_id"], client=client, scheduled_at=visit["occurred_at"],
+                           services=[{"service_id": str(SERVICE)}])
+    await kafka.publish(topics.VISIT_ARRIVED, arrived, key=client["id"])  # the webhook's record was arrived too
     await kafka.publish(topics.VISIT_PAID, visit, key=client["id"])
     natively = await membership_eventually(native, "4567", lambda m: m["visits_left"] == 9)
     for key in ("status", "balance", "visits_left", "price"):
@@ -156,6 +159,15 @@ async def test_a_membership_sold_and_used_at_altegio_ends_as_the_native_visit(
                                      what="the deduction's SMS")
         texts.append(sorted((n["type"], n["recipient"], n["text"]) for n in found.json()))
     assert texts[0] == texts[1]
+    stats = []
+    for c in (chain, native):  # the client's loyalty statistics: the same visit, the same sums
+        async with c.client("loyalty") as http:
+            found = await eventually(lambda http=http: http.get(f"/clients/{client['id']}/loyalty",
+                                                                params={"location_id": "loc-1"}),
+                                     lambda r: r.status_code == 200 and r.json()["paid"] not in ("0", "0.00"),
+                                     what="the visit in the client's loyalty statistics")
+        stats.append({k: found.json()[k] for k in ("sold", "paid", "visits", "discount_percent", "level")})
+    assert stats[0] == stats[1]
 
 
 async def test_secrets_are_checked_and_an_unknown_company_is_kept_then_replayed(

@@ -46,8 +46,8 @@ async def backfill(pool: asyncpg.Pool, chain_id: str, connection_id: uuid.UUID, 
                                "status": "delete" if r.get("deleted") in (True, 1, "1") else "update", "data": r}
                     raw = json.dumps(webhook, ensure_ascii=False).encode()
                     head = {k: webhook[k] for k in ("company_id", "resource", "resource_id", "status")}
-                    if await repo.store(conn, connection_id, chain_id, digest(webhook, raw), raw, head, "pending",
-                                        None) is not None:
+                    if await repo.store_read_back(conn, connection_id, chain_id, digest(webhook, raw), raw,
+                                                  head) is not None:
                         stored += 1
             read += len(records)
             if len(records) < PAGE:

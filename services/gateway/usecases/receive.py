@@ -7,7 +7,6 @@ are never stored."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import uuid
 from typing import Any
@@ -30,14 +29,14 @@ async def receive(pool: asyncpg.Pool, connection_id: uuid.UUID, secret: str | No
     if not secret:
         raise HTTPException(401, "the webhook URL's secret is missing (?secret= or Authorization: Bearer)",
                             headers={"WWW-Authenticate": "Bearer"})
+    body, head, state, reason = _read(raw)
     async with pool.acquire() as conn:
-        found = await repo.authenticating(conn, connection_id)
-        if found is None or not hmac.compare_digest(secret_hash(secret), found["secret_hash"]):
-            raise Forbidden("wrong_secret", "this is not the secret of that connection")
-        body, head, state, reason = _read(raw)
-        stored = await repo.store(conn, connection_id, found["chain_id"], digest(body, raw), raw, head, state, reason)
+        chain_id, stored = await repo.store(conn, connection_id, secret_hash(secret), digest(body, raw), raw, head,
+                                            state, reason)
+    if chain_id is None:  # no such connection, or not its secret: the same answer, so neither is learnt
+        raise Forbidden("wrong_secret", "this is not the secret of that connection")
     GATEWAY_DELIVERIES.labels(head.get("resource") or "unknown", "duplicate" if stored is None else state).inc()
-    log.info("webhook_received", chain_id=found["chain_id"], delivery_id=stored, resource=head.get("resource"),
+    log.info("webhook_received", chain_id=chain_id, delivery_id=stored, resource=head.get("resource"),
              state=state if stored else "duplicate")
     return stored is None
 
