@@ -106,3 +106,15 @@ def test_what_is_no_envelope_is_unreadable() -> None:
     for body in ([], {"resource": "record"}, {"company_id": "x", "resource": "record", "status": "update"}):
         with pytest.raises(Unreadable):
             envelope(body)
+
+
+def test_the_membership_meant_is_the_one_named_else_the_clients_newest_of_the_type() -> None:
+    from services.gateway.domain.mapping import sold_membership
+
+    theirs = [{"id": 1, "number": 111, "created_date": 10, "type": {"id": 896}},
+              {"id": 2, "number": 222, "created_date": 20, "type": {"id": 896}},
+              {"id": 3, "number": "", "created_date": 30, "type": {"id": 897}}]
+    assert sold_membership(theirs, 1, None) == {"code": "111", "type_id": 896}
+    assert sold_membership(theirs, None, 896) == {"code": "222", "type_id": 896}
+    assert sold_membership(theirs, 3, None) is None  # no number: nothing to name it by
+    assert sold_membership(theirs, 9, None) is None

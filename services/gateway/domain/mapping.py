@@ -86,3 +86,21 @@ def membership_sold(system: str, company_id: int, location_id: str, sale: GoodsS
             "occurred_at": occurred(sale.changed_at, now).isoformat(), "location_id": location_id,
             "sale_id": f"{system}:{company_id}:{sale.id}", "membership_type_id": type_id, "code": code,
             "client": client(sale.client, phone), "price": str(max(sale.price, Decimal("0")))}
+
+
+def sold_membership(abonements: list[dict[str, Any]], abonement_id: int | None,
+                    type_id: int | None) -> dict[str, Any] | None:
+    """Of the client's memberships as their API lists them, the one meant: by its id when the sale (or the
+    visit's transaction) names it, else the client's newest of the product's type; {"code", "type_id"}."""
+    found = [a for a in abonements
+             if (integer(a.get("id")) == abonement_id if abonement_id else
+                 integer((a.get("type") or {}).get("id")) == type_id)]
+    if not found:
+        return None
+    a = max(found, key=lambda x: integer(x.get("created_date")) or 0)
+    number = text(a.get("number"))
+    return {"code": number, "type_id": integer((a.get("type") or {}).get("id"))} if number else None
+
+
+def text(value: Any) -> str | None:
+    return None if value in (None, "", 0, []) else str(value)[:128]

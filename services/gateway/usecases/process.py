@@ -11,8 +11,6 @@ down: tried again later with backoff, for ever, so nothing is lost)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from services.gateway.domain.webhooks import (
     transitions,
     without,
 )
+from services.gateway.usecases import lookups
 from shared import phones
 from shared.consumer.records import describe
 from shared.events import MembershipSold, VisitCancelled, VisitPaid, VisitStatus
@@ -50,7 +49,6 @@ from shared.uow import UnitOfWork
 
 log = structlog.get_logger("gateway")
 BATCH = 50
-CATALOGUE_SECONDS = 86_400
 MAX_WAIT_SECONDS = 600
 MODELS: dict[str, type[Model]] = {"visit.status_arrived": VisitStatus, "visit.status_no_show": VisitStatus,
                                   "visit.cancelled": VisitCancelled, "visit.paid": VisitPaid,
@@ -178,21 +176,22 @@ async def _record(batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: Envelo
 
 async def _paid(batch: Batch, c: asyncpg.Record, env: Envelope, rec: Record, place: dict[str, Any],
                 phone: str | None) -> dict[str, Any]:
-    api = _api(batch, c)
+    api = lookups.api_of(batch, c)
     try:
-        services = await _catalogue(batch, api, c, env.company_id, "service", {s.service_id for s in rec.services})
+        services = await lookups.catalogue(batch, api, c, env.company_id, "service",
+                                           {s.service_id for s in rec.services})
         transactions = []
         if rec.visit_id:
             details = await api.visit_details(env.company_id, rec.id, rec.visit_id)
             transactions = [t for t in details.get("loyalty_transactions") or [] if isinstance(t, dict)]
         paid_with = mapping.paid_by_membership(rec, transactions)
-        codes = await _codes(api, env.company_id, phone, set(paid_with.values())) if paid_with else {}
+        codes = await lookups.codes(api, env.company_id, phone, set(paid_with.values())) if paid_with else {}
     except ApiRefused as exc:
         raise Keep(f"api_refused: {exc}") from exc
     missing = {a for a in paid_with.values() if a not in codes}
     if missing:
         raise Keep(f"unknown_membership: the API does not show membership {sorted(missing)[0]} of this client")
-    categories = {sid: _text(s.get("category_id")) for sid, s in services.items()}
+    categories = {sid: mapping.text(s.get("category_id")) for sid, s in services.items()}
     return mapping.paid_event(c["system"], env.company_id, place["location_id"], rec, phone, batch.now, categories,
                               {sid: codes[a]["code"] for sid, a in paid_with.items()})
 
@@ -205,16 +204,16 @@ async def _goods_sale(batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: En
         sale = goods_sale(env, ZoneInfo(place["time_zone"]))
     except Unreadable as exc:
         raise Keep(f"unreadable: {exc}") from exc
-    api = _api(batch, c)
+    api = lookups.api_of(batch, c)
     try:
-        good = (await _catalogue(batch, api, c, env.company_id, "good", {sale.good_id})).get(sale.good_id, {})
+        good = (await lookups.catalogue(batch, api, c, env.company_id, "good", {sale.good_id})).get(sale.good_id, {})
         their_type = integer(good.get("loyalty_abonement_type_id")) or None
         if their_type is None and sale.abonement_id is None:
             return "ignored", "not_a_membership: a product that is no membership", 0
         if sale.client is None:
             raise Keep("no_client: a membership sold without a client cannot be issued")
         phone = _phone(sale.client.phone, d.chain_id, place["location_id"])
-        sold = await _abonement(api, env.company_id, phone, sale.abonement_id, their_type)
+        sold = await lookups.abonement(api, env.company_id, phone, sale.abonement_id, their_type)
     except ApiRefused as exc:
         raise Keep(f"api_refused: {exc}") from exc
     if sold is None:
@@ -227,54 +226,6 @@ async def _goods_sale(batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: En
                                     phone, batch.now)
     _publish(batch, d.chain_id, "membership.sold", event)
     return "applied", None, 0
-
-
-async def _codes(api: BookingApi, company_id: int, phone: str | None, ids: set[int]) -> dict[int, dict[str, Any]]:
-    """Their membership id -> {"code", "type_id"} for the client's memberships (their numbers are our codes)."""
-    if not phone:
-        return {}
-    theirs = await api.client_abonements(company_id, phone)
-    return {a: found for a in ids if (found := _one(theirs, a, None))}
-
-
-async def _abonement(api: BookingApi, company_id: int, phone: str | None, abonement_id: int | None,
-                     type_id: int | None) -> dict[str, Any] | None:
-    if not phone:
-        return None
-    return _one(await api.client_abonements(company_id, phone), abonement_id, type_id)
-
-
-def _one(abonements: list[dict[str, Any]], abonement_id: int | None, type_id: int | None) -> dict[str, Any] | None:
-    """The membership sold: by its id when the sale names it, else the client's newest of the product's type."""
-    found = [a for a in abonements
-             if (integer(a.get("id")) == abonement_id if abonement_id else
-                 integer((a.get("type") or {}).get("id")) == type_id)]
-    if not found:
-        return None
-    a = max(found, key=lambda x: integer(x.get("created_date")) or 0)
-    number = _text(a.get("number"))
-    return {"code": number, "type_id": integer((a.get("type") or {}).get("id"))} if number else None
-
-
-async def _catalogue(batch: Batch, api: BookingApi, c: asyncpg.Record, company_id: int, kind: str,
-                     ids: set[int]) -> dict[int, dict[str, Any]]:
-    known = await repo.catalogue(batch.uow.conn, c["id"], company_id, kind, ids, CATALOGUE_SECONDS)
-    fetched = batch.fetched.setdefault((c["id"], company_id, kind), {})
-    known.update({i: fetched[i] for i in ids if i in fetched})
-    for item in sorted(ids - set(known)):
-        try:
-            data = await (api.service(company_id, item) if kind == "service" else api.good(company_id, item))
-        except ApiRefused:
-            data = {}  # gone from their catalogue: the line goes without its category
-        known[item] = fetched[item] = data
-    return known
-
-
-def _api(batch: Batch, c: asyncpg.Record) -> BookingApi:
-    key = (c["id"], c["api_base_url"], c["partner_token"], c["user_token"])
-    if key not in batch.apis:
-        batch.apis[key] = BookingApi(c["api_base_url"], c["partner_token"], c["user_token"])
-    return batch.apis[key]
 
 
 def _publish(batch: Batch, chain_id: str, topic: str, event: dict[str, Any]) -> None:
@@ -292,49 +243,3 @@ def _phone(phone: str | None, chain_id: str, location_id: str) -> str | None:
     digits = "".join(ch for ch in phone if ch.isdigit())
     region = phones.region(chain_id, location_id)
     return phones.e164(phone, region) or (phones.e164(f"+{digits}", region) if digits else None)
-
-
-def _text(value: Any) -> str | None:
-    return None if value in (None, "", 0, []) else str(value)[:128]
-
-
-class DeliveryWorker:
-    """Applies deliveries in the background of the gateway process: at once when this process stored one
-    (kick), and every `poll_seconds` for those another replica stored or that wait for the API."""
-
-    def __init__(self, pool: Any, poll_seconds: float = 1.0) -> None:
-        self._pool = pool  # a callable answering the pool (it exists only once the service started)
-        self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.apis: dict[Any, BookingApi] = {}
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="gateway-deliveries")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for api in self.apis.values():
-            await api.close()
-
-    async def _run(self) -> None:
-        failures = 0
-        while True:
-            self._wake.clear()
-            try:
-                taken = await process_batch(self._pool(), self.apis)
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception("deliveries_failed", attempt=failures)
-                taken = 0
-                await asyncio.sleep(min(2 ** failures, 30))
-            if taken < BATCH:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
