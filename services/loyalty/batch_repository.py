@@ -37,9 +37,22 @@ Pair = tuple[str, str]  # (chain_id, an id in that chain)
 # --- reference data ---------------------------------------------------------------------------------
 
 
+# The lock a batch holds (shared) on each of its locations, and a program's save (exclusive): a program
+# saved while a batch is applied waits for it, so its recalculation, which starts after, sees the batch's
+# visits; a batch that starts after the save waits for it, so it reads the new program. Without it a batch
+# that read "no program" (or the old one) could commit its visit after the recalculation had read the
+# client's visits, and the client kept a state that counts neither.
+LOCATION_LOCK = "hashtextextended('loyalty-program:' || {c} || '/' || {l}, 0)"
+
+
 async def programs(conn: asyncpg.Connection, locations: Collection[Pair]) -> dict[Pair, Program]:
+    """The programs of the batch's locations, each held against a save until the batch commits (a
+    statement of its own, before the read: a statement reads as of its start)."""
     if not locations:
         return {}
+    await conn.execute(
+        f"""SELECT pg_advisory_xact_lock_shared({LOCATION_LOCK.format(c="k.c", l="k.l")})
+            FROM unnest($1::text[], $2::text[]) AS k(c, l)""", *_columns(set(locations), 2))
     rows = await conn.fetch(
         """SELECT p.chain_id, p.location_id, p.spec FROM unnest($1::text[], $2::text[]) AS k(c, l)
            JOIN programs p ON p.chain_id = k.c AND p.location_id = k.l""", *_columns(set(locations), 2))

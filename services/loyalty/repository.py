@@ -124,6 +124,9 @@ class Repository:
     # --- the location program and the clients' state ----------------------------------------
 
     async def save_program(self, location_id: str, spec: dict[str, Any]) -> None:
+        """Waits for the batches applying visits at the location (batch_repository.LOCATION_LOCK)."""
+        lock = batch.LOCATION_LOCK.format(c="$1::text", l="$2::text")
+        await self.conn.execute(f"SELECT pg_advisory_xact_lock({lock})", self.chain_id, location_id)
         await self.conn.execute(
             """INSERT INTO programs (chain_id, location_id, spec) VALUES ($1,$2,$3)
                ON CONFLICT (chain_id, location_id) DO UPDATE SET spec = EXCLUDED.spec, updated_at = now()""",
