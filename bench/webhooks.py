@@ -1,4 +1,5 @@
 """`make bench-webhooks`: a burst of Altegio webhooks at the gateway, on the bench's own stack (fsync on).
+BENCH_WEBHOOKS (1,000), BENCH_WEBHOOK_CONCURRENCY (50), BENCH_GATEWAY_REPLICAS (1).
 
 Altegio gives up on a delivery after 10 s and retries only twice, so what matters is that every delivery
 of a burst (a branch's day of records re-sent at once, a partner app's many branches) is answered well
@@ -28,7 +29,9 @@ from shared import auth
 REAL = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "booking-webhooks"
 
 
-async def burst(settings_url: str, gateway: str, deliveries: int, concurrency: int) -> dict[str, float]:
+async def burst(settings_url: str, gateways: list[str], deliveries: int, concurrency: int) -> dict[str, float]:
+    """The deliveries spread over the gateway replicas (as a load balancer would), `concurrency` at a time."""
+    gateway = gateways[0]
     conn = await asyncpg.connect(settings_url)
     try:
         key = await auth.create_key(conn, "bench-webhooks", "bench")
@@ -44,7 +47,7 @@ async def burst(settings_url: str, gateway: str, deliveries: int, concurrency: i
         r = await http.post(f"{gateway}/v1/chains/bench-webhooks/connections",
                             headers={"Authorization": f"Bearer {key}"}, json=connection)
         r.raise_for_status()
-        url, secret = f"{gateway}{r.json()['webhook_path']}", r.json()["secret"]
+        urls, secret = [f"{g}{r.json()['webhook_path']}" for g in gateways], r.json()["secret"]
         bodies = []
         for i in range(deliveries):
             body = copy.deepcopy(base)
@@ -54,7 +57,8 @@ async def burst(settings_url: str, gateway: str, deliveries: int, concurrency: i
         gate = asyncio.Semaphore(concurrency)
         latencies: list[float] = []
 
-        async def post(body: bytes) -> None:
+        async def post(i: int, body: bytes) -> None:
+            url = urls[i % len(urls)]
             async with gate:
                 started = time.perf_counter()
                 answer = await http.post(url, params={"secret": secret}, content=body,
@@ -63,7 +67,7 @@ async def burst(settings_url: str, gateway: str, deliveries: int, concurrency: i
                 answer.raise_for_status()
 
         started = time.perf_counter()
-        await asyncio.gather(*(post(b) for b in bodies))
+        await asyncio.gather(*(post(i, b) for i, b in enumerate(bodies)))
         answered = time.perf_counter() - started
     conn = await asyncpg.connect(settings_url)
     try:
@@ -85,12 +89,14 @@ async def burst(settings_url: str, gateway: str, deliveries: int, concurrency: i
 def main() -> None:
     deliveries = int(os.environ.get("BENCH_WEBHOOKS", "1000"))
     concurrency = int(os.environ.get("BENCH_WEBHOOK_CONCURRENCY", "50"))
+    replicas = int(os.environ.get("BENCH_GATEWAY_REPLICAS", "1"))
     with bench_stack() as stack:
-        gateway = processes.start("gateway", stack.env, STATE / "logs", local.free_port())
-        stack.running.append(gateway)
-        processes.wait_ready([gateway])
-        figures = asyncio.run(burst(stack.settings.database_url, gateway.url, deliveries, concurrency))
-    print(f"webhooks: {figures['deliveries']} deliveries from {figures['concurrency']} connections: answered "
+        gateways = [processes.start("gateway", stack.env, STATE / "logs", local.free_port()) for _ in range(replicas)]
+        stack.running += gateways
+        processes.wait_ready(gateways)
+        figures = asyncio.run(burst(stack.settings.database_url, [g.url for g in gateways], deliveries, concurrency))
+    print(f"webhooks: {figures['deliveries']} deliveries from {figures['concurrency']} connections to {replicas} "
+          f"gateway process(es): answered "
           f"p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms, max {figures['max_ms']:.0f} ms "
           f"({figures['answered_per_s']:.0f}/s); all applied after {figures['all_applied_s']:.1f} s "
           f"({figures['applied']} with events)")
