@@ -8,6 +8,18 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from services.loyalty import usecases
+from services.loyalty.bonus_schemas import (
+    CardImportIn,
+    CardImportOut,
+    CardIn,
+    CardOut,
+    CardTypeIn,
+    CardTypeOut,
+    CardTypePatch,
+    ManualTransactionIn,
+    PromotionIn,
+    PromotionOut,
+)
 from services.loyalty.manual_schemas import ManualIn
 from services.loyalty.report_schemas import (
     TRANSACTION_COLUMNS,
@@ -16,21 +28,7 @@ from services.loyalty.report_schemas import (
     TransactionRow,
     TransactionTotals,
 )
-from services.loyalty.schemas import (
-    CardImportIn,
-    CardImportOut,
-    CardIn,
-    CardOut,
-    CardTypeIn,
-    CardTypeOut,
-    CardTypePatch,
-    ClientLoyaltyOut,
-    ManualTransactionIn,
-    ProgramIn,
-    ProgramOut,
-    PromotionIn,
-    PromotionOut,
-)
+from services.loyalty.schemas import ClientLoyaltyOut, ProgramIn, ProgramOut
 from shared.auth import ChainId
 from shared.csv_export import CSV_RESPONSE, Format, page_or_csv
 from shared.events import Time

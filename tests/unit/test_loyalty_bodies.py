@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from services.loyalty.bonus_schemas import PromotionIn
 from services.loyalty.rows import program_from_spec
-from services.loyalty.schemas import ProgramIn, PromotionIn
+from services.loyalty.schemas import ProgramIn
 from tests.contract_examples import LOYALTY_PROGRAM
 
 CARD_TYPE = "7d3c1c33-3a8a-4a8d-9d55-5b1f0f6b3c11"

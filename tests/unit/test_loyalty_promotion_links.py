@@ -8,6 +8,7 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
+from services.loyalty.bonus_schemas import CardTypeIn, CardTypePatch
 from services.loyalty.domain import MAX_LIVE_PROMOTIONS
 from services.loyalty.domain.promotion_links import (
     MAX_CARD_TYPES_PER_PROMOTION,
@@ -17,7 +18,6 @@ from services.loyalty.domain.promotion_links import (
     Relink,
     relink,
 )
-from services.loyalty.schemas import CardTypeIn, CardTypePatch
 
 T = "type-t"
 

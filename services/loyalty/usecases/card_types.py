@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import asyncpg
 
 from services.loyalty import link_repository as links
+from services.loyalty.bonus_schemas import CardTypeIn, CardTypeOut, CardTypePatch
 from services.loyalty.domain.cards import CardType
 from services.loyalty.domain.promotion_links import Refusal, relink
 from services.loyalty.repository import Repository
-from services.loyalty.schemas import CardTypeIn, CardTypeOut, CardTypePatch
 from shared.errors import Conflict, Invalid, NotFound
 from shared.paging import Page
 from shared.uow import UnitOfWork

@@ -8,17 +8,10 @@ from typing import Any
 import asyncpg
 
 from services.loyalty import link_repository as links
+from services.loyalty.bonus_schemas import CardIn, CardOut, PointsOut, PromotionIn, PromotionOut, TransactionOut
 from services.loyalty.domain import MAX_CARDS_PER_CLIENT, MAX_LIVE_PROMOTIONS
 from services.loyalty.domain.cards import Card
 from services.loyalty.repository import Repository
-from services.loyalty.schemas import (
-    CardIn,
-    CardOut,
-    PointsOut,
-    PromotionIn,
-    PromotionOut,
-    TransactionOut,
-)
 from shared import phones
 from shared.errors import Conflict, Invalid, NotFound
 from shared.paging import Page

@@ -9,9 +9,9 @@ import uuid
 from datetime import UTC, datetime
 
 from services.loyalty import import_repository as repo
+from services.loyalty.bonus_schemas import CardImportIn, CardImportOut, ImportedCardOut
 from services.loyalty.domain import MAX_CARDS_PER_CLIENT
 from services.loyalty.domain.card_import import ImportedCard, ImportRefused, plan_card_import
-from services.loyalty.schemas import CardImportIn, CardImportOut, ImportedCardOut
 from shared import phones
 from shared.errors import Conflict, Invalid
 from shared.uow import UnitOfWork
