@@ -5,13 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup run test unit lint bench bench-webhooks clean key migrate infra-up infra-down help
+.PHONY: setup run test unit lint contract bench bench-webhooks clean key migrate infra-up infra-down help
 
 help:
 	@echo "make run     set up, start Kafka + PostgreSQL + the four services, play the demo (Ctrl-C stops all)"
 	@echo "make test    set up, then the whole suite against a fresh Kafka and PostgreSQL"
 	@echo "make unit    the unit tests only (no servers)"
 	@echo "make lint    ruff + mypy"
+	@echo "make contract   write docs/schemas/*.json and docs/asyncapi/*.yaml from the event models (commit them)"
 	@echo "make bench   the whole chain under load: throughput, latency, memory, against the bare limits"
 	@echo "make bench-webhooks   a burst of 1,000 Altegio webhooks at the gateway: answer latency, time to apply"
 	@echo "make key CHAIN=ch-1   a new API key for a chain (on the local stack); SCOPES=read,write,admin EXPIRES_IN_DAYS=N"
@@ -41,6 +42,9 @@ unit: setup
 lint: setup
 	$(VENV)/bin/ruff check shared services deploy tests bench
 	$(VENV)/bin/mypy
+
+contract: setup
+	$(PY) -m shared.contract_export
 
 bench: setup
 	$(PY) -m bench

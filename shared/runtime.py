@@ -89,6 +89,11 @@ class Service:
     def publishes(self, topic: str, model: type[BaseModel], description: str = "") -> None:
         self._publishes.append((topic, model, description))
 
+    @property
+    def published(self) -> list[tuple[str, type[BaseModel], str]]:
+        """What `publishes` registered: (topic, model, description); read by the contract export."""
+        return list(self._publishes)
+
     def include_router(self, router: APIRouter) -> None:
         self.http.include_router(router, prefix="/v1/chains/{chain_id}", responses=ERROR_RESPONSES)
 
