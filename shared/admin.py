@@ -1,7 +1,9 @@
 """Administration commands.
 
     python -m shared.admin migrate                 apply every schema's migrations (auth + 4 services)
-    python -m shared.admin create-topics           create every topic and its .dlq twin (idempotent)
+    python -m shared.admin create-topics [--grow-partitions]
+                                                   create every topic and its .dlq twin (idempotent), with
+                                                   the TOPIC_* settings; report existing topics' drift
     python -m shared.admin create-key --chain ID [--name TEXT] [--scopes read,write[,admin]] [--expires-in-days N]
                                                    print a new API key for a chain (its id on stderr);
                                                    scopes read,write by default (admin: running jobs)
@@ -30,17 +32,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.admin import AIOKafkaAdminClient
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
-from shared import auth, db, outbox, topics
+from shared import auth, db, outbox, topic_admin, topics
 from shared.redrive import redrive
 from shared.settings import DEFAULT_PORTS, Settings, get_settings
+from shared.topic_admin import raise_size_limits, topic_configs
+
+__all__ = ["create_topics", "main", "migrate", "raise_size_limits", "topic_configs"]
 
 SERVICES = tuple(DEFAULT_PORTS)
-MAX_MESSAGE_BYTES = "max.message.bytes"  # the topic setting (the broker's own is message.max.bytes)
-DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' source of a value set on the topic itself
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -51,7 +53,11 @@ def migrate(settings: Settings) -> None:
     print(f"migrations applied: {applied}")
 
 
-async def create_topics(settings: Settings) -> list[str]:
+async def create_topics(settings: Settings, grow_partitions: bool = False,
+                        report: topic_admin.Report = print) -> list[str]:
+    """The topics missing are created with the settings' partitions, replication factor, min ISR and
+    retention; the existing ones get their size limits and what shared/topic_admin.py fills in, and what
+    differs from the settings is reported (one line each; partitions grown only with grow_partitions)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     async for attempt in AsyncRetrying(stop=stop_after_delay(60), wait=wait_fixed(1), reraise=True):
         with attempt:
@@ -60,42 +66,13 @@ async def create_topics(settings: Settings) -> list[str]:
         existing = set(await admin.list_topics())
         wanted = [t for t in topics.all_topics() if t not in existing]
         if wanted:
-            await admin.create_topics([
-                NewTopic(t, num_partitions=settings.topic_partitions, replication_factor=1,
-                         topic_configs={MAX_MESSAGE_BYTES: str(topics.max_message_bytes(t))})
-                for t in wanted
-            ])
-        await raise_size_limits(admin, [t for t in topics.all_topics() if t in existing])
+            await admin.create_topics([topic_admin.new_topic(settings, t) for t in wanted])
+        there = [t for t in topics.all_topics() if t in existing]
+        await raise_size_limits(admin, there)
+        await topic_admin.settle_topics(admin, settings, there, grow_partitions, report)
         return wanted
     finally:
         await admin.close()
-
-
-async def raise_size_limits(admin: AIOKafkaAdminClient, names: list[str]) -> None:
-    """Topics created before the size limits were set (Kafka's default is 1 MiB) get them now, keeping the
-    other settings an operator gave them (AlterConfigs replaces a topic's whole set)."""
-    for name, configs in (await topic_configs(admin, names)).items():
-        wanted = topics.max_message_bytes(name)
-        if int(configs.get(MAX_MESSAGE_BYTES, ("0", False))[0]) >= wanted:
-            continue
-        own = {key: value for key, (value, set_here) in configs.items() if set_here}
-        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name,
-                                                  {**own, MAX_MESSAGE_BYTES: str(wanted)})])
-
-
-async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, tuple[str, bool]]]:
-    """Each topic's settings: the value, and whether it was set on the topic itself (not a default)."""
-    if not names:
-        return {}
-    found: dict[str, dict[str, tuple[str, bool]]] = {}
-    for response in await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in names]):
-        for error, message, _type, name, entries in response.resources:
-            if error:  # e.g. a topic created a moment ago, not known everywhere yet: the caller may retry
-                raise RuntimeError(f"the settings of topic {name} could not be read: error {error} {message}")
-            # An entry is (name, value, read_only, is_default (v0) | source (v1+), ...).
-            found[name] = {e[0]: (e[1], not e[3] if response.API_VERSION == 0 else e[3] == DYNAMIC_TOPIC_CONFIG)
-                           for e in entries}
-    return found
 
 
 def print_refused(service: str, rows: list[asyncpg.Record]) -> None:
@@ -141,7 +118,10 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate")
-    sub.add_parser("create-topics")
+    made = sub.add_parser("create-topics")
+    made.add_argument("--grow-partitions", action="store_true",
+                      help="grow existing topics to TOPIC_PARTITIONS (a key's new messages may then go to "
+                           "another partition than its older ones: see the README first)")
     key = sub.add_parser("create-key")
     key.add_argument("--chain", required=True)
     key.add_argument("--name", default="")
@@ -175,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "create-topics":
-        created = asyncio.run(create_topics(settings))
+        created = asyncio.run(create_topics(settings, grow_partitions=args.grow_partitions))
         print(f"topics created: {len(created)}")
     elif args.command == "create-key":
         expires = datetime.now(UTC) + timedelta(days=args.expires_in_days) if args.expires_in_days else None

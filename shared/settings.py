@@ -2,9 +2,10 @@
 local stack that `make run` starts, so a user's KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL win."""
 
 from functools import lru_cache
+from typing import Annotated
 
 import phonenumbers
-from pydantic import field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"memberships": 8001, "loyalty": 8002, "inventory": 8003, "notifications": 8004, "gateway": 8005}
@@ -59,7 +60,19 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 500
     # The relay wakes on pg_notify; this is the fallback poll when a notification is missed.
     outbox_poll_seconds: float = 1.0
-    topic_partitions: int = 6
+    # The topics `python -m shared.admin create-topics` makes (README, "Kafka topics: durability"): this
+    # many partitions (the most consumer processes of one service that have work), replicas of each
+    # (production: 3) and in-sync replicas a write needs (acks=all; production: 2, so one broker may be
+    # down; at most the replication factor). The local broker is one node: 1 and 1.
+    topic_partitions: Annotated[int, Field(ge=1, le=1000)] = 6
+    topic_replication_factor: Annotated[int, Field(ge=1, le=7)] = 1
+    topic_min_insync_replicas: Annotated[int, Field(ge=1, le=7)] = 1
+    # Retention in ms (-1: for ever; else at least an hour, so a value in seconds by mistake is refused):
+    # of the topics (unset: the broker's default, 7 days in Kafka's own), and of the dead letters: 90 days,
+    # time to notice, fix and redrive them (shared.admin redrive), bounded because they hold payloads
+    # (phones, names) and a flood of bad messages must not fill the disks for ever.
+    topic_retention_ms: int | None = None
+    topic_dlq_retention_ms: int = 90 * 86_400_000
     # Time-driven jobs (expiry, burning, reminders...) run by themselves this often, for every chain.
     jobs_enabled: bool = True
     jobs_interval_seconds: float = 300
@@ -88,6 +101,25 @@ class Settings(BaseSettings):
             if not where or where.count("/") > 1:
                 raise ValueError(f"{where!r}: a chain id, or <chain_id>/<location_id>")
         return regions
+
+    @field_validator("topic_retention_ms", mode="before")
+    @classmethod
+    def _unset(cls, ms: object) -> object:
+        return None if ms == "" else ms  # TOPIC_RETENTION_MS= (empty): the broker's default
+
+    @field_validator("topic_retention_ms", "topic_dlq_retention_ms")
+    @classmethod
+    def _retention(cls, ms: int | None) -> int | None:
+        if ms is not None and ms != -1 and ms < 3_600_000:
+            raise ValueError("milliseconds: -1 (for ever) or at least 3600000 (an hour)")
+        return ms
+
+    @model_validator(mode="after")
+    def _min_insync(self) -> "Settings":
+        if self.topic_min_insync_replicas > self.topic_replication_factor:
+            raise ValueError(f"TOPIC_MIN_INSYNC_REPLICAS {self.topic_min_insync_replicas} is above "
+                             f"TOPIC_REPLICATION_FACTOR {self.topic_replication_factor}: no write could succeed")
+        return self
 
     def port_for(self, service: str) -> int:
         return self.http_port or DEFAULT_PORTS[service]
