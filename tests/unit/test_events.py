@@ -22,7 +22,7 @@ from shared.events import (
 
 M = TypeVar("M", bound=BaseModel)
 
-# The `visit.paid` example of CONTRACT.md, verbatim.
+# The `visit.paid` example of docs/contract.md, verbatim.
 VISIT_PAID_EXAMPLE = """
 {
   "event_id": "e-1001", "occurred_at": "2026-03-01T10:40:00+00:00",
@@ -44,7 +44,7 @@ VISIT_PAID_EXAMPLE = """
 
 TYPE_ID = "0b6f3c1e-3f4a-4c55-9a8e-2d7f5b1c9e01"
 
-# The `membership.sold` example of CONTRACT.md, with its placeholders ("...", "<uuid>") filled in.
+# The `membership.sold` example of docs/contract.md, with its placeholders ("...", "<uuid>") filled in.
 MEMBERSHIP_SOLD_EXAMPLE = """
 {"event_id": "e-2001", "occurred_at": "2026-03-01T10:40:00+00:00", "chain_id": "ch-1", "location_id": "loc-1",
  "sale_id": "s-1", "membership_type_id": "0b6f3c1e-3f4a-4c55-9a8e-2d7f5b1c9e01", "code": "9001",

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from services.memberships.domain import OVERALL, MembershipType, TypeService, Validity
 from services.memberships.schemas import MembershipTypeIn
 
-# The membership type body of CONTRACT.md, verbatim.
+# The membership type body of docs/contract.md, verbatim.
 CONTRACT_BODY = """
 {"name": "Massage membership", "balance": "split",
  "services": [{"service_id": "svc-massage", "category_id": "cat-body", "visits": 10}],
