@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from deploy import aggregator
 from deploy.kafka_io import Kafka
 from shared import auth, topics
 from shared.settings import Settings
@@ -95,9 +96,10 @@ async def play(settings: Settings, urls: dict[str, str]) -> None:
         say("   " + json.dumps(sms, indent=2, ensure_ascii=False).replace("\n", "\n   "))
         say(f"   headers: {headers}")
 
-        await kafka.publish(topics.NOTIFICATION_DELIVERY, {
-            "notification_id": sms["notification_id"], "status": "delivered",
-            "provider_message_id": "demo-provider-1", "at": datetime.now(UTC).isoformat()}, key=ANNA["id"])
+        # what an aggregator answers (deploy/aggregator.py, the reference one: `python -m deploy.aggregator`)
+        receipt = aggregator.receipt_for(sms, aggregator.Seen(), datetime.now(UTC))
+        assert receipt is not None
+        await kafka.publish(topics.NOTIFICATION_DELIVERY, receipt, key=ANNA["id"])
         notices = httpx.AsyncClient(base_url=f"{urls['notifications']}/v1/chains/{chain}",
                                     headers={"Authorization": f"Bearer {key}"}, timeout=10)
 
@@ -107,7 +109,8 @@ async def play(settings: Settings, urls: dict[str, str]) -> None:
 
         async with notices:
             history = await wait_for(delivered, lambda h: bool(h) and h[0]["status"] == "delivered")
-        say("5. the aggregator reports delivery on notification.delivery; GET /notifications now says:")
+        say(f"5. the aggregator sends it ({sms['segments']} SMS, {sms['encoding']}, before {sms['send_before']}) and "
+            "reports delivery on notification.delivery; GET /notifications now says:")
         say(f"   status={history[0]['status']} segments={history[0]['segments']} ({history[0]['encoding']})")
         await webhook_demo(settings, urls, chain, key, kafka)
     say("\nTry it yourself:")

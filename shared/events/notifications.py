@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from shared.events.base import STORABLE, Id, Model, Time
 
@@ -28,6 +28,12 @@ class Notice(Model):
     source_event_id: str
     # "administrator": to the location's administrator contact (stock low, an error of the desk).
     audience: Literal["client", "administrator"] = "client"
+    # Stale news after this: an aggregator with a backlog drops the notice (and may report it failed)
+    # rather than send it (24 h after it went out to a client, 72 h to an administrator).
+    send_before: Time | None = None
+    # SMS only: how the text is encoded (`gsm7` or `ucs2`) and how many SMS segments it costs.
+    encoding: Literal["gsm7", "ucs2"] | None = None
+    segments: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
 class DeliveryReceipt(Model):

@@ -16,5 +16,6 @@ async def test_the_make_run_demo_plays_through(stack: Stack, gateway: str, capsy
     await demo.play(stack.settings, stack.urls())
     out = capsys.readouterr().out
     assert "status=delivered" in out
+    assert '"send_before":' in out and '"segments": 1' in out and '"encoding": "gsm7"' in out
     assert "8. the no-show deducted a visit by loc-almaty's policy" in out
     assert "type=membership.deducted: Вячослав, 1 visit was deducted from membership 7001; 4 left." in out

@@ -4,11 +4,22 @@ held or skipped), and receipts moving a notice forward."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.notifications.domain.kinds import ADMINISTRATOR, CLIENT, KINDS
 from services.notifications.domain.location import Administrator, LocationSettings, release_at
 from services.notifications.domain.text import choose_template, count_segments, prepare, render
+
+# How long a notice is worth sending once it is due: an aggregator with a backlog drops what is older
+# (`send_before`), rather than text a client about yesterday's visit at 3 a.m. An administrator's
+# notice (stock low, an error at the desk) stays useful longer.
+SEND_WITHIN = {CLIENT: timedelta(hours=24), ADMINISTRATOR: timedelta(hours=72)}
+
+
+def send_before(audience: str, due: datetime) -> datetime:
+    """The moment after which a notice is stale news: `due` (when it went out: at once, or when its
+    location's send window opened) plus its audience's window."""
+    return due + SEND_WITHIN.get(audience, SEND_WITHIN[CLIENT])
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ def notice_event(n: NoticeRow) -> Notice:
         location_id=n.location_id, channel=n.channel, to=n.recipient or "", client_id=n.client_id,  # type: ignore[arg-type]
         type=n.type, text=n.text, locale=n.locale, source_event_id=n.source_event_id,
         audience=n.audience,  # type: ignore[arg-type]
+        send_before=domain.send_before(n.audience, n.published_at or datetime.now(UTC)),
+        encoding=n.encoding if n.channel == "sms" else None,  # type: ignore[arg-type]
+        segments=n.segments if n.channel == "sms" else None,
     )
 
 
