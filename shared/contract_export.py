@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import yaml
 from pydantic import BaseModel
 
 from shared.events import wire
+from shared.runtime import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("memberships", "loyalty", "inventory", "notifications", "gateway")
@@ -34,20 +36,30 @@ def topic_schema(topic: str, model: type[BaseModel]) -> dict[str, Any]:
                         f"Kafka key: {wire.key(topic)}).", **schema}
 
 
+@cache
+def services() -> list[tuple[str, Service]]:
+    return [(name, importlib.import_module(f"services.{name}.app").build()) for name in SERVICES]
+
+
+def topic_models() -> dict[str, type[BaseModel]]:
+    """Each topic's model, from the services that consume or publish it."""
+    models: dict[str, type[BaseModel]] = {}
+    for _, service in services():
+        models.update({s.topic: s.model for s in service.subscriptions})
+        models.update({topic: model for topic, model, _ in service.published})
+    return models
+
+
 def render() -> dict[Path, str]:
     """Every exported file, path relative to the repository -> its text."""
     files: dict[Path, str] = {}
-    models: dict[str, type[BaseModel]] = {}  # each topic's model, from the services that consume or publish it
-    for name in SERVICES:
-        service = importlib.import_module(f"services.{name}.app").build()
+    for name, service in services():
         doc = service.asyncapi()
         doc["servers"]["kafka"]["host"] = SERVER
         files[Path("docs/asyncapi") / f"{name}.yaml"] = f"# {GENERATED}\n" + yaml.safe_dump(
             doc, sort_keys=False, allow_unicode=True, width=120)
-        models.update({s.topic: s.model for s in service.subscriptions})
-        models.update({topic: model for topic, model, _ in service.published})
-    for topic in sorted(models):
-        text = json.dumps(topic_schema(topic, models[topic]), indent=2, ensure_ascii=False)
+    for topic, model in sorted(topic_models().items()):
+        text = json.dumps(topic_schema(topic, model), indent=2, ensure_ascii=False)
         files[Path("docs/schemas") / f"{topic}.json"] = text + "\n"
     return files
 

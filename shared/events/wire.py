@@ -74,10 +74,12 @@ def _card(n: int, **fields: Any) -> dict[str, Any]:
 
 
 def _notice(channel: str) -> dict[str, Any]:
+    sms = {"encoding": "gsm7", "segments": 1} if channel == "sms" else {}
     return {"notification_id": "6f1e0c39-2d4b-4a8e-9c7f-1b3d5e7f9a21", "occurred_at": T, "chain_id": "ch-1",
             "location_id": "loc-1", "channel": channel, "to": "+36201234567", "client_id": "cl-5",
             "type": "membership.deducted", "text": "Anna, 1 visit was deducted from membership 4567; 9 left.",
-            "locale": "en", "source_event_id": "e-2101", "audience": "client"}
+            "locale": "en", "source_event_id": "e-2101", "audience": "client",
+            "send_before": "2026-03-02T10:40:00+00:00", **sms}
 
 
 _TYPE = _event(2001, membership_type_id=TYPE_ID, name="Massage membership", price="8000", archived=False,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema_rs
 import pytest
 import yaml
 
@@ -64,3 +65,24 @@ def test_each_message_names_its_key_its_traceparent_header_and_an_example() -> N
     assert sms["examples"][0]["payload"]["channel"] == "sms"
     deducted = doc["components"]["messages"]["membership.deducted.MembershipDeducted"]
     assert "client.id" in deducted["bindings"]["kafka"]["key"]["description"]
+
+
+def test_every_example_meets_its_topics_json_schema() -> None:
+    files = contract_export.render()
+    for name in contract_export.SERVICES:
+        doc = yaml.safe_load(files[Path(f"docs/asyncapi/{name}.yaml")])
+        for message_id, message in doc["components"]["messages"].items():
+            topic = message_id.rsplit(".", 1)[0]
+            schema = json.loads(files[Path(f"docs/schemas/{topic}.json")])
+            for example in message["examples"]:
+                errors = [e.message for e in jsonschema_rs.validator_for(schema).iter_errors(example["payload"])]
+                assert not errors, (name, topic, errors)
+
+
+@pytest.mark.parametrize("topic", sorted(wire.EXTERNAL))
+def test_what_a_service_publishes_on_a_topic_others_publish_meets_its_validation_schema(topic: str) -> None:
+    # The gateway (every inbound topic) and inventory (membership.sold) publish the validated event again.
+    schema = json.loads(contract_export.render()[Path(f"docs/schemas/{topic}.json")])
+    model = contract_export.topic_models()[topic]
+    published = model.model_validate(wire.EXAMPLES[topic]).model_dump(mode="json")
+    assert not [e.message for e in jsonschema_rs.validator_for(schema).iter_errors(published)]
