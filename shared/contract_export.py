@@ -36,6 +36,11 @@ def topic_schema(topic: str, model: type[BaseModel]) -> dict[str, Any]:
                         f"Kafka key: {wire.key(topic)}).", **schema}
 
 
+class Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:  # an object met twice is written out twice, never `&id001`
+        return True
+
+
 @cache
 def services() -> list[tuple[str, Service]]:
     return [(name, importlib.import_module(f"services.{name}.app").build()) for name in SERVICES]
@@ -56,8 +61,8 @@ def render() -> dict[Path, str]:
     for name, service in services():
         doc = service.asyncapi()
         doc["servers"]["kafka"]["host"] = SERVER
-        files[Path("docs/asyncapi") / f"{name}.yaml"] = f"# {GENERATED}\n" + yaml.safe_dump(
-            doc, sort_keys=False, allow_unicode=True, width=120)
+        files[Path("docs/asyncapi") / f"{name}.yaml"] = f"# {GENERATED}\n" + yaml.dump(
+            doc, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=120)
     for topic, model in sorted(topic_models().items()):
         text = json.dumps(topic_schema(topic, model), indent=2, ensure_ascii=False)
         files[Path("docs/schemas") / f"{topic}.json"] = text + "\n"
