@@ -17,7 +17,7 @@ from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 from shared import admin, topics
 from shared.settings import Settings
 
-from .conftest import Stack
+from .conftest import Stack, eventually
 
 DAY_MS = 86_400_000
 
@@ -78,7 +78,8 @@ async def test_a_topic_with_fewer_partitions_is_reported_and_grown_only_when_ask
 
         await admin.create_topics(settings, grow_partitions=True)
         assert f"{name}: grown from 2 to 4 partitions" in capsys.readouterr().out
-        assert await partitions(client, name) == 4
+        # the broker's metadata follows CreatePartitions a moment later
+        await eventually(lambda: partitions(client, name), lambda n: n == 4, what="4 partitions")
 
         await admin.create_topics(settings.model_copy(update={"topic_partitions": 3}), grow_partitions=True)
         assert f"{name}: 4 partitions, setting 3 (never lowered)" in capsys.readouterr().out
