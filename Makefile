@@ -11,7 +11,7 @@ help:
 	@echo "make run     set up, start Kafka + PostgreSQL + the four services, play the demo (Ctrl-C stops all)"
 	@echo "make test    set up, then the whole suite against a fresh Kafka and PostgreSQL"
 	@echo "make unit    the unit tests only (no servers)"
-	@echo "make lint    ruff + mypy"
+	@echo "make lint    ruff check, ruff format --check, mypy"
 	@echo "make contract   write docs/schemas/*.json and docs/asyncapi/*.yaml from the event models (commit them)"
 	@echo "make bench   the whole chain under load: throughput, latency, memory, against the bare limits"
 	@echo "make bench-webhooks   a burst of 1,000 Altegio webhooks at the gateway: answer latency, time to apply"
@@ -41,6 +41,7 @@ unit: setup
 
 lint: setup
 	$(VENV)/bin/ruff check shared services deploy tests bench
+	$(VENV)/bin/ruff format --check shared services deploy tests bench
 	$(VENV)/bin/mypy
 
 contract: setup

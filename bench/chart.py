@@ -28,8 +28,10 @@ def draw(results: Results, path: Path) -> None:
     memory(fig.add_subplot(grid[2, 0]), results)
     cpu(fig.add_subplot(grid[2, 1]), results)
     m = results.machine
-    fig.suptitle(f"Perkstream bench, {results.knobs.clients:,} clients: {m['cores']} cores ({m['cpu_model']}) shared "
-                 f"by Kafka, PostgreSQL, the services and the bench; {m['when']}")
+    fig.suptitle(
+        f"Perkstream bench, {results.knobs.clients:,} clients: {m['cores']} cores ({m['cpu_model']}) shared "
+        f"by Kafka, PostgreSQL, the services and the bench; {m['when']}"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -39,10 +41,16 @@ def throughput(ax: Axes, results: Results) -> None:
     runs = by_replicas(results)
     lim = results.limits
     labels = [f"ours\n{r} replica(s)\nvisits/s" for r in runs] + [
-        "Kafka\nproduce->consume\nmsgs/s", "PostgreSQL\n1 msg per tx\ntx/s", "PostgreSQL\n100 msgs per tx\nmsgs/s"]
+        "Kafka\nproduce->consume\nmsgs/s",
+        "PostgreSQL\n1 msg per tx\ntx/s",
+        "PostgreSQL\n100 msgs per tx\nmsgs/s",
+    ]
     values = [max_phase(p).visits_per_s for p in runs.values()] + [
-        lim.kafka_msgs_per_s, lim.pg_tx_per_s, lim.pg_batched_msgs_per_s]
-    bars = ax.bar(labels, values, color=[*COLORS[:len(runs)], *["tab:gray"] * 3])
+        lim.kafka_msgs_per_s,
+        lim.pg_tx_per_s,
+        lim.pg_batched_msgs_per_s,
+    ]
+    bars = ax.bar(labels, values, color=[*COLORS[: len(runs)], *["tab:gray"] * 3])
     ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values])
     ax.axhline(TARGETS.visits_per_second, color="tab:red", linestyle="--", label="target (visits/s)")
     ax.set_yscale("log")
@@ -55,8 +63,14 @@ def latency(ax: Axes, results: Results) -> None:
         paced = [p for p in phases if p.rate is not None and p.latency_ms]
         rates = [p.rate or 0 for p in paced]
         for q, style in (("p50", ":"), ("p95", "--"), ("p99", "-")):
-            ax.plot(rates, [p.latency_ms[q] for p in paced], style, marker="o", color=color,
-                    label=f"{replicas} replica(s) {q}")
+            ax.plot(
+                rates,
+                [p.latency_ms[q] for p in paced],
+                style,
+                marker="o",
+                color=color,
+                label=f"{replicas} replica(s) {q}",
+            )
     ax.plot([TARGETS.p99_at_rate], [TARGETS.p99_ms], "r*", markersize=14, label="target p99")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -73,10 +87,18 @@ def lag(ax: Axes, results: Results) -> None:
     for group in results.lag[0][1]:
         ax.plot([t - t0 for t, _ in results.lag], [lags[group] for _, lags in results.lag], label=group)
     for i, p in enumerate(results.phases):
-        ax.axvspan(p.started - t0, p.ended - t0, color=COLORS[(p.replicas - 1) % len(COLORS)],
-                   alpha=0.08 + 0.06 * (i % 2))
-        ax.text(p.started - t0, 1.0, f"{p.replicas}x {p.name}", transform=ax.get_xaxis_transform(), fontsize=8,
-                va="top", rotation=90)
+        ax.axvspan(
+            p.started - t0, p.ended - t0, color=COLORS[(p.replicas - 1) % len(COLORS)], alpha=0.08 + 0.06 * (i % 2)
+        )
+        ax.text(
+            p.started - t0,
+            1.0,
+            f"{p.replicas}x {p.name}",
+            transform=ax.get_xaxis_transform(),
+            fontsize=8,
+            va="top",
+            rotation=90,
+        )
     ax.set_xlabel("seconds since the first phase")
     ax.set_ylabel("messages not yet consumed")
     ax.set_title("Consumer lag per group over the run (shaded: each phase, from first publish to last effect)")
@@ -101,14 +123,20 @@ def cpu(ax: Axes, results: Results) -> None:
     ax.legend()
 
 
-def _per_process(ax: Axes, results: Results, names: tuple[str, ...],
-                 value: Callable[[list[PhaseResult], str], float], unit: str) -> None:
+def _per_process(
+    ax: Axes, results: Results, names: tuple[str, ...], value: Callable[[list[PhaseResult], str], float], unit: str
+) -> None:
     runs = by_replicas(results)
     width = 0.8 / len(runs)
     for i, (replicas, phases) in enumerate(runs.items()):
         xs = [j + i * width for j in range(len(names))]
-        bars = ax.bar(xs, [value(phases, name) for name in names], width, color=COLORS[i % len(COLORS)],
-                      label=f"{replicas} replica(s)")
+        bars = ax.bar(
+            xs,
+            [value(phases, name) for name in names],
+            width,
+            color=COLORS[i % len(COLORS)],
+            label=f"{replicas} replica(s)",
+        )
         ax.bar_label(bars, fmt="%.0f", fontsize=8)
     ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(names))], names)
     ax.set_ylabel(unit)

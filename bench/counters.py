@@ -34,6 +34,9 @@ async def snapshot(stack: BenchStack) -> Snapshot:
 
 
 def per_visit(before: Snapshot, after: Snapshot, visits: int) -> dict[str, dict[str, float]]:
-    return {service: {name: round((value - before.get(service, {}).get(name, 0.0)) / visits, 2)
-                      for name, value in counts.items()}
-            for service, counts in after.items()}
+    return {
+        service: {
+            name: round((value - before.get(service, {}).get(name, 0.0)) / visits, 2) for name, value in counts.items()
+        }
+        for service, counts in after.items()
+    }

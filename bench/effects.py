@@ -54,8 +54,9 @@ class Notices:
 
     def __init__(self, bootstrap_servers: str) -> None:
         # No group: started with its topic, it is given every partition at once.
-        self.consumer = AIOKafkaConsumer(topics.NOTIFICATION_SMS, bootstrap_servers=bootstrap_servers, group_id=None,
-                                         enable_auto_commit=False)
+        self.consumer = AIOKafkaConsumer(
+            topics.NOTIFICATION_SMS, bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False
+        )
         self._by_trace: dict[bytes, tuple[PhaseTraces, Traced]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -138,25 +139,40 @@ class Effects:
         )
 
     async def _notices_by_type(self) -> dict[str, int]:
-        rows = await self.pool.fetch("SELECT type, count(*) AS n FROM notifications.notices WHERE chain_id = $1 "
-                                     "GROUP BY type", self.chain_id)
+        rows = await self.pool.fetch(
+            "SELECT type, count(*) AS n FROM notifications.notices WHERE chain_id = $1 GROUP BY type", self.chain_id
+        )
         return {r["type"]: r["n"] for r in rows}
 
     async def deductions(self, mark: Mark) -> int:
-        return int(await self.pool.fetchval(
-            "SELECT count(*) FROM memberships.membership_history WHERE id > $2 AND chain_id = $1 "
-            "AND kind = 'deduction'", self.chain_id, mark.deduction_id))
+        return int(
+            await self.pool.fetchval(
+                "SELECT count(*) FROM memberships.membership_history WHERE id > $2 AND chain_id = $1 "
+                "AND kind = 'deduction'",
+                self.chain_id,
+                mark.deduction_id,
+            )
+        )
 
     async def accruals(self, mark: Mark) -> int:
-        return int(await self.pool.fetchval(
-            "SELECT count(*) FROM loyalty.card_transactions WHERE id > $2 AND chain_id = $1 AND kind = 'accrual'",
-            self.chain_id, mark.transaction_id))
+        return int(
+            await self.pool.fetchval(
+                "SELECT count(*) FROM loyalty.card_transactions WHERE id > $2 AND chain_id = $1 AND kind = 'accrual'",
+                self.chain_id,
+                mark.transaction_id,
+            )
+        )
 
     async def operations(self, visits: list[Visit]) -> int:
         # Visit ids are zero-padded numbers, so a phase's operations are one range of (chain_id, source).
-        return int(await self.pool.fetchval(
-            "SELECT count(*) FROM inventory.operations WHERE chain_id = $1 AND source BETWEEN $2 AND $3",
-            self.chain_id, f"visit:{visits[0].visit_id}", f"visit:{visits[-1].visit_id}"))
+        return int(
+            await self.pool.fetchval(
+                "SELECT count(*) FROM inventory.operations WHERE chain_id = $1 AND source BETWEEN $2 AND $3",
+                self.chain_id,
+                f"visit:{visits[0].visit_id}",
+                f"visit:{visits[-1].visit_id}",
+            )
+        )
 
     async def notices(self, mark: Mark, required: set[str]) -> tuple[int, int]:
         """Notices recorded since the mark: of the `required` types, and of every type."""

@@ -61,8 +61,13 @@ def _paid_messages(count: int) -> list[dict[str, object]]:
 async def kafka_loop(settings: Settings, payloads: list[bytes]) -> float:
     """msgs/s from the first send to the commit of the last message, producing and consuming at once."""
     await _create_topic(settings)
-    consumer = AIOKafkaConsumer(TOPIC, bootstrap_servers=settings.kafka_bootstrap_servers, group_id=GROUP,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        TOPIC,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=GROUP,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()  # joins the group and waits for its partitions: not part of what is measured
     try:
         async with Kafka(settings.kafka_bootstrap_servers) as kafka:
@@ -138,10 +143,12 @@ async def _transactions(pool: asyncpg.Pool, payload: bytes, per_transaction: int
                 # Sorted: two transactions lock their rows in the same order, so they never deadlock.
                 ids = sorted(random.randrange(BALANCES) for _ in range(per_transaction))
                 async with conn.transaction():
-                    await conn.executemany("INSERT INTO bench_limit.outbox (key, value) VALUES ($1, $2)",
-                                           [(str(i), payload) for i in ids])
-                    await conn.executemany("UPDATE bench_limit.balances SET visits = visits + 1 WHERE id = $1",
-                                           [(i,) for i in ids])
+                    await conn.executemany(
+                        "INSERT INTO bench_limit.outbox (key, value) VALUES ($1, $2)", [(str(i), payload) for i in ids]
+                    )
+                    await conn.executemany(
+                        "UPDATE bench_limit.balances SET visits = visits + 1 WHERE id = $1", [(i,) for i in ids]
+                    )
                 done += 1
 
     started = time.perf_counter()

@@ -83,15 +83,29 @@ class Load:
             traces.visits[visit_id].paid_ms = ms
         started, published = min(stamps.values()) / 1000, max(stamps.values()) / 1000
         counts, ended = await self.done(visits, traces, mark)
-        result = PhaseResult(replicas, name, rate, count, first, started, published, ended,
-                             round(count / (ended - started), 1), percentiles(traces.latencies_ms()), counts,
-                             self.probes.resources.usage(started, ended), self.probes.waits.mean(started, ended))
+        result = PhaseResult(
+            replicas,
+            name,
+            rate,
+            count,
+            first,
+            started,
+            published,
+            ended,
+            round(count / (ended - started), 1),
+            percentiles(traces.latencies_ms()),
+            counts,
+            self.probes.resources.usage(started, ended),
+            self.probes.waits.mean(started, ended),
+        )
         result.per_visit = counters.per_visit(before, await counters.snapshot(self.stack), count)
         for process, usage in result.resources.items():  # % of one core over the phase -> ms per visit
             cpu_ms = usage.cpu_mean / 100 * (ended - started) * 1000 / count
             result.per_visit.setdefault(process, {})["cpu_ms"] = round(cpu_ms, 2)
-        print(f"    {result.visits_per_s:,.0f} visits/s end to end, p99 {result.latency_ms.get('p99', 0):,.0f} ms",
-              flush=True)
+        print(
+            f"    {result.visits_per_s:,.0f} visits/s end to end, p99 {result.latency_ms.get('p99', 0):,.0f} ms",
+            flush=True,
+        )
         return result
 
     async def done(self, visits: list[scenario.Visit], traces: PhaseTraces, mark: Mark) -> tuple[Counts, float]:
@@ -100,8 +114,12 @@ class Load:
         The required notices on notification.sms come first (counted in memory, free): they come after
         the deductions and accruals that caused them. Only then are the services' tables asked, each
         until its count is complete: inventory's operations are the one effect no notice follows."""
-        want = Counts(deductions=sum(v.deductions for v in visits), accruals=sum(v.accruals for v in visits),
-                      operations=sum(v.operations for v in visits), notices=traces.required)
+        want = Counts(
+            deductions=sum(v.deductions for v in visits),
+            accruals=sum(v.accruals for v in visits),
+            operations=sum(v.operations for v in visits),
+            notices=traces.required,
+        )
         counters: dict[str, Callable[[], Awaitable[int]]] = {
             "deductions": lambda: self.effects.deductions(mark),
             "accruals": lambda: self.effects.accruals(mark),
@@ -121,8 +139,10 @@ class Load:
             if now != progress:
                 progress, stalled_since = now, time.monotonic()
             elif time.monotonic() - stalled_since > STALL:
-                raise RuntimeError(f"phase stalled: have {have}, {traces.required_seen} of {traces.required} "
-                                   f"notices on notification.sms; want {want}")
+                raise RuntimeError(
+                    f"phase stalled: have {have}, {traces.required_seen} of {traces.required} "
+                    f"notices on notification.sms; want {want}"
+                )
             await asyncio.sleep(POLL)
         required = {t for v in visits for t in v.notice_types}
         have.notices, have.all_notices = await self.effects.notices(mark, required)
@@ -137,8 +157,9 @@ class Load:
         return have, ended
 
 
-async def paced(kafka: Kafka, visits: list[scenario.Visit], headers: dict[str, list[tuple[str, bytes]]],
-                rate: int) -> dict[str, int]:
+async def paced(
+    kafka: Kafka, visits: list[scenario.Visit], headers: dict[str, list[tuple[str, bytes]]], rate: int
+) -> dict[str, int]:
     """Publishes `visits` at `rate` per second: each visit at its due time (the ones due together in one
     send, at most every 10 ms), without waiting for the previous sends' acknowledgements."""
     loop = asyncio.get_running_loop()
@@ -161,8 +182,12 @@ def percentiles(values: list[float]) -> dict[str, float]:
     if len(values) < 2:
         return {}
     cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return {"p50": round(cuts[49], 1), "p95": round(cuts[94], 1), "p99": round(cuts[98], 1),
-            "max": round(max(values), 1)}
+    return {
+        "p50": round(cuts[49], 1),
+        "p95": round(cuts[94], 1),
+        "p99": round(cuts[98], 1),
+        "max": round(max(values), 1),
+    }
 
 
 @dataclass
@@ -210,9 +235,14 @@ async def play(stack: BenchStack, knobs: Knobs) -> Results:
 
 def about_machine() -> dict[str, Any]:
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
-                 platform.processor() or "unknown")
-    return {"cores": os.cpu_count(), "cpu_model": model,
-            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "load_average_before": [round(x, 2) for x in os.getloadavg()],
-            "when": datetime.now(UTC).isoformat(timespec="seconds")}
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

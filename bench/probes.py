@@ -75,11 +75,14 @@ class Resources:
     def usage(self, start: float, end: float) -> dict[str, Usage]:
         window = [s for t, s in self.samples if start <= t <= end]
         names = sorted({name for s in window for name in s})
-        return {name: Usage(
-            peak_rss_mb=round(max(s[name][0] for s in window if name in s), 1),
-            cpu_mean=round(sum(s[name][1] for s in window if name in s) / len(window), 1),
-            cpu_peak=round(max(s[name][1] for s in window if name in s), 1),
-        ) for name in names}
+        return {
+            name: Usage(
+                peak_rss_mb=round(max(s[name][0] for s in window if name in s), 1),
+                cpu_mean=round(sum(s[name][1] for s in window if name in s) / len(window), 1),
+                cpu_peak=round(max(s[name][1] for s in window if name in s), 1),
+            )
+            for name in names
+        }
 
 
 class Lag:
@@ -99,8 +102,10 @@ class Lag:
         await self.offsets.start()
         for service, consumed in (await consumed_topics(self.stack.urls)).items():
             self.partitions[f"perkstream.{service}"] = [
-                TopicPartition(t["topic"], p["partition"]) for t in await self.admin.describe_topics(consumed)
-                for p in t["partitions"]]
+                TopicPartition(t["topic"], p["partition"])
+                for t in await self.admin.describe_topics(consumed)
+                for p in t["partitions"]
+            ]
 
     async def stop(self) -> None:
         await self.offsets.stop()
@@ -135,13 +140,16 @@ class Lag:
             if all(members.get(g) == replicas for g in self.partitions) and not any((await self.sample()).values()):
                 return
             await asyncio.sleep(LAG_EVERY)
-        raise RuntimeError(f"groups not settled with {replicas} replicas: {await self.members()}, "
-                           f"lag {await self.behind()}")
+        raise RuntimeError(
+            f"groups not settled with {replicas} replicas: {await self.members()}, lag {await self.behind()}"
+        )
 
     async def behind(self) -> dict[str, dict[str, int]]:
         """The partitions each group has not consumed to the end, and by how much."""
-        return {group: {f"{tp.topic}/{tp.partition}": lag for tp, lag in lags.items() if lag}
-                for group, lags in (await self._per_partition()).items()}
+        return {
+            group: {f"{tp.topic}/{tp.partition}": lag for tp, lag in lags.items() if lag}
+            for group, lags in (await self._per_partition()).items()
+        }
 
 
 class Waits:
@@ -156,7 +164,8 @@ class Waits:
         rows = await self.pool.fetch(
             """SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS what, count(*) AS n
                FROM pg_stat_activity WHERE datname = current_database() AND state = 'active'
-               AND pid <> pg_backend_pid() GROUP BY 1""")
+               AND pid <> pg_backend_pid() GROUP BY 1"""
+        )
         self.samples.append((time.time(), {r["what"]: r["n"] for r in rows}))
 
     def mean(self, start: float, end: float) -> dict[str, float]:
@@ -175,8 +184,11 @@ async def consumed_topics(urls: dict[str, str]) -> dict[str, list[str]]:
     async with httpx.AsyncClient(timeout=10) as http:
         for service in SERVICES:
             doc = (await http.get(f"{urls[service]}/asyncapi")).raise_for_status().json()
-            found[service] = [op["channel"]["$ref"].rsplit("/", 1)[1]
-                              for op in doc["operations"].values() if op["action"] == "receive"]
+            found[service] = [
+                op["channel"]["$ref"].rsplit("/", 1)[1]
+                for op in doc["operations"].values()
+                if op["action"] == "receive"
+            ]
     return found
 
 
@@ -191,9 +203,11 @@ class Probes:
 
     async def __aenter__(self) -> Probes:
         await self.lag.start()
-        self._tasks = [asyncio.create_task(_every(RESOURCES_EVERY, self._resources)),
-                       asyncio.create_task(_every(LAG_EVERY, self.lag.sample)),
-                       asyncio.create_task(_every(LAG_EVERY, self.waits.sample))]
+        self._tasks = [
+            asyncio.create_task(_every(RESOURCES_EVERY, self._resources)),
+            asyncio.create_task(_every(LAG_EVERY, self.lag.sample)),
+            asyncio.create_task(_every(LAG_EVERY, self.waits.sample)),
+        ]
         return self
 
     async def _resources(self) -> None:

@@ -45,8 +45,9 @@ def summary(results: Results) -> dict[int, dict[str, Any]]:
         of_ceiling = round(best / kafka_ceiling(results, top), 4)
         out[replicas] = {
             "cpu_ms_per_visit": cpu_ms,
-            "sql_statements_per_visit": round(sum(top.per_visit.get(n, {}).get("sql_statements", 0)
-                                                  for n in SERVICES), 1),
+            "sql_statements_per_visit": round(
+                sum(top.per_visit.get(n, {}).get("sql_statements", 0) for n in SERVICES), 1
+            ),
             "of_kafka_ceiling": of_ceiling,
             "visits_per_s": best,
             "of_kafka_msgs_per_s": round(best / results.limits.kafka_msgs_per_s, 4),
@@ -68,24 +69,32 @@ def summary(results: Results) -> dict[int, dict[str, Any]]:
 def print_table(results: Results) -> None:
     m, k, lim = results.machine, results.knobs, results.limits
     runs = by_replicas(results)
-    print(f"\nPerkstream bench: {k.clients:,} clients, {m['cores']} cores ({m['cpu_model']}), "
-          f"{m['memory_gb']} GB, load average {m['load_average_before']} before, {m['load_average_after']} after")
+    print(
+        f"\nPerkstream bench: {k.clients:,} clients, {m['cores']} cores ({m['cpu_model']}), "
+        f"{m['memory_gb']} GB, load average {m['load_average_before']} before, {m['load_average_after']} after"
+    )
     print("\nlimits (same broker and database, nothing of ours in between):")
     print(f"  Kafka produce -> consume, visit.paid           {lim.kafka_msgs_per_s:>9,.0f} msgs/s")
     print(f"  PostgreSQL, 1 insert + 1 update per tx         {lim.pg_tx_per_s:>9,.0f} tx/s")
     print(f"  PostgreSQL, 100 of them per tx                 {lim.pg_batched_msgs_per_s:>9,.0f} msgs/s")
     print("\nphases (visits/s end to end: every effect done; latency: visit.paid -> its last SMS):")
-    print(f"  {'replicas':>8} {'phase':>7} {'visits':>7} {'published/s':>11} {'visits/s':>9} "
-          f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(
+        f"  {'replicas':>8} {'phase':>7} {'visits':>7} {'published/s':>11} {'visits/s':>9} "
+        f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    )
     for p in results.phases:
         lat = [f"{p.latency_ms.get(q, 0):>8,.0f}" for q in ("p50", "p95", "p99", "max")]
-        print(f"  {p.replicas:>8} {p.name:>7} {p.visits:>7,} {p.published_per_s:>11,.0f} {p.visits_per_s:>9,.0f} "
-              + " ".join(lat))
+        print(
+            f"  {p.replicas:>8} {p.name:>7} {p.visits:>7,} {p.published_per_s:>11,.0f} {p.visits_per_s:>9,.0f} "
+            + " ".join(lat)
+        )
     print("\nours (max phase) as a fraction of each limit:")
     for replicas, s in summary(results).items():
-        print(f"  {replicas} replica(s): {s['visits_per_s']:,.0f} visits/s = {s['of_kafka_msgs_per_s']:.1%} of Kafka's "
-              f"msgs/s, {s['of_pg_tx_per_s']:.0%} of PostgreSQL's tx/s, {s['of_pg_batched_msgs_per_s']:.1%} of its "
-              f"batched msgs/s")
+        print(
+            f"  {replicas} replica(s): {s['visits_per_s']:,.0f} visits/s = {s['of_kafka_msgs_per_s']:.1%} of Kafka's "
+            f"msgs/s, {s['of_pg_tx_per_s']:.0%} of PostgreSQL's tx/s, {s['of_pg_batched_msgs_per_s']:.1%} of its "
+            f"batched msgs/s"
+        )
     print("\nresources per process: peak RSS MB over all phases / CPU % of one core, mean and peak in the max phase")
     print(f"  {'':14}" + "".join(f"{f'{r} replica(s)':>26}" for r in runs))
     for name in ORDER:
@@ -121,24 +130,32 @@ def print_per_visit(results: Results) -> None:
     print("\nper visit in the max phase: CPU ms per process, and what each service did (its own counters)")
     for replicas, phases in by_replicas(results).items():
         best = max_phase(phases)
-        print(f"  {replicas} replica(s){'':5} {'CPU ms':>8} {'SQL statements':>15} {'Kafka consumed':>15} "
-              f"{'published':>10}")
+        print(
+            f"  {replicas} replica(s){'':5} {'CPU ms':>8} {'SQL statements':>15} {'Kafka consumed':>15} "
+            f"{'published':>10}"
+        )
         total_cpu = 0.0
         for name in ORDER:
             figures = best.per_visit.get(name)
             if not figures:
                 continue
             total_cpu += figures.get("cpu_ms", 0) if name not in NOT_OURS else 0
-            counted = (f"{figures['sql_statements']:>15.1f} {figures['kafka_consumed']:>15.1f} "
-                       f"{figures['kafka_published']:>10.1f}" if "sql_statements" in figures else "")
+            counted = (
+                f"{figures['sql_statements']:>15.1f} {figures['kafka_consumed']:>15.1f} "
+                f"{figures['kafka_published']:>10.1f}"
+                if "sql_statements" in figures
+                else ""
+            )
             print(f"  {name:19} {figures.get('cpu_ms', 0):>8.2f} {counted}")
         sql = sum(best.per_visit.get(n, {}).get("sql_statements", 0) for n in SERVICES)
         print(f"  {'ours, all together':19} {total_cpu:>8.2f} {sql:>15.1f}   (target: <= 2 ms of CPU per visit)")
         produced, consumed = kafka_per_visit(best)
         ceiling = kafka_ceiling(results, best)
-        print(f"  Kafka: {produced:.1f} messages produced and {consumed:.1f} consumed per visit; the bare loop's "
-              f"{results.limits.kafka_msgs_per_s:,.0f} msgs/s allow {ceiling:,.0f} visits/s; ours "
-              f"{best.visits_per_s:,.0f} = {best.visits_per_s / ceiling:.0%} of it (target: >= 50%)")
+        print(
+            f"  Kafka: {produced:.1f} messages produced and {consumed:.1f} consumed per visit; the bare loop's "
+            f"{results.limits.kafka_msgs_per_s:,.0f} msgs/s allow {ceiling:,.0f} visits/s; ours "
+            f"{best.visits_per_s:,.0f} = {best.visits_per_s / ceiling:.0%} of it (target: >= 50%)"
+        )
 
 
 def print_targets(results: Results) -> None:
@@ -148,13 +165,15 @@ def print_targets(results: Results) -> None:
         verdict = s["targets"]
         p99 = s[f"p99_ms_at_{t.p99_at_rate}"]
         rss = max(s["peak_rss_mb"].values())
-        print(f"  {replicas} replica(s): >= {t.visits_per_second:,.0f} visits/s: {s['visits_per_s']:,.0f} "
-              f"{_verdict(verdict['visits_per_s'])}; p99 <= {t.p99_ms:.0f} ms at {t.p99_at_rate}/s: "
-              f"{'not played' if p99 is None else f'{p99:,.0f} ms'} {_verdict(verdict['p99_ms'])}; "
-              f"RSS <= {t.rss_mb:.0f} MB: {rss:.0f} MB {_verdict(verdict['rss_mb'])}; "
-              f"CPU <= {t.cpu_ms_per_visit:g} ms per visit: {s['cpu_ms_per_visit']:.1f} "
-              f"{_verdict(verdict['cpu_ms_per_visit'])}; >= {t.of_kafka_ceiling:.0%} of the Kafka ceiling: "
-              f"{s['of_kafka_ceiling']:.0%} {_verdict(verdict['of_kafka_ceiling'])}")
+        print(
+            f"  {replicas} replica(s): >= {t.visits_per_second:,.0f} visits/s: {s['visits_per_s']:,.0f} "
+            f"{_verdict(verdict['visits_per_s'])}; p99 <= {t.p99_ms:.0f} ms at {t.p99_at_rate}/s: "
+            f"{'not played' if p99 is None else f'{p99:,.0f} ms'} {_verdict(verdict['p99_ms'])}; "
+            f"RSS <= {t.rss_mb:.0f} MB: {rss:.0f} MB {_verdict(verdict['rss_mb'])}; "
+            f"CPU <= {t.cpu_ms_per_visit:g} ms per visit: {s['cpu_ms_per_visit']:.1f} "
+            f"{_verdict(verdict['cpu_ms_per_visit'])}; >= {t.of_kafka_ceiling:.0%} of the Kafka ceiling: "
+            f"{s['of_kafka_ceiling']:.0%} {_verdict(verdict['of_kafka_ceiling'])}"
+        )
 
 
 def _verdict(ok: bool | None) -> str:

@@ -41,8 +41,11 @@ class BenchStack:
 
     def scale(self, replicas: int) -> None:
         """Starts processes until every service has `replicas` of them (same consumer group each)."""
-        new = [processes.start(name, self.env, STATE / "logs", local.free_port())
-               for name in SERVICES for _ in range(replicas - len(self.of(name)))]
+        new = [
+            processes.start(name, self.env, STATE / "logs", local.free_port())
+            for name in SERVICES
+            for _ in range(replicas - len(self.of(name)))
+        ]
         self.running += new
         processes.wait_ready(new)
 
@@ -62,8 +65,9 @@ def bench_stack() -> Iterator[BenchStack]:
     shutil.rmtree(STATE, ignore_errors=True)
     servers = local.Stack(STATE, kafka_port=local.free_port(pair=True), pg_port=local.free_port(), fast_disk=False)
     local.up(servers)
-    stack = BenchStack(servers, Settings(kafka_bootstrap_servers=servers.bootstrap_servers,
-                                         database_url=servers.database_url))
+    stack = BenchStack(
+        servers, Settings(kafka_bootstrap_servers=servers.bootstrap_servers, database_url=servers.database_url)
+    )
     ok = False
     try:
         admin.migrate(stack.settings)

@@ -40,12 +40,19 @@ async def burst(settings_url: str, gateways: list[str], deliveries: int, concurr
     base = json.loads((REAL / "altegio_record_update_arrived_paid.json").read_text())
     changed = (datetime.now(UTC) + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%S+0500")
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as http:
-        connection = {"system": "altegio", "name": "bench", "api_base_url": "https://api.alteg.io",
-                      "partner_token": "t", "user_token": "t",
-                      "locations": [{"company_id": base["company_id"], "location_id": "loc-1",
-                                     "time_zone": "Asia/Almaty"}]}
-        r = await http.post(f"{gateway}/v1/chains/bench-webhooks/connections",
-                            headers={"Authorization": f"Bearer {key}"}, json=connection)
+        connection = {
+            "system": "altegio",
+            "name": "bench",
+            "api_base_url": "https://api.alteg.io",
+            "partner_token": "t",
+            "user_token": "t",
+            "locations": [{"company_id": base["company_id"], "location_id": "loc-1", "time_zone": "Asia/Almaty"}],
+        }
+        r = await http.post(
+            f"{gateway}/v1/chains/bench-webhooks/connections",
+            headers={"Authorization": f"Bearer {key}"},
+            json=connection,
+        )
         r.raise_for_status()
         urls, secret = [f"{g}{r.json()['webhook_path']}" for g in gateways], r.json()["secret"]
         bodies = []
@@ -61,8 +68,9 @@ async def burst(settings_url: str, gateways: list[str], deliveries: int, concurr
             url = urls[i % len(urls)]
             async with gate:
                 started = time.perf_counter()
-                answer = await http.post(url, params={"secret": secret}, content=body,
-                                         headers={"Content-Type": "application/json"})
+                answer = await http.post(
+                    url, params={"secret": secret}, content=body, headers={"Content-Type": "application/json"}
+                )
                 latencies.append(time.perf_counter() - started)
                 answer.raise_for_status()
 
@@ -81,9 +89,16 @@ async def burst(settings_url: str, gateways: list[str], deliveries: int, concurr
     finally:
         await conn.close()
     q = statistics.quantiles(latencies, n=100)
-    return {"deliveries": deliveries, "concurrency": concurrency, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
-            "max_ms": max(latencies) * 1000, "answered_per_s": deliveries / answered,
-            "all_applied_s": applied, "applied": events}
+    return {
+        "deliveries": deliveries,
+        "concurrency": concurrency,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+        "max_ms": max(latencies) * 1000,
+        "answered_per_s": deliveries / answered,
+        "all_applied_s": applied,
+        "applied": events,
+    }
 
 
 def main() -> None:
@@ -95,11 +110,13 @@ def main() -> None:
         stack.running += gateways
         processes.wait_ready(gateways)
         figures = asyncio.run(burst(stack.settings.database_url, [g.url for g in gateways], deliveries, concurrency))
-    print(f"webhooks: {figures['deliveries']} deliveries from {figures['concurrency']} connections to {replicas} "
-          f"gateway process(es): answered "
-          f"p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms, max {figures['max_ms']:.0f} ms "
-          f"({figures['answered_per_s']:.0f}/s); all applied after {figures['all_applied_s']:.1f} s "
-          f"({figures['applied']} with events)")
+    print(
+        f"webhooks: {figures['deliveries']} deliveries from {figures['concurrency']} connections to {replicas} "
+        f"gateway process(es): answered "
+        f"p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms, max {figures['max_ms']:.0f} ms "
+        f"({figures['answered_per_s']:.0f}/s); all applied after {figures['all_applied_s']:.1f} s "
+        f"({figures['applied']} with events)"
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,11 @@ def receipt_for(notice: dict[str, Any], seen: Seen, now: datetime) -> dict[str, 
     """The receipt for one notice read from `notification.sms`, or None when it was handled before."""
     if not seen.add(str(notice["notification_id"])):
         return None
-    receipt: dict[str, Any] = {"notification_id": notice["notification_id"], "at": now.isoformat(),
-                               "chain_id": notice.get("chain_id")}
+    receipt: dict[str, Any] = {
+        "notification_id": notice["notification_id"],
+        "at": now.isoformat(),
+        "chain_id": notice.get("chain_id"),
+    }
     before = notice.get("send_before")
     if before and datetime.fromisoformat(before) < now:
         return {**receipt, "status": "failed", "error": f"stale: not sent after its send_before ({before})"}
@@ -59,8 +62,13 @@ def receipt_for(notice: dict[str, Any], seen: Seen, now: datetime) -> dict[str, 
 
 
 async def run(bootstrap_servers: str, group: str = "reference-aggregator") -> None:
-    consumer = AIOKafkaConsumer(topics.NOTIFICATION_SMS, bootstrap_servers=bootstrap_servers, group_id=group,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topics.NOTIFICATION_SMS,
+        bootstrap_servers=bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
     await consumer.start()
     await producer.start()
@@ -75,8 +83,11 @@ async def run(bootstrap_servers: str, group: str = "reference-aggregator") -> No
                     if receipt is None:
                         continue
                     if receipt["status"] == "delivered":  # a real aggregator sends here
-                        print(f"SMS to {notice['to']} ({notice.get('segments')} x {notice.get('encoding')}): "
-                              f"{notice['text']}", flush=True)
+                        print(
+                            f"SMS to {notice['to']} ({notice.get('segments')} x {notice.get('encoding')}): "
+                            f"{notice['text']}",
+                            flush=True,
+                        )
                     await producer.send(topics.NOTIFICATION_DELIVERY, json.dumps(receipt).encode(), key=r.key)
             if batch:
                 await producer.flush()

@@ -50,23 +50,41 @@ async def play(settings: Settings, urls: dict[str, str]) -> None:
     say(f"\n=== Demo: chain {chain} ===")
     say(f"API key for this chain (shown once): {key}")
 
-    api = httpx.AsyncClient(base_url=f"{urls['memberships']}/v1/chains/{chain}",
-                            headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    api = httpx.AsyncClient(
+        base_url=f"{urls['memberships']}/v1/chains/{chain}", headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
     async with api, Kafka(settings.kafka_bootstrap_servers) as kafka:
-        r = await api.post("/membership-types", json={
-            "name": "Massage membership", "balance": "split",
-            "services": [{"service_id": "svc-massage", "category_id": "cat-body", "visits": 10}],
-            "price": "8000", "validity": {"period": 3, "unit": "month", "counted_from": "first_visit"},
-            "recalculate_service_cost": True, "location_ids": ["loc-1"],
-        })
+        r = await api.post(
+            "/membership-types",
+            json={
+                "name": "Massage membership",
+                "balance": "split",
+                "services": [{"service_id": "svc-massage", "category_id": "cat-body", "visits": 10}],
+                "price": "8000",
+                "validity": {"period": 3, "unit": "month", "counted_from": "first_visit"},
+                "recalculate_service_cost": True,
+                "location_ids": ["loc-1"],
+            },
+        )
         r.raise_for_status()
         type_id = r.json()["id"]
         say(f"1. POST /membership-types -> {r.status_code}: 'Massage membership', 10 massages for 8000 (id {type_id})")
 
-        await kafka.publish(topics.MEMBERSHIP_SOLD, {
-            "event_id": f"demo-{uuid.uuid4()}", "occurred_at": now, "chain_id": chain, "location_id": "loc-1",
-            "sale_id": f"sale-{uuid.uuid4().hex[:8]}", "membership_type_id": type_id, "code": "4567",
-            "client": ANNA, "price": "8000"}, key=ANNA["id"])
+        await kafka.publish(
+            topics.MEMBERSHIP_SOLD,
+            {
+                "event_id": f"demo-{uuid.uuid4()}",
+                "occurred_at": now,
+                "chain_id": chain,
+                "location_id": "loc-1",
+                "sale_id": f"sale-{uuid.uuid4().hex[:8]}",
+                "membership_type_id": type_id,
+                "code": "4567",
+                "client": ANNA,
+                "price": "8000",
+            },
+            key=ANNA["id"],
+        )
         say("2. published membership.sold: code 4567 sold to Anna")
 
         async def membership() -> dict[str, Any] | None:
@@ -77,12 +95,32 @@ async def play(settings: Settings, urls: dict[str, str]) -> None:
         say(f"   before: status={before['status']} balance={before['balance']} valid_until={before['valid_until']}")
 
         visit_id = f"v-{uuid.uuid4().hex[:6]}"
-        await kafka.publish(topics.VISIT_PAID, {
-            "event_id": f"demo-{uuid.uuid4()}", "occurred_at": now, "chain_id": chain, "location_id": "loc-1",
-            "visit_id": visit_id, "client": ANNA, "loyalty_card_id": None, "bonus_spent": "0",
-            "lines": [{"kind": "service", "item_id": "svc-massage", "category_id": "cat-body", "quantity": 1,
-                       "sold": "1000", "paid": "0", "membership": {"code": "4567"}}]}, key=ANNA["id"],
-            headers=[("traceparent", f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01".encode())])
+        await kafka.publish(
+            topics.VISIT_PAID,
+            {
+                "event_id": f"demo-{uuid.uuid4()}",
+                "occurred_at": now,
+                "chain_id": chain,
+                "location_id": "loc-1",
+                "visit_id": visit_id,
+                "client": ANNA,
+                "loyalty_card_id": None,
+                "bonus_spent": "0",
+                "lines": [
+                    {
+                        "kind": "service",
+                        "item_id": "svc-massage",
+                        "category_id": "cat-body",
+                        "quantity": 1,
+                        "sold": "1000",
+                        "paid": "0",
+                        "membership": {"code": "4567"},
+                    }
+                ],
+            },
+            key=ANNA["id"],
+            headers=[("traceparent", f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01".encode())],
+        )
         say(f"3. published visit.paid: visit {visit_id}, one massage paid with membership 4567")
 
         after = await wait_for(membership, lambda m: m["visits_left"] < before["visits_left"])
@@ -100,8 +138,11 @@ async def play(settings: Settings, urls: dict[str, str]) -> None:
         receipt = aggregator.receipt_for(sms, aggregator.Seen(), datetime.now(UTC))
         assert receipt is not None
         await kafka.publish(topics.NOTIFICATION_DELIVERY, receipt, key=ANNA["id"])
-        notices = httpx.AsyncClient(base_url=f"{urls['notifications']}/v1/chains/{chain}",
-                                    headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        notices = httpx.AsyncClient(
+            base_url=f"{urls['notifications']}/v1/chains/{chain}",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
 
         async def delivered() -> list[dict[str, Any]] | None:
             resp = await notices.get("/notifications", params={"client_id": ANNA["id"]})
@@ -109,8 +150,10 @@ async def play(settings: Settings, urls: dict[str, str]) -> None:
 
         async with notices:
             history = await wait_for(delivered, lambda h: bool(h) and h[0]["status"] == "delivered")
-        say(f"5. the aggregator sends it ({sms['segments']} SMS, {sms['encoding']}, before {sms['send_before']}) and "
-            "reports delivery on notification.delivery; GET /notifications now says:")
+        say(
+            f"5. the aggregator sends it ({sms['segments']} SMS, {sms['encoding']}, before {sms['send_before']}) and "
+            "reports delivery on notification.delivery; GET /notifications now says:"
+        )
         say(f"   status={history[0]['status']} segments={history[0]['segments']} ({history[0]['encoding']})")
         await webhook_demo(settings, urls, chain, key, kafka)
     say("\nTry it yourself:")
@@ -127,35 +170,67 @@ async def webhook_demo(settings: Settings, urls: dict[str, str], chain: str, key
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(headers=headers, timeout=10) as http:
         base = f"{urls['memberships']}/v1/chains/{chain}"
-        r = await http.post(f"{base}/membership-types", json={
-            "name": "Haircut membership", "balance": "split", "services": [{"service_id": service, "visits": 5}],
-            "price": "15000", "validity": {"period": 1, "unit": "year", "counted_from": "sale"},
-            "location_ids": ["loc-almaty"]})
+        r = await http.post(
+            f"{base}/membership-types",
+            json={
+                "name": "Haircut membership",
+                "balance": "split",
+                "services": [{"service_id": service, "visits": 5}],
+                "price": "15000",
+                "validity": {"period": 1, "unit": "year", "counted_from": "sale"},
+                "location_ids": ["loc-almaty"],
+            },
+        )
         r.raise_for_status()
         (await http.put(f"{base}/locations/loc-almaty/deduction-policy", json={"no_show": True})).raise_for_status()
-        await kafka.publish(topics.MEMBERSHIP_SOLD, {
-            "event_id": f"demo-{uuid.uuid4()}", "occurred_at": datetime.now(UTC).isoformat(), "chain_id": chain,
-            "location_id": "loc-almaty", "sale_id": f"sale-{uuid.uuid4().hex[:8]}",
-            "membership_type_id": r.json()["id"], "code": "7001", "client": client, "price": "15000"},
-            key=client["id"])
-        r = await http.post(f"{urls['gateway']}/v1/chains/{chain}/connections", json={
-            "system": "altegio", "name": "Altegio, Almaty", "api_base_url": "https://api.alteg.io",
-            "partner_token": "demo", "user_token": "demo",
-            "locations": [{"company_id": body["company_id"], "location_id": "loc-almaty", "time_zone": "Asia/Almaty"}]})
+        await kafka.publish(
+            topics.MEMBERSHIP_SOLD,
+            {
+                "event_id": f"demo-{uuid.uuid4()}",
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "chain_id": chain,
+                "location_id": "loc-almaty",
+                "sale_id": f"sale-{uuid.uuid4().hex[:8]}",
+                "membership_type_id": r.json()["id"],
+                "code": "7001",
+                "client": client,
+                "price": "15000",
+            },
+            key=client["id"],
+        )
+        r = await http.post(
+            f"{urls['gateway']}/v1/chains/{chain}/connections",
+            json={
+                "system": "altegio",
+                "name": "Altegio, Almaty",
+                "api_base_url": "https://api.alteg.io",
+                "partner_token": "demo",
+                "user_token": "demo",
+                "locations": [
+                    {"company_id": body["company_id"], "location_id": "loc-almaty", "time_zone": "Asia/Almaty"}
+                ],
+            },
+        )
         r.raise_for_status()
         connection = r.json()
         say(f"\n6. POST /connections (gateway) -> {r.status_code}: Altegio branch {body['company_id']} is loc-almaty;")
         say(f"   Altegio posts to {urls['gateway']}{connection['webhook_path']}?secret=<secret>")
         # the real webhook, as Altegio sends it, with its documented fields for a no-show and a fresh record
-        data.update(attendance=-1, visit_attendance=-1, paid_full=0, id=int(time.time()),
-                    last_change_date=(datetime.now(UTC) + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%S+0500"))
+        data.update(
+            attendance=-1,
+            visit_attendance=-1,
+            paid_full=0,
+            id=int(time.time()),
+            last_change_date=(datetime.now(UTC) + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%S+0500"),
+        )
         body["resource_id"] = data["id"]
-        r = await http.post(f"{urls['gateway']}{connection['webhook_path']}", params={"secret": connection["secret"]},
-                            json=body)
+        r = await http.post(
+            f"{urls['gateway']}{connection['webhook_path']}", params={"secret": connection["secret"]}, json=body
+        )
         say(f"7. Altegio's record webhook (attendance -1: no-show) -> {r.status_code} {r.text}")
-    [sms] = await kafka.read(topics.NOTIFICATION_SMS, lambda m: m.get("chain_id") == chain
-                             and m.get("client_id") == client["id"], timeout=30)
+    [sms] = await kafka.read(
+        topics.NOTIFICATION_SMS, lambda m: m.get("chain_id") == chain and m.get("client_id") == client["id"], timeout=30
+    )
     sms.pop("_headers")
     say("8. the no-show deducted a visit by loc-almaty's policy; the SMS aggregator reads:")
     say(f"   to={sms['to']} type={sms['type']}: {sms['text']}")
-

@@ -24,8 +24,9 @@ class Kafka:
     def __init__(self, bootstrap_servers: str) -> None:
         self.bootstrap_servers = bootstrap_servers
         # Allowed to try more than any topic accepts: the broker is the judge of a message's size.
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all",
-                                         max_request_size=2 * MAX_DEAD_LETTER_BYTES)
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap_servers, acks="all", max_request_size=2 * MAX_DEAD_LETTER_BYTES
+        )
 
     async def __aenter__(self) -> Kafka:
         await self.producer.start()
@@ -34,17 +35,34 @@ class Kafka:
     async def __aexit__(self, *exc: object) -> None:
         await self.producer.stop()
 
-    async def publish(self, topic: str, payload: dict[str, Any] | bytes, key: str | None = None,
-                      headers: list[tuple[str, bytes]] | None = None) -> None:
+    async def publish(
+        self,
+        topic: str,
+        payload: dict[str, Any] | bytes,
+        key: str | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
         value = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         await self.producer.send_and_wait(topic, value, key=key.encode() if key else None, headers=headers)
 
-    async def read(self, topic: str, match: Callable[[dict[str, Any]], bool] | None = None, *,
-                   count: int = 1, timeout: float = 30.0, settle: float = 0.0) -> list[dict[str, Any]]:
+    async def read(
+        self,
+        topic: str,
+        match: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        count: int = 1,
+        timeout: float = 30.0,
+        settle: float = 0.0,
+    ) -> list[dict[str, Any]]:
         """Reads `topic` from the start and answers the messages `match` accepts: at least `count`
         within `timeout`, then whatever else arrives within `settle` seconds (to prove "only one")."""
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap_servers, group_id=None,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
         await consumer.start()
         found: list[dict[str, Any]] = []
         try:
@@ -68,14 +86,13 @@ class Kafka:
             await consumer.stop()
         return found
 
-
-    async def read_to_end(self, topic: str, match: Callable[[dict[str, Any]], bool] | None = None,
-                          timeout: float = 120.0) -> list[dict[str, Any]]:
+    async def read_to_end(
+        self, topic: str, match: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 120.0
+    ) -> list[dict[str, Any]]:
         """Every message of `topic` that `match` accepts, from the start up to the end it has now (no
         waiting for more: for proving what is, or is not, on a topic once the work has settled).
         Each message gets `_partition`, `_offset` and `_timestamp` (ms) besides `_headers`."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None,
-                                    enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None, enable_auto_commit=False)
         await consumer.start()
         found: list[dict[str, Any]] = []
         try:
@@ -103,14 +120,19 @@ class Kafka:
             await consumer.stop()
         return found
 
-
     async def committed(self, groups: list[str]) -> dict[str, dict[TopicPartition, int]]:
         """Per consumer group, the offset it has committed on each partition it has committed on."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
         await admin.start()
         try:
-            return {g: {tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(g)).items()
-                        if meta.offset >= 0} for g in groups}
+            return {
+                g: {
+                    tp: meta.offset
+                    for tp, meta in (await admin.list_consumer_group_offsets(g)).items()
+                    if meta.offset >= 0
+                }
+                for g in groups
+            }
         finally:
             await admin.close()
 
@@ -130,8 +152,9 @@ class Kafka:
         return {g: sum(behind.values()) for g, behind in per_partition.items()}
 
 
-async def lag_per_partition(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer,
-                            partitions: dict[str, list[TopicPartition]]) -> dict[str, dict[TopicPartition, int]]:
+async def lag_per_partition(
+    admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, partitions: dict[str, list[TopicPartition]]
+) -> dict[str, dict[TopicPartition, int]]:
     """Per consumer group, end offset minus committed offset on each of its `partitions` (one never
     committed counts from 0: our groups start from the earliest offset)."""
     every = [tp for tps in partitions.values() for tp in tps]

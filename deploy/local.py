@@ -113,8 +113,16 @@ def kafka_libs() -> Path:
     shutil.rmtree(LIBS, ignore_errors=True)
     LIBS.mkdir(parents=True)
     subprocess.run(
-        ["mvn", "-B", "-q", "-f", str(pom), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-         f"-DoutputDirectory={LIBS}", "-DincludeScope=runtime"],
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+            f"-DoutputDirectory={LIBS}",
+            "-DincludeScope=runtime",
+        ],
         check=True,
     )
     stamp.write_text(digest)
@@ -123,9 +131,15 @@ def kafka_libs() -> Path:
 
 def _java(main: str, *args: str, logfile: Path | None = None, heap: str = "768m") -> list[str]:
     return [
-        "java", "-Xms256m", f"-Xmx{heap}", "-XX:+UseG1GC",
+        "java",
+        "-Xms256m",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
         f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
-        "-cp", f"{kafka_libs()}/*", main, *args,
+        "-cp",
+        f"{kafka_libs()}/*",
+        main,
+        *args,
     ]
 
 
@@ -153,20 +167,22 @@ def start_kafka(stack: Stack, timeout: float = 60) -> None:
     data.mkdir(parents=True, exist_ok=True)
     props = home / "server.properties"
     template = (KAFKA_DIR / "server.properties").read_text()
-    props.write_text(
-        template.format(port=stack.kafka_port, controller_port=stack.kafka_port + 1, log_dir=data)
-    )
+    props.write_text(template.format(port=stack.kafka_port, controller_port=stack.kafka_port + 1, log_dir=data))
     if not (data / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
         subprocess.run(
             # `=`: a cluster id may begin with "-", which would read as a flag.
             _java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props), "--standalone"),
-            check=True, stdout=subprocess.DEVNULL,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
     with logfile.open("ab") as out:
         proc = subprocess.Popen(
-            _java("kafka.Kafka", str(props)), stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            _java("kafka.Kafka", str(props)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     pidfile.write_text(str(proc.pid))
     wait_port(stack.kafka_port, timeout, "Kafka", logfile)
@@ -244,7 +260,9 @@ def start_postgres(stack: Stack) -> None:
     if not (data / "PG_VERSION").exists():
         subprocess.run(
             [_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8"],
-            check=True, stdout=subprocess.DEVNULL, **run_as,  # type: ignore[call-overload]
+            check=True,
+            stdout=subprocess.DEVNULL,
+            **run_as,  # type: ignore[call-overload]
         )
     options = f"-h 127.0.0.1 -p {stack.pg_port} -k {home} -c max_connections=300"
     if stack.fast_disk:
@@ -255,7 +273,9 @@ def start_postgres(stack: Stack) -> None:
         options += " -c fsync=off -c full_page_writes=off"
     subprocess.run(
         [_pg_bin("pg_ctl"), "-D", str(data), "-l", str(logfile), "-o", options, "-w", "-t", "60", "start"],
-        check=True, stdout=subprocess.DEVNULL, **run_as,  # type: ignore[call-overload]
+        check=True,
+        stdout=subprocess.DEVNULL,
+        **run_as,  # type: ignore[call-overload]
     )
     wait_port(stack.pg_port, 30, "PostgreSQL", logfile)
     _create_database(stack)
@@ -266,7 +286,9 @@ def _create_database(stack: Stack) -> None:
     psql = [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(stack.pg_port), "-U", "postgres", "-tA"]
     exists = subprocess.run(
         [*psql, "-c", "SELECT 1 FROM pg_database WHERE datname = 'perkstream'"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if not exists:
         subprocess.run([*psql, "-c", "CREATE DATABASE perkstream"], check=True, stdout=subprocess.DEVNULL)
@@ -278,7 +300,10 @@ def stop_postgres(stack: Stack) -> None:
         return
     subprocess.run(
         [_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-        check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_as_pg_user(),  # type: ignore[call-overload]
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **_as_pg_user(),  # type: ignore[call-overload]
     )
     log("PostgreSQL stopped")
 

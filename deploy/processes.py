@@ -36,8 +36,12 @@ def start(name: str, env: dict[str, str], logdir: Path, port: int | None = None)
     logfile = logdir / f"{name}-{port}.log"
     out = logfile.open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", f"services.{name}"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, env={**os.environ, **env, "HTTP_PORT": str(port)},
+        [sys.executable, "-m", f"services.{name}"],
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **env, "HTTP_PORT": str(port)},
     )
     return ServiceProcess(name, port, process, logfile)
 

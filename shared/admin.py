@@ -53,8 +53,9 @@ def migrate(settings: Settings) -> None:
     print(f"migrations applied: {applied}")
 
 
-async def create_topics(settings: Settings, grow_partitions: bool = False,
-                        report: topic_admin.Report = print) -> list[str]:
+async def create_topics(
+    settings: Settings, grow_partitions: bool = False, report: topic_admin.Report = print
+) -> list[str]:
     """The topics missing are created with the settings' partitions, replication factor, min ISR and
     retention; the existing ones get their size limits and what shared/topic_admin.py fills in, and what
     differs from the settings is reported (one line each; partitions grown only with grow_partitions)."""
@@ -78,8 +79,10 @@ async def create_topics(settings: Settings, grow_partitions: bool = False,
 def print_refused(service: str, rows: list[asyncpg.Record]) -> None:
     print(f"{service}: {len(rows)} refused row(s)")
     for r in rows:
-        print(f"  {r['id']:>10}  {r['topic']:<32} key {r['key'] or '-':<24} {r['bytes']:>10,} bytes  "
-              f"{r['refused_at']:%Y-%m-%d %H:%M:%S%z}  {r['reason'][:300]}")
+        print(
+            f"  {r['id']:>10}  {r['topic']:<32} key {r['key'] or '-':<24} {r['bytes']:>10,} bytes  "
+            f"{r['refused_at']:%Y-%m-%d %H:%M:%S%z}  {r['reason'][:300]}"
+        )
         if r["value"] is not None:
             print(f"  {'':>10}  payload: {r['value'][:2000].decode(errors='replace')}")
 
@@ -105,7 +108,7 @@ def _days(text: str) -> int:
     return int(text)
 
 
-async def _with_conn(settings: Settings, fn):  # type: ignore[no-untyped-def]
+async def _with_conn(settings: Settings, fn):
     conn = await asyncpg.connect(settings.database_url)
     try:
         return await fn(conn)
@@ -114,20 +117,27 @@ async def _with_conn(settings: Settings, fn):  # type: ignore[no-untyped-def]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m shared.admin", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.admin", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate")
     made = sub.add_parser("create-topics")
-    made.add_argument("--grow-partitions", action="store_true",
-                      help="grow existing topics to TOPIC_PARTITIONS (a key's new messages may then go to "
-                           "another partition than its older ones: see the README first)")
+    made.add_argument(
+        "--grow-partitions",
+        action="store_true",
+        help="grow existing topics to TOPIC_PARTITIONS (a key's new messages may then go to "
+        "another partition than its older ones: see the README first)",
+    )
     key = sub.add_parser("create-key")
     key.add_argument("--chain", required=True)
     key.add_argument("--name", default="")
-    key.add_argument("--scopes", type=_scopes, default=auth.DEFAULT_SCOPES,
-                     help="comma-separated: read (GET), write (the other business routes), admin (jobs); "
-                          "default read,write")
+    key.add_argument(
+        "--scopes",
+        type=_scopes,
+        default=auth.DEFAULT_SCOPES,
+        help="comma-separated: read (GET), write (the other business routes), admin (jobs); default read,write",
+    )
     key.add_argument("--expires-in-days", type=_days, help="the key stops working after N days (1..3650)")
     revoke = sub.add_parser("revoke-key").add_mutually_exclusive_group(required=True)
     revoke.add_argument("--id", type=uuid.UUID, help="the key's id (create-key and list-keys print it)")
@@ -135,8 +145,13 @@ def main(argv: list[str] | None = None) -> None:
     listing = sub.add_parser("list-keys")
     listing.add_argument("--chain", required=True)
     again = sub.add_parser("redrive")
-    again.add_argument("--topic", required=True, metavar="TOPIC", help="e.g. visit.paid (not its .dlq)",
-                       choices=sorted(set(topics.all_topics()) - {topics.dlq(t) for t in topics.all_topics()}))
+    again.add_argument(
+        "--topic",
+        required=True,
+        metavar="TOPIC",
+        help="e.g. visit.paid (not its .dlq)",
+        choices=sorted(set(topics.all_topics()) - {topics.dlq(t) for t in topics.all_topics()}),
+    )
     again.add_argument("--group", help="only what this consumer group dead-lettered, e.g. perkstream.loyalty")
     again.add_argument("--chain", help="only this chain's dead letters")
     again.add_argument("--dry-run", action="store_true")
@@ -159,16 +174,22 @@ def main(argv: list[str] | None = None) -> None:
         print(f"topics created: {len(created)}")
     elif args.command == "create-key":
         expires = datetime.now(UTC) + timedelta(days=args.expires_in_days) if args.expires_in_days else None
-        made = asyncio.run(_with_conn(settings, lambda c: auth.issue_key(c, args.chain, args.name, args.scopes,
-                                                                         expires)))
+        made = asyncio.run(
+            _with_conn(settings, lambda c: auth.issue_key(c, args.chain, args.name, args.scopes, expires))
+        )
         print(made.key)  # alone on stdout: KEY=$(make -s key CHAIN=...)
-        print(f"id {made.id}  scopes {','.join(made.scopes)}  "
-              f"expires {made.expires_at.isoformat(timespec='seconds') if made.expires_at else 'never'}",
-              file=sys.stderr)
+        print(
+            f"id {made.id}  scopes {','.join(made.scopes)}  "
+            f"expires {made.expires_at.isoformat(timespec='seconds') if made.expires_at else 'never'}",
+            file=sys.stderr,
+        )
     elif args.command == "revoke-key":
         try:
-            n = asyncio.run(_with_conn(settings, lambda c: auth.revoke_key_id(c, args.id) if args.id
-                                       else auth.revoke_key(c, args.prefix)))
+            n = asyncio.run(
+                _with_conn(
+                    settings, lambda c: auth.revoke_key_id(c, args.id) if args.id else auth.revoke_key(c, args.prefix)
+                )
+            )
         except auth.AmbiguousPrefix as exc:
             sys.exit(f"refused: {exc}")
         print(f"revoked: {n}")
@@ -186,11 +207,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0 if n else 1)
     elif args.command == "list-keys":
         for r in asyncio.run(_with_conn(settings, lambda c: auth.list_keys(c, args.chain))):
-            state = (f"revoked {r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else
-                     "expired" if r["expired"] else "active")
+            state = (
+                f"revoked {r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else "expired" if r["expired"] else "active"
+            )
             expiry = f"expires {r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "no expiry"
-            print(f"{r['id']}  {r['prefix']}…  {r['name'] or '-':20} {','.join(r['scopes']):16} "
-                  f"created {r['created_at']:%Y-%m-%d}  {expiry:24}  {state}")
+            print(
+                f"{r['id']}  {r['prefix']}…  {r['name'] or '-':20} {','.join(r['scopes']):16} "
+                f"created {r['created_at']:%Y-%m-%d}  {expiry:24}  {state}"
+            )
 
 
 if __name__ == "__main__":
@@ -198,6 +222,8 @@ if __name__ == "__main__":
         main()
     except (OSError, asyncpg.PostgresConnectionError) as exc:
         settings = get_settings()
-        sys.exit(f"cannot reach PostgreSQL at {settings.database_url} or Kafka at "
-                 f"{settings.kafka_bootstrap_servers} ({exc}).\nStart the local stack first: `make run` "
-                 "(or `make infra-up`), or set DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS.")
+        sys.exit(
+            f"cannot reach PostgreSQL at {settings.database_url} or Kafka at "
+            f"{settings.kafka_bootstrap_servers} ({exc}).\nStart the local stack first: `make run` "
+            "(or `make infra-up`), or set DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS."
+        )

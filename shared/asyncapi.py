@@ -30,18 +30,34 @@ def message(topic: str, model: type[BaseModel], payload_ref: str) -> dict[str, A
     return {
         "name": model.__name__,
         "contentType": "application/json",
-        "headers": {"type": "object", "properties": {"traceparent": {
-            "type": "string", "pattern": wire.TRACEPARENT_PATTERN,
-            "description": "W3C trace context, when the message has one; carried on to everything it causes"}}},
+        "headers": {
+            "type": "object",
+            "properties": {
+                "traceparent": {
+                    "type": "string",
+                    "pattern": wire.TRACEPARENT_PATTERN,
+                    "description": "W3C trace context, when the message has one; carried on to everything it causes",
+                }
+            },
+        },
         "payload": {"$ref": payload_ref},
         "bindings": {"kafka": {"key": {"type": "string", "description": wire.key(topic)}, "bindingVersion": "0.5.0"}},
-        "examples": [{"name": f"{topic}.example", "headers": {"traceparent": wire.TRACEPARENT_EXAMPLE},
-                      "payload": example(topic, model)}],
+        "examples": [
+            {
+                "name": f"{topic}.example",
+                "headers": {"traceparent": wire.TRACEPARENT_EXAMPLE},
+                "payload": example(topic, model),
+            }
+        ],
     }
 
 
-def build(service: str, servers: str, consumes: list[tuple[str, type[BaseModel], str]],
-          publishes: list[tuple[str, type[BaseModel], str]]) -> dict[str, Any]:
+def build(
+    service: str,
+    servers: str,
+    consumes: list[tuple[str, type[BaseModel], str]],
+    publishes: list[tuple[str, type[BaseModel], str]],
+) -> dict[str, Any]:
     described = [(t, m, d, "receive") for t, m, d in consumes] + [(t, m, d, "send") for t, m, d in publishes]
     pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, wire.schema_mode(t)) for t, m, _, _ in described]
     # One pass over every model: a model whose two schemas differ is named apart (-Input / -Output).
@@ -69,9 +85,9 @@ def build(service: str, servers: str, consumes: list[tuple[str, type[BaseModel],
             "title": f"Perkstream {service}",
             "version": "1.0.0",
             "description": "Every consumed topic has a `<topic>.dlq` twin: the original bytes, the reason "
-                           "in the `x-error` header and its code in `x-error-reason` "
-                           f"({', '.join(Reason)}). Each message's Kafka key is in its binding (the client id "
-                           "for client-scoped messages). Compatibility: docs/contract.md, \"Compatibility\".",
+            "in the `x-error` header and its code in `x-error-reason` "
+            f"({', '.join(Reason)}). Each message's Kafka key is in its binding (the client id "
+            'for client-scoped messages). Compatibility: docs/contract.md, "Compatibility".',
         },
         "defaultContentType": "application/json",
         "servers": {"kafka": {"host": servers, "protocol": "kafka"}},

@@ -59,51 +59,75 @@ class NewKey:
     expires_at: datetime | None
 
 
-async def issue_key(conn: asyncpg.Connection, chain_id: str, name: str = "",
-                    scopes: Iterable[str] = DEFAULT_SCOPES, expires_at: datetime | None = None) -> NewKey:
+async def issue_key(
+    conn: asyncpg.Connection,
+    chain_id: str,
+    name: str = "",
+    scopes: Iterable[str] = DEFAULT_SCOPES,
+    expires_at: datetime | None = None,
+) -> NewKey:
     chosen = scopes_of(scopes)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = await conn.fetchval(
         """INSERT INTO auth.api_keys (key_hash, prefix, chain_id, name, scopes, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-        hash_key(key), key[:PREFIX_LENGTH], chain_id, name, list(chosen), expires_at,
+        hash_key(key),
+        key[:PREFIX_LENGTH],
+        chain_id,
+        name,
+        list(chosen),
+        expires_at,
     )
     return NewKey(key_id, key, chosen, expires_at)
 
 
-async def create_key(conn: asyncpg.Connection, chain_id: str, name: str = "",
-                     scopes: Iterable[str] = DEFAULT_SCOPES, expires_at: datetime | None = None) -> str:
+async def create_key(
+    conn: asyncpg.Connection,
+    chain_id: str,
+    name: str = "",
+    scopes: Iterable[str] = DEFAULT_SCOPES,
+    expires_at: datetime | None = None,
+) -> str:
     return (await issue_key(conn, chain_id, name, scopes, expires_at)).key
 
 
 async def revoke_key_id(conn: asyncpg.Connection, key_id: uuid.UUID) -> int:
     result = await conn.execute(
-        "UPDATE auth.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", key_id)
+        "UPDATE auth.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", key_id
+    )
     return int(result.split()[-1])
 
 
 class AmbiguousPrefix(Exception):
     def __init__(self, prefix: str, ids: list[uuid.UUID]) -> None:
-        super().__init__(f"{len(ids)} active keys start with {prefix}: {', '.join(map(str, ids))}; "
-                         "revoke one by its --id (list-keys shows them)")
+        super().__init__(
+            f"{len(ids)} active keys start with {prefix}: {', '.join(map(str, ids))}; "
+            "revoke one by its --id (list-keys shows them)"
+        )
         self.ids = ids
 
 
 async def revoke_key(conn: asyncpg.Connection, prefix: str) -> int:
     """Revokes the one active key with this prefix; refuses (AmbiguousPrefix) when more than one has it."""
     async with conn.transaction():
-        ids = [r["id"] for r in await conn.fetch(
-            "SELECT id FROM auth.api_keys WHERE prefix = $1 AND revoked_at IS NULL ORDER BY id FOR UPDATE", prefix)]
+        ids = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM auth.api_keys WHERE prefix = $1 AND revoked_at IS NULL ORDER BY id FOR UPDATE", prefix
+            )
+        ]
         if len(ids) > 1:
             raise AmbiguousPrefix(prefix, ids)
         return await revoke_key_id(conn, ids[0]) if ids else 0
 
 
 async def list_keys(conn: asyncpg.Connection, chain_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(  # type: ignore[no-any-return]
+    return await conn.fetch(
         """SELECT id, prefix, name, scopes, created_at, expires_at, revoked_at,
                   coalesce(expires_at <= now(), false) AS expired
-           FROM auth.api_keys WHERE chain_id = $1 ORDER BY created_at""", chain_id)
+           FROM auth.api_keys WHERE chain_id = $1 ORDER BY created_at""",
+        chain_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -116,17 +140,24 @@ class KeyHolder:
 async def holder_of(pool: asyncpg.Pool, key: str) -> KeyHolder | None:
     row = await pool.fetchrow(
         """SELECT chain_id, scopes, coalesce(expires_at <= now(), false) AS expired
-           FROM auth.api_keys WHERE key_hash = $1 AND revoked_at IS NULL""", hash_key(key))
+           FROM auth.api_keys WHERE key_hash = $1 AND revoked_at IS NULL""",
+        hash_key(key),
+    )
     return KeyHolder(row["chain_id"], frozenset(row["scopes"]), row["expired"]) if row else None
 
 
-_bearer = HTTPBearer(auto_error=False, description=(
-    "An API key of the chain in the path, with the route's scope: `read` for GET, `write` for the other "
-    "business routes, `admin` for running jobs, `events` for a booking system's events (the gateway)"))
+_bearer = HTTPBearer(
+    auto_error=False,
+    description=(
+        "An API key of the chain in the path, with the route's scope: `read` for GET, `write` for the other "
+        "business routes, `admin` for running jobs, `events` for a booking system's events (the gateway)"
+    ),
+)
 
 
-async def _authorize(request: Request, chain_id: str, credentials: HTTPAuthorizationCredentials | None,
-                     scope: str | None) -> str:
+async def _authorize(
+    request: Request, chain_id: str, credentials: HTTPAuthorizationCredentials | None, scope: str | None
+) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
     holder = await holder_of(request.app.state.pool, credentials.credentials)
@@ -138,14 +169,18 @@ async def _authorize(request: Request, chain_id: str, credentials: HTTPAuthoriza
         raise HTTPException(404, "not found")
     needed = scope or ("read" if request.method in READ_METHODS else "write")
     if needed not in holder.scopes:
-        raise Forbidden("insufficient_scope", f"this API key lacks the {needed!r} scope this route needs "
-                                              f"(it has {', '.join(s for s in SCOPES if s in holder.scopes)})")
+        raise Forbidden(
+            "insufficient_scope",
+            f"this API key lacks the {needed!r} scope this route needs "
+            f"(it has {', '.join(s for s in SCOPES if s in holder.scopes)})",
+        )
     return chain_id
 
 
 def _requiring(scope: str | None) -> Callable[..., Awaitable[str]]:
     """A route's dependency: the key's chain must be the path's, and the key must have `scope` (None: by
     the route's method, `read` for GET, `write` for the others)."""
+
     async def require(
         request: Request,
         chain_id: Annotated[str, Path(min_length=1, max_length=128)],
@@ -160,4 +195,3 @@ def _requiring(scope: str | None) -> Callable[..., Awaitable[str]]:
 ChainId = Annotated[str, Depends(_requiring(None))]
 AdminChainId = Annotated[str, Depends(_requiring("admin"))]
 EventsChainId = Annotated[str, Depends(_requiring("events"))]
-

@@ -31,9 +31,13 @@ GENERATED = "Generated from shared/events by `python -m shared.contract_export` 
 def topic_schema(topic: str, model: type[BaseModel]) -> dict[str, Any]:
     mode = wire.schema_mode(topic)
     schema = model.model_json_schema(mode=mode)
-    return {"$schema": SCHEMA_DIALECT, "$id": f"{topic}.json",
-            "$comment": f"{GENERATED} The payload of `{topic}` ({mode} schema of {model.__name__}; "
-                        f"Kafka key: {wire.key(topic)}).", **schema}
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": f"{topic}.json",
+        "$comment": f"{GENERATED} The payload of `{topic}` ({mode} schema of {model.__name__}; "
+        f"Kafka key: {wire.key(topic)}).",
+        **schema,
+    }
 
 
 class Dumper(yaml.SafeDumper):
@@ -62,7 +66,8 @@ def render() -> dict[Path, str]:
         doc = service.asyncapi()
         doc["servers"]["kafka"]["host"] = SERVER
         files[Path("docs/asyncapi") / f"{name}.yaml"] = f"# {GENERATED}\n" + yaml.dump(
-            doc, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=120)
+            doc, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=120
+        )
     for topic, model in sorted(topic_models().items()):
         text = json.dumps(topic_schema(topic, model), indent=2, ensure_ascii=False)
         files[Path("docs/schemas") / f"{topic}.json"] = text + "\n"
@@ -71,8 +76,12 @@ def render() -> dict[Path, str]:
 
 def _generated(root: Path, files: dict[Path, str]) -> list[Path]:
     """The files under the export's folders now (each folder holds nothing else)."""
-    return sorted(p.relative_to(root) for folder in {f.parent for f in files}
-                  for p in (root / folder).glob("*") if p.suffix in (".json", ".yaml"))
+    return sorted(
+        p.relative_to(root)
+        for folder in {f.parent for f in files}
+        for p in (root / folder).glob("*")
+        if p.suffix in (".json", ".yaml")
+    )
 
 
 def drift(root: Path = ROOT) -> list[str]:
@@ -85,8 +94,9 @@ def drift(root: Path = ROOT) -> list[str]:
             problems.append(f"{path}: missing")
         elif on_disk.read_text(encoding="utf-8") != text:
             problems.append(f"{path}: differs from what the code generates")
-    problems += [f"{p}: no longer generated (a topic or service removed)" for p in _generated(root, files)
-                 if p not in files]
+    problems += [
+        f"{p}: no longer generated (a topic or service removed)" for p in _generated(root, files) if p not in files
+    ]
     return problems
 
 

@@ -74,8 +74,9 @@ def lines(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Iterator
         yield line(cell(row.get(c)) for c in columns)
 
 
-def csv_response(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], page: Page, *,
-                 filename: str) -> StreamingResponse:
+def csv_response(
+    columns: Sequence[str], rows: Iterable[Mapping[str, Any]], page: Page, *, filename: str
+) -> StreamingResponse:
     """The rows (JSON-mode dumps of a page's answers) as a CSV download, with the next page's headers."""
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if page.next_cursor is not None and page.response is not None:
@@ -85,9 +86,15 @@ def csv_response(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], page
     return StreamingResponse(lines(columns, rows), media_type=MEDIA_TYPE, headers=headers)
 
 
-async def page_or_csv(request: Request, page: Page, format: Format | None,
-                      read: Callable[[Page], Awaitable[Sequence[BaseModel]]], columns: Sequence[str], *,
-                      filename: str) -> Any:
+async def page_or_csv(
+    request: Request,
+    page: Page,
+    format: Format | None,
+    read: Callable[[Page], Awaitable[Sequence[BaseModel]]],
+    columns: Sequence[str],
+    *,
+    filename: str,
+) -> Any:
     """A list route's answer: the page `read` answers, as JSON, or (`wants_csv`) as a CSV answer of
     CSV_PAGE rows from the same cursor."""
     csv = wants_csv(request, format)

@@ -65,6 +65,7 @@ async def terminated_after(conn: asyncpg.Connection, seconds: float) -> AsyncIte
     """Terminates `conn` if the block is still running after `seconds`, which fails whatever waits on
     it. For work that must never hang on a connection wedged by a server restart: asyncpg can wait
     forever on one, its statement timeout and task cancellation notwithstanding."""
+
     def overdue() -> None:
         log.error("connection_terminated_overdue", seconds=seconds)
         conn.terminate()
@@ -79,8 +80,11 @@ async def terminated_after(conn: asyncpg.Connection, seconds: float) -> AsyncIte
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # jsonb in and out as Python objects; Decimal stays Decimal inside (money never becomes a float).
     await conn.set_type_codec(
-        "jsonb", schema="pg_catalog", encoder=lambda v: json.dumps(v, default=str),
-        decoder=json.loads, format="text",
+        "jsonb",
+        schema="pg_catalog",
+        encoder=lambda v: json.dumps(v, default=str),
+        decoder=json.loads,
+        format="text",
     )
 
 
@@ -90,11 +94,11 @@ def counted(service: str) -> type[asyncpg.Connection]:
     figure `make bench` divides by the visits (round trips are what the hot path costs)."""
     counter = metrics.SQL_STATEMENTS.labels(service)
 
-    class Counted(asyncpg.Connection):  # type: ignore[misc]
+    class Counted(asyncpg.Connection):
         async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
             if not args:  # with arguments it goes through _execute, counted there
                 counter.inc()
-            return await super().execute(query, *args, timeout=timeout)  # type: ignore[no-any-return]
+            return await super().execute(query, *args, timeout=timeout)
 
         async def _execute(self, *args: Any, **kwargs: Any) -> Any:
             counter.inc()
@@ -134,7 +138,7 @@ class _Acquire:
         return self.__aenter__().__await__()
 
 
-class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
+class BoundedPool(asyncpg.Pool):
     """An asyncpg pool whose acquire waits `acquire_timeout` seconds at most, unless told otherwise; also
     for its own fetch/fetchval/execute, which acquire through it."""
 
@@ -152,17 +156,27 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
             yield conn
 
 
-async def create_pool(database_url: str, schema: str, size: int = 10, *, role: str = "",
-                      acquire_timeout: float | None = None) -> asyncpg.Pool:
+async def create_pool(
+    database_url: str, schema: str, size: int = 10, *, role: str = "", acquire_timeout: float | None = None
+) -> asyncpg.Pool:
     """A pool of `size` connections to `schema`; `role` names it to PostgreSQL (application_name
     perkstream-<schema>[-<role>], as pg_stat_activity shows it); `acquire_timeout`: how long an acquire
     waits for a free connection before PoolBusy (None: as long as it takes)."""
     pool = BoundedPool(
-        database_url, min_size=1, max_size=size, init=_init_connection,
-        max_queries=50_000, max_inactive_connection_lifetime=300.0, loop=None,
-        connection_class=counted(schema), record_class=asyncpg.Record,
-        server_settings={"search_path": schema, "timezone": "UTC",
-                         "application_name": f"perkstream-{schema}" + (f"-{role}" if role else "")},
+        database_url,
+        min_size=1,
+        max_size=size,
+        init=_init_connection,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=counted(schema),
+        record_class=asyncpg.Record,
+        server_settings={
+            "search_path": schema,
+            "timezone": "UTC",
+            "application_name": f"perkstream-{schema}" + (f"-{role}" if role else ""),
+        },
         command_timeout=30,
     )
     pool.acquire_timeout = acquire_timeout

@@ -73,14 +73,23 @@ class ValidationFailedOut(ErrorOut):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "The body could not be read (not UTF-8)"},
     401: {"model": ErrorOut, "description": "No API key, or a wrong, revoked or expired one"},
-    403: {"model": ErrorOut, "description": "The key lacks the route's scope (`insufficient_scope`): "
-                                            "read for GET, write for the others, admin for jobs"},
+    403: {
+        "model": ErrorOut,
+        "description": "The key lacks the route's scope (`insufficient_scope`): "
+        "read for GET, write for the others, admin for jobs",
+    },
     404: {"model": ErrorOut, "description": "Not in this chain (a key of another chain finds nothing either)"},
     409: {"model": ErrorOut, "description": "A rule forbids it; `error` names the rule"},
-    413: {"model": ErrorOut, "description": "A body over 4 MiB, refused before it is read (`payload_too_large`); "
-                                            "or an event the request would cause is larger than its topic takes "
-                                            "(`event_too_large`, `field` names the largest part)"},
+    413: {
+        "model": ErrorOut,
+        "description": "A body over 4 MiB, refused before it is read (`payload_too_large`); "
+        "or an event the request would cause is larger than its topic takes "
+        "(`event_too_large`, `field` names the largest part)",
+    },
     422: {"model": ValidationFailedOut, "description": "Invalid input, the fields at fault named"},
-    503: {"model": ErrorOut, "description": "The database cannot be reached, or every connection is busy: "
-                                            "retry after the Retry-After header's seconds"},
+    503: {
+        "model": ErrorOut,
+        "description": "The database cannot be reached, or every connection is busy: "
+        "retry after the Retry-After header's seconds",
+    },
 }

@@ -57,8 +57,9 @@ def _bad_paths(node: Any, path: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     if isinstance(node, str):
         return [path] if unstorable(node) else []
     if isinstance(node, dict):
-        return [p for k, v in node.items() for p in ([(*path, k)] if unstorable(str(k)) else [])
-                + _bad_paths(v, (*path, k))]
+        return [
+            p for k, v in node.items() for p in ([(*path, k)] if unstorable(str(k)) else []) + _bad_paths(v, (*path, k))
+        ]
     if isinstance(node, list):
         return [p for i, v in enumerate(node) for p in _bad_paths(v, (*path, i))]
     return []
@@ -76,20 +77,23 @@ async def refuse_unstorable_text(request: Request) -> None:
             except (ValueError, RecursionError):
                 pass  # not JSON, or nested deeper than Python parses: FastAPI answers that one itself
     if bad:
-        raise RequestValidationError([
-            {"loc": loc, "msg": UNSTORABLE, "type": "string_unstorable"}
-            for loc in bad
-        ])
+        raise RequestValidationError([{"loc": loc, "msg": UNSTORABLE, "type": "string_unstorable"} for loc in bad])
 
 
 async def refuse_long_path_params(request: Request) -> None:
     """A path parameter is stored or looked up as an id: longer than any id, it answers 422 naming it."""
     long = [k for k, v in request.path_params.items() if len(str(v)) > MAX_PATH_PARAM]
     if long:
-        raise RequestValidationError([
-            {"loc": ("path", k), "msg": f"String should have at most {MAX_PATH_PARAM} characters",
-             "type": "string_too_long"} for k in long
-        ])
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("path", k),
+                    "msg": f"String should have at most {MAX_PATH_PARAM} characters",
+                    "type": "string_too_long",
+                }
+                for k in long
+            ]
+        )
 
 
 class BodyLimit:
@@ -136,8 +140,12 @@ def create_http_app(
     readiness: Callable[[], Any],
     asyncapi: Callable[[], dict[str, Any]],
 ) -> FastAPI:
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan,
-                  dependencies=[Depends(refuse_long_path_params), Depends(refuse_unstorable_text)])
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        lifespan=lifespan,
+        dependencies=[Depends(refuse_long_path_params), Depends(refuse_unstorable_text)],
+    )
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestContext)  # added last: the outermost, so every line of a request has its context
     probes = APIRouter(tags=["probes"])
@@ -150,8 +158,9 @@ def create_http_app(
     async def readyz() -> JSONResponse:
         checks = await readiness()
         ok = all(checks.values())
-        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503
+        )
 
     @probes.get("/metrics", response_class=Response)
     async def prometheus_metrics() -> Response:
@@ -168,8 +177,12 @@ def create_http_app(
     async def invalid(_: Request, exc: RequestValidationError | ValidationError) -> JSONResponse:
         errors = [{"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
         return JSONResponse(
-            {"error": "validation_failed", "message": "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-             "fields": errors, "detail": jsonable_encoder(exc.errors(), custom_encoder={Exception: str})},
+            {
+                "error": "validation_failed",
+                "message": "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                "fields": errors,
+                "detail": jsonable_encoder(exc.errors(), custom_encoder={Exception: str}),
+            },
             status_code=422,
         )
 
@@ -177,8 +190,11 @@ def create_http_app(
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         # 401 and 404 from the API key check, 400 for a body that is not UTF-8, 404/405 off the routes:
         # the same {"error", "message"} as every other refusal.
-        return JSONResponse({"error": _reason(exc.status_code), "message": str(exc.detail)},
-                            status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            {"error": _reason(exc.status_code), "message": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -191,15 +207,23 @@ def create_http_app(
     async def refused_by_database(_: Request, exc: asyncpg.DataError) -> JSONResponse:
         # A value the database refuses that validation let through: the client's to fix, not a 500.
         # Its message may hold the value (a phone, a name): the client gets it back, the log does not.
-        log.warning("data_error", error=type(exc).__name__, sqlstate=exc.sqlstate,
-                    column=getattr(exc, "column_name", None), constraint=getattr(exc, "constraint_name", None))
+        log.warning(
+            "data_error",
+            error=type(exc).__name__,
+            sqlstate=exc.sqlstate,
+            column=getattr(exc, "column_name", None),
+            constraint=getattr(exc, "constraint_name", None),
+        )
         return JSONResponse({"error": "invalid_value", "message": str(exc)}, status_code=422)
 
     async def unavailable(_: Request, exc: Exception) -> JSONResponse:
         # The database is down or restarting: a passing state the client should retry, not a bug (500).
         log.warning("database_unreachable", error=repr(exc))
-        return JSONResponse({"error": "unavailable", "message": "the database cannot be reached; retry shortly"},
-                            status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(
+            {"error": "unavailable", "message": "the database cannot be reached; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     for exc_class in UNREACHABLE:
         app.add_exception_handler(exc_class, unavailable)
@@ -208,8 +232,11 @@ def create_http_app(
     async def busy(_: Request, exc: PoolBusy) -> JSONResponse:
         # Every connection HTTP may take is taken (the consumers' are apart): retry in a moment.
         log.warning("database_busy", error=str(exc))
-        return JSONResponse({"error": "unavailable", "message": "every database connection is busy; retry shortly"},
-                            status_code=503, headers={"Retry-After": "2"})
+        return JSONResponse(
+            {"error": "unavailable", "message": "every database connection is busy; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

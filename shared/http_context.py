@@ -49,13 +49,15 @@ class RequestContext:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         secrets = Secrets(bearer, {"x-user": headers.get("x-user")}, query, lambda: b"".join(body))
         chain = _CHAIN.match(scope.get("path", ""))
-        with structlog.contextvars.bound_contextvars(path=scope.get("path"), chain_id=chain and chain[1],
-                                                     **{SECRETS_KEY: secrets}):
+        with structlog.contextvars.bound_contextvars(
+            path=scope.get("path"), chain_id=chain and chain[1], **{SECRETS_KEY: secrets}
+        ):
             try:
                 await self.app(scope, keeping, tracking)
             except Exception as exc:
                 log.exception("unhandled_http_error", error=type(exc).__name__)
                 if started:
                     raise
-                await JSONResponse({"error": "internal_error", "message": "unexpected error, logged"},
-                                   status_code=500)(scope, receive, send)
+                await JSONResponse({"error": "internal_error", "message": "unexpected error, logged"}, status_code=500)(
+                    scope, receive, send
+                )

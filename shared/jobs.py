@@ -83,8 +83,10 @@ class ScheduledRun:
 
 class RunJob(BaseModel):
     as_of: AwareDatetime | None = Field(
-        None, description="The moment to run the job for; now if absent. At most now plus "
-                          "JOBS_AS_OF_SKEW_SECONDS (default 300 s): a job never runs for the future")
+        None,
+        description="The moment to run the job for; now if absent. At most now plus "
+        "JOBS_AS_OF_SKEW_SECONDS (default 300 s): a job never runs for the future",
+    )
 
 
 class JobRun(BaseModel):
@@ -103,8 +105,14 @@ def _raised_at(exc: BaseException) -> str:
 
 
 class Jobs:
-    def __init__(self, service: str, pool: Callable[[], asyncpg.Pool], interval_seconds: float,
-                 enabled: bool, as_of_skew_seconds: float = 300) -> None:
+    def __init__(
+        self,
+        service: str,
+        pool: Callable[[], asyncpg.Pool],
+        interval_seconds: float,
+        enabled: bool,
+        as_of_skew_seconds: float = 300,
+    ) -> None:
         self.service = service
         self._pool = pool
         self.interval_seconds = interval_seconds
@@ -149,8 +157,14 @@ class Jobs:
                     except Exception as exc:
                         failed.append(chain_id)
                         JOB_CHAIN_FAILURES.labels(self.service, job.name).inc()
-                        log.error("job_chain_failed", job=job.name, chain_id=chain_id, as_of=as_of.isoformat(),
-                                  error=type(exc).__name__, raised_at=_raised_at(exc))
+                        log.error(
+                            "job_chain_failed",
+                            job=job.name,
+                            chain_id=chain_id,
+                            as_of=as_of.isoformat(),
+                            error=type(exc).__name__,
+                            raised_at=_raised_at(exc),
+                        )
             finally:
                 if not conn.is_closed():
                     await conn.execute("SELECT pg_advisory_unlock($1)", job.lock_id)
@@ -163,8 +177,9 @@ class Jobs:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         for job in self.jobs.values():
             seconds = job.every_seconds or self.interval_seconds
-            self._scheduler.add_job(self._scheduled, "interval", seconds=seconds, args=[job],
-                                    id=job.name, max_instances=1, coalesce=True)
+            self._scheduler.add_job(
+                self._scheduled, "interval", seconds=seconds, args=[job], id=job.name, max_instances=1, coalesce=True
+            )
         self._scheduler.start()
 
     def stop(self) -> None:
@@ -183,8 +198,11 @@ class Jobs:
     def router(self) -> APIRouter:
         router = APIRouter(tags=["jobs"])
 
-        @router.post("/jobs/{job}/run", response_model=JobRun,
-                     summary="Run a time-driven job now for this chain, as of a moment (admin scope)")
+        @router.post(
+            "/jobs/{job}/run",
+            response_model=JobRun,
+            summary="Run a time-driven job now for this chain, as of a moment (admin scope)",
+        )
         async def run_job(chain_id: AdminChainId, job: str, request: Request, body: RunJob | None = None) -> JobRun:
             found = self.jobs.get(job)
             if found is None:
@@ -192,8 +210,11 @@ class Jobs:
             now = datetime.now(UTC)
             as_of = body.as_of if body and body.as_of else now
             if as_of > now + timedelta(seconds=self.as_of_skew_seconds):
-                raise Invalid("as_of_in_the_future", f"as_of may be at most {self.as_of_skew_seconds:g} s later "
-                                                     f"than now ({now.isoformat()})", field="as_of")
+                raise Invalid(
+                    "as_of_in_the_future",
+                    f"as_of may be at most {self.as_of_skew_seconds:g} s later than now ({now.isoformat()})",
+                    field="as_of",
+                )
             changed = await self.run(found, chain_id, as_of, request.app.state.pool)
             return JobRun(job=job, as_of=as_of, changed=changed)
 

@@ -25,6 +25,10 @@ def make_producer(settings: Settings, service: str) -> AIOKafkaProducer:
     # order per partition. The largest message it may send is the largest dead letter (a `.dlq` takes the
     # most); a row larger than its own topic takes is set aside by the relay before it is sent.
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, client_id=f"perkstream-{service}-relay",
-        acks="all", enable_idempotence=True, linger_ms=5, max_request_size=MAX_DEAD_LETTER_BYTES,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"perkstream-{service}-relay",
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_request_size=MAX_DEAD_LETTER_BYTES,
     )

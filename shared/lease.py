@@ -50,7 +50,8 @@ class Lease:
         held = await conn.fetchval(
             """UPDATE outbox_lease SET holder = $1, expires_at = clock_timestamp() + make_interval(secs => $2)
                WHERE holder = $1 OR expires_at < clock_timestamp() RETURNING true""",
-            self.holder, self.seconds,
+            self.holder,
+            self.seconds,
         )
         self._renewed = asked
         self._until = asked + self.seconds - MARGIN if held else 0.0

@@ -27,10 +27,27 @@ from typing import Any
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
-SENSITIVE_KEYS = frozenset({
-    "phone", "client_phone", "admin_phone", "name", "client_name", "to", "recipient", "text", "who", "x-user",
-    "authorization", "api_key", "key", "token", "password", "secret", "credentials",
-})
+SENSITIVE_KEYS = frozenset(
+    {
+        "phone",
+        "client_phone",
+        "admin_phone",
+        "name",
+        "client_name",
+        "to",
+        "recipient",
+        "text",
+        "who",
+        "x-user",
+        "authorization",
+        "api_key",
+        "key",
+        "token",
+        "password",
+        "secret",
+        "credentials",
+    }
+)
 REDACTED = "[redacted]"
 SECRETS_KEY = "_secrets"  # the contextvar that carries the bound Secrets; never rendered
 _PATTERNS = (
@@ -126,8 +143,12 @@ def _redact_value(value: Any, secrets: Secrets | None, by_key: bool) -> Any:
     if isinstance(value, str):
         return scrub(value, secrets)
     if isinstance(value, dict):
-        return {k: REDACTED if by_key and str(k).lower() in SENSITIVE_KEYS and v not in (None, "")
-                else _redact_value(v, secrets, by_key) for k, v in value.items()}
+        return {
+            k: REDACTED
+            if by_key and str(k).lower() in SENSITIVE_KEYS and v not in (None, "")
+            else _redact_value(v, secrets, by_key)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_redact_value(v, secrets, by_key) for v in value]
     if isinstance(value, bytes | bytearray):
@@ -178,14 +199,16 @@ def configure_logging(service: str, level: str = "INFO", stream: Any = None) -> 
     # Libraries (aiokafka, uvicorn, faststream) log through stdlib logging: their warnings, in JSON, with
     # the context bound where they were written, through the same redaction.
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *processors()],
-        foreign_pre_chain=[*context, structlog.stdlib.add_logger_name],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *processors()],
+            foreign_pre_chain=[*context, structlog.stdlib.add_logger_name],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)  # type: ignore[no-any-return]
+    return structlog.get_logger(name)

@@ -26,10 +26,14 @@ REASON_CHARS = 2000
 
 # Failures of the broker or the producer that say nothing about the row: wait and try again.
 WAITS: tuple[type[BaseException], ...] = (
-    errors.KafkaTimeoutError, errors.KafkaConnectionError, errors.NoBrokersAvailable, errors.ProducerClosed,
+    errors.KafkaTimeoutError,
+    errors.KafkaConnectionError,
+    errors.NoBrokersAvailable,
+    errors.ProducerClosed,
     errors.UnknownTopicOrPartitionError,  # a topic not created yet: `create-topics`, and the rows go
     # Permissions are the operator's to fix, for every row of the topic alike.
-    errors.TopicAuthorizationFailedError, errors.ClusterAuthorizationFailedError,
+    errors.TopicAuthorizationFailedError,
+    errors.ClusterAuthorizationFailedError,
     asyncio.TimeoutError,
 )
 TOO_LARGE = (errors.MessageSizeTooLargeError, errors.RecordListTooLargeError, errors.RecordTooLargeError)
@@ -77,7 +81,8 @@ async def set_aside(conn: asyncpg.Connection, refused: list[tuple[int, str]]) ->
            SELECT m.id, m.topic, m.key, m.value, m.header_names, m.header_values, m.created_at, r.reason
            FROM moved m JOIN unnest($1::bigint[], $2::text[]) AS r(id, reason) ON r.id = m.id
            RETURNING id""",
-        list(ids), list(reasons),
+        list(ids),
+        list(reasons),
     )
     return len(moved)
 
@@ -101,12 +106,14 @@ async def requeue(conn: asyncpg.Connection, schema: str, ids: list[int] | None) 
     """Puts refused rows (`ids`, or all) back at the end of the outbox, in their order: published after
     whatever was written since they were refused."""
     where, args = _which(ids)
-    return len(await conn.fetch(
-        f"""WITH back AS (DELETE FROM "{schema}".outbox_refused {where} RETURNING *)
+    return len(
+        await conn.fetch(
+            f"""WITH back AS (DELETE FROM "{schema}".outbox_refused {where} RETURNING *)
             INSERT INTO "{schema}".outbox (topic, key, value, header_names, header_values)
             SELECT topic, key, value, header_names, header_values FROM back ORDER BY id RETURNING id""",
-        *args,
-    ))
+            *args,
+        )
+    )
 
 
 async def drop(conn: asyncpg.Connection, schema: str, ids: list[int] | None) -> int:

@@ -40,8 +40,9 @@ Key = tuple[Any, ...]
 
 def encode(key: Key) -> str:
     """The cursor of `key`: URL-safe base64 of a JSON array (times and ids as text), without padding."""
-    values = [v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, uuid.UUID | Decimal) else v
-              for v in key]
+    values = [
+        v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, uuid.UUID | Decimal) else v for v in key
+    ]
     raw = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -99,13 +100,20 @@ class Page:
             raise  # unreachable: refuse raises
 
     def refuse(self) -> None:
-        raise RequestValidationError([{"loc": ("query", "cursor"), "type": "cursor_invalid",
-                                       "msg": "not a cursor this list answered (use X-Next-Cursor as given)"}])
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "cursor"),
+                    "type": "cursor_invalid",
+                    "msg": "not a cursor this list answered (use X-Next-Cursor as given)",
+                }
+            ]
+        )
 
     def cut(self, rows: Sequence[T], key: Callable[[T], Key]) -> list[T]:
         """The page out of `rows` (read with `fetch`); when more follow, names the next page in the answer's
         headers."""
-        page = list(rows[:self.limit])
+        page = list(rows[: self.limit])
         if len(rows) > self.limit and page:
             self.next_cursor = encode(key(page[-1]))
             if self.response is not None and self.request is not None:
@@ -116,12 +124,19 @@ class Page:
 
 
 def paging(
-    request: Request, response: Response,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT})")]
-    = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(
-        min_length=1, max_length=MAX_CURSOR,
-        description="Where the page starts: the `X-Next-Cursor` of the previous page, as given")] = None,
+    request: Request,
+    response: Response,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT})")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_CURSOR,
+            description="Where the page starts: the `X-Next-Cursor` of the previous page, as given",
+        ),
+    ] = None,
 ) -> Page:
     return Page(limit, cursor, request, response)
 
@@ -130,9 +145,17 @@ def paging(
 Paging = Annotated[Page, Depends(paging)]
 
 # What a list route declares (responses=PAGED): the headers naming the next page.
-PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": {
-    "Link": {"description": 'The next page: `</v1/...?cursor=...>; rel="next"`; absent on the last page',
-             "schema": {"type": "string"}},
-    NEXT_CURSOR: {"description": "The next page's `cursor`; absent on the last page",
-                  "schema": {"type": "string"}},
-}}}
+PAGED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "Link": {
+                "description": 'The next page: `</v1/...?cursor=...>; rel="next"`; absent on the last page',
+                "schema": {"type": "string"},
+            },
+            NEXT_CURSOR: {
+                "description": "The next page's `cursor`; absent on the last page",
+                "schema": {"type": "string"},
+            },
+        }
+    }
+}

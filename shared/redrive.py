@@ -36,15 +36,28 @@ def chain_of(value: bytes | None) -> str | None:
     return payload.get("chain_id") if isinstance(payload, dict) else None
 
 
-async def redrive(settings: Settings, topic: str, group: str | None = None, chain: str | None = None, *,
-                  dry_run: bool = False, idle_seconds: float = 2.0) -> Redriven:
+async def redrive(
+    settings: Settings,
+    topic: str,
+    group: str | None = None,
+    chain: str | None = None,
+    *,
+    dry_run: bool = False,
+    idle_seconds: float = 2.0,
+) -> Redriven:
     consumer = AIOKafkaConsumer(
-        dlq(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=f"perkstream.redrive.{group or 'all'}.{chain or 'all'}", enable_auto_commit=False,
+        dlq(topic),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"perkstream.redrive.{group or 'all'}.{chain or 'all'}",
+        enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
-                                enable_idempotence=True, max_request_size=MAX_MESSAGE_BYTES)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        max_request_size=MAX_MESSAGE_BYTES,
+    )
     await consumer.start()
     await producer.start()
     done = Redriven()
@@ -61,8 +74,11 @@ async def redrive(settings: Settings, topic: str, group: str | None = None, chai
             for r in records:
                 headers = dict(r.headers or ())
                 by = headers.get("x-consumer-group", b"").decode()
-                if ((group and by != group) or (chain and chain_of(r.value) != chain)
-                        or headers.get("x-original-topic", topic.encode()).decode() != topic):
+                if (
+                    (group and by != group)
+                    or (chain and chain_of(r.value) != chain)
+                    or headers.get("x-original-topic", topic.encode()).decode() != topic
+                ):
                     done.skipped += 1
                     continue
                 done.redriven += 1

@@ -48,8 +48,16 @@ class Round:
 
 
 class OutboxRelay:
-    def __init__(self, service: str, schema: str, database_url: str, make_producer: Callable[[], AIOKafkaProducer],
-                 batch_size: int = 500, poll_seconds: float = 1.0, lease: Lease | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        schema: str,
+        database_url: str,
+        make_producer: Callable[[], AIOKafkaProducer],
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+        lease: Lease | None = None,
+    ) -> None:
         self.service = service
         self.schema = schema
         self.database_url = database_url
@@ -125,9 +133,12 @@ class OutboxRelay:
         # the lease renewed) may be lost in a crash of PostgreSQL without harm: lost deletes publish those
         # rows again (consumers' inboxes absorb them), a lost lease renewal only expires sooner. Each round
         # no longer waits for the WAL to reach the disk (an fsync a round, and the latency of every event).
-        conn = await asyncpg.connect(self.database_url, server_settings={"search_path": self.schema,
-                                                                         "synchronous_commit": "off"},
-                                     command_timeout=30, connection_class=counted(self.service))
+        conn = await asyncpg.connect(
+            self.database_url,
+            server_settings={"search_path": self.schema, "synchronous_commit": "off"},
+            command_timeout=30,
+            connection_class=counted(self.service),
+        )
         try:
             await conn.add_listener(f"outbox_{self.schema}", lambda *_: self._wake.set())
             while True:
@@ -166,14 +177,16 @@ class OutboxRelay:
             "SELECT id, topic, key, value, header_names, header_values, "
             "extract(epoch FROM now() - created_at) AS age FROM outbox WHERE topic <> ALL($2::text[]) "
             "ORDER BY id LIMIT $1",
-            self.batch_size, held,
+            self.batch_size,
+            held,
         )
         # What this round found waiting (at most a batch) and how old the oldest row is (a held one too).
         metrics.OUTBOX_PENDING.labels(self.service).set(len(rows))
         oldest = rows[0]["age"] if rows else 0
         if held:
-            oldest = await conn.fetchval("SELECT extract(epoch FROM now() - created_at) FROM outbox ORDER BY id "
-                                         "LIMIT 1")
+            oldest = await conn.fetchval(
+                "SELECT extract(epoch FROM now() - created_at) FROM outbox ORDER BY id LIMIT 1"
+            )
         metrics.OUTBOX_LAG.labels(self.service).set(float(oldest or 0))
         done = Round()
         if rows:
@@ -280,8 +293,10 @@ class OutboxRelay:
 
     @staticmethod
     async def _send_one(producer: AIOKafkaProducer, r: asyncpg.Record) -> asyncio.Future[object]:
-        return await producer.send(  # type: ignore[no-any-return]
-            r["topic"], value=r["value"], key=r["key"].encode() if r["key"] is not None else None,
+        return await producer.send(
+            r["topic"],
+            value=r["value"],
+            key=r["key"].encode() if r["key"] is not None else None,
             headers=list(zip(r["header_names"], r["header_values"], strict=True)),
         )
 

@@ -42,18 +42,25 @@ class Service:
         self.settings = settings or get_settings()
         self.broker = make_broker(self.settings, name)
         self.consumer = BatchConsumer(
-            name, self.broker, lambda: self.pool,
-            self.settings.consumer_max_records, self.settings.consumer_batch_timeout_ms, self.settings,
+            name,
+            self.broker,
+            lambda: self.pool,
+            self.settings.consumer_max_records,
+            self.settings.consumer_batch_timeout_ms,
+            self.settings,
         )
         self._publishes: list[tuple[str, type[BaseModel], str]] = []
         self.subscriptions: list[Subscription[Any]] = []
         self._on_start: list[Callable[[], None]] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
-        self.http: FastAPI = create_http_app(
-            f"Perkstream {name}", self._lifespan, self._readiness, self.asyncapi
+        self.http: FastAPI = create_http_app(f"Perkstream {name}", self._lifespan, self._readiness, self.asyncapi)
+        self.jobs = Jobs(
+            name,
+            lambda: self.pool,
+            self.settings.jobs_interval_seconds,
+            self.settings.jobs_enabled,
+            self.settings.jobs_as_of_skew_seconds,
         )
-        self.jobs = Jobs(name, lambda: self.pool, self.settings.jobs_interval_seconds, self.settings.jobs_enabled,
-                         self.settings.jobs_as_of_skew_seconds)
         self.include_router(self.jobs.router())
         self._pool: asyncpg.Pool | None = None  # the consumers' and jobs' (self.pool)
         self._http_pool: asyncpg.Pool | None = None  # HTTP requests' (app.state.pool)
@@ -61,9 +68,16 @@ class Service:
 
     # --- composition -------------------------------------------------------------------------
 
-    def subscribe(self, topic: str, model: type[BaseModel], handler: Handler[Any] | None = None, *,
-                  batch: BatchHandler[Any] | None = None, keys: Callable[[Any], Iterable[str]] | None = None,
-                  description: str = "") -> None:
+    def subscribe(
+        self,
+        topic: str,
+        model: type[BaseModel],
+        handler: Handler[Any] | None = None,
+        *,
+        batch: BatchHandler[Any] | None = None,
+        keys: Callable[[Any], Iterable[str]] | None = None,
+        description: str = "",
+    ) -> None:
         """Consume `topic` with `handler` (one event at a time) or `batch` (a batch's events at once, see
         shared/consumer/subscription.py). All of a service's topics share one Kafka consumer (registered
         at start): one group member per replica, so a replica joining rebalances the group once, not once
@@ -115,13 +129,20 @@ class Service:
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _log_tasks)
         # Two pools: HTTP requests never take the connections the consumers and jobs need (settings.py).
         self._pool = await create_pool(s.database_url, self.schema, s.db_work_pool_size, role="work")
-        self._http_pool = await create_pool(s.database_url, self.schema, s.db_http_pool_size, role="http",
-                                            acquire_timeout=s.db_acquire_timeout_seconds)
+        self._http_pool = await create_pool(
+            s.database_url, self.schema, s.db_http_pool_size, role="http", acquire_timeout=s.db_acquire_timeout_seconds
+        )
         app.state.pool = self._http_pool
         # The relay makes its own producer (and a new one after a refused batch); Kafka may still be
         # starting (compose, a fresh local stack): it waits for it a while.
-        self.relay = OutboxRelay(self.name, self.schema, s.database_url, lambda: make_producer(s, self.name),
-                                 s.outbox_batch_size, s.outbox_poll_seconds)
+        self.relay = OutboxRelay(
+            self.name,
+            self.schema,
+            s.database_url,
+            lambda: make_producer(s, self.name),
+            s.outbox_batch_size,
+            s.outbox_poll_seconds,
+        )
         await self.relay.start()
         if self.subscriptions and not self.consumer.subscriptions:
             self.consumer.subscribe_together(self.subscriptions)
@@ -130,8 +151,12 @@ class Service:
         self.consumer.inbox.start()  # prunes the inbox past its replay window
         for callback in self._on_start:
             callback()
-        log.info("service_started", port=s.port_for(self.name), group_id=self.consumer.group_id,
-                 topics=[sub.topic for sub in self.subscriptions])
+        log.info(
+            "service_started",
+            port=s.port_for(self.name),
+            group_id=self.consumer.group_id,
+            topics=[sub.topic for sub in self.subscriptions],
+        )
         try:
             yield
         finally:
@@ -155,8 +180,9 @@ class Service:
     def run(self) -> None:
         s = self.settings
         configure_logging(self.name, s.log_level)
-        uvicorn.run(self.http, host=s.http_host, port=s.port_for(self.name), log_config=None,
-                    access_log=False, lifespan="on")
+        uvicorn.run(
+            self.http, host=s.http_host, port=s.port_for(self.name), log_config=None, access_log=False, lifespan="on"
+        )
 
 
 def _log_tasks() -> None:

@@ -22,16 +22,18 @@ class MembershipUnit:
     code: str | None
 
 
-def membership_units(source: str, line_index: int, quantity: int,
-                     codes: list[str | None] | None) -> list[MembershipUnit]:
+def membership_units(
+    source: str, line_index: int, quantity: int, codes: list[str | None] | None
+) -> list[MembershipUnit]:
     """One `membership.sold` per unit, each with a sale id derived from the source (operation or visit),
     the line and the unit, so a replay names the same sales and the memberships service issues once.
     `codes`: one per unit ("auto" for a generated one); None or [] for a no-code type."""
     given = list(codes or [])
     if given and len(given) != quantity:
         raise ValueError(f"{quantity} unit(s) need {quantity} code(s), got {len(given)}")
-    return [MembershipUnit(sale_id(source, line_index, unit), given[unit] if given else None)
-            for unit in range(quantity)]
+    return [
+        MembershipUnit(sale_id(source, line_index, unit), given[unit] if given else None) for unit in range(quantity)
+    ]
 
 
 def sale_id(source: str, line_index: int, unit: int) -> str:
@@ -51,15 +53,31 @@ def split_amount(amount: Decimal, units: int) -> list[Decimal]:
     return [Decimal(base + (1 if i < rest else 0)) * CENTS for i in range(units)]
 
 
-def membership_sales(chain_id: str, location_id: str, membership_type_id: uuid.UUID, units: list[MembershipUnit],
-                     amount: Decimal, client: Client, at: datetime) -> list[MembershipSold]:
+def membership_sales(
+    chain_id: str,
+    location_id: str,
+    membership_type_id: uuid.UUID,
+    units: list[MembershipUnit],
+    amount: Decimal,
+    client: Client,
+    at: datetime,
+) -> list[MembershipSold]:
     """The `membership.sold` of each unit of one line, the line's `amount` shared out over them."""
-    return [MembershipSold(
-        # The event id follows from the sale id too: a replay is the same message, twice harmless.
-        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"perkstream:{chain_id}:{unit.sale_id}")), occurred_at=at,
-        chain_id=chain_id, location_id=location_id, sale_id=unit.sale_id, membership_type_id=membership_type_id,
-        code=unit.code, client=client, price=price,
-    ) for unit, price in zip(units, split_amount(amount, len(units)), strict=True)]
+    return [
+        MembershipSold(
+            # The event id follows from the sale id too: a replay is the same message, twice harmless.
+            event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"perkstream:{chain_id}:{unit.sale_id}")),
+            occurred_at=at,
+            chain_id=chain_id,
+            location_id=location_id,
+            sale_id=unit.sale_id,
+            membership_type_id=membership_type_id,
+            code=unit.code,
+            client=client,
+            price=price,
+        )
+        for unit, price in zip(units, split_amount(amount, len(units)), strict=True)
+    ]
 
 
 def visit_source(visit_id: str) -> str:
@@ -91,7 +109,6 @@ def visit_membership_sales(e: VisitPaid) -> list[MembershipSold]:
     for i, line, type_id in visit_membership_lines(e):
         if type_id is None:
             continue
-        units = membership_units(visit_source(e.visit_id), i, line.quantity,
-                                 visit_line_codes(line.code, line.quantity))
+        units = membership_units(visit_source(e.visit_id), i, line.quantity, visit_line_codes(line.code, line.quantity))
         sold += membership_sales(e.chain_id, e.location_id, type_id, units, line.paid, e.client, e.occurred_at)
     return sold

@@ -117,8 +117,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _min_insync(self) -> "Settings":
         if self.topic_min_insync_replicas > self.topic_replication_factor:
-            raise ValueError(f"TOPIC_MIN_INSYNC_REPLICAS {self.topic_min_insync_replicas} is above "
-                             f"TOPIC_REPLICATION_FACTOR {self.topic_replication_factor}: no write could succeed")
+            raise ValueError(
+                f"TOPIC_MIN_INSYNC_REPLICAS {self.topic_min_insync_replicas} is above "
+                f"TOPIC_REPLICATION_FACTOR {self.topic_replication_factor}: no write could succeed"
+            )
         return self
 
     def port_for(self, service: str) -> int:

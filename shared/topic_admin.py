@@ -45,12 +45,15 @@ def retention_of(settings: Settings, name: str) -> int | None:
 
 
 def new_topic(settings: Settings, name: str) -> NewTopic:
-    configs = {MAX_MESSAGE_BYTES: str(topics.max_message_bytes(name)),
-               MIN_ISR: str(settings.topic_min_insync_replicas)}
+    configs = {MAX_MESSAGE_BYTES: str(topics.max_message_bytes(name)), MIN_ISR: str(settings.topic_min_insync_replicas)}
     if (retention := retention_of(settings, name)) is not None:
         configs[RETENTION] = str(retention)
-    return NewTopic(name, num_partitions=settings.topic_partitions,
-                    replication_factor=settings.topic_replication_factor, topic_configs=configs)
+    return NewTopic(
+        name,
+        num_partitions=settings.topic_partitions,
+        replication_factor=settings.topic_replication_factor,
+        topic_configs=configs,
+    )
 
 
 def _longer(a: int, b: int) -> bool:
@@ -64,9 +67,11 @@ def settle(settings: Settings, name: str, layout: Layout, configs: Configs) -> t
     changes: dict[str, str] = {}
     lines: list[str] = []
     if layout.replication_factor != settings.topic_replication_factor:
-        lines.append(f"{name}: replication factor {layout.replication_factor}, setting "
-                     f"{settings.topic_replication_factor} (not changed: reassign its partitions with "
-                     "kafka-reassign-partitions)")
+        lines.append(
+            f"{name}: replication factor {layout.replication_factor}, setting "
+            f"{settings.topic_replication_factor} (not changed: reassign its partitions with "
+            "kafka-reassign-partitions)"
+        )
 
     min_isr, own = configs.get(MIN_ISR, ("1", False))
     wanted = settings.topic_min_insync_replicas
@@ -75,8 +80,10 @@ def settle(settings: Settings, name: str, layout: Layout, configs: Configs) -> t
             where = "set on the topic" if own else "broker default"
             lines.append(f"{name}: {MIN_ISR} {min_isr} {where}, setting {wanted} (left as it is)")
         elif wanted > layout.replication_factor:
-            lines.append(f"{name}: {MIN_ISR} {min_isr} (broker default), setting {wanted} is above the topic's "
-                         f"replication factor {layout.replication_factor} (not set: no write could succeed)")
+            lines.append(
+                f"{name}: {MIN_ISR} {min_isr} (broker default), setting {wanted} is above the topic's "
+                f"replication factor {layout.replication_factor} (not set: no write could succeed)"
+            )
         else:
             changes[MIN_ISR] = str(wanted)
 
@@ -87,8 +94,7 @@ def settle(settings: Settings, name: str, layout: Layout, configs: Configs) -> t
             if own:
                 lines.append(f"{name}: {RETENTION} {value} set on the topic, setting {retention} (left as it is)")
             elif _longer(int(value), retention):
-                lines.append(f"{name}: {RETENTION} {value} (broker default), setting {retention} "
-                             "(never shortened)")
+                lines.append(f"{name}: {RETENTION} {value} (broker default), setting {retention} (never shortened)")
             else:
                 changes[RETENTION] = str(retention)
     for key, value in changes.items():
@@ -96,8 +102,9 @@ def settle(settings: Settings, name: str, layout: Layout, configs: Configs) -> t
     return changes, lines
 
 
-async def settle_topics(admin: AIOKafkaAdminClient, settings: Settings, names: list[str], grow_partitions: bool,
-                        report: Report) -> None:
+async def settle_topics(
+    admin: AIOKafkaAdminClient, settings: Settings, names: list[str], grow_partitions: bool, report: Report
+) -> None:
     """Existing topics: partitions grown (when asked), durability settings filled in, drift reported."""
     if not names:
         return
@@ -110,8 +117,10 @@ async def settle_topics(admin: AIOKafkaAdminClient, settings: Settings, names: l
                 grow[name] = NewPartitions(total_count=settings.topic_partitions)
                 report(f"{name}: grown from {layout.partitions} to {settings.topic_partitions} partitions")
             else:
-                report(f"{name}: {layout.partitions} partitions, setting {settings.topic_partitions} (grow them "
-                       "with create-topics --grow-partitions: new messages of a key may go to another partition)")
+                report(
+                    f"{name}: {layout.partitions} partitions, setting {settings.topic_partitions} (grow them "
+                    "with create-topics --grow-partitions: new messages of a key may go to another partition)"
+                )
         elif layout.partitions > settings.topic_partitions:
             report(f"{name}: {layout.partitions} partitions, setting {settings.topic_partitions} (never lowered)")
         changes, lines = settle(settings, name, layout, configs)
@@ -158,6 +167,7 @@ async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[st
             if error:  # e.g. a topic created a moment ago, not known everywhere yet: the caller may retry
                 raise RuntimeError(f"the settings of topic {name} could not be read: error {error} {message}")
             # An entry is (name, value, read_only, is_default (v0) | source (v1+), ...).
-            found[name] = {e[0]: (e[1], not e[3] if response.API_VERSION == 0 else e[3] == DYNAMIC_TOPIC_CONFIG)
-                           for e in entries}
+            found[name] = {
+                e[0]: (e[1], not e[3] if response.API_VERSION == 0 else e[3] == DYNAMIC_TOPIC_CONFIG) for e in entries
+            }
     return found

@@ -35,9 +35,13 @@ class EventTooLarge(TooLarge):
         fields = event.model_dump(mode="json").items()
         parts = {name: len(json.dumps(value, separators=(",", ":"))) for name, value in fields}
         field = max(parts, key=parts.__getitem__) if parts else None
-        super().__init__("event_too_large", f"the {topic} event would be {size:,} bytes, more than its topic takes "
-                         f"({max_message_bytes(topic):,}); its largest field: {field} ({parts.get(field or '', 0):,} "
-                         "bytes)", field)
+        super().__init__(
+            "event_too_large",
+            f"the {topic} event would be {size:,} bytes, more than its topic takes "
+            f"({max_message_bytes(topic):,}); its largest field: {field} ({parts.get(field or '', 0):,} "
+            "bytes)",
+            field,
+        )
 
     def __str__(self) -> str:  # the reason a dead letter carries
         return f"{self.code}: {self.message}"
@@ -49,14 +53,16 @@ async def enqueue(conn: asyncpg.Connection, messages: list[OutboxMessage]) -> No
     # COPY: one statement for the batch's rows, in order (their ids follow it), each row far cheaper for the
     # server than an INSERT of its own; the statement trigger still wakes the relay once.
     await conn.copy_records_to_table(
-        "outbox", columns=["topic", "key", "value", "header_names", "header_values"],
+        "outbox",
+        columns=["topic", "key", "value", "header_names", "header_values"],
         records=[(m.topic, m.key, m.value, [h[0] for h in m.headers], [h[1] for h in m.headers]) for m in messages],
     )
 
 
 class UnitOfWork:
-    def __init__(self, conn: asyncpg.Connection, traceparent: bytes | None = None,
-                 batch: dict[Any, Any] | None = None) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, traceparent: bytes | None = None, batch: dict[Any, Any] | None = None
+    ) -> None:
         self.conn = conn
         self.traceparent = traceparent
         # Shared by every message of one batch transaction (a fresh one per HTTP request): a place for

@@ -37,8 +37,9 @@ def raw_headers(headers: list[Header]) -> list[tuple[str, bytes | None]]:
     return [(RawName(name), value) for name, value in headers]
 
 
-def batch_bytes(records: list[tuple[bytes | None, bytes | None, list[Header]]], *, base_offset: int = 0,
-                compression_type: int = 0) -> bytes:
+def batch_bytes(
+    records: list[tuple[bytes | None, bytes | None, list[Header]]], *, base_offset: int = 0, compression_type: int = 0
+) -> bytes:
     """One record batch (key, value, headers per record), as a fetch response carries it."""
     b = builder(1 << 20, compression_type)
     for i, (key, value, headers) in enumerate(records):
@@ -54,8 +55,15 @@ async def partition_of(producer: AIOKafkaProducer, topic: str, key: bytes) -> in
     return DefaultPartitioner()(key, partitions, partitions)  # type: ignore[no-any-return]
 
 
-async def send_raw(producer: AIOKafkaProducer, topic: str, partition: int, key: bytes | None, value: bytes,
-                   headers: list[Any], batch_size: int) -> None:
+async def send_raw(
+    producer: AIOKafkaProducer,
+    topic: str,
+    partition: int,
+    key: bytes | None,
+    value: bytes,
+    headers: list[Any],
+    batch_size: int,
+) -> None:
     """One record with these exact bytes (header names too: RawName, see raw_headers) on `partition`."""
     batch = producer.create_batch()
     batch._builder = builder(batch_size)

@@ -56,13 +56,26 @@ class Breaker:
 
 
 class BookingApi:
-    def __init__(self, base_url: str, partner_token: str, user_token: str, *, rate_per_second: float = 5,
-                 attempts: int = 3, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        partner_token: str,
+        user_token: str,
+        *,
+        rate_per_second: float = 5,
+        attempts: int = 3,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), transport=transport,
+            base_url=base_url.rstrip("/"),
+            transport=transport,
             timeout=httpx.Timeout(10.0, connect=5.0),
-            headers={"Accept": ACCEPT, "Content-Type": "application/json",
-                     "Authorization": f"Bearer {partner_token}, User {user_token}"})
+            headers={
+                "Accept": ACCEPT,
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {partner_token}, User {user_token}",
+            },
+        )
         self.limiter = AsyncLimiter(rate_per_second, 1)
         self.breaker = Breaker()
         self.attempts = attempts
@@ -76,7 +89,8 @@ class BookingApi:
             raise ApiDown("the booking system's API failed repeatedly; waiting before trying it again")
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self.attempts), reraise=True,
+                stop=stop_after_attempt(self.attempts),
+                reraise=True,
                 retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
                 wait=wait_exponential(multiplier=0.5, max=5),
             ):
@@ -125,16 +139,25 @@ class BookingApi:
         return data if isinstance(data, dict) else {}
 
     async def abonements(self, booking_chain_id: int, ids: list[int]) -> list[dict[str, Any]]:
-        data = await self.get(f"/api/v1/chain/{booking_chain_id}/loyalty/abonements",
-                              {"abonements_ids[]": ids, "count": max(len(ids), 1)})
+        data = await self.get(
+            f"/api/v1/chain/{booking_chain_id}/loyalty/abonements", {"abonements_ids[]": ids, "count": max(len(ids), 1)}
+        )
         return [a for a in data if isinstance(a, dict)] if isinstance(data, list) else []
 
-    async def records(self, company_id: int, changed_after: str, changed_before: str, page: int,
-                      count: int) -> list[dict[str, Any]]:
+    async def records(
+        self, company_id: int, changed_after: str, changed_before: str, page: int, count: int
+    ) -> list[dict[str, Any]]:
         """A page of a branch's records changed in a period (deleted ones too), as the record webhook's `data`."""
-        data = await self.get(f"/api/v1/records/{company_id}", {
-            "changed_after": changed_after, "changed_before": changed_before, "with_deleted": 1,
-            "page": page, "count": count})
+        data = await self.get(
+            f"/api/v1/records/{company_id}",
+            {
+                "changed_after": changed_after,
+                "changed_before": changed_before,
+                "with_deleted": 1,
+                "page": page,
+                "count": count,
+            },
+        )
         return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
 
     async def client_abonements(self, company_id: int, phone: str) -> list[dict[str, Any]]:

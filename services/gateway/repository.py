@@ -18,7 +18,9 @@ def key(event_id: str) -> str:
 async def taken(conn: asyncpg.Connection, chain_id: str, event_ids: set[str]) -> dict[str, Taken]:
     rows = await conn.fetch(
         """SELECT key, digest, received_at FROM inbox WHERE chain_id = $1 AND key = ANY($2::text[])""",
-        chain_id, [key(e) for e in event_ids])
+        chain_id,
+        [key(e) for e in event_ids],
+    )
     return {r["key"].removeprefix("event:"): Taken(r["digest"], r["received_at"]) for r in rows}
 
 
@@ -32,7 +34,11 @@ async def claim(conn: asyncpg.Connection, chain_id: str, events: list[Incoming])
                    SELECT $1, k, t, d FROM unnest($2::text[], $3::text[], $4::bytea[]) AS u(k, t, d)
                    ON CONFLICT (chain_id, key) DO NOTHING
                    RETURNING key, received_at""",
-                chain_id, [key(e.event_id) for e in events], [e.topic for e in events], [e.digest for e in events])
+                chain_id,
+                [key(e.event_id) for e in events],
+                [e.topic for e in events],
+                [e.digest for e in events],
+            )
             if len(rows) < len(events):
                 raise _LostRace
     except _LostRace:

@@ -44,8 +44,9 @@ TOPICS: dict[str, tuple[type[Model], type[Model]]] = {
     topics.VISIT_CANCELLED: (VisitCancelledIn, VisitCancelled),
     topics.MEMBERSHIP_SOLD: (MembershipSoldIn, MembershipSold),
 }
-InboundTopic = Literal["visit.paid", "visit.status_arrived", "visit.status_no_show", "visit.cancelled",
-                       "membership.sold"]
+InboundTopic = Literal[
+    "visit.paid", "visit.status_arrived", "visit.status_no_show", "visit.cancelled", "membership.sold"
+]
 
 
 class EventItem(Body):

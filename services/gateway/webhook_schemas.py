@@ -28,8 +28,10 @@ def _zone(name: str) -> str:
 
 
 TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_zone)]
-TypeMap = Annotated[dict[Annotated[str, StringConstraints(max_length=15, pattern=r"^\d{1,15}$")], uuid.UUID],
-                    Field(max_length=MAX_LOCATIONS)]
+TypeMap = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=15, pattern=r"^\d{1,15}$")], uuid.UUID],
+    Field(max_length=MAX_LOCATIONS),
+]
 
 
 class LocationIn(Body):
@@ -78,9 +80,16 @@ class ConnectionOut(BaseModel):
 
     @classmethod
     def of(cls, row: Any) -> ConnectionOut:
-        return cls(id=row["id"], system=row["system"], name=row["name"], api_base_url=row["api_base_url"],
-                   locations=row["locations"], membership_types=row["membership_types"], created_at=row["created_at"],
-                   webhook_path=f"/v1/webhooks/{row['id']}")
+        return cls(
+            id=row["id"],
+            system=row["system"],
+            name=row["name"],
+            api_base_url=row["api_base_url"],
+            locations=row["locations"],
+            membership_types=row["membership_types"],
+            created_at=row["created_at"],
+            webhook_path=f"/v1/webhooks/{row['id']}",
+        )
 
 
 class ConnectionCreatedOut(ConnectionOut):

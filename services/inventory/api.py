@@ -37,8 +37,9 @@ async def create_storage(chain_id: ChainId, body: StorageIn, request: Request) -
 
 
 @router.get("/storages", response_model=list[StorageOut], responses=PAGED)
-async def list_storages(chain_id: ChainId, request: Request, page: Paging,
-                        location_id: IdQuery = None) -> list[StorageOut]:
+async def list_storages(
+    chain_id: ChainId, request: Request, page: Paging, location_id: IdQuery = None
+) -> list[StorageOut]:
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.list_storages(conn, chain_id, location_id, page)
 
@@ -63,11 +64,14 @@ async def create_product(chain_id: ChainId, body: ProductIn, request: Request) -
 
 @router.get("/products", response_model=list[ProductOut], responses=PAGED)
 async def list_products(
-    chain_id: ChainId, request: Request, page: Paging,
+    chain_id: ChainId,
+    request: Request,
+    page: Paging,
     category: Annotated[str | None, Query(max_length=200, description="a category's name or id")] = None,
     location_id: Annotated[str | None, Query(max_length=128, description="what is sold there")] = None,
-    archived: Annotated[bool | None, Query(description="false (default): the sale list; true: hidden "
-                                                       "ones; omit with all=true for both")] = False,
+    archived: Annotated[
+        bool | None, Query(description="false (default): the sale list; true: hidden ones; omit with all=true for both")
+    ] = False,
     all: bool = False,
 ) -> list[ProductOut]:
     async with request.app.state.pool.snapshot() as conn:
@@ -95,7 +99,9 @@ async def post_operation(chain_id: ChainId, body: OperationIn, request: Request)
 
 @router.get("/operations", response_model=list[OperationOut], responses=PAGED)
 async def list_operations(
-    chain_id: ChainId, request: Request, page: Paging,
+    chain_id: ChainId,
+    request: Request,
+    page: Paging,
     type: Literal["arrival", "sale", "write_off", "relocation"] | None = None,
     start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
@@ -115,7 +121,11 @@ async def get_operation(chain_id: ChainId, operation_id: str, request: Request) 
 
 @router.get("/stock", response_model=list[StockOut], responses=PAGED)
 async def stock(
-    chain_id: ChainId, request: Request, page: Paging, storage_id: IdQuery = None, product_id: IdQuery = None,
+    chain_id: ChainId,
+    request: Request,
+    page: Paging,
+    storage_id: IdQuery = None,
+    product_id: IdQuery = None,
     at: Annotated[AwareDatetime | None, Query(description="the balances as they stood at this moment")] = None,
 ) -> list[StockOut]:
     async with request.app.state.pool.snapshot() as conn:
@@ -129,15 +139,15 @@ async def put_bill_of_materials(chain_id: ChainId, service_id: str, body: BomIn,
 
 
 @router.get("/services/{service_id}/bill-of-materials", response_model=list[BomOut], responses=PAGED)
-async def get_bills_of_materials(chain_id: ChainId, service_id: str, request: Request,
-                                 page: Paging) -> list[BomOut]:
+async def get_bills_of_materials(chain_id: ChainId, service_id: str, request: Request, page: Paging) -> list[BomOut]:
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_bills_of_materials(conn, chain_id, service_id, page)
 
 
 @router.put("/locations/{location_id}/inventory-settings", response_model=InventorySettingsOut)
-async def put_settings(chain_id: ChainId, location_id: str, body: InventorySettingsIn,
-                       request: Request) -> InventorySettingsOut:
+async def put_settings(
+    chain_id: ChainId, location_id: str, body: InventorySettingsIn, request: Request
+) -> InventorySettingsOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.put_settings(uow, chain_id, location_id, body)
 

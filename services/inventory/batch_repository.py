@@ -21,8 +21,6 @@ from shared.db import columns as _columns
 StockKey = tuple[str, str, str]
 
 
-
-
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)  # as shared/db.py encodes jsonb
 
@@ -58,27 +56,31 @@ class BatchRepository:
             found.setdefault(r["chain_id"], []).append(bill_of(r))
         return found
 
-    async def storages(self, ids: Iterable[tuple[str, str]],
-                       locations: Iterable[tuple[str, str]]) -> list[asyncpg.Record]:
+    async def storages(
+        self, ids: Iterable[tuple[str, str]], locations: Iterable[tuple[str, str]]
+    ) -> list[asyncpg.Record]:
         """The storages named by (chain, id), and every storage of the (chain, location)s."""
-        return await self.conn.fetch(  # type: ignore[no-any-return]
+        return await self.conn.fetch(
             """SELECT chain_id, id, location_id FROM storages
                WHERE (chain_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
                   OR (chain_id, location_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))""",
-            *_columns(set(ids), 2), *_columns(set(locations), 2),
+            *_columns(set(ids), 2),
+            *_columns(set(locations), 2),
         )
 
-    async def products(self, ids: Iterable[tuple[str, str]],
-                       membership_types: Iterable[tuple[str, uuid.UUID]]) -> list[asyncpg.Record]:
+    async def products(
+        self, ids: Iterable[tuple[str, str]], membership_types: Iterable[tuple[str, uuid.UUID]]
+    ) -> list[asyncpg.Record]:
         """The products named by (chain, id), and every product of the (chain, membership type)s."""
         ids, membership_types = set(ids), set(membership_types)
         if not ids and not membership_types:
             return []
-        return await self.conn.fetch(  # type: ignore[no-any-return]
+        return await self.conn.fetch(
             """SELECT chain_id, id, name, unit, cost_price, min_stock, location_id, membership_type_id FROM products
                WHERE (chain_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
                   OR (chain_id, membership_type_id) IN (SELECT * FROM unnest($3::text[], $4::uuid[]))""",
-            *_columns(ids, 2), *_columns(membership_types, 2),
+            *_columns(ids, 2),
+            *_columns(membership_types, 2),
         )
 
     # --- consumables written off ---
@@ -100,9 +102,24 @@ class BatchRepository:
 
     # --- operations and stock ---
 
-    async def add_operations(self, rows: list[tuple[uuid.UUID, str, str, str | None, str | None, str | None, str,
-                                                    dict[str, Any] | None, str | None, list[dict[str, Any]],
-                                                    datetime]]) -> dict[tuple[str, uuid.UUID], int]:
+    async def add_operations(
+        self,
+        rows: list[
+            tuple[
+                uuid.UUID,
+                str,
+                str,
+                str | None,
+                str | None,
+                str | None,
+                str,
+                dict[str, Any] | None,
+                str | None,
+                list[dict[str, Any]],
+                datetime,
+            ]
+        ],
+    ) -> dict[tuple[str, uuid.UUID], int]:
         """Records the documents (id, chain, type, location, storage, to_storage, source, client, comment,
         lines, occurred_at), numbered in the order given; answers (chain, id) -> number of those recorded
         now (an id its chain has recorded before records nothing)."""

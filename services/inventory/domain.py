@@ -54,7 +54,7 @@ def quantity_problem(quantity: Decimal, unit: str) -> str | None:
 
 
 def quantity_text(quantity: Decimal) -> str:
-    """"2", "0.5", "-1.25": no trailing zeros, never an exponent (NUMERIC(14,3) answers "2.000")."""
+    """ "2", "0.5", "-1.25": no trailing zeros, never an exponent (NUMERIC(14,3) answers "2.000")."""
     text = format(quantity.normalize(), "f")
     return "0" if text in ("-0", "") else text
 
@@ -68,8 +68,9 @@ class Line:
     quantity: Decimal
 
 
-def movements(op_type: OpType, storage_id: str, to_storage_id: str | None,
-              lines: Iterable[Line]) -> list[tuple[str, str, Decimal]]:
+def movements(
+    op_type: OpType, storage_id: str, to_storage_id: str | None, lines: Iterable[Line]
+) -> list[tuple[str, str, Decimal]]:
     """The stock deltas of an operation, one per (storage, product), sorted (so two operations lock
     their balance rows in one order and never deadlock). Arrival adds, sale and write-off take, a
     relocation takes from `storage_id` and adds to `to_storage_id`."""
@@ -94,8 +95,9 @@ def may_go_negative(op_type: OpType, automatic: bool) -> bool:
     return op_type == OpType.SALE or automatic
 
 
-def take(balances: dict[tuple[str, str], Decimal],
-         deltas: Iterable[tuple[str, str, Decimal]]) -> list[tuple[str, str, Decimal, Decimal]]:
+def take(
+    balances: dict[tuple[str, str], Decimal], deltas: Iterable[tuple[str, str, Decimal]]
+) -> list[tuple[str, str, Decimal, Decimal]]:
     """Moves `balances` ((storage, product) -> balance; a missing one is 0) by an operation's deltas, in
     place: the next operation (of the batch) starts from what this one left. Answers (storage, product,
     delta, balance after) per delta."""
@@ -107,8 +109,9 @@ def take(balances: dict[tuple[str, str], Decimal],
     return moved
 
 
-def shortfall(moved: Iterable[tuple[str, str, Decimal, Decimal]], op_type: OpType,
-              automatic: bool) -> tuple[str, str, Decimal] | None:
+def shortfall(
+    moved: Iterable[tuple[str, str, Decimal, Decimal]], op_type: OpType, automatic: bool
+) -> tuple[str, str, Decimal] | None:
     """The first (storage, product, balance) that an operation which may not go negative took below
     zero, or None."""
     if may_go_negative(op_type, automatic):
@@ -158,11 +161,11 @@ def units_problem(quantities: Iterable[int], limit: int) -> str | None:
 def code_problem(codes: list[str | None] | None, quantity: int, allow_without_code: bool) -> str | None:
     """Why the codes of a membership sale line are not acceptable, or None."""
     if not codes:
-        return None if allow_without_code else "a code per unit is needed (or \"auto\" to generate one)"
+        return None if allow_without_code else 'a code per unit is needed (or "auto" to generate one)'
     if len(codes) != quantity:
         return f"{quantity} unit(s) need {quantity} code(s), got {len(codes)}"
     if any(c is None for c in codes) and not allow_without_code:
-        return "a code per unit is needed (or \"auto\" to generate one)"
+        return 'a code per unit is needed (or "auto" to generate one)'
     given = [c.upper() for c in codes if c is not None and c.lower() != AUTO_CODE]
     if len(set(given)) != len(given):
         return "a code is given twice"
@@ -226,8 +229,13 @@ def pick_bill(boms: Iterable[BillOfMaterials], service_id: str, location_id: str
     return found.get(location_id) or found.get("")
 
 
-def consumption(services: Mapping[str, int], done: Iterable[str], boms: Iterable[BillOfMaterials],
-                location_id: str, default_storage: str | None) -> Consumption:
+def consumption(
+    services: Mapping[str, int],
+    done: Iterable[str],
+    boms: Iterable[BillOfMaterials],
+    location_id: str,
+    default_storage: str | None,
+) -> Consumption:
     """The consumables of a visit's services not yet written off: each service's bill (the location's,
     else the chain's) times its units, from the bill's storage, else the location's consumables storage.
     A service without a bill consumes nothing and is not marked done; one whose storage is unknown is
@@ -252,5 +260,6 @@ def consumption(services: Mapping[str, int], done: Iterable[str], boms: Iterable
         written.append(service_id)
     return Consumption(
         per_storage={s: [Line(p, q) for p, q in sorted(items.items())] for s, items in sorted(per_storage.items())},
-        services=written, missing_storage=missing,
+        services=written,
+        missing_storage=missing,
     )

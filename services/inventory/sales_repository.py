@@ -75,7 +75,8 @@ class SalesRepository:
     async def release_code(self, chain_id: str, sale_id: str) -> None:
         """A refused sale holds no code (unless its membership was issued: then it was not refused)."""
         await self.conn.execute(
-            "DELETE FROM membership_codes WHERE chain_id = $1 AND sale_id = $2 AND NOT issued", chain_id, sale_id)
+            "DELETE FROM membership_codes WHERE chain_id = $1 AND sale_id = $2 AND NOT issued", chain_id, sale_id
+        )
 
     # --- units sold ---
 
@@ -96,20 +97,25 @@ class SalesRepository:
     async def refuse_sale(self, chain_id: str, sale_id: str, reason: str, at: datetime) -> asyncpg.Record | None:
         """Marks a unit sold refused; answers it (operation, line, unit, amount), or None where it is not
         one of this service's, or was refused before."""
-        return await self.conn.fetchrow(  # type: ignore[no-any-return]
+        return await self.conn.fetchrow(
             """UPDATE membership_sales SET refused_reason = $3, refused_at = $4
                WHERE chain_id = $1 AND sale_id = $2 AND refused_reason IS NULL
                RETURNING operation_id, line, unit, amount""",
-            chain_id, sale_id, reason, at,
+            chain_id,
+            sale_id,
+            reason,
+            at,
         )
 
     async def operation_for_update(self, chain_id: str, op_id: uuid.UUID) -> asyncpg.Record | None:
-        return await self.conn.fetchrow(  # type: ignore[no-any-return]
+        return await self.conn.fetchrow(
             """SELECT id, number, type, location_id, storage_id, source, lines FROM operations
                WHERE chain_id = $1 AND id = $2 FOR UPDATE""",
-            chain_id, op_id,
+            chain_id,
+            op_id,
         )
 
     async def set_lines(self, chain_id: str, op_id: uuid.UUID, lines: list[dict[str, Any]]) -> None:
-        await self.conn.execute("UPDATE operations SET lines = $3 WHERE chain_id = $1 AND id = $2",
-                                chain_id, op_id, lines)
+        await self.conn.execute(
+            "UPDATE operations SET lines = $3 WHERE chain_id = $1 AND id = $2", chain_id, op_id, lines
+        )

@@ -34,7 +34,6 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whit
 Code = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
 
 
-
 # --- catalog ---
 
 
@@ -99,8 +98,9 @@ class ProductOut(BaseModel):
     @classmethod
     def of(cls, row: Any) -> ProductOut:
         r = dict(row)
-        return cls.model_validate({**{k: r.get(k) for k in cls.model_fields},
-                                   "kind": "membership" if r["membership_type_id"] else "goods"})
+        return cls.model_validate(
+            {**{k: r.get(k) for k in cls.model_fields}, "kind": "membership" if r["membership_type_id"] else "goods"}
+        )
 
 
 # --- operations ---

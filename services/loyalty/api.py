@@ -42,8 +42,11 @@ LocationId = Annotated[str | None, Query(max_length=128)]
 # --- the location program -----------------------------------------------------------------------
 
 
-@router.put("/locations/{location_id}/loyalty-program", response_model=ProgramOut,
-            summary="Save the location program; every client of the location is recalculated in the background")
+@router.put(
+    "/locations/{location_id}/loyalty-program",
+    response_model=ProgramOut,
+    summary="Save the location program; every client of the location is recalculated in the background",
+)
 async def put_program(chain_id: ChainId, location_id: str, body: ProgramIn, request: Request) -> ProgramOut:
     async with unit_of_work(request.app.state.pool) as uow:
         out = await usecases.save_program(uow, chain_id, location_id, body)
@@ -51,34 +54,49 @@ async def put_program(chain_id: ChainId, location_id: str, body: ProgramIn, requ
     return out
 
 
-@router.get("/locations/{location_id}/loyalty-program", response_model=ProgramOut,
-            summary="The location program, and how far the recalculation of its clients got")
+@router.get(
+    "/locations/{location_id}/loyalty-program",
+    response_model=ProgramOut,
+    summary="The location program, and how far the recalculation of its clients got",
+)
 async def get_program(chain_id: ChainId, location_id: str, request: Request) -> ProgramOut:
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_program(conn, chain_id, location_id)
 
 
 @router.get("/clients/{client_id}/loyalty", response_model=ClientLoyaltyOut)
-async def client_loyalty(chain_id: ChainId, client_id: str, request: Request,
-                         location_id: LocationId = None) -> ClientLoyaltyOut:
+async def client_loyalty(
+    chain_id: ChainId, client_id: str, request: Request, location_id: LocationId = None
+) -> ClientLoyaltyOut:
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.client_loyalty(conn, chain_id, client_id, location_id)
 
 
-@router.patch("/clients/{client_id}/loyalty", response_model=ClientLoyaltyOut,
-              summary="Set or remove (null) the client's discount, level or categories by hand at a location; "
-                      "a manual value overrides the program's until removed")
-async def set_manual(chain_id: ChainId, client_id: Annotated[str, Path(min_length=1, max_length=128)],
-                     body: ManualIn, request: Request,
-                     location_id: Annotated[str, Query(min_length=1, max_length=128)]) -> ClientLoyaltyOut:
+@router.patch(
+    "/clients/{client_id}/loyalty",
+    response_model=ClientLoyaltyOut,
+    summary="Set or remove (null) the client's discount, level or categories by hand at a location; "
+    "a manual value overrides the program's until removed",
+)
+async def set_manual(
+    chain_id: ChainId,
+    client_id: Annotated[str, Path(min_length=1, max_length=128)],
+    body: ManualIn,
+    request: Request,
+    location_id: Annotated[str, Query(min_length=1, max_length=128)],
+) -> ClientLoyaltyOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.set_manual(uow, chain_id, client_id, location_id, body.changes(), datetime.now(UTC))
 
 
-@router.post("/clients/{client_id}/loyalty/recalculate", response_model=ClientLoyaltyOut,
-             summary="Recalculate now (at one location, or every location with a program)")
-async def recalculate_client(chain_id: ChainId, client_id: str, request: Request,
-                             location_id: LocationId = None) -> ClientLoyaltyOut:
+@router.post(
+    "/clients/{client_id}/loyalty/recalculate",
+    response_model=ClientLoyaltyOut,
+    summary="Recalculate now (at one location, or every location with a program)",
+)
+async def recalculate_client(
+    chain_id: ChainId, client_id: str, request: Request, location_id: LocationId = None
+) -> ClientLoyaltyOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.recalculate_client(uow, chain_id, client_id, location_id)
 
@@ -128,10 +146,14 @@ async def get_promotion(chain_id: ChainId, promotion_id: str, request: Request) 
         return await usecases.get_promotion(conn, chain_id, promotion_id)
 
 
-@router.patch("/promotions/{promotion_id}", response_model=PromotionOut,
-              summary="Change some fields; the promotion is validated as a whole afterwards")
-async def patch_promotion(chain_id: ChainId, promotion_id: str, request: Request,
-                          body: Annotated[dict[str, Any], Body()]) -> PromotionOut:
+@router.patch(
+    "/promotions/{promotion_id}",
+    response_model=PromotionOut,
+    summary="Change some fields; the promotion is validated as a whole afterwards",
+)
+async def patch_promotion(
+    chain_id: ChainId, promotion_id: str, request: Request, body: Annotated[dict[str, Any], Body()]
+) -> PromotionOut:
     try:
         async with unit_of_work(request.app.state.pool) as uow:
             return await usecases.patch_promotion(uow, chain_id, promotion_id, body)
@@ -145,17 +167,21 @@ async def issue_card(chain_id: ChainId, body: CardIn, request: Request) -> CardO
         return await usecases.issue_card(uow, chain_id, body)
 
 
-@router.post("/cards/import", response_model=CardImportOut,
-             summary="Many cards at once (up to 1,000), with opening balances: all or none; a card already "
-                     "issued to the same client on the same type is left as it is")
+@router.post(
+    "/cards/import",
+    response_model=CardImportOut,
+    summary="Many cards at once (up to 1,000), with opening balances: all or none; a card already "
+    "issued to the same client on the same type is left as it is",
+)
 async def import_cards(chain_id: ChainId, body: CardImportIn, request: Request) -> CardImportOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.import_cards(uow, chain_id, body)
 
 
 @router.get("/cards", response_model=list[CardOut], response_model_exclude_none=True, responses=PAGED)
-async def find_cards(chain_id: ChainId, request: Request, page: Paging,
-                     client_id: Annotated[str | None, Query(max_length=128)] = None) -> list[CardOut]:
+async def find_cards(
+    chain_id: ChainId, request: Request, page: Paging, client_id: Annotated[str | None, Query(max_length=128)] = None
+) -> list[CardOut]:
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.find_cards(conn, chain_id, client_id, page)
 
@@ -166,12 +192,14 @@ async def get_card(chain_id: ChainId, card_id: str, request: Request) -> CardOut
         return await usecases.get_card(conn, chain_id, card_id)
 
 
-@router.post("/cards/{card_id}/transactions", response_model=CardOut,
-             summary="Manual accrual or write-off, with a reason")
+@router.post(
+    "/cards/{card_id}/transactions", response_model=CardOut, summary="Manual accrual or write-off, with a reason"
+)
 async def card_transaction(chain_id: ChainId, card_id: str, body: ManualTransactionIn, request: Request) -> CardOut:
     async with unit_of_work(request.app.state.pool) as uow:
-        card = await usecases.manual_transaction(uow, chain_id, card_id, body.kind, body.amount, body.reason,
-                                                 datetime.now(UTC))
+        card = await usecases.manual_transaction(
+            uow, chain_id, card_id, body.kind, body.amount, body.reason, datetime.now(UTC)
+        )
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.get_card(conn, chain_id, card.id)
 
@@ -179,11 +207,15 @@ async def card_transaction(chain_id: ChainId, card_id: str, body: ManualTransact
 # --- reports ---------------------------------------------------------------------------------------
 
 
-def _report_filter(start: Time | date | None, end: Time | date | None, location_id: str | None,
-                   kind: Kind | None, card_id: str | None) -> TransactionFilter:
+def _report_filter(
+    start: Time | date | None, end: Time | date | None, location_id: str | None, kind: Kind | None, card_id: str | None
+) -> TransactionFilter:
     def moment(value: Time | date | None) -> datetime | None:  # a date: its start, UTC
-        return datetime.combine(value, time.min, UTC) if isinstance(value, date) and not isinstance(
-            value, datetime) else value
+        return (
+            datetime.combine(value, time.min, UTC)
+            if isinstance(value, date) and not isinstance(value, datetime)
+            else value
+        )
 
     return TransactionFilter(moment(start), moment(end), location_id, kind, card_id)
 
@@ -194,13 +226,22 @@ ReportCard = Annotated[str | None, Query(min_length=1, max_length=128, descripti
 ReportLocation = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
-@router.get("/reports/loyalty-transactions", response_model=list[TransactionRow],
-            responses={**PAGED, **CSV_RESPONSE},
-            summary="Every card transaction of the chain (accrual, spend, burn, manual), oldest first, filtered "
-                    "(JSON pages, or CSV: Accept: text/csv or format=csv)")
+@router.get(
+    "/reports/loyalty-transactions",
+    response_model=list[TransactionRow],
+    responses={**PAGED, **CSV_RESPONSE},
+    summary="Every card transaction of the chain (accrual, spend, burn, manual), oldest first, filtered "
+    "(JSON pages, or CSV: Accept: text/csv or format=csv)",
+)
 async def loyalty_transactions_report(
-    chain_id: ChainId, request: Request, page: Paging, start: ReportStart = None, end: ReportEnd = None,
-    location_id: ReportLocation = None, kind: Kind | None = None, card_id: ReportCard = None,
+    chain_id: ChainId,
+    request: Request,
+    page: Paging,
+    start: ReportStart = None,
+    end: ReportEnd = None,
+    location_id: ReportLocation = None,
+    kind: Kind | None = None,
+    card_id: ReportCard = None,
     format: Format | None = None,
 ) -> Any:
     f = _report_filter(start, end, location_id, kind, card_id)
@@ -212,12 +253,21 @@ async def loyalty_transactions_report(
     return await page_or_csv(request, page, format, read, TRANSACTION_COLUMNS, filename="loyalty-transactions.csv")
 
 
-@router.get("/reports/loyalty-transactions/totals", response_model=TransactionTotals,
-            summary="The totals per kind of the transactions the report lists with the same filter")
+@router.get(
+    "/reports/loyalty-transactions/totals",
+    response_model=TransactionTotals,
+    summary="The totals per kind of the transactions the report lists with the same filter",
+)
 async def loyalty_transactions_totals(
-    chain_id: ChainId, request: Request, start: ReportStart = None, end: ReportEnd = None,
-    location_id: ReportLocation = None, kind: Kind | None = None, card_id: ReportCard = None,
+    chain_id: ChainId,
+    request: Request,
+    start: ReportStart = None,
+    end: ReportEnd = None,
+    location_id: ReportLocation = None,
+    kind: Kind | None = None,
+    card_id: ReportCard = None,
 ) -> TransactionTotals:
     async with request.app.state.pool.snapshot() as conn:
-        return await usecases.transactions_totals(conn, chain_id,
-                                                  _report_filter(start, end, location_id, kind, card_id))
+        return await usecases.transactions_totals(
+            conn, chain_id, _report_filter(start, end, location_id, kind, card_id)
+        )

@@ -32,8 +32,6 @@ from shared.db import columns as _columns
 Pair = tuple[str, str]  # (chain_id, an id in that chain)
 
 
-
-
 # --- reference data ---------------------------------------------------------------------------------
 
 
@@ -52,10 +50,14 @@ async def programs(conn: asyncpg.Connection, locations: Collection[Pair]) -> dic
         return {}
     await conn.execute(
         f"""SELECT pg_advisory_xact_lock_shared({LOCATION_LOCK.format(c="k.c", l="k.l")})
-            FROM unnest($1::text[], $2::text[]) AS k(c, l)""", *_columns(set(locations), 2))
+            FROM unnest($1::text[], $2::text[]) AS k(c, l)""",
+        *_columns(set(locations), 2),
+    )
     rows = await conn.fetch(
         """SELECT p.chain_id, p.location_id, p.spec FROM unnest($1::text[], $2::text[]) AS k(c, l)
-           JOIN programs p ON p.chain_id = k.c AND p.location_id = k.l""", *_columns(set(locations), 2))
+           JOIN programs p ON p.chain_id = k.c AND p.location_id = k.l""",
+        *_columns(set(locations), 2),
+    )
     return {(r["chain_id"], r["location_id"]): program_from_spec(r["spec"]) for r in rows}
 
 
@@ -68,7 +70,9 @@ async def promotions(conn: asyncpg.Connection, card_types: Collection[Pair]) -> 
         """SELECT k.c AS chain_id, k.t AS card_type_id, p.id, p.spec FROM unnest($1::text[], $2::text[]) AS k(c, t)
            JOIN promotions p ON p.chain_id = k.c AND p.spec->'card_type_ids' ? k.t
            WHERE NOT coalesce((p.spec->>'archived')::boolean, false)
-           ORDER BY p.created_at, p.id""", *_columns(set(card_types), 2))
+           ORDER BY p.created_at, p.id""",
+        *_columns(set(card_types), 2),
+    )
     found: dict[Pair, list[Promotion]] = defaultdict(list)
     for r in rows:
         found[(r["chain_id"], r["card_type_id"])].append(promotion_from_row(r))
@@ -78,8 +82,9 @@ async def promotions(conn: asyncpg.Connection, card_types: Collection[Pair]) -> 
 # --- the location programs' states ------------------------------------------------------------------
 
 
-async def lock_states(conn: asyncpg.Connection, keys: Collection[tuple[str, str, str]],
-                      as_of: datetime) -> dict[tuple[str, str, str], LoyaltyState]:
+async def lock_states(
+    conn: asyncpg.Connection, keys: Collection[tuple[str, str, str]], as_of: datetime
+) -> dict[tuple[str, str, str], LoyaltyState]:
     """The (chain, location, client) states, their rows locked (created when missing) in key order, so
     a page of the background recalculation and a batch of visits serialize on the same client. One
     statement creates the missing rows and locks them all, noting the moment they are calculated for
@@ -91,7 +96,9 @@ async def lock_states(conn: asyncpg.Connection, keys: Collection[tuple[str, str,
            SELECT c, l, k, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(c, l, k) ORDER BY c, l, k
            ON CONFLICT (chain_id, location_id, client_id) DO UPDATE SET calculated_at = EXCLUDED.calculated_at
            RETURNING chain_id, location_id, client_id, {STATE_COLUMNS}""",
-        *_columns(set(keys), 3), as_of)
+        *_columns(set(keys), 3),
+        as_of,
+    )
     return {(r["chain_id"], r["location_id"], r["client_id"]): state_from_row(r) for r in rows}
 
 
@@ -107,23 +114,29 @@ async def save_states(conn: asyncpg.Connection, states: dict[tuple[str, str, str
            FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::text[], $6::text[])
                 AS t(c, loc, k, d, lv, cs)
            WHERE l.chain_id = t.c AND l.location_id = t.loc AND l.client_id = t.k""",
-        *_columns(keys, 3), [states[k].discount_percent for k in keys], [states[k].level for k in keys],
-        [chr(31).join(states[k].categories) or None for k in keys])
+        *_columns(keys, 3),
+        [states[k].discount_percent for k in keys],
+        [states[k].level for k in keys],
+        [chr(31).join(states[k].categories) or None for k in keys],
+    )
 
 
 # --- visits and clients ------------------------------------------------------------------------------
 
 
-async def visits(conn: asyncpg.Connection, clients: Collection[Pair],
-                 visit_ids: Collection[Pair]) -> list[tuple[str, VisitRow]]:
+async def visits(
+    conn: asyncpg.Connection, clients: Collection[Pair], visit_ids: Collection[Pair]
+) -> list[tuple[str, VisitRow]]:
     """Every visit of `clients` (across the chain), and the visits `visit_ids` (whoever's they are)."""
     rows = await conn.fetch(
-        f"""SELECT v.chain_id, {', '.join('v.' + c for c in VISIT_COLUMNS.split(', '))}
+        f"""SELECT v.chain_id, {", ".join("v." + c for c in VISIT_COLUMNS.split(", "))}
             FROM unnest($1::text[], $2::text[]) AS k(c, cl) JOIN visits v ON v.chain_id = k.c AND v.client_id = k.cl
             UNION
-            SELECT v.chain_id, {', '.join('v.' + c for c in VISIT_COLUMNS.split(', '))}
+            SELECT v.chain_id, {", ".join("v." + c for c in VISIT_COLUMNS.split(", "))}
             FROM unnest($3::text[], $4::text[]) AS k(c, id) JOIN visits v ON v.chain_id = k.c AND v.visit_id = k.id""",
-        *_columns(set(clients), 2), *_columns(set(visit_ids), 2))
+        *_columns(set(clients), 2),
+        *_columns(set(visit_ids), 2),
+    )
     return [(r["chain_id"], visit_from_row(r)) for r in rows]
 
 
@@ -132,7 +145,9 @@ async def clients(conn: asyncpg.Connection, keys: Collection[Pair]) -> dict[Pair
         return {}
     rows = await conn.fetch(
         """SELECT c.chain_id, c.client_id, c.phone, c.name FROM unnest($1::text[], $2::text[]) AS k(ch, cl)
-           JOIN clients c ON c.chain_id = k.ch AND c.client_id = k.cl""", *_columns(set(keys), 2))
+           JOIN clients c ON c.chain_id = k.ch AND c.client_id = k.cl""",
+        *_columns(set(keys), 2),
+    )
     return {(r["chain_id"], r["client_id"]): (r["phone"], r["name"]) for r in rows}
 
 
@@ -140,16 +155,24 @@ async def clients(conn: asyncpg.Connection, keys: Collection[Pair]) -> dict[Pair
 # already there takes them (a status older than the one stored leaves it: domain.status_replaces, kept
 # here too against a writer in another transaction).
 VISIT_WRITES = {
-    "payment": ({"sold": "numeric", "paid": "numeric", "paid_at": "timestamptz"},
-                "SET sold = EXCLUDED.sold, paid = EXCLUDED.paid, paid_at = EXCLUDED.paid_at"),
-    "status": ({"status": "text", "status_at": "timestamptz", "scheduled_at": "timestamptz"},
-               """SET status = EXCLUDED.status, status_at = EXCLUDED.status_at, scheduled_at = EXCLUDED.scheduled_at
-                  WHERE visits.status_at IS NULL OR visits.status_at <= EXCLUDED.status_at"""),
+    "payment": (
+        {"sold": "numeric", "paid": "numeric", "paid_at": "timestamptz"},
+        "SET sold = EXCLUDED.sold, paid = EXCLUDED.paid, paid_at = EXCLUDED.paid_at",
+    ),
+    "status": (
+        {"status": "text", "status_at": "timestamptz", "scheduled_at": "timestamptz"},
+        """SET status = EXCLUDED.status, status_at = EXCLUDED.status_at, scheduled_at = EXCLUDED.scheduled_at
+                  WHERE visits.status_at IS NULL OR visits.status_at <= EXCLUDED.status_at""",
+    ),
 }
 
 
-async def save_visits(conn: asyncpg.Connection, kind: str, rows: list[tuple[str, VisitRow]],
-                      told: dict[Pair, tuple[str | None, str | None]]) -> None:
+async def save_visits(
+    conn: asyncpg.Connection,
+    kind: str,
+    rows: list[tuple[str, VisitRow]],
+    told: dict[Pair, tuple[str | None, str | None]],
+) -> None:
     """What the `kind` of events (VISIT_WRITES) wrote to the visits' rows, and the clients' latest phone
     and name (for the events), in one trip."""
     columns, update = VISIT_WRITES[kind]
@@ -165,16 +188,22 @@ async def save_visits(conn: asyncpg.Connection, kind: str, rows: list[tuple[str,
             INSERT INTO visits (chain_id, visit_id, location_id, client_id, {", ".join(columns)})
             SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], {arrays}) ORDER BY 1, 2
             ON CONFLICT (chain_id, visit_id) DO UPDATE {update}""",
-        *_columns(told_keys, 2), [told[k][0] for k in told_keys], [told[k][1] for k in told_keys],
-        *_columns(((c, v.visit_id, v.location_id, v.client_id, *(getattr(v, name) for name in columns))
-                   for c, v in rows), 4 + len(columns)))
+        *_columns(told_keys, 2),
+        [told[k][0] for k in told_keys],
+        [told[k][1] for k in told_keys],
+        *_columns(
+            ((c, v.visit_id, v.location_id, v.client_id, *(getattr(v, name) for name in columns)) for c, v in rows),
+            4 + len(columns),
+        ),
+    )
 
 
 # --- cards and points --------------------------------------------------------------------------------
 
 
-async def cards(conn: asyncpg.Connection, clients: Collection[Pair], refs: Collection[Pair],
-                ids: Collection[Pair]) -> list[tuple[str, Card, CardType | None]]:
+async def cards(
+    conn: asyncpg.Connection, clients: Collection[Pair], refs: Collection[Pair], ids: Collection[Pair]
+) -> list[tuple[str, Card, CardType | None]]:
     """The cards of `clients`, those numbered `refs` and those with `ids`, locked in id order, each
     with its type."""
     if not (clients or refs or ids):
@@ -190,7 +219,10 @@ async def cards(conn: asyncpg.Connection, clients: Collection[Pair], refs: Colle
                UNION SELECT x.id FROM unnest($5::text[], $6::uuid[]) AS k(ch, i)
                JOIN cards x ON x.chain_id = k.ch AND x.id = k.i)
            ORDER BY c.id FOR UPDATE OF c""",
-        *_columns(set(clients), 2), *_columns(set(refs), 2), *_pairs_of_ids(ids))
+        *_columns(set(clients), 2),
+        *_columns(set(refs), 2),
+        *_pairs_of_ids(ids),
+    )
     found = []
     for r in rows:
         card_type = card_type_from_row(r, prefix="t_") if r["t_id"] is not None else None
@@ -205,7 +237,9 @@ async def lots(conn: asyncpg.Connection, cards: Collection[Pair]) -> dict[Pair, 
     rows = await conn.fetch(
         """SELECT l.chain_id, l.card_id, l.id, l.accrued_at, l.remaining FROM unnest($1::text[], $2::uuid[]) AS k(c, i)
            JOIN bonus_lots l ON l.chain_id = k.c AND l.card_id = k.i AND l.remaining > 0
-           ORDER BY l.accrued_at, l.id""", *_pairs_of_ids(cards))
+           ORDER BY l.accrued_at, l.id""",
+        *_pairs_of_ids(cards),
+    )
     found: dict[Pair, list[Lot]] = defaultdict(list)
     for r in rows:
         found[(r["chain_id"], str(r["card_id"]))].append(Lot(r["id"], r["accrued_at"], r["remaining"]))
@@ -220,7 +254,9 @@ async def uses(conn: asyncpg.Connection, cards: Collection[Pair]) -> Counter[tup
         """SELECT t.chain_id, t.card_id, t.promotion_id, count(*) AS n FROM unnest($1::text[], $2::uuid[]) AS k(c, i)
            JOIN card_transactions t ON t.chain_id = k.c AND t.card_id = k.i
            WHERE t.kind = 'accrual' AND t.promotion_id IS NOT NULL
-           GROUP BY t.chain_id, t.card_id, t.promotion_id""", *_pairs_of_ids(cards))
+           GROUP BY t.chain_id, t.card_id, t.promotion_id""",
+        *_pairs_of_ids(cards),
+    )
     return Counter({(r["chain_id"], str(r["card_id"]), str(r["promotion_id"])): r["n"] for r in rows})
 
 
@@ -237,7 +273,10 @@ async def take_from_lots(conn: asyncpg.Connection, taken: dict[tuple[str, int], 
         await conn.execute(
             """UPDATE bonus_lots AS l SET remaining = l.remaining - t.amount
                FROM unnest($1::text[], $2::bigint[], $3::numeric[]) AS t(c, id, amount)
-               WHERE l.chain_id = t.c AND l.id = t.id""", *_columns(keys, 2), [taken[k] for k in keys])
+               WHERE l.chain_id = t.c AND l.id = t.id""",
+            *_columns(keys, 2),
+            [taken[k] for k in keys],
+        )
 
 
 async def add_lots(conn: asyncpg.Connection, new: list[tuple[NewLot, Decimal]]) -> None:
@@ -251,9 +290,24 @@ async def add_lots(conn: asyncpg.Connection, new: list[tuple[NewLot, Decimal]]) 
                            $6::timestamptz[], $7::timestamptz[], $8::uuid[], $9::text[])
                     WITH ORDINALITY AS t(c, card, at, amount, remaining, burns, notice, promotion, visit, n)
                ORDER BY n""",
-            *_columns(((lot.chain_id, uuid.UUID(lot.card_id), lot.accrued_at, lot.amount, left, lot.burns_at,
-                        lot.notice_at, uuid.UUID(lot.promotion_id) if lot.promotion_id else None, lot.visit_id)
-                       for lot, left in new), 9))
+            *_columns(
+                (
+                    (
+                        lot.chain_id,
+                        uuid.UUID(lot.card_id),
+                        lot.accrued_at,
+                        lot.amount,
+                        left,
+                        lot.burns_at,
+                        lot.notice_at,
+                        uuid.UUID(lot.promotion_id) if lot.promotion_id else None,
+                        lot.visit_id,
+                    )
+                    for lot, left in new
+                ),
+                9,
+            ),
+        )
 
 
 async def move_points(conn: asyncpg.Connection, moves: list[Move]) -> None:
@@ -268,7 +322,11 @@ async def move_points(conn: asyncpg.Connection, moves: list[Move]) -> None:
     await conn.execute(
         """UPDATE cards AS c SET balance = c.balance + t.amount
            FROM unnest($1::text[], $2::uuid[], $3::numeric[]) AS t(ch, id, amount)
-           WHERE c.chain_id = t.ch AND c.id = t.id""", chains, ids, [change[k] for k in keys])
+           WHERE c.chain_id = t.ch AND c.id = t.id""",
+        chains,
+        ids,
+        [change[k] for k in keys],
+    )
     await conn.execute(
         """INSERT INTO card_transactions (chain_id, card_id, at, kind, amount, balance_after, visit_id,
                promotion_id, location_id, reason)
@@ -277,6 +335,22 @@ async def move_points(conn: asyncpg.Connection, moves: list[Move]) -> None:
                        $7::text[], $8::uuid[], $9::text[], $10::text[])
                 WITH ORDINALITY AS t(c, card, at, kind, amount, after, visit, promotion, location, reason, n)
            ORDER BY n""",
-        *_columns(((m.chain_id, uuid.UUID(m.card_id), m.at, m.kind, m.amount, m.balance_after, m.visit_id,
-                    uuid.UUID(m.promotion_id) if m.promotion_id else None, m.location_id, m.reason)
-                   for m in moves), 10))
+        *_columns(
+            (
+                (
+                    m.chain_id,
+                    uuid.UUID(m.card_id),
+                    m.at,
+                    m.kind,
+                    m.amount,
+                    m.balance_after,
+                    m.visit_id,
+                    uuid.UUID(m.promotion_id) if m.promotion_id else None,
+                    m.location_id,
+                    m.reason,
+                )
+                for m in moves
+            ),
+            10,
+        ),
+    )

@@ -53,8 +53,13 @@ class BurnAfterIn(Body):
 
 
 PromotionType = Literal[
-    "fixed_cashback_sold", "fixed_cashback_paid", "cumulative_cashback_sold", "cumulative_cashback_paid",
-    "cumulative_visits_cashback_sold", "cumulative_visits_cashback_paid", "visit_cashback_sold",
+    "fixed_cashback_sold",
+    "fixed_cashback_paid",
+    "cumulative_cashback_sold",
+    "cumulative_cashback_paid",
+    "cumulative_visits_cashback_sold",
+    "cumulative_visits_cashback_paid",
+    "visit_cashback_sold",
     "visit_cashback_paid",
 ]
 assert set(PromotionType.__args__) == set(PROMOTION_TYPES)  # type: ignore[attr-defined]

@@ -12,8 +12,16 @@ from services.loyalty.domain import LoyaltyState
 from services.loyalty.rows import STATE_COLUMNS, state_from_row
 
 
-async def candidates_page(conn: asyncpg.Connection, chain_id: str, location_id: str, reset_days: int,
-                          notice_days: int, as_of: datetime, after: str, limit: int) -> list[str]:
+async def candidates_page(
+    conn: asyncpg.Connection,
+    chain_id: str,
+    location_id: str,
+    reset_days: int,
+    notice_days: int,
+    as_of: datetime,
+    after: str,
+    limit: int,
+) -> list[str]:
     """Clients of the location with a discount not set by hand, whose discount lapses (`reset_days` after
     their last activity) after `as_of` and within `notice_days` of it, not warned of that lapse yet."""
     rows = await conn.fetch(
@@ -28,12 +36,20 @@ async def candidates_page(conn: asyncpg.Connection, chain_id: str, location_id: 
              AND NOT EXISTS (SELECT 1 FROM discount_warnings w WHERE w.chain_id = $1 AND w.location_id = $2
                              AND w.client_id = last.client_id AND w.expires_at = last.lapses)
            ORDER BY last.client_id LIMIT $7""",
-        chain_id, location_id, reset_days, notice_days, as_of, after, limit)
+        chain_id,
+        location_id,
+        reset_days,
+        notice_days,
+        as_of,
+        after,
+        limit,
+    )
     return [r["client_id"] for r in rows]
 
 
-async def states(conn: asyncpg.Connection, chain_id: str, location_id: str,
-                 client_ids: list[str]) -> dict[str, LoyaltyState]:
+async def states(
+    conn: asyncpg.Connection, chain_id: str, location_id: str, client_ids: list[str]
+) -> dict[str, LoyaltyState]:
     """The clients' states as committed, not locked: the job's resets before it hold rows of every
     location, so locking these again, location by location, could deadlock with a batch of visits; a
     warning read while the client's visit commits says what was true a moment before, and the claim's key
@@ -41,12 +57,16 @@ async def states(conn: asyncpg.Connection, chain_id: str, location_id: str,
     rows = await conn.fetch(
         f"""SELECT client_id, {STATE_COLUMNS} FROM client_loyalty
             WHERE chain_id = $1 AND location_id = $2 AND client_id = ANY($3::text[])""",
-        chain_id, location_id, client_ids)
+        chain_id,
+        location_id,
+        client_ids,
+    )
     return {r["client_id"]: state_from_row(r) for r in rows}
 
 
-async def claim(conn: asyncpg.Connection, chain_id: str, location_id: str, due: dict[str, datetime],
-                at: datetime) -> set[str]:
+async def claim(
+    conn: asyncpg.Connection, chain_id: str, location_id: str, due: dict[str, datetime], at: datetime
+) -> set[str]:
     """Records the warnings `due` (client -> lapse moment); answers the clients whose warning is new."""
     if not due:
         return set()
@@ -55,5 +75,10 @@ async def claim(conn: asyncpg.Connection, chain_id: str, location_id: str, due: 
         """INSERT INTO discount_warnings (chain_id, location_id, client_id, expires_at, warned_at)
            SELECT $1, $2, c, e, $5 FROM unnest($3::text[], $4::timestamptz[]) AS t(c, e)
            ON CONFLICT DO NOTHING RETURNING client_id""",
-        chain_id, location_id, clients, [due[c] for c in clients], at)
+        chain_id,
+        location_id,
+        clients,
+        [due[c] for c in clients],
+        at,
+    )
     return {r["client_id"] for r in rows}

@@ -7,15 +7,31 @@ from shared.runtime import Service
 
 
 def register(service: Service) -> None:
-    service.subscribe(topics.VISIT_PAID, VisitPaid, batch=usecases.record_payments,
-                      keys=lambda e: [f"visit.paid:{e.visit_id}"],  # a visit is paid once, whatever its event id
-                      description="A visit's checkout: the client's sold and paid totals, points spent and "
-                                  "cashback accrued, the location program recalculated.")
-    service.subscribe(topics.VISIT_ARRIVED, VisitStatus, batch=usecases.record_arrivals,
-                      description="The client came: counts as a visit; the location program recalculated.")
-    service.subscribe(topics.VISIT_NO_SHOW, VisitStatus, batch=usecases.record_no_shows,
-                      description="The client did not come (the no-show category).")
-    service.subscribe(topics.INVENTORY_SALE_RECORDED, SaleRecorded, batch=usecases.record_desk_sales,
-                      keys=lambda e: [f"inventory.sale_recorded:{e.operation_id}"],  # once per operation
-                      description="A sale at the desk for a client: counts toward the client's sold and paid "
-                                  "(not visits); the location program recalculated.")
+    service.subscribe(
+        topics.VISIT_PAID,
+        VisitPaid,
+        batch=usecases.record_payments,
+        keys=lambda e: [f"visit.paid:{e.visit_id}"],  # a visit is paid once, whatever its event id
+        description="A visit's checkout: the client's sold and paid totals, points spent and "
+        "cashback accrued, the location program recalculated.",
+    )
+    service.subscribe(
+        topics.VISIT_ARRIVED,
+        VisitStatus,
+        batch=usecases.record_arrivals,
+        description="The client came: counts as a visit; the location program recalculated.",
+    )
+    service.subscribe(
+        topics.VISIT_NO_SHOW,
+        VisitStatus,
+        batch=usecases.record_no_shows,
+        description="The client did not come (the no-show category).",
+    )
+    service.subscribe(
+        topics.INVENTORY_SALE_RECORDED,
+        SaleRecorded,
+        batch=usecases.record_desk_sales,
+        keys=lambda e: [f"inventory.sale_recorded:{e.operation_id}"],  # once per operation
+        description="A sale at the desk for a client: counts toward the client's sold and paid "
+        "(not visits); the location program recalculated.",
+    )

@@ -11,18 +11,27 @@ import asyncpg
 from services.loyalty.domain import Manual
 
 
-async def save_manual(conn: asyncpg.Connection, chain_id: str, location_id: str, client_id: str,
-                      manual: Manual) -> None:
+async def save_manual(
+    conn: asyncpg.Connection, chain_id: str, location_id: str, client_id: str, manual: Manual
+) -> None:
     await conn.execute(
         """UPDATE client_loyalty SET manual_discount_percent = $4, manual_level = $5, manual_categories = $6
            WHERE chain_id = $1 AND location_id = $2 AND client_id = $3""",
-        chain_id, location_id, client_id, manual.discount_percent, manual.level,
-        None if manual.categories is None else list(manual.categories))
+        chain_id,
+        location_id,
+        client_id,
+        manual.discount_percent,
+        manual.level,
+        None if manual.categories is None else list(manual.categories),
+    )
 
 
 async def calculated_at(conn: asyncpg.Connection, chain_id: str, location_id: str, client_id: str) -> datetime | None:
     """The moment the client's state at the location was last calculated for (what its derived values are
     as of)."""
-    return await conn.fetchval(  # type: ignore[no-any-return]
+    return await conn.fetchval(
         "SELECT calculated_at FROM client_loyalty WHERE chain_id = $1 AND location_id = $2 AND client_id = $3",
-        chain_id, location_id, client_id)
+        chain_id,
+        location_id,
+        client_id,
+    )

@@ -25,8 +25,9 @@ def _args(chain_id: str, f: TransactionFilter) -> list[Any]:
     return [chain_id, f.start, f.end, f.location_id, f.kind, f.card, as_uuid(f.card) if f.card else None]
 
 
-async def transactions(conn: asyncpg.Connection, chain_id: str, f: TransactionFilter,
-                       page: Page) -> list[asyncpg.Record]:
+async def transactions(
+    conn: asyncpg.Connection, chain_id: str, f: TransactionFilter, page: Page
+) -> list[asyncpg.Record]:
     """The filtered transactions, oldest first (by time, then as recorded), a page of them."""
     rows = await conn.fetch(
         f"""SELECT t.id, t.at, t.kind, t.amount, t.balance_after, t.card_id, c.number AS card_number,
@@ -35,14 +36,18 @@ async def transactions(conn: asyncpg.Connection, chain_id: str, f: TransactionFi
             FROM {_FROM} LEFT JOIN promotions p ON p.chain_id = t.chain_id AND p.id = t.promotion_id
             WHERE {_WHERE} AND ($8::timestamptz IS NULL OR (t.at, t.id) > ($8, $9::bigint))
             ORDER BY t.at, t.id LIMIT $10""",
-        *_args(chain_id, f), *page.after(datetime, int), page.fetch)
+        *_args(chain_id, f),
+        *page.after(datetime, int),
+        page.fetch,
+    )
     return page.cut(rows, lambda r: (r["at"], r["id"]))
 
 
 async def totals(conn: asyncpg.Connection, chain_id: str, f: TransactionFilter) -> list[asyncpg.Record]:
     """Per kind present: how many, the signed sum, the points added and taken."""
-    return await conn.fetch(  # type: ignore[no-any-return]
+    return await conn.fetch(
         f"""SELECT t.kind, count(*) AS count, sum(t.amount) AS amount,
                    sum(greatest(t.amount, 0)) AS added, -sum(least(t.amount, 0)) AS taken
-            FROM {_FROM} WHERE {_WHERE} GROUP BY t.kind""", *_args(chain_id, f))
-
+            FROM {_FROM} WHERE {_WHERE} GROUP BY t.kind""",
+        *_args(chain_id, f),
+    )

@@ -17,8 +17,7 @@ Kind = Literal["accrual", "spend", "burn", "manual"]
 KINDS: tuple[Kind, ...] = ("accrual", "spend", "burn", "manual")
 # A sum over a chain's transactions: each row is money, their sum over years of a large chain may pass
 # what one amount holds (12 digits before the point), so it is unbounded; two decimals on the wire.
-Total = Annotated[Decimal, PlainSerializer(lambda d: format(d.quantize(CENTS), "f"), return_type=str,
-                                           when_used="json")]
+Total = Annotated[Decimal, PlainSerializer(lambda d: format(d.quantize(CENTS), "f"), return_type=str, when_used="json")]
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,9 @@ async def chains_with_programs(conn: asyncpg.Connection) -> list[str]:
 async def chains_with_lots_due(conn: asyncpg.Connection, as_of: datetime) -> list[str]:
     rows = await conn.fetch(
         """SELECT DISTINCT chain_id FROM bonus_lots
-           WHERE remaining > 0 AND (burns_at <= $1 OR (notice_at <= $1 AND noticed_at IS NULL))""", as_of)
+           WHERE remaining > 0 AND (burns_at <= $1 OR (notice_at <= $1 AND noticed_at IS NULL))""",
+        as_of,
+    )
     return [r["chain_id"] for r in rows]
 
 
@@ -41,7 +43,8 @@ async def next_running_recalc(conn: asyncpg.Connection) -> asyncpg.Record | None
     """The oldest running recalculation nobody else is working on, locked for this transaction."""
     return await conn.fetchrow(
         """SELECT * FROM program_recalcs WHERE status = 'running' ORDER BY id
-           FOR UPDATE SKIP LOCKED LIMIT 1""")
+           FOR UPDATE SKIP LOCKED LIMIT 1"""
+    )
 
 
 class Repository(CardRepository):
@@ -55,20 +58,27 @@ class Repository(CardRepository):
             """INSERT INTO clients (chain_id, client_id, phone, name) VALUES ($1,$2,$3,$4)
                ON CONFLICT (chain_id, client_id) DO UPDATE
                SET phone = coalesce(EXCLUDED.phone, clients.phone), name = coalesce(EXCLUDED.name, clients.name)""",
-            self.chain_id, client_id, phone, name,
+            self.chain_id,
+            client_id,
+            phone,
+            name,
         )
 
     async def clients(self, client_ids: list[str]) -> dict[str, asyncpg.Record]:
         rows = await self.conn.fetch(
             "SELECT client_id, phone, name FROM clients WHERE chain_id = $1 AND client_id = ANY($2::text[])",
-            self.chain_id, client_ids)
+            self.chain_id,
+            client_ids,
+        )
         return {r["client_id"]: r for r in rows}
 
     async def stats(self, client_id: str, location_id: str | None) -> Stats:
         rows = await self.conn.fetch(
             f"""SELECT {VISIT_COLUMNS} FROM visits WHERE chain_id = $1 AND client_id = $2
                 AND ($3::text IS NULL OR location_id = $3)""",
-            self.chain_id, client_id, location_id,
+            self.chain_id,
+            client_id,
+            location_id,
         )
         sales = await desks.of_clients(self.conn, self.chain_id, [client_id], location_id)
         return stats_of([*(visit_from_row(r) for r in rows), *sales])
@@ -77,10 +87,13 @@ class Repository(CardRepository):
         rows = await self.conn.fetch(
             f"""SELECT {VISIT_COLUMNS} FROM visits
                 WHERE chain_id = $1 AND location_id = $2 AND client_id = ANY($3::text[])""",
-            self.chain_id, location_id, client_ids,
+            self.chain_id,
+            location_id,
+            client_ids,
         )
-        visits = [visit_from_row(r) for r in rows] + await desks.of_clients(self.conn, self.chain_id, client_ids,
-                                                                             location_id)
+        visits = [visit_from_row(r) for r in rows] + await desks.of_clients(
+            self.conn, self.chain_id, client_ids, location_id
+        )
         return {c: stats_of(v for v in visits if v.client_id == c) for c in {v.client_id for v in visits}}
 
     async def location_clients_page(self, location_id: str, after: str, limit: int) -> list[str]:
@@ -91,12 +104,16 @@ class Repository(CardRepository):
                (SELECT DISTINCT client_id FROM desk_sales WHERE chain_id = $1 AND location_id = $2 AND client_id > $3
                 ORDER BY client_id LIMIT $4)
                ORDER BY client_id LIMIT $4""",
-            self.chain_id, location_id, after, limit,
+            self.chain_id,
+            location_id,
+            after,
+            limit,
         )
         return [r["client_id"] for r in rows]
 
-    async def inactive_clients_page(self, location_id: str, periods: list[int], as_of: datetime, after: str,
-                                    limit: int) -> list[str]:
+    async def inactive_clients_page(
+        self, location_id: str, periods: list[int], as_of: datetime, after: str, limit: int
+    ) -> list[str]:
         """Clients of the location who, by `as_of`, have been away one of `periods` (days) since a moment
         after their state was last calculated: the only ones the passing of time can change."""
         rows = await self.conn.fetch(
@@ -110,7 +127,12 @@ class Repository(CardRepository):
                                   LATERAL (SELECT last.at + make_interval(days => d.days) AS crossed) AS c
                              WHERE c.crossed <= $5 AND (l.calculated_at IS NULL OR l.calculated_at < c.crossed))
                ORDER BY last.client_id LIMIT $6""",
-            self.chain_id, location_id, after, periods, as_of, limit,
+            self.chain_id,
+            location_id,
+            after,
+            periods,
+            as_of,
+            limit,
         )
         return [r["client_id"] for r in rows]
 
@@ -123,12 +145,15 @@ class Repository(CardRepository):
         await self.conn.execute(
             """INSERT INTO programs (chain_id, location_id, spec) VALUES ($1,$2,$3)
                ON CONFLICT (chain_id, location_id) DO UPDATE SET spec = EXCLUDED.spec, updated_at = now()""",
-            self.chain_id, location_id, spec,
+            self.chain_id,
+            location_id,
+            spec,
         )
 
     async def program_spec(self, location_id: str) -> dict[str, Any] | None:
-        return await self.conn.fetchval(  # type: ignore[no-any-return]
-            "SELECT spec FROM programs WHERE chain_id = $1 AND location_id = $2", self.chain_id, location_id)
+        return await self.conn.fetchval(
+            "SELECT spec FROM programs WHERE chain_id = $1 AND location_id = $2", self.chain_id, location_id
+        )
 
     async def program(self, location_id: str) -> Program | None:
         spec = await self.program_spec(location_id)
@@ -150,7 +175,9 @@ class Repository(CardRepository):
         r = await self.conn.fetchrow(
             f"""SELECT {STATE_COLUMNS} FROM client_loyalty
                WHERE chain_id = $1 AND location_id = $2 AND client_id = $3""",
-            self.chain_id, location_id, client_id,
+            self.chain_id,
+            location_id,
+            client_id,
         )
         return state_from_row(r) if r else None
 
@@ -159,10 +186,15 @@ class Repository(CardRepository):
     async def start_recalc(self, location_id: str) -> int:
         await self.conn.execute(
             """UPDATE program_recalcs SET status = 'superseded', finished_at = now()
-               WHERE chain_id = $1 AND location_id = $2 AND status = 'running'""", self.chain_id, location_id)
-        return await self.conn.fetchval(  # type: ignore[no-any-return]
+               WHERE chain_id = $1 AND location_id = $2 AND status = 'running'""",
+            self.chain_id,
+            location_id,
+        )
+        return await self.conn.fetchval(
             "INSERT INTO program_recalcs (chain_id, location_id) VALUES ($1,$2) RETURNING id",
-            self.chain_id, location_id)
+            self.chain_id,
+            location_id,
+        )
 
     async def advance_recalc(self, recalc_id: int, cursor: str, clients: int, changed: int, done: bool) -> None:
         await self.conn.execute(
@@ -170,12 +202,18 @@ class Repository(CardRepository):
                    status = CASE WHEN $6 THEN 'done' ELSE status END,
                    finished_at = CASE WHEN $6 THEN now() ELSE finished_at END
                WHERE chain_id = $1 AND id = $2""",
-            self.chain_id, recalc_id, cursor, clients, changed, done,
+            self.chain_id,
+            recalc_id,
+            cursor,
+            clients,
+            changed,
+            done,
         )
 
     async def last_recalc(self, location_id: str) -> asyncpg.Record | None:
         return await self.conn.fetchrow(
             """SELECT status, clients_done, changed, started_at, finished_at FROM program_recalcs
-               WHERE chain_id = $1 AND location_id = $2 ORDER BY id DESC LIMIT 1""", self.chain_id, location_id)
-
-
+               WHERE chain_id = $1 AND location_id = $2 ORDER BY id DESC LIMIT 1""",
+            self.chain_id,
+            location_id,
+        )

@@ -82,15 +82,17 @@ class ProgramIn(Body):
     notify_discount_expiration: bool = False
     # With the switch on: the client is warned this many days before the discount lapses for inactivity.
     discount_expiration_notice_days: Annotated[int, Field(ge=1, le=MAX_NOTICE_DAYS, validate_default=True)] = (
-        DEFAULT_NOTICE_DAYS)
+        DEFAULT_NOTICE_DAYS
+    )
 
     @field_validator("discount_expiration_notice_days")
     @classmethod
     def _notice(cls, days: int, info: ValidationInfo) -> int:
         reset = info.data.get("discount_reset_after_days")
         if info.data.get("notify_discount_expiration") and reset is not None and days >= reset:
-            raise ValueError(f"the warning ({days} days before the lapse) must be shorter than "
-                             f"discount_reset_after_days ({reset})")
+            raise ValueError(
+                f"the warning ({days} days before the lapse) must be shorter than discount_reset_after_days ({reset})"
+            )
         return days
 
     @field_validator("discount_rules")

@@ -57,8 +57,9 @@ async def create_membership_type(chain_id: ChainId, body: MembershipTypeIn, requ
 
 
 @router.get("/membership-types", response_model=list[MembershipTypeOut], responses=PAGED)
-async def list_membership_types(chain_id: ChainId, request: Request, page: Paging,
-                                archived: bool = False) -> list[MembershipTypeOut]:
+async def list_membership_types(
+    chain_id: ChainId, request: Request, page: Paging, archived: bool = False
+) -> list[MembershipTypeOut]:
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.list_types(conn, chain_id, archived, page)
 
@@ -69,10 +70,14 @@ async def get_membership_type(chain_id: ChainId, type_id: str, request: Request)
         return await usecases.get_type(conn, chain_id, type_id)
 
 
-@router.patch("/membership-types/{type_id}", response_model=MembershipTypeOut,
-              responses={409: {"description": "A post-sale rule forbids it (the reason says the way out)"}})
-async def change_membership_type(chain_id: ChainId, type_id: str, body: MembershipTypePatch,
-                                 request: Request) -> MembershipTypeOut:
+@router.patch(
+    "/membership-types/{type_id}",
+    response_model=MembershipTypeOut,
+    responses={409: {"description": "A post-sale rule forbids it (the reason says the way out)"}},
+)
+async def change_membership_type(
+    chain_id: ChainId, type_id: str, body: MembershipTypePatch, request: Request
+) -> MembershipTypeOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return MembershipTypeOut.of(await usecases.update_type(uow, chain_id, type_id, body))
 
@@ -98,9 +103,13 @@ async def restore_membership_type(chain_id: ChainId, type_id: str, request: Requ
 # --- memberships ----------------------------------------------------------------------------------
 
 
-@router.post("/memberships/import", response_model=MembershipImportOut, response_model_exclude_none=True,
-             summary="Memberships sold before the chain came to us, up to 1,000 at once: each issued as its "
-                     "membership.sold would be, each sale once")
+@router.post(
+    "/memberships/import",
+    response_model=MembershipImportOut,
+    response_model_exclude_none=True,
+    summary="Memberships sold before the chain came to us, up to 1,000 at once: each issued as its "
+    "membership.sold would be, each sale once",
+)
 async def import_memberships(chain_id: ChainId, body: MembershipImportIn, request: Request) -> MembershipImportOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.import_memberships(uow, chain_id, body)
@@ -108,7 +117,9 @@ async def import_memberships(chain_id: ChainId, body: MembershipImportIn, reques
 
 @router.get("/memberships", response_model=list[MembershipOut], responses=PAGED)
 async def find_memberships(
-    chain_id: ChainId, request: Request, page: Paging,
+    chain_id: ChainId,
+    request: Request,
+    page: Paging,
     client_id: Annotated[str | None, Query(max_length=128)] = None,
     phone: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[MembershipOut]:
@@ -123,32 +134,47 @@ async def get_membership(chain_id: ChainId, code_or_id: str, request: Request) -
 
 
 @router.get("/memberships/{code_or_id}/eligibility", response_model=EligibilityOut)
-async def membership_eligibility(chain_id: ChainId, code_or_id: str, request: Request, service_id: Text,
-                                 location_id: Text, phone: Annotated[str | None, Query(max_length=32)] = None,
-                                 ) -> EligibilityOut:
+async def membership_eligibility(
+    chain_id: ChainId,
+    code_or_id: str,
+    request: Request,
+    service_id: Text,
+    location_id: Text,
+    phone: Annotated[str | None, Query(max_length=32)] = None,
+) -> EligibilityOut:
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.eligibility(conn, chain_id, code_or_id, service_id, location_id, phone, now())
 
 
 @router.post("/memberships/{code_or_id}/freeze", response_model=MembershipOut)
-async def freeze_membership(chain_id: ChainId, code_or_id: str, body: FreezeRequest, request: Request,
-                            who: Who = "api") -> MembershipOut:
+async def freeze_membership(
+    chain_id: ChainId, code_or_id: str, body: FreezeRequest, request: Request, who: Who = "api"
+) -> MembershipOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.freeze(uow, chain_id, code_or_id, body.from_, body.days, now(), who, body.reason)
 
 
 @router.post("/memberships/{code_or_id}/unfreeze", response_model=MembershipOut)
-async def unfreeze_membership(chain_id: ChainId, code_or_id: str, request: Request, who: Who = "api",
-                              body: Annotated[UnfreezeRequest | None, Body()] = None) -> MembershipOut:
+async def unfreeze_membership(
+    chain_id: ChainId,
+    code_or_id: str,
+    request: Request,
+    who: Who = "api",
+    body: Annotated[UnfreezeRequest | None, Body()] = None,
+) -> MembershipOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.unfreeze(uow, chain_id, code_or_id, now(), who, body.reason if body else None)
 
 
 @router.patch("/memberships/{code_or_id}", response_model=MembershipOut)
-async def edit_membership(chain_id: ChainId, code_or_id: str, body: EditRequest, request: Request,
-                          who: Who = "api",
-                          location_id: Annotated[str | None, Header(alias="X-Location-Id", max_length=128)] = None,
-                          ) -> MembershipOut:
+async def edit_membership(
+    chain_id: ChainId,
+    code_or_id: str,
+    body: EditRequest,
+    request: Request,
+    who: Who = "api",
+    location_id: Annotated[str | None, Header(alias="X-Location-Id", max_length=128)] = None,
+) -> MembershipOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.edit(uow, chain_id, code_or_id, body, location_id, now(), who)
 
@@ -157,8 +183,9 @@ async def edit_membership(chain_id: ChainId, code_or_id: str, body: EditRequest,
 
 
 @router.put("/locations/{location_id}/deduction-policy", response_model=DeductionPolicyIn)
-async def put_deduction_policy(chain_id: ChainId, location_id: str, body: DeductionPolicyIn,
-                               request: Request) -> DeductionPolicyIn:
+async def put_deduction_policy(
+    chain_id: ChainId, location_id: str, body: DeductionPolicyIn, request: Request
+) -> DeductionPolicyIn:
     async with unit_of_work(request.app.state.pool) as uow:
         await usecases.put_policy(uow.conn, chain_id, location_id, body.model_dump(mode="json"))
     return body
@@ -172,7 +199,9 @@ async def get_deduction_policy(chain_id: ChainId, location_id: str, request: Req
 
 @router.get("/reports/memberships", response_model=list[ReportRow], responses=PAGED)
 async def membership_report(
-    chain_id: ChainId, request: Request, page: Paging,
+    chain_id: ChainId,
+    request: Request,
+    page: Paging,
     start: Annotated[AwareDatetime | date | None, Query(alias="from", description="a date or a time")] = None,
     end: Annotated[AwareDatetime | date | None, Query(alias="to", description="exclusive")] = None,
 ) -> list[ReportRow]:
@@ -180,12 +209,19 @@ async def membership_report(
         return await usecases.report(conn, chain_id, as_time(start), as_time(end), page)
 
 
-@router.get("/reports/memberships/sold", response_model=list[SoldRow], responses={**PAGED, **CSV_RESPONSE},
-            summary="The memberships sold, one row each (JSON pages, or CSV: Accept: text/csv or format=csv)")
+@router.get(
+    "/reports/memberships/sold",
+    response_model=list[SoldRow],
+    responses={**PAGED, **CSV_RESPONSE},
+    summary="The memberships sold, one row each (JSON pages, or CSV: Accept: text/csv or format=csv)",
+)
 async def memberships_sold_report(
-    chain_id: ChainId, request: Request, page: Paging,
-    start: Annotated[AwareDatetime | date | None, Query(alias="from", description="sold at or after: a date or a time")]
-    = None,
+    chain_id: ChainId,
+    request: Request,
+    page: Paging,
+    start: Annotated[
+        AwareDatetime | date | None, Query(alias="from", description="sold at or after: a date or a time")
+    ] = None,
     end: Annotated[AwareDatetime | date | None, Query(alias="to", description="sold before (exclusive)")] = None,
     location_id: Annotated[str | None, Query(min_length=1, max_length=128, description="the place of sale")] = None,
     membership_type_id: uuid.UUID | None = None,

@@ -45,8 +45,15 @@ class ValidityOut(Body):
 
 
 class ValidityIn(ValidityOut):
-    period: Annotated[int, Field(ge=0, le=max(MAX_VALIDITY.values()), description="0: unlimited; at most 100 years: "
-                                 + ", ".join(f"{n} {unit}s" for unit, n in MAX_VALIDITY.items()))] = 0
+    period: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=max(MAX_VALIDITY.values()),
+            description="0: unlimited; at most 100 years: "
+            + ", ".join(f"{n} {unit}s" for unit, n in MAX_VALIDITY.items()),
+        ),
+    ] = 0
 
     @field_validator("period")
     @classmethod
@@ -102,16 +109,27 @@ class MembershipTypeIn(Body):
 
     def to_domain(self, type_id: str, chain_id: str) -> MembershipType:
         return MembershipType(
-            id=type_id, chain_id=chain_id, name=self.name, balance=self.balance,
-            services=tuple(TypeService(s.service_id, s.category_id,
-                                       s.visits if self.balance == "split" else None) for s in self.services),
-            price=self.price, total_visits=self.total_visits,
+            id=type_id,
+            chain_id=chain_id,
+            name=self.name,
+            balance=self.balance,
+            services=tuple(
+                TypeService(s.service_id, s.category_id, s.visits if self.balance == "split" else None)
+                for s in self.services
+            ),
+            price=self.price,
+            total_visits=self.total_visits,
             validity=Validity(self.validity.period, self.validity.unit, self.validity.counted_from),
-            auto_activation_days=self.auto_activation_days, freeze_allowed=self.freeze.allowed,
-            freeze_max_days=self.freeze.max_days, allow_without_code=self.allow_without_code,
-            recalculate_service_cost=self.recalculate_service_cost, editing=self.editing,
-            online_sale=self.online_sale, location_ids=tuple(self.location_ids),
-            notify_days_before_expiry=self.notify_days_before_expiry, notify_visits_left=self.notify_visits_left,
+            auto_activation_days=self.auto_activation_days,
+            freeze_allowed=self.freeze.allowed,
+            freeze_max_days=self.freeze.max_days,
+            allow_without_code=self.allow_without_code,
+            recalculate_service_cost=self.recalculate_service_cost,
+            editing=self.editing,
+            online_sale=self.online_sale,
+            location_ids=tuple(self.location_ids),
+            notify_days_before_expiry=self.notify_days_before_expiry,
+            notify_visits_left=self.notify_visits_left,
         )
 
 
@@ -123,19 +141,33 @@ class MembershipTypeOut(MembershipTypeIn):
 
     @classmethod
     def of(cls, t: MembershipType) -> MembershipTypeOut:
-        return cls.model_validate({
-            "id": t.id, "archived": t.archived, "name": t.name, "balance": t.balance,
-            "services": [{"service_id": s.service_id, "category_id": s.category_id, "visits": s.visits}
-                         for s in t.services],
-            "total_visits": t.total_visits, "price": t.price,
-            "validity": {"period": t.validity.period, "unit": t.validity.unit,
-                         "counted_from": t.validity.counted_from},
-            "auto_activation_days": t.auto_activation_days,
-            "freeze": {"allowed": t.freeze_allowed, "max_days": t.freeze_max_days},
-            "allow_without_code": t.allow_without_code, "recalculate_service_cost": t.recalculate_service_cost,
-            "editing": t.editing, "online_sale": t.online_sale, "location_ids": list(t.location_ids),
-            "notify_days_before_expiry": t.notify_days_before_expiry, "notify_visits_left": t.notify_visits_left,
-        })
+        return cls.model_validate(
+            {
+                "id": t.id,
+                "archived": t.archived,
+                "name": t.name,
+                "balance": t.balance,
+                "services": [
+                    {"service_id": s.service_id, "category_id": s.category_id, "visits": s.visits} for s in t.services
+                ],
+                "total_visits": t.total_visits,
+                "price": t.price,
+                "validity": {
+                    "period": t.validity.period,
+                    "unit": t.validity.unit,
+                    "counted_from": t.validity.counted_from,
+                },
+                "auto_activation_days": t.auto_activation_days,
+                "freeze": {"allowed": t.freeze_allowed, "max_days": t.freeze_max_days},
+                "allow_without_code": t.allow_without_code,
+                "recalculate_service_cost": t.recalculate_service_cost,
+                "editing": t.editing,
+                "online_sale": t.online_sale,
+                "location_ids": list(t.location_ids),
+                "notify_days_before_expiry": t.notify_days_before_expiry,
+                "notify_visits_left": t.notify_visits_left,
+            }
+        )
 
 
 class MembershipTypePatch(Body):
@@ -170,9 +202,16 @@ class UnfreezeRequest(Body):
 
 
 class EditRequest(Body):
-    balance: Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=128)],
-                            Annotated[int, Field(ge=0, le=MAX_VISITS)]],
-                       Field(max_length=MAX_SERVICES)] | None = None
+    balance: (
+        Annotated[
+            dict[
+                Annotated[str, StringConstraints(min_length=1, max_length=128)],
+                Annotated[int, Field(ge=0, le=MAX_VISITS)],
+            ],
+            Field(max_length=MAX_SERVICES),
+        ]
+        | None
+    ) = None
     valid_until: AwareDatetime | None = None
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = "edited"
 
@@ -245,11 +284,23 @@ class MembershipOut(BaseModel):
     @classmethod
     def of(cls, m: Membership, history: list[Any] | None = None) -> MembershipOut:
         return cls(
-            id=uuid.UUID(m.id), code=m.code, type_id=uuid.UUID(m.type_id), client_id=m.client_id,
-            phone=m.phone, location_id=m.location_id, status=m.status.value, balance=m.balance,
-            visits_left=m.visits_left, price=m.price, sold_at=m.sold_at, activated_at=m.activated_at,
-            valid_until=m.valid_until, client_name=m.client_name, frozen_from=m.frozen_from,
-            frozen_until=m.frozen_until, freeze_days_used=m.freeze_days_used,
+            id=uuid.UUID(m.id),
+            code=m.code,
+            type_id=uuid.UUID(m.type_id),
+            client_id=m.client_id,
+            phone=m.phone,
+            location_id=m.location_id,
+            status=m.status.value,
+            balance=m.balance,
+            visits_left=m.visits_left,
+            price=m.price,
+            sold_at=m.sold_at,
+            activated_at=m.activated_at,
+            valid_until=m.valid_until,
+            client_name=m.client_name,
+            frozen_from=m.frozen_from,
+            frozen_until=m.frozen_until,
+            freeze_days_used=m.freeze_days_used,
             history=[HistoryEntry.model_validate(dict(h)) for h in history] if history is not None else None,
         )
 
@@ -290,4 +341,3 @@ class MembershipImportOut(BaseModel):
     rejected: int
     duplicate: int
     memberships: list[ImportedMembershipOut]  # in the import's order
-

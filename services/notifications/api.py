@@ -28,7 +28,9 @@ ClientId = Annotated[str, Path(min_length=1, max_length=128)]
 
 @router.get("/notifications", response_model=list[NoticeOut], responses=PAGED)
 async def list_notifications(
-    chain_id: ChainId, request: Request, page: Paging,
+    chain_id: ChainId,
+    request: Request,
+    page: Paging,
     client_id: Annotated[str | None, Query(max_length=128)] = None,
     status: NoticeStatus | None = None,
     location_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -39,10 +41,14 @@ async def list_notifications(
     return [NoticeOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.put("/locations/{location_id}/notification-settings", response_model=SettingsOut,
-            summary="A location's channels per notice type, send window, time zone, administrator contact")
-async def put_location_settings(chain_id: ChainId, location_id: LocationId, body: SettingsIn,
-                                request: Request) -> SettingsOut:
+@router.put(
+    "/locations/{location_id}/notification-settings",
+    response_model=SettingsOut,
+    summary="A location's channels per notice type, send window, time zone, administrator contact",
+)
+async def put_location_settings(
+    chain_id: ChainId, location_id: LocationId, body: SettingsIn, request: Request
+) -> SettingsOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.save_settings(uow, chain_id, location_id, body)
 
@@ -53,8 +59,11 @@ async def get_location_settings(chain_id: ChainId, location_id: LocationId, requ
         return await usecases.get_settings(conn, chain_id, location_id)
 
 
-@router.put("/notification-settings", response_model=SettingsOut,
-            summary="The chain's default settings, for every location without its own")
+@router.put(
+    "/notification-settings",
+    response_model=SettingsOut,
+    summary="The chain's default settings, for every location without its own",
+)
 async def put_chain_settings(chain_id: ChainId, body: SettingsIn, request: Request) -> SettingsOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.save_settings(uow, chain_id, None, body)
@@ -66,30 +75,41 @@ async def get_chain_settings(chain_id: ChainId, request: Request) -> SettingsOut
         return await usecases.get_settings(conn, chain_id, None)
 
 
-@router.get("/templates", response_model=list[NoticeTypeOut], responses=PAGED,
-            summary="Every notice type: placeholders, the shipped English text, the chain's own texts")
+@router.get(
+    "/templates",
+    response_model=list[NoticeTypeOut],
+    responses=PAGED,
+    summary="Every notice type: placeholders, the shipped English text, the chain's own texts",
+)
 async def list_templates(chain_id: ChainId, request: Request, page: Paging) -> list[NoticeTypeOut]:
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.list_templates(conn, chain_id, page)
 
 
-@router.put("/templates/{notice_type}", response_model=TemplateOut,
-            summary="The chain's text for a notice type in a locale (unknown placeholders: 422)")
+@router.put(
+    "/templates/{notice_type}",
+    response_model=TemplateOut,
+    summary="The chain's text for a notice type in a locale (unknown placeholders: 422)",
+)
 async def put_template(chain_id: ChainId, notice_type: str, body: TemplateIn, request: Request) -> TemplateOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.save_template(uow, chain_id, notice_type, body)
 
 
 @router.delete("/templates/{notice_type}", status_code=204, summary="Back to the shipped text for that locale")
-async def delete_template(chain_id: ChainId, notice_type: str, request: Request,
-                          locale: Annotated[Locale, Query()] = "en") -> Response:
+async def delete_template(
+    chain_id: ChainId, notice_type: str, request: Request, locale: Annotated[Locale, Query()] = "en"
+) -> Response:
     async with unit_of_work(request.app.state.pool) as uow:
         await usecases.delete_template(uow, chain_id, notice_type, locale)
     return Response(status_code=204)
 
 
-@router.put("/clients/{client_id}/notification-opt-out", response_model=OptOutOut,
-            summary="The client's opt-out per channel, chain-wide (false: opted in again)")
+@router.put(
+    "/clients/{client_id}/notification-opt-out",
+    response_model=OptOutOut,
+    summary="The client's opt-out per channel, chain-wide (false: opted in again)",
+)
 async def put_opt_out(chain_id: ChainId, client_id: ClientId, body: OptOutIn, request: Request) -> OptOutOut:
     async with unit_of_work(request.app.state.pool) as uow:
         return await usecases.save_opt_out(uow, chain_id, client_id, body)

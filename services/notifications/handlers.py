@@ -23,53 +23,95 @@ class DeliveryReceipt(events.DeliveryReceipt):
     # The consumer's inbox wants an event id and a chain, which a receipt need not carry: one receipt is
     # one (notice, status, time); "" stands for a chain the aggregator did not echo.
     event_id: SkipJsonSchema[events.Id] = ""  # not part of the contract: derived, for the inbox
-    chain_id: Annotated[str, StringConstraints(max_length=128, strip_whitespace=True), STORABLE] = ""  # type: ignore[assignment]
+    chain_id: Annotated[str, StringConstraints(max_length=128, strip_whitespace=True), STORABLE] = ""
 
     @model_validator(mode="before")
     @classmethod
     def _identity(cls, data: Any) -> Any:
         if isinstance(data, dict):
             data = dict(data)
-            data.setdefault("event_id", f"receipt:{data.get('notification_id')}:{data.get('status')}:"
-                                        f"{data.get('at')}")
+            data.setdefault("event_id", f"receipt:{data.get('notification_id')}:{data.get('status')}:{data.get('at')}")
             if data.get("chain_id") is None:  # absent or null; anything else is validated as given
                 data["chain_id"] = ""
         return data
 
 
 SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
-    (topics.MEMBERSHIP_ISSUED, events.MembershipIssued, usecases.notify_issued,
-     "A membership was issued: tell the client its code and visits."),
-    (topics.MEMBERSHIP_DEDUCTED, events.MembershipDeducted, usecases.notify_deduction,
-     "Visits were deducted: tell the client what is left."),
-    (topics.MEMBERSHIP_DEDUCTION_REJECTED, events.MembershipDeductionRejected, usecases.notify_deduction_rejected,
-     "A membership could not pay: tell the client (expired, frozen, exhausted) or the administrator (an "
-     "error of the desk)."),
-    (topics.MEMBERSHIP_DEDUCTION_REVERSED, events.MembershipDeductionReversed, usecases.notify_deduction_reversed,
-     "An automatic deduction was given back (the visit was paid, or the client came): tell the client."),
-    (topics.MEMBERSHIP_EXPIRING, events.MembershipExpiring, usecases.notify_expiring,
-     "A membership ends soon, or runs low on visits."),
+    (
+        topics.MEMBERSHIP_ISSUED,
+        events.MembershipIssued,
+        usecases.notify_issued,
+        "A membership was issued: tell the client its code and visits.",
+    ),
+    (
+        topics.MEMBERSHIP_DEDUCTED,
+        events.MembershipDeducted,
+        usecases.notify_deduction,
+        "Visits were deducted: tell the client what is left.",
+    ),
+    (
+        topics.MEMBERSHIP_DEDUCTION_REJECTED,
+        events.MembershipDeductionRejected,
+        usecases.notify_deduction_rejected,
+        "A membership could not pay: tell the client (expired, frozen, exhausted) or the administrator (an "
+        "error of the desk).",
+    ),
+    (
+        topics.MEMBERSHIP_DEDUCTION_REVERSED,
+        events.MembershipDeductionReversed,
+        usecases.notify_deduction_reversed,
+        "An automatic deduction was given back (the visit was paid, or the client came): tell the client.",
+    ),
+    (
+        topics.MEMBERSHIP_EXPIRING,
+        events.MembershipExpiring,
+        usecases.notify_expiring,
+        "A membership ends soon, or runs low on visits.",
+    ),
     (topics.MEMBERSHIP_EXPIRED, events.MembershipExpired, usecases.notify_expired, "A membership expired."),
     (topics.MEMBERSHIP_FROZEN, events.MembershipFrozen, usecases.notify_frozen, "A membership was frozen."),
     (topics.MEMBERSHIP_UNFROZEN, events.MembershipUnfrozen, usecases.notify_unfrozen, "A membership was unfrozen."),
-    (topics.MEMBERSHIP_ACTIVATED, events.MembershipActivated, usecases.notify_activated,
-     "A membership activated by itself (auto-activation)."),
-    (topics.LOYALTY_DISCOUNT_CHANGED, events.DiscountChanged, usecases.notify_discount_changed,
-     "The client's discount changed, or expired for inactivity."),
-    (topics.LOYALTY_DISCOUNT_EXPIRING, events.DiscountExpiring, usecases.notify_discount_expiring,
-     "The client's discount lapses soon for inactivity: warn them."),
-    (topics.LOYALTY_LEVEL_CHANGED, events.LevelChanged, usecases.notify_level_changed,
-     "The client reached a level."),
+    (
+        topics.MEMBERSHIP_ACTIVATED,
+        events.MembershipActivated,
+        usecases.notify_activated,
+        "A membership activated by itself (auto-activation).",
+    ),
+    (
+        topics.LOYALTY_DISCOUNT_CHANGED,
+        events.DiscountChanged,
+        usecases.notify_discount_changed,
+        "The client's discount changed, or expired for inactivity.",
+    ),
+    (
+        topics.LOYALTY_DISCOUNT_EXPIRING,
+        events.DiscountExpiring,
+        usecases.notify_discount_expiring,
+        "The client's discount lapses soon for inactivity: warn them.",
+    ),
+    (topics.LOYALTY_LEVEL_CHANGED, events.LevelChanged, usecases.notify_level_changed, "The client reached a level."),
     (topics.LOYALTY_BONUS_ACCRUED, events.BonusAccrued, usecases.notify_bonus_accrued, "Bonus points accrued."),
     (topics.LOYALTY_BONUS_SPENT, events.BonusSpent, usecases.notify_bonus_spent, "Bonus points spent."),
     (topics.LOYALTY_BONUS_BURNING, events.BonusBurning, usecases.notify_bonus_burning, "Bonus points burn soon."),
     (topics.LOYALTY_BONUS_BURNED, events.BonusBurned, usecases.notify_bonus_burned, "Bonus points burned."),
-    (topics.INVENTORY_STOCK_LOW, events.StockLow, usecases.notify_stock_low,
-     "A product is low: tell the location's administrator."),
-    (topics.INVENTORY_MEMBERSHIP_SALE_REFUSED, events.MembershipSaleRefused, usecases.notify_membership_sale_refused,
-     "A membership sold was not issued (the client paid for it): tell the location's administrator."),
-    (topics.NOTIFICATION_DELIVERY, DeliveryReceipt, usecases.record_receipts,
-     "An aggregator's delivery receipt: update the notice's status (an unknown notice goes to the DLQ)."),
+    (
+        topics.INVENTORY_STOCK_LOW,
+        events.StockLow,
+        usecases.notify_stock_low,
+        "A product is low: tell the location's administrator.",
+    ),
+    (
+        topics.INVENTORY_MEMBERSHIP_SALE_REFUSED,
+        events.MembershipSaleRefused,
+        usecases.notify_membership_sale_refused,
+        "A membership sold was not issued (the client paid for it): tell the location's administrator.",
+    ),
+    (
+        topics.NOTIFICATION_DELIVERY,
+        DeliveryReceipt,
+        usecases.record_receipts,
+        "An aggregator's delivery receipt: update the notice's status (an unknown notice goes to the DLQ).",
+    ),
 ]
 
 

@@ -55,8 +55,12 @@ class Reference:
     opt_outs: dict[tuple[str, str], dict[str, bool]]  # (chain, client) -> channel -> opted out
 
 
-async def reference(conn: asyncpg.Connection, locations: set[tuple[str, str]], types: set[tuple[str, str]],
-                    clients: set[tuple[str, str]]) -> Reference:
+async def reference(
+    conn: asyncpg.Connection,
+    locations: set[tuple[str, str]],
+    types: set[tuple[str, str]],
+    clients: set[tuple[str, str]],
+) -> Reference:
     """The settings of these (chain, location) pairs and of their chains' defaults, the chains' templates
     of these (chain, type) pairs, and the opt-outs of these (chain, client) pairs."""
     locations = locations | {(chain, "") for chain, _ in locations}
@@ -68,7 +72,9 @@ async def reference(conn: asyncpg.Connection, locations: set[tuple[str, str]], t
                WHERE (chain_id, type) IN (SELECT * FROM unnest($3::text[], $4::text[]))) AS templates,
              (SELECT jsonb_agg(jsonb_build_array(chain_id, client_id, sms, chatbot)) FROM opt_outs
                WHERE (chain_id, client_id) IN (SELECT * FROM unnest($5::text[], $6::text[]))) AS opt_outs""",
-        *_unzip(locations), *_unzip(types), *_unzip(clients),
+        *_unzip(locations),
+        *_unzip(types),
+        *_unzip(clients),
     )
     ref = Reference({}, {}, {})
     for chain, location, doc in row["settings"] or ():
@@ -85,10 +91,24 @@ def _unzip(pairs: set[tuple[str, str]]) -> tuple[list[str], list[str]]:
 
 
 NEW_NOTICE_COLUMNS = (
-    ("id", "uuid"), ("chain_id", "text"), ("location_id", "text"), ("client_id", "text"), ("channel", "text"),
-    ("type", "text"), ("recipient", "text"), ("text", "text"), ("locale", "text"), ("encoding", "text"),
-    ("segments", "int"), ("source_event_id", "text"), ("status", "text"), ("reason", "text"), ("audience", "text"),
-    ("occurred_at", "timestamptz"), ("due_at", "timestamptz"), ("published_at", "timestamptz"),
+    ("id", "uuid"),
+    ("chain_id", "text"),
+    ("location_id", "text"),
+    ("client_id", "text"),
+    ("channel", "text"),
+    ("type", "text"),
+    ("recipient", "text"),
+    ("text", "text"),
+    ("locale", "text"),
+    ("encoding", "text"),
+    ("segments", "int"),
+    ("source_event_id", "text"),
+    ("status", "text"),
+    ("reason", "text"),
+    ("audience", "text"),
+    ("occurred_at", "timestamptz"),
+    ("due_at", "timestamptz"),
+    ("published_at", "timestamptz"),
     ("traceparent", "bytea"),
 )
 
@@ -117,8 +137,15 @@ class Repository:
 
     # --- notices ---------------------------------------------------------------------------------
 
-    async def find(self, client_id: str | None, status: str | None, page: Page, *, location_id: str | None = None,
-                   notice_type: str | None = None) -> list[NoticeRow]:
+    async def find(
+        self,
+        client_id: str | None,
+        status: str | None,
+        page: Page,
+        *,
+        location_id: str | None = None,
+        notice_type: str | None = None,
+    ) -> list[NoticeRow]:
         """The latest first."""
         rows = await self.conn.fetch(
             f"""SELECT {NOTICE_COLUMNS}
@@ -127,7 +154,12 @@ class Repository:
                  AND ($6::text IS NULL OR type = $6)
                  AND ($7::timestamptz IS NULL OR created_at < $7 OR (created_at = $7 AND id > $8::uuid))
                ORDER BY created_at DESC, id LIMIT $4""",
-            self.chain_id, client_id, status, page.fetch, location_id, notice_type,
+            self.chain_id,
+            client_id,
+            status,
+            page.fetch,
+            location_id,
+            notice_type,
             *page.after(datetime, uuid.UUID),
         )
         return [NoticeRow(**dict(r)) for r in page.cut(rows, lambda r: (r["created_at"], r["id"]))]
@@ -150,10 +182,11 @@ class Repository:
                   updated_at = now()
                 FROM due WHERE n.id = due.id
                 RETURNING {N_NOTICE_COLUMNS}, due.opted_out""",
-            as_of, self.chain_id, limit,
+            as_of,
+            self.chain_id,
+            limit,
         )
-        return [(NoticeRow(**{k: v for k, v in dict(r).items() if k != "opted_out"}), r["opted_out"])
-                for r in rows]
+        return [(NoticeRow(**{k: v for k, v in dict(r).items() if k != "opted_out"}), r["opted_out"]) for r in rows]
 
     # --- settings, templates, opt-outs -----------------------------------------------------------
 
@@ -161,7 +194,9 @@ class Repository:
         await self.conn.execute(
             """INSERT INTO notification_settings (chain_id, location_id, doc) VALUES ($1, $2, $3)
                ON CONFLICT (chain_id, location_id) DO UPDATE SET doc = EXCLUDED.doc, updated_at = now()""",
-            self.chain_id, location_id, doc,
+            self.chain_id,
+            location_id,
+            doc,
         )
 
     async def get_settings(self, location_id: str) -> tuple[dict[str, Any], str] | None:
@@ -170,7 +205,8 @@ class Repository:
         row = await self.conn.fetchrow(
             """SELECT doc, location_id FROM notification_settings WHERE chain_id = $1 AND location_id IN ($2, '')
                ORDER BY location_id = '' LIMIT 1""",
-            self.chain_id, location_id,
+            self.chain_id,
+            location_id,
         )
         return (row["doc"], row["location_id"]) if row else None
 
@@ -178,18 +214,27 @@ class Repository:
         await self.conn.execute(
             """INSERT INTO templates (chain_id, type, locale, text) VALUES ($1, $2, $3, $4)
                ON CONFLICT (chain_id, type, locale) DO UPDATE SET text = EXCLUDED.text, updated_at = now()""",
-            self.chain_id, notice_type, locale, text,
+            self.chain_id,
+            notice_type,
+            locale,
+            text,
         )
 
     async def delete_template(self, notice_type: str, locale: str) -> bool:
-        return await self.conn.fetchval(
-            "DELETE FROM templates WHERE chain_id = $1 AND type = $2 AND locale = $3 RETURNING true",
-            self.chain_id, notice_type, locale,
-        ) is not None
+        return (
+            await self.conn.fetchval(
+                "DELETE FROM templates WHERE chain_id = $1 AND type = $2 AND locale = $3 RETURNING true",
+                self.chain_id,
+                notice_type,
+                locale,
+            )
+            is not None
+        )
 
     async def templates(self) -> list[tuple[str, str, str]]:
         rows = await self.conn.fetch(
-            "SELECT type, locale, text FROM templates WHERE chain_id = $1 ORDER BY type, locale", self.chain_id)
+            "SELECT type, locale, text FROM templates WHERE chain_id = $1 ORDER BY type, locale", self.chain_id
+        )
         return [(r["type"], r["locale"], r["text"]) for r in rows]
 
     async def save_opt_out(self, client_id: str, sms: bool, chatbot: bool) -> None:
@@ -197,17 +242,22 @@ class Repository:
             """INSERT INTO opt_outs (chain_id, client_id, sms, chatbot) VALUES ($1, $2, $3, $4)
                ON CONFLICT (chain_id, client_id) DO UPDATE SET sms = EXCLUDED.sms, chatbot = EXCLUDED.chatbot,
                  updated_at = now()""",
-            self.chain_id, client_id, sms, chatbot,
+            self.chain_id,
+            client_id,
+            sms,
+            chatbot,
         )
 
     async def get_opt_out(self, client_id: str) -> tuple[bool, bool]:
         row = await self.conn.fetchrow(
-            "SELECT sms, chatbot FROM opt_outs WHERE chain_id = $1 AND client_id = $2", self.chain_id, client_id)
+            "SELECT sms, chatbot FROM opt_outs WHERE chain_id = $1 AND client_id = $2", self.chain_id, client_id
+        )
         return (row["sms"], row["chatbot"]) if row else (False, False)
 
 
-async def notices_for_receipts(conn: asyncpg.Connection,
-                               receipts: set[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], NoticeRow]:
+async def notices_for_receipts(
+    conn: asyncpg.Connection, receipts: set[tuple[uuid.UUID, str]]
+) -> dict[tuple[uuid.UUID, str], NoticeRow]:
     """The notices delivery receipts are about, locked in id order, by (notification id, the chain the
     receipt named or ''). Across chains on purpose when a receipt names none (the contract's receipt
     carries only the notice's UUID); within its chain when it does."""
@@ -217,7 +267,8 @@ async def notices_for_receipts(conn: asyncpg.Connection,
             FROM notices n JOIN unnest($1::uuid[], $2::text[]) AS t(id, named)
               ON n.id = t.id AND (t.named = '' OR n.chain_id = t.named)
             ORDER BY n.id FOR UPDATE OF n""",
-        ids, named,
+        ids,
+        named,
     )
     return {(r["id"], r["named"]): NoticeRow(**{k: v for k, v in dict(r).items() if k != "named"}) for r in rows}
 
@@ -232,8 +283,12 @@ async def save_deliveries(conn: asyncpg.Connection, notices: list[tuple[NoticeRo
            FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
              AS t(chain_id, id, status, provider_message_id, status_at, reason)
            WHERE n.chain_id = t.chain_id AND n.id = t.id""",
-        [n.chain_id for n, _ in notices], [n.id for n, _ in notices], [d.status for _, d in notices],
-        [d.provider_message_id for _, d in notices], [d.status_at for _, d in notices], [d.reason for _, d in notices],
+        [n.chain_id for n, _ in notices],
+        [n.id for n, _ in notices],
+        [d.status for _, d in notices],
+        [d.provider_message_id for _, d in notices],
+        [d.status_at for _, d in notices],
+        [d.reason for _, d in notices],
     )
 
 
@@ -241,6 +296,6 @@ async def chains_with_held_due(conn: asyncpg.Connection, as_of: datetime) -> lis
     """The chains with held notices due by `as_of`, across chains on purpose: the scheduled
     `release_held` then releases chain by chain."""
     rows = await conn.fetch(
-        "SELECT DISTINCT chain_id FROM notices WHERE status = 'queued' AND published_at IS NULL AND due_at <= $1",
-        as_of)
+        "SELECT DISTINCT chain_id FROM notices WHERE status = 'queued' AND published_at IS NULL AND due_at <= $1", as_of
+    )
     return [r["chain_id"] for r in rows]

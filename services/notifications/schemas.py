@@ -20,7 +20,6 @@ NoticeType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 NoticeStatus = Literal["queued", "sent", "delivered", "failed", "skipped"]
 
 
-
 class WindowIn(Body):
     start: time = Field(alias="from", description="local wall-clock time the window opens, e.g. 09:00")
     end: time = Field(alias="to", description="local time it closes (before `from`: the window spans midnight)")
@@ -50,10 +49,13 @@ class SettingsIn(Body):
     locale: Locale = domain.DEFAULT_LOCALE
     location_name: Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)] | None = None
     administrator: AdministratorIn | None = Field(
-        None, description="who gets the administrator's notices (stock low, errors of the desk)")
+        None, description="who gets the administrator's notices (stock low, errors of the desk)"
+    )
     types: dict[NoticeType, ChannelsIn] = Field(
-        default_factory=dict, max_length=len(domain.KINDS),
-        description="per notice type, the channels on or off (unnamed: sms on, chatbot off)")
+        default_factory=dict,
+        max_length=len(domain.KINDS),
+        description="per notice type, the channels on or off (unnamed: sms on, chatbot off)",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -76,8 +78,12 @@ class SettingsIn(Body):
         """The stored form (read back by domain.settings_from_doc)."""
         return {
             "time_zone": self.time_zone,
-            "send_window": {"from": self.send_window.start.isoformat("minutes"),
-                            "to": self.send_window.end.isoformat("minutes")} if self.send_window else None,
+            "send_window": {
+                "from": self.send_window.start.isoformat("minutes"),
+                "to": self.send_window.end.isoformat("minutes"),
+            }
+            if self.send_window
+            else None,
             "locale": self.locale,
             "location_name": self.location_name,
             "administrator": self.administrator.model_dump() if self.administrator else None,

@@ -54,8 +54,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (*UNREACHABLE, *CONFLICTS)
 
 
 class Applier:
-    def __init__(self, pool: Callable[[], asyncpg.Pool], group_id: str, record_seconds: float,
-                 record_attempts: int) -> None:
+    def __init__(
+        self, pool: Callable[[], asyncpg.Pool], group_id: str, record_seconds: float, record_attempts: int
+    ) -> None:
         self._pool = pool
         self.group_id = group_id
         self.record_seconds = record_seconds
@@ -70,12 +71,16 @@ class Applier:
         wait for the WAL, instead of one per topic. Raises as `whole` does: the caller then takes the topics
         one at a time."""
         state: dict[Any, Any] = {}  # UnitOfWork.batch: one per transaction, shared by its topics
-        async with self._pool().acquire(timeout=ACQUIRE_SECONDS) as conn, \
-                terminated_after(conn, ATTEMPT_SECONDS), conn.transaction():
+        async with (
+            self._pool().acquire(timeout=ACQUIRE_SECONDS) as conn,
+            terminated_after(conn, ATTEMPT_SECONDS),
+            conn.transaction(),
+        ):
             return [await self._whole_in(conn, sub, batch, state) for sub, batch in groups]
 
-    async def _whole_in(self, conn: asyncpg.Connection, sub: Subscription[Any], batch: list[Parsed],
-                        state: dict[Any, Any]) -> Outcome:
+    async def _whole_in(
+        self, conn: asyncpg.Connection, sub: Subscription[Any], batch: list[Parsed], state: dict[Any, Any]
+    ) -> Outcome:
         """One topic's batch, inside the caller's transaction."""
         outcome = Outcome()
         overran: Parsed | None = None
@@ -124,8 +129,11 @@ class Applier:
         """Record by record, each in a savepoint under its own deadline, in one transaction."""
         outcome = Outcome()
         budget = ATTEMPT_SECONDS + len(batch) * self.record_attempts * (self.record_seconds + CANCEL_GRACE_SECONDS)
-        async with self._pool().acquire(timeout=ACQUIRE_SECONDS) as conn, terminated_after(conn, budget), \
-                conn.transaction():
+        async with (
+            self._pool().acquire(timeout=ACQUIRE_SECONDS) as conn,
+            terminated_after(conn, budget),
+            conn.transaction(),
+        ):
             for p in batch:
                 if p.refusal is not None:
                     outcome.refuse(p, p.refusal)
@@ -135,8 +143,7 @@ class Applier:
             await enqueue(conn, self._letters(outcome, bare))
         return outcome
 
-    async def _apply_one(self, conn: asyncpg.Connection, sub: Subscription[Any], p: Parsed,
-                         outcome: Outcome) -> None:
+    async def _apply_one(self, conn: asyncpg.Connection, sub: Subscription[Any], p: Parsed, outcome: Outcome) -> None:
         last: BaseException | None = None
         while p.overruns < self.record_attempts:
             started = time.monotonic()
@@ -175,8 +182,9 @@ class Applier:
             return Refusal(Reason.PROCESSING_FAILED, f"processing failed: {type(last).__name__}: {last} ({attempts})")
         return Refusal(Reason.TIMEOUT, f"timeout: took longer than {self.record_seconds:g} s, {attempts}")
 
-    async def _run(self, conn: asyncpg.Connection, sub: Subscription[Any], records: list[Parsed],
-                   state: dict[Any, Any]) -> list[OutboxMessage]:
+    async def _run(
+        self, conn: asyncpg.Connection, sub: Subscription[Any], records: list[Parsed], state: dict[Any, Any]
+    ) -> list[OutboxMessage]:
         """The handler on `records`: a batch handler on all of them at once, a record's handler on one."""
         if sub.batch_handler is not None:
             uow = UnitOfWork(conn, None, state)
@@ -193,8 +201,14 @@ class Applier:
         letters = []
         for p, refusal in sorted(outcome.refused, key=lambda pr: (pr[0].record.partition, pr[0].record.offset)):
             with bound(p):  # which event and chain; and its personal data kept out of the line
-                log.error("dead_lettered", topic=p.record.topic, partition=p.record.partition,
-                          offset=p.record.offset, reason=refusal.reason.value, error=refusal.error)
+                log.error(
+                    "dead_lettered",
+                    topic=p.record.topic,
+                    partition=p.record.partition,
+                    offset=p.record.offset,
+                    reason=refusal.reason.value,
+                    error=refusal.error,
+                )
             letter = dead_letter(p.record, refusal, self.group_id)
             if bare:  # only what the outbox always takes: the value, our x- headers, the key as bytes
                 headers = [h for h in letter.headers if h[0].startswith("x-")]
@@ -206,8 +220,11 @@ class Applier:
 
 
 def reused(p: Parsed) -> Refusal:
-    return Refusal(Reason.EVENT_ID_REUSED, f"event_id_reused: event_id {p.keys[0].removeprefix('event:')} was "
-                                           "already used by a message with a different payload")
+    return Refusal(
+        Reason.EVENT_ID_REUSED,
+        f"event_id_reused: event_id {p.keys[0].removeprefix('event:')} was "
+        "already used by a message with a different payload",
+    )
 
 
 @dataclass

@@ -37,8 +37,15 @@ BACKOFF_MAX_SECONDS = 5
 
 
 class BatchConsumer:
-    def __init__(self, service: str, broker: KafkaBroker, pool: Callable[[], asyncpg.Pool],
-                 max_records: int, batch_timeout_ms: int, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        broker: KafkaBroker,
+        pool: Callable[[], asyncpg.Pool],
+        max_records: int,
+        batch_timeout_ms: int,
+        settings: Settings | None = None,
+    ) -> None:
         s = settings or get_settings()
         self.service = service
         self.broker = broker
@@ -51,8 +58,14 @@ class BatchConsumer:
         self.group_instance_id = s.kafka_group_instance_id or None
         self.session_timeout_ms = s.kafka_session_timeout_ms
         self.subscriptions: list[Subscription[Any]] = []
-        self.inbox = InboxPruner(service, pool, s.inbox_retention_days, s.inbox_prune_interval_seconds,
-                                 s.inbox_prune_batch_rows, s.inbox_prune_round_rows)
+        self.inbox = InboxPruner(
+            service,
+            pool,
+            s.inbox_retention_days,
+            s.inbox_prune_interval_seconds,
+            s.inbox_prune_batch_rows,
+            s.inbox_prune_round_rows,
+        )
         fetch.install()
 
     @property
@@ -89,7 +102,7 @@ class BatchConsumer:
         async def consume(body: Any, message: KafkaMessage) -> None:
             async with inflight:
                 per_topic: dict[str, list[ConsumerRecord]] = {}
-                for record in message.raw_message:  # type: ignore[union-attr]
+                for record in message.raw_message:
                     per_topic.setdefault(record.topic, []).append(record)
                 await self.process_fetch([(by_topic[topic], records) for topic, records in per_topic.items()])
                 try:
@@ -208,15 +221,15 @@ async def commit_own(message: KafkaMessage) -> None:
     `ack` does, except that it sends every assigned partition's position: notifications owns about a
     hundred, and the broker writes an offset record for each, batch after batch)."""
     offsets: dict[TopicPartition, int] = {}
-    for r in message.raw_message:  # type: ignore[union-attr]
+    for r in message.raw_message:
         tp = TopicPartition(r.topic, r.partition)
         offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
     if offsets:
-        await message.consumer.commit(offsets)  # type: ignore[attr-defined,call-arg]
+        await message.consumer.commit(offsets)  # type: ignore[call-arg]
     message.committed = AckStatus.ACKED
 
 
-class _FinishBatchOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+class _FinishBatchOnRevoke(ConsumerRebalanceListener):
     """aiokafka rebalances eagerly (no cooperative protocol): before it takes partitions away, let the
     batch in hand finish and commit, so the next owner starts exactly after it. Bounded: a batch that
     takes longer is redelivered to the next owner instead, and the inbox absorbs it."""

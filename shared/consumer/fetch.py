@@ -43,8 +43,10 @@ def install() -> None:
     if current is LenientMemoryRecords:
         return
     if current is not _ORIGINAL:  # pragma: no cover - an aiokafka that no longer works this way
-        raise RuntimeError("aiokafka.consumer.fetcher.MemoryRecords is not aiokafka's: cannot install "
-                           "lenient header decoding (see shared/consumer/fetch.py)")
+        raise RuntimeError(
+            "aiokafka.consumer.fetcher.MemoryRecords is not aiokafka's: cannot install "
+            "lenient header decoding (see shared/consumer/fetch.py)"
+        )
     aiokafka_fetcher.MemoryRecords = LenientMemoryRecords
 
 
@@ -109,7 +111,7 @@ class _LenientBatch:
                 yield record
 
 
-class _ReadLeniently(_DefaultRecordBatchPy):  # type: ignore[misc]
+class _ReadLeniently(_DefaultRecordBatchPy):
     """aiokafka's pure-Python batch (decompression, iteration, checks), one record read differently."""
 
     def _read_msg(self, decode_varint: Callable[[bytearray, int], tuple[int, int]] = decode_varint) -> Any:
@@ -126,7 +128,7 @@ def _read_record(batch: Any, varint: Callable[[bytearray, int], tuple[int, int]]
         size, at = varint(buffer, at)
         if size < 0:
             return None, at
-        return bytes(buffer[at:at + size]), at + size
+        return bytes(buffer[at : at + size]), at + size
 
     length, pos = varint(buffer, pos)
     start = pos
@@ -153,8 +155,9 @@ def _read_record(batch: Any, varint: Callable[[bytearray, int], tuple[int, int]]
     return _DefaultRecordPy(batch.base_offset + offset_delta, timestamp, batch.timestamp_type, key, value, headers)
 
 
-async def keep_headers_raw(records: tuple[ConsumerRecord, ...],
-                           original: Callable[[tuple[ConsumerRecord, ...]], Awaitable[KafkaMessage]]) -> KafkaMessage:
+async def keep_headers_raw(
+    records: tuple[ConsumerRecord, ...], original: Callable[[tuple[ConsumerRecord, ...]], Awaitable[KafkaMessage]]
+) -> KafkaMessage:
     """FastStream's batch parser, minus its decoding of header values (see the module's docstring)."""
     message = await original(tuple(dataclasses.replace(r, headers=()) for r in records))
     message.raw_message = records

@@ -49,7 +49,10 @@ async def claim(conn: asyncpg.Connection, topic: str, batch: list[Parsed]) -> Cl
         """INSERT INTO inbox (chain_id, key, topic, digest)
            SELECT c, k, $3, d FROM unnest($1::text[], $2::text[], $4::bytea[]) AS t(c, k, d)
            ON CONFLICT DO NOTHING RETURNING chain_id, key""",
-        chains, keys, topic, digests,
+        chains,
+        keys,
+        topic,
+        digests,
     )
     inserted = {(r["chain_id"], r["key"]) for r in rows}
     events = {(p.chain_id, p.keys[0]) for p in batch}
@@ -74,7 +77,10 @@ async def claim(conn: asyncpg.Connection, topic: str, batch: list[Parsed]) -> Cl
     if unclaim:
         await conn.execute(
             """DELETE FROM inbox i USING unnest($1::text[], $2::text[]) AS t(c, k)
-               WHERE i.chain_id = t.c AND i.key = t.k""", [c for c, _ in unclaim], [k for _, k in unclaim])
+               WHERE i.chain_id = t.c AND i.key = t.k""",
+            [c for c, _ in unclaim],
+            [k for _, k in unclaim],
+        )
     return claimed
 
 
@@ -85,7 +91,8 @@ async def _digests(conn: asyncpg.Connection, keys: set[tuple[str, str]]) -> dict
     rows = await conn.fetch(
         """SELECT i.chain_id, i.key, i.digest FROM inbox i
            JOIN unnest($1::text[], $2::text[]) AS t(c, k) ON i.chain_id = t.c AND i.key = t.k""",
-        [c for c, _ in keys], [k for _, k in keys],
+        [c for c, _ in keys],
+        [k for _, k in keys],
     )
     return {(r["chain_id"], r["key"]): r["digest"] for r in rows}
 
@@ -95,8 +102,15 @@ class InboxPruner:
     `interval_seconds`; at most `round_rows` a round, `batch_rows` per statement (short locks, short
     transactions; replicas skip each other's rows)."""
 
-    def __init__(self, service: str, pool: Callable[[], asyncpg.Pool], retention_days: float,
-                 interval_seconds: float, batch_rows: int, round_rows: int) -> None:
+    def __init__(
+        self,
+        service: str,
+        pool: Callable[[], asyncpg.Pool],
+        retention_days: float,
+        interval_seconds: float,
+        batch_rows: int,
+        round_rows: int,
+    ) -> None:
         self.service = service
         self._pool = pool
         self.retention_seconds = retention_days * 86_400
@@ -133,7 +147,8 @@ class InboxPruner:
                 """DELETE FROM inbox WHERE ctid = ANY(ARRAY(
                        SELECT ctid FROM inbox WHERE received_at < now() - make_interval(secs => $1)
                        LIMIT $2 FOR UPDATE SKIP LOCKED))""",
-                self.retention_seconds, limit,
+                self.retention_seconds,
+                limit,
             )
             count = int(status.split()[-1])
             deleted += count

@@ -59,11 +59,12 @@ class Parsed:
 
     @property
     def chain_id(self) -> str:
-        return self.event.chain_id  # type: ignore[union-attr, no-any-return]
+        return self.event.chain_id  # type: ignore[union-attr]
 
 
-def parse(record: ConsumerRecord, topic: str, model: type[BaseModel], keys: Any,
-          max_ahead_seconds: float | None) -> Parsed:
+def parse(
+    record: ConsumerRecord, topic: str, model: type[BaseModel], keys: Any, max_ahead_seconds: float | None
+) -> Parsed:
     """`max_ahead_seconds`: how far `occurred_at` may be ahead of the clock (None: not checked)."""
     parsed = Parsed(record)
     refusal = undecodable(record)
@@ -92,8 +93,7 @@ def undecodable(record: ConsumerRecord) -> Refusal | None:
         try:
             name.encode("utf-8")
         except UnicodeEncodeError:  # read leniently (fetch.py): its bytes are kept as surrogates
-            return Refusal(Reason.UNDECODABLE,
-                           f"undecodable: header name {_shown(utf8_name_bytes(name))} is not UTF-8")
+            return Refusal(Reason.UNDECODABLE, f"undecodable: header name {_shown(utf8_name_bytes(name))} is not UTF-8")
     return None
 
 
@@ -126,8 +126,11 @@ def ahead_of_clock(event: BaseModel, max_ahead_seconds: float | None) -> Refusal
     ahead = (occurred_at - datetime.now(UTC)).total_seconds()
     if ahead <= max_ahead_seconds:
         return None
-    return Refusal(Reason.CLOCK_SKEW, f"clock_skew: occurred_at {occurred_at.isoformat()} is {ahead:.0f} s ahead "
-                                      f"of this service's clock (at most {max_ahead_seconds:.0f} s allowed)")
+    return Refusal(
+        Reason.CLOCK_SKEW,
+        f"clock_skew: occurred_at {occurred_at.isoformat()} is {ahead:.0f} s ahead "
+        f"of this service's clock (at most {max_ahead_seconds:.0f} s allowed)",
+    )
 
 
 DIGEST_V2 = b"\x02"
@@ -159,9 +162,7 @@ def same_payload(p: Parsed, stored: bytes) -> bool:
 
 def describe(error: ValidationError) -> str:
     """`field.path: message` for each problem: the reason a dead letter carries."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<message>'}: {e['msg']}" for e in error.errors()
-    )
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<message>'}: {e['msg']}" for e in error.errors())
 
 
 def dead_letter(record: ConsumerRecord, refusal: Refusal, group_id: str) -> OutboxMessage:

@@ -31,9 +31,9 @@ CENTS = Decimal("0.01")
 def _money(value: Any) -> Any:
     # A float has already lost the cents it was meant to carry ("0.1" is not 0.1): refuse it.
     if isinstance(value, float | bool):
-        raise ValueError("money must be a decimal string such as \"800.00\", not a number with a fraction")
+        raise ValueError('money must be a decimal string such as "800.00", not a number with a fraction')
     if isinstance(value, str) and not MONEY_TEXT.match(value.strip()):
-        raise ValueError("money must be a decimal string with at most 2 decimals, such as \"800.00\"")
+        raise ValueError('money must be a decimal string with at most 2 decimals, such as "800.00"')
     return value
 
 
@@ -57,7 +57,7 @@ def _storable(text: str) -> str:
 def _time_text(value: Any) -> Any:
     # JSON has no time type: a number would be read as seconds since 1970, which no sender means.
     if isinstance(value, int | float):
-        raise ValueError("time must be RFC 3339 text with an offset, such as \"2026-03-01T10:00:00+01:00\"")
+        raise ValueError('time must be RFC 3339 text with an offset, such as "2026-03-01T10:00:00+01:00"')
     return value
 
 
@@ -81,6 +81,8 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, strip_whi
 # The locations a membership type, a card type or a promotion names (none: everywhere in the chain):
 # more than a chain names one by one, and 500 ids of 128 characters keep the event far below its limit.
 MAX_LOCATIONS = 500
+
+
 def _in_utc(moment: datetime) -> datetime:
     # "0001-01-01T00:00:00+14:00" is an instant before year 1 in UTC: no database column holds it, and
     # Python cannot even convert it. Refused here, naming the field, not later in one service's handler.
@@ -113,7 +115,6 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-
 def new_event_id() -> str:
     return str(uuid.uuid4())
 
@@ -127,5 +128,3 @@ class DomainEvent(Model):
     occurred_at: Time = Field(default_factory=utcnow)
     chain_id: Id
     location_id: Id | None = None
-
-

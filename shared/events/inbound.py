@@ -70,8 +70,9 @@ class VisitLine(Model):
     @model_validator(mode="after")
     def _membership_units(self) -> VisitLine:
         if self.kind == "membership" and self.quantity > MAX_MEMBERSHIP_UNITS:
-            raise ValueError(f"quantity: a membership line sells at most {MAX_MEMBERSHIP_UNITS} memberships, "
-                             f"not {self.quantity}")
+            raise ValueError(
+                f"quantity: a membership line sells at most {MAX_MEMBERSHIP_UNITS} memberships, not {self.quantity}"
+            )
         return self
 
 
@@ -87,8 +88,9 @@ class VisitPaid(Envelope):
     def _membership_total(cls, lines: list[VisitLine]) -> list[VisitLine]:
         units = sum(line.quantity for line in lines if line.kind == "membership")
         if units > MAX_MEMBERSHIP_UNITS:
-            raise ValueError(f"the membership lines sell {units} memberships; a visit sells at most "
-                             f"{MAX_MEMBERSHIP_UNITS}")
+            raise ValueError(
+                f"the membership lines sell {units} memberships; a visit sells at most {MAX_MEMBERSHIP_UNITS}"
+            )
         return lines
 
     @property
@@ -129,5 +131,3 @@ class MembershipSold(Envelope):
     # Left out of its serialization when "desk", so a sale published before the field existed is, redelivered,
     # the same message (its inbox digest unchanged).
     channel: Literal["desk", "online"] = Field(default="desk", exclude_if=lambda channel: channel == "desk")
-
-

@@ -36,8 +36,16 @@ class BookingApiStandIn:
             return 503, {"success": False, "meta": {"message": "down"}}
         if m := re.fullmatch(r"/api/v1/visit/details/(\d+)/(\d+)/(\d+)", path):
             tx = self.visits.get((int(m[2]), int(m[3])), [])
-            return 200, {"success": True, "data": {"payment_transactions": [], "loyalty_transactions": tx,
-                                                   "kkm_transaction_details_container": {}, "items": []}, "meta": []}
+            return 200, {
+                "success": True,
+                "data": {
+                    "payment_transactions": [],
+                    "loyalty_transactions": tx,
+                    "kkm_transaction_details_container": {},
+                    "items": [],
+                },
+                "meta": [],
+            }
         if m := re.fullmatch(r"/api/v1/company/(\d+)/services/(\d+)", path):
             found = self.services.get(int(m[2]))
             return (200, {"success": True, "data": found, "meta": []}) if found else (404, {"success": False})
@@ -47,8 +55,11 @@ class BookingApiStandIn:
         if m := re.fullmatch(r"/api/v1/records/(\d+)", path):
             page, count = int(query.get("page", ["1"])[0]), int(query.get("count", ["50"])[0])
             found = self.records.get(int(m[1]), [])
-            return 200, {"success": True, "data": found[(page - 1) * count:page * count],
-                         "meta": {"page": page, "total_count": len(found)}}
+            return 200, {
+                "success": True,
+                "data": found[(page - 1) * count : page * count],
+                "meta": {"page": page, "total_count": len(found)},
+            }
         if path.rstrip("/") == "/api/v1/loyalty/abonements":
             phone = "".join(ch for ch in (query.get("phone") or [""])[0] if ch.isdigit())
             return 200, {"success": True, "data": self.abonements.get(phone, []), "meta": {"count": 0}}

@@ -38,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = DOMAIN_SERVICES  # started with every stack; the gateway only for the tests that ask for it
 
 
-
 T = TypeVar("T")
 
 
@@ -82,15 +81,18 @@ class Stack:
         return new
 
     def env(self) -> dict[str, str]:
-        return {"KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
-                "DATABASE_URL": self.settings.database_url, "LOG_LEVEL": "INFO",
-                "CONSUMER_BATCH_TIMEOUT_MS": "50",
-                # Tests run jobs through the API with a pinned as_of; the schedule stays out of their way
-                # (test_the_jobs_run_by_themselves_on_schedule turns it on in a replica of its own).
-                "JOBS_ENABLED": "false",
-                # ... and some pin it later than now (a notice held till tomorrow, points burning in 11
-                # days, 91 days away): a year ahead is allowed here (the default is 300 s).
-                "JOBS_AS_OF_SKEW_SECONDS": str(366 * 86400)}
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
+            "DATABASE_URL": self.settings.database_url,
+            "LOG_LEVEL": "INFO",
+            "CONSUMER_BATCH_TIMEOUT_MS": "50",
+            # Tests run jobs through the API with a pinned as_of; the schedule stays out of their way
+            # (test_the_jobs_run_by_themselves_on_schedule turns it on in a replica of its own).
+            "JOBS_ENABLED": "false",
+            # ... and some pin it later than now (a notice held till tomorrow, points burning in 11
+            # days, 91 days away): a year ahead is allowed here (the default is 300 s).
+            "JOBS_AS_OF_SKEW_SECONDS": str(366 * 86400),
+        }
 
 
 @contextmanager
@@ -167,8 +169,7 @@ class Chain:
 
     def client(self, service: str, key: str | None = "default") -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {self.key if key == 'default' else key}"} if key else {}
-        return httpx.AsyncClient(base_url=f"{self.stack.url(service)}/v1/chains/{self.id}",
-                                 headers=headers, timeout=10)
+        return httpx.AsyncClient(base_url=f"{self.stack.url(service)}/v1/chains/{self.id}", headers=headers, timeout=10)
 
     def admin(self, service: str) -> httpx.AsyncClient:
         """A client with the chain's admin key (`POST /jobs/{job}/run`)."""
@@ -176,8 +177,13 @@ class Chain:
 
     def event(self, **fields: Any) -> dict[str, Any]:
         """An envelope of this chain, with a fresh event_id, plus `fields`."""
-        return {"event_id": f"e-{uuid.uuid4()}", "occurred_at": now_iso(), "chain_id": self.id,
-                "location_id": "loc-1", **fields}
+        return {
+            "event_id": f"e-{uuid.uuid4()}",
+            "occurred_at": now_iso(),
+            "chain_id": self.id,
+            "location_id": "loc-1",
+            **fields,
+        }
 
 
 async def new_chain(stack: Stack, db: asyncpg.Pool | None = None) -> Chain:
@@ -187,8 +193,10 @@ async def new_chain(stack: Stack, db: asyncpg.Pool | None = None) -> Chain:
     chain_id = f"ch-{uuid.uuid4().hex[:10]}"
 
     async def keys(conn: asyncpg.Connection) -> tuple[str, str]:
-        return (await auth.create_key(conn, chain_id, "test"),
-                await auth.create_key(conn, chain_id, "test-admin", scopes=("admin",)))
+        return (
+            await auth.create_key(conn, chain_id, "test"),
+            await auth.create_key(conn, chain_id, "test-admin", scopes=("admin",)),
+        )
 
     if db is not None:
         async with db.acquire() as conn:
@@ -215,11 +223,13 @@ def gateway(stack: Stack) -> str:
 
 def of_chain(chain: Chain, **fields: Any) -> Callable[[dict[str, Any]], bool]:
     """Matches a topic's messages of this test's chain (and `fields`; `client_id` looks in `client`)."""
+
     def match(m: dict[str, Any]) -> bool:
         if m.get("chain_id") != chain.id:
             return False
-        return all((m.get("client") or {}).get("id") == v if k == "client_id" else m.get(k) == v
-                   for k, v in fields.items())
+        return all(
+            (m.get("client") or {}).get("id") == v if k == "client_id" else m.get(k) == v for k, v in fields.items()
+        )
 
     return match
 
@@ -236,8 +246,9 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], *, timeout: float = 20,
-                     what: str = "condition") -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], *, timeout: float = 20, what: str = "condition"
+) -> T:
     """Polls `probe` until `check` accepts its answer: effects of Kafka events are asynchronous."""
     deadline = time.monotonic() + timeout
     last: Any = None

@@ -66,10 +66,10 @@ async def remove_gates(database_url: str) -> None:
 class Gate:
     """Closed while in use: the next consumer transaction of `service` that commits waits at its COMMIT.
 
-        async with Gate(url, "loyalty") as gate:
-            backend = await gate.caught()   # the PostgreSQL backend whose COMMIT waits
-            ...                             # freeze or kill the process
-            await gate.open()               # the COMMIT goes on
+    async with Gate(url, "loyalty") as gate:
+        backend = await gate.caught()   # the PostgreSQL backend whose COMMIT waits
+        ...                             # freeze or kill the process
+        await gate.open()               # the COMMIT goes on
     """
 
     def __init__(self, database_url: str, service: str) -> None:
@@ -94,7 +94,10 @@ class Gate:
         while time.monotonic() < deadline:
             pid = await self.conn.fetchval(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1 "
-                "AND objid = $2 AND objsubid = 2", GATE, self.key)
+                "AND objid = $2 AND objsubid = 2",
+                GATE,
+                self.key,
+            )
             if pid is not None:
                 return int(pid)
             await asyncio.sleep(0.05)
@@ -109,8 +112,9 @@ class Gate:
         assert self.conn is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if await self.conn.fetchval("SELECT backend_xid IS NULL AND state = 'idle' FROM pg_stat_activity "
-                                        "WHERE pid = $1", backend):
+            if await self.conn.fetchval(
+                "SELECT backend_xid IS NULL AND state = 'idle' FROM pg_stat_activity WHERE pid = $1", backend
+            ):
                 return
             await asyncio.sleep(0.02)
         raise AssertionError(f"{self.service}'s transaction at the gate did not end within {timeout}s")
@@ -145,8 +149,9 @@ async def in_flight(bootstrap_servers: str, database_url: str, service: str) -> 
     keys: set[tuple[str, str]] = set()
     pending, behind = 0, {}
     try:
-        committed = {tp: m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items()
-                     if m.offset >= 0}
+        committed = {
+            tp: m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items() if m.offset >= 0
+        }
         # A partition the group has never committed (its first records are the batch in flight: a consumer
         # commits the partitions of its batches only) is pending from its beginning, where a new member
         # would start (auto_offset_reset=earliest).
@@ -177,7 +182,10 @@ async def in_flight(bootstrap_servers: str, database_url: str, service: str) -> 
     try:
         applied = await conn.fetchval(
             f"SELECT count(*) FROM {service}.inbox i JOIN unnest($1::text[], $2::text[]) AS t(c, k) "
-            "ON i.chain_id = t.c AND i.key = t.k", [c for c, _ in keys], [k for _, k in keys])
+            "ON i.chain_id = t.c AND i.key = t.k",
+            [c for c, _ in keys],
+            [k for _, k in keys],
+        )
         outbox = await conn.fetchval(f"SELECT count(*) FROM {service}.outbox")
     finally:
         await conn.close()
@@ -188,8 +196,12 @@ async def _assigned(admin: AIOKafkaAdminClient, group: str) -> set[TopicPartitio
     """The partitions the group's members hold now."""
     [response] = await admin.describe_consumer_groups([group])
     [described] = response.groups
-    return {tp for member in described[5] if member[4]
-            for tp in ConsumerProtocolMemberAssignment.decode(member[4]).partitions()}
+    return {
+        tp
+        for member in described[5]
+        if member[4]
+        for tp in ConsumerProtocolMemberAssignment.decode(member[4]).partitions()
+    }
 
 
 def _event_key(value: bytes | None) -> tuple[str, str] | None:

@@ -64,8 +64,11 @@ def statuses_recorded(ctx: Any, response: Any, case: Any) -> None:
     path = os.environ.get("FUZZ_STATUSES")
     if not path:
         return
-    line = {"operation": case.operation.label, "phase": case.meta.phase.name.value if case.meta else None,
-            "status": response.status_code}
+    line = {
+        "operation": case.operation.label,
+        "phase": case.meta.phase.name.value if case.meta else None,
+        "status": response.status_code,
+    }
     scenario = getattr(case.meta.phase.data, "scenario", None) if case.meta else None
     if scenario is not None:
         line["scenario"] = str(scenario.value)

@@ -32,24 +32,50 @@ def wall(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S+0500")
 
 
-def record(record_id: int, changed: datetime, *, attendance: int = 0, paid: int = 0, deleted: bool = False,
-           status: str = "update", company: int = COMPANY, client_id: int = CLIENT_ID, phone: str = PHONE,
-           visit_id: int | None = None) -> dict[str, Any]:
+def record(
+    record_id: int,
+    changed: datetime,
+    *,
+    attendance: int = 0,
+    paid: int = 0,
+    deleted: bool = False,
+    status: str = "update",
+    company: int = COMPANY,
+    client_id: int = CLIENT_ID,
+    phone: str = PHONE,
+    visit_id: int | None = None,
+) -> dict[str, Any]:
     """The real Altegio `record` update (arrived, paid), with its documented fields set: ids, attendance
     (and visit_attendance), paid_full, deleted, status, last_change_date, the client."""
     body = copy.deepcopy(real("altegio_record_update_arrived_paid.json"))
     d = body["data"]
     visit = visit_id or record_id + 1
     body.update(company_id=company, resource_id=record_id, status=status)
-    d.update(id=record_id, company_id=company, attendance=attendance, visit_attendance=attendance, paid_full=paid,
-             deleted=deleted, last_change_date=wall(changed), visit_id=visit)
+    d.update(
+        id=record_id,
+        company_id=company,
+        attendance=attendance,
+        visit_attendance=attendance,
+        paid_full=paid,
+        deleted=deleted,
+        last_change_date=wall(changed),
+        visit_id=visit,
+    )
     d["client"].update(id=client_id, phone=phone)
     d["documents"][0].update(visit_id=visit, record_id=record_id, company_id=company)
     return body
 
 
-def goods_sale(sale_id: int, good_id: int, changed: datetime, *, company: int = COMPANY, client_id: int = CLIENT_ID,
-               phone: str = "77770220606", cost: int = 30000) -> dict[str, Any]:
+def goods_sale(
+    sale_id: int,
+    good_id: int,
+    changed: datetime,
+    *,
+    company: int = COMPANY,
+    client_id: int = CLIENT_ID,
+    phone: str = "77770220606",
+    cost: int = 30000,
+) -> dict[str, Any]:
     """The real YCLIENTS goods_operations_sale with a client, its ids, company, cost and client set (the
     phone without its "+", as that payload has it)."""
     body = copy.deepcopy(real("yclients_goods_operations_sale_with_client.json"))
@@ -63,12 +89,21 @@ def goods_sale(sale_id: int, good_id: int, changed: datetime, *, company: int = 
 
 async def connect(gateway: str, chain: Chain, standin: BookingApiStandIn, **fields: Any) -> tuple[str, str]:
     """A connection of the chain (its read/write key) to the stand-in API; answers (id, secret)."""
-    async with httpx.AsyncClient(base_url=f"{gateway}/v1/chains/{chain.id}", timeout=10,
-                                 headers={"Authorization": f"Bearer {chain.key}"}) as http:
-        r = await http.post("/connections", json={
-            "system": "altegio", "name": "Altegio", "api_base_url": standin.url,
-            "partner_token": "partner-token", "user_token": "user-token",
-            "locations": [{"company_id": COMPANY, "location_id": "loc-1", "time_zone": ZONE}], **fields})
+    async with httpx.AsyncClient(
+        base_url=f"{gateway}/v1/chains/{chain.id}", timeout=10, headers={"Authorization": f"Bearer {chain.key}"}
+    ) as http:
+        r = await http.post(
+            "/connections",
+            json={
+                "system": "altegio",
+                "name": "Altegio",
+                "api_base_url": standin.url,
+                "partner_token": "partner-token",
+                "user_token": "user-token",
+                "locations": [{"company_id": COMPANY, "location_id": "loc-1", "time_zone": ZONE}],
+                **fields,
+            },
+        )
     assert r.status_code == 201, r.text
     return r.json()["id"], r.json()["secret"]
 
@@ -79,10 +114,12 @@ async def deliver(gateway: str, connection_id: str, secret: str, body: Any) -> h
 
 
 async def deliveries(gateway: str, chain: Chain, connection_id: str, state: str | None = None) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=f"{gateway}/v1/chains/{chain.id}", timeout=10,
-                                 headers={"Authorization": f"Bearer {chain.key}"}) as http:
-        r = await http.get(f"/connections/{connection_id}/deliveries", params={"limit": 1000, **(
-            {"state": state} if state else {})})
+    async with httpx.AsyncClient(
+        base_url=f"{gateway}/v1/chains/{chain.id}", timeout=10, headers={"Authorization": f"Bearer {chain.key}"}
+    ) as http:
+        r = await http.get(
+            f"/connections/{connection_id}/deliveries", params={"limit": 1000, **({"state": state} if state else {})}
+        )
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
 

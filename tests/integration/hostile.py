@@ -66,8 +66,15 @@ NAIVE_TIMES = ["2026-03-01T10:00:00", "2026-03-01 10:00:00", "2026-03-01T10:00"]
 # Python's json reads an encoded surrogate (ED A0 80) with surrogatepass: that one reaches the model.
 BAD_UTF8 = [b"\xff", b"\xc3\x28", b"\xc0\xaf", b"\xf8\x88\x80\x80\x80", b"caf\xe9", b"\xed\xa0\x80"]
 STORABLE_ONLY = b"\xed\xa0\x80"
-NOT_JSON = [b"", b"{not json", b"{'single': 'quotes'}", b"\x00" * 16, b"\x89PNG\r\n\x1a\n", b"null null",
-            b'{"event_id": "e-1",}']
+NOT_JSON = [
+    b"",
+    b"{not json",
+    b"{'single': 'quotes'}",
+    b"\x00" * 16,
+    b"\x89PNG\r\n\x1a\n",
+    b"null null",
+    b'{"event_id": "e-1",}',
+]
 
 
 @dataclass(frozen=True)
@@ -97,10 +104,13 @@ class Shape:
 
 
 # How x-error starts, for each x-error-reason (docs/contract.md, the dead-letter reasons).
-PREFIXES = [("not JSON", Reason.NOT_JSON), ("not a JSON object", Reason.NOT_JSON), ("invalid ", Reason.INVALID),
-            ("processing failed: ", Reason.PROCESSING_FAILED),
-            *((f"{r.value}: ", r) for r in (Reason.UNDECODABLE, Reason.CLOCK_SKEW, Reason.EVENT_ID_REUSED,
-                                             Reason.TIMEOUT))]
+PREFIXES = [
+    ("not JSON", Reason.NOT_JSON),
+    ("not a JSON object", Reason.NOT_JSON),
+    ("invalid ", Reason.INVALID),
+    ("processing failed: ", Reason.PROCESSING_FAILED),
+    *((f"{r.value}: ", r) for r in (Reason.UNDECODABLE, Reason.CLOCK_SKEW, Reason.EVENT_ID_REUSED, Reason.TIMEOUT)),
+]
 # Refused by the consumer although the model accepts the value.
 VALID_BUT_REFUSED = {Reason.UNDECODABLE, Reason.CLOCK_SKEW, Reason.EVENT_ID_REUSED, Reason.TIMEOUT}
 
@@ -120,7 +130,8 @@ class Expected:
 
     def explains(self, error: str) -> bool:
         return error.startswith(self.reason) and (
-            self.path is None or f"{self.path}: " in error or f"{self.path}." in error)
+            self.path is None or f"{self.path}: " in error or f"{self.path}." in error
+        )
 
 
 NOT_JSON_REASON = Expected("not JSON")
@@ -154,26 +165,54 @@ class Hostile:
 
 
 ENVELOPE = [Field("event_id", TEXT), Field("occurred_at", TIME), Field("chain_id", TEXT), Field("location_id", TEXT)]
-CLIENT = [Field("client", OBJECT), Field("client.id", TEXT), Field("client.phone", TEXT, False),
-          Field("client.name", TEXT, False)]
+CLIENT = [
+    Field("client", OBJECT),
+    Field("client.id", TEXT),
+    Field("client.phone", TEXT, False),
+    Field("client.name", TEXT, False),
+]
 VISIT = [*ENVELOPE, Field("visit_id", TEXT), *CLIENT]
 VISIT_PAID = [
-    *VISIT, Field("loyalty_card_id", TEXT, False), Field("bonus_spent", MONEY, False), Field("lines", LIST, False),
-    Field("lines.0", OBJECT, False), Field("lines.0.kind", CHOICE), Field("lines.0.item_id", TEXT),
-    Field("lines.0.category_id", TEXT, False), Field("lines.0.quantity", INT), Field("lines.0.sold", MONEY),
-    Field("lines.0.paid", MONEY), Field("lines.0.membership", OBJECT, False),
+    *VISIT,
+    Field("loyalty_card_id", TEXT, False),
+    Field("bonus_spent", MONEY, False),
+    Field("lines", LIST, False),
+    Field("lines.0", OBJECT, False),
+    Field("lines.0.kind", CHOICE),
+    Field("lines.0.item_id", TEXT),
+    Field("lines.0.category_id", TEXT, False),
+    Field("lines.0.quantity", INT),
+    Field("lines.0.sold", MONEY),
+    Field("lines.0.paid", MONEY),
+    Field("lines.0.membership", OBJECT, False),
     Field("lines.0.membership.code", TEXT, missing_at="lines.0.membership"),
     Field("lines.1.storage_id", TEXT, False),
 ]
 VISIT_STATUS = [
-    *VISIT, Field("scheduled_at", TIME), Field("services", LIST, False), Field("services.0", OBJECT, False),
-    Field("services.0.service_id", TEXT), Field("services.0.membership.code", TEXT, missing_at="services.0.membership"),
+    *VISIT,
+    Field("scheduled_at", TIME),
+    Field("services", LIST, False),
+    Field("services.0", OBJECT, False),
+    Field("services.0.service_id", TEXT),
+    Field("services.0.membership.code", TEXT, missing_at="services.0.membership"),
 ]
 VISIT_CANCELLED = [*VISIT_STATUS, Field("cancelled_at", TIME)]
-MEMBERSHIP_SOLD = [*ENVELOPE, Field("sale_id", TEXT), Field("membership_type_id", UUID), Field("code", TEXT, False),
-                   *CLIENT, Field("price", MONEY)]
-DELIVERY = [Field("notification_id", UUID), Field("status", CHOICE), Field("provider_message_id", TEXT, False),
-            Field("at", TIME), Field("chain_id", TEXT, False), Field("error", TEXT, False)]
+MEMBERSHIP_SOLD = [
+    *ENVELOPE,
+    Field("sale_id", TEXT),
+    Field("membership_type_id", UUID),
+    Field("code", TEXT, False),
+    *CLIENT,
+    Field("price", MONEY),
+]
+DELIVERY = [
+    Field("notification_id", UUID),
+    Field("status", CHOICE),
+    Field("provider_message_id", TEXT, False),
+    Field("at", TIME),
+    Field("chain_id", TEXT, False),
+    Field("error", TEXT, False),
+]
 
 
 class Generator:
@@ -215,12 +254,23 @@ class Generator:
         every bounded field one past its bound; a visit selling too many memberships; one too large."""
         valid = json.dumps(shape.fresh()).encode()
         found = [
-            self._made(shape, "undecodable:key", valid, Expected("undecodable: key "),
-                       key=self.rng.choice([b"\xc3\x28", b"\xff", b"\xed\xa0\x80"]) + self.key),
-            self._made(shape, "undecodable:header_name", json.dumps(shape.fresh()).encode(),
-                       Expected("undecodable: header name "),
-                       headers=[(RawName(self.rng.choice([b"\xff\xfevendor", b"caf\xe9", b"\xc0\xaf"])), b"x"),
-                                ("vendor-null", None)]),
+            self._made(
+                shape,
+                "undecodable:key",
+                valid,
+                Expected("undecodable: key "),
+                key=self.rng.choice([b"\xc3\x28", b"\xff", b"\xed\xa0\x80"]) + self.key,
+            ),
+            self._made(
+                shape,
+                "undecodable:header_name",
+                json.dumps(shape.fresh()).encode(),
+                Expected("undecodable: header name "),
+                headers=[
+                    (RawName(self.rng.choice([b"\xff\xfevendor", b"caf\xe9", b"\xc0\xaf"])), b"x"),
+                    ("vendor-null", None),
+                ],
+            ),
         ]
         if "occurred_at" in shape.fresh():
             message = shape.fresh()
@@ -238,20 +288,34 @@ class Generator:
 
     def _amplification(self, shape: Shape) -> list[Hostile]:
         """Membership lines selling one more membership than a visit may: in one line, or in two."""
-        unit = {"kind": "membership", "item_id": str(uuid.UUID(int=self.rng.getrandbits(128))), "sold": "1",
-                "paid": "1", "code": "auto"}
+        unit = {
+            "kind": "membership",
+            "item_id": str(uuid.UUID(int=self.rng.getrandbits(128))),
+            "sold": "1",
+            "paid": "1",
+            "code": "auto",
+        }
         one, two = shape.fresh(), shape.fresh()
         one["lines"] = [*one["lines"], {**unit, "quantity": MAX_MEMBERSHIP_UNITS + 1}]
         half = MAX_MEMBERSHIP_UNITS // 2
-        two["lines"] = [*two["lines"], {**unit, "quantity": half + 1},
-                        {**unit, "quantity": MAX_MEMBERSHIP_UNITS - half}]
-        return [self._made(shape, "amplification", *self._invalid(shape, one, f"lines.{len(one['lines']) - 1}")),
-                self._made(shape, "amplification", *self._invalid(shape, two, "lines"))]
+        two["lines"] = [
+            *two["lines"],
+            {**unit, "quantity": half + 1},
+            {**unit, "quantity": MAX_MEMBERSHIP_UNITS - half},
+        ]
+        return [
+            self._made(shape, "amplification", *self._invalid(shape, one, f"lines.{len(one['lines']) - 1}")),
+            self._made(shape, "amplification", *self._invalid(shape, two, "lines")),
+        ]
 
     def reused(self, shape: Shape, original: dict[str, Any], change: dict[str, Any]) -> Hostile:
         """`original`'s event_id on another payload (after the original, on the same partition)."""
-        return self._made(shape, "event_id_reused", json.dumps({**original, **change}).encode(),
-                          Expected(f"event_id_reused: event_id {original['event_id']} "))
+        return self._made(
+            shape,
+            "event_id_reused",
+            json.dumps({**original, **change}).encode(),
+            Expected(f"event_id_reused: event_id {original['event_id']} "),
+        )
 
     def slow(self, shape: Shape, message: dict[str, Any], by_group: dict[str, Expected | None]) -> Hostile:
         """A valid message that some group cannot apply in time (the test makes it wait)."""
@@ -262,21 +326,47 @@ class Generator:
         values that are not text (opaque bytes, null): applied too. `template` makes a valid message with
         an identity of its own (event and visit ids) each time."""
         found = []
-        variants = hostile_bounds.at_bounds(shape.model, template, self.rng, datetime.now(UTC), fixed,
-                                            MAX_MESSAGE_BYTES)
+        variants = hostile_bounds.at_bounds(
+            shape.model, template, self.rng, datetime.now(UTC), fixed, MAX_MESSAGE_BYTES
+        )
         for name, message in variants:
             value = json.dumps(message, ensure_ascii=name != "longest_texts").encode()  # raw UTF-8, or escapes
             found.append(self._made(shape, f"at_bounds:{name}", value, None))
-        found.append(self._made(shape, "at_bounds:header_values", json.dumps(template()).encode(), None,
-                                headers=[("vendor-blob", b"\xff\xfe\x00"), ("vendor-null", None)]))
+        found.append(
+            self._made(
+                shape,
+                "at_bounds:header_values",
+                json.dumps(template()).encode(),
+                None,
+                headers=[("vendor-blob", b"\xff\xfe\x00"), ("vendor-null", None)],
+            )
+        )
         return found
 
-    def _made(self, shape: Shape, kind: str, value: bytes, expected: Expected | None,
-              headers: Sequence[tuple[str, bytes | None]] = (), *, key: bytes | None = None,
-              by_group: dict[str, Expected | None] | None = None, too_large: bool = False) -> Hostile:
+    def _made(
+        self,
+        shape: Shape,
+        kind: str,
+        value: bytes,
+        expected: Expected | None,
+        headers: Sequence[tuple[str, bytes | None]] = (),
+        *,
+        key: bytes | None = None,
+        by_group: dict[str, Expected | None] | None = None,
+        too_large: bool = False,
+    ) -> Hostile:
         marker = (MARKER, f"{self.chain_id}:{self.made}".encode())
-        hostile = Hostile(self.made, shape.topic, kind, value, expected, key or self.key, [*headers, marker],
-                          by_group or {}, too_large=too_large)
+        hostile = Hostile(
+            self.made,
+            shape.topic,
+            kind,
+            value,
+            expected,
+            key or self.key,
+            [*headers, marker],
+            by_group or {},
+            too_large=too_large,
+        )
         self.made += 1
         self._check(shape, hostile)
         return hostile
@@ -333,14 +423,16 @@ class Generator:
 
     def _not_json(self, shape: Shape) -> Mutated:
         valid = json.dumps(shape.fresh()).encode()
-        value = self.rng.choice([
-            *NOT_JSON,
-            # Cut short (where, as a fraction: the draws must not depend on the message's length).
-            valid[: 1 + int(self.rng.random() * (len(valid) - 2))],
-            valid + b" trailing",
-            self.rng.randbytes(self.rng.randrange(1, 200)),
-            b"1" * 5_000,  # an integer of 5,000 digits: more than Python converts
-        ])
+        value = self.rng.choice(
+            [
+                *NOT_JSON,
+                # Cut short (where, as a fraction: the draws must not depend on the message's length).
+                valid[: 1 + int(self.rng.random() * (len(valid) - 2))],
+                valid + b" trailing",
+                self.rng.randbytes(self.rng.randrange(1, 200)),
+                b"1" * 5_000,  # an integer of 5,000 digits: more than Python converts
+            ]
+        )
         try:
             json.loads(value)
         except (ValueError, RecursionError):
@@ -391,8 +483,9 @@ class Generator:
         what = f"{hostile.kind} #{hostile.n}"
         if hostile.expected is not None and hostile.expected.code not in VALID_BUT_REFUSED:
             assert event is None, f"{what} is valid: {hostile.value[:300]!r}"
-            assert hostile.expected.explains(error), \
+            assert hostile.expected.explains(error), (
                 f"{what}: expected {hostile.expected}, the model says {error[:500]}"
+            )
             return
         assert event is not None, f"{what} is meant to be valid; the model says {error[:500]}"
         hostile.event_id = event.event_id  # type: ignore[attr-defined]

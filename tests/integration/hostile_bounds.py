@@ -23,8 +23,28 @@ from pydantic import BaseModel
 from shared.settings import Settings
 
 # Storable (no NUL, no lone surrogate), none of them whitespace that an id's stripping would remove.
-ODD = ["\U0001f600", "e\u0301", "\u200d", "\u202e", "\ufeff", "\uffff", "\U0010ffff", "\x01", "\x7f",
-       "\u2028", "\u5b57", '"', "\\", "'", "%", "_", "{}", "<b>", "\u00e9", "\u0416"]
+ODD = [
+    "\U0001f600",
+    "e\u0301",
+    "\u200d",
+    "\u202e",
+    "\ufeff",
+    "\uffff",
+    "\U0010ffff",
+    "\x01",
+    "\x7f",
+    "\u2028",
+    "\u5b57",
+    '"',
+    "\\",
+    "'",
+    "%",
+    "_",
+    "{}",
+    "<b>",
+    "\u00e9",
+    "\u0416",
+]
 DEFAULTS = {name: f.default for name, f in Settings.model_fields.items()}
 MAX_SKEW_SECONDS: float = DEFAULTS["consumer_max_clock_skew_seconds"]
 RECORD_SECONDS: float = DEFAULTS["consumer_record_seconds"]
@@ -113,8 +133,9 @@ def at_bound(schema: dict[str, Any], current: Any, rng: random.Random) -> Any:
 # --- values past the bounds, and at them -----------------------------------------------------------------
 
 
-def past_bounds(model: type[BaseModel], template: dict[str, Any],
-                rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
+def past_bounds(
+    model: type[BaseModel], template: dict[str, Any], rng: random.Random
+) -> list[tuple[str, dict[str, Any]]]:
     """For each bounded field the template has (or could have: its parent is there), the template with
     that field one past its bound: (the field's path, the message)."""
     found = []
@@ -129,8 +150,14 @@ def past_bounds(model: type[BaseModel], template: dict[str, Any],
 FAR_PAST, FAR_FUTURE = "0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999+00:00"
 
 
-def at_bounds(model: type[BaseModel], template: Callable[[], dict[str, Any]], rng: random.Random, now: datetime,
-              fixed: set[str], limit_bytes: int) -> list[tuple[str, dict[str, Any]]]:
+def at_bounds(
+    model: type[BaseModel],
+    template: Callable[[], dict[str, Any]],
+    rng: random.Random,
+    now: datetime,
+    fixed: set[str],
+    limit_bytes: int,
+) -> list[tuple[str, dict[str, Any]]]:
     """Valid messages at the bounds, derived from `template()` (a valid message with an identity of its own
     each time): (what is extreme, the message). `fixed`:
     paths kept as the template has them (the chain). Texts come first as they are, then every one at
@@ -153,11 +180,11 @@ def at_bounds(model: type[BaseModel], template: Callable[[], dict[str, Any]], rn
                 for concrete in expand(message, path):
                     put(message, concrete, value(schema, concrete, message))
 
-    variant("longest_texts", lambda m: each(m, lambda s: "maxLength" in s,
-                                            lambda s, p, m: text(s["maxLength"], rng)))
+    variant("longest_texts", lambda m: each(m, lambda s: "maxLength" in s, lambda s, p, m: text(s["maxLength"], rng)))
     for path, schema in schemas.items():
         if "maxItems" in schema and find(template(), path):
             variant(f"longest_{path}", lambda m, p=path, s=schema: put(m, p, find(m, p)[:1] * s["maxItems"]))
+
     def largest(message: dict[str, Any]) -> None:
         each(message, lambda s: "maximum" in s or "max_digits" in s, lambda s, p, m: at_bound(s, find(m, p), rng))
         _fewest_units(message)
@@ -169,10 +196,12 @@ def at_bounds(model: type[BaseModel], template: Callable[[], dict[str, Any]], rn
     # (An instant before year 1 in UTC, "0001-01-01T00:00:00+14:00", once valid here, is refused by the
     # model now: tests/unit/test_inbound_bounds.py.)
     for name, edge in (("times_far_past", FAR_PAST), ("times_far_future", FAR_FUTURE)):
+
         def set_times(m: dict[str, Any], edge: str = edge) -> None:
             for p in times:
                 if has_parent(m, p):
                     put(m, p, ahead if p == "occurred_at" and edge != FAR_PAST else edge)
+
         variant(name, set_times)
     variant("least", lambda m: _least(m, "", bounds(model), fixed | {"event_id"}))  # ids of their own
     variant("padded_to_the_limit", lambda m: _pad(m, limit_bytes))
@@ -201,8 +230,9 @@ def _least(message: Any, path: str, schemas: dict[str, dict[str, Any]], fixed: s
             del message[name]
         elif isinstance(message[name], dict | list):
             _least(message[name], sub, schemas, fixed)
-        elif "minLength" in schemas[sub] or (schemas[sub].get("type") == "string" and "format" not in schemas[sub] \
-                and "enum" not in schemas[sub]):
+        elif "minLength" in schemas[sub] or (
+            schemas[sub].get("type") == "string" and "format" not in schemas[sub] and "enum" not in schemas[sub]
+        ):
             message[name] = "x" * schemas[sub].get("minLength", 0)
         elif "max_digits" in schemas[sub]:
             message[name] = "0"

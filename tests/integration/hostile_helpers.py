@@ -37,8 +37,14 @@ GROUPS = {
 }
 SERVICE_OF_GROUP = {g: g.removeprefix("perkstream.") for gs in GROUPS.values() for g in gs}
 END = b"the end of the hostile run"  # not JSON: every group dead-letters it, after the cases before it
-X_HEADERS = {"x-error", "x-error-reason", "x-consumer-group", "x-original-topic", "x-original-partition",
-             "x-original-offset"}
+X_HEADERS = {
+    "x-error",
+    "x-error-reason",
+    "x-consumer-group",
+    "x-original-topic",
+    "x-original-partition",
+    "x-original-offset",
+}
 
 Step = tuple[str, dict[str, Any] | Hostile]
 
@@ -89,9 +95,11 @@ async def end_markers(kafka: Kafka, chain: Chain, key: str) -> None:
 async def dead_letters(kafka: Kafka, chain: Chain, topic: str) -> list[Raw]:
     """Our chain's dead letters on `topic`'s DLQ, as Kafka holds them: the marked ones, and any good
     message of ours (none), up to the end marker's of every group that reads `topic`."""
+
     def ours(r: Raw) -> bool:
-        return (r.header(hostile.MARKER) or b"").startswith(case_of(chain, "")) or \
-            f'"chain_id": "{chain.id}"'.encode() in (r.value or b"")
+        return (r.header(hostile.MARKER) or b"").startswith(
+            case_of(chain, "")
+        ) or f'"chain_id": "{chain.id}"'.encode() in (r.value or b"")
 
     def every_end(found: list[Raw]) -> bool:
         ends = {r.header("x-consumer-group") for r in found if r.header(hostile.MARKER) == case_of(chain, "end")}
@@ -146,8 +154,11 @@ def problems_with(h: Hostile, letters: list[Raw]) -> list[str]:
 
 async def inbox_events(db: asyncpg.Pool, service: str, chain: Chain, topic: str) -> set[str]:
     async with db.acquire() as conn:
-        rows = await conn.fetch(f"SELECT key FROM {service}.inbox WHERE chain_id = $1 AND topic = $2 "
-                                "AND key LIKE 'event:%'", chain.id, topic)
+        rows = await conn.fetch(
+            f"SELECT key FROM {service}.inbox WHERE chain_id = $1 AND topic = $2 AND key LIKE 'event:%'",
+            chain.id,
+            topic,
+        )
     return {r["key"].removeprefix("event:") for r in rows}
 
 

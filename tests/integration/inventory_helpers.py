@@ -27,15 +27,21 @@ async def storage(chain: Chain, storage_id: str = "st-1", location_id: str = "lo
 
 
 async def product(chain: Chain, product_id: str, **fields: Any) -> dict[str, Any]:
-    body = {"id": product_id, "name": product_id.replace("prod-", "").title(), "unit": "pcs",
-            "sale_price": "300", "cost_price": "120", **fields}
+    body = {
+        "id": product_id,
+        "name": product_id.replace("prod-", "").title(),
+        "unit": "pcs",
+        "sale_price": "300",
+        "cost_price": "120",
+        **fields,
+    }
     return await post(chain, "/products", body)  # type: ignore[no-any-return]
 
 
-async def operation(chain: Chain, type: str, storage_id: str | None, lines: list[dict[str, Any]],
-                    status: int = 201, **fields: Any) -> Any:
-    return await post(chain, "/operations", {"type": type, "storage_id": storage_id, "lines": lines, **fields},
-                      status)
+async def operation(
+    chain: Chain, type: str, storage_id: str | None, lines: list[dict[str, Any]], status: int = 201, **fields: Any
+) -> Any:
+    return await post(chain, "/operations", {"type": type, "storage_id": storage_id, "lines": lines, **fields}, status)
 
 
 async def balances(chain: Chain, **params: Any) -> dict[tuple[str, str], str]:
@@ -44,8 +50,9 @@ async def balances(chain: Chain, **params: Any) -> dict[tuple[str, str], str]:
 
 
 async def balances_eventually(chain: Chain, expected: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
-    return await eventually(lambda: balances(chain), lambda b: all(b.get(k) == v for k, v in expected.items()),
-                            what=f"stock {expected}")
+    return await eventually(
+        lambda: balances(chain), lambda b: all(b.get(k) == v for k, v in expected.items()), what=f"stock {expected}"
+    )
 
 
 async def stocked_salon(chain: Chain) -> None:
@@ -57,9 +64,20 @@ async def stocked_salon(chain: Chain) -> None:
     await product(chain, "prod-lotion", unit="ml", sale_price="1", cost_price="0.20")
     await product(chain, "prod-gloves", cost_price="0.50")
     await operation(chain, "arrival", "st-1", [{"product_id": "prod-oil", "quantity": 3}])
-    await operation(chain, "arrival", "st-2", [{"product_id": "prod-lotion", "quantity": 1000},
-                                               {"product_id": "prod-gloves", "quantity": 100}])
-    bom = await post(chain, "/services/svc-massage/bill-of-materials", {
-        "storage_id": "st-2", "items": [{"product_id": "prod-lotion", "quantity": "30"},
-                                        {"product_id": "prod-gloves", "quantity": 1}]}, status=200, method="PUT")
+    await operation(
+        chain,
+        "arrival",
+        "st-2",
+        [{"product_id": "prod-lotion", "quantity": 1000}, {"product_id": "prod-gloves", "quantity": 100}],
+    )
+    bom = await post(
+        chain,
+        "/services/svc-massage/bill-of-materials",
+        {
+            "storage_id": "st-2",
+            "items": [{"product_id": "prod-lotion", "quantity": "30"}, {"product_id": "prod-gloves", "quantity": 1}],
+        },
+        status=200,
+        method="PUT",
+    )
     assert bom["location_id"] == "loc-1" and bom["items"][0] == {"product_id": "prod-lotion", "quantity": "30"}

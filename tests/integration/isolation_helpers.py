@@ -30,15 +30,26 @@ from tests.integration.state import Snapshot, snapshot
 
 PLAN = scenario.Plan(clients=30, tag="iso")
 VISITS = 90  # three per client: the second pays with points
-OUTPUT = (topics.MEMBERSHIP_DEDUCTED, topics.LOYALTY_BONUS_ACCRUED, topics.INVENTORY_STOCK_CHANGED,
-          topics.NOTIFICATION_SMS)
+OUTPUT = (
+    topics.MEMBERSHIP_DEDUCTED,
+    topics.LOYALTY_BONUS_ACCRUED,
+    topics.INVENTORY_STOCK_CHANGED,
+    topics.NOTIFICATION_SMS,
+)
 CLIENT, CODE, CARD = PLAN.client(0)["id"], PLAN.code(0), PLAN.card_number(0)
 # A second type, sold in the stream to the first SPARES clients and never used: work for every
 # membership job (auto-activation, expiring notices, a planned freeze, expiry).
 SPARE: dict[str, Any] = {
-    "name": "Spare pass", "balance": "overall", "services": [{"service_id": scenario.MASSAGE}], "total_visits": 5,
-    "price": "1000", "validity": {"period": 1, "unit": "year", "counted_from": "sale"}, "auto_activation_days": 30,
-    "freeze": {"allowed": True, "max_days": 30}, "notify_days_before_expiry": 30, "location_ids": [scenario.LOCATION],
+    "name": "Spare pass",
+    "balance": "overall",
+    "services": [{"service_id": scenario.MASSAGE}],
+    "total_visits": 5,
+    "price": "1000",
+    "validity": {"period": 1, "unit": "year", "counted_from": "sale"},
+    "auto_activation_days": 30,
+    "freeze": {"allowed": True, "max_days": 30},
+    "notify_days_before_expiry": 30,
+    "location_ids": [scenario.LOCATION],
 }
 SPARES = 3
 SOLD_AT = scenario.START - timedelta(days=1)
@@ -51,19 +62,48 @@ async def snap(chain: Chain) -> Snapshot:
 
 def sale(chain: Chain, name: str, type_id: str, code: str, client: int) -> tuple[str, str, dict[str, Any]]:
     who = PLAN.client(client)
-    return topics.MEMBERSHIP_SOLD, who["id"], {
-        "event_id": f"e-{PLAN.tag}-{name}", "occurred_at": SOLD_AT.isoformat(), "chain_id": chain.id,
-        "location_id": scenario.LOCATION, "sale_id": f"sale-{PLAN.tag}-{name}", "membership_type_id": type_id,
-        "code": code, "client": who, "price": SPARE["price"]}
+    return (
+        topics.MEMBERSHIP_SOLD,
+        who["id"],
+        {
+            "event_id": f"e-{PLAN.tag}-{name}",
+            "occurred_at": SOLD_AT.isoformat(),
+            "chain_id": chain.id,
+            "location_id": scenario.LOCATION,
+            "sale_id": f"sale-{PLAN.tag}-{name}",
+            "membership_type_id": type_id,
+            "code": code,
+            "client": who,
+            "price": SPARE["price"],
+        },
+    )
 
 
 def foreign_visit(chain: Chain, membership_id: str) -> tuple[str, str, dict[str, Any]]:
     """A visit of client 0 paid with a membership named by its id: the other chain's."""
-    return topics.VISIT_PAID, CLIENT, {
-        "event_id": f"e-{FOREIGN_VISIT}-paid", "occurred_at": scenario.START.isoformat(), "chain_id": chain.id,
-        "location_id": scenario.LOCATION, "visit_id": FOREIGN_VISIT, "client": PLAN.client(0),
-        "lines": [{"kind": "service", "item_id": scenario.MASSAGE, "category_id": "cat-body", "quantity": 1,
-                   "sold": "2000", "paid": "0", "membership": {"id": membership_id}}]}
+    return (
+        topics.VISIT_PAID,
+        CLIENT,
+        {
+            "event_id": f"e-{FOREIGN_VISIT}-paid",
+            "occurred_at": scenario.START.isoformat(),
+            "chain_id": chain.id,
+            "location_id": scenario.LOCATION,
+            "visit_id": FOREIGN_VISIT,
+            "client": PLAN.client(0),
+            "lines": [
+                {
+                    "kind": "service",
+                    "item_id": scenario.MASSAGE,
+                    "category_id": "cat-body",
+                    "quantity": 1,
+                    "sold": "2000",
+                    "paid": "0",
+                    "membership": {"id": membership_id},
+                }
+            ],
+        },
+    )
 
 
 async def membership_id(chain: Chain, code: str) -> str:
@@ -73,6 +113,7 @@ async def membership_id(chain: Chain, code: str) -> str:
 
 async def notice(chain: Chain, client_id: str, notice_type: str, text: str = "") -> dict[str, Any]:
     """The client's one notice of this type whose text has `text`, once it is there."""
+
     async def probe() -> list[dict[str, Any]]:
         async with chain.client("notifications") as nt:
             r = await nt.get("/notifications", params={"client_id": client_id, "type": notice_type})
@@ -84,10 +125,21 @@ async def notice(chain: Chain, client_id: str, notice_type: str, text: str = "")
 
 async def admin_cli(stack: Stack, *args: str) -> str:
     """`python -m shared.admin ...` against the test stack; answers what it printed."""
-    env = {**os.environ, "DATABASE_URL": stack.settings.database_url,
-           "KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers}
-    run = await asyncio.create_subprocess_exec(sys.executable, "-m", "shared.admin", *args, cwd=ROOT, env=env,
-                                               stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "DATABASE_URL": stack.settings.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers,
+    }
+    run = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shared.admin",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out = (await asyncio.wait_for(run.communicate(), 120))[0].decode(errors="replace")
     assert run.returncode == 0, out
     return out
@@ -95,6 +147,7 @@ async def admin_cli(stack: Stack, *args: str) -> str:
 
 async def transaction_of(chain: Chain, number: str, visit_id: str) -> dict[str, Any]:
     """The card's transaction for the visit, once it is there."""
+
     async def probe() -> list[dict[str, Any]]:
         async with chain.client("loyalty") as ly:
             r = await ly.get(f"/cards/{number}")
@@ -129,30 +182,47 @@ async def pending_work(chain: Chain, now: datetime, kinds: list[str]) -> None:
         for r in [
             # Every event a notice (a leak into B shows), held for now: the location's, and the chain's
             # for what names no location (a manual accrual).
-            *[await nt.put(path, json={"time_zone": "Europe/Budapest", "location_name": "Centrum",
-                                       "send_window": closed, "types": {k: {"sms": True} for k in kinds}})
-              for path in (f"/locations/{scenario.LOCATION}/notification-settings", "/notification-settings")],
-            await ms.post("/memberships/S000000/freeze", json={
-                "from": (now + timedelta(days=10)).date().isoformat(), "days": 5}),
-            await ly.put(f"/locations/{scenario.LOCATION}/loyalty-program", json={
-                **scenario.PROGRAM, "discount_reset_after_days": 300}),
-            await ly.post(f"/cards/{PLAN.card_number(4)}/transactions", json={
-                "kind": "accrue", "amount": "10", "reason": "held"}),  # its notice waits for the window
+            *[
+                await nt.put(
+                    path,
+                    json={
+                        "time_zone": "Europe/Budapest",
+                        "location_name": "Centrum",
+                        "send_window": closed,
+                        "types": {k: {"sms": True} for k in kinds},
+                    },
+                )
+                for path in (f"/locations/{scenario.LOCATION}/notification-settings", "/notification-settings")
+            ],
+            await ms.post(
+                "/memberships/S000000/freeze", json={"from": (now + timedelta(days=10)).date().isoformat(), "days": 5}
+            ),
+            await ly.put(
+                f"/locations/{scenario.LOCATION}/loyalty-program",
+                json={**scenario.PROGRAM, "discount_reset_after_days": 300},
+            ),
+            await ly.post(
+                f"/cards/{PLAN.card_number(4)}/transactions", json={"kind": "accrue", "amount": "10", "reason": "held"}
+            ),  # its notice waits for the window
         ]:
             assert r.status_code in (200, 201), (r.request.url, r.text)
     await program_recalculated(chain)
     # A phone as an upgrade finds it, stored before phones were E.164 (a national form): the phones job's work.
     conn = await asyncpg.connect(chain.stack.settings.database_url)
     try:
-        done = await conn.execute("""UPDATE memberships.memberships SET phone = '06' || substr(phone, 4)
-                                     WHERE chain_id = $1 AND code = 'S000000' AND phone LIKE '+36%'""", chain.id)
+        done = await conn.execute(
+            """UPDATE memberships.memberships SET phone = '06' || substr(phone, 4)
+                                     WHERE chain_id = $1 AND code = 'S000000' AND phone LIKE '+36%'""",
+            chain.id,
+        )
         assert done == "UPDATE 1", done
     finally:
         await conn.close()
 
 
-async def run_jobs(chain: Chain, plan: dict[str, tuple[datetime, str]],
-                   services: dict[str, list[str]]) -> dict[str, int]:
+async def run_jobs(
+    chain: Chain, plan: dict[str, tuple[datetime, str]], services: dict[str, list[str]]
+) -> dict[str, int]:
     """Every job of `plan`, in its order, for the chain (its admin key); answers how much each did."""
     did = {}
     for job, (as_of, field) in plan.items():
@@ -238,12 +308,17 @@ async def routes(url: str, service: str, values: Mapping[str, list[str]]) -> lis
     return found
 
 
-async def answers(urls: Mapping[str, str], chain_id: str, key: str, tries: list[Route],
-                  parallel: int = 16) -> list[tuple[int, Any]]:
+async def answers(
+    urls: Mapping[str, str], chain_id: str, key: str, tries: list[Route], parallel: int = 16
+) -> list[tuple[int, Any]]:
     """The status and body a key gets for each route under a chain's paths (a write sends `{}`)."""
     gate = asyncio.Semaphore(parallel)
-    clients = {s: httpx.AsyncClient(base_url=f"{url}/v1/chains/{chain_id}", timeout=30,
-                                    headers={"Authorization": f"Bearer {key}"}) for s, url in urls.items()}
+    clients = {
+        s: httpx.AsyncClient(
+            base_url=f"{url}/v1/chains/{chain_id}", timeout=30, headers={"Authorization": f"Bearer {key}"}
+        )
+        for s, url in urls.items()
+    }
 
     async def one(route: Route) -> tuple[int, Any]:
         body: dict[str, Any] | None = {} if route.method in ("POST", "PUT", "PATCH") else None

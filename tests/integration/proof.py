@@ -31,8 +31,14 @@ from deploy.kafka_io import Kafka
 from tests.integration.conftest import eventually
 
 
-async def until_marker(kafka: Kafka, topic: str, match: Callable[[dict[str, Any]], bool],
-                       marker: Callable[[dict[str, Any]], bool], *, timeout: float = 30) -> list[dict[str, Any]]:
+async def until_marker(
+    kafka: Kafka,
+    topic: str,
+    match: Callable[[dict[str, Any]], bool],
+    marker: Callable[[dict[str, Any]], bool],
+    *,
+    timeout: float = 30,
+) -> list[dict[str, Any]]:
     """The messages of `topic` that `match` accepts, besides the marker's, once the marker's message (the
     one `marker` accepts) is on it: everything published before the marker, on its partition path."""
     if not await kafka.read(topic, marker, timeout=timeout):
@@ -54,8 +60,9 @@ class Raw:
         return next((v for k, v in self.headers if k == name), None)
 
 
-async def read_raw(kafka: Kafka, topic: str, match: Callable[[Raw], bool], *,
-                   until: Callable[[list[Raw]], bool], timeout: float = 90) -> list[Raw]:
+async def read_raw(
+    kafka: Kafka, topic: str, match: Callable[[Raw], bool], *, until: Callable[[list[Raw]], bool], timeout: float = 90
+) -> list[Raw]:
     """The records of `topic` that `match` accepts, as bytes: read from the start until `until` accepts
     what was found, then on to the end the topic had at that moment (so nothing published before it is
     missed). Raises if `until` is not satisfied within `timeout`."""
@@ -71,8 +78,11 @@ async def read_raw(kafka: Kafka, topic: str, match: Callable[[Raw], bool], *,
         deadline = time.monotonic() + timeout
         while True:
             if ends is None and until(found):
-                ends = {tp: end for tp, end in (await consumer.end_offsets(partitions)).items()
-                        if end > await consumer.position(tp)}
+                ends = {
+                    tp: end
+                    for tp, end in (await consumer.end_offsets(partitions)).items()
+                    if end > await consumer.position(tp)
+                }
             if ends is not None and not ends:
                 return found
             if time.monotonic() > deadline:
@@ -95,8 +105,12 @@ async def metric(url: str, name: str, **labels: str) -> float:
     async with httpx.AsyncClient(timeout=10) as http:
         r = await http.get(f"{url}/metrics")
     r.raise_for_status()
-    return sum(s.value for family in text_string_to_metric_families(r.text) for s in family.samples
-               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 async def members(kafka: Kafka, group: str) -> tuple[str, list[set[TopicPartition]]]:
@@ -109,18 +123,20 @@ async def members(kafka: Kafka, group: str) -> tuple[str, list[set[TopicPartitio
         await admin.close()
     [described] = response.groups
     state, found = described[2], described[5]
-    return state, [set(ConsumerProtocolMemberAssignment.decode(m[4]).partitions()) if m[4] else set()
-                   for m in found]
+    return state, [set(ConsumerProtocolMemberAssignment.decode(m[4]).partitions()) if m[4] else set() for m in found]
 
 
 async def rewind(kafka: Kafka, group: str, offsets: dict[TopicPartition, int], *, timeout: float = 60) -> None:
     """Commits `offsets` for `group` once it has no member left (a killed member is dropped when its
     session times out): its next member starts from there, as after a crash that came after each of
     those records' transactions but before any of their offset commits."""
-    await eventually(lambda: members(kafka, group), lambda m: m[0] in ("Empty", "Dead"), timeout=timeout,
-                     what=f"{group} without members")
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=group,
-                                enable_auto_commit=False)
+    await eventually(
+        lambda: members(kafka, group),
+        lambda m: m[0] in ("Empty", "Dead"),
+        timeout=timeout,
+        what=f"{group} without members",
+    )
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(offsets))
@@ -134,5 +150,9 @@ async def rewind(kafka: Kafka, group: str, offsets: dict[TopicPartition, int], *
 async def blocked_by(db: asyncpg.Pool, holder: asyncpg.Connection) -> list[int]:
     """The server processes waiting for a lock `holder` has: a service caught in the middle of its work
     by a row or table the test holds, seen waiting there rather than assumed to be after a sleep."""
-    return [r["pid"] for r in await db.fetch("SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-                                             holder.get_server_pid())]
+    return [
+        r["pid"]
+        for r in await db.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", holder.get_server_pid()
+        )
+    ]

@@ -50,14 +50,18 @@ RETRIES = 3  # a read that failed in transport is tried again (a read changes no
 CLOCK_DATED_HISTORY = {"freeze", "unfreeze", "edit"}  # a membership's history entries dated by the API's clock
 
 
-async def snapshot(chain_id: str, key: str, urls: Mapping[str, str], plan: Plan, *,
-                   parallel: int = 16) -> Snapshot:
+async def snapshot(chain_id: str, key: str, urls: Mapping[str, str], plan: Plan, *, parallel: int = 16) -> Snapshot:
     """The chain's normalized state (see the module's docstring), read with `parallel` requests in flight."""
     gate = asyncio.Semaphore(parallel)
-    clients = {s: httpx.AsyncClient(base_url=f"{urls[s]}/v1/chains/{chain_id}", timeout=30,
-                                    headers={"Authorization": f"Bearer {key}"},
-                                    limits=httpx.Limits(max_connections=parallel))
-               for s in SERVICES}
+    clients = {
+        s: httpx.AsyncClient(
+            base_url=f"{urls[s]}/v1/chains/{chain_id}",
+            timeout=30,
+            headers={"Authorization": f"Bearer {key}"},
+            limits=httpx.Limits(max_connections=parallel),
+        )
+        for s in SERVICES
+    }
 
     async def get(service: str, path: str, **params: Any) -> Any:
         """The answer; a list whole, page after page (X-Next-Cursor)."""
@@ -82,13 +86,27 @@ async def snapshot(chain_id: str, key: str, urls: Mapping[str, str], plan: Plan,
     ids = [plan.client(i)["id"] for i in range(plan.clients)]
     mine = set(ids)
     try:
-        (types, archived_types, card_types, promotions, all_cards, memberships, chain, loyalty,
-         all_notices) = await asyncio.gather(
-            get("memberships", "/membership-types"), get("memberships", "/membership-types", archived="true"),
-            get("loyalty", "/card-types"), get("loyalty", "/promotions"), get("loyalty", "/cards", limit=1000),
-            get("memberships", "/memberships", limit=1000), _chain(get),
+        (
+            types,
+            archived_types,
+            card_types,
+            promotions,
+            all_cards,
+            memberships,
+            chain,
+            loyalty,
+            all_notices,
+        ) = await asyncio.gather(
+            get("memberships", "/membership-types"),
+            get("memberships", "/membership-types", archived="true"),
+            get("loyalty", "/card-types"),
+            get("loyalty", "/promotions"),
+            get("loyalty", "/cards", limit=1000),
+            get("memberships", "/memberships", limit=1000),
+            _chain(get),
             asyncio.gather(*(get("loyalty", f"/clients/{c}/loyalty", location_id=LOCATION) for c in ids)),
-            get("notifications", "/notifications", limit=1000))
+            get("notifications", "/notifications", limit=1000),
+        )
         cards = await asyncio.gather(*(get("loyalty", f"/cards/{card['id']}") for card in all_cards))
     finally:
         await asyncio.gather(*(c.aclose() for c in clients.values()))
@@ -110,29 +128,57 @@ async def snapshot(chain_id: str, key: str, urls: Mapping[str, str], plan: Plan,
         entry = state["clients"][c]
         entry["memberships"].sort(key=lambda m: (m["code"] or "", m["sold_at"]))
         entry["cards"].sort(key=lambda card: card["number"])
-        entry.update(loyalty=ly, notices=_sorted(_notice(n) for n in ns),
-                     notice_sources=len({n["source_event_id"] for n in ns}))
-    state["others"] = {"memberships": _sorted(others["memberships"]), "cards": _sorted(others["cards"]),
-                       "notices": _sorted(_notice(n) for n in others["notices"])}
-    return {**state, **chain, "types": _sorted(_drop(t, "id") for t in [*types, *archived_types]),
-            "card_types": _sorted({**_drop(t, "id", "created_at"),
-                                   "promotion_ids": sorted(names.get(i, i) for i in t.get("promotion_ids", []))}
-                                  for t in card_types),
-            "promotions": _sorted({**_drop(p, "id", "created_at"),
-                                   "card_type_ids": sorted(names.get(i, i) for i in p["card_type_ids"])}
-                                  for p in promotions)}
+        entry.update(
+            loyalty=ly, notices=_sorted(_notice(n) for n in ns), notice_sources=len({n["source_event_id"] for n in ns})
+        )
+    state["others"] = {
+        "memberships": _sorted(others["memberships"]),
+        "cards": _sorted(others["cards"]),
+        "notices": _sorted(_notice(n) for n in others["notices"]),
+    }
+    return {
+        **state,
+        **chain,
+        "types": _sorted(_drop(t, "id") for t in [*types, *archived_types]),
+        "card_types": _sorted(
+            {
+                **_drop(t, "id", "created_at"),
+                "promotion_ids": sorted(names.get(i, i) for i in t.get("promotion_ids", [])),
+            }
+            for t in card_types
+        ),
+        "promotions": _sorted(
+            {**_drop(p, "id", "created_at"), "card_type_ids": sorted(names.get(i, i) for i in p["card_type_ids"])}
+            for p in promotions
+        ),
+    }
 
 
 async def _chain(get: Callable[..., Awaitable[Any]]) -> Snapshot:
     """What belongs to the chain rather than to a client: stock, operations, catalog, settings."""
-    (stock, operations, storages, products, bills, inventory_settings, templates, notification_settings,
-     program, policy) = await asyncio.gather(
-        get("inventory", "/stock"), get("inventory", "/operations"), get("inventory", "/storages"),
-        get("inventory", "/products", all="true"), get("inventory", f"/services/{MASSAGE}/bill-of-materials"),
-        get("inventory", f"/locations/{LOCATION}/inventory-settings"), get("notifications", "/templates"),
+    (
+        stock,
+        operations,
+        storages,
+        products,
+        bills,
+        inventory_settings,
+        templates,
+        notification_settings,
+        program,
+        policy,
+    ) = await asyncio.gather(
+        get("inventory", "/stock"),
+        get("inventory", "/operations"),
+        get("inventory", "/storages"),
+        get("inventory", "/products", all="true"),
+        get("inventory", f"/services/{MASSAGE}/bill-of-materials"),
+        get("inventory", f"/locations/{LOCATION}/inventory-settings"),
+        get("notifications", "/templates"),
         get("notifications", f"/locations/{LOCATION}/notification-settings"),
         get("loyalty", f"/locations/{LOCATION}/loyalty-program"),
-        get("memberships", f"/locations/{LOCATION}/deduction-policy"))
+        get("memberships", f"/locations/{LOCATION}/deduction-policy"),
+    )
     return {
         "stock": sorted(stock, key=lambda s: (s["storage_id"], s["product_id"])),
         "operations": _sorted(_operation(op) for op in operations),
@@ -158,17 +204,24 @@ def _card(card: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         return {**_drop(t, "id", "promotion_id", *(("at",) if t["kind"] == "manual" else ())), "promotion": promotion}
 
     def points(p: dict[str, Any]) -> dict[str, Any]:  # a lot of no promotion (manual) is dated by the clock
-        return {**_drop(p, "promotion_id", *(() if p["promotion_id"] else ("accrued_at",))),
-                "promotion": names.get(p["promotion_id"] or "")}
+        return {
+            **_drop(p, "promotion_id", *(() if p["promotion_id"] else ("accrued_at",))),
+            "promotion": names.get(p["promotion_id"] or ""),
+        }
 
-    return {**_drop(card, "id", "card_type_id", "issued_at"), "type": names.get(card["card_type_id"]),
-            "transactions": [transaction(t) for t in card.get("transactions") or []],
-            "points": [points(p) for p in card.get("points") or []]}
+    return {
+        **_drop(card, "id", "card_type_id", "issued_at"),
+        "type": names.get(card["card_type_id"]),
+        "transactions": [transaction(t) for t in card.get("transactions") or []],
+        "points": [points(p) for p in card.get("points") or []],
+    }
 
 
 def _notice(n: dict[str, Any]) -> dict[str, Any]:
-    return {**_drop(n, "id", "source_event_id", "created_at", "due_at", "published_at", "status_at"),
-            "published": n["published_at"] is not None}
+    return {
+        **_drop(n, "id", "source_event_id", "created_at", "due_at", "published_at", "status_at"),
+        "published": n["published_at"] is not None,
+    }
 
 
 def _operation(op: dict[str, Any]) -> dict[str, Any]:
@@ -196,8 +249,15 @@ def _sorted(items: Any) -> list[Any]:
 def totals(snap: Snapshot) -> dict[str, int]:
     """Counts that say how much a chain has done: deductions, card transactions per kind, notices,
     operations from visits (what a test waits for, and what proves a snapshot is not trivial)."""
-    counts = {"deductions": 0, "accrual": 0, "spend": 0, "manual": 0, "burn": 0, "notices": 0,
-              "visit_operations": sum(op["source"].startswith("visit:") for op in snap["operations"])}
+    counts = {
+        "deductions": 0,
+        "accrual": 0,
+        "spend": 0,
+        "manual": 0,
+        "burn": 0,
+        "notices": 0,
+        "visit_operations": sum(op["source"].startswith("visit:") for op in snap["operations"]),
+    }
     for c in snap["clients"].values():
         counts["deductions"] += sum(h["kind"] == "deduction" for m in c["memberships"] for h in m["history"])
         counts["notices"] += len(c["notices"])
@@ -233,8 +293,14 @@ def _short(x: Any) -> str:
     return text if len(text) <= 300 else f"{text[:300]}... ({len(x) if isinstance(x, list | dict) else ''})"
 
 
-async def settled(take: Callable[[], Awaitable[Snapshot]], ready: Callable[[Snapshot], bool], *,
-                  timeout: float = 60, poll: float = 0.5, what: str = "the chain") -> Snapshot:
+async def settled(
+    take: Callable[[], Awaitable[Snapshot]],
+    ready: Callable[[Snapshot], bool],
+    *,
+    timeout: float = 60,
+    poll: float = 0.5,
+    what: str = "the chain",
+) -> Snapshot:
     """Takes snapshots (`poll` seconds apart) until `ready` accepts one and the next one is the same: every
     consumer and relay is done with what was published (the effects of Kafka events come asynchronously).
     Each snapshot costs the services some work: wait for a cheap sign of progress first where one exists."""

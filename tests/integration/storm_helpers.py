@@ -21,8 +21,9 @@ from tests.integration.faults_helpers import Gate, InFlight, in_flight, inbox_ro
 from tests.integration.proof import metric
 
 
-async def play_paced(kafka: Kafka, visits: Iterable[scenario.Visit], pace: float, until: asyncio.Event,
-                     least: int = 0) -> int:
+async def play_paced(
+    kafka: Kafka, visits: Iterable[scenario.Visit], pace: float, until: asyncio.Event, least: int = 0
+) -> int:
     """Publishes at `pace` visits a second until `until` is set and `least` are published; answers how
     many it published. What the broker refused while it was down is sent again (a retried send may land
     twice: the inboxes make that harmless), and the pace goes on from there: no burst to catch up."""
@@ -66,8 +67,10 @@ class Storm:
 
     async def run(self) -> list[str]:
         """Answers what was done, when, and what each fault found in flight."""
-        rounds = [[(kill, s) for s in self.rng.sample(SERVICES, len(SERVICES))] for kill in (self.after_commit,
-                                                                                            self.at_commit)]
+        rounds = [
+            [(kill, s) for s in self.rng.sample(SERVICES, len(SERVICES))]
+            for kill in (self.after_commit, self.at_commit)
+        ]
         plan = [*rounds[0], *rounds[1]]
         for server in (self.broker_killed, self.database_killed):
             plan.insert(self.rng.randrange(len(plan) + 1), (server, self.rng.choice(SERVICES)))
@@ -76,8 +79,9 @@ class Storm:
             await asyncio.sleep(self.rng.uniform(0.5, 2.0))
             began = time.monotonic()
             found = await fault(service)
-            done.append(f"{began - self.started:5.1f}s {fault.__name__} {service} ({time.monotonic() - began:.1f}s):"
-                        f" {found}")
+            done.append(
+                f"{began - self.started:5.1f}s {fault.__name__} {service} ({time.monotonic() - began:.1f}s): {found}"
+            )
             print(done[-1], file=sys.stderr, flush=True)  # shown if the test fails later
         for service in SERVICES:
             await self.replayed(service)
@@ -156,8 +160,12 @@ class Storm:
         survived = await inbox_rows(self.stack.settings.database_url, other)
         assert survived >= stored, f"{other}: {stored - survived} inbox rows committed before the crash are gone"
         await self.all_ready()
-        await eventually(lambda: metric(url, "perkstream_batch_retries_total", service=service),
-                         lambda r: r > retries, timeout=60, what=f"{service} retrying the batch PostgreSQL lost")
+        await eventually(
+            lambda: metric(url, "perkstream_batch_retries_total", service=service),
+            lambda r: r > retries,
+            timeout=60,
+            what=f"{service} retrying the batch PostgreSQL lost",
+        )
         return found
 
     def revive(self, service: str, found: InFlight) -> None:
@@ -173,14 +181,18 @@ class Storm:
         if revival is None:
             return
         url, found, group = (await revival.started).url, revival.found, f"perkstream.{service}"
-        await eventually(lambda: self.kafka.committed([group]),
-                         lambda c: all(c[group].get(tp, 0) >= end for tp, end in found.ends.items()),
-                         timeout=300, what=f"{service}'s new process committing past {found}")
+        await eventually(
+            lambda: self.kafka.committed([group]),
+            lambda c: all(c[group].get(tp, 0) >= end for tp, end in found.ends.items()),
+            timeout=300,
+            what=f"{service}'s new process committing past {found}",
+        )
         consumed = await metric(url, "perkstream_messages_consumed_total", service=service)
         duplicates = await metric(url, "perkstream_messages_duplicate_total", service=service)
         assert consumed >= found.pending and duplicates >= found.applied, (
             f"{service}'s new process consumed {consumed:.0f} records and counted {duplicates:.0f} duplicates; "
-            f"its predecessor had left {found}")
+            f"its predecessor had left {found}"
+        )
 
     async def all_ready(self) -> None:
         await asyncio.gather(*(r.started for r in self.revivals.values()))

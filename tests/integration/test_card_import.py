@@ -24,10 +24,11 @@ async def import_cards(chain: Chain, cards: list[dict[str, Any]]) -> httpx.Respo
 async def test_cards_come_in_with_their_balances_once_and_the_points_spend(chain: Chain, kafka: Kafka) -> None:
     gold = (await create(chain, "/card-types", {"name": "Gold", "location_ids": ["loc-1"]}))["id"]
     ada, bob = client("ada"), client("bob")
-    rows = [{"card_type_id": gold, "client_id": ada["id"], "phone": ada["phone"], "number": "IMP-1",
-             "balance": "120.50"},
-            {"card_type_id": gold, "client_id": ada["id"], "number": "IMP-2"},
-            {"card_type_id": gold, "client_id": bob["id"], "phone": bob["phone"], "number": "IMP-3", "balance": "30"}]
+    rows = [
+        {"card_type_id": gold, "client_id": ada["id"], "phone": ada["phone"], "number": "IMP-1", "balance": "120.50"},
+        {"card_type_id": gold, "client_id": ada["id"], "number": "IMP-2"},
+        {"card_type_id": gold, "client_id": bob["id"], "phone": bob["phone"], "number": "IMP-3", "balance": "30"},
+    ]
     first = await import_cards(chain, rows)
     assert first.status_code == 200, first.text
     body = first.json()
@@ -61,28 +62,42 @@ async def test_an_import_that_contradicts_itself_or_the_chain_imports_nothing(ch
     first = await import_cards(chain, [{"card_type_id": gold, "client_id": ada["id"], "number": "X-1"}])
     assert first.status_code == 200, first.text
 
-    taken = await import_cards(chain, [{"card_type_id": gold, "client_id": bob["id"], "number": "X-2"},
-                                       {"card_type_id": gold, "client_id": bob["id"], "number": "X-1"}])
+    taken = await import_cards(
+        chain,
+        [
+            {"card_type_id": gold, "client_id": bob["id"], "number": "X-2"},
+            {"card_type_id": gold, "client_id": bob["id"], "number": "X-1"},
+        ],
+    )
     assert taken.status_code == 409 and taken.json()["error"] == "number_taken"
     assert taken.json()["field"] == "cards.1.number"
     async with chain.client("loyalty") as http:
         assert (await http.get("/cards/X-2")).status_code == 404  # all or none
 
-    unknown = await import_cards(chain, [{"card_type_id": "00000000-0000-4000-8000-000000000000",
-                                          "client_id": bob["id"], "number": "X-3"}])
+    unknown = await import_cards(
+        chain, [{"card_type_id": "00000000-0000-4000-8000-000000000000", "client_id": bob["id"], "number": "X-3"}]
+    )
     assert unknown.status_code == 422 and unknown.json()["error"] == "unknown_card_type"
     assert unknown.json()["field"] == "cards.0.card_type_id"
-    twice = await import_cards(chain, [{"card_type_id": gold, "client_id": bob["id"], "number": "X-4"},
-                                       {"card_type_id": gold, "client_id": ada["id"], "number": "X-4"}])
+    twice = await import_cards(
+        chain,
+        [
+            {"card_type_id": gold, "client_id": bob["id"], "number": "X-4"},
+            {"card_type_id": gold, "client_id": ada["id"], "number": "X-4"},
+        ],
+    )
     assert twice.status_code == 422 and twice.json()["field"] == "cards.1.number"
-    too_many = await import_cards(chain, [{"card_type_id": gold, "client_id": bob["id"], "number": f"Y-{i}"}
-                                          for i in range(11)])
+    too_many = await import_cards(
+        chain, [{"card_type_id": gold, "client_id": bob["id"], "number": f"Y-{i}"} for i in range(11)]
+    )
     assert too_many.status_code == 409 and too_many.json()["field"] == "cards.10.client_id"
-    big = await import_cards(chain, [{"card_type_id": gold, "client_id": f"cl-{i}", "number": f"Z-{i}"}
-                                     for i in range(1001)])
+    big = await import_cards(
+        chain, [{"card_type_id": gold, "client_id": f"cl-{i}", "number": f"Z-{i}"} for i in range(1001)]
+    )
     assert big.status_code == 422 and [f["field"] for f in big.json()["fields"]] == ["cards"]
-    negative = await import_cards(chain, [{"card_type_id": gold, "client_id": bob["id"], "number": "N-1",
-                                           "balance": "-1"}])
+    negative = await import_cards(
+        chain, [{"card_type_id": gold, "client_id": bob["id"], "number": "N-1", "balance": "-1"}]
+    )
     assert negative.status_code == 422 and [f["field"] for f in negative.json()["fields"]] == ["cards.0.balance"]
     async with chain.client("loyalty") as http:
         assert (await http.get("/cards", params={"client_id": bob["id"]})).json() == []

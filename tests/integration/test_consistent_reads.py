@@ -17,9 +17,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 
 
 async def waiting_on_a_lock(db: asyncpg.Pool) -> bool:
-    return bool(await db.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'perkstream-loyalty%' "
-        "AND wait_event_type = 'Lock'"))
+    return bool(
+        await db.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'perkstream-loyalty%' "
+            "AND wait_event_type = 'Lock'"
+        )
+    )
 
 
 async def test_a_card_and_its_transactions_come_from_one_snapshot(chain: Chain, db: asyncpg.Pool) -> None:
@@ -42,7 +45,10 @@ async def test_a_card_and_its_transactions_come_from_one_snapshot(chain: Chain, 
             await conn.execute("UPDATE loyalty.cards SET balance = balance + 10 WHERE id = $1", card_id)
             await conn.execute(
                 "INSERT INTO loyalty.card_transactions (chain_id, card_id, at, kind, amount, balance_after) "
-                "VALUES ($1, $2, now(), 'manual', 10, 10)", chain.id, card_id)
+                "VALUES ($1, $2, now(), 'manual', 10, 10)",
+                chain.id,
+                card_id,
+            )
         finally:
             await writer.commit()
     seen = await read

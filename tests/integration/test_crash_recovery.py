@@ -26,11 +26,21 @@ GROUP = "perkstream.notifications"
 
 def deducted(chain: Chain, i: int) -> dict[str, Any]:
     return {
-        "event_id": str(uuid.uuid4()), "occurred_at": "2026-03-01T10:40:00+00:00", "chain_id": chain.id,
-        "location_id": "loc-1", "membership_id": str(uuid.uuid4()), "code": f"C{i}", "type_name": "Massage",
-        "client": {"id": f"cl-{i}", "phone": f"+3620{i:07d}", "name": "Anna"}, "visit_id": f"v-{i}",
-        "service_id": "svc-massage", "units": 1, "visits_left": 9, "balance": {"svc-massage": 9},
-        "service_cost": None, "valid_until": None,
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": "2026-03-01T10:40:00+00:00",
+        "chain_id": chain.id,
+        "location_id": "loc-1",
+        "membership_id": str(uuid.uuid4()),
+        "code": f"C{i}",
+        "type_name": "Massage",
+        "client": {"id": f"cl-{i}", "phone": f"+3620{i:07d}", "name": "Anna"},
+        "visit_id": f"v-{i}",
+        "service_id": "svc-massage",
+        "units": 1,
+        "visits_left": 9,
+        "balance": {"svc-massage": 9},
+        "service_cost": None,
+        "valid_until": None,
     }
 
 
@@ -41,7 +51,8 @@ async def test_a_killed_consumer_loses_nothing_and_applies_nothing_twice(
 
     async def notices() -> int:
         return await db.fetchval(  # type: ignore[no-any-return]
-            "SELECT count(*) FROM notifications.notices WHERE chain_id = $1", chain.id)
+            "SELECT count(*) FROM notifications.notices WHERE chain_id = $1", chain.id
+        )
 
     await asyncio.gather(*(kafka.publish(topics.MEMBERSHIP_DEDUCTED, e, key=e["client"]["id"]) for e in events))
     await eventually(notices, lambda n: n > 0, timeout=30, what="the first notices")
@@ -64,17 +75,17 @@ async def test_a_killed_consumer_loses_nothing_and_applies_nothing_twice(
         return await metric(revived, name, service="notifications", topic=topics.MEMBERSHIP_DEDUCTED)
 
     async def outcome() -> tuple[float, float]:
-        return (await counted("perkstream_messages_processed_total"),
-                await counted("perkstream_messages_duplicate_total"))
+        return (
+            await counted("perkstream_messages_processed_total"),
+            await counted("perkstream_messages_duplicate_total"),
+        )
 
-    applied, duplicates = await eventually(outcome, lambda o: sum(o) >= BURST, timeout=60,
-                                           what="the burst replayed")
+    applied, duplicates = await eventually(outcome, lambda o: sum(o) >= BURST, timeout=60, what="the burst replayed")
     # Every record was replayed; those applied before the crash were recognised (inbox) and changed
     # nothing, the others were applied now: once each, in all.
     assert (applied, duplicates) == (BURST - done_before_crash, done_before_crash)
     assert await notices() == BURST  # each event texted once
-    sms = await kafka.read(topics.NOTIFICATION_SMS, lambda m: m.get("chain_id") == chain.id, count=BURST,
-                           timeout=60)
+    sms = await kafka.read(topics.NOTIFICATION_SMS, lambda m: m.get("chain_id") == chain.id, count=BURST, timeout=60)
     # The relay publishes at least once: a crash between Kafka's ack and the DELETE may resend a
     # notice, always with the same notification_id (an aggregator dedupes on it).
     by_source: dict[str, set[str]] = {}

@@ -24,8 +24,12 @@ async def test_malformed_and_invalid_messages_are_dead_lettered_and_the_next_one
     bad_field["lines"][0]["quantity"] = -1
     bad_money = paid_visit(chain, "9090")
     bad_money["lines"][0]["sold"] = "10.005"
-    await kafka.publish(topics.VISIT_PAID, malformed, key=ANNA["id"],
-                        headers=[("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")])
+    await kafka.publish(
+        topics.VISIT_PAID,
+        malformed,
+        key=ANNA["id"],
+        headers=[("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")],
+    )
     await kafka.publish(topics.VISIT_PAID, bad_field, key=ANNA["id"])
     await kafka.publish(topics.VISIT_PAID, bad_money, key=ANNA["id"])
     good = paid_visit(chain, "9090")
@@ -102,18 +106,21 @@ async def test_a_message_whose_processing_fails_for_good_is_dead_lettered_alone(
 
         await membership_eventually(chain, "OK-2", lambda m: True)
         await membership_eventually(chain, "OK-1", lambda m: True)
-        dead = await kafka.read(topics.dlq(topics.MEMBERSHIP_SOLD), lambda m: m.get("chain_id") == chain.id,
-                                count=3, settle=1)
+        dead = await kafka.read(
+            topics.dlq(topics.MEMBERSHIP_SOLD), lambda m: m.get("chain_id") == chain.id, count=3, settle=1
+        )
     finally:
-        await db.execute(f"DROP TRIGGER {trigger} ON memberships.memberships; "
-                         f"DROP FUNCTION memberships.{trigger}()")
+        await db.execute(f"DROP TRIGGER {trigger} ON memberships.memberships; DROP FUNCTION memberships.{trigger}()")
     reasons = {d["code"]: d["_headers"]["x-error"] for d in dead}
     assert sorted(reasons) == ["BAD-1", "BAD-2", "BAD-3"]
     assert reasons["BAD-1"].startswith("clock_skew: occurred_at 9999-12-01T00:00:00+00:00 is ")
     assert reasons["BAD-2"].startswith("invalid membership.sold: client.name: Value error, text must be valid UTF-8")
     assert reasons["BAD-3"].startswith("processing failed: RaiseError: not this one")
     assert {d["code"]: d["_headers"]["x-error-reason"] for d in dead} == {
-        "BAD-1": "clock_skew", "BAD-2": "invalid", "BAD-3": "processing_failed"}
+        "BAD-1": "clock_skew",
+        "BAD-2": "invalid",
+        "BAD-3": "processing_failed",
+    }
     async with chain.client("memberships") as http:
         owned = (await http.get("/memberships", params={"client_id": ANNA["id"]})).json()
     assert sorted(m["code"] for m in owned) == ["OK-1", "OK-2"]

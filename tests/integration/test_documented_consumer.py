@@ -76,10 +76,13 @@ def refused_heartbeats(lines: bytes) -> list[float]:
 
 def cancelled(chain: Chain) -> dict[str, Any]:
     now = time.time()
-    return chain.event(visit_id=f"v-{uuid.uuid4().hex[:8]}", client=ANNA,
-                       scheduled_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now + 7 * 86400)),
-                       cancelled_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now)),
-                       services=[{"service_id": "svc-massage"}])
+    return chain.event(
+        visit_id=f"v-{uuid.uuid4().hex[:8]}",
+        client=ANNA,
+        scheduled_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now + 7 * 86400)),
+        cancelled_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now)),
+        services=[{"service_id": "svc-massage"}],
+    )
 
 
 async def test_a_member_joining_while_a_batch_is_in_hand_gets_it_committed_first_and_nothing_is_redelivered(
@@ -93,8 +96,12 @@ async def test_a_member_joining_while_a_batch_is_in_hand_gets_it_committed_first
     comes again: the service consumes the cancellation and the marker after it, two records, not three."""
     url = stack.url("memberships")
     consumed = await metric(url, "perkstream_messages_consumed_total", topic=topics.VISIT_CANCELLED)
-    joiner = AIOKafkaConsumer(await new_topic(stack, "documented-rebalance"), group_id=GROUP,
-                              bootstrap_servers=stack.settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    joiner = AIOKafkaConsumer(
+        await new_topic(stack, "documented-rebalance"),
+        group_id=GROUP,
+        bootstrap_servers=stack.settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+    )
     in_hand = cancelled(chain)
     log = stack.services["memberships"].logfile
     joined: asyncio.Task[None] | None = None
@@ -131,8 +138,13 @@ async def test_a_member_joining_while_a_batch_is_in_hand_gets_it_committed_first
     await kafka.publish(topics.VISIT_CANCELLED, marker, key=ANNA["id"])
 
     async def applied(event: dict[str, Any]) -> bool:
-        return bool(await db.fetchval("SELECT count(*) FROM memberships.inbox WHERE chain_id = $1 AND key = $2",
-                                      chain.id, f"event:{event['event_id']}"))
+        return bool(
+            await db.fetchval(
+                "SELECT count(*) FROM memberships.inbox WHERE chain_id = $1 AND key = $2",
+                chain.id,
+                f"event:{event['event_id']}",
+            )
+        )
 
     await eventually(lambda: applied(marker), bool, timeout=60, what="the marker applied")
     assert await applied(in_hand)
@@ -157,14 +169,17 @@ async def test_every_groups_dead_letter_names_the_partition_and_offset_kafka_hol
         return r.key == key.encode()
 
     originals = await read_raw(kafka, topics.VISIT_PAID, mine, until=lambda found: len(found) == len(bad))
-    letters = await read_raw(kafka, topics.dlq(topics.VISIT_PAID), mine,
-                             until=lambda found: len(found) == len(bad) * len(groups))
+    letters = await read_raw(
+        kafka, topics.dlq(topics.VISIT_PAID), mine, until=lambda found: len(found) == len(bad) * len(groups)
+    )
     where = {o.value: (str(o.partition).encode(), str(o.offset).encode()) for o in originals}
     assert set(where) == set(bad)
     for letter in letters:
         assert letter.value in where
         assert (letter.header("x-original-partition"), letter.header("x-original-offset")) == where[letter.value], (
-            letter.header("x-consumer-group"), letter.header("x-error"))
+            letter.header("x-consumer-group"),
+            letter.header("x-error"),
+        )
         assert letter.header("x-original-topic") == topics.VISIT_PAID.encode()
     by = sorted((letter.header("x-consumer-group") or b"").decode() for letter in letters)
     assert by == sorted([*groups, *groups]), by
@@ -238,8 +253,9 @@ async def test_a_batch_attempt_on_a_wedged_connection_is_ended_and_only_its_reco
     for module in (apply, batch):
         monkeypatch.setattr(module, "ATTEMPT_SECONDS", 1.0)  # 60 s in the services
     monkeypatch.setattr(apply, "CANCEL_GRACE_SECONDS", 0.2)  # 5 s
-    settings = Settings(database_url=stack.settings.database_url, consumer_record_seconds=0.3,
-                        consumer_record_attempts=2)
+    settings = Settings(
+        database_url=stack.settings.database_url, consumer_record_seconds=0.3, consumer_record_attempts=2
+    )
     pool = await create_pool(stack.settings.database_url, scratch, 2)
     try:
         consumer = BatchConsumer("documented", None, lambda: pool, 10, 10, settings)  # type: ignore[arg-type]
@@ -265,11 +281,18 @@ async def test_a_relay_round_stuck_on_its_connection_is_ended_and_the_rows_go_ou
 ) -> None:
     monkeypatch.setattr(relay, "ROUND_SECONDS", 1.0)  # 60 s in the services
     topic = await new_topic(stack, "documented-relay")
-    await db.execute(f"INSERT INTO {scratch}.outbox (topic, key, value) VALUES ($1, 'k', $2)", topic,
-                     b'{"waited": true}')
-    outbox_relay = OutboxRelay("documented", scratch, stack.settings.database_url, lambda: AIOKafkaProducer(
-        bootstrap_servers=stack.settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True),
-        poll_seconds=0.2)
+    await db.execute(
+        f"INSERT INTO {scratch}.outbox (topic, key, value) VALUES ($1, 'k', $2)", topic, b'{"waited": true}'
+    )
+    outbox_relay = OutboxRelay(
+        "documented",
+        scratch,
+        stack.settings.database_url,
+        lambda: AIOKafkaProducer(
+            bootstrap_servers=stack.settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+        ),
+        poll_seconds=0.2,
+    )
     try:
         async with db.acquire() as holder:
             tx = holder.transaction()
@@ -278,20 +301,28 @@ async def test_a_relay_round_stuck_on_its_connection_is_ended_and_the_rows_go_ou
                 # The round's read waits (for its statement timeout, 30 s), as on a wedged connection.
                 await holder.execute(f"LOCK TABLE {scratch}.outbox IN ACCESS EXCLUSIVE MODE")
                 await outbox_relay.start()
-                [stuck] = await eventually(lambda: blocked_by(db, holder), lambda pids: len(pids) == 1,
-                                           what="the relay's round waiting")
+                [stuck] = await eventually(
+                    lambda: blocked_by(db, holder), lambda pids: len(pids) == 1, what="the relay's round waiting"
+                )
                 # Past the round's deadline its connection is terminated (the server's end of it waits on
                 # for the lock, unseen), and the relay starts over on a new one, which waits in turn.
                 started = time.monotonic()
-                waiting = await eventually(lambda: blocked_by(db, holder), lambda pids: len(pids) >= 2,
-                                           timeout=10, what="the relay on a new connection")
+                waiting = await eventually(
+                    lambda: blocked_by(db, holder),
+                    lambda pids: len(pids) >= 2,
+                    timeout=10,
+                    what="the relay on a new connection",
+                )
                 print(f"\nthe stuck round was ended and started over {time.monotonic() - started:.1f}s later")
                 assert stuck in waiting
             finally:
                 await tx.rollback()
         [out] = await kafka.read(topic, timeout=30)
         assert out["waited"] is True
-        await eventually(lambda: db.fetchval(f"SELECT count(*) FROM {scratch}.outbox"), lambda c: c == 0,
-                         what="the published row deleted")
+        await eventually(
+            lambda: db.fetchval(f"SELECT count(*) FROM {scratch}.outbox"),
+            lambda c: c == 0,
+            what="the published row deleted",
+        )
     finally:
         await outbox_relay.stop()

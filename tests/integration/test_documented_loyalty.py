@@ -47,9 +47,16 @@ def program(percent: str, **more: Any) -> dict[str, Any]:
 async def test_a_discount_reset_for_inactivity_is_the_expired_notice_and_a_level_lost_is_not_texted(
     chain: Chain, kafka: Kafka
 ) -> None:
-    await put_program(chain, program("5", discount_reset_after_days=30, notify_discount_expiration=True,
-                                     level_rules=[{"level": "bronze", "sold_from": "1000"}],
-                                     level_reset_after_days=30))
+    await put_program(
+        chain,
+        program(
+            "5",
+            discount_reset_after_days=30,
+            notify_discount_expiration=True,
+            level_rules=[{"level": "bronze", "sold_from": "1000"}],
+            level_reset_after_days=30,
+        ),
+    )
     anna = client("anna")
 
     async def comes() -> None:  # a paid visit she came to: 5% and bronze
@@ -70,8 +77,12 @@ async def test_a_discount_reset_for_inactivity_is_the_expired_notice_and_a_level
     assert (again["old_level"], again["new_level"]) == (None, "bronze")
 
     ids = {e["event_id"]: e for e in (gained, lost, again)}
-    told = await until_marker(kafka, topics.NOTIFICATION_SMS, lambda m: m.get("source_event_id") in ids,
-                              lambda m: m.get("source_event_id") == again["event_id"])
+    told = await until_marker(
+        kafka,
+        topics.NOTIFICATION_SMS,
+        lambda m: m.get("source_event_id") in ids,
+        lambda m: m.get("source_event_id") == again["event_id"],
+    )
     assert [n["source_event_id"] for n in told] == [gained["event_id"]], "a level lost was texted"
     assert told[0]["type"] == "loyalty.level_changed" and told[0]["text"] == "Client anna, your level is now bronze."
 
@@ -85,10 +96,14 @@ async def test_a_discount_reset_for_inactivity_is_the_expired_notice_and_a_level
     # (She is back with her arrival or her payment, whichever is consumed first.)
     assert [d["reason"] for d in others][:2] == ["visit_paid", "inactivity"] and len(others) == 3, others
     assert others[2]["reason"] in ("visit_paid", "visit_arrived")
-    notices = await kafka.read(topics.NOTIFICATION_SMS, lambda m: m.get("source_event_id") in {
-        d["event_id"] for d in others}, count=3)
-    assert [n["type"] for n in notices] == ["loyalty.discount_changed", "loyalty.discount_expired",
-                                            "loyalty.discount_changed"]
+    notices = await kafka.read(
+        topics.NOTIFICATION_SMS, lambda m: m.get("source_event_id") in {d["event_id"] for d in others}, count=3
+    )
+    assert [n["type"] for n in notices] == [
+        "loyalty.discount_changed",
+        "loyalty.discount_expired",
+        "loyalty.discount_changed",
+    ]
 
 
 # --- a recalculation caught half way ----------------------------------------------------------------
@@ -97,13 +112,20 @@ async def test_a_discount_reset_for_inactivity_is_the_expired_notice_and_a_level
 async def seed(chain: Chain, kafka: Kafka, db: asyncpg.Pool, n: int) -> list[str]:
     """`n` clients of loc-1, each with a paid visit of 2,000 (the program below is saved after)."""
     ids = [f"cl-{i:04d}" for i in range(n)]
-    sends = [await kafka.producer.send(topics.VISIT_PAID, json.dumps(visit_paid(
-        chain, {"id": c, "phone": None, "name": None}, "2000")).encode(), key=c.encode()) for c in ids]
+    sends = [
+        await kafka.producer.send(
+            topics.VISIT_PAID,
+            json.dumps(visit_paid(chain, {"id": c, "phone": None, "name": None}, "2000")).encode(),
+            key=c.encode(),
+        )
+        for c in ids
+    ]
     await asyncio.gather(*sends)
 
     async def recorded() -> int:
         return await db.fetchval(  # type: ignore[no-any-return]
-            "SELECT count(*) FROM loyalty.visits WHERE chain_id = $1", chain.id)
+            "SELECT count(*) FROM loyalty.visits WHERE chain_id = $1", chain.id
+        )
 
     await eventually(recorded, lambda c: c == n, timeout=90, what=f"{n} visits recorded")
     return ids
@@ -116,22 +138,30 @@ async def holding(db: asyncpg.Pool, chain: Chain, client_id: str) -> AsyncIterat
         tx = conn.transaction()
         await tx.start()
         try:
-            await conn.execute("INSERT INTO loyalty.client_loyalty (chain_id, location_id, client_id) "
-                               "VALUES ($1, 'loc-1', $2)", chain.id, client_id)
+            await conn.execute(
+                "INSERT INTO loyalty.client_loyalty (chain_id, location_id, client_id) VALUES ($1, 'loc-1', $2)",
+                chain.id,
+                client_id,
+            )
             yield conn
         finally:
             await tx.rollback()
 
 
 async def recalcs(db: asyncpg.Pool, chain: Chain) -> list[dict[str, Any]]:
-    rows = await db.fetch("SELECT status, clients_done, changed FROM loyalty.program_recalcs "
-                          "WHERE chain_id = $1 AND location_id = 'loc-1' ORDER BY id", chain.id)
+    rows = await db.fetch(
+        "SELECT status, clients_done, changed FROM loyalty.program_recalcs "
+        "WHERE chain_id = $1 AND location_id = 'loc-1' ORDER BY id",
+        chain.id,
+    )
     return [dict(r) for r in rows]
 
 
 async def percents(db: asyncpg.Pool, chain: Chain) -> dict[str, str]:
-    rows = await db.fetch("SELECT client_id, discount_percent FROM loyalty.client_loyalty "
-                          "WHERE chain_id = $1 AND location_id = 'loc-1'", chain.id)
+    rows = await db.fetch(
+        "SELECT client_id, discount_percent FROM loyalty.client_loyalty WHERE chain_id = $1 AND location_id = 'loc-1'",
+        chain.id,
+    )
     return {r["client_id"]: str(r["discount_percent"]) for r in rows}
 
 
@@ -149,9 +179,12 @@ async def test_a_program_saved_while_the_last_ones_recalculation_runs_supersedes
         second = asyncio.create_task(put_program(chain, program("10")))
 
         async def saved_or_waiting() -> bool:
-            return second.done() or bool(await db.fetchval(
-                """SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-                   AND application_name LIKE 'perkstream-loyalty-http%'"""))
+            return second.done() or bool(
+                await db.fetchval(
+                    """SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+                   AND application_name LIKE 'perkstream-loyalty-http%'"""
+                )
+            )
 
         await eventually(saved_or_waiting, bool, what="the second save made or waiting for the page")
     saved = await second
@@ -180,12 +213,16 @@ async def test_a_recalculation_a_killed_process_left_half_way_resumes_with_the_n
     replica = stack.start_replica("loyalty")
     try:
         async with holding(db, chain, ids[0]) as holder:
-            async with httpx.AsyncClient(base_url=f"{replica.url}/v1/chains/{chain.id}", timeout=10,
-                                         headers={"Authorization": f"Bearer {chain.key}"}) as http:
+            async with httpx.AsyncClient(
+                base_url=f"{replica.url}/v1/chains/{chain.id}",
+                timeout=10,
+                headers={"Authorization": f"Bearer {chain.key}"},
+            ) as http:
                 r = await http.put("/locations/loc-1/loyalty-program", json=program("5"))
             assert r.status_code == 200, r.text
-            [page] = await eventually(lambda: blocked_by(db, holder), lambda pids: len(pids) == 1,
-                                      what="the replica's page waiting")
+            [page] = await eventually(
+                lambda: blocked_by(db, holder), lambda pids: len(pids) == 1, what="the replica's page waiting"
+            )
             replica.process.send_signal(signal.SIGKILL)  # in the middle of its page
             replica.process.wait(20)
         # Its connection ends with it (the page's transaction rolled back): nobody works on the rest.
@@ -199,6 +236,7 @@ async def test_a_recalculation_a_killed_process_left_half_way_resumes_with_the_n
 
         await run_job(chain, "inactivity", at(0))  # on the service's other process
         async with chain.client("loyalty") as http:
+
             async def latest() -> dict[str, Any]:
                 return (await http.get("/locations/loc-1/loyalty-program")).json()["recalculation"]  # type: ignore[no-any-return]
 

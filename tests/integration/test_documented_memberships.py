@@ -41,8 +41,10 @@ async def test_after_a_sale_the_balance_kind_and_the_visits_are_fixed_409_and_no
     await sell(chain, kafka, t["id"], "BF-1")
     async with chain.client("memberships") as http:
         kind = await http.patch(f"/membership-types/{t['id']}", json={"balance": "overall", "total_visits": 10})
-        visits = await http.patch(f"/membership-types/{t['id']}", json={"services": [
-            {"service_id": "svc-massage", "category_id": "cat-body", "visits": 12}]})
+        visits = await http.patch(
+            f"/membership-types/{t['id']}",
+            json={"services": [{"service_id": "svc-massage", "category_id": "cat-body", "visits": 12}]},
+        )
         after = (await http.get(f"/membership-types/{t['id']}")).json()
         # The marker: a change allowed after the sale publishes membership_type.changed on the type's key.
         renamed = await http.patch(f"/membership-types/{t['id']}", json={"name": "Massage 10"})
@@ -54,8 +56,9 @@ async def test_after_a_sale_the_balance_kind_and_the_visits_are_fixed_409_and_no
     assert [(s["service_id"], s["visits"]) for s in after["services"]] == [("svc-massage", 10)]
     assert renamed.status_code == 200, renamed.text
 
-    refused = await until_marker(kafka, topics.MEMBERSHIP_TYPE_CHANGED, of_chain(chain),
-                                 of_chain(chain, name="Massage 10"))
+    refused = await until_marker(
+        kafka, topics.MEMBERSHIP_TYPE_CHANGED, of_chain(chain), of_chain(chain, name="Massage 10")
+    )
     assert refused == [], "a refused change was published"
     # The sold membership holds what it was sold with.
     m = (await get_membership(chain, "BF-1")).json()
@@ -72,8 +75,9 @@ async def test_a_visit_selling_a_membership_that_needs_a_code_without_one_is_ref
     own = await create_type(chain, name="Own")
     await sell(chain, kafka, own["id"], "CR-OWN")  # Anna's own, to show the visit was applied
     visit = paid_visit(chain, "CR-OWN")
-    visit["lines"].append({"kind": "membership", "item_id": needs_code["id"], "quantity": 1,
-                           "sold": "8000", "paid": "8000", "code": None})
+    visit["lines"].append(
+        {"kind": "membership", "item_id": needs_code["id"], "quantity": 1, "sold": "8000", "paid": "8000", "code": None}
+    )
     await kafka.publish(topics.VISIT_PAID, visit, key=ANNA["id"])
 
     # The visit is applied (its service line deducted), and inventory sold the line: its membership.sold,
@@ -86,8 +90,9 @@ async def test_a_visit_selling_a_membership_that_needs_a_code_without_one_is_ref
     marker = sale(chain, str(uuid.uuid4()), "CR-MARK")
     await kafka.publish(topics.MEMBERSHIP_SOLD, marker, key=ANNA["id"])
 
-    [rejected] = await until_marker(kafka, topics.MEMBERSHIP_ISSUE_REJECTED, of_chain(chain),
-                                    lambda m: m.get("sale_id") == marker["sale_id"])
+    [rejected] = await until_marker(
+        kafka, topics.MEMBERSHIP_ISSUE_REJECTED, of_chain(chain), lambda m: m.get("sale_id") == marker["sale_id"]
+    )
     assert (rejected["reason"], rejected["sale_id"], rejected["code"]) == ("code_required", sale_id, None)
     assert rejected["membership_type_id"] == needs_code["id"] and rejected["client"]["id"] == ANNA["id"]
     assert await kafka.read_to_end(topics.MEMBERSHIP_ISSUED, lambda m: m.get("sale_id") == sale_id) == []
@@ -102,17 +107,21 @@ async def test_a_visit_selling_a_membership_that_needs_a_code_without_one_is_ref
 def no_show(chain: Chain, visit_id: str, service: str, code: str | None = None) -> dict[str, Any]:
     scheduled = datetime.now(UTC) + timedelta(minutes=1)  # after the sales
     named = {"membership": {"code": code}} if code else {}
-    return chain.event(visit_id=visit_id, client=ANNA, scheduled_at=scheduled.isoformat(),
-                       services=[{"service_id": service, **named}])
+    return chain.event(
+        visit_id=visit_id, client=ANNA, scheduled_at=scheduled.isoformat(), services=[{"service_id": service, **named}]
+    )
 
 
 async def test_a_no_show_with_nothing_eligible_charges_nothing_and_publishes_nothing(
     chain: Chain, kafka: Kafka
 ) -> None:
     massage = await create_type(chain, name="Massage")  # svc-massage, at loc-1 and loc-2
-    nails_elsewhere = await create_type(chain, name="Nails at loc-2", location_ids=["loc-2"],
-                                        services=[{"service_id": "svc-nails", "category_id": "cat-hands",
-                                                   "visits": 5}])
+    nails_elsewhere = await create_type(
+        chain,
+        name="Nails at loc-2",
+        location_ids=["loc-2"],
+        services=[{"service_id": "svc-nails", "category_id": "cat-hands", "visits": 5}],
+    )
     await sell(chain, kafka, massage["id"], "NE-1")
     await sell(chain, kafka, nails_elsewhere["id"], "NE-2", location_id="loc-2")
     async with chain.client("memberships") as http:
@@ -126,13 +135,12 @@ async def test_a_no_show_with_nothing_eligible_charges_nothing_and_publishes_not
     # one naming a code that does not exist (rejected).
     paid_by_massage, unknown = f"v-{uuid.uuid4().hex[:8]}", f"v-{uuid.uuid4().hex[:8]}"
     await kafka.publish(topics.VISIT_NO_SHOW, no_show(chain, paid_by_massage, "svc-massage"), key=ANNA["id"])
-    await kafka.publish(topics.VISIT_NO_SHOW, no_show(chain, unknown, "svc-massage", code="NE-NONE"),
-                        key=ANNA["id"])
+    await kafka.publish(topics.VISIT_NO_SHOW, no_show(chain, unknown, "svc-massage", code="NE-NONE"), key=ANNA["id"])
 
-    deducted = await until_marker(kafka, topics.MEMBERSHIP_DEDUCTED, of_chain(chain),
-                                  of_visit(chain, paid_by_massage))
-    rejected = await until_marker(kafka, topics.MEMBERSHIP_DEDUCTION_REJECTED, of_chain(chain),
-                                  of_visit(chain, unknown))
+    deducted = await until_marker(kafka, topics.MEMBERSHIP_DEDUCTED, of_chain(chain), of_visit(chain, paid_by_massage))
+    rejected = await until_marker(
+        kafka, topics.MEMBERSHIP_DEDUCTION_REJECTED, of_chain(chain), of_visit(chain, unknown)
+    )
     assert deducted == [] and rejected == [], (deducted, rejected)
     [marker] = await kafka.read(topics.MEMBERSHIP_DEDUCTED, of_visit(chain, paid_by_massage))
     assert (marker["code"], marker["cause"]) == ("NE-1", "no_show")
@@ -141,8 +149,7 @@ async def test_a_no_show_with_nothing_eligible_charges_nothing_and_publishes_not
 
     one, two = (await get_membership(chain, "NE-1")).json(), (await get_membership(chain, "NE-2")).json()
     assert (one["visits_left"], two["visits_left"]) == (9, 5)
-    charged = [h["visit_id"] for m in (one, two) for h in m["history"]
-               if h["kind"] in ("deduction", "reversal")]
+    charged = [h["visit_id"] for m in (one, two) for h in m["history"] if h["kind"] in ("deduction", "reversal")]
     assert charged == [paid_by_massage], charged
 
 
@@ -152,8 +159,12 @@ async def test_a_no_show_with_nothing_eligible_charges_nothing_and_publishes_not
 async def test_visits_left_down_to_the_types_threshold_texts_the_client_a_running_low_notice(
     chain: Chain, kafka: Kafka
 ) -> None:
-    t = await create_type(chain, name="Three massages", notify_visits_left=2,
-                          services=[{"service_id": "svc-massage", "category_id": "cat-body", "visits": 3}])
+    t = await create_type(
+        chain,
+        name="Three massages",
+        notify_visits_left=2,
+        services=[{"service_id": "svc-massage", "category_id": "cat-body", "visits": 3}],
+    )
     await sell(chain, kafka, t["id"], "RL-1")
     await kafka.publish(topics.VISIT_PAID, paid_visit(chain, "RL-1"), key=ANNA["id"])
     await membership_eventually(chain, "RL-1", lambda m: m["visits_left"] == 2)

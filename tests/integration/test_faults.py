@@ -125,8 +125,9 @@ async def dead_letters(kafka: Kafka, chain: Chain) -> list[dict[str, Any]]:
 async def one_event_per_visit(kafka: Kafka, chain: Chain, topic: str) -> Counter[str]:
     """How many distinct events `topic` carries per visit of the chain (the relay may publish an event
     twice, always with its event_id: that is one event)."""
-    events = {m["event_id"]: str(m.get("visit_id")) for m in await kafka.read_to_end(topic)
-              if m.get("chain_id") == chain.id}
+    events = {
+        m["event_id"]: str(m.get("visit_id")) for m in await kafka.read_to_end(topic) if m.get("chain_id") == chain.id
+    }
     return Counter(events.values())
 
 
@@ -142,22 +143,36 @@ def unlike_the_visits(snap: Snapshot, plan: scenario.Plan, played: int) -> list[
         [membership], [card] = mine["memberships"], mine["cards"]
         transactions = Counter(t["kind"] for t in card["transactions"])
         notices = Counter(n["type"] for n in mine["notices"])
-        got = {"visits_left": membership["visits_left"],
-               "deductions": sum(h["kind"] == "deduction" for h in membership["history"]),
-               "accruals": transactions["accrual"], "spends": transactions["spend"],
-               "balance": Decimal(card["balance"]) == sum(Decimal(t["amount"]) for t in card["transactions"]),
-               "sold": Decimal(mine["loyalty"]["sold"]), "paid": Decimal(mine["loyalty"]["paid"]),
-               "deducted notices": notices[topics.MEMBERSHIP_DEDUCTED],
-               "accrued notices": notices[topics.LOYALTY_BONUS_ACCRUED],
-               "spent notices": notices[topics.LOYALTY_BONUS_SPENT]}
-        want = {"visits_left": VISITS - visits, "deductions": visits, "accruals": visits, "spends": visits // 2,
-                "balance": True, "sold": visits * (Decimal(scenario.VISIT_PRICE) + Decimal(scenario.OIL_PRICE)),
-                "paid": visits * Decimal(scenario.OIL_PRICE), "deducted notices": visits,
-                "accrued notices": visits, "spent notices": visits // 2}
+        got = {
+            "visits_left": membership["visits_left"],
+            "deductions": sum(h["kind"] == "deduction" for h in membership["history"]),
+            "accruals": transactions["accrual"],
+            "spends": transactions["spend"],
+            "balance": Decimal(card["balance"]) == sum(Decimal(t["amount"]) for t in card["transactions"]),
+            "sold": Decimal(mine["loyalty"]["sold"]),
+            "paid": Decimal(mine["loyalty"]["paid"]),
+            "deducted notices": notices[topics.MEMBERSHIP_DEDUCTED],
+            "accrued notices": notices[topics.LOYALTY_BONUS_ACCRUED],
+            "spent notices": notices[topics.LOYALTY_BONUS_SPENT],
+        }
+        want = {
+            "visits_left": VISITS - visits,
+            "deductions": visits,
+            "accruals": visits,
+            "spends": visits // 2,
+            "balance": True,
+            "sold": visits * (Decimal(scenario.VISIT_PRICE) + Decimal(scenario.OIL_PRICE)),
+            "paid": visits * Decimal(scenario.OIL_PRICE),
+            "deducted notices": visits,
+            "accrued notices": visits,
+            "spent notices": visits // 2,
+        }
         wrong += [f"{client} {k}: {got[k]} != {v} ({visits} visits)" for k, v in want.items() if got[k] != v]
     stock = {(s["storage_id"], s["product_id"]): Decimal(s["balance"]) for s in snap["stock"]}
-    for where, left in (((scenario.SHELF, scenario.OIL), OIL_STOCK - played),
-                        ((scenario.ROOM, scenario.LOTION), LOTION_STOCK - LOTION_PER_VISIT * played)):
+    for where, left in (
+        ((scenario.SHELF, scenario.OIL), OIL_STOCK - played),
+        ((scenario.ROOM, scenario.LOTION), LOTION_STOCK - LOTION_PER_VISIT * played),
+    ):
         if stock.get(where) != left:
             wrong.append(f"stock {where}: {stock.get(where)} != {left}")
     from_visits = sum(op["source"].startswith("visit:") for op in snap["operations"])
@@ -178,8 +193,9 @@ async def test_kills_on_work_in_flight_lose_nothing_and_apply_nothing_twice(faul
     # The storm first: visits stream in for as long as the faults last; then the calm chain plays as many.
     await install_gates(faulty.settings.database_url)
     stop = asyncio.Event()
-    stream = asyncio.create_task(play_paced(kafka, scenario.visits(plan, stormy.id, MOST_VISITS), PACE, stop,
-                                            MIN_VISITS))
+    stream = asyncio.create_task(
+        play_paced(kafka, scenario.visits(plan, stormy.id, MOST_VISITS), PACE, stop, MIN_VISITS)
+    )
     try:
         faults = await Storm(faulty, kafka, rng).run()
     finally:
@@ -204,8 +220,9 @@ async def test_kills_on_work_in_flight_lose_nothing_and_apply_nothing_twice(faul
     for m in sms:
         by_source.setdefault(m["source_event_id"], set()).add(m["notification_id"])
     assert all(len(ids) == 1 for ids in by_source.values()), "a source event texted twice"
-    calm_sms = {m["source_event_id"] for m in await kafka.read_to_end(topics.NOTIFICATION_SMS)
-                if m.get("chain_id") == calm.id}
+    calm_sms = {
+        m["source_event_id"] for m in await kafka.read_to_end(topics.NOTIFICATION_SMS) if m.get("chain_id") == calm.id
+    }
     assert len(by_source) == len(calm_sms) > played
 
 
@@ -228,8 +245,10 @@ async def test_postgres_unreachable_for_30_seconds(faulty: Stack, faulty_kafka: 
             for service in SERVICES:
                 ready = await http.get(f"{faulty.url(service)}/readyz")
                 assert ready.status_code == 503 and ready.json()["checks"]["postgres"] is False, ready.text
-            api = await http.get(f"{faulty.url('memberships')}/v1/chains/{chain.id}/memberships/{plan.code(0)}",
-                                 headers={"Authorization": f"Bearer {chain.key}"})
+            api = await http.get(
+                f"{faulty.url('memberships')}/v1/chains/{chain.id}/memberships/{plan.code(0)}",
+                headers={"Authorization": f"Bearer {chain.key}"},
+            )
             assert api.status_code == 503, api.text  # not a 500: the client may retry
             await asyncio.sleep(2)
     assert await kafka.committed(GROUPS) == committed, "an offset moved while nothing could be stored"
@@ -255,6 +274,9 @@ async def batch_retries(stack: Stack) -> dict[str, float]:
     async with httpx.AsyncClient(timeout=5) as http:
         for service in SERVICES:
             text = (await http.get(f"{stack.url(service)}/metrics")).text
-            counts[service] = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                                  if line.startswith("perkstream_batch_retries_total{"))
+            counts[service] = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("perkstream_batch_retries_total{")
+            )
     return counts

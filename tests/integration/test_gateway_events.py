@@ -38,8 +38,9 @@ async def on_topic(kafka: Kafka, topic: str, chain: Chain, marker: str) -> list[
     return await kafka.read_to_end(topic, of_chain(chain))
 
 
-async def test_events_posted_over_http_are_applied_like_kafka_ones(gateway: str, chain: Chain, kafka: Kafka,
-                                                                   db: asyncpg.Pool) -> None:
+async def test_events_posted_over_http_are_applied_like_kafka_ones(
+    gateway: str, chain: Chain, kafka: Kafka, db: asyncpg.Pool
+) -> None:
     type_id = (await create_type(chain))["id"]
     sold = sale(chain, type_id, "7001")
     del sold["chain_id"]  # the chain is the key's: a booking system may leave it out
@@ -59,15 +60,19 @@ async def test_events_posted_over_http_are_applied_like_kafka_ones(gateway: str,
     assert deducted["_headers"].get("traceparent") == TRACEPARENT  # followed across services
 
 
-async def test_the_same_event_twice_is_answered_alike_and_published_once(gateway: str, chain: Chain, kafka: Kafka,
-                                                                        db: asyncpg.Pool) -> None:
+async def test_the_same_event_twice_is_answered_alike_and_published_once(
+    gateway: str, chain: Chain, kafka: Kafka, db: asyncpg.Pool
+) -> None:
     visit = paid_visit(chain, "7002")
     marker = paid_visit(chain, "7002")
     async with client(gateway, chain, await events_key(db, chain)) as http:
         first = await http.post("/events/visit.paid", json=visit)
         # the same event, formatted otherwise (field order, an amount written "0.00", an unknown field)
-        again = {**dict(reversed(list(visit.items()))), "x-unknown": 1,
-                 "lines": [{**visit["lines"][0], "paid": "0.00"}]}
+        again = {
+            **dict(reversed(list(visit.items()))),
+            "x-unknown": 1,
+            "lines": [{**visit["lines"][0], "paid": "0.00"}],
+        }
         second = await http.post("/events/visit.paid", json=again)
         await http.post("/events/visit.paid", json=marker)
     assert first.status_code == second.status_code == 202, second.text
@@ -78,8 +83,9 @@ async def test_the_same_event_twice_is_answered_alike_and_published_once(gateway
     assert "x-unknown" not in published[0] and published[0]["chain_id"] == chain.id
 
 
-async def test_an_event_id_reused_with_another_payload_is_refused(gateway: str, chain: Chain, kafka: Kafka,
-                                                                  db: asyncpg.Pool) -> None:
+async def test_an_event_id_reused_with_another_payload_is_refused(
+    gateway: str, chain: Chain, kafka: Kafka, db: asyncpg.Pool
+) -> None:
     visit = paid_visit(chain, "7003")
     changed = {**visit, "lines": [{**visit["lines"][0], "sold": "2000"}]}
     marker = paid_visit(chain, "7003")
@@ -89,9 +95,14 @@ async def test_an_event_id_reused_with_another_payload_is_refused(gateway: str, 
         assert r.status_code == 409, r.text
         assert (r.json()["error"], r.json()["field"]) == ("event_id_reused", "event_id")
         # the same id on another topic is another event too
-        other = await http.post("/events/visit.status_arrived", json={
-            **{k: visit[k] for k in ("event_id", "occurred_at", "location_id", "visit_id", "client")},
-            "scheduled_at": visit["occurred_at"], "services": []})
+        other = await http.post(
+            "/events/visit.status_arrived",
+            json={
+                **{k: visit[k] for k in ("event_id", "occurred_at", "location_id", "visit_id", "client")},
+                "scheduled_at": visit["occurred_at"],
+                "services": [],
+            },
+        )
         assert other.status_code == 409, other.text
         await http.post("/events/visit.paid", json=marker)
     published = await on_topic(kafka, topics.VISIT_PAID, chain, marker["event_id"])
@@ -120,27 +131,39 @@ async def test_the_chain_is_the_keys_never_the_bodys(gateway: str, chain: Chain,
         assert (await http.post("/events/visit.paid", json=visit)).status_code == 404
 
 
-async def test_a_batch_is_all_or_none_and_names_the_field_at_fault(gateway: str, chain: Chain, kafka: Kafka,
-                                                                  db: asyncpg.Pool) -> None:
+async def test_a_batch_is_all_or_none_and_names_the_field_at_fault(
+    gateway: str, chain: Chain, kafka: Kafka, db: asyncpg.Pool
+) -> None:
     visits = [paid_visit(chain, "7005") for _ in range(3)]
     bad = {**visits[1], "lines": [{**visits[1]["lines"][0], "quantity": 0}]}
     marker = paid_visit(chain, "7005")
     async with client(gateway, chain, await events_key(db, chain)) as http:
-        r = await http.post("/events", json={"events": [
-            {"topic": "visit.paid", "event": visits[0]}, {"topic": "visit.paid", "event": bad}]})
+        r = await http.post(
+            "/events",
+            json={"events": [{"topic": "visit.paid", "event": visits[0]}, {"topic": "visit.paid", "event": bad}]},
+        )
         assert r.status_code == 422, r.text
         assert [f["field"] for f in r.json()["fields"]] == ["events.1.event.lines.0.quantity"]
-        r = await http.post("/events", json={"events": [
-            {"topic": "visit.paid", "event": visits[0]},
-            {"topic": "visit.paid", "event": {**visits[2], "event_id": visits[0]["event_id"]}}]})
+        r = await http.post(
+            "/events",
+            json={
+                "events": [
+                    {"topic": "visit.paid", "event": visits[0]},
+                    {"topic": "visit.paid", "event": {**visits[2], "event_id": visits[0]["event_id"]}},
+                ]
+            },
+        )
         assert (r.status_code, r.json()["field"]) == (409, "events.1.event.event_id"), r.text
-        r = await http.post("/events", json={"events": [{"topic": "visit.paid", "event": v}
-                                                        for v in (*visits, visits[0])]})
+        r = await http.post(
+            "/events", json={"events": [{"topic": "visit.paid", "event": v} for v in (*visits, visits[0])]}
+        )
         assert r.status_code == 202, r.text
         assert (r.json()["accepted"], r.json()["duplicate"]) == (3, 1)
         assert [e["status"] for e in r.json()["events"]] == ["accepted"] * 3 + ["duplicate"]
-        r = await http.post("/events", json={"events": [{"topic": "visit.paid", "event": visits[2]},
-                                                        {"topic": "visit.paid", "event": marker}]})
+        r = await http.post(
+            "/events",
+            json={"events": [{"topic": "visit.paid", "event": visits[2]}, {"topic": "visit.paid", "event": marker}]},
+        )
         assert [e["status"] for e in r.json()["events"]] == ["duplicate", "accepted"], r.text
     published = await on_topic(kafka, topics.VISIT_PAID, chain, marker["event_id"])
     assert [m["event_id"] for m in published] == [v["event_id"] for v in (*visits, marker)]

@@ -47,9 +47,11 @@ def at(minutes: int) -> datetime:
 
 async def applied(gateway: str, chain: Chain, connection_id: str, count: int) -> list[dict[str, Any]]:
     """Every delivery of the connection, once `count` of them are done (none pending or waiting)."""
-    return await eventually(lambda: deliveries(gateway, chain, connection_id),
-                            lambda ds: len(ds) >= count and all(d["state"] not in ("pending", "waiting") for d in ds),
-                            what=f"{count} deliveries applied")
+    return await eventually(
+        lambda: deliveries(gateway, chain, connection_id),
+        lambda ds: len(ds) >= count and all(d["state"] not in ("pending", "waiting") for d in ds),
+        what=f"{count} deliveries applied",
+    )
 
 
 async def on_topic(kafka: Kafka, topic: str, chain: Chain, marker_visit: str) -> list[dict[str, Any]]:
@@ -57,13 +59,18 @@ async def on_topic(kafka: Kafka, topic: str, chain: Chain, marker_visit: str) ->
     return await kafka.read_to_end(topic, of_chain(chain))
 
 
-async def test_a_records_lifecycle_gives_one_arrived_and_one_paid(gateway: str, chain: Chain, kafka: Kafka,
-                                                                   standin: BookingApiStandIn) -> None:
+async def test_a_records_lifecycle_gives_one_arrived_and_one_paid(
+    gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn
+) -> None:
     cid, secret = await connect(gateway, chain, standin)
     rid, marker = new_id(), new_id()
-    lifecycle = [record(rid, at(0), status="create"), record(rid, at(1), attendance=2),
-                 *[record(rid, at(2), attendance=1)] * 4,  # the sender repeats an update (4x seen)
-                 record(rid, at(3), attendance=1, paid=1), record(rid, at(3), attendance=1, paid=1)]
+    lifecycle = [
+        record(rid, at(0), status="create"),
+        record(rid, at(1), attendance=2),
+        *[record(rid, at(2), attendance=1)] * 4,  # the sender repeats an update (4x seen)
+        record(rid, at(3), attendance=1, paid=1),
+        record(rid, at(3), attendance=1, paid=1),
+    ]
     for body in lifecycle:
         r = await deliver(gateway, cid, secret, body)
         assert r.status_code == 200, r.text
@@ -77,8 +84,14 @@ async def test_a_records_lifecycle_gives_one_arrived_and_one_paid(gateway: str, 
     assert visit["client"] == {"id": "169711586", "phone": "+77770220606", "name": "Вячослав"}
     [line] = visit["lines"]
     assert {k: line[k] for k in ("kind", "item_id", "category_id", "quantity", "sold", "paid", "membership")} == {
-        "kind": "service", "item_id": str(SERVICE), "category_id": "7001", "quantity": 1, "sold": "4000.00",
-        "paid": "4000.00", "membership": None}
+        "kind": "service",
+        "item_id": str(SERVICE),
+        "category_id": "7001",
+        "quantity": 1,
+        "sold": "4000.00",
+        "paid": "4000.00",
+        "membership": None,
+    }
     assert visit["event_id"] == f"altegio:{COMPANY}:record:{rid}:paid" and visit["location_id"] == "loc-1"
     # create, confirmed, arrived (4 sendings: stored once), paid (twice: once), the marker's
     states = [d["state"] for d in await applied(gateway, chain, cid, 5)]
@@ -87,11 +100,16 @@ async def test_a_records_lifecycle_gives_one_arrived_and_one_paid(gateway: str, 
 
 
 async def test_paid_before_arrived_gives_both_once_and_an_older_update_changes_nothing(
-        gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn) -> None:
+    gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn
+) -> None:
     cid, secret = await connect(gateway, chain, standin)
     rid, marker = new_id(), new_id()
-    for body in (record(rid, at(5), paid=1), record(rid, at(2), attendance=1),  # older: overtaken
-                 record(rid, at(6), attendance=1, paid=1), record(marker, at(7), attendance=1, paid=1)):
+    for body in (
+        record(rid, at(5), paid=1),
+        record(rid, at(2), attendance=1),  # older: overtaken
+        record(rid, at(6), attendance=1, paid=1),
+        record(marker, at(7), attendance=1, paid=1),
+    ):
         assert (await deliver(gateway, cid, secret, body)).status_code == 200
     arrived = await on_topic(kafka, topics.VISIT_ARRIVED, chain, str(marker))
     paid = await on_topic(kafka, topics.VISIT_PAID, chain, str(marker))
@@ -102,7 +120,8 @@ async def test_paid_before_arrived_gives_both_once_and_an_older_update_changes_n
 
 
 async def test_a_no_show_deducts_through_the_policy_and_a_delete_cancels(
-        gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn) -> None:
+    gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn
+) -> None:
     type_id = (await create_type(chain, services=MASSAGE))["id"]
     client = {"id": "169711586", "phone": "+77770220606", "name": "V"}
     await kafka.publish(topics.MEMBERSHIP_SOLD, sale(chain, type_id, "5501", client=client), key=client["id"])
@@ -122,15 +141,26 @@ async def test_a_no_show_deducts_through_the_policy_and_a_delete_cancels(
 
 
 async def test_a_membership_sold_and_used_at_altegio_ends_as_the_native_visit(
-        gateway: str, chain: Chain, kafka: Kafka, db: asyncpg.Pool, standin: BookingApiStandIn) -> None:
+    gateway: str, chain: Chain, kafka: Kafka, db: asyncpg.Pool, standin: BookingApiStandIn
+) -> None:
     native = await new_chain(chain.stack, db)
     types = [(await create_type(c, services=MASSAGE))["id"] for c in (chain, native)]
     good, sale_id, rid = new_id(), new_id(), new_id()
     standin.goods[good] = {"good_id": good, "title": "Massage x10", "loyalty_abonement_type_id": 896}
-    standin.abonements["77770220606"] = [{"id": 901, "number": 4567, "created_date": 1630064891,
-                                          "type": {"id": 896, "title": "Massage x10"}}]
-    standin.visits[(rid, rid + 1)] = [{"id": 1, "type_id": 9, "abonement_id": 901, "item_id": SERVICE,
-                                       "item_record_id": rid, "salon_group_id": 279982, "amount": 1}]
+    standin.abonements["77770220606"] = [
+        {"id": 901, "number": 4567, "created_date": 1630064891, "type": {"id": 896, "title": "Massage x10"}}
+    ]
+    standin.visits[(rid, rid + 1)] = [
+        {
+            "id": 1,
+            "type_id": 9,
+            "abonement_id": 901,
+            "item_id": SERVICE,
+            "item_record_id": rid,
+            "salon_group_id": 279982,
+            "amount": 1,
+        }
+    ]
     cid, secret = await connect(gateway, chain, standin, membership_types={"896": types[0]})
     assert (await deliver(gateway, cid, secret, goods_sale(sale_id, good, at(0), cost=8000))).status_code == 200
     await membership_eventually(chain, "4567", lambda m: m["visits_left"] == 10)
@@ -138,13 +168,18 @@ async def test_a_membership_sold_and_used_at_altegio_ends_as_the_native_visit(
     webhook = await membership_eventually(chain, "4567", lambda m: m["visits_left"] == 9)
     # the same visit, published natively by a booking system that speaks our contract
     client = {"id": "169711586", "phone": "+77770220606", "name": "Вячослав"}
-    await kafka.publish(topics.MEMBERSHIP_SOLD, sale(native, types[1], "4567", client=client, price="8000"),
-                        key=client["id"])
+    await kafka.publish(
+        topics.MEMBERSHIP_SOLD, sale(native, types[1], "4567", client=client, price="8000"), key=client["id"]
+    )
     await membership_eventually(native, "4567", lambda m: m["visits_left"] == 10)
     visit = paid_visit(native, "4567", service=str(SERVICE), client=client)
     visit["lines"][0].update(sold="4000", paid="4000", category_id="7001")
-    arrived = native.event(visit_id=visit["visit_id"], client=client, scheduled_at=visit["occurred_at"],
-                           services=[{"service_id": str(SERVICE)}])
+    arrived = native.event(
+        visit_id=visit["visit_id"],
+        client=client,
+        scheduled_at=visit["occurred_at"],
+        services=[{"service_id": str(SERVICE)}],
+    )
     await kafka.publish(topics.VISIT_ARRIVED, arrived, key=client["id"])  # the webhook's record was arrived too
     await kafka.publish(topics.VISIT_PAID, visit, key=client["id"])
     natively = await membership_eventually(native, "4567", lambda m: m["visits_left"] == 9)
@@ -154,24 +189,28 @@ async def test_a_membership_sold_and_used_at_altegio_ends_as_the_native_visit(
     texts = []
     for c in (chain, native):
         async with c.client("notifications") as http:
-            found = await eventually(lambda http=http: http.get("/notifications", params={"client_id": client["id"]}),
-                                     lambda r: any(n["type"] == "membership.deducted" for n in r.json()),
-                                     what="the deduction's SMS")
+            found = await eventually(
+                lambda http=http: http.get("/notifications", params={"client_id": client["id"]}),
+                lambda r: any(n["type"] == "membership.deducted" for n in r.json()),
+                what="the deduction's SMS",
+            )
         texts.append(sorted((n["type"], n["recipient"], n["text"]) for n in found.json()))
     assert texts[0] == texts[1]
     stats = []
     for c in (chain, native):  # the client's loyalty statistics: the same visit, the same sums
         async with c.client("loyalty") as http:
-            found = await eventually(lambda http=http: http.get(f"/clients/{client['id']}/loyalty",
-                                                                params={"location_id": "loc-1"}),
-                                     lambda r: r.status_code == 200 and r.json()["paid"] not in ("0", "0.00"),
-                                     what="the visit in the client's loyalty statistics")
+            found = await eventually(
+                lambda http=http: http.get(f"/clients/{client['id']}/loyalty", params={"location_id": "loc-1"}),
+                lambda r: r.status_code == 200 and r.json()["paid"] not in ("0", "0.00"),
+                what="the visit in the client's loyalty statistics",
+            )
         stats.append({k: found.json()[k] for k in ("sold", "paid", "visits", "discount_percent", "level")})
     assert stats[0] == stats[1]
 
 
 async def test_secrets_are_checked_and_an_unknown_company_is_kept_then_replayed(
-        gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn) -> None:
+    gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn
+) -> None:
     cid, secret = await connect(gateway, chain, standin)
     rid = new_id()
     body = record(rid, at(0), attendance=1, company=999001)
@@ -181,14 +220,22 @@ async def test_secrets_are_checked_and_an_unknown_company_is_kept_then_replayed(
         assert r.status_code == 403
         r = await http.post(f"{gateway}/v1/webhooks/{cid}", json=body, headers={"Authorization": f"Bearer {secret}"})
         assert r.status_code == 200, r.text
-    [kept] = await eventually(lambda: deliveries(gateway, chain, cid, "kept"), lambda ds: len(ds) == 1,
-                              what="the delivery kept")
+    [kept] = await eventually(
+        lambda: deliveries(gateway, chain, cid, "kept"), lambda ds: len(ds) == 1, what="the delivery kept"
+    )
     assert kept["reason"].startswith("unknown_company") and kept["company_id"] == 999001
-    async with httpx.AsyncClient(base_url=f"{gateway}/v1/chains/{chain.id}", timeout=10,
-                                 headers={"Authorization": f"Bearer {chain.key}"}) as http:
-        r = await http.patch(f"/connections/{cid}", json={"locations": [
-            {"company_id": COMPANY, "location_id": "loc-1", "time_zone": "Asia/Almaty"},
-            {"company_id": 999001, "location_id": "loc-2", "time_zone": "Asia/Almaty"}]})
+    async with httpx.AsyncClient(
+        base_url=f"{gateway}/v1/chains/{chain.id}", timeout=10, headers={"Authorization": f"Bearer {chain.key}"}
+    ) as http:
+        r = await http.patch(
+            f"/connections/{cid}",
+            json={
+                "locations": [
+                    {"company_id": COMPANY, "location_id": "loc-1", "time_zone": "Asia/Almaty"},
+                    {"company_id": 999001, "location_id": "loc-2", "time_zone": "Asia/Almaty"},
+                ]
+            },
+        )
         assert r.status_code == 200, r.text
         assert "user_token" not in r.json() and "secret" not in r.json()
         r = await http.post(f"/connections/{cid}/deliveries/replay", json={"states": ["kept"]})
@@ -198,13 +245,17 @@ async def test_secrets_are_checked_and_an_unknown_company_is_kept_then_replayed(
 
 
 async def test_the_api_down_the_paid_visit_waits_and_is_applied_when_it_is_back(
-        gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn) -> None:
+    gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn
+) -> None:
     cid, secret = await connect(gateway, chain, standin)
     rid = new_id()
     standin.down = True
     assert (await deliver(gateway, cid, secret, record(rid, at(0), attendance=1, paid=1))).status_code == 200
-    [waiting] = await eventually(lambda: deliveries(gateway, chain, cid, "waiting"), lambda ds: len(ds) == 1,
-                                 what="the delivery waiting for the API")
+    [waiting] = await eventually(
+        lambda: deliveries(gateway, chain, cid, "waiting"),
+        lambda ds: len(ds) == 1,
+        what="the delivery waiting for the API",
+    )
     assert waiting["reason"].startswith("api_down")
     await kafka.read(topics.VISIT_ARRIVED, of_chain(chain, visit_id=str(rid)))  # what needs no API went out
     standin.down = False
@@ -214,18 +265,29 @@ async def test_the_api_down_the_paid_visit_waits_and_is_applied_when_it_is_back(
     assert done["state"] == "applied" and done["attempts"] >= 1
 
 
-async def test_each_real_payload_gives_what_the_mapping_says(gateway: str, chain: Chain, kafka: Kafka,
-                                                             standin: BookingApiStandIn) -> None:
+async def test_each_real_payload_gives_what_the_mapping_says(
+    gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn
+) -> None:
     """The five real payloads as captured, their companies mapped to our locations."""
-    payloads = {name: real(name) for name in (
-        "altegio_record_update_arrived_paid.json", "altegio_client_update.json",
-        "yclients_record_update_waiting_unpaid.json", "yclients_goods_operations_sale_with_client.json",
-        "yclients_finances_operation_create.json")}
+    payloads = {
+        name: real(name)
+        for name in (
+            "altegio_record_update_arrived_paid.json",
+            "altegio_client_update.json",
+            "yclients_record_update_waiting_unpaid.json",
+            "yclients_goods_operations_sale_with_client.json",
+            "yclients_finances_operation_create.json",
+        )
+    }
     companies = sorted({p["company_id"] for p in payloads.values()})
     standin.goods[12911618] = {"good_id": 12911618, "loyalty_abonement_type_id": 0}  # a product, not a membership
     standin.services[6137968] = {"id": 6137968, "category_id": 7002}
-    cid, secret = await connect(gateway, chain, standin, locations=[
-        {"company_id": c, "location_id": f"loc-{c}", "time_zone": "Europe/Moscow"} for c in companies])
+    cid, secret = await connect(
+        gateway,
+        chain,
+        standin,
+        locations=[{"company_id": c, "location_id": f"loc-{c}", "time_zone": "Europe/Moscow"} for c in companies],
+    )
     for body in payloads.values():
         assert (await deliver(gateway, cid, secret, body)).status_code == 200
     done = {d["resource"] + ":" + str(d["resource_id"]): d for d in await applied(gateway, chain, cid, 5)}
@@ -241,39 +303,46 @@ async def test_each_real_payload_gives_what_the_mapping_says(gateway: str, chain
     assert paid["lines"][0]["sold"] == "4000.00"
 
 
-async def test_a_burst_of_deliveries_is_stored_and_applied(gateway: str, chain: Chain,
-                                                           standin: BookingApiStandIn) -> None:
+async def test_a_burst_of_deliveries_is_stored_and_applied(
+    gateway: str, chain: Chain, standin: BookingApiStandIn
+) -> None:
     cid, secret = await connect(gateway, chain, standin)
     bodies = [record(new_id(), at(0), attendance=2) for _ in range(300)]
     async with httpx.AsyncClient(timeout=30) as http:
-        answers = await asyncio.gather(*(http.post(f"{gateway}/v1/webhooks/{cid}", params={"secret": secret},
-                                                   json=b) for b in bodies))
+        answers = await asyncio.gather(
+            *(http.post(f"{gateway}/v1/webhooks/{cid}", params={"secret": secret}, json=b) for b in bodies)
+        )
     assert [r.status_code for r in answers] == [200] * len(bodies)
     done = await applied(gateway, chain, cid, len(bodies))
     assert len(done) == len(bodies) and {d["reason"].split(":")[0] for d in done} == {"no_change"}
 
 
-async def test_a_backfill_reads_back_what_the_sender_never_retried(gateway: str, chain: Chain, kafka: Kafka,
-                                                                  standin: BookingApiStandIn) -> None:
+async def test_a_backfill_reads_back_what_the_sender_never_retried(
+    gateway: str, chain: Chain, kafka: Kafka, standin: BookingApiStandIn
+) -> None:
     cid, secret = await connect(gateway, chain, standin)
     seen, missed = new_id(), new_id()
     delivered = record(seen, at(0), attendance=1)
     assert (await deliver(gateway, cid, secret, delivered)).status_code == 200
     # their API lists both records: the one we had as a webhook, and one whose webhook never came
     standin.records[COMPANY] = [delivered["data"], record(missed, at(1), attendance=1)["data"]]
-    async with httpx.AsyncClient(base_url=f"{gateway}/v1/chains/{chain.id}", timeout=30,
-                                 headers={"Authorization": f"Bearer {chain.key}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=f"{gateway}/v1/chains/{chain.id}", timeout=30, headers={"Authorization": f"Bearer {chain.key}"}
+    ) as http:
         now = datetime.now(UTC)
-        r = await http.post(f"/connections/{cid}/backfill",
-                            json={"from": (now - timedelta(days=1)).isoformat(), "to": now.isoformat()})
+        r = await http.post(
+            f"/connections/{cid}/backfill", json={"from": (now - timedelta(days=1)).isoformat(), "to": now.isoformat()}
+        )
         assert r.status_code == 200, r.text
         assert r.json() == {"records": 2, "stored": 1}  # the webhook it had is the same delivery
-        r = await http.post(f"/connections/{cid}/backfill",
-                            json={"from": (now - timedelta(days=40)).isoformat(), "to": now.isoformat()})
+        r = await http.post(
+            f"/connections/{cid}/backfill", json={"from": (now - timedelta(days=40)).isoformat(), "to": now.isoformat()}
+        )
         assert (r.status_code, r.json()["field"]) == (422, "to")
         standin.down = True
-        r = await http.post(f"/connections/{cid}/backfill",
-                            json={"from": (now - timedelta(days=1)).isoformat(), "to": now.isoformat()})
+        r = await http.post(
+            f"/connections/{cid}/backfill", json={"from": (now - timedelta(days=1)).isoformat(), "to": now.isoformat()}
+        )
         assert (r.status_code, r.json()["error"]) == (503, "booking_api_unavailable")
     arrived = await on_topic(kafka, topics.VISIT_ARRIVED, chain, str(missed))
     assert sorted(m["visit_id"] for m in arrived) == sorted([str(seen), str(missed)])

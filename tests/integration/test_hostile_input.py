@@ -81,10 +81,11 @@ VISITS = [topics.VISIT_PAID, topics.VISIT_ARRIVED, topics.VISIT_NO_SHOW, topics.
 # applies every other one at the bounds).
 REFUSED_AT_BOUNDS = {
     (topics.VISIT_PAID, "at_bounds:longest_texts", "perkstream.inventory"):  # a product it does not have
-        Expected("processing failed: ValueError: ", "lines.1.item_id"),
+    Expected("processing failed: ValueError: ", "lines.1.item_id"),
     # points spent (bonus_spent at its largest) by a visit without a card: loyalty's rule
-    (topics.VISIT_PAID, "at_bounds:largest_numbers", "perkstream.loyalty"):
-        Expected("processing failed: ValueError: bonus_spent: points spent without a loyalty_card_id"),
+    (topics.VISIT_PAID, "at_bounds:largest_numbers", "perkstream.loyalty"): Expected(
+        "processing failed: ValueError: bonus_spent: points spent without a loyalty_card_id"
+    ),
 }
 # Once findings of this suite, now refused by the model (tests/unit/test_inbound_bounds.py): a time whose
 # instant is before year 1 in UTC ("0001-01-01T00:00:00+14:00"), which loyalty and notifications could not
@@ -122,18 +123,31 @@ async def test_every_kind_of_bad_message_is_dead_lettered_with_its_reason_and_ev
     random_bad = {topic: generator.many(shape, BAD_PER_TOPIC) for topic, shape in by_topic.items()}
     random_bad[topics.VISIT_PAID].append(generator.near_the_limit(by_topic[topics.VISIT_PAID], "client.name"))
     extreme = xenas(chain, t["id"], [])
-    more = {topic: extremes(generator, shape, extreme[topic]) for topic, shape in by_topic.items()
-            if topic != topics.NOTIFICATION_DELIVERY}
+    more = {
+        topic: extremes(generator, shape, extreme[topic])
+        for topic, shape in by_topic.items()
+        if topic != topics.NOTIFICATION_DELIVERY
+    }
     keys = {other.id: OTTO["id"]}
 
     # 1. Sales (ours, Xena's two, the other chain's), among the bad sales and half the random bad visits.
     sales = [sale(chain, t["id"], f"G-{i}", client=HILDA) for i in range(SALES)]
     sales += [sale(chain, t["id"], code, client=XENA) for code in ("SLOW-1", "X-1")]
     theirs: dict[str, list[dict[str, Any]]] = {
-        topics.MEMBERSHIP_SOLD: [sale(other, their_type["id"], f"O-{i}", client=OTTO) for i in range(THEIR_SALES)]}
-    await play(kafka, interleaved(rng, [(topics.MEMBERSHIP_SOLD, s) for s in sales + theirs[topics.MEMBERSHIP_SOLD]],
-                                  random_bad[topics.MEMBERSHIP_SOLD] + more[topics.MEMBERSHIP_SOLD]
-                                  + [b for v in VISITS for b in random_bad[v][::2]]), HILDA["id"], keys)
+        topics.MEMBERSHIP_SOLD: [sale(other, their_type["id"], f"O-{i}", client=OTTO) for i in range(THEIR_SALES)]
+    }
+    await play(
+        kafka,
+        interleaved(
+            rng,
+            [(topics.MEMBERSHIP_SOLD, s) for s in sales + theirs[topics.MEMBERSHIP_SOLD]],
+            random_bad[topics.MEMBERSHIP_SOLD]
+            + more[topics.MEMBERSHIP_SOLD]
+            + [b for v in VISITS for b in random_bad[v][::2]],
+        ),
+        HILDA["id"],
+        keys,
+    )
     for s in sales:
         await membership_eventually(chain, s["code"], lambda m: True, timeout=90)
     for s in theirs[topics.MEMBERSHIP_SOLD]:
@@ -149,40 +163,80 @@ async def test_every_kind_of_bad_message_is_dead_lettered_with_its_reason_and_ev
         topics.VISIT_NO_SHOW: [status(chain) for _ in range(STATUSES)],
         topics.VISIT_CANCELLED: [status(chain, cancelled_at=now_iso()) for _ in range(STATUSES)],
     }
-    theirs[topics.VISIT_PAID] = [paid(other, f"O-{i % THEIR_SALES}", client=OTTO, lines=[
-        {"kind": "service", "item_id": "svc-massage", "quantity": 1, "sold": "1000", "paid": "0",
-         "membership": {"code": f"O-{i % THEIR_SALES}"}}]) for i in range(THEIR_PAID)]
+    theirs[topics.VISIT_PAID] = [
+        paid(
+            other,
+            f"O-{i % THEIR_SALES}",
+            client=OTTO,
+            lines=[
+                {
+                    "kind": "service",
+                    "item_id": "svc-massage",
+                    "quantity": 1,
+                    "sold": "1000",
+                    "paid": "0",
+                    "membership": {"code": f"O-{i % THEIR_SALES}"},
+                }
+            ],
+        )
+        for i in range(THEIR_PAID)
+    ]
     theirs[topics.VISIT_ARRIVED] = [status(other, "O-0", client=OTTO) for _ in range(THEIR_STATUSES)]
     overran = Expected(f"timeout: took longer than {RECORD_SECONDS:g} s, {RECORD_ATTEMPTS} attempts")
-    slow = generator.slow(by_topic[topics.VISIT_PAID], xena_paid(chain, t["id"], "SLOW-1"),
-                          {"perkstream.memberships": overran})
+    slow = generator.slow(
+        by_topic[topics.VISIT_PAID], xena_paid(chain, t["id"], "SLOW-1"), {"perkstream.memberships": overran}
+    )
     reused = [generator.reused(by_topic[topics.MEMBERSHIP_SOLD], sales[1], {"code": "RU-1"})]
     async with membership_row_held(stack, chain, "SLOW-1"):
         steps = [(topic, g) for topic, gs in goods.items() if topic in VISITS for g in gs]
         steps += [(topic, g) for topic, gs in theirs.items() if topic in VISITS for g in gs]
-        await play(kafka, interleaved(rng, steps, [b for v in VISITS for b in random_bad[v][1::2] + more[v]]
-                                      + [slow, *reused]), HILDA["id"], keys)
+        await play(
+            kafka,
+            interleaved(rng, steps, [b for v in VISITS for b in random_bad[v][1::2] + more[v]] + [slow, *reused]),
+            HILDA["id"],
+            keys,
+        )
         # Every good visit's bottle sold (exactly those: checked once every dead letter is accounted for).
-        await eventually(lambda: balances(chain), lambda b: int(b[("st-h", "prod-oil")]) <= STOCK - PAID,
-                         timeout=60, what="the good visits' stock")
+        await eventually(
+            lambda: balances(chain),
+            lambda b: int(b[("st-h", "prod-oil")]) <= STOCK - PAID,
+            timeout=60,
+            what="the good visits' stock",
+        )
         # Memberships gives up on the slow visit (after its attempts), and goes on.
-        await read_raw(kafka, topics.dlq(topics.VISIT_PAID),
-                       lambda r: r.header(hostile.MARKER) == case_of(chain, slow.n), until=bool, timeout=180)
+        await read_raw(
+            kafka,
+            topics.dlq(topics.VISIT_PAID),
+            lambda r: r.header(hostile.MARKER) == case_of(chain, slow.n),
+            until=bool,
+            timeout=180,
+        )
     print(f"visits applied, the slow one refused: {time.monotonic() - started:.1f}s")
 
     # 3. Receipts for some of the deductions' SMS, among the bad receipts; visits reusing event ids.
     # (At least) every good visit's SMS sent: none more is proven with the memberships' visits left, below.
-    sms = await notices_eventually(chain, lambda ns: sum(n["published_at"] is not None for n in ns) >= PAID,
-                                   what="the SMS of every deduction", type="membership.deducted",
-                                   client_id=HILDA["id"], limit=1000)
+    sms = await notices_eventually(
+        chain,
+        lambda ns: sum(n["published_at"] is not None for n in ns) >= PAID,
+        what="the SMS of every deduction",
+        type="membership.deducted",
+        client_id=HILDA["id"],
+        limit=1000,
+    )
     delivered = sorted(n["id"] for n in sms)[:RECEIPTS]
     goods[topics.NOTIFICATION_DELIVERY] = [receipt(chain, n) for n in delivered]
     failing = xenas(chain, t["id"], sorted(n["id"] for n in sms)[RECEIPTS:])[topics.NOTIFICATION_DELIVERY]
     more[topics.NOTIFICATION_DELIVERY] = extremes(generator, by_topic[topics.NOTIFICATION_DELIVERY], failing)
     reused += [generator.reused(by_topic[v], goods[v][0], {"visit_id": f"v-reused-{i}"}) for i, v in enumerate(VISITS)]
-    await play(kafka, interleaved(rng, [(topics.NOTIFICATION_DELIVERY, r) for r in goods[topics.NOTIFICATION_DELIVERY]],
-                                  random_bad[topics.NOTIFICATION_DELIVERY] + more[topics.NOTIFICATION_DELIVERY]
-                                  + reused[1:]), HILDA["id"])
+    await play(
+        kafka,
+        interleaved(
+            rng,
+            [(topics.NOTIFICATION_DELIVERY, r) for r in goods[topics.NOTIFICATION_DELIVERY]],
+            random_bad[topics.NOTIFICATION_DELIVERY] + more[topics.NOTIFICATION_DELIVERY] + reused[1:],
+        ),
+        HILDA["id"],
+    )
     await end_markers(kafka, chain, HILDA["id"])
     print(f"everything published: {time.monotonic() - started:.1f}s")
 
@@ -207,8 +261,9 @@ async def test_every_kind_of_bad_message_is_dead_lettered_with_its_reason_and_ev
             letters = by_case.pop(case_of(chain, h.n), [])
             problems += problems_with(h, letters)
             checked += len(letters)
-        problems += [f"{topic}: dead letters of no known case: {error_of(d)[:200]}" for ds in by_case.values()
-                     for d in ds]
+        problems += [
+            f"{topic}: dead letters of no known case: {error_of(d)[:200]}" for ds in by_case.values() for d in ds
+        ]
     print(f"dead letters read: {time.monotonic() - started:.1f}s")
 
     # Every valid message applied by every group that is to apply it (its event in the group's inbox), and
@@ -221,8 +276,10 @@ async def test_every_kind_of_bad_message_is_dead_lettered_with_its_reason_and_ev
             found = await inbox_events(db, SERVICE_OF_GROUP[group], chain, topic) & (ours | {h.event_id for h in valid})
             if found != applied:
                 kinds = {h.event_id: h.kind for h in valid}
-                problems.append(f"{group} on {topic}: applied but refused {[kinds.get(e) for e in found - applied]}, "
-                                f"not applied {[kinds.get(e, e) for e in applied - found]}")
+                problems.append(
+                    f"{group} on {topic}: applied but refused {[kinds.get(e) for e in found - applied]}, "
+                    f"not applied {[kinds.get(e, e) for e in applied - found]}"
+                )
             if topic in theirs:
                 got = await inbox_events(db, SERVICE_OF_GROUP[group], other, topic)
                 if got != {g["event_id"] for g in theirs[topic]}:
@@ -240,21 +297,32 @@ async def test_every_kind_of_bad_message_is_dead_lettered_with_its_reason_and_ev
     assert (await balances(chain))[("st-h", "prod-oil")] == str(STOCK - PAID)
     stats = await loyalty_eventually(chain, HILDA["id"], lambda s: s["visits"] == STATUSES)
     assert (stats["sold"], stats["paid"]) == (f"{1300 * PAID}.00", f"{300 * PAID}.00")
-    await notices_eventually(chain, lambda ns: {n["id"] for n in ns if n["status"] == "delivered"} == set(delivered),
-                             what="the receipts applied", type="membership.deducted", client_id=HILDA["id"],
-                             limit=1000)
+    await notices_eventually(
+        chain,
+        lambda ns: {n["id"] for n in ns if n["status"] == "delivered"} == set(delivered),
+        what="the receipts applied",
+        type="membership.deducted",
+        client_id=HILDA["id"],
+        limit=1000,
+    )
 
     # Nothing left behind: every group's lag back to zero, every service alive and ready.
-    await eventually(lambda: kafka.lag(sorted(SERVICE_OF_GROUP)), lambda lag: not any(lag.values()), timeout=120,
-                     what="every group's lag at zero")
+    await eventually(
+        lambda: kafka.lag(sorted(SERVICE_OF_GROUP)),
+        lambda lag: not any(lag.values()),
+        timeout=120,
+        what="every group's lag at zero",
+    )
     await all_alive_and_ready(chain.stack)
     every = [h for hs in cases.values() for h in hs]
     at_bounds = [h for h in every if h.family == "at_bounds"]
-    print(f"\n{len(every)} hostile messages, {checked} dead letters; {len(at_bounds)} valid at the bounds "
-          f"({sum(bool(h.by_group) for h in at_bounds)} refused by a group); "
-          f"{sum(map(len, goods.values())) + sum(map(len, theirs.values()))} good ones: "
-          f"{time.monotonic() - started:.1f}s\nfamilies: {Counter(h.family for h in every)}\n"
-          f"kinds: {Counter(h.kind for h in every)}")
+    print(
+        f"\n{len(every)} hostile messages, {checked} dead letters; {len(at_bounds)} valid at the bounds "
+        f"({sum(bool(h.by_group) for h in at_bounds)} refused by a group); "
+        f"{sum(map(len, goods.values())) + sum(map(len, theirs.values()))} good ones: "
+        f"{time.monotonic() - started:.1f}s\nfamilies: {Counter(h.family for h in every)}\n"
+        f"kinds: {Counter(h.kind for h in every)}"
+    )
 
 
 async def test_a_topic_made_before_the_size_limits_gets_them_and_keeps_its_own_settings(stack: Stack) -> None:
@@ -284,8 +352,11 @@ async def test_a_visit_naming_another_chains_membership_card_or_product_changes_
     other_type = await create_type(other)
     sold = await sell(other, kafka, other_type["id"], "X-1", client=HILDA)
     card_type = await create(other, "/card-types", {"name": "Gold", "location_ids": ["loc-1"]})
-    other_card = await create(other, "/cards", {"card_type_id": card_type["id"], "client_id": HILDA["id"],
-                                                "phone": HILDA["phone"], "number": "N-1"})
+    other_card = await create(
+        other,
+        "/cards",
+        {"card_type_id": card_type["id"], "client_id": HILDA["id"], "phone": HILDA["phone"], "number": "N-1"},
+    )
     await storage(other, "st-o")
     await product(other, "prod-o")
     await operation(other, "arrival", "st-o", [{"product_id": "prod-o", "quantity": 10}])
@@ -295,17 +366,48 @@ async def test_a_visit_naming_another_chains_membership_card_or_product_changes_
         return membership, await card(other, other_card["id"]), await balances(other)
 
     before = await snapshot()
-    by_code = chain.event(visit_id="v-x1", client=HILDA, lines=[
-        {"kind": "service", "item_id": "svc-massage", "quantity": 1, "sold": "1000", "paid": "0",
-         "membership": {"code": "X-1"}}])
-    by_id = chain.event(visit_id="v-x2", client=HILDA, lines=[
-        {"kind": "service", "item_id": "svc-massage", "quantity": 1, "sold": "1000", "paid": "0",
-         "membership": {"id": sold["id"]}}])
-    by_card = chain.event(visit_id="v-x3", client=HILDA, loyalty_card_id=other_card["id"], bonus_spent="10",
-                          lines=[{"kind": "service", "item_id": "svc-hair", "quantity": 1, "sold": "100",
-                                  "paid": "90"}])
-    by_product = chain.event(visit_id="v-x4", client=HILDA, lines=[
-        {"kind": "product", "item_id": "prod-o", "storage_id": "st-o", "quantity": 1, "sold": "300", "paid": "300"}])
+    by_code = chain.event(
+        visit_id="v-x1",
+        client=HILDA,
+        lines=[
+            {
+                "kind": "service",
+                "item_id": "svc-massage",
+                "quantity": 1,
+                "sold": "1000",
+                "paid": "0",
+                "membership": {"code": "X-1"},
+            }
+        ],
+    )
+    by_id = chain.event(
+        visit_id="v-x2",
+        client=HILDA,
+        lines=[
+            {
+                "kind": "service",
+                "item_id": "svc-massage",
+                "quantity": 1,
+                "sold": "1000",
+                "paid": "0",
+                "membership": {"id": sold["id"]},
+            }
+        ],
+    )
+    by_card = chain.event(
+        visit_id="v-x3",
+        client=HILDA,
+        loyalty_card_id=other_card["id"],
+        bonus_spent="10",
+        lines=[{"kind": "service", "item_id": "svc-hair", "quantity": 1, "sold": "100", "paid": "90"}],
+    )
+    by_product = chain.event(
+        visit_id="v-x4",
+        client=HILDA,
+        lines=[
+            {"kind": "product", "item_id": "prod-o", "storage_id": "st-o", "quantity": 1, "sold": "300", "paid": "300"}
+        ],
+    )
     by_type = sale(chain, other_type["id"], "X-2", client=HILDA)
     for event in (by_code, by_id, by_card, by_product):
         await kafka.publish(topics.VISIT_PAID, event, key=HILDA["id"])
@@ -313,8 +415,10 @@ async def test_a_visit_naming_another_chains_membership_card_or_product_changes_
 
     # Memberships refuses in our chain: the code (or id) is unknown here, and so is the type.
     rejected = await kafka.read(topics.MEMBERSHIP_DEDUCTION_REJECTED, of_chain(chain), count=2, settle=1)
-    assert sorted((r["visit_id"], r["reason"]) for r in rejected) == [("v-x1", "unknown_code"),
-                                                                      ("v-x2", "unknown_code")]
+    assert sorted((r["visit_id"], r["reason"]) for r in rejected) == [
+        ("v-x1", "unknown_code"),
+        ("v-x2", "unknown_code"),
+    ]
     [issue] = await kafka.read(topics.MEMBERSHIP_ISSUE_REJECTED, of_chain(chain), settle=1)
     assert (issue["sale_id"], issue["reason"]) == (by_type["sale_id"], "unknown_type")
     # Loyalty and inventory dead-letter what names a card or product they do not have in our chain.
@@ -326,5 +430,6 @@ async def test_a_visit_naming_another_chains_membership_card_or_product_changes_
 
     assert await snapshot() == before
     async with other.client("memberships") as http:
-        assert [m["code"] for m in (await http.get("/memberships", params={"client_id": HILDA["id"]})).json()] \
-               == ["X-1"]
+        assert [m["code"] for m in (await http.get("/memberships", params={"client_id": HILDA["id"]})).json()] == [
+            "X-1"
+        ]

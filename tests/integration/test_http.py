@@ -22,8 +22,14 @@ async def test_a_key_of_one_chain_on_another_chains_path_answers_404(
     intruder = Chain(other.id, chain.key, stack)  # chain A's key on chain B's path
     for service in SERVICES:
         async with intruder.client(service) as http:
-            r = await http.get({"memberships": "/membership-types", "loyalty": "/clients/cl-5/loyalty",
-                                "inventory": "/operations", "notifications": "/notifications"}[service])
+            r = await http.get(
+                {
+                    "memberships": "/membership-types",
+                    "loyalty": "/clients/cl-5/loyalty",
+                    "inventory": "/operations",
+                    "notifications": "/notifications",
+                }[service]
+            )
         assert r.status_code == 404, (service, r.text)
 
 
@@ -39,8 +45,9 @@ async def test_a_revoked_key_answers_401(chain: Chain, db: asyncpg.Pool) -> None
     async with chain.client("memberships") as http:
         assert (await http.get("/membership-types")).status_code == 200  # the key works until revoked
     async with db.acquire() as conn:
-        revoked = await conn.execute("UPDATE auth.api_keys SET revoked_at = now() WHERE key_hash = $1",
-                                     auth.hash_key(chain.key))
+        revoked = await conn.execute(
+            "UPDATE auth.api_keys SET revoked_at = now() WHERE key_hash = $1", auth.hash_key(chain.key)
+        )
     assert revoked == "UPDATE 1"
     async with chain.client("memberships") as http:
         r = await http.get("/membership-types")
@@ -49,10 +56,15 @@ async def test_a_revoked_key_answers_401(chain: Chain, db: asyncpg.Pool) -> None
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"price": "12.345"}, "price"), ({"price": 12.5}, "price"), ({"balance": "weird"}, "balance"),
-     ({"validity": {"period": 3, "unit": "fortnight"}}, "validity.unit"),
-     ({"services": [{"service_id": "svc-massage", "visits": -1}]}, "services.0.visits"),
-     ({"total_visits": 3}, "total_visits"), ({"name": ""}, "name")],
+    [
+        ({"price": "12.345"}, "price"),
+        ({"price": 12.5}, "price"),
+        ({"balance": "weird"}, "balance"),
+        ({"validity": {"period": 3, "unit": "fortnight"}}, "validity.unit"),
+        ({"services": [{"service_id": "svc-massage", "visits": -1}]}, "services.0.visits"),
+        ({"total_visits": 3}, "total_visits"),
+        ({"name": ""}, "name"),
+    ],
 )
 async def test_a_bad_body_answers_422_naming_the_field(chain: Chain, change: dict, field: str) -> None:  # type: ignore[type-arg]
     async with chain.client("memberships") as http:
@@ -84,5 +96,4 @@ async def test_every_service_serves_probes_metrics_and_documents(stack: Stack, s
         asyncapi = (await http.get("/asyncapi")).json()
     assert asyncapi["asyncapi"].startswith("3.")
     assert any(op["action"] == "receive" for op in asyncapi["operations"].values())
-    assert all(path.startswith("/v1/chains/{chain_id}/") or not path.startswith("/v1")
-               for path in openapi["paths"])
+    assert all(path.startswith("/v1/chains/{chain_id}/") or not path.startswith("/v1") for path in openapi["paths"])

@@ -20,6 +20,7 @@ answers 2xx at least once, or the seed no longer feeds it and the fuzz has stopp
 The four services are fuzzed at the same time (each run talks to its own service); the figures of each
 (answers per phase, per status) are printed: `pytest -s` shows them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,14 @@ from tests.integration.conftest import ROOT, SERVICES, Chain, Stack, new_chain
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance", "no_database_failure", "statuses_recorded")
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "no_database_failure",
+    "statuses_recorded",
+)
 PHASES = "examples,coverage,fuzzing,stateful"
 # /readyz takes no input, and its 503 says that Kafka or PostgreSQL did not answer it within 2 s: on a loaded
 # machine that happens, and is no handler's bug (test_http.py reads the probes).
@@ -71,10 +78,12 @@ class Run:
         phases = Counter(str(a["phase"]) for a in self.answers)
         total = len(self.answers) or 1
         ok = sum(n for s, n in statuses.items() if 200 <= s < 300)
-        return (f"{self.service}: {len({a['operation'] for a in self.answers})} operations, {len(self.answers)} "
-                f"answers in {self.seconds:.0f} s ({', '.join(f'{p} {n}' for p, n in sorted(phases.items()))}); "
-                f"2xx {ok} ({100 * ok / total:.0f}%), 404 {statuses[404]} ({100 * statuses[404] / total:.0f}%); "
-                f"by status {dict(sorted(statuses.items()))}")
+        return (
+            f"{self.service}: {len({a['operation'] for a in self.answers})} operations, {len(self.answers)} "
+            f"answers in {self.seconds:.0f} s ({', '.join(f'{p} {n}' for p, n in sorted(phases.items()))}); "
+            f"2xx {ok} ({100 * ok / total:.0f}%), 404 {statuses[404]} ({100 * statuses[404] / total:.0f}%); "
+            f"by status {dict(sorted(statuses.items()))}"
+        )
 
     def unreached(self) -> list[str]:
         """The operations of the document that never answered 2xx (or were never sent at all)."""
@@ -88,18 +97,44 @@ async def fuzz(chain: Chain, seeder: fuzz_seed.Seeder, service: str, workdir: Pa
     (workdir / "examples.json").write_text(json.dumps(fuzz_seed.examples(seeder, service, found)))
     async with httpx.AsyncClient(base_url=chain.stack.url(service)) as http:
         document = (await http.get("/openapi.json")).json()
-    operations = {f"{method.upper()} {path}" for path, methods in document["paths"].items() for method in methods
-                  if path != LEFT_OUT}
+    operations = {
+        f"{method.upper()} {path}"
+        for path, methods in document["paths"].items()
+        for method in methods
+        if path != LEFT_OUT
+    }
     answers = workdir / "answers.jsonl"
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.integration.fuzz_hooks", "PYTHONPATH": str(ROOT),
-           "FUZZ_EXAMPLES": str(workdir / "examples.json"), "FUZZ_STATUSES": str(answers)}
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.integration.fuzz_hooks",
+        "PYTHONPATH": str(ROOT),
+        "FUZZ_EXAMPLES": str(workdir / "examples.json"),
+        "FUZZ_STATUSES": str(answers),
+    }
     started = time.monotonic()
     run = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(workdir / "schemathesis.toml"),
-        "run", f"{chain.stack.url(service)}/openapi.json", "--checks", ",".join(CHECKS), "--phases", PHASES,
-        "--exclude-path", LEFT_OUT, "--max-examples", str(EXAMPLES), "--seed", str(SEED),
-        "--generation-database", "none",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=workdir, env=env)
+        str(Path(sys.executable).parent / "schemathesis"),
+        "--config-file",
+        str(workdir / "schemathesis.toml"),
+        "run",
+        f"{chain.stack.url(service)}/openapi.json",
+        "--checks",
+        ",".join(CHECKS),
+        "--phases",
+        PHASES,
+        "--exclude-path",
+        LEFT_OUT,
+        "--max-examples",
+        str(EXAMPLES),
+        "--seed",
+        str(SEED),
+        "--generation-database",
+        "none",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=workdir,
+        env=env,
+    )
     try:
         out, _ = await run.communicate()
     finally:
@@ -107,13 +142,21 @@ async def fuzz(chain: Chain, seeder: fuzz_seed.Seeder, service: str, workdir: Pa
             run.kill()
             await run.wait()
     lines = answers.read_text().splitlines() if answers.exists() else []
-    return Run(service, run.returncode if run.returncode is not None else -1, out.decode(errors="replace"),
-               [json.loads(line) for line in lines], time.monotonic() - started, operations, not found["jobs"])
+    return Run(
+        service,
+        run.returncode if run.returncode is not None else -1,
+        out.decode(errors="replace"),
+        [json.loads(line) for line in lines],
+        time.monotonic() - started,
+        operations,
+        not found["jobs"],
+    )
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def fuzzed(stack: Stack, db: asyncpg.Pool, kafka: Kafka,
-                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, asyncio.Task[Run]]]:
+async def fuzzed(
+    stack: Stack, db: asyncpg.Pool, kafka: Kafka, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[dict[str, asyncio.Task[Run]]]:
     """One seeded chain; the four services fuzzed on it at once (each test awaits its own)."""
     chain = await new_chain(stack, db)
     seeder = await fuzz_seed.seed(chain, kafka)
@@ -126,15 +169,17 @@ async def fuzzed(stack: Stack, db: asyncpg.Pool, kafka: Kafka,
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_no_request_makes_a_service_fail_or_answer_off_its_document(
-        fuzzed: dict[str, asyncio.Task[Run]], service: str) -> None:
+    fuzzed: dict[str, asyncio.Task[Run]], service: str
+) -> None:
     done, _ = await asyncio.wait([fuzzed[service]], timeout=TIMEOUT)
     assert done, f"the fuzz of {service} did not end within {TIMEOUT} s"
     run = fuzzed[service].result()
     print(f"\n{run.figures()}")
     assert run.returncode == 0, run.report[-10000:]
     assert run.answers, f"no answer recorded: were the checks of tests/integration/fuzz_hooks.py loaded?\n{run.report}"
-    assert not run.unreached(), (f"never answered 2xx (the seed no longer feeds them): {run.unreached()}\n"
-                                 f"{run.figures()}")
+    assert not run.unreached(), (
+        f"never answered 2xx (the seed no longer feeds them): {run.unreached()}\n{run.figures()}"
+    )
 
 
 # --- what the fuzz found, pinned ---------------------------------------------------------------------

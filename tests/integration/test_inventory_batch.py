@@ -35,9 +35,16 @@ def paid(chain: Chain, visit_id: str, client: dict[str, Any], *lines: dict[str, 
 
 
 def arrived(chain: Chain, visit_id: str, client: dict[str, Any]) -> Message:
-    return topics.VISIT_ARRIVED, client["id"], chain.event(
-        visit_id=visit_id, client=client, scheduled_at="2026-03-01T10:00:00+00:00",
-        services=[{"service_id": "svc-massage"}])
+    return (
+        topics.VISIT_ARRIVED,
+        client["id"],
+        chain.event(
+            visit_id=visit_id,
+            client=client,
+            scheduled_at="2026-03-01T10:00:00+00:00",
+            services=[{"service_id": "svc-massage"}],
+        ),
+    )
 
 
 async def operations(chain: Chain) -> Counter[tuple[str, str]]:
@@ -46,20 +53,30 @@ async def operations(chain: Chain) -> Counter[tuple[str, str]]:
 
 
 async def operations_eventually(chain: Chain, expected: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
-    return await eventually(lambda: operations(chain), lambda found: all(found[k] >= 1 for k in expected),
-                            what=f"{chain.id}: every visit's operations")
+    return await eventually(
+        lambda: operations(chain),
+        lambda found: all(found[k] >= 1 for k in expected),
+        what=f"{chain.id}: every visit's operations",
+    )
 
 
-async def test_a_batch_of_visits_has_the_effects_of_the_visits_one_at_a_time(stack: Stack, kafka: Kafka,
-                                                                            chain: Chain) -> None:
+async def test_a_batch_of_visits_has_the_effects_of_the_visits_one_at_a_time(
+    stack: Stack, kafka: Kafka, chain: Chain
+) -> None:
     a, b = chain, await new_chain(stack)
     await stocked_salon(a)  # oil 3 (minimum 2) on st-1; lotion 1000 ml, gloves 100 on st-2; a massage: 30 ml + 1
     await stocked_salon(b)
     await post(a, "/locations/loc-1/inventory-settings", {"consumables_on": "paid"}, status=200, method="PUT")
     # b keeps the default: consumables leave when a visit is marked arrived
     gift = await create_type(a, name="Gift massage")
-    membership = {"kind": "membership", "item_id": gift["id"], "quantity": 2, "sold": "16000", "paid": "15999.99",
-                  "code": "auto"}
+    membership = {
+        "kind": "membership",
+        "item_id": gift["id"],
+        "quantity": 2,
+        "sold": "16000",
+        "paid": "15999.99",
+        "code": "auto",
+    }
 
     twice = paid(a, "a-1", ANNA, MASSAGE, OIL)
     again = (twice[0], twice[1], {**twice[2], "event_id": f"{twice[2]['event_id']}-again"})  # paid twice: once
@@ -67,12 +84,25 @@ async def test_a_batch_of_visits_has_the_effects_of_the_visits_one_at_a_time(sta
     remarked = (marked[0], marked[1], {**marked[2], "event_id": f"{marked[2]['event_id']}-again"})
     # Per client (one partition each), the last event is a visit whose effect is awaited below: once it is
     # there, every event before it on its partition has been applied (or found a duplicate).
-    await publish_together(kafka, [
-        twice, paid(b, "b-1", ANNA, OIL), paid(a, "a-2", BEA, MASSAGE, OIL), again,
-        paid(a, "a-3", CLIO, MASSAGE, OIL), paid(b, "b-2", BEA, OIL), paid(a, "a-4", ANNA, MASSAGE, OIL),
-        paid(a, "a-5", BEA, MASSAGE, OIL, membership), paid(b, "b-3", CLIO, OIL), paid(a, "a-6", CLIO, MASSAGE, OIL),
-        marked, arrived(b, "b-2", BEA), remarked, arrived(b, "b-3", ANNA),
-    ])
+    await publish_together(
+        kafka,
+        [
+            twice,
+            paid(b, "b-1", ANNA, OIL),
+            paid(a, "a-2", BEA, MASSAGE, OIL),
+            again,
+            paid(a, "a-3", CLIO, MASSAGE, OIL),
+            paid(b, "b-2", BEA, OIL),
+            paid(a, "a-4", ANNA, MASSAGE, OIL),
+            paid(a, "a-5", BEA, MASSAGE, OIL, membership),
+            paid(b, "b-3", CLIO, OIL),
+            paid(a, "a-6", CLIO, MASSAGE, OIL),
+            marked,
+            arrived(b, "b-2", BEA),
+            remarked,
+            arrived(b, "b-3", ANNA),
+        ],
+    )
 
     # a: six visits each sell an oil and write a massage off on payment; a-5 also sells two memberships
     expected_a = Counter({(f"visit:a-{n}", t): 1 for n in range(1, 7) for t in ("sale", "write_off")})
@@ -84,15 +114,24 @@ async def test_a_batch_of_visits_has_the_effects_of_the_visits_one_at_a_time(sta
         assert {k: n for k, n in ops.items() if k[0].startswith("visit:")} == expected
 
     # Six oils from three, and 6 x (30 ml, 1) in a; three oils and 3 x (30 ml, 1) in b.
-    assert await balances(a) == {("st-1", "prod-oil"): "-3", ("st-2", "prod-lotion"): "820",
-                                 ("st-2", "prod-gloves"): "94"}
-    assert await balances(b) == {("st-1", "prod-oil"): "0", ("st-2", "prod-lotion"): "910",
-                                 ("st-2", "prod-gloves"): "97"}
+    assert await balances(a) == {
+        ("st-1", "prod-oil"): "-3",
+        ("st-2", "prod-lotion"): "820",
+        ("st-2", "prod-gloves"): "94",
+    }
+    assert await balances(b) == {
+        ("st-1", "prod-oil"): "0",
+        ("st-2", "prod-lotion"): "910",
+        ("st-2", "prod-gloves"): "97",
+    }
 
     # Each visit moved the balance the previous one left, whatever their order in the batch.
     def steps(messages: list[dict[str, Any]], product_id: str) -> list[str]:
-        return sorted((m["balance"] for m in messages
-                       if m["product_id"] == product_id and m["source"].startswith("visit:")), key=float, reverse=True)
+        return sorted(
+            (m["balance"] for m in messages if m["product_id"] == product_id and m["source"].startswith("visit:")),
+            key=float,
+            reverse=True,
+        )
 
     # the arrivals' three, then the visits'
     moved_a = await kafka.read(topics.INVENTORY_STOCK_CHANGED, of_chain(a), count=3 + 18, settle=0.5)
@@ -107,12 +146,20 @@ async def test_a_batch_of_visits_has_the_effects_of_the_visits_one_at_a_time(sta
     # The oil fell under its minimum once, below zero once (a); under its minimum once (b).
     low_a = await kafka.read(topics.INVENTORY_STOCK_LOW, of_chain(a), count=2, settle=0.5)
     assert sorted((m["product_id"], m["balance"], m["reason"]) for m in low_a) == [
-        ("prod-oil", "-1", "negative"), ("prod-oil", "1", "below_min_stock")]
+        ("prod-oil", "-1", "negative"),
+        ("prod-oil", "1", "below_min_stock"),
+    ]
     low_b = await kafka.read(topics.INVENTORY_STOCK_LOW, of_chain(b), count=1, settle=0.5)
     assert [(m["product_id"], m["balance"], m["reason"]) for m in low_b] == [("prod-oil", "1", "below_min_stock")]
 
     # Two memberships sold by a-5: one membership.sold per unit, the amount shared out.
-    sold = await kafka.read(topics.MEMBERSHIP_SOLD, lambda m: m.get("chain_id") == a.id
-                            and m["sale_id"].startswith("inventory:visit:a-5:"), count=2, settle=0.5)
+    sold = await kafka.read(
+        topics.MEMBERSHIP_SOLD,
+        lambda m: m.get("chain_id") == a.id and m["sale_id"].startswith("inventory:visit:a-5:"),
+        count=2,
+        settle=0.5,
+    )
     assert sorted((m["sale_id"], m["price"], m["client"]["id"]) for m in sold) == [
-        ("inventory:visit:a-5:2:0", "8000.00", BEA["id"]), ("inventory:visit:a-5:2:1", "7999.99", BEA["id"])]
+        ("inventory:visit:a-5:2:0", "8000.00", BEA["id"]),
+        ("inventory:visit:a-5:2:1", "7999.99", BEA["id"]),
+    ]

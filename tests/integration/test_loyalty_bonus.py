@@ -51,20 +51,29 @@ async def test_cashback_accrues_on_a_paid_visit_and_is_spent_on_the_next(chain: 
     last = await card_eventually(chain, card_id, lambda c: len(c["transactions"]) == 4)
     assert last["balance"] == "280.00"  # nothing taken; the visit's own cashback still accrues
     assert [(t["kind"], t["amount"], t["visit_id"]) for t in last["transactions"]] == [
-        ("accrual", "300.00", first["visit_id"]), ("spend", "-200.00", second["visit_id"]),
-        ("accrual", "150.00", second["visit_id"]), ("accrual", "30.00", too_much["visit_id"])]
+        ("accrual", "300.00", first["visit_id"]),
+        ("spend", "-200.00", second["visit_id"]),
+        ("accrual", "150.00", second["visit_id"]),
+        ("accrual", "30.00", too_much["visit_id"]),
+    ]
     assert all(t["at"] for t in last["transactions"])
     assert balance_of_transactions(last) == Decimal(last["balance"])
 
     accrued = await kafka.read(topics.LOYALTY_BONUS_ACCRUED, of_chain(chain), count=3)
     assert [(a["amount"], a["balance"], a["kind"]) for a in accrued] == [
-        ("300.00", "300.00", "cashback"), ("150.00", "250.00", "cashback"), ("30.00", "280.00", "cashback")]
+        ("300.00", "300.00", "cashback"),
+        ("150.00", "250.00", "cashback"),
+        ("30.00", "280.00", "cashback"),
+    ]
     assert accrued[0]["promotion_id"] == setup["promotion"]["id"] and accrued[0]["card_number"] == "C-1"
     [spent] = await kafka.read(topics.LOYALTY_BONUS_SPENT, of_chain(chain))
     assert (spent["amount"], spent["balance"], spent["visit_id"]) == ("200.00", "100.00", second["visit_id"])
     [rejected] = await kafka.read(topics.LOYALTY_BONUS_SPEND_REJECTED, of_chain(chain))
-    assert (rejected["requested"], rejected["reason"], rejected["balance"]) == ("250.01", "insufficient_balance",
-                                                                             "250.00")
+    assert (rejected["requested"], rejected["reason"], rejected["balance"]) == (
+        "250.01",
+        "insufficient_balance",
+        "250.00",
+    )
 
 
 async def test_a_paid_and_arrived_visit_raises_discount_and_level_and_accrues_cashback(
@@ -73,8 +82,13 @@ async def test_a_paid_and_arrived_visit_raises_discount_and_level_and_accrues_ca
     async with chain.client("loyalty") as http:
         assert (await http.put("/locations/loc-1/loyalty-program", json=PROGRAM)).status_code == 200
     eve = client("eve")
-    setup = await bonus_setup(chain, eve, type="cumulative_cashback_sold", percent=None,
-                              rules=[{"from": "0", "percent": "3"}, {"from": "20000", "percent": "5"}])
+    setup = await bonus_setup(
+        chain,
+        eve,
+        type="cumulative_cashback_sold",
+        percent=None,
+        rules=[{"from": "0", "percent": "3"}, {"from": "20000", "percent": "5"}],
+    )
     v = visit_paid(chain, eve, "21000", "20000")
     await publish(kafka, topics.VISIT_PAID, v)
     await publish(kafka, topics.VISIT_ARRIVED, chain.event(visit_id=v["visit_id"], client=eve, scheduled_at=at()))
@@ -87,11 +101,20 @@ async def test_a_paid_and_arrived_visit_raises_discount_and_level_and_accrues_ca
 
 async def test_every_3rd_visit_and_the_history_start_date(chain: Chain, kafka: Kafka) -> None:
     fay = client("fay")
-    nth = await bonus_setup(chain, fay, number="N-1", every_nth_visit=3, percent="10",
-                            issued_at="2022-08-01T00:00:00+00:00")  # before her visits
-    start = await create(chain, "/promotions", {
-        "name": "From Aug 15", "type": "cumulative_visits_cashback_sold", "card_type_ids": [nth["card_type"]["id"]],
-        "rules": [{"from": "1", "percent": "1"}, {"from": "6", "percent": "5"}], "history_start": "2022-08-15"})
+    nth = await bonus_setup(
+        chain, fay, number="N-1", every_nth_visit=3, percent="10", issued_at="2022-08-01T00:00:00+00:00"
+    )  # before her visits
+    start = await create(
+        chain,
+        "/promotions",
+        {
+            "name": "From Aug 15",
+            "type": "cumulative_visits_cashback_sold",
+            "card_type_ids": [nth["card_type"]["id"]],
+            "rules": [{"from": "1", "percent": "1"}, {"from": "6", "percent": "5"}],
+            "history_start": "2022-08-15",
+        },
+    )
     visits = []
     for day in range(10):  # 2022-08-10 .. 2022-08-19: the later 5 count for the second promotion
         when = datetime(2022, 8, 10 + day, 10, 0, tzinfo=UTC).isoformat()
@@ -119,20 +142,27 @@ async def test_points_burn_by_job_after_a_notice_and_the_balance_stays_exact(cha
     await card_eventually(chain, card_id, lambda c: c["balance"] == "200.00")
 
     async with chain.client("loyalty") as http:
-        r = await http.post(f"/cards/{card_id}/transactions",
-                            json={"kind": "accrue", "amount": "50", "reason": "birthday gift"})
+        r = await http.post(
+            f"/cards/{card_id}/transactions", json={"kind": "accrue", "amount": "50", "reason": "birthday gift"}
+        )
         assert r.status_code == 200, r.text
-        r = await http.post(f"/cards/{card_id}/transactions",
-                            json={"kind": "write_off", "amount": "20.50", "reason": "complaint settled"})
+        r = await http.post(
+            f"/cards/{card_id}/transactions",
+            json={"kind": "write_off", "amount": "20.50", "reason": "complaint settled"},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["balance"] == "229.50"
-        r = await http.post(f"/cards/{card_id}/transactions",
-                            json={"kind": "write_off", "amount": "1000", "reason": "too much"})
+        r = await http.post(
+            f"/cards/{card_id}/transactions", json={"kind": "write_off", "amount": "1000", "reason": "too much"}
+        )
         assert r.status_code == 409 and r.json()["error"] == "insufficient_balance"
 
     paid_at = datetime.fromisoformat(visit["occurred_at"])
     assert await run_job(chain, "burn", (paid_at + timedelta(days=6)).isoformat()) == {
-        "notices": 0, "cards_burned": 0, "points_burned": "0"}
+        "notices": 0,
+        "cards_burned": 0,
+        "points_burned": "0",
+    }
     assert (await run_job(chain, "burn", (paid_at + timedelta(days=8)).isoformat()))["notices"] == 1
     assert (await run_job(chain, "burn", (paid_at + timedelta(days=8)).isoformat()))["notices"] == 0  # once
     [burning] = await kafka.read(topics.LOYALTY_BONUS_BURNING, of_chain(chain))
@@ -149,8 +179,7 @@ async def test_points_burn_by_job_after_a_notice_and_the_balance_stays_exact(cha
     c = await card(chain, card_id)
     assert c["balance"] == "50.00"  # the gift never burns
     assert [t["kind"] for t in c["transactions"]] == ["accrual", "spend", "manual", "manual", "burn"]
-    assert [t["reason"] for t in c["transactions"] if t["kind"] == "manual"] == ["birthday gift",
-                                                                                 "complaint settled"]
+    assert [t["reason"] for t in c["transactions"] if t["kind"] == "manual"] == ["birthday gift", "complaint settled"]
     assert balance_of_transactions(c) == Decimal("50.00")
 
 
@@ -164,7 +193,10 @@ async def test_a_card_is_spent_and_accrues_only_where_its_type_is_valid(chain: C
     await publish(kafka, topics.VISIT_PAID, away)
     [rejected] = await kafka.read(topics.LOYALTY_BONUS_SPEND_REJECTED, of_chain(chain))
     assert (rejected["reason"], rejected["visit_id"], rejected["location_id"]) == (
-        "location_not_allowed", away["visit_id"], "loc-2")
+        "location_not_allowed",
+        away["visit_id"],
+        "loc-2",
+    )
     c = await card(chain, card_id)
     assert c["balance"] == "30.00" and len(c["transactions"]) == 1
 
@@ -179,13 +211,18 @@ async def test_bad_input_is_refused_naming_the_field(chain: Chain) -> None:
         assert r.status_code == 422 and r.json()["fields"][0]["field"] == "discount_rules.0.from"
 
         card_type = (await http.post("/card-types", json={"name": "Silver"})).json()
-        promo = {"name": "Cashback", "type": "cumulative_cashback_paid", "card_type_ids": [card_type["id"]],
-                 "rules": [{"from": "0", "percent": "3"}, {"from": "0", "percent": "5"}]}
+        promo = {
+            "name": "Cashback",
+            "type": "cumulative_cashback_paid",
+            "card_type_ids": [card_type["id"]],
+            "rules": [{"from": "0", "percent": "3"}, {"from": "0", "percent": "5"}],
+        }
         r = await http.post("/promotions", json=promo)
         assert r.status_code == 422 and r.json()["fields"][0]["field"] == "rules"
         unknown = str(uuid.uuid4())
-        r = await http.post("/promotions", json={**promo, "rules": [{"from": "0", "percent": "3"}],
-                                                 "card_type_ids": [unknown]})
+        r = await http.post(
+            "/promotions", json={**promo, "rules": [{"from": "0", "percent": "3"}], "card_type_ids": [unknown]}
+        )
         assert r.status_code == 422 and r.json()["field"] == "card_type_ids"
         r = await http.post("/cards", json={"card_type_id": unknown, "client_id": "cl-1", "number": "X"})
         assert r.status_code == 422 and r.json()["field"] == "card_type_id"
@@ -202,14 +239,21 @@ async def test_bad_input_is_refused_naming_the_field(chain: Chain) -> None:
         r = await http.post("/cards", json={**body, "client_id": "cl-2"})
         assert r.status_code == 409 and r.json()["error"] == "number_taken"
         r = await http.patch(f"/card-types/{card_type['id']}", json={"location_ids": ["loc-9"]})
-        assert r.status_code == 200 and r.json() == {**card_type, "location_ids": ["loc-9"],
-                                                     "promotion_ids": [ok.json()["id"]]}  # attached above
+        assert r.status_code == 200 and r.json() == {
+            **card_type,
+            "location_ids": ["loc-9"],
+            "promotion_ids": [ok.json()["id"]],
+        }  # attached above
 
 
 async def test_a_visit_naming_an_unknown_card_is_dead_lettered_with_the_reason(chain: Chain, kafka: Kafka) -> None:
     hal = client("hal")
     bad = visit_paid(chain, hal, "100", card="NO-SUCH-CARD", spent="10")
     await publish(kafka, topics.VISIT_PAID, bad)
-    dead = await kafka.read(topics.dlq(topics.VISIT_PAID), lambda m: m.get("visit_id") == bad["visit_id"] and
-                            m["_headers"].get("x-consumer-group") == "perkstream.loyalty")
+    dead = await kafka.read(
+        topics.dlq(topics.VISIT_PAID),
+        lambda m: (
+            m.get("visit_id") == bad["visit_id"] and m["_headers"].get("x-consumer-group") == "perkstream.loyalty"
+        ),
+    )
     assert "loyalty_card_id: no loyalty card 'NO-SUCH-CARD'" in dead[0]["_headers"]["x-error"]

@@ -1,4 +1,4 @@
-""""Loyalty card must be issued before a client's appointment" (issue 14, point 9), through real Kafka and
+""" "Loyalty card must be issued before a client's appointment" (issue 14, point 9), through real Kafka and
 PostgreSQL: a card issued after the visit's time (its appointment, when loyalty knows it, else its
 payment) earns nothing for it, however late the `visit.paid` comes; points already on the card may
 still pay for it; a card brought from another system keeps the date it was issued (`issued_at`)."""
@@ -29,8 +29,9 @@ async def test_a_card_issued_after_the_visit_earns_nothing_for_it(chain: Chain, 
     setup = await bonus_setup(chain, ada)  # 3% of what is paid, the card issued now
     card_id = setup["card"]["id"]
     async with chain.client("loyalty") as http:
-        r = await http.post(f"/cards/{card_id}/transactions", json={"kind": "accrue", "amount": "100",
-                                                                     "reason": "welcome"})
+        r = await http.post(
+            f"/cards/{card_id}/transactions", json={"kind": "accrue", "amount": "100", "reason": "welcome"}
+        )
         assert r.status_code == 200, r.text
 
     # Paid yesterday, the payment coming in only now: on her cards, and on the card named, spending 50.
@@ -45,11 +46,14 @@ async def test_a_card_issued_after_the_visit_earns_nothing_for_it(chain: Chain, 
     marker = visit_paid(chain, ada, "10000")  # today, after the card: 300 points
     await publish(kafka, topics.VISIT_PAID, marker)
 
-    c = await card_eventually(chain, card_id, lambda c: any(t["visit_id"] == marker["visit_id"]
-                                                            for t in c["transactions"]))
+    c = await card_eventually(
+        chain, card_id, lambda c: any(t["visit_id"] == marker["visit_id"] for t in c["transactions"])
+    )
     assert [(t["kind"], t["amount"], t["visit_id"]) for t in c["transactions"]] == [
-        ("manual", "100.00", None), ("spend", "-50.00", named["visit_id"]),
-        ("accrual", "300.00", marker["visit_id"])]
+        ("manual", "100.00", None),
+        ("spend", "-50.00", named["visit_id"]),
+        ("accrual", "300.00", marker["visit_id"]),
+    ]
     assert c["balance"] == "350.00"
     # The visits count for her statistics all the same.
     state = await loyalty_eventually(chain, ada["id"], lambda s: s["sold"] == "16000.00")
@@ -60,11 +64,21 @@ async def test_a_card_keeps_the_date_it_was_issued(chain: Chain, kafka: Kafka) -
     bea = client("bea")
     setup = await bonus_setup(chain, bea, number="B-0")
     async with chain.client("loyalty") as http:
-        r = await http.post("/cards", json={"card_type_id": setup["card_type"]["id"], "client_id": bea["id"],
-                                            "number": "B-1", "issued_at": at(1)})
+        r = await http.post(
+            "/cards",
+            json={
+                "card_type_id": setup["card_type"]["id"],
+                "client_id": bea["id"],
+                "number": "B-1",
+                "issued_at": at(1),
+            },
+        )
         assert r.status_code == 422 and "issued_at" in r.text  # never ahead of now
-    old = await create(chain, "/cards", {"card_type_id": setup["card_type"]["id"], "client_id": bea["id"],
-                                         "number": "B-1", "issued_at": at(-30)})
+    old = await create(
+        chain,
+        "/cards",
+        {"card_type_id": setup["card_type"]["id"], "client_id": bea["id"], "number": "B-1", "issued_at": at(-30)},
+    )
     assert old["issued_at"][:10] == at(-30)[:10]
     v = visit_paid(chain, bea, "1000", card="B-1", occurred_at=at(-2))  # after B-1 was issued
     await publish(kafka, topics.VISIT_PAID, v)

@@ -21,8 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 
 
 def promotion(name: str, *card_type_ids: str, **fields: Any) -> dict[str, Any]:
-    return {"name": name, "type": "fixed_cashback_paid", "card_type_ids": list(card_type_ids), "percent": "3",
-            **fields}
+    return {"name": name, "type": "fixed_cashback_paid", "card_type_ids": list(card_type_ids), "percent": "3", **fields}
 
 
 async def ok(r: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -41,8 +40,9 @@ async def test_either_side_attaches_and_the_other_side_shows_it(chain: Chain) ->
         assert (await ok(await http.get(f"/card-types/{silver['id']}")))["promotion_ids"] == [p1["id"]]
 
         # The card type side attaches: a new card type with both (an archived one too).
-        both = await ok(await http.post("/card-types", json={"name": "Both", "promotion_ids": [p2["id"], p1["id"]]}),
-                        201)
+        both = await ok(
+            await http.post("/card-types", json={"name": "Both", "promotion_ids": [p2["id"], p1["id"]]}), 201
+        )
         assert both["promotion_ids"] == [p1["id"], p2["id"]]  # in the order the promotions were made
         assert (await ok(await http.get(f"/promotions/{p1['id']}")))["card_type_ids"] == [silver["id"], both["id"]]
         assert (await ok(await http.get(f"/promotions/{p2['id']}")))["card_type_ids"] == [gold["id"], both["id"]]
@@ -52,7 +52,10 @@ async def test_either_side_attaches_and_the_other_side_shows_it(chain: Chain) ->
         assert patched["promotion_ids"] == [p2["id"]]
         assert (await ok(await http.get(f"/promotions/{p1['id']}")))["card_type_ids"] == [both["id"]]
         assert (await ok(await http.get(f"/promotions/{p2['id']}")))["card_type_ids"] == [
-            gold["id"], both["id"], silver["id"]]
+            gold["id"],
+            both["id"],
+            silver["id"],
+        ]
         # Leaving promotion_ids out leaves the set as it is.
         renamed = await ok(await http.patch(f"/card-types/{silver['id']}", json={"name": "Silver+"}))
         assert (renamed["name"], renamed["promotion_ids"]) == ("Silver+", [p2["id"]])
@@ -101,10 +104,14 @@ async def test_a_paid_visit_accrues_by_the_promotions_the_card_type_names(chain:
     elsewhere = await create(chain, "/card-types", {"name": "Elsewhere"})
     first = await create(chain, "/promotions", promotion("First", elsewhere["id"], percent="1"))
     second = await create(chain, "/promotions", promotion("Second", elsewhere["id"], percent="2"))
-    card_type = await create(chain, "/card-types", {"name": "Gold card", "location_ids": ["loc-1"],
-                                                    "promotion_ids": [first["id"]]})
-    card = await create(chain, "/cards", {"card_type_id": card_type["id"], "client_id": mia["id"],
-                                          "phone": mia["phone"], "number": "CT-1"})
+    card_type = await create(
+        chain, "/card-types", {"name": "Gold card", "location_ids": ["loc-1"], "promotion_ids": [first["id"]]}
+    )
+    card = await create(
+        chain,
+        "/cards",
+        {"card_type_id": card_type["id"], "client_id": mia["id"], "phone": mia["phone"], "number": "CT-1"},
+    )
     one = visit_paid(chain, mia, "1000")
     await publish(kafka, topics.VISIT_PAID, one)
     await card_eventually(chain, card["id"], lambda c: c["balance"] == "10.00")  # First: 1%
@@ -115,10 +122,14 @@ async def test_a_paid_visit_accrues_by_the_promotions_the_card_type_names(chain:
     await publish(kafka, topics.VISIT_PAID, two)
     c = await card_eventually(chain, card["id"], lambda c: len(c["transactions"]) == 2)
     assert [(t["visit_id"], t["promotion_id"], t["amount"]) for t in c["transactions"]] == [
-        (one["visit_id"], first["id"], "10.00"), (two["visit_id"], second["id"], "20.00")]
+        (one["visit_id"], first["id"], "10.00"),
+        (two["visit_id"], second["id"], "20.00"),
+    ]
     accrued = await kafka.read(topics.LOYALTY_BONUS_ACCRUED, of_chain(chain), count=2)
-    assert [(a["visit_id"], a["promotion_id"]) for a in accrued] == [(one["visit_id"], first["id"]),
-                                                                     (two["visit_id"], second["id"])]
+    assert [(a["visit_id"], a["promotion_id"]) for a in accrued] == [
+        (one["visit_id"], first["id"]),
+        (two["visit_id"], second["id"]),
+    ]
 
 
 async def test_the_two_sides_changing_one_promotion_at_once_lose_nothing(chain: Chain) -> None:
@@ -138,8 +149,10 @@ async def test_the_two_sides_changing_one_promotion_at_once_lose_nothing(chain: 
             return answers
 
         async def attach() -> list[int]:
-            answers = [(await http.patch(f"/card-types/{t['id']}", json={"promotion_ids": [p["id"]]})).status_code
-                       for t in types]
+            answers = [
+                (await http.patch(f"/card-types/{t['id']}", json={"promotion_ids": [p["id"]]})).status_code
+                for t in types
+            ]
             attached.set()
             return answers
 

@@ -22,14 +22,14 @@ async def test_a_removal_at_or_below_the_assignment_is_refused_naming_the_rule(c
     at_the_threshold = copy.deepcopy(PROGRAM)
     at_the_threshold["category_rules"]["remove"] = [
         {"basis": "visits", "from": "3", "category": "Economy"},  # another basis: not a contradiction
-        {"basis": "sold", "from": "2000", "category": "Economy"}]  # the add rule's own threshold
+        {"basis": "sold", "from": "2000", "category": "Economy"},
+    ]  # the add rule's own threshold
     from_zero = copy.deepcopy(PROGRAM)
     from_zero["category_rules"]["remove"] = [{"basis": "paid", "from": "0", "category": "Unreliable"}]
     async with chain.client("loyalty") as http:
         r = await http.put("/locations/loc-1/loyalty-program", json=at_the_threshold)
         assert r.status_code == 422, r.text
-        assert (r.json()["error"], r.json()["field"]) == ("removal_contradicts_assignment",
-                                                          "category_rules.remove.1")
+        assert (r.json()["error"], r.json()["field"]) == ("removal_contradicts_assignment", "category_rules.remove.1")
         assert "category_rules.add.0" in r.json()["message"] and "'Economy'" in r.json()["message"]
         r = await http.put("/locations/loc-1/loyalty-program", json=from_zero)
         assert (r.status_code, r.json()["field"]) == (422, "category_rules.remove.0")

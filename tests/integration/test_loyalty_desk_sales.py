@@ -34,8 +34,13 @@ async def test_a_desk_sale_counts_toward_sold_and_paid_once_and_gives_the_discou
     await product(chain, "prod-oil", sale_price="300")
     anna = client("anna")
     # 20 bottles at 280 instead of 300: sold at the list price (6,000), paid what was charged (5,600).
-    sale: dict[str, Any] = {"id": str(uuid.uuid4()), "type": "sale", "storage_id": "st-1", "client": anna,
-            "lines": [{"product_id": "prod-oil", "quantity": 20, "price": "280"}]}
+    sale: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "type": "sale",
+        "storage_id": "st-1",
+        "client": anna,
+        "lines": [{"product_id": "prod-oil", "quantity": 20, "price": "280"}],
+    }
     first = await operation(chain, **sale)
     again = await operation(chain, **sale)  # the desk retries with the same id: recorded once
     assert again == first
@@ -45,7 +50,10 @@ async def test_a_desk_sale_counts_toward_sold_and_paid_once_and_gives_the_discou
     assert state["discount_percent"] == "5.00" and state["categories"] == ["Economy"]
     [recorded] = await kafka.read(topics.INVENTORY_SALE_RECORDED, of_chain(chain), settle=0.5)
     assert (recorded["operation_id"], recorded["location_id"], recorded["client"]["id"]) == (
-        first["id"], "loc-1", anna["id"])
+        first["id"],
+        "loc-1",
+        anna["id"],
+    )
     assert (recorded["sold"], recorded["paid"], recorded["storage_id"]) == ("6000.00", "5600.00", "st-1")
     [discount] = await kafka.read(topics.LOYALTY_DISCOUNT_CHANGED, of_chain(chain), settle=0.5)
     assert (discount["new_percent"], discount["reason"]) == ("5.00", "desk_sale")
@@ -68,8 +76,9 @@ async def test_a_sale_without_a_client_and_other_operations_count_for_nobody(cha
     await operation(chain, "sale", "st-1", [{"product_id": "prod-oil", "quantity": 2}])  # nobody named
     # A visit's product line is a sale of inventory too: it counts once, as part of the visit.
     visit = visit_paid(chain, bob, "1000")
-    visit["lines"].append({"kind": "product", "item_id": "prod-oil", "storage_id": "st-1", "quantity": 1,
-                           "sold": "300", "paid": "300"})
+    visit["lines"].append(
+        {"kind": "product", "item_id": "prod-oil", "storage_id": "st-1", "quantity": 1, "sold": "300", "paid": "300"}
+    )
     await publish(kafka, topics.VISIT_PAID, visit)
     await operation(chain, "sale", "st-1", [{"product_id": "prod-oil", "quantity": 1}], client=bob)  # the marker
     state = await loyalty_eventually(chain, bob["id"], lambda s: s["sold"] == "1600.00")
@@ -98,11 +107,22 @@ async def test_a_desk_sale_counts_in_the_cumulative_history_and_accrues_nothing_
     await product(chain, "prod-oil", sale_price="500")
     dora = client("dora")
     card_type = await create(chain, "/card-types", {"name": "Club", "location_ids": ["loc-1"]})
-    await create(chain, "/promotions", {
-        "name": "Cumulative", "type": "cumulative_cashback_sold", "card_type_ids": [card_type["id"]],
-        "location_ids": ["loc-1"], "rules": [{"from": "0", "percent": "3"}, {"from": "10000", "percent": "5"}]})
-    card = await create(chain, "/cards", {"card_type_id": card_type["id"], "client_id": dora["id"],
-                                          "phone": dora["phone"], "number": "C-77"})
+    await create(
+        chain,
+        "/promotions",
+        {
+            "name": "Cumulative",
+            "type": "cumulative_cashback_sold",
+            "card_type_ids": [card_type["id"]],
+            "location_ids": ["loc-1"],
+            "rules": [{"from": "0", "percent": "3"}, {"from": "10000", "percent": "5"}],
+        },
+    )
+    card = await create(
+        chain,
+        "/cards",
+        {"card_type_id": card_type["id"], "client_id": dora["id"], "phone": dora["phone"], "number": "C-77"},
+    )
     await operation(chain, "sale", "st-1", [{"product_id": "prod-oil", "quantity": 19}], client=dora)  # 9,500
     await loyalty_eventually(chain, dora["id"], lambda s: s["sold"] == "9500.00")
     # A visit of 1,000: her history is 10,500 with the desk sale, so 5% (50 points), not 3% (30).

@@ -53,7 +53,10 @@ async def test_a_manual_discount_level_and_categories_override_the_program_until
     assert (card["discount_percent"], card["level"], card["categories"]) == ("15.00", "gold", ["Friends", "Staff"])
     assert card["manual"] == {"discount_percent": "15.00", "level": "gold", "categories": ["Friends", "Staff"]}
     assert (card["derived_discount_percent"], card["derived_level"], card["derived_categories"]) == (
-        "5.00", None, ["Economy"])
+        "5.00",
+        None,
+        ["Economy"],
+    )
 
     # A second visit: the derived values move (bronze from 20,000 sold; Economy goes at 10,000), hers stay.
     await comes("20000")
@@ -69,7 +72,10 @@ async def test_a_manual_discount_level_and_categories_override_the_program_until
     r = await patch(chain, mia["id"], {"discount_percent": None, "level": None})
     assert r.status_code == 200, r.text
     assert (r.json()["discount_percent"], r.json()["level"], r.json()["categories"]) == (
-        "5.00", "bronze", ["Friends", "Staff"])
+        "5.00",
+        "bronze",
+        ["Friends", "Staff"],
+    )
     assert r.json()["manual"] == {"discount_percent": None, "level": None, "categories": ["Friends", "Staff"]}
 
     # Her discount changes, in order: the first visit's, the manual 15%, and (the marker) the removal:
@@ -77,10 +83,16 @@ async def test_a_manual_discount_level_and_categories_override_the_program_until
     back = of_chain(chain, client_id=mia["id"], reason="manual", new_percent="5.00")
     changes = await until_marker(kafka, topics.LOYALTY_DISCOUNT_CHANGED, of_chain(chain, client_id=mia["id"]), back)
     assert [(c["reason"], c["old_percent"], c["new_percent"]) for c in changes] == [
-        (changes[0]["reason"], "0.00", "5.00"), ("manual", "5.00", "15.00")]
+        (changes[0]["reason"], "0.00", "5.00"),
+        ("manual", "5.00", "15.00"),
+    ]
     assert changes[1]["expires_at"] is None  # a manual discount does not lapse
-    levels = await until_marker(kafka, topics.LOYALTY_LEVEL_CHANGED, of_chain(chain, client_id=mia["id"]),
-                                of_chain(chain, client_id=mia["id"], new_level="bronze"))
+    levels = await until_marker(
+        kafka,
+        topics.LOYALTY_LEVEL_CHANGED,
+        of_chain(chain, client_id=mia["id"]),
+        of_chain(chain, client_id=mia["id"], new_level="bronze"),
+    )
     assert [(c["reason"], c["old_level"], c["new_level"]) for c in levels] == [("manual", None, "gold")]
     [cats] = await kafka.read(topics.LOYALTY_CATEGORIES_CHANGED, of_chain(chain, client_id=mia["id"], reason="manual"))
     assert (cats["old_categories"], cats["new_categories"]) == (["Economy"], ["Friends", "Staff"])

@@ -49,8 +49,12 @@ async def test_a_paid_and_arrived_visit_raises_the_discount_level_and_categories
     # written after everything her visit caused), a change of categories by the visit would be there too.
     no_show = arrived(chain, anna, f"v-{uuid.uuid4().hex[:10]}")
     await publish(kafka, topics.VISIT_NO_SHOW, no_show)
-    assert await until_marker(kafka, topics.LOYALTY_CATEGORIES_CHANGED, of_chain(chain),
-                              of_chain(chain, added=["Unreliable"])) == []
+    assert (
+        await until_marker(
+            kafka, topics.LOYALTY_CATEGORIES_CHANGED, of_chain(chain), of_chain(chain, added=["Unreliable"])
+        )
+        == []
+    )
     [discount] = await kafka.read_to_end(topics.LOYALTY_DISCOUNT_CHANGED, of_chain(chain))
     assert (discount["old_percent"], discount["new_percent"]) == ("0.00", "5.00")
     assert discount["client"]["id"] == anna["id"] and discount["location_id"] == "loc-1"
@@ -125,8 +129,11 @@ async def test_the_inactivity_job_resets_the_discount_after_60_days_and_marks_lo
     assert (await run_job(chain, "inactivity", at(59)))["clients_changed"] == 0
     assert (await run_job(chain, "inactivity", at(61)))["clients_changed"] == 1
     # Run again: she was calculated after crossing 60 days, so nobody is even looked at.
-    assert await run_job(chain, "inactivity", at(61)) == {"clients_checked": 0, "clients_changed": 0,
-                                                          "discount_warnings": 0}
+    assert await run_job(chain, "inactivity", at(61)) == {
+        "clients_checked": 0,
+        "clients_changed": 0,
+        "discount_warnings": 0,
+    }
     state = await loyalty(chain, dora["id"])
     assert state["discount_percent"] == "0.00" and state["categories"] == ["Economy"]
     await run_job(chain, "inactivity", at(91))
@@ -158,7 +165,8 @@ async def test_saving_a_program_recalculates_1000_clients_in_the_background(
 
     async def seeded() -> int:
         return await db.fetchval(  # type: ignore[no-any-return]
-            "SELECT count(*) FROM loyalty.visits WHERE chain_id = $1", chain.id)
+            "SELECT count(*) FROM loyalty.visits WHERE chain_id = $1", chain.id
+        )
 
     await eventually(seeded, lambda c: c == n, timeout=60, what="1000 visits recorded")
 
@@ -191,15 +199,20 @@ async def test_visits_consumed_while_the_program_recalculates_change_each_client
     clients = [{"id": f"cl-r{i:03d}", "phone": None, "name": None} for i in range(n)]
 
     async def send_all(sold: str) -> None:
-        sends = [await kafka.producer.send(topics.VISIT_PAID, json.dumps(visit_paid(chain, c, sold)).encode(),
-                                           key=c["id"].encode()) for c in clients]
+        sends = [
+            await kafka.producer.send(
+                topics.VISIT_PAID, json.dumps(visit_paid(chain, c, sold)).encode(), key=c["id"].encode()
+            )
+            for c in clients
+        ]
         await asyncio.gather(*sends)
 
     await send_all("2500")  # Economy only, once a program exists
 
     async def seeded() -> int:
         return await db.fetchval(  # type: ignore[no-any-return]
-            "SELECT count(*) FROM loyalty.visits WHERE chain_id = $1", chain.id)
+            "SELECT count(*) FROM loyalty.visits WHERE chain_id = $1", chain.id
+        )
 
     await eventually(seeded, lambda c: c == n, timeout=60, what="visits recorded")
     # The program is saved while a second visit of every client (5,500 sold in all: 5%) is consumed.
@@ -209,10 +222,12 @@ async def test_visits_consumed_while_the_program_recalculates_change_each_client
 
     async def states() -> list:  # type: ignore[type-arg]
         return await db.fetch(  # type: ignore[no-any-return]
-            "SELECT discount_percent, categories FROM loyalty.client_loyalty WHERE chain_id = $1", chain.id)
+            "SELECT discount_percent, categories FROM loyalty.client_loyalty WHERE chain_id = $1", chain.id
+        )
 
-    final = await eventually(states, lambda rows: len(rows) == n and all(r["discount_percent"] == 5 for r in rows),
-                             what="every client at 5%")
+    final = await eventually(
+        states, lambda rows: len(rows) == n and all(r["discount_percent"] == 5 for r in rows), what="every client at 5%"
+    )
     assert {tuple(r["categories"]) for r in final} == {("Economy",)}
     # Whether the page or the visit got to a client first, each change was published exactly once.
     discounts = await kafka.read(topics.LOYALTY_DISCOUNT_CHANGED, of_chain(chain), count=n, settle=1)

@@ -42,8 +42,11 @@ async def a_month_of_points(chain: Chain, kafka: Kafka) -> dict[str, Any]:
     anna, bob = client("anna"), client("bob")
     setup = await bonus_setup(chain, anna, issued_at=at(-60), burn_after={"n": 1, "unit": "month"})
     card = setup["card"]
-    bobs = await create(chain, "/cards", {"card_type_id": setup["card_type"]["id"], "client_id": bob["id"],
-                                          "phone": bob["phone"], "number": "C-2"})
+    bobs = await create(
+        chain,
+        "/cards",
+        {"card_type_id": setup["card_type"]["id"], "client_id": bob["id"], "phone": bob["phone"], "number": "C-2"},
+    )
     await publish(kafka, topics.VISIT_PAID, visit_paid(chain, anna, "1000", occurred_at=at(-40)))
     await card_eventually(chain, card["id"], lambda c: c["balance"] == "30.00")
     await publish(kafka, topics.VISIT_PAID, visit_paid(chain, anna, "500", card="C-1", spent="10"))
@@ -52,33 +55,43 @@ async def a_month_of_points(chain: Chain, kafka: Kafka) -> dict[str, Any]:
     await card_eventually(chain, bobs["id"], lambda c: c["balance"] == "6.00")
     async with chain.client("loyalty") as http:
         for kind, amount, reason in (("accrue", "100", "birthday"), ("write_off", "5", "correction")):
-            r = await http.post(f"/cards/{card['id']}/transactions",
-                                json={"kind": kind, "amount": amount, "reason": reason})
+            r = await http.post(
+                f"/cards/{card['id']}/transactions", json={"kind": kind, "amount": amount, "reason": reason}
+            )
             assert r.status_code == 200, r.text
     # What is left of the first accrual: 30 - the 10 spent - the 5 written off (oldest points first).
     assert (await run_job(chain, "burn", at()))["points_burned"] == "15.00"
     return {"card": card, "bobs": bobs, "promotion": setup["promotion"]}
 
 
-async def test_the_report_lists_every_kind_filtered_with_totals_in_pages_and_as_csv(
-    chain: Chain, kafka: Kafka
-) -> None:
+async def test_the_report_lists_every_kind_filtered_with_totals_in_pages_and_as_csv(chain: Chain, kafka: Kafka) -> None:
     made = await a_month_of_points(chain, kafka)
     card, bobs = made["card"], made["bobs"]
 
     rows = await report(chain)
     assert [(r["kind"], r["amount"], r["card_number"]) for r in rows if r["card_id"] == card["id"]] == [
-        ("accrual", "30.00", "C-1"), ("spend", "-10.00", "C-1"), ("accrual", "15.00", "C-1"),
-        ("manual", "100.00", "C-1"), ("manual", "-5.00", "C-1"), ("burn", "-15.00", "C-1")]
+        ("accrual", "30.00", "C-1"),
+        ("spend", "-10.00", "C-1"),
+        ("accrual", "15.00", "C-1"),
+        ("manual", "100.00", "C-1"),
+        ("manual", "-5.00", "C-1"),
+        ("burn", "-15.00", "C-1"),
+    ]
     assert len(rows) == 7 and [(r["at"], r["id"]) for r in rows] == sorted((r["at"], r["id"]) for r in rows)
     first = rows[0]
     assert (first["client_id"], first["location_id"], first["promotion_name"], first["balance_after"]) == (
-        "cl-anna", "loc-1", "Cashback", "30.00")
+        "cl-anna",
+        "loc-1",
+        "Cashback",
+        "30.00",
+    )
     assert first["visit_id"] and first["promotion_id"] == made["promotion"]["id"]
 
     manual = await report(chain, kind="manual")
     assert [(r["amount"], r["reason"], r["location_id"]) for r in manual] == [
-        ("100.00", "birthday", None), ("-5.00", "correction", None)]
+        ("100.00", "birthday", None),
+        ("-5.00", "correction", None),
+    ]
     assert [r["kind"] for r in await report(chain, kind="burn")] == ["burn"]
     # A location: its visits' accruals and spends (a burn or a manual change is at no location).
     assert {r["kind"] for r in await report(chain, location_id="loc-1")} == {"accrual", "spend"}
@@ -98,7 +111,8 @@ async def test_the_report_lists_every_kind_filtered_with_totals_in_pages_and_as_
         {"kind": "accrual", "count": 3, "amount": "51.00", "added": "51.00", "taken": "0.00"},
         {"kind": "spend", "count": 1, "amount": "-10.00", "added": "0.00", "taken": "10.00"},
         {"kind": "burn", "count": 1, "amount": "-15.00", "added": "0.00", "taken": "15.00"},
-        {"kind": "manual", "count": 2, "amount": "95.00", "added": "100.00", "taken": "5.00"}]
+        {"kind": "manual", "count": 2, "amount": "95.00", "added": "100.00", "taken": "5.00"},
+    ]
     assert totals["total"] == {"kind": None, "count": 7, "amount": "121.00", "added": "151.00", "taken": "30.00"}
     mine = await report(chain, f"{REPORT}/totals", card_id="C-1", kind="accrual")
     assert mine["total"]["amount"] == "45.00" and [k["count"] for k in mine["kinds"]] == [2, 0, 0, 0]
@@ -121,7 +135,8 @@ async def test_the_report_lists_every_kind_filtered_with_totals_in_pages_and_as_
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), r.text
         table = list(csv.DictReader(io.StringIO(r.text)))
         assert [(t["id"], t["kind"], t["amount"], t["card_number"]) for t in table] == [
-            (str(x["id"]), x["kind"], x["amount"], x["card_number"]) for x in rows]
+            (str(x["id"]), x["kind"], x["amount"], x["card_number"]) for x in rows
+        ]
         r = await http.get(REPORT, params={"kind": "manual"}, headers={"Accept": "text/csv"})
         assert [t["reason"] for t in csv.DictReader(io.StringIO(r.text))] == ["birthday", "correction"]
         # Bad input names its field.

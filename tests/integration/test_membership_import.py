@@ -22,9 +22,16 @@ SOLD_AT = (datetime.now(UTC) - timedelta(days=20)).isoformat()
 
 
 def row(type_id: str, sale_id: str, code: str | None, client: str = "cl-imp", **fields: Any) -> dict[str, Any]:
-    return {"sale_id": sale_id, "membership_type_id": type_id, "code": code, "location_id": "loc-1",
-            "client": {"id": client, "phone": "+36201112233", "name": "Imre"}, "price": "8000", "sold_at": SOLD_AT,
-            **fields}
+    return {
+        "sale_id": sale_id,
+        "membership_type_id": type_id,
+        "code": code,
+        "location_id": "loc-1",
+        "client": {"id": client, "phone": "+36201112233", "name": "Imre"},
+        "price": "8000",
+        "sold_at": SOLD_AT,
+        **fields,
+    }
 
 
 async def import_memberships(chain: Chain, rows: list[dict[str, Any]]) -> httpx.Response:
@@ -35,16 +42,23 @@ async def import_memberships(chain: Chain, rows: list[dict[str, Any]]) -> httpx.
 async def test_imported_memberships_are_issued_like_sales_and_each_sale_once(chain: Chain, kafka: Kafka) -> None:
     t = await create_type(chain)
     unknown = str(uuid.uuid4())
-    rows = [row(t["id"], "old-1", "IMP-1"), row(t["id"], "old-2", "auto", client="cl-imp2"),
-            row(unknown, "old-3", "IMP-3"), row(t["id"], "old-4", "IMP-1", client="cl-imp4")]
+    rows = [
+        row(t["id"], "old-1", "IMP-1"),
+        row(t["id"], "old-2", "auto", client="cl-imp2"),
+        row(unknown, "old-3", "IMP-3"),
+        row(t["id"], "old-4", "IMP-1", client="cl-imp4"),
+    ]
     r = await import_memberships(chain, rows)
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["issued"], body["rejected"], body["duplicate"]) == (2, 2, 0)
     got = body["memberships"]
     assert [(m["sale_id"], m["status"], m.get("reason")) for m in got] == [
-        ("old-1", "issued", None), ("old-2", "issued", None), ("old-3", "rejected", "unknown_type"),
-        ("old-4", "rejected", "code_taken")]
+        ("old-1", "issued", None),
+        ("old-2", "issued", None),
+        ("old-3", "rejected", "unknown_type"),
+        ("old-4", "rejected", "code_taken"),
+    ]
     auto_code = got[1]["code"]
     assert got[0]["code"] == "IMP-1" and auto_code and auto_code != "auto"
 

@@ -29,8 +29,9 @@ def trace() -> bytes:
 def selling_visit(chain: Chain, type_id: str, code: str, client: dict[str, Any]) -> dict[str, Any]:
     """A visit that sells membership `code` and pays one massage with it."""
     e = paid_visit(chain, code, client=client)
-    e["lines"].insert(0, {"kind": "membership", "item_id": type_id, "quantity": 1, "sold": "8000", "paid": "8000",
-                          "code": code})
+    e["lines"].insert(
+        0, {"kind": "membership", "item_id": type_id, "quantity": 1, "sold": "8000", "paid": "8000", "code": code}
+    )
     return e
 
 
@@ -38,15 +39,23 @@ async def send_at_once(kafka: Kafka, topic: str, events: list[dict[str, Any]]) -
     """Sends every event before waiting for any (so they are consumed as one batch, or a few), each with
     a trace of its own: event id -> traceparent."""
     traces = {e["event_id"]: trace() for e in events}
-    sends = [await kafka.producer.send(topic, json.dumps(e).encode(), key=e["client"]["id"].encode(),
-                                       headers=[("traceparent", traces[e["event_id"]])]) for e in events]
+    sends = [
+        await kafka.producer.send(
+            topic,
+            json.dumps(e).encode(),
+            key=e["client"]["id"].encode(),
+            headers=[("traceparent", traces[e["event_id"]])],
+        )
+        for e in events
+    ]
     for s in sends:
         await s
     return traces
 
 
-async def test_a_burst_of_paid_visits_deducts_as_one_at_a_time_would(chain: Chain, stack: Stack, db: asyncpg.Pool,
-                                                                     kafka: Kafka) -> None:
+async def test_a_burst_of_paid_visits_deducts_as_one_at_a_time_would(
+    chain: Chain, stack: Stack, db: asyncpg.Pool, kafka: Kafka
+) -> None:
     a, b = chain, await new_chain(stack, db)
     ta, tb = await create_type(a), await create_type(b)
     await sell(a, kafka, ta["id"], "A-1")
@@ -76,11 +85,17 @@ async def test_a_burst_of_paid_visits_deducts_as_one_at_a_time_would(chain: Chai
     for m in deducted:
         assert m["_headers"]["traceparent"] == traces[_event_of(visits, m["visit_id"])].decode()
         told.setdefault(("a" if m["chain_id"] == a.id else "b", m["client"]["id"]), []).append(
-            (m["visit_id"], m["code"], m["visits_left"], m["status"]))
+            (m["visit_id"], m["code"], m["visits_left"], m["status"])
+        )
     v = [e["visit_id"] for e in visits]
     assert told == {
-        ("a", ANNA["id"]): [(v[0], "A-1", 9, "active"), (v[3], "A-1", 6, "active"), (v[4], "N-1", 9, "active"),
-                            (v[6], "N-1", 7, "active"), (v[8], "A-1", 5, "active")],
+        ("a", ANNA["id"]): [
+            (v[0], "A-1", 9, "active"),
+            (v[3], "A-1", 6, "active"),
+            (v[4], "N-1", 9, "active"),
+            (v[6], "N-1", 7, "active"),
+            (v[8], "A-1", 5, "active"),
+        ],
         ("a", BO["id"]): [(v[2], "B-1", 9, "active"), (v[9], "B-1", 0, "exhausted")],
         ("b", ANNA["id"]): [(v[1], "A-1", 8, "active"), (v[5], "A-1", 0, "exhausted")],
     }
@@ -88,10 +103,18 @@ async def test_a_burst_of_paid_visits_deducts_as_one_at_a_time_would(chain: Chai
     assert issued["_headers"]["traceparent"] == traces[visits[4]["event_id"]].decode()
     activated = await kafka.read(topics.MEMBERSHIP_ACTIVATED, lambda m: m.get("chain_id") in (a.id, b.id), count=4)
     assert sorted((m["chain_id"] == a.id, m["code"]) for m in activated) == [
-        (False, "A-1"), (True, "A-1"), (True, "B-1"), (True, "N-1")]
+        (False, "A-1"),
+        (True, "A-1"),
+        (True, "B-1"),
+        (True, "N-1"),
+    ]
 
-    for c, code, left, status in [(a, "A-1", 5, "active"), (a, "N-1", 7, "active"), (a, "B-1", 0, "exhausted"),
-                                  (b, "A-1", 0, "exhausted")]:
+    for c, code, left, status in [
+        (a, "A-1", 5, "active"),
+        (a, "N-1", 7, "active"),
+        (a, "B-1", 0, "exhausted"),
+        (b, "A-1", 0, "exhausted"),
+    ]:
         m = await membership_eventually(c, code, lambda m: True)
         assert (m["balance"], m["status"]) == ({"svc-massage": left}, status), (code, m)
 
@@ -116,31 +139,46 @@ async def test_a_burst_of_no_shows_and_then_of_arrivals_deducts_and_gives_back_a
 
     def status(c: Chain, client: dict[str, Any], code: str | None = None) -> dict[str, Any]:
         service: dict[str, Any] = {"service_id": "svc-massage", **({"membership": {"code": code}} if code else {})}
-        return c.event(visit_id=f"v-{uuid.uuid4().hex[:8]}", client=client, scheduled_at=a.event()["occurred_at"],
-                       services=[service])
+        return c.event(
+            visit_id=f"v-{uuid.uuid4().hex[:8]}",
+            client=client,
+            scheduled_at=a.event()["occurred_at"],
+            services=[service],
+        )
 
-    no_shows = [status(a, ANNA), status(b, ANNA), status(a, BO, "b-3"), status(a, ANNA), status(b, ANNA),
-                status(a, ANNA), status(a, ANNA)]  # Anna's in a: M-3 chosen, 3 -> 2 -> 1 -> 0, then none left
+    no_shows = [
+        status(a, ANNA),
+        status(b, ANNA),
+        status(a, BO, "b-3"),
+        status(a, ANNA),
+        status(b, ANNA),
+        status(a, ANNA),
+        status(a, ANNA),
+    ]  # Anna's in a: M-3 chosen, 3 -> 2 -> 1 -> 0, then none left
     traces = await send_at_once(kafka, topics.VISIT_NO_SHOW, no_shows)
     v = [e["visit_id"] for e in no_shows]
     await membership_eventually(a, "M-3", lambda m: m["status"] == "exhausted", timeout=60)
     deducted = await kafka.read(topics.MEMBERSHIP_DEDUCTED, of_chain(a), count=4)
     assert all(m["_headers"]["traceparent"] == traces[_event_of(no_shows, m["visit_id"])].decode() for m in deducted)
-    assert [(m["visit_id"], m["code"], m["visits_left"], m["cause"]) for m in deducted
-            if m["client"]["id"] == ANNA["id"]] == [(v[0], "M-3", 2, "no_show"), (v[3], "M-3", 1, "no_show"),
-                                                     (v[5], "M-3", 0, "no_show")]
+    assert [
+        (m["visit_id"], m["code"], m["visits_left"], m["cause"]) for m in deducted if m["client"]["id"] == ANNA["id"]
+    ] == [(v[0], "M-3", 2, "no_show"), (v[3], "M-3", 1, "no_show"), (v[5], "M-3", 0, "no_show")]
     assert [(m["visit_id"], m["code"], m["visits_left"]) for m in deducted if m["client"]["id"] == BO["id"]] == [
-        (v[2], "B-3", 2)]
+        (v[2], "B-3", 2)
+    ]
 
     # Anna came after all, to each of her visits in a (the last one took nothing: nothing to give back).
-    arrivals = [a.event(visit_id=v[i], client=ANNA, scheduled_at=no_shows[i]["scheduled_at"], services=[])
-                for i in (0, 3, 5, 6)]
+    arrivals = [
+        a.event(visit_id=v[i], client=ANNA, scheduled_at=no_shows[i]["scheduled_at"], services=[]) for i in (0, 3, 5, 6)
+    ]
     traces = await send_at_once(kafka, topics.VISIT_ARRIVED, arrivals)
     back = await membership_eventually(a, "M-3", lambda m: m["visits_left"] == 3, timeout=60)
     assert back["status"] == "active"
     reversed_ = await kafka.read(topics.MEMBERSHIP_DEDUCTION_REVERSED, of_chain(a), count=3)
     assert [(m["visit_id"], m["visits_left"], m["status"], m["reason"]) for m in reversed_] == [
-        (v[0], 1, "active", "visit_arrived"), (v[3], 2, "active", "visit_arrived"),
-        (v[5], 3, "active", "visit_arrived")]
+        (v[0], 1, "active", "visit_arrived"),
+        (v[3], 2, "active", "visit_arrived"),
+        (v[5], 3, "active", "visit_arrived"),
+    ]
     assert all(m["_headers"]["traceparent"] == traces[_event_of(arrivals, m["visit_id"])].decode() for m in reversed_)
     assert (await membership_eventually(b, "M-3", lambda m: True))["visits_left"] == 3

@@ -43,17 +43,23 @@ def status_event(chain: Chain, code: str) -> Any:
 
 
 async def test_validity_counts_from_the_sale_or_from_the_first_visit(chain: Chain, kafka: Kafka) -> None:
-    from_sale = await create_type(chain, name="From sale",
-                                  validity={"period": 3, "unit": "month", "counted_from": "sale"})
-    from_visit = await create_type(chain, name="From first visit", auto_activation_days=None,
-                                   validity={"period": 3, "unit": "month", "counted_from": "first_visit"})
+    from_sale = await create_type(
+        chain, name="From sale", validity={"period": 3, "unit": "month", "counted_from": "sale"}
+    )
+    from_visit = await create_type(
+        chain,
+        name="From first visit",
+        auto_activation_days=None,
+        validity={"period": 3, "unit": "month", "counted_from": "first_visit"},
+    )
     a = await sell(chain, kafka, from_sale["id"], "VS-1", occurred_at=JAN_1)
     b = await sell(chain, kafka, from_visit["id"], "VF-1", occurred_at=JAN_1)
     assert a["valid_until"] == "2026-04-01T10:00:00Z"
     assert b["valid_until"] is None and b["status"] == "sold"
 
-    await kafka.publish(topics.VISIT_PAID, paid_visit(chain, "VF-1", occurred_at="2026-02-10T09:00:00+00:00"),
-                        key=ANNA["id"])
+    await kafka.publish(
+        topics.VISIT_PAID, paid_visit(chain, "VF-1", occurred_at="2026-02-10T09:00:00+00:00"), key=ANNA["id"]
+    )
     used = await membership_eventually(chain, "VF-1", lambda m: m["status"] == "active")
     assert used["valid_until"] == "2026-05-10T09:00:00Z"  # three months from the first visit
     assert used["activated_at"] == "2026-02-10T09:00:00Z"
@@ -77,8 +83,9 @@ async def test_an_unused_membership_activates_by_itself_by_job(chain: Chain, kaf
 
 
 async def test_the_expiry_job_expires_and_an_expired_membership_cannot_pay(chain: Chain, kafka: Kafka) -> None:
-    t = await create_type(chain, validity={"period": 10, "unit": "day", "counted_from": "sale"},
-                          notify_days_before_expiry=3)
+    t = await create_type(
+        chain, validity={"period": 10, "unit": "day", "counted_from": "sale"}, notify_days_before_expiry=3
+    )
     await sell(chain, kafka, t["id"], "EX-1", occurred_at=JAN_1)
     assert (await run_job(chain, "expiring_notices", "2026-01-05T00:00:00+00:00"))["count"] == 0
     assert (await run_job(chain, "expiring_notices", "2026-01-09T00:00:00+00:00"))["count"] == 1
@@ -97,16 +104,18 @@ async def test_the_expiry_job_expires_and_an_expired_membership_cannot_pay(chain
 async def test_freezing_extends_validity_blocks_payment_and_unfreezing_gives_days_back(
     chain: Chain, kafka: Kafka
 ) -> None:
-    t = await create_type(chain, freeze={"allowed": True, "max_days": 14},
-                          validity={"period": 1, "unit": "month", "counted_from": "sale"})
+    t = await create_type(
+        chain, freeze={"allowed": True, "max_days": 14}, validity={"period": 1, "unit": "month", "counted_from": "sale"}
+    )
     sold = await sell(chain, kafka, t["id"], "FR-1")
     original = datetime.fromisoformat(sold["valid_until"])
     today = datetime.now(UTC).date()
     async with chain.client("memberships") as http:
         too_long = await http.post("/memberships/FR-1/freeze", json={"from": today.isoformat(), "days": 15})
         assert too_long.status_code == 409 and too_long.json()["error"] == "freeze_limit_exceeded"
-        r = await http.post("/memberships/FR-1/freeze", json={"from": today.isoformat(), "days": 10},
-                            headers={"X-User": "desk:jane"})
+        r = await http.post(
+            "/memberships/FR-1/freeze", json={"from": today.isoformat(), "days": 10}, headers={"X-User": "desk:jane"}
+        )
         assert r.status_code == 200, r.text
         frozen = r.json()
         assert frozen["status"] == "frozen" and frozen["freeze_days_used"] == 10
@@ -152,23 +161,38 @@ async def test_no_show_and_late_cancellation_deduct_the_soonest_expiring_members
     chain: Chain, kafka: Kafka
 ) -> None:
     services = [{"service_id": "svc-massage"}, {"service_id": "svc-sauna"}]
-    later = await create_type(chain, name="Year", balance="overall", total_visits=10, services=services,
-                              validity={"period": 12, "unit": "month", "counted_from": "sale"})
-    sooner = await create_type(chain, name="Month", balance="overall", total_visits=10, services=services,
-                               validity={"period": 1, "unit": "month", "counted_from": "sale"})
+    later = await create_type(
+        chain,
+        name="Year",
+        balance="overall",
+        total_visits=10,
+        services=services,
+        validity={"period": 12, "unit": "month", "counted_from": "sale"},
+    )
+    sooner = await create_type(
+        chain,
+        name="Month",
+        balance="overall",
+        total_visits=10,
+        services=services,
+        validity={"period": 1, "unit": "month", "counted_from": "sale"},
+    )
     await sell(chain, kafka, later["id"], "NS-YEAR")
     await sell(chain, kafka, sooner["id"], "NS-MONTH")
     async with chain.client("memberships") as http:
-        r = await http.put("/locations/loc-1/deduction-policy", json={
-            "no_show": True, "late_cancel_hours": 24, "services": {"svc-sauna": {"no_show": False}}})
+        r = await http.put(
+            "/locations/loc-1/deduction-policy",
+            json={"no_show": True, "late_cancel_hours": 24, "services": {"svc-sauna": {"no_show": False}}},
+        )
         assert r.status_code == 200, r.text
         assert (await http.get("/locations/loc-1/deduction-policy")).json()["late_cancel_hours"] == 24
 
     scheduled = datetime.now(UTC) + timedelta(hours=30)
 
     def status(visit: str, service: str, **extra: Any) -> dict[str, Any]:
-        return chain.event(visit_id=visit, client=ANNA, scheduled_at=scheduled.isoformat(),
-                           services=[{"service_id": service}], **extra)
+        return chain.event(
+            visit_id=visit, client=ANNA, scheduled_at=scheduled.isoformat(), services=[{"service_id": service}], **extra
+        )
 
     await kafka.publish(topics.VISIT_NO_SHOW, status("v-ns-sauna", "svc-sauna"), key=ANNA["id"])  # overridden
     early = (scheduled - timedelta(hours=48)).isoformat()
@@ -181,7 +205,9 @@ async def test_no_show_and_late_cancellation_deduct_the_soonest_expiring_members
     assert (await get_membership(chain, "NS-YEAR")).json()["visits_left"] == 10
     deductions = [h for h in month["history"] if h["kind"] == "deduction"]
     assert sorted((d["visit_id"], d["detail"]["cause"]) for d in deductions) == [
-        ("v-late", "late_cancel"), ("v-ns", "no_show")]
+        ("v-late", "late_cancel"),
+        ("v-ns", "no_show"),
+    ]
     deducted = await kafka.read(topics.MEMBERSHIP_DEDUCTED, of_chain(chain), count=2, settle=1.5)
     assert {d["cause"] for d in deducted} == {"no_show", "late_cancel"}
     assert all("expires soonest" in d["chosen_because"] for d in deducted)
@@ -214,8 +240,7 @@ async def test_an_archived_type_is_not_sold_but_still_pays_and_can_be_restored(c
     async with chain.client("memberships") as http:
         assert (await http.post(f"/membership-types/{t['id']}/archive")).json()["archived"] is True
         assert [x["id"] for x in (await http.get("/membership-types")).json()] == []
-        assert [x["id"] for x in (await http.get("/membership-types", params={"archived": "true"})).json()] == [
-            t["id"]]
+        assert [x["id"] for x in (await http.get("/membership-types", params={"archived": "true"})).json()] == [t["id"]]
     await kafka.publish(topics.MEMBERSHIP_SOLD, sale(chain, t["id"], "AR-2"), key=ANNA["id"])
     [rejected] = await kafka.read(topics.MEMBERSHIP_ISSUE_REJECTED, of_chain(chain))
     assert rejected["reason"] == "type_archived"
@@ -232,12 +257,18 @@ async def test_after_the_first_sale_the_price_is_fixed_and_services_only_grow_on
     chain: Chain, kafka: Kafka
 ) -> None:
     split = await create_type(chain, name="Massage")
-    overall = await create_type(chain, name="Spa", balance="overall", total_visits=5,
-                                services=[{"service_id": "svc-massage"}, {"service_id": "svc-pool"}])
+    overall = await create_type(
+        chain,
+        name="Spa",
+        balance="overall",
+        total_visits=5,
+        services=[{"service_id": "svc-massage"}, {"service_id": "svc-pool"}],
+    )
     async with chain.client("memberships") as http:
         # Before the first sale a type is a draft: a service may go too.
-        draft = await http.patch(f"/membership-types/{overall['id']}", json={"services": [
-            {"service_id": "svc-massage"}]})
+        draft = await http.patch(
+            f"/membership-types/{overall['id']}", json={"services": [{"service_id": "svc-massage"}]}
+        )
         assert draft.status_code == 200 and [s["service_id"] for s in draft.json()["services"]] == ["svc-massage"]
         before = await http.patch(f"/membership-types/{split['id']}", json={"price": "9000"})
         assert before.status_code == 200 and before.json()["price"] == "9000.00"
@@ -247,15 +278,20 @@ async def test_after_the_first_sale_the_price_is_fixed_and_services_only_grow_on
         price = await http.patch(f"/membership-types/{split['id']}", json={"price": "9500"})
         assert price.status_code == 409 and price.json()["error"] == "price_fixed_after_sale"
         assert "duplicate" in price.json()["message"]
-        grow_split = await http.patch(f"/membership-types/{split['id']}", json={"services": [
-            {"service_id": "svc-massage", "visits": 10}, {"service_id": "svc-nails", "visits": 2}]})
+        grow_split = await http.patch(
+            f"/membership-types/{split['id']}",
+            json={"services": [{"service_id": "svc-massage", "visits": 10}, {"service_id": "svc-nails", "visits": 2}]},
+        )
         assert grow_split.status_code == 409
         assert grow_split.json()["error"] == "services_cannot_be_added_to_split_type"
-        shrink = await http.patch(f"/membership-types/{overall['id']}", json={"services": [
-            {"service_id": "svc-sauna"}]})
+        shrink = await http.patch(
+            f"/membership-types/{overall['id']}", json={"services": [{"service_id": "svc-sauna"}]}
+        )
         assert shrink.status_code == 409 and shrink.json()["error"] == "services_cannot_be_removed"
-        grow = await http.patch(f"/membership-types/{overall['id']}", json={"services": [
-            {"service_id": "svc-massage"}, {"service_id": "svc-sauna"}], "name": "Spa+"})
+        grow = await http.patch(
+            f"/membership-types/{overall['id']}",
+            json={"services": [{"service_id": "svc-massage"}, {"service_id": "svc-sauna"}], "name": "Spa+"},
+        )
         assert grow.status_code == 200, grow.text
         renamed = await http.patch(f"/membership-types/{split['id']}", json={"name": "Massage 10"})
         assert renamed.status_code == 200
@@ -306,19 +342,35 @@ async def test_eligibility_auto_codes_taken_codes_and_the_report(chain: Chain, k
     await kafka.publish(topics.VISIT_PAID, paid_visit(chain, code), key=ANNA["id"])
     await membership_eventually(chain, code, lambda m: m["visits_left"] == 9)
     async with chain.client("memberships") as http:
-        ok = (await http.get(f"/memberships/{code}/eligibility",
-                             params={"service_id": "svc-massage", "location_id": "loc-1"})).json()
+        ok = (
+            await http.get(
+                f"/memberships/{code}/eligibility", params={"service_id": "svc-massage", "location_id": "loc-1"}
+            )
+        ).json()
         assert ok["eligible"] is True and ok["visits_left"] == 9
-        no = (await http.get(f"/memberships/{code}/eligibility",
-                             params={"service_id": "svc-nails", "location_id": "loc-1"})).json()
+        no = (
+            await http.get(
+                f"/memberships/{code}/eligibility", params={"service_id": "svc-nails", "location_id": "loc-1"}
+            )
+        ).json()
         assert no == {**no, "eligible": False, "reason": "service_not_included"}
-        where = (await http.get(f"/memberships/{code}/eligibility",
-                                params={"service_id": "svc-massage", "location_id": "loc-9"})).json()
+        where = (
+            await http.get(
+                f"/memberships/{code}/eligibility", params={"service_id": "svc-massage", "location_id": "loc-9"}
+            )
+        ).json()
         assert where["reason"] == "location_not_allowed"
         [row] = (await http.get("/reports/memberships", params={"from": "2020-01-01"})).json()
         empty = (await http.get("/reports/memberships", params={"to": "2020-01-01"})).json()
-    assert row == {**row, "name": "Massage membership", "sold": 1, "revenue": "8000.00", "visits_used": 1,
-                   "visits_remaining": 9, "active": 1}
+    assert row == {
+        **row,
+        "name": "Massage membership",
+        "sold": 1,
+        "revenue": "8000.00",
+        "visits_used": 1,
+        "visits_remaining": 9,
+        "active": 1,
+    }
     assert empty == []
 
 
@@ -326,26 +378,38 @@ async def test_two_replicas_never_take_the_last_visit_twice(chain: Chain, kafka:
     """A gift code shared by twelve clients, five visits on it, two replicas consuming in parallel."""
     replica = stack.start_replica("memberships")
     try:
-        t = await create_type(chain, balance="overall", total_visits=5,
-                              services=[{"service_id": "svc-massage"}])
+        t = await create_type(chain, balance="overall", total_visits=5, services=[{"service_id": "svc-massage"}])
         await sell(chain, kafka, t["id"], "GIFT")
         # Both processes in the group, each with its share of visit.paid, before any visit comes...
         sharing = await eventually(
             lambda: members(kafka, "perkstream.memberships"),
-            lambda g: g[0] == "Stable" and len(g[1]) == 2 and all(
-                any(tp.topic == topics.VISIT_PAID for tp in tps) for tps in g[1]),
-            timeout=60, what="two members sharing visit.paid")
+            lambda g: (
+                g[0] == "Stable"
+                and len(g[1]) == 2
+                and all(any(tp.topic == topics.VISIT_PAID for tp in tps) for tps in g[1])
+            ),
+            timeout=60,
+            what="two members sharing visit.paid",
+        )
         partitions = sorted(tp.partition for tps in sharing[1] for tp in tps if tp.topic == topics.VISIT_PAID)
         before = await metric(replica.url, "perkstream_messages_consumed_total", topic=topics.VISIT_PAID)
         # ... and the visits on every partition (two each), so that both take some.
         clients = [{"id": f"cl-{uuid.uuid4().hex[:6]}", "phone": f"+3620{i:07d}"} for i in range(12)]
-        await asyncio.gather(*(
-            kafka.producer.send_and_wait(topics.VISIT_PAID, json.dumps(paid_visit(chain, "GIFT", client=c)).encode(),
-                                         key=c["id"].encode(), partition=partitions[i % len(partitions)])
-            for i, c in enumerate(clients)))
+        await asyncio.gather(
+            *(
+                kafka.producer.send_and_wait(
+                    topics.VISIT_PAID,
+                    json.dumps(paid_visit(chain, "GIFT", client=c)).encode(),
+                    key=c["id"].encode(),
+                    partition=partitions[i % len(partitions)],
+                )
+                for i, c in enumerate(clients)
+            )
+        )
         deducted = await kafka.read(topics.MEMBERSHIP_DEDUCTED, of_chain(chain), count=5, timeout=40)
-        rejected = await kafka.read(topics.MEMBERSHIP_DEDUCTION_REJECTED, of_chain(chain), count=7, timeout=40,
-                                    settle=1.5)
+        rejected = await kafka.read(
+            topics.MEMBERSHIP_DEDUCTION_REJECTED, of_chain(chain), count=7, timeout=40, settle=1.5
+        )
         deducted = await kafka.read(topics.MEMBERSHIP_DEDUCTED, of_chain(chain), count=5, settle=0.5)
         assert len(deducted) == 5 and sorted(d["visits_left"] for d in deducted) == [0, 1, 2, 3, 4]
         assert sorted(d["status"] for d in deducted) == ["active"] * 4 + ["exhausted"]
@@ -362,8 +426,9 @@ async def test_two_replicas_never_take_the_last_visit_twice(chain: Chain, kafka:
 
 async def test_freeze_and_edit_answer_404_for_an_unknown_membership_and_422_for_a_bad_body(chain: Chain) -> None:
     async with chain.client("memberships") as http:
-        assert (await http.post("/memberships/NOPE/freeze", json={"from": date.today().isoformat(),
-                                                                   "days": 3})).status_code == 404
+        assert (
+            await http.post("/memberships/NOPE/freeze", json={"from": date.today().isoformat(), "days": 3})
+        ).status_code == 404
         bad = await http.post("/memberships/NOPE/freeze", json={"from": "tomorrow", "days": 0})
         assert bad.status_code == 422 and {f["field"] for f in bad.json()["fields"]} == {"from", "days"}
     async with chain.admin("memberships") as http:

@@ -64,8 +64,11 @@ async def test_a_held_notice_of_a_client_who_opted_out_meanwhile_is_skipped(chai
     await put_settings(chain, time_zone="Asia/Kathmandu", send_window={"from": "09:00", "to": "21:00"})
     zone = ZoneInfo("Asia/Kathmandu")
     day = datetime.now(zone).date() + timedelta(days=2)
-    await publish(kafka, topics.MEMBERSHIP_DEDUCTED,
-                  deducted(chain, occurred_at=datetime(day.year, day.month, day.day, 3, 0, tzinfo=zone).isoformat()))
+    await publish(
+        kafka,
+        topics.MEMBERSHIP_DEDUCTED,
+        deducted(chain, occurred_at=datetime(day.year, day.month, day.day, 3, 0, tzinfo=zone).isoformat()),
+    )
     [held] = await notices_eventually(chain, lambda ns: len(ns) == 1)
     assert datetime.fromisoformat(held["due_at"]) == datetime(day.year, day.month, day.day, 9, 0, tzinfo=zone)
     async with chain.client("notifications") as http:
@@ -83,9 +86,17 @@ async def test_delivery_receipts_update_the_history(chain: Chain, kafka: Kafka) 
     at = datetime.now(UTC)
 
     async def receipt(status: str, seconds: int, **extra: str) -> None:
-        await kafka.publish(topics.NOTIFICATION_DELIVERY, {
-            "notification_id": nid, "status": status, "provider_message_id": "pm-1",
-            "at": (at + timedelta(seconds=seconds)).isoformat(), **extra}, key=ANNA["id"])
+        await kafka.publish(
+            topics.NOTIFICATION_DELIVERY,
+            {
+                "notification_id": nid,
+                "status": status,
+                "provider_message_id": "pm-1",
+                "at": (at + timedelta(seconds=seconds)).isoformat(),
+                **extra,
+            },
+            key=ANNA["id"],
+        )
 
     await receipt("sent", 1)
     await notices_eventually(chain, lambda ns: ns and ns[0]["status"] == "sent", client_id=ANNA["id"])
@@ -95,10 +106,12 @@ async def test_delivery_receipts_update_the_history(chain: Chain, kafka: Kafka) 
     # A receipt for a notice nobody sent goes to the DLQ with the reason. On the same key after the
     # others, it is also the marker: once its dead letter is there, every receipt before it is applied.
     unknown = str(uuid.uuid4())
-    await kafka.publish(topics.NOTIFICATION_DELIVERY, {"notification_id": unknown, "status": "delivered",
-                                                       "at": at.isoformat()}, key=ANNA["id"])
-    [dead] = await kafka.read(topics.dlq(topics.NOTIFICATION_DELIVERY),
-                              lambda m: m.get("notification_id") == unknown)
+    await kafka.publish(
+        topics.NOTIFICATION_DELIVERY,
+        {"notification_id": unknown, "status": "delivered", "at": at.isoformat()},
+        key=ANNA["id"],
+    )
+    [dead] = await kafka.read(topics.dlq(topics.NOTIFICATION_DELIVERY), lambda m: m.get("notification_id") == unknown)
     assert f"unknown notification_id {unknown}" in dead["_headers"]["x-error"]
     # Delivered at +5 s, and the late "sent" (+3 s) applied after it did not move it back.
     [n] = await notices(chain, client_id=ANNA["id"])
@@ -110,8 +123,14 @@ async def test_delivery_receipts_update_the_history(chain: Chain, kafka: Kafka) 
 async def test_a_failed_receipt_records_the_providers_reason(chain: Chain, kafka: Kafka) -> None:
     await publish(kafka, topics.MEMBERSHIP_DEDUCTED, deducted(chain))
     [sms] = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain))
-    await kafka.publish(topics.NOTIFICATION_DELIVERY, {
-        "notification_id": sms["notification_id"], "status": "failed", "error": "absent subscriber",
-        "at": datetime.now(UTC).isoformat()})
+    await kafka.publish(
+        topics.NOTIFICATION_DELIVERY,
+        {
+            "notification_id": sms["notification_id"],
+            "status": "failed",
+            "error": "absent subscriber",
+            "at": datetime.now(UTC).isoformat(),
+        },
+    )
     [n] = await notices_eventually(chain, lambda ns: len(ns) == 1, status="failed")
     assert n["reason"] == "absent subscriber"

@@ -37,8 +37,9 @@ async def test_cashback_of_a_paid_visit_texts_the_client_its_points(chain: Chain
     visit = loyalty_visit(chain, anna, "10500", "10000")
     await kafka.publish(topics.VISIT_PAID, visit, key=anna["id"])
 
-    [sms] = await kafka.read(topics.NOTIFICATION_SMS,
-                             lambda m: of_chain(chain)(m) and m["type"] == "loyalty.bonus_accrued")
+    [sms] = await kafka.read(
+        topics.NOTIFICATION_SMS, lambda m: of_chain(chain)(m) and m["type"] == "loyalty.bonus_accrued"
+    )
     [accrued] = await kafka.read(topics.LOYALTY_BONUS_ACCRUED, of_chain(chain))
     assert sms["source_event_id"] == accrued["event_id"] and sms["to"] == anna["phone"]
     assert sms["text"] == "Client anna, 300 bonus points added to card C-7; balance 300."

@@ -62,9 +62,15 @@ async def test_a_disabled_type_sends_nothing(chain: Chain, kafka: Kafka) -> None
 
     history = await notices_eventually(chain, lambda ns: len(ns) >= 2, what="the markers' notices")
     assert sorted((h["type"], h["location_id"]) for h in history) == [
-        ("membership.deducted", "loc-2"), ("membership.expired", "loc-1")]
-    assert await until_marker(kafka, topics.NOTIFICATION_SMS, of_chain(chain, type="membership.deducted"),
-                              caused_by(marker)) == []
+        ("membership.deducted", "loc-2"),
+        ("membership.expired", "loc-1"),
+    ]
+    assert (
+        await until_marker(
+            kafka, topics.NOTIFICATION_SMS, of_chain(chain, type="membership.deducted"), caused_by(marker)
+        )
+        == []
+    )
     [other] = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain, type="membership.expired"))
     assert other["location_id"] == "loc-1"
 
@@ -117,8 +123,13 @@ async def test_a_chain_template_is_used_and_its_segments_recorded(chain: Chain, 
         assert lone.status_code == 422 and lone.json()["field"] == "text"
         unknown = await http.put("/templates/membership.nope", json={"locale": "hu", "text": "x"})
         assert unknown.status_code == 404
-        ok = await http.put("/templates/membership.deducted", json={
-            "locale": "hu", "text": "{client_name}, levontunk {units} alkalmat ({membership_code}); maradt {balance}."})
+        ok = await http.put(
+            "/templates/membership.deducted",
+            json={
+                "locale": "hu",
+                "text": "{client_name}, levontunk {units} alkalmat ({membership_code}); maradt {balance}.",
+            },
+        )
         assert ok.status_code == 200, ok.text
         assert ok.json()["preview"] == "Anna, levontunk 1 alkalmat (4567); maradt 9."
         types = {t["type"]: t for t in (await http.get("/templates")).json()}
@@ -148,8 +159,10 @@ async def test_administrator_notices_go_to_the_location_contact(chain: Chain, ka
     assert low["text"] == "Centrum: Massage oil is low in storage st-1: 2 pcs left (minimum 5 pcs)."
     admin = by_type["membership.deduction_rejected.desk"]
     assert admin["to"] == ADMIN_PHONE and admin["client_id"] == ANNA["id"]
-    assert admin["text"] == ("Centrum: membership 4567 could not pay for svc-massage of Anna "
-                             f"(visit {desk['visit_id']}): the service is not included.")
+    assert admin["text"] == (
+        "Centrum: membership 4567 could not pay for svc-massage of Anna "
+        f"(visit {desk['visit_id']}): the service is not included."
+    )
     client = by_type["membership.deduction_rejected"]
     assert client["to"] == ANNA["phone"]
     assert client["text"] == "Anna, membership 4567 could not pay for your visit: it has expired."
@@ -167,9 +180,10 @@ async def test_a_bad_event_goes_to_the_dlq_with_its_reason(chain: Chain, kafka: 
     bad = deducted(chain)
     del bad["client"]
     await kafka.publish(topics.MEMBERSHIP_DEDUCTED, bad, key="cl-x")
-    dead = await kafka.read(topics.dlq(topics.MEMBERSHIP_DEDUCTED),
-                            lambda m: m.get("chain_id") == chain.id
-                            and m["_headers"].get("x-consumer-group") == "perkstream.notifications")
+    dead = await kafka.read(
+        topics.dlq(topics.MEMBERSHIP_DEDUCTED),
+        lambda m: m.get("chain_id") == chain.id and m["_headers"].get("x-consumer-group") == "perkstream.notifications",
+    )
     assert dead[0]["_headers"]["x-error"].startswith("invalid membership.deducted: client: Field required")
 
 
@@ -177,20 +191,24 @@ async def test_settings_are_validated_and_read_back(chain: Chain) -> None:
     async with chain.client("notifications") as http:
         r = await http.put("/locations/loc-1/notification-settings", json={"time_zone": "Mars/Olympus"})
         assert r.status_code == 422 and r.json()["fields"][0]["field"] == "time_zone"
-        r = await http.put("/locations/loc-1/notification-settings",
-                           json={"types": {"membership.nope": {"sms": True}}})
+        r = await http.put("/locations/loc-1/notification-settings", json={"types": {"membership.nope": {"sms": True}}})
         assert r.status_code == 422 and r.json()["fields"][0]["field"] == "types"
-        r = await http.put("/locations/loc-1/notification-settings",
-                           json={"send_window": {"from": "09:00", "to": "09:00"}})
+        r = await http.put(
+            "/locations/loc-1/notification-settings", json={"send_window": {"from": "09:00", "to": "09:00"}}
+        )
         assert r.status_code == 422
         default = (await http.get("/locations/loc-2/notification-settings")).json()
         assert default["source"] == "defaults" and default["types"]["membership.deducted"] == {
-            "sms": True, "chatbot": False}
+            "sms": True,
+            "chatbot": False,
+        }
         assert default["types"]["membership.issued"] == {"sms": False, "chatbot": False}
         r = await http.put("/notification-settings", json={"time_zone": "Europe/Budapest"})
         assert r.status_code == 200 and r.json()["source"] == "chain"
         assert (await http.get("/locations/loc-2/notification-settings")).json()["source"] == "chain"
-        r = await http.put("/locations/loc-2/notification-settings", json={
-            "time_zone": "America/New_York", "send_window": {"from": "09:00", "to": "21:00"}})
+        r = await http.put(
+            "/locations/loc-2/notification-settings",
+            json={"time_zone": "America/New_York", "send_window": {"from": "09:00", "to": "21:00"}},
+        )
         got = (await http.get("/locations/loc-2/notification-settings")).json()
         assert got["source"] == "location" and got["send_window"] == {"from": "09:00", "to": "21:00"}

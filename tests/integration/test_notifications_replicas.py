@@ -29,8 +29,9 @@ async def test_the_same_event_handled_by_two_replicas_at_once_texts_once(
     chain: Chain, kafka: Kafka, stack: Stack
 ) -> None:
     event = MembershipDeducted.model_validate(deducted(chain))
-    pool = await asyncpg.create_pool(stack.settings.database_url, min_size=2, max_size=2,
-                                      server_settings={"search_path": "notifications"})
+    pool = await asyncpg.create_pool(
+        stack.settings.database_url, min_size=2, max_size=2, server_settings={"search_path": "notifications"}
+    )
     assert pool is not None
     first_inserted = asyncio.Event()
     published: list[int] = []
@@ -47,9 +48,12 @@ async def test_the_same_event_handled_by_two_replicas_at_once_texts_once(
                 first_inserted.set()
                 # Hold the transaction until the other replica is seen waiting for it: both handle the
                 # event at the same time, for sure.
-                await eventually(lambda: watcher.fetchval("SELECT wait_event_type FROM pg_stat_activity "
-                                                          "WHERE pid = $1", second[0]),
-                                 lambda waits: waits == "Lock", timeout=10, what="the second replica waiting")
+                await eventually(
+                    lambda: watcher.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", second[0]),
+                    lambda waits: waits == "Lock",
+                    timeout=10,
+                    what="the second replica waiting",
+                )
             messages = uow.take()
             published.append(len(messages))
             await enqueue(conn, messages)
@@ -72,14 +76,18 @@ async def test_the_scheduled_release_takes_every_chains_due_notices(chain: Chain
     zone = ZoneInfo("America/New_York")
     await put_settings(chain, time_zone="America/New_York", send_window={"from": "08:00", "to": "20:00"})
     day = datetime.now(zone).date() + timedelta(days=3)
-    await publish(kafka, topics.MEMBERSHIP_DEDUCTED,
-                  deducted(chain, occurred_at=datetime(day.year, day.month, day.day, 21, 0, tzinfo=zone).isoformat()))
+    await publish(
+        kafka,
+        topics.MEMBERSHIP_DEDUCTED,
+        deducted(chain, occurred_at=datetime(day.year, day.month, day.day, 21, 0, tzinfo=zone).isoformat()),
+    )
     [held] = await notices_eventually(chain, lambda ns: len(ns) == 1)
     opens = datetime.fromisoformat(held["due_at"])
     assert opens == datetime(day.year, day.month, day.day, 8, 0, tzinfo=zone) + timedelta(days=1)
 
-    pool = await asyncpg.create_pool(stack.settings.database_url, min_size=1, max_size=1,
-                                      server_settings={"search_path": "notifications"})
+    pool = await asyncpg.create_pool(
+        stack.settings.database_url, min_size=1, max_size=1, server_settings={"search_path": "notifications"}
+    )
     assert pool is not None
     try:
         jobs = Jobs("notifications", lambda: pool, 60, enabled=False)

@@ -22,8 +22,14 @@ def with_massage_and_oil(visit: dict[str, Any]) -> dict[str, Any]:
     """The visit pays a massage with membership RD-M and buys a bottle of oil: memberships and inventory
     have something to change, and would change it twice if they applied the visit twice."""
     visit["lines"] += [
-        {"kind": "service", "item_id": "svc-massage", "quantity": 1, "sold": "1000", "paid": "0",
-         "membership": {"code": "RD-M"}},
+        {
+            "kind": "service",
+            "item_id": "svc-massage",
+            "quantity": 1,
+            "sold": "1000",
+            "paid": "0",
+            "membership": {"code": "RD-M"},
+        },
         {"kind": "product", "item_id": "prod-rd", "storage_id": "st-rd", "quantity": 1, "sold": "100", "paid": "100"},
     ]
     return visit
@@ -38,8 +44,12 @@ async def test_a_dead_letter_re_driven_after_the_fix_is_applied_once(chain: Chai
     await operation(chain, "arrival", "st-rd", [{"product_id": "prod-rd", "quantity": 10}])
     visit = with_massage_and_oil(visit_paid(chain, ida, "900", card="RD-1"))  # the card does not exist yet
     await publish(kafka, topics.VISIT_PAID, visit)
-    [dead] = await kafka.read(topics.dlq(topics.VISIT_PAID), lambda m: m.get("visit_id") == visit["visit_id"]
-                              and m["_headers"].get("x-consumer-group") == "perkstream.loyalty")
+    [dead] = await kafka.read(
+        topics.dlq(topics.VISIT_PAID),
+        lambda m: (
+            m.get("visit_id") == visit["visit_id"] and m["_headers"].get("x-consumer-group") == "perkstream.loyalty"
+        ),
+    )
     assert "no loyalty card 'RD-1'" in dead["_headers"]["x-error"]
     assert (await loyalty(chain, ida["id"]))["sold"] == "0.00"
     # The others applied it: one visit off the membership, one bottle off the shelf.
@@ -61,14 +71,22 @@ async def test_a_dead_letter_re_driven_after_the_fix_is_applied_once(chain: Chai
     # re-driven copy before it.
     marker = with_massage_and_oil(visit_paid(chain, ida, "1"))
     await publish(kafka, topics.VISIT_PAID, marker)
-    membership = await membership_eventually(chain, "RD-M", lambda m: any(
-        h["kind"] == "deduction" and h["visit_id"] == marker["visit_id"] for h in m["history"]))
-    await eventually(lambda: get(chain, "/operations", source=f"visit:{marker['visit_id']}"), lambda ops: len(ops) == 1,
-                     what="the marker visit's sale")
+    membership = await membership_eventually(
+        chain,
+        "RD-M",
+        lambda m: any(h["kind"] == "deduction" and h["visit_id"] == marker["visit_id"] for h in m["history"]),
+    )
+    await eventually(
+        lambda: get(chain, "/operations", source=f"visit:{marker['visit_id']}"),
+        lambda ops: len(ops) == 1,
+        what="the marker visit's sale",
+    )
     # The replay reached them as a duplicate: the re-driven visit changed nothing there.
     assert membership["visits_left"] == 8
     assert [h["visit_id"] for h in membership["history"] if h["kind"] == "deduction"] == [
-        visit["visit_id"], marker["visit_id"]]
+        visit["visit_id"],
+        marker["visit_id"],
+    ]
     assert await balances(chain) == {("st-rd", "prod-rd"): "8"}
     assert len(await get(chain, "/operations", source=f"visit:{visit['visit_id']}")) == 1
     # Loyalty, which applied the re-driven copy, counts it once too: the visit (2,000) and the marker (1,101).

@@ -74,9 +74,17 @@ async def test_a_visit_paid_twice_deducts_once_and_texts_once(chain: Chain, kafk
 async def test_a_repeated_sale_issues_once(chain: Chain, kafka: Kafka) -> None:
     t = await create_type(chain)
     sold = await sell(chain, kafka, t["id"], "8100", sale_id="s-once")
-    again = {"event_id": f"e-{uuid.uuid4()}", "occurred_at": sold["sold_at"], "chain_id": chain.id,
-             "location_id": "loc-1", "sale_id": "s-once", "membership_type_id": t["id"], "code": "8101",
-             "client": ANNA, "price": "8000"}
+    again = {
+        "event_id": f"e-{uuid.uuid4()}",
+        "occurred_at": sold["sold_at"],
+        "chain_id": chain.id,
+        "location_id": "loc-1",
+        "sale_id": "s-once",
+        "membership_type_id": t["id"],
+        "code": "8101",
+        "client": ANNA,
+        "price": "8000",
+    }
     await kafka.publish(topics.MEMBERSHIP_SOLD, again, key=ANNA["id"])
     await kafka.publish(topics.VISIT_PAID, paid_visit(chain, "8100"), key=ANNA["id"])  # a marker after it
     await membership_eventually(chain, "8100", lambda m: m["visits_left"] == 9)
@@ -89,8 +97,12 @@ async def test_a_repeated_sale_issues_once(chain: Chain, kafka: Kafka) -> None:
 
 @pytest.mark.parametrize(
     ("scenario", "reason"),
-    [("unknown", "unknown_code"), ("other_service", "service_not_included"), ("used_up", "exhausted"),
-     ("expired", "expired")],
+    [
+        ("unknown", "unknown_code"),
+        ("other_service", "service_not_included"),
+        ("used_up", "exhausted"),
+        ("expired", "expired"),
+    ],
 )
 async def test_a_line_that_cannot_be_paid_is_rejected_with_its_reason_and_changes_nothing(
     chain: Chain, kafka: Kafka, scenario: str, reason: str
@@ -118,12 +130,17 @@ async def test_a_line_that_cannot_be_paid_is_rejected_with_its_reason_and_change
     assert rejected["visit_id"] == visit["visit_id"] and rejected["service_id"] == service
     after = await membership_eventually(chain, "5555", lambda m: True)
     assert (after["balance"], after["status"], len(after["history"])) == (
-        before["balance"], before["status"], len(before["history"]))
+        before["balance"],
+        before["status"],
+        len(before["history"]),
+    )
 
 
 async def test_an_overall_membership_takes_a_visit_for_any_listed_service(chain: Chain, kafka: Kafka) -> None:
     t = await create_type(
-        chain, balance="overall", total_visits=5,
+        chain,
+        balance="overall",
+        total_visits=5,
         services=[{"service_id": "svc-massage"}, {"service_id": "svc-sauna"}],
     )
     await sell(chain, kafka, t["id"], "OV-1")

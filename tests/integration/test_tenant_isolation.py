@@ -73,7 +73,6 @@ class Pair:
     output: dict[str, list[dict[str, Any]]]  # per output topic, what both chains' visits caused
 
 
-
 async def set_up(chain: Chain, kafka: Kafka) -> tuple[Snapshot, str]:
     """The chain set up, with the spare type too; answers its snapshot, once the products of both types
     are there too (from membership_type.created), and the spare type's id."""
@@ -81,17 +80,18 @@ async def set_up(chain: Chain, kafka: Kafka) -> tuple[Snapshot, str]:
     async with chain.client("memberships") as ms:
         r = await ms.post("/membership-types", json=SPARE)
     assert r.status_code == 201, r.text
-    done = await settled(lambda: snap(chain), lambda s: sum(p["kind"] == "membership" for p in s["products"]) == 2,
-                         what=f"{chain.id}'s set-up")
+    done = await settled(
+        lambda: snap(chain),
+        lambda s: sum(p["kind"] == "membership" for p in s["products"]) == 2,
+        what=f"{chain.id}'s set-up",
+    )
     return done, r.json()["id"]
-
-
-
 
 
 async def played(chain: Chain, visits: list[scenario.Visit]) -> Snapshot:
     """The chain's state once every visit had all its effects: every visit deducted (a cheap sign to wait
     for first), then a snapshot that `done` accepts and that the next one repeats."""
+
     async def used() -> int:
         async with chain.client("memberships") as ms:
             return sum(row["visits_used"] for row in (await ms.get("/reports/memberships")).json())
@@ -104,8 +104,13 @@ def done(snap: Snapshot, visits: list[scenario.Visit]) -> bool:
     """Every visit of the stream has had all its effects, and so have the spare sales."""
     t = totals(snap)
     spares = sum(m["code"].startswith("S") for c in snap["clients"].values() for m in c["memberships"])
-    return (t["deductions"] >= len(visits) and t["visit_operations"] >= 2 * len(visits)
-            and t["accrual"] >= len(visits) and t["notices"] >= sum(v.notices for v in visits) and spares == SPARES)
+    return (
+        t["deductions"] >= len(visits)
+        and t["visit_operations"] >= 2 * len(visits)
+        and t["accrual"] >= len(visits)
+        and t["notices"] >= sum(v.notices for v in visits)
+        and spares == SPARES
+    )
 
 
 def caused_by_visits(*chains: Chain) -> Callable[[dict[str, Any]], bool]:
@@ -131,8 +136,9 @@ async def pair(stack: Stack, db: asyncpg.Pool, kafka: Kafka) -> Pair:
     sales = [sale(c, f"spare-{i}", spare[c.id], f"S{i:06d}", i) for i in range(SPARES) for c in (a, b)]
     sales += [sale(c, "foreign", spare[other.id], FOREIGN_CODE, 0) for c, other in ((a, b), (b, a))]
     streams = {c.id: list(scenario.visits(PLAN, c.id, VISITS)) for c in (a, b)}
-    assert [v.messages[0][1]["event_id"] for v in streams[a.id]] == [v.messages[0][1]["event_id"]
-                                                                     for v in streams[b.id]]
+    assert [v.messages[0][1]["event_id"] for v in streams[a.id]] == [
+        v.messages[0][1]["event_id"] for v in streams[b.id]
+    ]
     visits = [foreign_visit(c, theirs[c.id]) for c in (a, b)]
     for va, vb in zip(streams[a.id], streams[b.id], strict=True):
         for (topic, ea), (_, eb) in zip(va.messages, vb.messages, strict=True):
@@ -140,10 +146,15 @@ async def pair(stack: Stack, db: asyncpg.Pool, kafka: Kafka) -> Pair:
     await publish_together(kafka, [*sales, *visits])
 
     a_played, b_played = await asyncio.gather(played(a, streams[a.id]), played(b, streams[b.id]))
-    counts = {topics.MEMBERSHIP_DEDUCTED: VISITS, topics.LOYALTY_BONUS_ACCRUED: VISITS,
-              topics.INVENTORY_STOCK_CHANGED: 2 * VISITS, topics.NOTIFICATION_SMS: sms_sent(a_played)}
-    found = await asyncio.gather(*(kafka.read(t, caused_by_visits(a, b), count=2 * counts[t], settle=1.0)
-                                   for t in OUTPUT))
+    counts = {
+        topics.MEMBERSHIP_DEDUCTED: VISITS,
+        topics.LOYALTY_BONUS_ACCRUED: VISITS,
+        topics.INVENTORY_STOCK_CHANGED: 2 * VISITS,
+        topics.NOTIFICATION_SMS: sms_sent(a_played),
+    }
+    found = await asyncio.gather(
+        *(kafka.read(t, caused_by_visits(a, b), count=2 * counts[t], settle=1.0) for t in OUTPUT)
+    )
     return Pair(a, b, a_set_up, b_set_up, a_played, b_played, dict(zip(OUTPUT, found, strict=True)))
 
 
@@ -163,15 +174,29 @@ async def test_both_streams_in_the_same_batches_are_each_applied_whole_in_their_
     for played in (pair.a_played, pair.b_played):
         t = totals(played)
         assert (t["deductions"], t["accrual"], t["spend"], t["visit_operations"]) == (
-            VISITS, VISITS, PLAN.clients, 2 * VISITS), t
+            VISITS,
+            VISITS,
+            PLAN.clients,
+            2 * VISITS,
+        ), t
     assert pair.b_played == pair.a_played, diff(pair.a_played, pair.b_played)
     assert pair.a_played != pair.set_up
 
     # Each kind of effect shows in the snapshot (what the fault suite relies on too).
     changed = "\n".join(diff(pair.set_up, pair.a_played, most=100_000))
-    for path in (".cards[0].balance", ".cards[0].transactions", ".memberships[0].visits_left",
-                 ".memberships[0].history", ".loyalty.sold", ".loyalty.level", ".notices", ".notice_sources",
-                 "stock[0].balance", "stock[1].balance", "operations"):
+    for path in (
+        ".cards[0].balance",
+        ".cards[0].transactions",
+        ".memberships[0].visits_left",
+        ".memberships[0].history",
+        ".loyalty.sold",
+        ".loyalty.level",
+        ".notices",
+        ".notice_sources",
+        "stock[0].balance",
+        "stock[1].balance",
+        "operations",
+    ):
         assert path in changed, path
     client = pair.b_played["clients"][PLAN.client(1)["id"]]
     assert client["memberships"][0]["visits_left"] == 997
@@ -180,17 +205,26 @@ async def test_both_streams_in_the_same_batches_are_each_applied_whole_in_their_
 
 
 async def test_an_event_naming_the_other_chains_type_or_membership_is_refused_though_batched_with_it(
-        pair: Pair, kafka: Kafka) -> None:
+    pair: Pair, kafka: Kafka
+) -> None:
     a, b = pair.a.id, pair.b.id
     # The other chain's spare type was in the batch's type cache (its own sale just before): still unknown.
-    rejected = await kafka.read(topics.MEMBERSHIP_ISSUE_REJECTED,
-                                lambda m: m["chain_id"] in (a, b) and m["sale_id"] == FOREIGN_SALE, count=2, settle=1.0)
+    rejected = await kafka.read(
+        topics.MEMBERSHIP_ISSUE_REJECTED,
+        lambda m: m["chain_id"] in (a, b) and m["sale_id"] == FOREIGN_SALE,
+        count=2,
+        settle=1.0,
+    )
     assert sorted((m["chain_id"], m["reason"]) for m in rejected) == sorted([(a, "unknown_type"), (b, "unknown_type")])
-    deduction = await kafka.read(topics.MEMBERSHIP_DEDUCTION_REJECTED,
-                                 lambda m: m["chain_id"] in (a, b) and m["visit_id"] == FOREIGN_VISIT, count=2,
-                                 settle=1.0)
+    deduction = await kafka.read(
+        topics.MEMBERSHIP_DEDUCTION_REJECTED,
+        lambda m: m["chain_id"] in (a, b) and m["visit_id"] == FOREIGN_VISIT,
+        count=2,
+        settle=1.0,
+    )
     assert sorted((m["chain_id"], m["reason"], m["membership_id"]) for m in deduction) == sorted(
-        [(a, "unknown_code", None), (b, "unknown_code", None)])
+        [(a, "unknown_code", None), (b, "unknown_code", None)]
+    )
     for chain, played in ((pair.a, pair.a_played), (pair.b, pair.b_played)):
         async with chain.client("memberships") as ms:
             assert (await ms.get(f"/memberships/{FOREIGN_CODE}")).status_code == 404
@@ -236,15 +270,26 @@ async def test_every_event_and_notice_a_visit_causes_carries_its_own_chain(pair:
 
 async def own_ids(chain: Chain) -> dict[str, set[str]]:
     """The UUIDs a chain's API shows for its memberships, cards, operations and notices."""
-    async with chain.client("memberships") as ms, chain.client("loyalty") as ly, \
-            chain.client("inventory") as inv, chain.client("notifications") as nt:
+    async with (
+        chain.client("memberships") as ms,
+        chain.client("loyalty") as ly,
+        chain.client("inventory") as inv,
+        chain.client("notifications") as nt,
+    ):
         memberships, cards, operations, notices = await asyncio.gather(
-            ms.get("/memberships", params={"limit": 1000}), ly.get("/cards", params={"limit": 1000}),
-            inv.get("/operations", params={"limit": 1000}), nt.get("/notifications", params={"limit": 1000}))
+            ms.get("/memberships", params={"limit": 1000}),
+            ly.get("/cards", params={"limit": 1000}),
+            inv.get("/operations", params={"limit": 1000}),
+            nt.get("/notifications", params={"limit": 1000}),
+        )
     for r in (memberships, cards, operations, notices):
         assert "x-next-cursor" not in r.headers, r.request.url  # one page holds them all
-    return {"memberships": {m["id"] for m in memberships.json()}, "cards": {c["id"] for c in cards.json()},
-            "operations": {op["id"] for op in operations.json()}, "notices": {n["id"] for n in notices.json()}}
+    return {
+        "memberships": {m["id"] for m in memberships.json()},
+        "cards": {c["id"] for c in cards.json()},
+        "operations": {op["id"] for op in operations.json()},
+        "notices": {n["id"] for n in notices.json()},
+    }
 
 
 # --- (3) a key of one chain ------------------------------------------------------------------------------
@@ -260,12 +305,25 @@ async def real_ids(chain: Chain) -> dict[str, dict[str, list[str]]]:
     jobs = {s: await jobs_of(chain, s) or [NO_SUCH_JOB] for s in SERVICES}
     common = {"location_id": [scenario.LOCATION], "client_id": [CLIENT], "service_id": [scenario.MASSAGE]}
     return {
-        "memberships": {**common, "job": jobs["memberships"], "type_id": [types[0]["id"]],
-                        "code_or_id": [CODE, await membership_id(chain, CODE)]},
-        "loyalty": {**common, "job": jobs["loyalty"], "type_id": [card_type["id"]], "promotion_id": [promotion["id"]],
-                    "card_id": [CARD, card["id"]]},
-        "inventory": {**common, "job": jobs["inventory"], "product_id": [scenario.OIL],
-                      "operation_id": [operation["id"]]},
+        "memberships": {
+            **common,
+            "job": jobs["memberships"],
+            "type_id": [types[0]["id"]],
+            "code_or_id": [CODE, await membership_id(chain, CODE)],
+        },
+        "loyalty": {
+            **common,
+            "job": jobs["loyalty"],
+            "type_id": [card_type["id"]],
+            "promotion_id": [promotion["id"]],
+            "card_id": [CARD, card["id"]],
+        },
+        "inventory": {
+            **common,
+            "job": jobs["inventory"],
+            "product_id": [scenario.OIL],
+            "operation_id": [operation["id"]],
+        },
         "notifications": {**common, "job": jobs["notifications"], "notice_type": ["membership.deducted"]},
     }
 
@@ -277,7 +335,10 @@ async def test_a_key_of_one_chain_answers_404_on_every_route_of_the_other(pair: 
     tries: list[Route] = [r for s in SERVICES for r in await routes(b.stack.url(s), s, ids[s])]
     assert len({(r.service, r.method, r.template) for r in tries}) >= 50  # the whole API, not a sample
     assert {r.path for r in tries if r.template == "/jobs/{job}/run"} >= {
-        "/jobs/expiry/run", "/jobs/burn/run", "/jobs/release_held/run"}
+        "/jobs/expiry/run",
+        "/jobs/burn/run",
+        "/jobs/release_held/run",
+    }
     urls = b.stack.urls()
 
     # Each route is there in B, with these ids: B's own read-only key reads it (200) or lacks the scope
@@ -285,16 +346,18 @@ async def test_a_key_of_one_chain_answers_404_on_every_route_of_the_other(pair: 
     async with db.acquire() as conn:
         reader = await auth.create_key(conn, b.id, "reader", scopes=("read",))
     own = await answers(urls, b.id, reader, tries)
-    assert [(str(r), s, body) for r, (s, body) in zip(tries, own, strict=True)
-            if s != (200 if r.method == "GET" else 403)] == []
+    assert [
+        (str(r), s, body) for r, (s, body) in zip(tries, own, strict=True) if s != (200 if r.method == "GET" else 403)
+    ] == []
 
     # A's keys (read and write; admin) get on B's paths exactly what a chain that does not exist answers.
     nobodys = await answers(urls, f"ch-{uuid.uuid4().hex[:10]}", a.key, tries)
     assert {s for s, _ in nobodys} == {404}
     for key in (a.key, a.admin_key):
         theirs = await answers(urls, b.id, key, tries)
-        assert [(str(r), s, body) for r, (s, body), none in zip(tries, theirs, nobodys, strict=True)
-                if (s, body) != none] == []
+        assert [
+            (str(r), s, body) for r, (s, body), none in zip(tries, theirs, nobodys, strict=True) if (s, body) != none
+        ] == []
     b_now = await snap(b)
     assert b_now == pair.b_played, diff(pair.b_played, b_now)
 
@@ -302,25 +365,33 @@ async def test_a_key_of_one_chain_answers_404_on_every_route_of_the_other(pair: 
 async def test_a_key_never_reaches_the_other_chains_data_by_its_ids(pair: Pair) -> None:
     a, b = pair.a, pair.b
     async with b.client("memberships") as ms, b.client("loyalty") as ly, b.client("inventory") as inv:
-        theirs = {"membership": (await ms.get(f"/memberships/{CODE}")).json(),
-                  "card": (await ly.get(f"/cards/{CARD}")).json(),
-                  "type": (await ms.get("/membership-types")).json()[0],
-                  "card_type": (await ly.get("/card-types")).json()[0],
-                  "promotion": (await ly.get("/promotions")).json()[0],
-                  "operation": (await inv.get(f"/operations?source=visit:v-{PLAN.tag}-0000000")).json()[0]}
+        theirs = {
+            "membership": (await ms.get(f"/memberships/{CODE}")).json(),
+            "card": (await ly.get(f"/cards/{CARD}")).json(),
+            "type": (await ms.get("/membership-types")).json()[0],
+            "card_type": (await ly.get("/card-types")).json()[0],
+            "promotion": (await ly.get("/promotions")).json()[0],
+            "operation": (await inv.get(f"/operations?source=visit:v-{PLAN.tag}-0000000")).json()[0],
+        }
     async with a.client("memberships") as ms, a.client("loyalty") as ly, a.client("inventory") as inv:
         # The same code and card number in A: A's own membership and card, never B's.
         mine = (await ms.get(f"/memberships/{CODE}")).json()
         assert mine["id"] != theirs["membership"]["id"]
         assert (await ly.get(f"/cards/{CARD}")).json()["id"] != theirs["card"]["id"]
         # B's UUIDs on A's own paths: as unknown as any.
-        for http, path in ((ms, f"/memberships/{theirs['membership']['id']}"),
-                           (ms, f"/memberships/{theirs['membership']['id']}/eligibility"
-                                f"?service_id={scenario.MASSAGE}&location_id=loc-1"),
-                           (ms, f"/membership-types/{theirs['type']['id']}"),
-                           (ly, f"/cards/{theirs['card']['id']}"), (ly, f"/card-types/{theirs['card_type']['id']}"),
-                           (ly, f"/promotions/{theirs['promotion']['id']}"),
-                           (inv, f"/operations/{theirs['operation']['id']}")):
+        for http, path in (
+            (ms, f"/memberships/{theirs['membership']['id']}"),
+            (
+                ms,
+                f"/memberships/{theirs['membership']['id']}/eligibility"
+                f"?service_id={scenario.MASSAGE}&location_id=loc-1",
+            ),
+            (ms, f"/membership-types/{theirs['type']['id']}"),
+            (ly, f"/cards/{theirs['card']['id']}"),
+            (ly, f"/card-types/{theirs['card_type']['id']}"),
+            (ly, f"/promotions/{theirs['promotion']['id']}"),
+            (inv, f"/operations/{theirs['operation']['id']}"),
+        ):
             r = await http.get(path)
             assert r.status_code == 404, (path, r.text)
 
@@ -333,19 +404,33 @@ async def test_writes_in_one_chain_through_the_api_leave_the_other_unchanged(pai
     operation_id = str(uuid.uuid4())
     today = datetime.now(UTC).date().isoformat()
     template = "A only: {client_name}, {deducted} off {membership_code}; {balance} left."
-    async with a.client("memberships") as ms, a.client("loyalty") as ly, \
-            a.client("inventory") as inv, a.client("notifications") as nt:
-        type_id = next(t["id"] for t in (await ms.get("/membership-types")).json()
-                       if t["name"] == scenario.MEMBERSHIP_TYPE["name"])
+    async with (
+        a.client("memberships") as ms,
+        a.client("loyalty") as ly,
+        a.client("inventory") as inv,
+        a.client("notifications") as nt,
+    ):
+        type_id = next(
+            t["id"] for t in (await ms.get("/membership-types")).json() if t["name"] == scenario.MEMBERSHIP_TYPE["name"]
+        )
         for r in [
             await ms.patch(f"/membership-types/{type_id}", json={"freeze": {"allowed": True, "max_days": 30}}),
             await ms.post(f"/memberships/{CODE}/freeze", json={"from": today, "days": 7}),
             await ms.put("/locations/loc-1/deduction-policy", json={"no_show": True, "late_cancel_hours": 24}),
             await ly.post(f"/cards/{CARD}/transactions", json={"kind": "accrue", "amount": "50", "reason": "gift"}),
-            await ly.put("/locations/loc-1/loyalty-program", json={
-                **scenario.PROGRAM, "discount_rules": [{"basis": "sold", "from": "1000", "percent": "20"}]}),
-            await inv.post("/operations", json={"id": operation_id, "type": "write_off", "storage_id": scenario.SHELF,
-                                                "lines": [{"product_id": scenario.OIL, "quantity": 3}]}),
+            await ly.put(
+                "/locations/loc-1/loyalty-program",
+                json={**scenario.PROGRAM, "discount_rules": [{"basis": "sold", "from": "1000", "percent": "20"}]},
+            ),
+            await inv.post(
+                "/operations",
+                json={
+                    "id": operation_id,
+                    "type": "write_off",
+                    "storage_id": scenario.SHELF,
+                    "lines": [{"product_id": scenario.OIL, "quantity": 3}],
+                },
+            ),
             await inv.patch(f"/products/{scenario.OIL}", json={"min_stock": 5}),
             await nt.put(f"/clients/{CLIENT}/notification-opt-out", json={"sms": True}),
             await nt.put("/templates/membership.deducted", json={"locale": "en", "text": template}),
@@ -354,9 +439,13 @@ async def test_writes_in_one_chain_through_the_api_leave_the_other_unchanged(pai
 
     def written(s: Snapshot) -> bool:  # every write shows in A (the program's recalculation runs behind)
         c = s["clients"][CLIENT]
-        return (c["memberships"][0]["status"] == "frozen" and c["cards"][0]["transactions"][-1]["kind"] == "manual"
-                and all(x["loyalty"]["discount_percent"] == "20.00" for x in s["clients"].values())
-                and "membership.deducted" in s["templates"] and s["deduction_policy"]["no_show"])
+        return (
+            c["memberships"][0]["status"] == "frozen"
+            and c["cards"][0]["transactions"][-1]["kind"] == "manual"
+            and all(x["loyalty"]["discount_percent"] == "20.00" for x in s["clients"].values())
+            and "membership.deducted" in s["templates"]
+            and s["deduction_policy"]["no_show"]
+        )
 
     a_written = await settled(lambda: snap(a), written, what="A's writes")
     assert a_written["stock"] != pair.a_played["stock"]
@@ -372,59 +461,98 @@ async def test_writes_in_one_chain_through_the_api_leave_the_other_unchanged(pai
         await scenario.publish(kafka, scenario.visits(PLAN, chain.id, 2, first=VISITS))
     other = PLAN.client(1)["id"]
     rejected, a_other, *b_deducted = await asyncio.gather(
-        notice(a, CLIENT, "membership.deduction_rejected"), notice(a, other, "membership.deducted", "996"),
-        *(notice(b, PLAN.client(i)["id"], "membership.deducted", "996") for i in (0, 1)))
+        notice(a, CLIENT, "membership.deduction_rejected"),
+        notice(a, other, "membership.deducted", "996"),
+        *(notice(b, PLAN.client(i)["id"], "membership.deducted", "996") for i in (0, 1)),
+    )
     assert (rejected["status"], rejected["reason"]) == ("skipped", "opted_out")
     assert a_other["text"].startswith("A only:")
     assert [(n["status"], n["text"]) for n in b_deducted] == [
-        ("queued", f"Client {i}, 1 visit was deducted from membership {PLAN.code(i)}; 996 left.") for i in (0, 1)]
+        ("queued", f"Client {i}, 1 visit was deducted from membership {PLAN.code(i)}; 996 left.") for i in (0, 1)
+    ]
     async with b.client("loyalty") as ly:
         r = await ly.get(f"/clients/{PLAN.client(1)['id']}/loyalty", params={"location_id": "loc-1"})
     assert r.json()["discount_percent"] == "5.00"  # 4 visits of 2,300 sold: B's program, not A's 20%
 
     # The operation id A used is free in B: ids given by a client are per chain.
     async with b.client("inventory") as inv:
-        r = await inv.post("/operations", json={"id": operation_id, "type": "write_off", "storage_id": scenario.SHELF,
-                                                "lines": [{"product_id": scenario.OIL, "quantity": 1}]})
+        r = await inv.post(
+            "/operations",
+            json={
+                "id": operation_id,
+                "type": "write_off",
+                "storage_id": scenario.SHELF,
+                "lines": [{"product_id": scenario.OIL, "quantity": 1}],
+            },
+        )
         assert r.status_code == 201, r.text
         assert r.json()["lines"][0]["quantity"] == "1"
     async with a.client("inventory") as inv:
         assert (await inv.get(f"/operations/{operation_id}")).json()["lines"][0]["quantity"] == "3"
 
 
-
-
-
 async def test_a_redrive_in_one_chain_leaves_the_other_chains_dead_letter_where_it_is(
-        pair: Pair, kafka: Kafka, stack: Stack) -> None:
+    pair: Pair, kafka: Kafka, stack: Stack
+) -> None:
     a, b = pair.a, pair.b
     who, late = PLAN.client(3), f"v-{PLAN.tag}-late"
 
     def visit(chain: Chain, visit_id: str) -> tuple[str, str, dict[str, Any]]:  # paid on card C-LATE
-        return topics.VISIT_PAID, who["id"], {
-            "event_id": f"e-{visit_id}-paid", "occurred_at": datetime.now(UTC).isoformat(), "chain_id": chain.id,
-            "location_id": scenario.LOCATION, "visit_id": visit_id, "client": who, "loyalty_card_id": "C-LATE",
-            "lines": [{"kind": "product", "item_id": scenario.OIL, "storage_id": scenario.SHELF, "quantity": 1,
-                       "sold": "300", "paid": "300"}]}
+        return (
+            topics.VISIT_PAID,
+            who["id"],
+            {
+                "event_id": f"e-{visit_id}-paid",
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "chain_id": chain.id,
+                "location_id": scenario.LOCATION,
+                "visit_id": visit_id,
+                "client": who,
+                "loyalty_card_id": "C-LATE",
+                "lines": [
+                    {
+                        "kind": "product",
+                        "item_id": scenario.OIL,
+                        "storage_id": scenario.SHELF,
+                        "quantity": 1,
+                        "sold": "300",
+                        "paid": "300",
+                    }
+                ],
+            },
+        )
 
     # The same visit in both chains, on a card neither has yet: loyalty dead-letters both (the others apply it).
     issued = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     await publish_together(kafka, [visit(a, late), visit(b, late)])
-    letters = await kafka.read(topics.dlq(topics.VISIT_PAID), lambda m: m.get("visit_id") == late and m["_headers"].get(
-        "x-consumer-group") == "perkstream.loyalty", count=2, timeout=60, settle=1.0)
+    letters = await kafka.read(
+        topics.dlq(topics.VISIT_PAID),
+        lambda m: m.get("visit_id") == late and m["_headers"].get("x-consumer-group") == "perkstream.loyalty",
+        count=2,
+        timeout=60,
+        settle=1.0,
+    )
     assert sorted(m["chain_id"] for m in letters) == sorted([a.id, b.id])
     for chain in (a, b):  # the cause, fixed in both
         async with chain.client("loyalty") as ly:
             card_type = (await ly.get("/card-types")).json()[0]["id"]
-            r = await ly.post("/cards", json={"card_type_id": card_type, "client_id": who["id"], "number": "C-LATE",
-                                              "issued_at": issued})  # issued back then, entered only now
+            r = await ly.post(
+                "/cards",
+                json={"card_type_id": card_type, "client_id": who["id"], "number": "C-LATE", "issued_at": issued},
+            )  # issued back then, entered only now
         assert r.status_code == 201, r.text
-    b_before = await settled(lambda: snap(b), lambda s: any(
-        op["source"] == f"visit:{late}" for op in s["operations"]) and len(s["clients"][who["id"]]["cards"]) == 2,
-        what="B with its dead letter")
+    b_before = await settled(
+        lambda: snap(b),
+        lambda s: (
+            any(op["source"] == f"visit:{late}" for op in s["operations"])
+            and len(s["clients"][who["id"]]["cards"]) == 2
+        ),
+        what="B with its dead letter",
+    )
 
-    out = await admin_cli(stack, "redrive", "--topic", topics.VISIT_PAID, "--group", "perkstream.loyalty",
-                          "--chain", a.id)
+    out = await admin_cli(
+        stack, "redrive", "--topic", topics.VISIT_PAID, "--group", "perkstream.loyalty", "--chain", a.id
+    )
     assert "re-driven: 1;" in out, out
     assert (await transaction_of(a, "C-LATE", late))["kind"] == "accrual"
     # A later visit of A on the same key (the partition B's copy would be on): once A's loyalty applied
@@ -437,13 +565,11 @@ async def test_a_redrive_in_one_chain_leaves_the_other_chains_dead_letter_where_
     assert sorted(m["chain_id"] for m in copies) == sorted([a.id, a.id, b.id])
 
     # B's dead letter was there all along: B's own redrive applies it in B.
-    out = await admin_cli(stack, "redrive", "--topic", topics.VISIT_PAID, "--group", "perkstream.loyalty",
-                          "--chain", b.id)
+    out = await admin_cli(
+        stack, "redrive", "--topic", topics.VISIT_PAID, "--group", "perkstream.loyalty", "--chain", b.id
+    )
     assert "re-driven: 1;" in out, out
     assert (await transaction_of(b, "C-LATE", late))["kind"] == "accrual"
-
-
-
 
 
 async def test_every_job_run_in_one_chain_leaves_the_other_unchanged(pair: Pair) -> None:
@@ -452,7 +578,8 @@ async def test_every_job_run_in_one_chain_leaves_the_other_unchanged(pair: Pair)
     plan = jobs_plan(now)
     services = {s: await jobs_of(a, s) for s in SERVICES}
     assert sorted(j for jobs in services.values() for j in jobs) == sorted(plan), (
-        "a job with no work waiting proves nothing: give it some here")
+        "a job with no work waiting proves nothing: give it some here"
+    )
     async with b.client("notifications") as nt:
         kinds = [t["type"] for t in (await nt.get("/templates", params={"limit": 1000})).json()]
     await asyncio.gather(pending_work(a, now, kinds), pending_work(b, now, kinds))
@@ -467,8 +594,11 @@ async def test_every_job_run_in_one_chain_leaves_the_other_unchanged(pair: Pair)
 
     # Once A's consumers are done with what the jobs published (keyed by the same client ids as anything
     # about B's clients would be), B is as it was.
-    await settled(lambda: snap(a), lambda s: all(m["status"] == "expired" for c in s["clients"].values()
-                                                 for m in c["memberships"]), what="A after its jobs")
+    await settled(
+        lambda: snap(a),
+        lambda s: all(m["status"] == "expired" for c in s["clients"].values() for m in c["memberships"]),
+        what="A after its jobs",
+    )
     b_after = await snap(b)
     assert b_after == b_before, diff(b_before, b_after)
 

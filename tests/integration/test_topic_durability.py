@@ -118,14 +118,14 @@ async def test_drift_on_existing_topics_is_reported_and_what_an_operator_set_sta
         assert configs[plain]["min.insync.replicas"] == ("1", True)
 
         # Production values on a one-node cluster: nothing can be applied, all of it is said.
-        production = settings.model_copy(update={"topic_replication_factor": 3, "topic_min_insync_replicas": 2,
-                                                 "topic_retention_ms": 2 * DAY_MS})
+        production = settings.model_copy(
+            update={"topic_replication_factor": 3, "topic_min_insync_replicas": 2, "topic_retention_ms": 2 * DAY_MS}
+        )
         await admin.create_topics(production)
         report = capsys.readouterr().out
         assert f"{plain}: replication factor 1, setting 3" in report
         assert f"{plain}: min.insync.replicas 1 set on the topic, setting 2" in report
-        assert f"{plain}: retention.ms {7 * DAY_MS} (broker default), setting {2 * DAY_MS} (never shortened)" \
-            in report
+        assert f"{plain}: retention.ms {7 * DAY_MS} (broker default), setting {2 * DAY_MS} (never shortened)" in report
         after = await admin.topic_configs(client, [hand_set, older, plain])
         assert after == configs
     finally:

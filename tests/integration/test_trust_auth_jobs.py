@@ -102,17 +102,22 @@ async def test_scopes_go_by_method_and_another_chains_key_still_finds_nothing(
 
 
 def admin_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": stack.settings.database_url,
-           "KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers}
-    return subprocess.run([sys.executable, "-m", "shared.admin", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "DATABASE_URL": stack.settings.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "shared.admin", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 async def test_keys_expire_and_are_revoked_by_their_id_or_an_unambiguous_prefix(
     chain: Chain, stack: Stack, db: asyncpg.Pool
 ) -> None:
-    made = admin_cli(stack, "create-key", "--chain", chain.id, "--name", "till", "--scopes", "read",
-                     "--expires-in-days", "1")
+    made = admin_cli(
+        stack, "create-key", "--chain", chain.id, "--name", "till", "--scopes", "read", "--expires-in-days", "1"
+    )
     assert made.returncode == 0, made.stderr
     key = made.stdout.strip()  # the key alone on stdout (KEY=$(make -s key ...)); its id on stderr
     assert key.startswith("psk_") and "\n" not in key
@@ -124,8 +129,9 @@ async def test_keys_expire_and_are_revoked_by_their_id_or_an_unambiguous_prefix(
     async with chain.client("memberships", key=key) as http:
         assert (await http.get(POLICY)).status_code == 200
         async with db.acquire() as conn:
-            await conn.execute("UPDATE auth.api_keys SET expires_at = now() - interval '1 second' WHERE id = $1",
-                               key_id)
+            await conn.execute(
+                "UPDATE auth.api_keys SET expires_at = now() - interval '1 second' WHERE id = $1", key_id
+            )
         r = await http.get(POLICY)
         assert r.status_code == 401 and "expired" in r.json()["message"], r.text
         async with db.acquire() as conn:
@@ -135,8 +141,9 @@ async def test_keys_expire_and_are_revoked_by_their_id_or_an_unambiguous_prefix(
         # Two keys share a prefix: revoking by it is refused (naming both ids); by id, one key ends.
         async with db.acquire() as conn:
             twin = await auth.create_key(conn, chain.id, "twin")
-            await conn.execute("UPDATE auth.api_keys SET prefix = $1 WHERE key_hash = $2", key[:10],
-                               auth.hash_key(twin))
+            await conn.execute(
+                "UPDATE auth.api_keys SET prefix = $1 WHERE key_hash = $2", key[:10], auth.hash_key(twin)
+            )
         ambiguous = admin_cli(stack, "revoke-key", "--prefix", key[:10])
         assert ambiguous.returncode != 0 and key_id in ambiguous.stderr, ambiguous
         assert (await http.get(POLICY)).status_code == 200
@@ -153,9 +160,12 @@ async def test_keys_expire_and_are_revoked_by_their_id_or_an_unambiguous_prefix(
 
 
 def failures(metrics_text: str, job: str) -> float:
-    return sum(s.value for family in text_string_to_metric_families(metrics_text)
-               for s in family.samples
-               if s.name == "perkstream_job_chain_failures_total" and s.labels.get("job") == job)
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(metrics_text)
+        for s in family.samples
+        if s.name == "perkstream_job_chain_failures_total" and s.labels.get("job") == job
+    )
 
 
 async def test_one_chains_bad_data_is_reported_and_skipped_and_every_other_chain_runs(
@@ -168,13 +178,15 @@ async def test_one_chains_bad_data_is_reported_and_skipped_and_every_other_chain
     # Bad data in one chain, put there behind the API's back: a type whose stored spec cannot be read.
     async with db.acquire() as conn:
         spec: str = await conn.fetchval("SELECT spec FROM memberships.membership_types WHERE chain_id = $1", bad.id)
-        await conn.execute("UPDATE memberships.membership_types SET spec = spec - 'validity' WHERE chain_id = $1",
-                           bad.id)
+        await conn.execute(
+            "UPDATE memberships.membership_types SET spec = spec - 'validity' WHERE chain_id = $1", bad.id
+        )
     replica = stack.start_replica("memberships", JOBS_ENABLED="true", JOBS_INTERVAL_SECONDS="1")
     try:
         # Activated by the schedule (and expired by it too, soon after: its validity ended in April).
         good = await membership_eventually(
-            chain, "GOOD-1", lambda m: "activation" in [h["kind"] for h in m["history"]], timeout=30)
+            chain, "GOOD-1", lambda m: "activation" in [h["kind"] for h in m["history"]], timeout=30
+        )
         assert [h["kind"] for h in good["history"]][:2] == ["sale", "activation"]
         assert good["history"][1]["detail"] == {"cause": "auto_activation"}
 
@@ -183,18 +195,21 @@ async def test_one_chains_bad_data_is_reported_and_skipped_and_every_other_chain
                 return (await http.get(f"{replica.url}/metrics")).text
 
         await eventually(metrics, lambda text: failures(text, "auto_activation") >= 1, what="a failure counted")
-        reported = [json.loads(line) for line in replica.logfile.read_text().splitlines()
-                    if "job_chain_failed" in line and bad.id in line]
+        reported = [
+            json.loads(line)
+            for line in replica.logfile.read_text().splitlines()
+            if "job_chain_failed" in line and bad.id in line
+        ]
         assert reported, replica.log_tail()
         line: dict[str, Any] = reported[0]
         assert line["chain_id"] == bad.id and line["job"] in ("auto_activation", "expiry", "expiring_notices")
         assert line["error"] == "KeyError"
         assert "Anna" not in json.dumps(reported) and "+3620" not in json.dumps(reported)  # no PII
         async with db.acquire() as conn:
-            assert await conn.fetchval("SELECT status FROM memberships.memberships WHERE chain_id = $1",
-                                       bad.id) == "sold"  # skipped, untouched
+            assert (
+                await conn.fetchval("SELECT status FROM memberships.memberships WHERE chain_id = $1", bad.id) == "sold"
+            )  # skipped, untouched
     finally:
         processes.stop([replica])
         async with db.acquire() as conn:  # the next scheduled runs of the suite find good data again
-            await conn.execute("UPDATE memberships.membership_types SET spec = $2 WHERE chain_id = $1",
-                               bad.id, spec)
+            await conn.execute("UPDATE memberships.membership_types SET spec = $2 WHERE chain_id = $1", bad.id, spec)

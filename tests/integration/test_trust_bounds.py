@@ -67,14 +67,37 @@ async def test_an_amplifying_paid_visit_is_dead_lettered_at_once_and_the_next_ch
         await storage(chain)
         await product(chain, "prod-oil")
     no_such_type = str(uuid.uuid4())  # inventory sells a type it has no product of: no type needed
-    bad = ours.event(visit_id="v-amplify", client=ANNA, lines=[
-        {"kind": "membership", "item_id": no_such_type, "quantity": AMPLIFYING_QUANTITY, "sold": "1", "paid": "1",
-         "code": None} for _ in range(AMPLIFYING_LINES)])
+    bad = ours.event(
+        visit_id="v-amplify",
+        client=ANNA,
+        lines=[
+            {
+                "kind": "membership",
+                "item_id": no_such_type,
+                "quantity": AMPLIFYING_QUANTITY,
+                "sold": "1",
+                "paid": "1",
+                "code": None,
+            }
+            for _ in range(AMPLIFYING_LINES)
+        ],
+    )
 
     def oil(chain: Chain, visit_id: str) -> dict[str, Any]:
-        return chain.event(visit_id=visit_id, client=ANNA, lines=[
-            {"kind": "product", "item_id": "prod-oil", "storage_id": "st-1", "quantity": 1, "sold": "300",
-             "paid": "300"}])
+        return chain.event(
+            visit_id=visit_id,
+            client=ANNA,
+            lines=[
+                {
+                    "kind": "product",
+                    "item_id": "prod-oil",
+                    "storage_id": "st-1",
+                    "quantity": 1,
+                    "sold": "300",
+                    "paid": "300",
+                }
+            ],
+        )
 
     # The same key (the client's id): the three share a partition, the good ones behind the bad one.
     await kafka.publish(topics.VISIT_PAID, bad, key=ANNA["id"])
@@ -83,9 +106,13 @@ async def test_an_amplifying_paid_visit_is_dead_lettered_at_once_and_the_next_ch
 
     await balances_eventually(theirs, {("st-1", "prod-oil"): "-1"})
     await balances_eventually(ours, {("st-1", "prod-oil"): "-1"})  # the marker: what came after is done
-    dead = await kafka.read(topics.dlq(topics.VISIT_PAID),
-                            lambda m: m.get("chain_id") == ours.id and m.get("visit_id") == "v-amplify", count=3,
-                            timeout=30, settle=1)
+    dead = await kafka.read(
+        topics.dlq(topics.VISIT_PAID),
+        lambda m: m.get("chain_id") == ours.id and m.get("visit_id") == "v-amplify",
+        count=3,
+        timeout=30,
+        settle=1,
+    )
     by_group = {d["_headers"]["x-consumer-group"]: d["_headers"]["x-error"] for d in dead}
     assert set(by_group) == {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory"}
     for error in by_group.values():
@@ -98,24 +125,34 @@ async def test_an_amplifying_paid_visit_is_dead_lettered_at_once_and_the_next_ch
 
 async def test_an_operation_beyond_the_bounds_answers_422_instead_of_hanging(chain: Chain) -> None:
     await create_type(chain, allow_without_code=True, location_ids=["loc-1"])
-    [p] = await eventually(lambda: get(chain, "/products", category="Memberships"), lambda ps: len(ps) == 1,
-                           what="the membership product")
+    [p] = await eventually(
+        lambda: get(chain, "/products", category="Memberships"), lambda ps: len(ps) == 1, what="the membership product"
+    )
     await storage(chain)
     await product(chain, "prod-oil")
 
     # Memberships: the units of one operation are bounded (each unit is a membership.sold).
-    r = await operation(chain, "sale", None, [{"product_id": p["id"], "quantity": 99_999_999_999}], status=422,
-                        location_id="loc-1", client=ANNA)
+    r = await operation(
+        chain,
+        "sale",
+        None,
+        [{"product_id": p["id"], "quantity": 99_999_999_999}],
+        status=422,
+        location_id="loc-1",
+        client=ANNA,
+    )
     assert "lines.0.quantity" in refused_fields(r), r
-    r = await operation(chain, "sale", None, [{"product_id": p["id"], "quantity": 60}] * 2, status=422,
-                        location_id="loc-1", client=ANNA)
+    r = await operation(
+        chain, "sale", None, [{"product_id": p["id"], "quantity": 60}] * 2, status=422, location_id="loc-1", client=ANNA
+    )
     assert "lines" in refused_fields(r), r
     # Goods: a quantity no stock row could hold twice over is refused too.
     r = await operation(chain, "arrival", "st-1", [{"product_id": "prod-oil", "quantity": 10**10}], status=422)
     assert "lines.0.quantity" in refused_fields(r), r
     # Within the bounds, it is sold.
-    sold = await operation(chain, "sale", None, [{"product_id": p["id"], "quantity": 3}], location_id="loc-1",
-                           client=ANNA)
+    sold = await operation(
+        chain, "sale", None, [{"product_id": p["id"], "quantity": 3}], location_id="loc-1", client=ANNA
+    )
     assert len(sold["lines"][0]["sales"]) == 3
 
 
@@ -124,13 +161,31 @@ async def test_a_membership_sold_on_a_visit_with_the_longest_id_is_issued(chain:
     bound of every id) it must still be an id of at most 128, or the valid visit is refused."""
     t = await create_type(chain, location_ids=["loc-1"])
     visit_id = "v" * 128
-    await kafka.publish(topics.VISIT_PAID, chain.event(visit_id=visit_id, client=ANNA, lines=[
-        {"kind": "membership", "item_id": t["id"], "quantity": 1, "sold": "8000", "paid": "8000", "code": "LONG-1"}]),
-        key=ANNA["id"])
+    await kafka.publish(
+        topics.VISIT_PAID,
+        chain.event(
+            visit_id=visit_id,
+            client=ANNA,
+            lines=[
+                {
+                    "kind": "membership",
+                    "item_id": t["id"],
+                    "quantity": 1,
+                    "sold": "8000",
+                    "paid": "8000",
+                    "code": "LONG-1",
+                }
+            ],
+        ),
+        key=ANNA["id"],
+    )
     [sold] = await kafka.read(topics.MEMBERSHIP_SOLD, lambda m: m.get("chain_id") == chain.id, timeout=30)
     assert len(sold["sale_id"]) <= 128 and sold["code"] == "LONG-1"
-    [op] = await eventually(lambda: get(chain, "/operations", source=f"visit:{visit_id}"), lambda ops: len(ops) == 1,
-                            what="the visit's sale")
+    [op] = await eventually(
+        lambda: get(chain, "/operations", source=f"visit:{visit_id}"),
+        lambda ops: len(ops) == 1,
+        what="the visit's sale",
+    )
     assert [s["sale_id"] for s in op["lines"][0]["sales"]] == [sold["sale_id"]]
 
 
@@ -139,15 +194,21 @@ async def test_the_cards_of_a_client_and_the_live_promotions_of_a_card_type_are_
         card_type = (await http.post("/card-types", json={"name": "Gold"})).json()
 
         def promotion(n: int, **fields: Any) -> dict[str, Any]:
-            return {"name": f"Cashback {n}", "type": "fixed_cashback_paid", "card_type_ids": [card_type["id"]],
-                    "percent": "1", "rules": [], **fields}
+            return {
+                "name": f"Cashback {n}",
+                "type": "fixed_cashback_paid",
+                "card_type_ids": [card_type["id"]],
+                "percent": "1",
+                "rules": [],
+                **fields,
+            }
 
         made = [(await http.post("/promotions", json=promotion(n))).json() for n in range(MAX_LIVE_PROMOTIONS)]
         assert all("id" in p for p in made), made[-1]
         r = await http.post("/promotions", json=promotion(MAX_LIVE_PROMOTIONS))
         assert r.status_code == 409 and r.json()["error"] == "too_many_promotions", r.text
         assert r.json()["field"] == "card_type_ids"
-        archived = (await http.post("/promotions", json=promotion(0, archived=True)))  # an archived one: free
+        archived = await http.post("/promotions", json=promotion(0, archived=True))  # an archived one: free
         assert archived.status_code == 201, archived.text
         r = await http.patch(f"/promotions/{archived.json()['id']}", json={"archived": False})
         assert r.status_code == 409 and r.json()["error"] == "too_many_promotions", r.text

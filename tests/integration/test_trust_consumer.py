@@ -50,13 +50,21 @@ DLQ_TOTAL = "perkstream_messages_dlq_total"
 # --- publishing what aiokafka's producer will not write ---------------------------------------------------
 
 
-async def publish_raw(kafka: Kafka, topic: str, value: bytes, *, key: bytes | None, partition_key: bytes,
-                      headers: list[tuple[bytes, bytes | None]]) -> None:
+async def publish_raw(
+    kafka: Kafka,
+    topic: str,
+    value: bytes,
+    *,
+    key: bytes | None,
+    partition_key: bytes,
+    headers: list[tuple[bytes, bytes | None]],
+) -> None:
     """One record with these exact bytes, on the partition `partition_key` maps to (the default
     partitioner's, so it lands among the records published with that key)."""
     partition = await raw_records.partition_of(kafka.producer, topic, partition_key)
-    await raw_records.send_raw(kafka.producer, topic, partition, key, value, raw_records.raw_headers(headers),
-                               MAX_MESSAGE_BYTES)
+    await raw_records.send_raw(
+        kafka.producer, topic, partition, key, value, raw_records.raw_headers(headers), MAX_MESSAGE_BYTES
+    )
 
 
 def body(event: dict[str, Any]) -> bytes:
@@ -76,9 +84,12 @@ async def no_shows_deduct(chain: Chain, kafka: Kafka, code: str, client: dict[st
 
 
 def no_show(chain: Chain, code: str, client: dict[str, Any] = ANNA) -> dict[str, Any]:
-    return chain.event(visit_id=f"v-{uuid.uuid4().hex[:10]}", client=client,
-                       scheduled_at=datetime.now(UTC).isoformat(),
-                       services=[{"service_id": "svc-massage", "membership": {"code": code}}])
+    return chain.event(
+        visit_id=f"v-{uuid.uuid4().hex[:10]}",
+        client=client,
+        scheduled_at=datetime.now(UTC).isoformat(),
+        services=[{"service_id": "svc-massage", "membership": {"code": code}}],
+    )
 
 
 def of(chain: Chain, **fields: Any) -> Any:
@@ -114,16 +125,29 @@ async def test_records_that_cannot_be_decoded_are_dead_lettered_alone_and_their_
     await kafka.publish(topics.VISIT_NO_SHOW, good[0], key=ANNA["id"])
     # A header name that is not UTF-8 (aiokafka's fetch raised on it: the partition stuck, the records
     # already drained from the other partitions of that fetch skipped).
-    await publish_raw(kafka, topics.VISIT_NO_SHOW, body(bad_name), key=anna, partition_key=anna,
-                      headers=[(b"traceparent", trace), (b"\xff\xfevendor", b"x")])
+    await publish_raw(
+        kafka,
+        topics.VISIT_NO_SHOW,
+        body(bad_name),
+        key=anna,
+        partition_key=anna,
+        headers=[(b"traceparent", trace), (b"\xff\xfevendor", b"x")],
+    )
     await kafka.publish(topics.VISIT_NO_SHOW, good[1], key=ANNA["id"])
     # A key that is not UTF-8 (the contract's keys are client ids: text).
-    await publish_raw(kafka, topics.VISIT_NO_SHOW, body(bad_key), key=b"\xc3\x28" + anna, partition_key=anna,
-                      headers=[])
+    await publish_raw(
+        kafka, topics.VISIT_NO_SHOW, body(bad_key), key=b"\xc3\x28" + anna, partition_key=anna, headers=[]
+    )
     await kafka.publish(topics.VISIT_NO_SHOW, theirs[1], key=OTTO["id"])
     # Header values are opaque bytes (only names are text): not UTF-8, or null, the record is applied.
-    await publish_raw(kafka, topics.VISIT_NO_SHOW, body(odd_values), key=anna, partition_key=anna,
-                      headers=[(b"x-vendor-blob", b"\xff\xfe\x00"), (b"x-nothing", None)])
+    await publish_raw(
+        kafka,
+        topics.VISIT_NO_SHOW,
+        body(odd_values),
+        key=anna,
+        partition_key=anna,
+        headers=[(b"x-vendor-blob", b"\xff\xfe\x00"), (b"x-nothing", None)],
+    )
     await kafka.publish(topics.VISIT_NO_SHOW, good[2], key=ANNA["id"])
 
     # Every good one applied, the odd header values' too; the two undecodable ones not.
@@ -169,8 +193,14 @@ async def test_a_record_over_its_deadline_is_dead_lettered_as_timeout_and_the_ot
         await membership_eventually(chain, "FREE-1", lambda m: m["visits_left"] == 8, timeout=120)
         await membership_eventually(other, "O-1", lambda m: m["visits_left"] == 9, timeout=30)
         # ... and the visit that waited is dead-lettered as timeout, after a bounded number of attempts.
-        [dead] = await kafka.read(topics.dlq(topics.VISIT_PAID), lambda m: m.get("visit_id") == locked["visit_id"]
-                                  and m["_headers"]["x-consumer-group"] == "perkstream.memberships", timeout=60)
+        [dead] = await kafka.read(
+            topics.dlq(topics.VISIT_PAID),
+            lambda m: (
+                m.get("visit_id") == locked["visit_id"]
+                and m["_headers"]["x-consumer-group"] == "perkstream.memberships"
+            ),
+            timeout=60,
+        )
         assert dead["_headers"]["x-error"].startswith("timeout: "), dead["_headers"]["x-error"]
         assert "3 attempts" in dead["_headers"]["x-error"]
 
@@ -205,24 +235,34 @@ async def test_a_reused_event_id_is_dead_lettered_and_a_redelivery_is_a_silent_d
     await kafka.publish(topics.VISIT_PAID, visit, key=ANNA["id"])
 
     # The sale meant, under an event id of its own: applied (the refused one claimed nothing).
-    await kafka.publish(topics.MEMBERSHIP_SOLD, {**reused, "event_id": f"e-{uuid.uuid4()}", "code": "RE-3"},
-                        key=ANNA["id"])
+    await kafka.publish(
+        topics.MEMBERSHIP_SOLD, {**reused, "event_id": f"e-{uuid.uuid4()}", "code": "RE-3"}, key=ANNA["id"]
+    )
     # Markers: a sale and a visit refused for a bad field, after the others on their partitions.
     await kafka.publish(topics.MEMBERSHIP_SOLD, sale(chain, t["id"], "RE-MARK", price="-1"), key=ANNA["id"])
     marker_visit = paid_visit(chain, "RE-1", quantity=0)
     await kafka.publish(topics.VISIT_PAID, marker_visit, key=ANNA["id"])
 
-    sold_letters = await until_marker(kafka, topics.dlq(topics.MEMBERSHIP_SOLD), of(chain),
-                                      lambda m: m.get("code") == "RE-MARK" and m.get("chain_id") == chain.id)
+    sold_letters = await until_marker(
+        kafka,
+        topics.dlq(topics.MEMBERSHIP_SOLD),
+        of(chain),
+        lambda m: m.get("code") == "RE-MARK" and m.get("chain_id") == chain.id,
+    )
     assert [d["code"] for d in sold_letters] == ["RE-2"]
-    assert sold_letters[0]["_headers"]["x-error"] == (f"event_id_reused: event_id {first['event_id']} was already "
-                                                      "used by a message with a different payload")
+    assert sold_letters[0]["_headers"]["x-error"] == (
+        f"event_id_reused: event_id {first['event_id']} was already used by a message with a different payload"
+    )
     assert sold_letters[0]["_headers"]["x-error-reason"] == "event_id_reused"
     visit_letters = await until_marker(
-        kafka, topics.dlq(topics.VISIT_PAID),
+        kafka,
+        topics.dlq(topics.VISIT_PAID),
         lambda m: m.get("chain_id") == chain.id and m["_headers"].get("x-consumer-group") == "perkstream.memberships",
-        lambda m: m.get("visit_id") == marker_visit["visit_id"]
-        and m["_headers"].get("x-consumer-group") == "perkstream.memberships")
+        lambda m: (
+            m.get("visit_id") == marker_visit["visit_id"]
+            and m["_headers"].get("x-consumer-group") == "perkstream.memberships"
+        ),
+    )
     assert visit_letters == []
     assert (await get_membership(chain, "RE-2")).status_code == 404
     [sold] = (await get_membership(chain, "RE-3")).json()["history"]
@@ -254,8 +294,12 @@ async def test_a_dead_letter_the_database_refuses_is_written_bare_not_retried_fo
     try:
         refused = sale(chain, t["id"], "DL-BAD", price="-1")
         await kafka.publish(topics.MEMBERSHIP_SOLD, sale(chain, t["id"], "DL-1"), key=ANNA["id"])
-        await kafka.publish(topics.MEMBERSHIP_SOLD, refused, key=ANNA["id"],
-                            headers=[("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")])
+        await kafka.publish(
+            topics.MEMBERSHIP_SOLD,
+            refused,
+            key=ANNA["id"],
+            headers=[("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")],
+        )
         await kafka.publish(topics.MEMBERSHIP_SOLD, sale(chain, t["id"], "DL-2"), key=ANNA["id"])
         await sell(other, kafka, (await create_type(other))["id"], "DL-O", client=OTTO)
         await membership_eventually(chain, "DL-2", lambda m: True, timeout=60)
@@ -283,8 +327,12 @@ async def test_an_event_from_the_future_is_dead_lettered_as_clock_skew(
     await sell(other, kafka, (await create_type(other))["id"], "CS-O", client=OTTO)
     await kafka.publish(topics.MEMBERSHIP_SOLD, sale(chain, t["id"], "CS-MARK", price="-1"), key=ANNA["id"])
 
-    letters = await until_marker(kafka, topics.dlq(topics.MEMBERSHIP_SOLD), of(chain),
-                                 lambda m: m.get("code") == "CS-MARK" and m.get("chain_id") == chain.id)
+    letters = await until_marker(
+        kafka,
+        topics.dlq(topics.MEMBERSHIP_SOLD),
+        of(chain),
+        lambda m: m.get("code") == "CS-MARK" and m.get("chain_id") == chain.id,
+    )
     assert [d["code"] for d in letters] == ["CS-1"]
     error = letters[0]["_headers"]["x-error"]
     assert error.startswith("clock_skew: occurred_at "), error
@@ -302,15 +350,17 @@ async def test_the_inbox_forgets_keys_older_than_its_replay_window_a_bounded_num
         await conn.executemany(
             "INSERT INTO memberships.inbox (chain_id, key, topic, received_at) VALUES ($1, $2, $3, $4)",
             [(chain.id, k, topics.MEMBERSHIP_SOLD, datetime.now(UTC) - timedelta(days=15)) for k in old]
-            + [(chain.id, "event:recent", topics.MEMBERSHIP_SOLD, datetime.now(UTC) - timedelta(days=13))])
+            + [(chain.id, "event:recent", topics.MEMBERSHIP_SOLD, datetime.now(UTC) - timedelta(days=13))],
+        )
 
     async def left() -> list[str]:
         rows = await db.fetch("SELECT key FROM memberships.inbox WHERE chain_id = $1", chain.id)
         return sorted(r["key"] for r in rows)
 
     # A replica prunes once as it starts, then every hour: 2 rows a statement, 4 a round.
-    replica = stack.start_replica("memberships", INBOX_PRUNE_BATCH_ROWS="2", INBOX_PRUNE_ROUND_ROWS="4",
-                                  INBOX_PRUNE_INTERVAL_SECONDS="3600")
+    replica = stack.start_replica(
+        "memberships", INBOX_PRUNE_BATCH_ROWS="2", INBOX_PRUNE_ROUND_ROWS="4", INBOX_PRUNE_INTERVAL_SECONDS="3600"
+    )
     try:
         remaining = await eventually(left, lambda keys: len(keys) == 2, timeout=60, what="one pruning round")
         assert "event:recent" in remaining  # within the 14 days: kept

@@ -37,8 +37,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 
 MIB = 1024 * 1024
 HTTP_POOL = Settings().db_http_pool_size
-WRITES = {"memberships": "/membership-types", "loyalty": "/card-types", "inventory": "/storages",
-          "notifications": "/templates/membership.deducted"}
+WRITES = {
+    "memberships": "/membership-types",
+    "loyalty": "/card-types",
+    "inventory": "/storages",
+    "notifications": "/templates/membership.deducted",
+}
 
 
 # --- bodies ---------------------------------------------------------------------------------------
@@ -52,8 +56,9 @@ async def _answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], by
     return int(status_line.split()[1]), headers, body
 
 
-async def raw_request(url: str, head: str, body: AsyncIterator[bytes] | None = None,
-                      timeout: float = 15) -> tuple[int, dict[str, str], bytes, int]:
+async def raw_request(
+    url: str, head: str, body: AsyncIterator[bytes] | None = None, timeout: float = 15
+) -> tuple[int, dict[str, str], bytes, int]:
     """Sends `head` on a socket of its own, then `body` while it reads the answer: answers the status,
     headers, body, and how many body bytes had been sent when the answer came."""
     parts = urlsplit(url)
@@ -92,7 +97,8 @@ async def test_a_declared_50_mib_body_answers_413_before_it_is_sent_and_before_t
     status, headers, body, _ = await raw_request(
         chain.stack.url(service),
         f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {50 * MIB}\r\n\r\n")
+        f"Content-Length: {50 * MIB}\r\n\r\n",
+    )
     assert status == 413, body
     assert json.loads(body)["error"] == "payload_too_large"
     assert headers["content-type"] == "application/json"
@@ -109,7 +115,10 @@ async def test_a_chunked_body_streaming_past_the_limit_answers_413_before_its_en
         chain.stack.url("memberships"),
         f"POST /v1/chains/{chain.id}/membership-types HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Authorization: Bearer {chain.key}\r\nContent-Type: application/json\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n", fifty_mib(), timeout=30)
+        "Transfer-Encoding: chunked\r\n\r\n",
+        fifty_mib(),
+        timeout=30,
+    )
     assert status == 413, body
     assert json.loads(body)["error"] == "payload_too_large"
     assert sent < 50 * MIB, "the answer came only once the whole body was sent"
@@ -152,8 +161,9 @@ async def test_a_list_of_1500_answers_100_at_a_time_and_its_cursor_walks_every_i
 
     async def add(i: int, http: httpx.AsyncClient) -> None:
         async with gate:
-            r = await http.post("/storages", json={"id": f"st-{i:04d}", "location_id": f"loc-{i % 7}",
-                                                  "name": f"Storage {i}"})
+            r = await http.post(
+                "/storages", json={"id": f"st-{i:04d}", "location_id": f"loc-{i % 7}", "name": f"Storage {i}"}
+            )
         assert r.status_code == 201, r.text
 
     async with chain.client("inventory") as http:
@@ -163,8 +173,11 @@ async def test_a_list_of_1500_answers_100_at_a_time_and_its_cursor_walks_every_i
         assert len(first.json()) == 100, f"{len(first.json())} storages in one answer"
         items, pages = await walk(http, "/storages", {}, 100)
         # The Link header is a usable URL of the next page.
-        nxt = await http.get(httpx.URL(first.headers["link"][1:].split(">")[0]).copy_with(
-            scheme="http", host="127.0.0.1", port=urlsplit(chain.stack.url("inventory")).port))
+        nxt = await http.get(
+            httpx.URL(first.headers["link"][1:].split(">")[0]).copy_with(
+                scheme="http", host="127.0.0.1", port=urlsplit(chain.stack.url("inventory")).port
+            )
+        )
         assert nxt.json() == items[100:200]
         biggest = await http.get("/storages", params={"limit": 1000})
         too_big = await http.get("/storages", params={"limit": 1001})
@@ -189,25 +202,51 @@ async def catalog(stack: Stack, db: asyncpg.Pool, kafka: Kafka) -> dict[str, Cha
     async with main.client("loyalty") as ly:
         card_types = [(await ly.post("/card-types", json={"name": f"Card {n}"})).json() for n in "ZXY"]
         for n in range(3):
-            assert (await ly.post("/promotions", json={
-                "name": f"Promo {n}", "type": "fixed_cashback_paid", "card_type_ids": [card_types[n]["id"]],
-                "location_ids": ["loc-1"], "percent": "3", "rules": []})).status_code == 201
-            assert (await ly.post("/cards", json={"card_type_id": card_types[n]["id"], "client_id": f"cl-{n}",
-                                                  "number": f"N-{n}"})).status_code == 201
+            assert (
+                await ly.post(
+                    "/promotions",
+                    json={
+                        "name": f"Promo {n}",
+                        "type": "fixed_cashback_paid",
+                        "card_type_ids": [card_types[n]["id"]],
+                        "location_ids": ["loc-1"],
+                        "percent": "3",
+                        "rules": [],
+                    },
+                )
+            ).status_code == 201
+            assert (
+                await ly.post(
+                    "/cards", json={"card_type_id": card_types[n]["id"], "client_id": f"cl-{n}", "number": f"N-{n}"}
+                )
+            ).status_code == 201
     async with main.client("inventory") as inv:
         for n in range(3):
-            assert (await inv.post("/storages", json={"id": f"st-{n}", "location_id": "loc-1",
-                                                      "name": "Same name"})).status_code == 201
+            assert (
+                await inv.post("/storages", json={"id": f"st-{n}", "location_id": "loc-1", "name": "Same name"})
+            ).status_code == 201
         for n in range(3):
             assert (await inv.post("/categories", json={"name": f"cat {n}"})).status_code == 201
-            assert (await inv.post("/products", json={"id": f"prod-{n}", "name": "Oil" if n else "oil",
-                                                      "sale_price": "10"})).status_code == 201
-            assert (await inv.post("/operations", json={
-                "type": "arrival", "storage_id": "st-1",
-                "lines": [{"product_id": f"prod-{n}", "quantity": "5"}]})).status_code == 201
+            assert (
+                await inv.post("/products", json={"id": f"prod-{n}", "name": "Oil" if n else "oil", "sale_price": "10"})
+            ).status_code == 201
+            assert (
+                await inv.post(
+                    "/operations",
+                    json={
+                        "type": "arrival",
+                        "storage_id": "st-1",
+                        "lines": [{"product_id": f"prod-{n}", "quantity": "5"}],
+                    },
+                )
+            ).status_code == 201
         for location in ("loc-1", "loc-2", None):
-            assert (await inv.put("/services/svc-trust/bill-of-materials", json={
-                "location_id": location, "items": [{"product_id": "prod-0", "quantity": "1"}]})).status_code == 200
+            assert (
+                await inv.put(
+                    "/services/svc-trust/bill-of-materials",
+                    json={"location_id": location, "items": [{"product_id": "prod-0", "quantity": "1"}]},
+                )
+            ).status_code == 200
 
         async def products() -> int:
             r = await inv.get("/products", params={"all": "true", "limit": 1000})
@@ -216,9 +255,13 @@ async def catalog(stack: Stack, db: asyncpg.Pool, kafka: Kafka) -> dict[str, Cha
         # Ours, and the membership types' (one at each of their two locations).
         await eventually(products, lambda n: n == 3 + 3 * 2, what="the membership types' products")
     for n in range(3):
-        await publish(kafka, topics.MEMBERSHIP_DEDUCTED,
-                      deducted(notices, client={"id": f"cl-{n}", "phone": "+36201234567", "name": "Anna"}))
+        await publish(
+            kafka,
+            topics.MEMBERSHIP_DEDUCTED,
+            deducted(notices, client={"id": f"cl-{n}", "phone": "+36201234567", "name": "Anna"}),
+        )
     async with notices.client("notifications") as nt:
+
         async def notice_count() -> int:
             return len((await nt.get("/notifications", params={"limit": 1000})).json())
 
@@ -227,19 +270,27 @@ async def catalog(stack: Stack, db: asyncpg.Pool, kafka: Kafka) -> dict[str, Cha
 
 
 LISTS = [
-    ("memberships", "/membership-types", {}), ("memberships", "/memberships", {}),
+    ("memberships", "/membership-types", {}),
+    ("memberships", "/memberships", {}),
     ("memberships", "/reports/memberships", {}),
-    ("loyalty", "/card-types", {}), ("loyalty", "/promotions", {}), ("loyalty", "/cards", {}),
-    ("inventory", "/storages", {}), ("inventory", "/categories", {}), ("inventory", "/products", {"all": "true"}),
-    ("inventory", "/operations", {}), ("inventory", "/stock", {}),
+    ("loyalty", "/card-types", {}),
+    ("loyalty", "/promotions", {}),
+    ("loyalty", "/cards", {}),
+    ("inventory", "/storages", {}),
+    ("inventory", "/categories", {}),
+    ("inventory", "/products", {"all": "true"}),
+    ("inventory", "/operations", {}),
+    ("inventory", "/stock", {}),
     ("inventory", "/stock", {"at": "2100-01-01T00:00:00+00:00"}),
     ("inventory", "/services/svc-trust/bill-of-materials", {}),
-    ("notifications", "/notifications", {}), ("notifications", "/templates", {}),
+    ("notifications", "/notifications", {}),
+    ("notifications", "/templates", {}),
 ]
 
 
-@pytest.mark.parametrize(("service", "path", "params"), LISTS, ids=[f"{s}{p}{'?' + ','.join(q) if q else ''}"
-                                                                 for s, p, q in LISTS])
+@pytest.mark.parametrize(
+    ("service", "path", "params"), LISTS, ids=[f"{s}{p}{'?' + ','.join(q) if q else ''}" for s, p, q in LISTS]
+)
 async def test_every_list_answers_pages_that_add_up_to_the_whole_list(
     catalog: dict[str, Chain], service: str, path: str, params: dict[str, str]
 ) -> None:
@@ -274,9 +325,12 @@ async def test_requests_holding_every_http_connection_neither_starve_the_consume
     await lock.start()
     await holder.execute("LOCK TABLE auth.api_keys IN ACCESS EXCLUSIVE MODE")
     try:
-        async with httpx.AsyncClient(base_url=f"{chain.stack.url('memberships')}/v1/chains/{chain.id}",
-                                     headers={"Authorization": f"Bearer {chain.key}"}, timeout=90,
-                                     limits=httpx.Limits(max_connections=100)) as http:
+        async with httpx.AsyncClient(
+            base_url=f"{chain.stack.url('memberships')}/v1/chains/{chain.id}",
+            headers={"Authorization": f"Bearer {chain.key}"},
+            timeout=90,
+            limits=httpx.Limits(max_connections=100),
+        ) as http:
             requests = [asyncio.create_task(http.get("/membership-types")) for _ in range(40)]
 
             async def held() -> int:  # the service's connections waiting for the test's lock
@@ -348,21 +402,29 @@ async def test_logs_carry_no_key_no_phone_and_no_name_even_from_errors(
         for event in (far, refused):
             await kafka.publish(topics.MEMBERSHIP_SOLD, event, key=person["id"])
         await sell(chain, kafka, t["id"], "AFTER-1", client=person)  # the marker: both were consumed
-        dead = await kafka.read(topics.dlq(topics.MEMBERSHIP_SOLD), lambda m: m.get("chain_id") == chain.id,
-                                count=2)
+        dead = await kafka.read(topics.dlq(topics.MEMBERSHIP_SOLD), lambda m: m.get("chain_id") == chain.id, count=2)
         assert sorted(d["code"] for d in dead) == ["FAR-1", "REFUSED-1"]
         # 3. The same kind of database error on the HTTP side: a card with the phone (422, the message
         # goes back to the caller who sent it, not to the log).
         async with chain.client("loyalty") as ly:
             card_type = (await ly.post("/card-types", json={"name": "Card"})).json()
-            card = await ly.post("/cards", json={"card_type_id": card_type["id"], "client_id": person["id"],
-                                                 "phone": person["phone"], "number": "TRUST-1"})
+            card = await ly.post(
+                "/cards",
+                json={
+                    "card_type_id": card_type["id"],
+                    "client_id": person["id"],
+                    "phone": person["phone"],
+                    "number": "TRUST-1",
+                },
+            )
         assert card.status_code == 422, card.text
     finally:
         async with db.acquire() as conn:
-            await conn.execute("DROP TRIGGER trust_refuse ON memberships.memberships;"
-                               "DROP FUNCTION memberships.trust_refuse();"
-                               "DROP TRIGGER trust_refuse ON loyalty.cards; DROP FUNCTION loyalty.trust_refuse();")
+            await conn.execute(
+                "DROP TRIGGER trust_refuse ON memberships.memberships;"
+                "DROP FUNCTION memberships.trust_refuse();"
+                "DROP TRIGGER trust_refuse ON loyalty.cards; DROP FUNCTION loyalty.trust_refuse();"
+            )
     # 4. An error inside the key check, while it holds the bearer key: the keys' table is away a moment.
     async with db.acquire() as conn:
         await conn.execute("ALTER TABLE auth.api_keys RENAME TO api_keys_away")
@@ -376,8 +438,9 @@ async def test_logs_carry_no_key_no_phone_and_no_name_even_from_errors(
     async def logged() -> str:
         return "\n".join(f.read_text(errors="replace") for f in sorted(stack.logdir.glob("*.log")))
 
-    text = await eventually(logged, lambda s: "unhandled_http_error" in s and refused["event_id"] in s,
-                            what="the errors' log lines")
+    text = await eventually(
+        logged, lambda s: "unhandled_http_error" in s and refused["event_id"] in s, what="the errors' log lines"
+    )
     surname = person["name"].split()[1]
     for secret in (chain.key, chain.key[4:], person["phone"], person["phone"][1:], person["phone"][3:], surname):
         assert secret not in text, f"{secret!r} is in the logs"

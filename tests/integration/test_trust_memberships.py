@@ -28,8 +28,11 @@ SAUNA = [{"service_id": "svc-sauna", "category_id": "cat-body", "visits": 10}]
 def jobs_client(chain: Chain, timeout: float = 120) -> httpx.AsyncClient:
     """The chain's key that may run jobs (the admin key where keys have scopes), with time for a big run."""
     key = getattr(chain, "admin_key", "") or chain.key
-    return httpx.AsyncClient(base_url=f"{chain.stack.url('memberships')}/v1/chains/{chain.id}",
-                             headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
+    return httpx.AsyncClient(
+        base_url=f"{chain.stack.url('memberships')}/v1/chains/{chain.id}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=timeout,
+    )
 
 
 async def run_job(chain: Chain, job: str, as_of: datetime) -> httpx.Response:
@@ -43,13 +46,19 @@ async def deduct_on_no_show_and_late_cancel(chain: Chain) -> None:
     assert r.status_code == 200, r.text
 
 
-def status(chain: Chain, visit_id: str, service: str = "svc-massage", code: str | None = None,
-           **fields: Any) -> dict[str, Any]:
+def status(
+    chain: Chain, visit_id: str, service: str = "svc-massage", code: str | None = None, **fields: Any
+) -> dict[str, Any]:
     """A status event of a visit two hours from now (a cancellation now is a late one)."""
     scheduled = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
     named = {"membership": {"code": code}} if code else {}
-    return chain.event(visit_id=visit_id, client=ANNA, scheduled_at=scheduled.isoformat(),
-                       services=[{"service_id": service, **named}], **fields)
+    return chain.event(
+        visit_id=visit_id,
+        client=ANNA,
+        scheduled_at=scheduled.isoformat(),
+        services=[{"service_id": service, **named}],
+        **fields,
+    )
 
 
 def cancelled(chain: Chain, visit_id: str, service: str = "svc-massage", code: str | None = None) -> dict[str, Any]:
@@ -73,8 +82,11 @@ async def massage_and_marker(chain: Chain, kafka: Kafka, marker: str) -> str:
 
 def charges(m: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
     """A membership's history of deductions and reversals: (kind, cause, reason)."""
-    return [(h["kind"], h["detail"].get("cause"), h["detail"].get("reason"))
-            for h in m["history"] if h["kind"] in ("deduction", "reversal")]
+    return [
+        (h["kind"], h["detail"].get("cause"), h["detail"].get("reason"))
+        for h in m["history"]
+        if h["kind"] in ("deduction", "reversal")
+    ]
 
 
 # --- one charge per visit -------------------------------------------------------------------------
@@ -99,11 +111,18 @@ async def test_a_no_show_a_late_cancel_and_the_payment_of_one_visit_take_one_vis
     assert paid["visits_left"] == 9
     m = (await get_membership(chain, "4567")).json()
     assert m["visits_left"] == 9 and m["status"] == "active"
-    assert charges(m) == [("deduction", "no_show", None), ("reversal", "no_show", "visit_paid"),
-                          ("deduction", "paid", None)]
+    assert charges(m) == [
+        ("deduction", "no_show", None),
+        ("reversal", "no_show", "visit_paid"),
+        ("deduction", "paid", None),
+    ]
     [reversed_] = await kafka.read(topics.MEMBERSHIP_DEDUCTION_REVERSED, of_visit(chain, visit), settle=1)
     assert (reversed_["code"], reversed_["cause"], reversed_["reason"], reversed_["units"]) == (
-        "4567", "no_show", "visit_paid", 1)
+        "4567",
+        "no_show",
+        "visit_paid",
+        1,
+    )
     assert reversed_["visits_left"] == 10 and reversed_["service_id"] == "svc-massage"
     told = await notices_eventually(chain, lambda ns: len(ns) == 1, type="membership.deduction_reversed")
     day = datetime.fromisoformat(reversed_["visit_at"]).date().isoformat()
@@ -124,9 +143,7 @@ async def test_a_paid_visit_is_not_charged_again_by_a_later_no_show_or_late_canc
     assert m["visits_left"] == 9 and charges(m) == [("deduction", "paid", None)]
 
 
-async def test_a_visit_paid_with_another_membership_gives_the_automatic_choice_back(
-    chain: Chain, kafka: Kafka
-) -> None:
+async def test_a_visit_paid_with_another_membership_gives_the_automatic_choice_back(chain: Chain, kafka: Kafka) -> None:
     sooner = await create_type(chain, name="Month", validity={"period": 1, "unit": "month", "counted_from": "sale"})
     later = await create_type(chain, name="Year", validity={"period": 1, "unit": "year", "counted_from": "sale"})
     await sell(chain, kafka, sooner["id"], "SOON")
@@ -143,8 +160,9 @@ async def test_a_visit_paid_with_another_membership_gives_the_automatic_choice_b
 
 
 async def test_an_arrival_after_a_no_show_gives_the_visit_back_once(chain: Chain, kafka: Kafka) -> None:
-    one = await create_type(chain, name="One visit", balance="overall", total_visits=1,
-                            services=[{"service_id": "svc-massage"}])
+    one = await create_type(
+        chain, name="One visit", balance="overall", total_visits=1, services=[{"service_id": "svc-massage"}]
+    )
     marks = await create_type(chain, name="Sauna", services=SAUNA)
     await sell(chain, kafka, one["id"], "ONE")
     await sell(chain, kafka, marks["id"], "MARKS")
@@ -167,8 +185,9 @@ async def test_an_arrival_after_a_no_show_gives_the_visit_back_once(chain: Chain
     # Markers after them on the same partitions: a no-show and a late cancellation charged to MARKS, then
     # the arrival of the no-show's visit, which gives its visit back.
     await kafka.publish(topics.VISIT_NO_SHOW, status(chain, marker, "svc-sauna", "MARKS"), key=ANNA["id"])
-    await kafka.publish(topics.VISIT_CANCELLED, cancelled(chain, f"v-{uuid.uuid4().hex[:8]}", "svc-sauna", "MARKS"),
-                        key=ANNA["id"])
+    await kafka.publish(
+        topics.VISIT_CANCELLED, cancelled(chain, f"v-{uuid.uuid4().hex[:8]}", "svc-sauna", "MARKS"), key=ANNA["id"]
+    )
     await membership_eventually(chain, "MARKS", lambda m: m["visits_left"] == 8)
     await kafka.publish(topics.VISIT_ARRIVED, status(chain, marker, "svc-sauna"), key=ANNA["id"])
     await membership_eventually(chain, "MARKS", lambda m: m["visits_left"] == 9)
@@ -177,10 +196,13 @@ async def test_an_arrival_after_a_no_show_gives_the_visit_back_once(chain: Chain
     assert m["visits_left"] == 1 and len(charges(m)) == 2
     reversals = await kafka.read(topics.MEMBERSHIP_DEDUCTION_REVERSED, of_chain(chain), count=2, settle=1)
     assert sorted((r["code"], r["visit_id"], r["reason"]) for r in reversals) == sorted(
-        [("ONE", visit, "visit_arrived"), ("MARKS", marker, "visit_arrived")])
+        [("ONE", visit, "visit_arrived"), ("MARKS", marker, "visit_arrived")]
+    )
     told = await notices_eventually(chain, lambda ns: len(ns) == 2, type="membership.deduction_reversed")
     assert sorted(n["text"].split(" was given back to ")[1] for n in told) == [
-        "membership MARKS; 9 left.", "membership ONE; 1 left."]
+        "membership MARKS; 9 left.",
+        "membership ONE; 1 left.",
+    ]
 
 
 # --- a membership sold and used in the same visit ---------------------------------------------------
@@ -188,11 +210,24 @@ async def test_an_arrival_after_a_no_show_gives_the_visit_back_once(chain: Chain
 
 def selling_visit(chain: Chain, type_id: str, code: str, visit_id: str) -> dict[str, Any]:
     """A visit that sells membership `code` and pays its massage with it."""
-    return chain.event(visit_id=visit_id, client=ANNA, loyalty_card_id=None, bonus_spent="0", lines=[
-        {"kind": "membership", "item_id": type_id, "quantity": 1, "sold": "8000", "paid": "8000", "code": code},
-        {"kind": "service", "item_id": "svc-massage", "category_id": "cat-body", "quantity": 1,
-         "sold": "1000", "paid": "0", "membership": {"code": code}},
-    ])
+    return chain.event(
+        visit_id=visit_id,
+        client=ANNA,
+        loyalty_card_id=None,
+        bonus_spent="0",
+        lines=[
+            {"kind": "membership", "item_id": type_id, "quantity": 1, "sold": "8000", "paid": "8000", "code": code},
+            {
+                "kind": "service",
+                "item_id": "svc-massage",
+                "category_id": "cat-body",
+                "quantity": 1,
+                "sold": "1000",
+                "paid": "0",
+                "membership": {"code": code},
+            },
+        ],
+    )
 
 
 async def only_once(chain: Chain, kafka: Kafka, type_id: str, code: str) -> None:
@@ -239,26 +274,48 @@ async def test_validity_is_bounded_and_a_stored_endless_one_does_not_stop_the_jo
 ) -> None:
     async with chain.client("memberships") as http:
         for period, unit in ((8000, "year"), (101, "year"), (1201, "month"), (5215, "week"), (36501, "day")):
-            r = await http.post("/membership-types", json={
-                "name": "Forever", "balance": "overall", "total_visits": 5, "price": "100",
-                "services": [{"service_id": "svc-massage"}],
-                "validity": {"period": period, "unit": unit, "counted_from": "first_visit"}})
+            r = await http.post(
+                "/membership-types",
+                json={
+                    "name": "Forever",
+                    "balance": "overall",
+                    "total_visits": 5,
+                    "price": "100",
+                    "services": [{"service_id": "svc-massage"}],
+                    "validity": {"period": period, "unit": unit, "counted_from": "first_visit"},
+                },
+            )
             assert r.status_code == 422, (period, unit, r.text)
             assert [f["field"] for f in r.json()["fields"]] == ["validity.period"], r.text
         for field, value in (("auto_activation_days", 3651), ("notify_days_before_expiry", 366)):
-            r = await http.post("/membership-types", json={
-                "name": "Bad", "balance": "overall", "total_visits": 5, "price": "100",
-                "services": [{"service_id": "svc-massage"}], field: value})
+            r = await http.post(
+                "/membership-types",
+                json={
+                    "name": "Bad",
+                    "balance": "overall",
+                    "total_visits": 5,
+                    "price": "100",
+                    "services": [{"service_id": "svc-massage"}],
+                    field: value,
+                },
+            )
             assert r.status_code == 422 and [f["field"] for f in r.json()["fields"]] == [field], r.text
-    century = await create_type(chain, name="Century", auto_activation_days=1,
-                                validity={"period": 100, "unit": "year", "counted_from": "first_visit"})
+    century = await create_type(
+        chain,
+        name="Century",
+        auto_activation_days=1,
+        validity={"period": 100, "unit": "year", "counted_from": "first_visit"},
+    )
     # A type stored before the bound existed: 8,000 years from the first visit, activating by itself.
     endless = await create_type(chain, name="Endless", auto_activation_days=1)
     async with db.acquire() as conn:
-        await conn.execute("""UPDATE memberships.membership_types
+        await conn.execute(
+            """UPDATE memberships.membership_types
                               SET spec = jsonb_set(jsonb_set(spec, '{validity,period}', '8000'), '{validity,unit}',
                                                    '"year"')
-                              WHERE id = $1""", uuid.UUID(endless["id"]))
+                              WHERE id = $1""",
+            uuid.UUID(endless["id"]),
+        )
     async with chain.client("memberships") as http:  # it still reads
         stored = await http.get(f"/membership-types/{endless['id']}")
     assert stored.status_code == 200 and stored.json()["validity"]["period"] == 8000, stored.text
@@ -285,8 +342,12 @@ async def test_the_expiring_notices_reach_every_membership_once_past_5000(
     chain: Chain, kafka: Kafka, db: asyncpg.Pool
 ) -> None:
     low = await create_type(chain, name="Low", notify_visits_left=1)
-    ending = await create_type(chain, name="Ending", notify_days_before_expiry=7,
-                               validity={"period": 1, "unit": "month", "counted_from": "sale"})
+    ending = await create_type(
+        chain,
+        name="Ending",
+        notify_days_before_expiry=7,
+        validity={"period": 1, "unit": "month", "counted_from": "sale"},
+    )
     as_of = datetime.now(UTC)
     async with db.acquire() as conn:
         # 5,100 memberships with one visit left, straight into the table (a sale each through Kafka
@@ -302,7 +363,12 @@ async def test_the_expiring_notices_reach_every_membership_once_past_5000(
                       '{"svc-massage": 10}'::jsonb, 8000, $4, NULL,
                       $5::timestamptz + make_interval(days => 3, secs => g * 0.000137)
                FROM generate_series(1, 20) g""",
-            chain.id, uuid.UUID(low["id"]), uuid.UUID(ending["id"]), as_of - timedelta(days=20), as_of)
+            chain.id,
+            uuid.UUID(low["id"]),
+            uuid.UUID(ending["id"]),
+            as_of - timedelta(days=20),
+            as_of,
+        )
 
     r = await run_job(chain, "expiring_notices", as_of)
     assert r.status_code == 200, r.text
@@ -316,8 +382,12 @@ async def test_the_expiring_notices_reach_every_membership_once_past_5000(
             left = await Repository(conn, chain.id).due("expiring_notices", as_of + timedelta(minutes=10))
         marks = await conn.fetchval("SELECT count(*) FROM memberships.membership_marks WHERE chain_id = $1", chain.id)
     assert left == [] and marks == 5120
-    told = await eventually(lambda: kafka.read_to_end(topics.MEMBERSHIP_EXPIRING, of_chain(chain)),
-                            lambda found: len(found) >= 5120, timeout=120, what="5,120 membership.expiring")
+    told = await eventually(
+        lambda: kafka.read_to_end(topics.MEMBERSHIP_EXPIRING, of_chain(chain)),
+        lambda found: len(found) >= 5120,
+        timeout=120,
+        what="5,120 membership.expiring",
+    )
     assert len(told) == 5120 and len({e["membership_id"] for e in told}) == 5120
 
 
@@ -328,8 +398,9 @@ async def test_a_first_use_dated_before_the_sale_starts_the_validity_at_the_sale
     t = await create_type(chain, auto_activation_days=None)  # 3 months from the first visit
     sold = await sell(chain, kafka, t["id"], "SKEW-1", occurred_at="2026-03-01T10:00:00+00:00")
     assert sold["valid_until"] is None
-    await kafka.publish(topics.VISIT_PAID, paid_visit(chain, "SKEW-1", occurred_at="2024-03-01T10:00:00+00:00"),
-                        key=ANNA["id"])
+    await kafka.publish(
+        topics.VISIT_PAID, paid_visit(chain, "SKEW-1", occurred_at="2024-03-01T10:00:00+00:00"), key=ANNA["id"]
+    )
     m = await membership_eventually(chain, "SKEW-1", lambda m: m["visits_left"] == 9)
     assert m["activated_at"] == "2026-03-01T10:00:00Z"
     assert m["valid_until"] == "2026-06-01T10:00:00Z"

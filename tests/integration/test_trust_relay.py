@@ -46,8 +46,16 @@ async def new_topic(stack: Stack, max_message_bytes: int = 64 * 1024) -> str:
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.settings.kafka_bootstrap_servers)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1,
-                                            topic_configs={"max.message.bytes": str(max_message_bytes)})])
+        await admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    num_partitions=1,
+                    replication_factor=1,
+                    topic_configs={"max.message.bytes": str(max_message_bytes)},
+                )
+            ]
+        )
     finally:
         await admin.close()
     return name
@@ -57,8 +65,9 @@ async def set_topic_limit(stack: Stack, topic: str, max_message_bytes: int) -> N
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.settings.kafka_bootstrap_servers)
     await admin.start()
     try:
-        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
-                                                  {"max.message.bytes": str(max_message_bytes)})])
+        await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, {"max.message.bytes": str(max_message_bytes)})]
+        )
     finally:
         await admin.close()
 
@@ -70,8 +79,12 @@ def row(topic: str, key: str | None, value: dict[str, Any] | bytes) -> tuple[str
 async def insert_outbox(db: asyncpg.Pool, schema: str, rows: list[tuple[str, str | None, bytes]]) -> list[int]:
     """Rows written as a service writes them, in one transaction (the relay finds them all at once)."""
     async with db.acquire() as conn, conn.transaction():
-        return [await conn.fetchval(f"INSERT INTO {schema}.outbox (topic, key, value) VALUES ($1, $2, $3) "
-                                    "RETURNING id", t, k, v) for t, k, v in rows]
+        return [
+            await conn.fetchval(
+                f"INSERT INTO {schema}.outbox (topic, key, value) VALUES ($1, $2, $3) RETURNING id", t, k, v
+            )
+            for t, k, v in rows
+        ]
 
 
 async def refused(db: asyncpg.Pool, schema: str, ids: list[int]) -> dict[int, asyncpg.Record]:
@@ -80,8 +93,15 @@ async def refused(db: asyncpg.Pool, schema: str, ids: list[int]) -> dict[int, as
 
 
 def admin_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shared.admin", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **stack.env()}, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "shared.admin", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **stack.env()},
+        timeout=60,
+        check=False,
+    )
 
 
 async def metric(url: str, name: str, **labels: str) -> float | None:
@@ -106,14 +126,28 @@ async def test_a_refused_row_is_set_aside_and_the_rows_after_it_go_out_in_order(
         return row(small, a if who is chain else b, {"chain_id": who.id, "n": n})
 
     secret = "SECRET-PAYLOAD-" + uuid.uuid4().hex
-    too_big_for_producer = row(topics.MEMBERSHIP_TYPE_CREATED, "t-1",
-                               json.dumps({"chain_id": chain.id, "pad": secret + "x" * (3 * MIB)}).encode())
+    too_big_for_producer = row(
+        topics.MEMBERSHIP_TYPE_CREATED,
+        "t-1",
+        json.dumps({"chain_id": chain.id, "pad": secret + "x" * (3 * MIB)}).encode(),
+    )
     too_big_for_topic = row(small, a, json.dumps({"chain_id": chain.id, "pad": secret + "y" * 100_000}).encode())
     bad_topic = row("no such topic!", b, {"chain_id": other.id, "pad": secret})
-    ids = await insert_outbox(db, "memberships", [
-        good(chain, 1), good(other, 1), too_big_for_producer, good(chain, 2), too_big_for_topic, good(other, 2),
-        bad_topic, good(chain, 3), good(other, 3),
-    ])
+    ids = await insert_outbox(
+        db,
+        "memberships",
+        [
+            good(chain, 1),
+            good(other, 1),
+            too_big_for_producer,
+            good(chain, 2),
+            too_big_for_topic,
+            good(other, 2),
+            bad_topic,
+            good(chain, 3),
+            good(other, 3),
+        ],
+    )
     poison = [ids[2], ids[4], ids[6]]
 
     # Every good row, after the bad ones too, of both chains, once and in order.
@@ -130,8 +164,11 @@ async def test_a_refused_row_is_set_aside_and_the_rows_after_it_go_out_in_order(
     assert aside[ids[4]]["reason"].startswith("too_large"), aside[ids[4]]["reason"]  # the broker's MessageSizeTooLarge
     assert aside[ids[6]]["reason"].startswith("invalid_topic"), aside[ids[6]]["reason"]
     assert await db.fetchval("SELECT count(*) FROM memberships.outbox WHERE id = ANY($1)", ids) == 0
-    await eventually(lambda: metric(stack.url("memberships"), "perkstream_outbox_refused_rows", service="memberships"),
-                     lambda v: (v or 0) >= 3, what="the set-aside rows in /metrics")
+    await eventually(
+        lambda: metric(stack.url("memberships"), "perkstream_outbox_refused_rows", service="memberships"),
+        lambda v: (v or 0) >= 3,
+        what="the set-aside rows in /metrics",
+    )
 
     # The memberships demo path still works: a sale issues a membership.
     t = await create_type(chain)
@@ -151,8 +188,9 @@ async def test_a_refused_row_is_set_aside_and_the_rows_after_it_go_out_in_order(
     await set_topic_limit(stack, small, 1 * MIB)
     again = admin_cli(stack, "outbox-requeue", "--service", "memberships", "--id", str(ids[4]))
     assert again.returncode == 0, again.stderr
-    after = await eventually(lambda: kafka.read_to_end(small), lambda ms: len(ms) == len(expected) + 1,
-                             what="the re-queued row")
+    after = await eventually(
+        lambda: kafka.read_to_end(small), lambda ms: len(ms) == len(expected) + 1, what="the re-queued row"
+    )
     assert after[-1]["pad"].startswith(secret)
     dropped = admin_cli(stack, "outbox-drop", "--service", "memberships", "--id", str(ids[2]), "--id", str(ids[6]))
     assert dropped.returncode == 0, dropped.stderr
@@ -169,8 +207,12 @@ async def test_an_event_larger_than_its_topic_takes_is_refused_at_the_source(cha
     assert r.status_code in (413, 422), r.text[:500]
     assert "location_ids" in r.text
     assert listed.json() == []  # nothing stored
-    assert await db.fetchval("SELECT count(*) FROM memberships.outbox_refused WHERE value LIKE $1",
-                             f'%{chain.id}%'.encode()) == 0
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM memberships.outbox_refused WHERE value LIKE $1", f"%{chain.id}%".encode()
+        )
+        == 0
+    )
 
 
 async def leader(procs: list[processes.ServiceProcess]) -> processes.ServiceProcess | None:
@@ -192,12 +234,14 @@ async def test_a_frozen_relay_leader_is_replaced_within_seconds_and_stays_out(
         old.process.send_signal(signal.SIGSTOP)  # a hung host: its TCP connections stay open
         try:
             frozen_at = time.monotonic()
-            async with httpx.AsyncClient(base_url=f"{new.url}/v1/chains/{chain.id}",
-                                         headers={"Authorization": f"Bearer {chain.key}"}, timeout=10) as http:
+            async with httpx.AsyncClient(
+                base_url=f"{new.url}/v1/chains/{chain.id}", headers={"Authorization": f"Bearer {chain.key}"}, timeout=10
+            ) as http:
                 r = await http.post("/membership-types", json=MASSAGE_TYPE)
             assert r.status_code == 201, r.text
-            [_created] = await kafka.read(topics.MEMBERSHIP_TYPE_CREATED,
-                                         lambda m: m.get("membership_type_id") == r.json()["id"], timeout=30)
+            [_created] = await kafka.read(
+                topics.MEMBERSHIP_TYPE_CREATED, lambda m: m.get("membership_type_id") == r.json()["id"], timeout=30
+            )
             took = time.monotonic() - frozen_at
             print(f"published {took:.1f}s after the leader froze")
             assert took < 15, f"published {took:.1f}s after the leader froze"
@@ -207,17 +251,23 @@ async def test_a_frozen_relay_leader_is_replaced_within_seconds_and_stays_out(
 
         # Resumed, the old leader finds its lease taken: it leads no more and publishes nothing, while
         # events keep going out, once each and in order, through the new one.
-        await eventually(lambda: metric(old.url, "perkstream_outbox_leader", service="memberships"),
-                         lambda v: v == 0, what="the old leader stepping down")
+        await eventually(
+            lambda: metric(old.url, "perkstream_outbox_leader", service="memberships"),
+            lambda v: v == 0,
+            what="the old leader stepping down",
+        )
         type_id = r.json()["id"]
-        async with httpx.AsyncClient(base_url=f"{old.url}/v1/chains/{chain.id}",
-                                     headers={"Authorization": f"Bearer {chain.key}"}, timeout=10) as http:
+        async with httpx.AsyncClient(
+            base_url=f"{old.url}/v1/chains/{chain.id}", headers={"Authorization": f"Bearer {chain.key}"}, timeout=10
+        ) as http:
             for i in range(5):  # through the old process's API: its rows, the new leader's to publish
                 changed = await http.patch(f"/membership-types/{type_id}", json={"name": f"after {i}"})
                 assert changed.status_code == 200, changed.text
         # One type, one key, one partition: the changes in the order they were made, each once.
-        names = [m["name"] for m in await kafka.read(topics.MEMBERSHIP_TYPE_CHANGED, of_chain(chain), count=5,
-                                                      timeout=30, settle=1)]
+        names = [
+            m["name"]
+            for m in await kafka.read(topics.MEMBERSHIP_TYPE_CHANGED, of_chain(chain), count=5, timeout=30, settle=1)
+        ]
         assert names == [f"after {i}" for i in range(5)]
         assert await metric(old.url, "perkstream_outbox_published_total", service="memberships") == published_by_old
         assert await metric(old.url, "perkstream_outbox_leader", service="memberships") == 0
@@ -235,20 +285,30 @@ async def test_kafka_down_sets_nothing_aside_and_the_rows_wait_in_order(
     unseen = await new_topic(stack, 1 * MIB)  # never published to before the broker goes: no metadata cached
     local.stop_kafka(stack.servers)
     try:
-        ids = await insert_outbox(db, "memberships", [
-            row(known if n % 2 else unseen, f"k{n % 3}", {"chain_id": chain.id, "n": n}) for n in range(1, 41)
-        ])
+        ids = await insert_outbox(
+            db,
+            "memberships",
+            [row(known if n % 2 else unseen, f"k{n % 3}", {"chain_id": chain.id, "n": n}) for n in range(1, 41)],
+        )
         # The rows wait, as the relay itself measures it, for a few leases' time with the broker away.
         lag = "perkstream_outbox_lag_seconds"
-        await eventually(lambda: metric(stack.url("memberships"), lag, service="memberships"),
-                         lambda v: (v or 0) >= 12, timeout=40, what="the rows waiting 12 s")
+        await eventually(
+            lambda: metric(stack.url("memberships"), lag, service="memberships"),
+            lambda v: (v or 0) >= 12,
+            timeout=40,
+            what="the rows waiting 12 s",
+        )
         assert await db.fetchval("SELECT count(*) FROM memberships.outbox WHERE id = ANY($1)", ids) == len(ids)
     finally:
         local.start_kafka(stack.servers)
     published: list[dict[str, Any]] = []
     for topic in (known, unseen):
-        published += await eventually(lambda t=topic: kafka.read_to_end(t), lambda ms: len(ms) >= 20, timeout=120,
-                                      what=f"{topic} after the broker came back")
+        published += await eventually(
+            lambda t=topic: kafka.read_to_end(t),
+            lambda ms: len(ms) >= 20,
+            timeout=120,
+            what=f"{topic} after the broker came back",
+        )
     first: dict[tuple[int, int], list[int]] = {}  # per topic and key, in the order they came (at least once)
     for m in published:
         ns = first.setdefault((m["n"] % 2, m["n"] % 3), [])

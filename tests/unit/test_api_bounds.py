@@ -36,8 +36,13 @@ from shared.http import MAX_BODY_BYTES, MAX_PATH_PARAM, refuse_long_path_params
 from shared.runtime import Service
 from shared.sales import visit_membership_sales
 
-BUILDS = {"memberships": memberships, "loyalty": loyalty, "inventory": inventory, "notifications": notifications,
-          "gateway": gateway}
+BUILDS = {
+    "memberships": memberships,
+    "loyalty": loyalty,
+    "inventory": inventory,
+    "notifications": notifications,
+    "gateway": gateway,
+}
 # Topics whose messages come from outside (booking systems, aggregators): each field bounded like a body.
 FROM_OUTSIDE = {*topics.INBOUND, topics.NOTIFICATION_DELIVERY}
 # Bodies not walked, and why.
@@ -79,8 +84,11 @@ def unbounded(tp: Any, path: str, metadata: typing.Iterable[Any] = ()) -> list[s
     if origin is Literal or tp in BOUNDED_TYPES or (isinstance(tp, type) and issubclass(tp, Enum)):
         return []
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return [p for name, f in tp.model_fields.items()
-                for p in unbounded(f.annotation, f"{path}.{f.alias or name}".lstrip("."), f.metadata)]
+        return [
+            p
+            for name, f in tp.model_fields.items()
+            for p in unbounded(f.annotation, f"{path}.{f.alias or name}".lstrip("."), f.metadata)
+        ]
     if tp is str:
         return [] if "max_length" in c else [f"{path}: text without max_length"]
     if tp in (int, float, Decimal):
@@ -121,11 +129,13 @@ def unbounded_parameter(schema: dict[str, Any], path: str) -> list[str]:
     if "anyOf" in schema:
         return [p for option in schema["anyOf"] for p in unbounded_parameter(option, path)]
     kind = schema.get("type")
-    if kind == "string" and not ({"maxLength", "enum", "const"} & set(schema)
-                                 or schema.get("format") in ("date-time", "date", "time", "uuid")):
+    if kind == "string" and not (
+        {"maxLength", "enum", "const"} & set(schema) or schema.get("format") in ("date-time", "date", "time", "uuid")
+    ):
         return [f"{path}: text without maxLength"]
-    if kind in ("integer", "number") and not (({"maximum", "exclusiveMaximum"} & set(schema))
-                                             and ({"minimum", "exclusiveMinimum"} & set(schema))):
+    if kind in ("integer", "number") and not (
+        ({"maximum", "exclusiveMaximum"} & set(schema)) and ({"minimum", "exclusiveMinimum"} & set(schema))
+    ):
         return [f"{path}: number without a range"]
     if kind in ("array", "object"):
         return [f"{path}: {kind} parameter"]
@@ -161,12 +171,15 @@ ALL = [r for name, build in BUILDS.items() for r in requests(name, build())]
 
 def test_the_walk_finds_bodies_parameters_and_inbound_topics() -> None:
     wheres = " | ".join(w for w, _, _ in ALL)
-    for expected in ("memberships POST /v1/chains/{chain_id}/membership-types body",
-                     "inventory POST /v1/chains/{chain_id}/operations body",
-                     "notifications PUT /v1/chains/{chain_id}/templates/{notice_type} body",
-                     "loyalty PUT /v1/chains/{chain_id}/locations/{location_id}/loyalty-program body",
-                     "memberships GET /v1/chains/{chain_id}/memberships ?phone",
-                     "inventory consumes visit.paid", "notifications consumes notification.delivery"):
+    for expected in (
+        "memberships POST /v1/chains/{chain_id}/membership-types body",
+        "inventory POST /v1/chains/{chain_id}/operations body",
+        "notifications PUT /v1/chains/{chain_id}/templates/{notice_type} body",
+        "loyalty PUT /v1/chains/{chain_id}/locations/{location_id}/loyalty-program body",
+        "memberships GET /v1/chains/{chain_id}/memberships ?phone",
+        "inventory consumes visit.paid",
+        "notifications consumes notification.delivery",
+    ):
         assert expected in wheres
     assert len(ALL) > 60
 
@@ -186,10 +199,15 @@ def test_the_walk_finds_what_has_no_bound() -> None:
         count: int
         tags: dict[str, int] | None = None
 
-    assert unbounded(Loose, "") == ["note: text without max_length", "ids.N: text without max_length",
-                                    "ids: list without max_length", "count: number without a range",
-                                    "tags.<key>: text without max_length", "tags.<value>: number without a range",
-                                    "tags: map without max_length"]
+    assert unbounded(Loose, "") == [
+        "note: text without max_length",
+        "ids.N: text without max_length",
+        "ids: list without max_length",
+        "count: number without a range",
+        "tags.<key>: text without max_length",
+        "tags.<value>: number without a range",
+        "tags: map without max_length",
+    ]
 
 
 def test_every_path_parameter_is_bounded_for_every_route() -> None:
@@ -216,12 +234,18 @@ FAR_BELOW = topics.MAX_MESSAGE_BYTES // 2
 
 
 def largest_type() -> MembershipTypeIn:
-    return MembershipTypeIn.model_validate({
-        "name": text(200), "balance": "split", "price": "999999999999.99",
-        "services": [{"service_id": text(128, i), "category_id": text(128, i), "visits": 100_000}
-                     for i in range(MAX_SERVICES)],
-        "location_ids": [text(128, i) for i in range(MAX_LOCATIONS)],
-    })
+    return MembershipTypeIn.model_validate(
+        {
+            "name": text(200),
+            "balance": "split",
+            "price": "999999999999.99",
+            "services": [
+                {"service_id": text(128, i), "category_id": text(128, i), "visits": 100_000}
+                for i in range(MAX_SERVICES)
+            ],
+            "location_ids": [text(128, i) for i in range(MAX_LOCATIONS)],
+        }
+    )
 
 
 def test_the_largest_membership_type_event_is_far_below_the_topic_limit() -> None:
@@ -241,26 +265,64 @@ def test_the_largest_membership_state_event_is_far_below_the_topic_limit() -> No
     t: MembershipType = largest_type().to_domain(str(uuid.uuid4()), text(128))
     balance = {s.service_id: 100_000 for s in t.services}
     deducted = events.MembershipDeducted(
-        chain_id=text(128), location_id=text(128), membership_id=uuid.uuid4(), code=text(32), type_name=t.name,
-        client=largest_client(), visit_id=text(128), service_id=text(128), units=10_000, visits_left=100_000,
-        balance=balance, service_cost="999999999999.99", valid_until=datetime.now(UTC), chosen_because=text(200))
+        chain_id=text(128),
+        location_id=text(128),
+        membership_id=uuid.uuid4(),
+        code=text(32),
+        type_name=t.name,
+        client=largest_client(),
+        visit_id=text(128),
+        service_id=text(128),
+        units=10_000,
+        visits_left=100_000,
+        balance=balance,
+        service_cost="999999999999.99",
+        valid_until=datetime.now(UTC),
+        chosen_because=text(200),
+    )
     assert event_bytes(deducted) < FAR_BELOW, event_bytes(deducted)
 
 
 def test_the_largest_visit_and_its_membership_sales_are_far_below_the_topic_limit() -> None:
     visit = events.VisitPaid(
-        event_id=text(128), occurred_at=datetime.now(UTC), chain_id=text(128), location_id=text(128),
-        visit_id=text(128), client=largest_client(), loyalty_card_id=text(128), bonus_spent=Decimal(0),
-        lines=[events.VisitLine(kind="service", item_id=text(128, i), category_id=text(128), storage_id=text(128),
-                                quantity=10_000, sold=MAX_LINE_AMOUNT, paid=MAX_LINE_AMOUNT,
-                                membership=events.MembershipRef(code=text(32)), code=text(32))
-               for i in range(events.VisitPaid.model_fields["lines"].metadata[0].max_length)])
+        event_id=text(128),
+        occurred_at=datetime.now(UTC),
+        chain_id=text(128),
+        location_id=text(128),
+        visit_id=text(128),
+        client=largest_client(),
+        loyalty_card_id=text(128),
+        bonus_spent=Decimal(0),
+        lines=[
+            events.VisitLine(
+                kind="service",
+                item_id=text(128, i),
+                category_id=text(128),
+                storage_id=text(128),
+                quantity=10_000,
+                sold=MAX_LINE_AMOUNT,
+                paid=MAX_LINE_AMOUNT,
+                membership=events.MembershipRef(code=text(32)),
+                code=text(32),
+            )
+            for i in range(events.VisitPaid.model_fields["lines"].metadata[0].max_length)
+        ],
+    )
     assert event_bytes(visit) < FAR_BELOW, event_bytes(visit)
     # Each unit of its membership lines is a membership.sold, its sale id made from the visit's id.
-    visit = visit.model_copy(update={"lines": [line.model_copy(update={"kind": "membership", "quantity": 1})
-                                               for line in visit.lines[:MAX_MEMBERSHIP_UNITS]]})
-    sold = visit_membership_sales(visit.model_copy(update={"lines": [
-        line.model_copy(update={"item_id": str(uuid.uuid4())}) for line in visit.lines]}))
+    visit = visit.model_copy(
+        update={
+            "lines": [
+                line.model_copy(update={"kind": "membership", "quantity": 1})
+                for line in visit.lines[:MAX_MEMBERSHIP_UNITS]
+            ]
+        }
+    )
+    sold = visit_membership_sales(
+        visit.model_copy(
+            update={"lines": [line.model_copy(update={"item_id": str(uuid.uuid4())}) for line in visit.lines]}
+        )
+    )
     assert len(sold) == MAX_MEMBERSHIP_UNITS
     assert max(event_bytes(e) for e in sold) < 10_000
 
@@ -269,16 +331,34 @@ def test_the_largest_categories_event_is_far_below_the_topic_limit() -> None:
     # A program names at most 100 + 100 + 100 + 2 categories of 100 characters (add, inactive, remove,
     # on_status): a client has at most all of them.
     every = [text(100, i) for i in range(302)]
-    changed = events.CategoriesChanged(chain_id=text(128), location_id=text(128), client=largest_client(),
-                                       reason=text(64), old_categories=every, new_categories=every, added=every,
-                                       removed=every)
+    changed = events.CategoriesChanged(
+        chain_id=text(128),
+        location_id=text(128),
+        client=largest_client(),
+        reason=text(64),
+        old_categories=every,
+        new_categories=every,
+        added=every,
+        removed=every,
+    )
     assert event_bytes(changed) < FAR_BELOW, event_bytes(changed)
 
 
 # The longest a placeholder's value can be (its source's bound); numbers, dates and reasons are short.
-VALUE_MAX = {"client_name": 200, "location_name": 200, "type_name": 200, "service_id": 128, "visit_id": 128,
-             "membership_code": 32, "card_number": 64, "client_phone": 32, "category": 100, "categories": 30_200,
-             "product_name": 200, "storage_id": 128}
+VALUE_MAX = {
+    "client_name": 200,
+    "location_name": 200,
+    "type_name": 200,
+    "service_id": 128,
+    "visit_id": 128,
+    "membership_code": 32,
+    "card_number": 64,
+    "client_phone": 32,
+    "category": 100,
+    "categories": 30_200,
+    "product_name": 200,
+    "storage_id": 128,
+}
 
 
 def test_the_largest_notice_is_far_below_the_topic_limit() -> None:
@@ -288,10 +368,19 @@ def test_the_largest_notice_is_far_below_the_topic_limit() -> None:
         name = max(kind.placeholders, key=lambda p: VALUE_MAX.get(p, 64) / (len(p) + 2))
         template = ("{" + name + "}") * (longest // (len(name) + 2))
         values = {p: text(VALUE_MAX.get(p, 64)) for p in kind.placeholders}
-        notice = events.Notice(notification_id=uuid.uuid4(), occurred_at=datetime.now(UTC), chain_id=text(128),
-                               location_id=text(128), channel="chatbot", to=text(128), client_id=text(128),
-                               type=kind.type, text=notices.render(template, values), locale="en",
-                               source_event_id=text(128))
+        notice = events.Notice(
+            notification_id=uuid.uuid4(),
+            occurred_at=datetime.now(UTC),
+            chain_id=text(128),
+            location_id=text(128),
+            channel="chatbot",
+            to=text(128),
+            client_id=text(128),
+            type=kind.type,
+            text=notices.render(template, values),
+            locale="en",
+            source_event_id=text(128),
+        )
         assert event_bytes(notice) < FAR_BELOW, (kind.type, event_bytes(notice))
 
 
@@ -306,8 +395,15 @@ def test_a_body_within_the_bounds_is_far_below_the_body_limit() -> None:
 
 
 def paid_visit(*lines: dict[str, Any]) -> dict[str, Any]:
-    return {"event_id": "e-1", "occurred_at": "2026-03-01T10:00:00+00:00", "chain_id": "ch-1", "location_id": "l",
-            "visit_id": "v-1", "client": {"id": "cl-1"}, "lines": list(lines)}
+    return {
+        "event_id": "e-1",
+        "occurred_at": "2026-03-01T10:00:00+00:00",
+        "chain_id": "ch-1",
+        "location_id": "l",
+        "visit_id": "v-1",
+        "client": {"id": "cl-1"},
+        "lines": list(lines),
+    }
 
 
 def membership_line(quantity: int) -> dict[str, Any]:
@@ -335,11 +431,15 @@ def test_inventory_counts_what_an_operation_or_a_visit_would_make_before_making_
 
     assert domain.units_problem([60, 40], 100) is None
     assert domain.units_problem([60, 41], 100) == "101 memberships sold at once; at most 100 per visit or operation"
-    bom = [domain.BillOfMaterials(f"svc-{s}", "", "st-1", tuple(domain.Line(f"p-{s}-{i}", Decimal(1))
-                                                                 for i in range(50))) for s in range(200)]
+    bom = [
+        domain.BillOfMaterials(f"svc-{s}", "", "st-1", tuple(domain.Line(f"p-{s}-{i}", Decimal(1)) for i in range(50)))
+        for s in range(200)
+    ]
     plan = domain.consumption({f"svc-{s}": 10_000 for s in range(200)}, [], bom, "loc-1", None)
-    assert plan.size_problem(domain.MAX_OPERATION_LINES) == \
-        "the consumables move 10000 balances; a visit moves at most 500"
+    assert (
+        plan.size_problem(domain.MAX_OPERATION_LINES)
+        == "the consumables move 10000 balances; a visit moves at most 500"
+    )
     assert domain.consumption({"svc-0": 1}, [], bom, "loc-1", None).size_problem(500) is None
 
 

@@ -51,9 +51,18 @@ def test_the_memberships_document_names_what_it_consumes_and_publishes() -> None
     doc = memberships().asyncapi()
     received = {op["channel"]["$ref"].split("/")[-1] for op in doc["operations"].values() if op["action"] == "receive"}
     sent = {op["channel"]["$ref"].split("/")[-1] for op in doc["operations"].values() if op["action"] == "send"}
-    assert received == {topics.VISIT_PAID, topics.MEMBERSHIP_SOLD, topics.VISIT_ARRIVED, topics.VISIT_NO_SHOW,
-                        topics.VISIT_CANCELLED}
-    assert {topics.MEMBERSHIP_DEDUCTED, topics.MEMBERSHIP_DEDUCTION_REVERSED, topics.MEMBERSHIP_ISSUED,
-            topics.MEMBERSHIP_EXPIRED} <= sent
+    assert received == {
+        topics.VISIT_PAID,
+        topics.MEMBERSHIP_SOLD,
+        topics.VISIT_ARRIVED,
+        topics.VISIT_NO_SHOW,
+        topics.VISIT_CANCELLED,
+    }
+    assert {
+        topics.MEMBERSHIP_DEDUCTED,
+        topics.MEMBERSHIP_DEDUCTION_REVERSED,
+        topics.MEMBERSHIP_ISSUED,
+        topics.MEMBERSHIP_EXPIRED,
+    } <= sent
     payload = resolve(doc, doc["components"]["messages"]["visit.paid.VisitPaid"]["payload"]["$ref"])
     assert {"event_id", "chain_id", "visit_id", "lines"} <= set(payload["properties"])

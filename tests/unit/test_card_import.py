@@ -11,8 +11,12 @@ def card(number: str, client: str = "cl-1", type_: str = GOLD, balance: str = "0
     return ImportedCard(type_, client, "+36201234567", number, Decimal(balance))
 
 
-def plan(rows: list[ImportedCard], issued: dict[str, IssuedCard] | None = None,
-         per_client: dict[str, int] | None = None, max_cards: int = 3) -> ImportPlan | ImportRefused:
+def plan(
+    rows: list[ImportedCard],
+    issued: dict[str, IssuedCard] | None = None,
+    per_client: dict[str, int] | None = None,
+    max_cards: int = 3,
+) -> ImportPlan | ImportRefused:
     return plan_card_import(rows, {GOLD, SILVER}, issued or {}, per_client or {}, max_cards)
 
 
@@ -49,5 +53,4 @@ def test_a_client_past_the_card_limit_counts_the_cards_they_have_and_the_import_
     assert (refused.status, refused.code, refused.field) == (409, "too_many_cards", "cards.1.client_id")
     # A card already there is not counted twice.
     issued = {"C-1": IssuedCard("id-1", GOLD, "cl-1")}
-    assert plan([card("C-1"), card("C-2")], issued, per_client={"cl-1": 2}) == ImportPlan(new=[1],
-                                                                                          existing={0: "id-1"})
+    assert plan([card("C-1"), card("C-2")], issued, per_client={"cl-1": 2}) == ImportPlan(new=[1], existing={0: "id-1"})

@@ -90,8 +90,7 @@ def test_kafka_is_a_kraft_combined_node(services: dict[str, dict[str, Any]]) -> 
     assert "healthcheck" in kafka
 
 
-def test_postgres_has_a_healthcheck_and_a_volume(compose: dict[str, Any],
-                                                 services: dict[str, dict[str, Any]]) -> None:
+def test_postgres_has_a_healthcheck_and_a_volume(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
     postgres = services["postgres"]
     assert postgres["image"].startswith("postgres:")
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
@@ -139,8 +138,9 @@ def test_every_dependency_has_a_condition(services: dict[str, dict[str, Any]]) -
 
 def test_the_dockerfile_installs_the_project() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    instructions = [line.strip() for line in dockerfile.splitlines()
-                    if line.strip() and not line.lstrip().startswith("#")]
+    instructions = [
+        line.strip() for line in dockerfile.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
     assert instructions[0].startswith("FROM python:3.11")
     assert "pip install --no-cache-dir ." in dockerfile
     assert "[dev]" not in dockerfile

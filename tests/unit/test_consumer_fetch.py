@@ -25,14 +25,16 @@ RECORDS = [
 
 def fetched(data: bytes, records_class: type = fetch.LenientMemoryRecords) -> list[ConsumerRecord]:
     """What aiokafka's fetcher makes of one partition's fetch response."""
-    partition = aiokafka_fetcher.PartitionRecords(TP, records_class(data), [], 0, None, None, True,
-                                                  aiokafka_fetcher.READ_UNCOMMITTED)
+    partition = aiokafka_fetcher.PartitionRecords(
+        TP, records_class(data), [], 0, None, None, True, aiokafka_fetcher.READ_UNCOMMITTED
+    )
     return list(partition)
 
 
 def two_batches(compression_type: int = 0) -> bytes:
-    return (batch_bytes(RECORDS, compression_type=compression_type)
-            + batch_bytes([(b"cl-6", b'{"n": 3}', [])], base_offset=3))
+    return batch_bytes(RECORDS, compression_type=compression_type) + batch_bytes(
+        [(b"cl-6", b'{"n": 3}', [])], base_offset=3
+    )
 
 
 def test_aiokafka_alone_fails_the_fetch_on_such_a_header_name() -> None:
@@ -45,7 +47,11 @@ def test_aiokafka_alone_fails_the_fetch_on_such_a_header_name() -> None:
 def test_every_record_comes_through_in_order_the_odd_name_kept_as_its_bytes(compression_type: int) -> None:
     records = fetched(two_batches(compression_type))
     assert [(r.offset, r.value) for r in records] == [
-        (0, b'{"n": 0}'), (1, b'{"n": 1}'), (2, b'{"n": 2}'), (3, b'{"n": 3}')]
+        (0, b'{"n": 0}'),
+        (1, b'{"n": 1}'),
+        (2, b'{"n": 2}'),
+        (3, b'{"n": 3}'),
+    ]
     assert records[0].headers == (("traceparent", b"00-1"),)
     [(name, value), ok] = records[1].headers
     assert fetch.utf8_name_bytes(name) == b"\xff\xfevendor" and value == b"x"
@@ -55,8 +61,9 @@ def test_every_record_comes_through_in_order_the_odd_name_kept_as_its_bytes(comp
 
 def test_batches_of_text_names_read_as_aiokafka_reads_them() -> None:
     data = batch_bytes([(b"k", b"v", [(b"a", b"1")])]) + batch_bytes([(None, b"w", [])], base_offset=1)
-    assert [(r.offset, r.key, r.value, r.headers) for r in fetched(data)] == \
-           [(r.offset, r.key, r.value, r.headers) for r in fetched(data, MemoryRecords)]
+    assert [(r.offset, r.key, r.value, r.headers) for r in fetched(data)] == [
+        (r.offset, r.key, r.value, r.headers) for r in fetched(data, MemoryRecords)
+    ]
 
 
 def test_install_replaces_the_fetchers_records_once() -> None:

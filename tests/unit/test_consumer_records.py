@@ -14,15 +14,22 @@ from shared.consumer.records import Reason, dead_letter, legacy_digest, parse, s
 from shared.events import MembershipSold
 
 SALE: dict[str, Any] = {
-    "event_id": "e-1", "occurred_at": "2026-03-01T10:00:00+01:00", "chain_id": "ch-1", "location_id": "loc-1",
-    "sale_id": "s-1", "membership_type_id": "6f1d6c2e-2f6b-4a57-9d1e-0d3c5f0e7a11", "code": "4567",
-    "client": {"id": "cl-5", "phone": "+36201234567", "name": "Anna"}, "price": "8000",
+    "event_id": "e-1",
+    "occurred_at": "2026-03-01T10:00:00+01:00",
+    "chain_id": "ch-1",
+    "location_id": "loc-1",
+    "sale_id": "s-1",
+    "membership_type_id": "6f1d6c2e-2f6b-4a57-9d1e-0d3c5f0e7a11",
+    "code": "4567",
+    "client": {"id": "cl-5", "phone": "+36201234567", "name": "Anna"},
+    "price": "8000",
 }
 SKEW = 300.0
 
 
-def record(value: Any = SALE, key: bytes | None = b"cl-5",
-           headers: tuple[tuple[str, bytes | None], ...] = ()) -> ConsumerRecord:
+def record(
+    value: Any = SALE, key: bytes | None = b"cl-5", headers: tuple[tuple[str, bytes | None], ...] = ()
+) -> ConsumerRecord:
     raw = value if isinstance(value, bytes) else json.dumps(value).encode()
     return ConsumerRecord("membership.sold", 2, 41, 0, 0, key, raw, None, 0, len(raw), headers)
 
@@ -54,15 +61,21 @@ def test_the_digest_is_the_payload_s_whatever_its_formatting_and_rows_of_either_
     assert same_payload(p, p.digest) and not same_payload(other, p.digest)
 
 
-@pytest.mark.parametrize(("r", "reason", "starts"), [
-    (record(key=b"\xc3\x28cl-5"), "undecodable", "undecodable: key b'\\xc3(cl-5' is not UTF-8"),
-    (record(headers=(("ok", b"1"), ("\udcff\udcfename", b"x"))), "undecodable",
-     "undecodable: header name b'\\xff\\xfename' is not UTF-8"),
-    (record(b"{nope"), "not_json", "not JSON: "),
-    (record(b'{"a": "x\xff"}'), "not_json", "not JSON: "),
-    (record([SALE]), "not_json", "not a JSON object"),
-    (record({**SALE, "price": "-1"}), "invalid", "invalid membership.sold: price: "),
-])
+@pytest.mark.parametrize(
+    ("r", "reason", "starts"),
+    [
+        (record(key=b"\xc3\x28cl-5"), "undecodable", "undecodable: key b'\\xc3(cl-5' is not UTF-8"),
+        (
+            record(headers=(("ok", b"1"), ("\udcff\udcfename", b"x"))),
+            "undecodable",
+            "undecodable: header name b'\\xff\\xfename' is not UTF-8",
+        ),
+        (record(b"{nope"), "not_json", "not JSON: "),
+        (record(b'{"a": "x\xff"}'), "not_json", "not JSON: "),
+        (record([SALE]), "not_json", "not a JSON object"),
+        (record({**SALE, "price": "-1"}), "invalid", "invalid membership.sold: price: "),
+    ],
+)
 def test_reasons(r: ConsumerRecord, reason: str, starts: str) -> None:
     got = refusal(r)
     assert got[0] == reason and got[1].startswith(starts), got
@@ -99,8 +112,12 @@ def test_a_dead_letter_carries_what_the_outbox_can_and_says_why() -> None:
     assert "x-mine" not in headers  # x- headers are the dead letter's own
     assert headers["x-original-key"] == b"\xc3\x28cl\x00"
     assert headers["x-error"].startswith(b"undecodable: key ") and headers["x-error-reason"] == b"undecodable"
-    assert (headers["x-consumer-group"], headers["x-original-topic"], headers["x-original-partition"],
-            headers["x-original-offset"]) == (b"perkstream.memberships", b"membership.sold", b"2", b"41")
+    assert (
+        headers["x-consumer-group"],
+        headers["x-original-topic"],
+        headers["x-original-partition"],
+        headers["x-original-offset"],
+    ) == (b"perkstream.memberships", b"membership.sold", b"2", b"41")
     for name, _ in letter.headers:
         name.encode("utf-8")  # text PostgreSQL takes
 

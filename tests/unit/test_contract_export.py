@@ -17,9 +17,10 @@ from shared.events import wire
 
 def test_the_committed_contract_files_are_what_the_code_generates() -> None:
     problems = contract_export.drift()
-    assert not problems, ("the committed contract files drifted from the code; run `make contract` "
-                          "(python -m shared.contract_export) and commit docs/schemas and docs/asyncapi:\n"
-                          + "\n".join(problems))
+    assert not problems, (
+        "the committed contract files drifted from the code; run `make contract` "
+        "(python -m shared.contract_export) and commit docs/schemas and docs/asyncapi:\n" + "\n".join(problems)
+    )
 
 
 def test_drift_names_a_changed_a_missing_and_a_stale_file(tmp_path: Path) -> None:

@@ -12,11 +12,23 @@ from starlette.requests import Request
 from shared.csv_export import cell, lines, wants_csv
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, ""), (Decimal("8000.00"), "8000.00"), (8, "8"), ({"svc-massage": 8}, '{"svc-massage":8}'),
-    ("Anna", "Anna"), ("+36201234567", "+36201234567"), ("-5", "-5"), ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
-    ("@SUM(A1)", "'@SUM(A1)"), ("+1+2", "'+1+2"), ("-cmd", "'-cmd"), ("\tx", "'\tx"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, ""),
+        (Decimal("8000.00"), "8000.00"),
+        (8, "8"),
+        ({"svc-massage": 8}, '{"svc-massage":8}'),
+        ("Anna", "Anna"),
+        ("+36201234567", "+36201234567"),
+        ("-5", "-5"),
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+1+2", "'+1+2"),
+        ("-cmd", "'-cmd"),
+        ("\tx", "'\tx"),
+    ],
+)
 def test_a_cell_a_spreadsheet_would_run_is_text(value: object, expected: str) -> None:
     assert cell(value) == expected
 

@@ -20,17 +20,22 @@ DAY = timedelta(days=1)
 
 def _line(product_id: str | None, quantity: str, price: str, membership: bool = False) -> OpLine:
     q, p = D(quantity), D(price)
-    return OpLine(product_id, "x", "pcs", q, p, (p * q).quantize(D("0.01")),
-                  uuid.uuid4() if membership else None)
+    return OpLine(product_id, "x", "pcs", q, p, (p * q).quantize(D("0.01")), uuid.uuid4() if membership else None)
 
 
 def test_a_desk_sale_is_sold_at_the_list_price_and_paid_at_the_price_charged() -> None:
-    lines = [_line("prod-oil", "20", "280"), _line("prod-lotion", "2.5", "1.10"),
-             _line("mem-type", "1", "7000", membership=True), _line(None, "1", "500", membership=True)]
+    lines = [
+        _line("prod-oil", "20", "280"),
+        _line("prod-lotion", "2.5", "1.10"),
+        _line("mem-type", "1", "7000", membership=True),
+        _line(None, "1", "500", membership=True),
+    ]
     prices = {"prod-oil": D("300"), "prod-lotion": D("1.00"), "mem-type": D("8000")}
     # Goods and memberships alike; a membership line without a product here is at the price charged.
-    assert sale_totals(lines, prices) == (D("6000") + D("2.50") + D("8000") + D("500"),
-                                          D("5600") + D("2.75") + D("7000") + D("500"))
+    assert sale_totals(lines, prices) == (
+        D("6000") + D("2.50") + D("8000") + D("500"),
+        D("5600") + D("2.75") + D("7000") + D("500"),
+    )
     assert sale_totals([], prices) == (D("0"), D("0"))
 
 
@@ -53,10 +58,12 @@ def test_a_desk_sale_counts_in_sold_and_paid_but_is_neither_a_visit_nor_activity
 
 
 def test_a_desk_sale_adds_to_a_history_s_totals_up_to_the_visit_but_not_to_its_visits() -> None:
-    rows = [VisitRow("v1", "loc-1", "cl-1", D("100"), D("100"), T0),
-            desk_sale("op-a", "loc-1", "cl-1", D("9500"), D("9000"), T0 + DAY),
-            VisitRow("v2", "loc-1", "cl-1", D("1000"), D("1000"), T0 + 2 * DAY),
-            desk_sale("op-b", "loc-2", "cl-1", D("50"), D("50"), T0 + 3 * DAY)]
+    rows = [
+        VisitRow("v1", "loc-1", "cl-1", D("100"), D("100"), T0),
+        desk_sale("op-a", "loc-1", "cl-1", D("9500"), D("9000"), T0 + DAY),
+        VisitRow("v2", "loc-1", "cl-1", D("1000"), D("1000"), T0 + 2 * DAY),
+        desk_sale("op-b", "loc-2", "cl-1", D("50"), D("50"), T0 + 3 * DAY),
+    ]
     assert history_of(rows, None, None, T0 + 2 * DAY, "v2") == History(D("10600"), D("10100"), 2)
     assert history_of(rows, ("loc-2",), None, T0 + 4 * DAY, "v3") == History(D("50"), D("50"), 0)
     assert history_of(rows, None, (T0 + 2 * DAY).date(), T0 + 2 * DAY, "v2") == History(D("1000"), D("1000"), 1)

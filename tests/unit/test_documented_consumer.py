@@ -166,11 +166,12 @@ def test_the_services_bound_is_20_seconds() -> None:
 def test_a_batch_commits_the_positions_after_its_records_on_its_own_partitions_only() -> None:
     """A plain commit sends every assigned partition's position (notifications owns ~100): the broker
     writes an offset record for each, batch after batch. Only the batch's partitions change."""
+
     async def answered() -> None:
         return None
 
     message = _Message(answered, [_record("a", 0, 7), _record("a", 0, 9), _record("a", 3, 2), _record("b", 0, 5)])
     asyncio.run(batch.commit_own(message))  # type: ignore[arg-type]
-    assert message.consumer.committed == [{TopicPartition("a", 0): 10, TopicPartition("a", 3): 3,
-                                           TopicPartition("b", 0): 6}]
-
+    assert message.consumer.committed == [
+        {TopicPartition("a", 0): 10, TopicPartition("a", 3): 3, TopicPartition("b", 0): 6}
+    ]

@@ -115,8 +115,7 @@ def test_visit_paid_without_lines_totals_zero() -> None:
 def test_visit_paid_totals_keep_cents_exact() -> None:
     data = visit_paid()
     data["lines"] = [
-        {"kind": "service", "item_id": f"svc-{i}", "quantity": 1, "sold": "0.10", "paid": "0.20"}
-        for i in range(3)
+        {"kind": "service", "item_id": f"svc-{i}", "quantity": 1, "sold": "0.10", "paid": "0.20"} for i in range(3)
     ]
     v = VisitPaid.model_validate(data)
     assert v.sold_total == Decimal("0.30")
@@ -237,8 +236,7 @@ def test_unknown_line_kind_is_rejected() -> None:
     assert ("lines", 0, "kind") in error_locs(exc)
 
 
-@pytest.mark.parametrize(
-    "field", ["event_id", "occurred_at", "chain_id", "location_id", "visit_id", "client"])
+@pytest.mark.parametrize("field", ["event_id", "occurred_at", "chain_id", "location_id", "visit_id", "client"])
 def test_visit_paid_requires_its_envelope_and_visit_fields(field: str) -> None:
     data = visit_paid()
     del data[field]
@@ -314,8 +312,14 @@ def test_line_with_an_invalid_membership_ref_is_rejected_on_that_field() -> None
 
 @pytest.mark.parametrize(
     ("value", "wire"),
-    [("800.00", "800.00"), ("8000", "8000.00"), ("0.10", "0.10"), ("0", "0.00"), ("12.5", "12.50"),
-     ("12.340", "12.34")],
+    [
+        ("800.00", "800.00"),
+        ("8000", "8000.00"),
+        ("0.10", "0.10"),
+        ("0", "0.00"),
+        ("12.5", "12.50"),
+        ("12.340", "12.34"),
+    ],
 )
 def test_money_serializes_as_a_string_with_two_decimals(value: str, wire: str) -> None:
     line = VisitLine(kind="service", item_id="svc-massage", quantity=1, sold=value, paid=value)  # type: ignore[arg-type]
@@ -346,10 +350,19 @@ def test_money_round_trips_through_json() -> None:
 
 def test_domain_event_service_cost_serializes_as_a_string() -> None:
     event = MembershipDeducted(
-        chain_id="ch-1", location_id="loc-1", membership_id=uuid.uuid4(), code="4567",
-        type_name="Massage membership", client={"id": "cl-5"},  # type: ignore[arg-type]
-        visit_id="v-77", service_id="svc-massage", units=1, visits_left=9,
-        balance={"svc-massage": 9}, service_cost=Decimal("800.00"), valid_until=None,
+        chain_id="ch-1",
+        location_id="loc-1",
+        membership_id=uuid.uuid4(),
+        code="4567",
+        type_name="Massage membership",
+        client={"id": "cl-5"},  # type: ignore[arg-type]
+        visit_id="v-77",
+        service_id="svc-massage",
+        units=1,
+        visits_left=9,
+        balance={"svc-massage": 9},
+        service_cost=Decimal("800.00"),
+        valid_until=None,
     )
     dumped = json.loads(event.model_dump_json())
     assert dumped["service_cost"] == "800.00"
@@ -360,19 +373,34 @@ def test_domain_event_service_cost_serializes_as_a_string() -> None:
 
 def test_membership_type_changed_price_serializes_as_a_string() -> None:
     event = MembershipTypeChanged(
-        chain_id="ch-1", membership_type_id=uuid.uuid4(), name="Massage membership",
-        price=Decimal("8000.50"), archived=False, balance="split",
+        chain_id="ch-1",
+        membership_type_id=uuid.uuid4(),
+        name="Massage membership",
+        price=Decimal("8000.50"),
+        archived=False,
+        balance="split",
         services=[{"service_id": "svc-massage", "visits": 10}],  # type: ignore[list-item]
-        total_visits=None, allow_without_code=False, online_sale=True, location_ids=["loc-1"],
+        total_visits=None,
+        allow_without_code=False,
+        online_sale=True,
+        location_ids=["loc-1"],
     )
     assert json.loads(event.model_dump_json())["price"] == "8000.50"
 
 
 def test_domain_events_get_distinct_ids_and_aware_times() -> None:
     make = lambda: MembershipDeducted(  # noqa: E731
-        chain_id="ch-1", membership_id=uuid.uuid4(), code=None, type_name="t",
-        client={"id": "cl-5"}, visit_id="v", service_id="s", units=1,  # type: ignore[arg-type]
-        visits_left=0, balance={}, valid_until=None,
+        chain_id="ch-1",
+        membership_id=uuid.uuid4(),
+        code=None,
+        type_name="t",
+        client={"id": "cl-5"},
+        visit_id="v",
+        service_id="s",
+        units=1,  # type: ignore[arg-type]
+        visits_left=0,
+        balance={},
+        valid_until=None,
     )
     a, b = make(), make()
     assert a.event_id != b.event_id
@@ -422,7 +450,8 @@ def test_a_desk_sale_serializes_as_before_the_channel_existed() -> None:
     data = membership_sold()
     assert "channel" not in json.loads(MembershipSold.model_validate(data).model_dump_json())
     assert json.loads(MembershipSold.model_validate({**data, "channel": "online"}).model_dump_json())["channel"] == (
-        "online")
+        "online"
+    )
 
 
 def test_membership_sold_type_id_must_be_a_uuid() -> None:

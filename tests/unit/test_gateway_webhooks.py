@@ -34,8 +34,20 @@ def snap(changed: str, *, attendance: int = 0, paid: int = 0, deleted: bool = Fa
     return record(envelope(body), MOSCOW)
 
 
-@pytest.mark.parametrize(("value", "expected"), [(1, True), (0, False), (True, True), ("1", True), ("0", False),
-                                                 ("", False), (None, False), ([], False), ("true", True)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1, True),
+        (0, False),
+        (True, True),
+        ("1", True),
+        ("0", False),
+        ("", False),
+        (None, False),
+        ([], False),
+        ("true", True),
+    ],
+)
 def test_flags_come_as_ints_strings_and_empty_arrays(value: object, expected: bool) -> None:
     assert flag(value) is expected
 
@@ -50,8 +62,12 @@ def test_numbers_come_with_binary_noise_and_as_strings() -> None:
 
 def test_times_are_the_locations_wall_clock_whatever_offset_is_written() -> None:
     expected = datetime(2025, 7, 12, 9, 10, tzinfo=UTC)
-    for written in ("2025-07-12 12:10:00", "2025-07-12T12:10:00+0500", "2025-07-12T12:10:00+05:00",
-                    "2025-07-12T12:10:00.000-05:00"):
+    for written in (
+        "2025-07-12 12:10:00",
+        "2025-07-12T12:10:00+0500",
+        "2025-07-12T12:10:00+05:00",
+        "2025-07-12T12:10:00.000-05:00",
+    ):
         assert local_time(written, MOSCOW) == expected, written
     assert local_time("", MOSCOW) is None
 
@@ -59,18 +75,29 @@ def test_times_are_the_locations_wall_clock_whatever_offset_is_written() -> None
 def test_the_real_record_reads_as_arrived_and_paid() -> None:
     r = snap("2025-07-13T00:15:24+0500", attendance=1, paid=1)
     assert (r.id, r.visit_id, r.attendance, r.paid, r.deleted, r.document_id) == (
-        596792978, 508928359, 1, True, False, 683647047)
+        596792978,
+        508928359,
+        1,
+        True,
+        False,
+        683647047,
+    )
     assert r.client is not None and (r.client.id, r.client.phone) == ("169711586", "+77770220606")
     assert [(s.service_id, s.quantity, s.sold, s.paid) for s in r.services] == [
-        (5034676, 1, Decimal("4000.00"), Decimal("4000.00"))]
+        (5034676, 1, Decimal("4000.00"), Decimal("4000.00"))
+    ]
 
 
 def test_a_lifecycle_sends_arrived_then_paid_once_each() -> None:
     state = None
     sent = []
-    for s in (snap("2025-07-12T10:00:00+0300"), snap("2025-07-12T10:01:00+0300", attendance=2),
-              snap("2025-07-12T10:02:00+0300", attendance=1), snap("2025-07-12T10:02:00+0300", attendance=1),
-              snap("2025-07-12T10:03:00+0300", attendance=1, paid=1)):
+    for s in (
+        snap("2025-07-12T10:00:00+0300"),
+        snap("2025-07-12T10:01:00+0300", attendance=2),
+        snap("2025-07-12T10:02:00+0300", attendance=1),
+        snap("2025-07-12T10:02:00+0300", attendance=1),
+        snap("2025-07-12T10:03:00+0300", attendance=1, paid=1),
+    ):
         out = transitions(state, s)
         state, sent = out.state, sent + out.emit
     assert sent == ["arrived", "paid"]
@@ -111,9 +138,11 @@ def test_what_is_no_envelope_is_unreadable() -> None:
 def test_the_membership_meant_is_the_one_named_else_the_clients_newest_of_the_type() -> None:
     from services.gateway.domain.mapping import sold_membership
 
-    theirs = [{"id": 1, "number": 111, "created_date": 10, "type": {"id": 896}},
-              {"id": 2, "number": 222, "created_date": 20, "type": {"id": 896}},
-              {"id": 3, "number": "", "created_date": 30, "type": {"id": 897}}]
+    theirs = [
+        {"id": 1, "number": 111, "created_date": 10, "type": {"id": 896}},
+        {"id": 2, "number": 222, "created_date": 20, "type": {"id": 896}},
+        {"id": 3, "number": "", "created_date": 30, "type": {"id": 897}},
+    ]
     assert sold_membership(theirs, 1, None) == {"code": "111", "type_id": 896}
     assert sold_membership(theirs, None, 896) == {"code": "222", "type_id": 896}
     assert sold_membership(theirs, 3, None) is None  # no number: nothing to name it by

@@ -21,10 +21,16 @@ def refused_at(data: dict[str, Any]) -> set[str]:
     return {".".join(str(p) for p in e["loc"]) for e in exc.value.errors()}
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    ("client.name", "A" * 201), ("client.phone", "+36" + "1" * 30), ("client.name", "An\x00na"),
-    ("client.id", "cl-\ud800"), ("visit_id", "v" * 129),
-])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("client.name", "A" * 201),
+        ("client.phone", "+36" + "1" * 30),
+        ("client.name", "An\x00na"),
+        ("client.id", "cl-\ud800"),
+        ("visit_id", "v" * 129),
+    ],
+)
 def test_a_text_too_long_or_unstorable_is_refused(path: str, value: str) -> None:
     data = visit_paid()
     parent, _, key = path.rpartition(".")
@@ -82,20 +88,28 @@ def test_an_operation_took_place_it_is_not_dated_ahead_of_now() -> None:
     soon = datetime.now(UTC) + timedelta(seconds=60)
     assert OperationIn.model_validate({"type": "sale", "lines": [line], "occurred_at": soon}).occurred_at == soon
     with pytest.raises(ValidationError) as refused:
-        OperationIn.model_validate({"type": "sale", "lines": [line],
-                                    "occurred_at": datetime.now(UTC) + timedelta(days=1)})
+        OperationIn.model_validate(
+            {"type": "sale", "lines": [line], "occurred_at": datetime.now(UTC) + timedelta(days=1)}
+        )
     assert [e["loc"] for e in refused.value.errors()] == [("occurred_at",)]
 
 
 def test_a_time_before_year_1_in_utc_is_refused_naming_the_field() -> None:
-    """"0001-01-01T00:00:00+14:00" parses, but no column holds its instant: loyalty and notifications failed
+    """ "0001-01-01T00:00:00+14:00" parses, but no column holds its instant: loyalty and notifications failed
     on it in their handlers (found by the hostile suite). Year 1 itself is still a time."""
     from pydantic import ValidationError
 
     from shared.events import VisitStatus
 
-    status = {"event_id": "e-1", "occurred_at": "2026-03-01T10:00:00+00:00", "chain_id": "ch-1",
-              "location_id": "loc-1", "visit_id": "v-1", "client": {"id": "cl-1"}, "services": []}
+    status = {
+        "event_id": "e-1",
+        "occurred_at": "2026-03-01T10:00:00+00:00",
+        "chain_id": "ch-1",
+        "location_id": "loc-1",
+        "visit_id": "v-1",
+        "client": {"id": "cl-1"},
+        "services": [],
+    }
     assert VisitStatus.model_validate({**status, "scheduled_at": "0001-01-01T00:00:00+00:00"}).scheduled_at.year == 1
     with pytest.raises(ValidationError) as refused:
         VisitStatus.model_validate({**status, "scheduled_at": "0001-01-01T00:00:00+14:00"})

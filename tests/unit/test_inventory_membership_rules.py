@@ -26,13 +26,16 @@ def test_a_code_given_again_within_a_sale_is_a_repeat_after_its_first_unit() -> 
     assert repeats([["1", "2"], ["3"]]) == []
 
 
-@pytest.mark.parametrize(("holder", "unconfirmed_too", "expected"), [
-    (None, True, False),  # nobody holds it
-    (Holder("inventory:op:a:0:0", issued=False), True, False),  # this very unit (a retry)
-    (Holder("inventory:op:b:0:0", issued=False), True, True),  # the desk: any other holder
-    (Holder("inventory:op:b:0:0", issued=False), False, False),  # a visit: another sale not issued yet
-    (Holder("old-1", issued=True), False, True),  # a visit: an issued membership's code
-])
+@pytest.mark.parametrize(
+    ("holder", "unconfirmed_too", "expected"),
+    [
+        (None, True, False),  # nobody holds it
+        (Holder("inventory:op:a:0:0", issued=False), True, False),  # this very unit (a retry)
+        (Holder("inventory:op:b:0:0", issued=False), True, True),  # the desk: any other holder
+        (Holder("inventory:op:b:0:0", issued=False), False, False),  # a visit: another sale not issued yet
+        (Holder("old-1", issued=True), False, True),  # a visit: an issued membership's code
+    ],
+)
 def test_whose_code_a_unit_may_not_take(holder: Holder | None, unconfirmed_too: bool, expected: bool) -> None:
     assert taken("inventory:op:a:0:0", holder, unconfirmed_too=unconfirmed_too) is expected
 
@@ -44,16 +47,29 @@ def test_a_membership_line_leaves_its_storage_else_the_location_default_else_non
 
 
 def test_a_refused_unit_comes_off_the_line_once() -> None:
-    line = {"product_id": "p", "quantity": "2", "price": "7500.00", "amount": "15000.00",
-            "sales": [{"sale_id": "s0", "code": "9001"}, {"sale_id": "s1", "code": "9001"}]}
+    line = {
+        "product_id": "p",
+        "quantity": "2",
+        "price": "7500.00",
+        "amount": "15000.00",
+        "sales": [{"sale_id": "s0", "code": "9001"}, {"sale_id": "s1", "code": "9001"}],
+    }
     once = refuse(line, 1, "code_taken", Decimal("7500.00"))
-    assert once == {**line, "quantity": "1", "amount": "7500.00", "refused_quantity": "1",
-                    "refused_amount": "7500.00",
-                    "sales": [{"sale_id": "s0", "code": "9001"},
-                              {"sale_id": "s1", "code": "9001", "refused": "code_taken"}]}
+    assert once == {
+        **line,
+        "quantity": "1",
+        "amount": "7500.00",
+        "refused_quantity": "1",
+        "refused_amount": "7500.00",
+        "sales": [{"sale_id": "s0", "code": "9001"}, {"sale_id": "s1", "code": "9001", "refused": "code_taken"}],
+    }
     assert line["quantity"] == "2" and "refused" not in line["sales"][1]  # the given line is not changed
     assert refuse(once, 1, "type_archived", Decimal("7500.00")) == once  # refused before: nothing again
     both = refuse(once, 0, "type_archived", Decimal("7500.00"))
     assert (both["quantity"], both["amount"], both["refused_quantity"], both["refused_amount"]) == (
-        "0", "0.00", "2", "15000.00")
+        "0",
+        "0.00",
+        "2",
+        "15000.00",
+    )
     assert refuse(line, 5, "code_taken", Decimal("1")) == line  # no such unit

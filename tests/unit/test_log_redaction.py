@@ -43,32 +43,46 @@ def secrets_in(text: str) -> list[str]:
 
 def test_fields_named_for_secrets_or_people_are_redacted_nested_too(lines: Any) -> None:
     log = structlog.get_logger("t")
-    log.info("sale", phone=PHONE, client={"id": "cl-1", "name": NAME, "phone": PHONE}, authorization=f"Bearer {KEY}",
-             to=PHONE, chain_id="ch-1", event_id="e-1", items=[{"client_name": NAME}])
+    log.info(
+        "sale",
+        phone=PHONE,
+        client={"id": "cl-1", "name": NAME, "phone": PHONE},
+        authorization=f"Bearer {KEY}",
+        to=PHONE,
+        chain_id="ch-1",
+        event_id="e-1",
+        items=[{"client_name": NAME}],
+    )
     [line] = lines()
     assert not secrets_in(json.dumps(line))
     assert line["client"]["id"] == "cl-1" and line["chain_id"] == "ch-1" and line["event_id"] == "e-1"
 
 
 def test_keys_and_phones_inside_any_text_are_cut(lines: Any) -> None:
-    structlog.get_logger("t").warning("data_error", error=f"refused {PHONE} and +36 70 123 4567 with {KEY}",
-                                      detail=f"Key (phone)=(+36701234567) exists; Authorization: Bearer {KEY}")
+    structlog.get_logger("t").warning(
+        "data_error",
+        error=f"refused {PHONE} and +36 70 123 4567 with {KEY}",
+        detail=f"Key (phone)=(+36701234567) exists; Authorization: Bearer {KEY}",
+    )
     [line] = lines()
     assert not secrets_in(json.dumps(line)) and "+36 70 123 4567" not in json.dumps(line)
     assert "psk_Zx81kQ" in line["error"]  # the prefix stays: it tells keys apart, as list-keys shows it
 
 
 def test_ids_times_and_counts_are_not_phones() -> None:
-    text = ("e-0f8a1234-5678-9012-3456-789012345678 at 2026-03-01T10:00:00.123456+00:00 offset 1234567 "
-            "v-12345678901, 253370764800 s ahead")
+    text = (
+        "e-0f8a1234-5678-9012-3456-789012345678 at 2026-03-01T10:00:00.123456+00:00 offset 1234567 "
+        "v-12345678901, 253370764800 s ahead"
+    )
     assert scrub(text) == text
 
 
 def test_values_bound_for_the_work_at_hand_are_cut_wherever_they_appear(lines: Any) -> None:
     message = json.dumps({"event_id": "e-9", "client": {"id": "cl-9", "name": NAME, "phone": "+36 70 123 4567"}})
     bind_secrets(message.encode())
-    structlog.get_logger("t").error("dead_lettered", error=f"processing failed: RaiseError: refused for {NAME}",
-                                    event_id="e-9")
+    structlog.get_logger("t").error(
+        "dead_lettered", error=f"processing failed: RaiseError: refused for {NAME}", event_id="e-9"
+    )
     structlog.get_logger("t").error("other", error="Vadkerti alone, and 0036701234567 written otherwise")
     unbind_secrets()
     structlog.get_logger("t").info("after", error=f"{NAME} is no longer bound")

@@ -15,11 +15,18 @@ from tests.contract_examples import LOYALTY_PROGRAM
 CARD_TYPE = "7d3c1c33-3a8a-4a8d-9d55-5b1f0f6b3c11"
 SEED_PROGRAM = LOYALTY_PROGRAM
 PROMOTION: dict[str, Any] = {
-    "name": "Cashback", "type": "cumulative_cashback_sold", "card_type_ids": [CARD_TYPE],
-    "location_ids": ["loc-1"], "percent": None,
+    "name": "Cashback",
+    "type": "cumulative_cashback_sold",
+    "card_type_ids": [CARD_TYPE],
+    "location_ids": ["loc-1"],
+    "percent": None,
     "rules": [{"from": "0", "percent": "3"}, {"from": "10000", "percent": "5"}],
-    "history_source": "chain", "history_start": "2022-08-15",
-    "burn_after": {"n": 6, "unit": "month"}, "burn_notice_days": 7, "every_nth_visit": 1, "max_uses": 0,
+    "history_source": "chain",
+    "history_start": "2022-08-15",
+    "burn_after": {"n": 6, "unit": "month"},
+    "burn_notice_days": 7,
+    "every_nth_visit": 1,
+    "max_uses": 0,
 }
 
 
@@ -55,19 +62,27 @@ def test_a_negative_threshold_is_refused() -> None:
 def test_overlapping_tiers_and_rules_are_refused() -> None:
     tiers = {**PROMOTION, "rules": [{"from": "0", "percent": "3"}, {"from": "0", "percent": "5"}]}
     assert fields(PromotionIn, tiers) == {"rules"}
-    discounts = {**SEED_PROGRAM, "discount_rules": [{"basis": "sold", "from": "5000", "percent": "5"},
-                                                    {"basis": "sold", "from": "5000", "percent": "7"}]}
+    discounts = {
+        **SEED_PROGRAM,
+        "discount_rules": [
+            {"basis": "sold", "from": "5000", "percent": "5"},
+            {"basis": "sold", "from": "5000", "percent": "7"},
+        ],
+    }
     assert fields(ProgramIn, discounts) == {"discount_rules"}
 
 
 def test_levels_must_climb_and_each_appears_once() -> None:
-    easier_gold = {**SEED_PROGRAM, "level_rules": [{"level": "silver", "visits_from": 30},
-                                                   {"level": "gold", "visits_from": 20}]}
+    easier_gold = {
+        **SEED_PROGRAM,
+        "level_rules": [{"level": "silver", "visits_from": 30}, {"level": "gold", "visits_from": 20}],
+    }
     assert fields(ProgramIn, easier_gold) == {"level_rules"}
     twice = {**SEED_PROGRAM, "level_rules": [{"level": "gold", "visits_from": 3}, {"level": "gold", "visits_from": 5}]}
     assert fields(ProgramIn, twice) == {"level_rules"}
     assert fields(ProgramIn, {**SEED_PROGRAM, "level_rules": [{"level": "platinum", "visits_from": 3}]}) == {
-        "level_rules.0.level"}
+        "level_rules.0.level"
+    }
 
 
 def test_a_visits_threshold_is_whole() -> None:

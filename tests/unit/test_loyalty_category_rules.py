@@ -41,16 +41,21 @@ def test_a_removal_at_or_below_the_same_basis_threshold_is_refused_naming_both_r
 
 
 def test_visits_and_paid_thresholds_compare_the_same_way() -> None:
-    p = Program(add_rules=(rule("visits", "10", "Regular"), rule("paid", "30000", "VIP")),
-                remove_rules=(rule("visits", "10", "Regular"), rule("paid", "40000", "VIP"),
-                              rule("paid", "25000", "VIP")))
-    assert fields(p) == [("category_rules.remove.0", "category_rules.add.0"),
-                         ("category_rules.remove.2", "category_rules.add.1")]
+    p = Program(
+        add_rules=(rule("visits", "10", "Regular"), rule("paid", "30000", "VIP")),
+        remove_rules=(rule("visits", "10", "Regular"), rule("paid", "40000", "VIP"), rule("paid", "25000", "VIP")),
+    )
+    assert fields(p) == [
+        ("category_rules.remove.0", "category_rules.add.0"),
+        ("category_rules.remove.2", "category_rules.add.1"),
+    ]
 
 
 def test_only_the_same_category_is_compared() -> None:
-    p = Program(add_rules=(rule("sold", "2000", "Economy"),), remove_rules=(rule("sold", "1000", "economy"),
-                                                                            rule("sold", "1000", "VIP")))
+    p = Program(
+        add_rules=(rule("sold", "2000", "Economy"),),
+        remove_rules=(rule("sold", "1000", "economy"), rule("sold", "1000", "VIP")),
+    )
     assert contradictions(p) == []
 
 
@@ -67,11 +72,18 @@ def test_across_bases_nothing_can_be_shown_above_zero() -> None:
 
 
 def test_a_removal_from_zero_contradicts_every_assignment_of_its_category() -> None:
-    p = Program(add_rules=(rule("visits", "3", "Regular"),), on_arrived="Regular", on_no_show="Unreliable",
-                inactive_rules=(InactiveRule(90, "Regular"),), remove_rules=(rule("sold", "0", "Regular"),))
-    assert fields(p) == [("category_rules.remove.0", "category_rules.add.0"),
-                         ("category_rules.remove.0", "category_rules.on_status.arrived"),
-                         ("category_rules.remove.0", "category_rules.inactive.0")]
+    p = Program(
+        add_rules=(rule("visits", "3", "Regular"),),
+        on_arrived="Regular",
+        on_no_show="Unreliable",
+        inactive_rules=(InactiveRule(90, "Regular"),),
+        remove_rules=(rule("sold", "0", "Regular"),),
+    )
+    assert fields(p) == [
+        ("category_rules.remove.0", "category_rules.add.0"),
+        ("category_rules.remove.0", "category_rules.on_status.arrived"),
+        ("category_rules.remove.0", "category_rules.inactive.0"),
+    ]
     assert "from every client" in contradictions(p)[0].reason
     assert domain.categories(p, Stats(visits=3, last_visit_at=datetime(2025, 1, 1, tzinfo=UTC)), NOW) == ()
     p = Program(on_no_show="Unreliable", remove_rules=(rule("paid", "0", "Unreliable"),))
@@ -85,6 +97,9 @@ def test_a_removal_of_a_category_nothing_assigns_is_no_contradiction() -> None:
 
 def test_status_and_inactive_categories_with_a_threshold_above_zero_are_not_contradicted() -> None:
     # Arrived once gives Regular; 5 visits take it away: a client with 1 to 4 visits has it.
-    p = Program(on_arrived="Regular", inactive_rules=(InactiveRule(90, "Lost"),),
-                remove_rules=(rule("visits", "5", "Regular"), rule("sold", "1", "Lost")))
+    p = Program(
+        on_arrived="Regular",
+        inactive_rules=(InactiveRule(90, "Lost"),),
+        remove_rules=(rule("visits", "5", "Regular"), rule("sold", "1", "Lost")),
+    )
     assert contradictions(p) == []

@@ -26,10 +26,16 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SEED = Program(
     discount_rules=(DiscountRule("sold", D("5000"), D("5")), DiscountRule("visits", D("3"), D("5"))),
     discount_reset_after_days=60,
-    level_rules=(LevelRule("bronze", D("20000"), None, 10), LevelRule("silver", D("50000"), None, 30),
-                 LevelRule("gold", D("100000"), None, 50)),
-    add_rules=(CategoryRule("sold", D("2000"), "Economy"), CategoryRule("paid", D("30000"), "VIP"),
-               CategoryRule("visits", D("20"), "VIP")),
+    level_rules=(
+        LevelRule("bronze", D("20000"), None, 10),
+        LevelRule("silver", D("50000"), None, 30),
+        LevelRule("gold", D("100000"), None, 50),
+    ),
+    add_rules=(
+        CategoryRule("sold", D("2000"), "Economy"),
+        CategoryRule("paid", D("30000"), "VIP"),
+        CategoryRule("visits", D("20"), "VIP"),
+    ),
     remove_rules=(CategoryRule("sold", D("10000"), "Economy"),),
     on_no_show="Unreliable",
     inactive_rules=(InactiveRule(90, "Lost"),),
@@ -54,8 +60,13 @@ def test_more_than_2_visits_gives_5_percent() -> None:
 
 
 def test_the_highest_qualifying_discount_wins() -> None:
-    p = Program(discount_rules=(DiscountRule("sold", D("5000"), D("5")), DiscountRule("paid", D("8000"), D("10")),
-                                DiscountRule("visits", D("3"), D("7"))))
+    p = Program(
+        discount_rules=(
+            DiscountRule("sold", D("5000"), D("5")),
+            DiscountRule("paid", D("8000"), D("10")),
+            DiscountRule("visits", D("3"), D("7")),
+        )
+    )
     assert domain.discount(p, stats(sold="9000", paid="8000", visits=5), NOW) == D("10")
     assert domain.discount(p, stats(sold="9000", paid="7999", visits=5), NOW) == D("7")
 
@@ -80,10 +91,20 @@ def test_the_discount_expires_60_days_after_the_last_visit() -> None:
 # --- levels -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("sold", "visits", "level"), [
-    ("19999.99", 9, None), ("20000", 0, "bronze"), ("0", 10, "bronze"), ("50000", 0, "silver"),
-    ("0", 30, "silver"), ("100000", 0, "gold"), ("0", 50, "gold"), ("20000", 50, "gold"), ("99999", 49, "silver"),
-])
+@pytest.mark.parametrize(
+    ("sold", "visits", "level"),
+    [
+        ("19999.99", 9, None),
+        ("20000", 0, "bronze"),
+        ("0", 10, "bronze"),
+        ("50000", 0, "silver"),
+        ("0", 30, "silver"),
+        ("100000", 0, "gold"),
+        ("0", 50, "gold"),
+        ("20000", 50, "gold"),
+        ("99999", 49, "silver"),
+    ],
+)
 def test_levels_by_any_one_criterion_the_highest_wins(sold: str, visits: int, level: str | None) -> None:
     assert domain.level(SEED, stats(sold=sold, visits=visits), NOW) == level
 
@@ -125,7 +146,8 @@ def test_evaluate_puts_it_together() -> None:
     state = domain.evaluate(SEED, stats(sold="25000", paid="24000", visits=4), NOW)
     assert state == domain.LoyaltyState(D("5"), "bronze", ())
     assert domain.evaluate(SEED, stats(sold="25000", visits=4, days_ago=100), NOW) == domain.LoyaltyState(
-        D("0"), "bronze", ("Lost",))
+        D("0"), "bronze", ("Lost",)
+    )
 
 
 def test_the_time_driven_rules_and_their_shortest_period() -> None:
@@ -193,8 +215,11 @@ def test_every_3rd_visit_accrues_only_on_the_3rd_6th_and_9th() -> None:
 def test_max_uses_caps_the_accruals_per_card_and_0_is_unlimited() -> None:
     v = Visit(D("100"), D("100"))
     capped = promo("fixed_cashback_sold", percent=D("10"), max_uses=2)
-    assert [domain.cashback(capped, v, History(visits=1), uses) for uses in (0, 1, 2)] == [D("10.00"), D("10.00"),
-                                                                                            D("0")]
+    assert [domain.cashback(capped, v, History(visits=1), uses) for uses in (0, 1, 2)] == [
+        D("10.00"),
+        D("10.00"),
+        D("0"),
+    ]
     assert domain.cashback(promo("fixed_cashback_sold", percent=D("10")), v, History(visits=1), 500) == D("10.00")
 
 
@@ -204,16 +229,18 @@ def test_history_start_counts_only_the_later_5_of_10_visits() -> None:
     visits = [date(2022, 8, 10) + timedelta(days=i) for i in range(10)]
     counted = [d for d in visits if d >= start]
     assert len(counted) == 5
-    p = promo("cumulative_visits_cashback_sold", rules=(Tier(D("1"), D("1")), Tier(D("6"), D("5"))),
-              history_start=start)
+    p = promo(
+        "cumulative_visits_cashback_sold", rules=(Tier(D("1"), D("1")), Tier(D("6"), D("5"))), history_start=start
+    )
     # The tenth visit is the 5th counted one: the 1% tier, not the 5% one that 10 visits would reach.
     assert domain.cashback(p, Visit(D("1000"), D("0")), History(visits=len(counted)), 0) == D("10.00")
 
 
 def test_the_history_source_names_the_locations_that_count() -> None:
     assert promo("fixed_cashback_sold", location_ids=("a",)).history_locations(("b",)) is None
-    assert promo("fixed_cashback_sold", history_source="active_locations",
-                 location_ids=("a",)).history_locations(("b",)) == ("a",)
+    assert promo("fixed_cashback_sold", history_source="active_locations", location_ids=("a",)).history_locations(
+        ("b",)
+    ) == ("a",)
     assert promo("fixed_cashback_sold", history_source="card_locations").history_locations(("b", "c")) == ("b", "c")
     assert promo("fixed_cashback_sold", history_source="card_locations").history_locations(()) is None
 

@@ -22,8 +22,12 @@ from services.notifications.usecases.notify_loyalty import discount_changed_draf
 from shared.events import Client, DiscountChanged, DiscountExpiring
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-ON = Program(discount_rules=(DiscountRule("sold", D("1000"), D("5")),), discount_reset_after_days=30,
-             notify_discount_expiration=True, discount_expiration_notice_days=7)
+ON = Program(
+    discount_rules=(DiscountRule("sold", D("1000"), D("5")),),
+    discount_reset_after_days=30,
+    notify_discount_expiration=True,
+    discount_expiration_notice_days=7,
+)
 CAME = NOW  # her last visit
 HERS = Stats(D("2000"), D("2000"), 1, 0, CAME, None)
 FIVE = LoyaltyState(D("5"))
@@ -32,11 +36,15 @@ FIVE = LoyaltyState(D("5"))
 # --- the discount-expiration switch ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("days_later", "warned"), [
-    (22, False),  # the window opens 7 days before the lapse (day 30): day 23
-    (23, True), (29.9, True),
-    (30, False),  # lapsed: the lapse is told instead
-])
+@pytest.mark.parametrize(
+    ("days_later", "warned"),
+    [
+        (22, False),  # the window opens 7 days before the lapse (day 30): day 23
+        (23, True),
+        (29.9, True),
+        (30, False),  # lapsed: the lapse is told instead
+    ],
+)
 def test_the_warning_is_due_within_the_notice_days_before_the_lapse(days_later: float, warned: bool) -> None:
     due = warning_due(ON, HERS, FIVE, NOW + timedelta(days=days_later))
     assert due == (CAME + timedelta(days=30) if warned else None)
@@ -74,11 +82,13 @@ def test_notifications_follow_what_loyalty_says() -> None:
     assert discount_changed_draft(DiscountChanged(**lapse, notify=False)) is None
     told = discount_changed_draft(DiscountChanged(**lapse))
     assert told is not None and told.type == "loyalty.discount_expired"
-    warning = discount_expiring_draft(DiscountExpiring(**common, discount_percent=D("5"), expires_at=NOW,
-                                                       last_visit_at=NOW - timedelta(days=30)))
+    warning = discount_expiring_draft(
+        DiscountExpiring(**common, discount_percent=D("5"), expires_at=NOW, last_visit_at=NOW - timedelta(days=30))
+    )
     assert warning.type == "loyalty.discount_expiring"
     assert render(KINDS[warning.type].template, {**warning.values, "expires_at": "2026-03-01"}) == (
-        "Dear client, your 5% discount expires on 2026-03-01 unless you visit us before then.")
+        "Dear client, your 5% discount expires on 2026-03-01 unless you visit us before then."
+    )
 
 
 # --- manual values --------------------------------------------------------------------------------
@@ -101,7 +111,9 @@ def test_a_manual_value_overrides_its_derived_one_until_removed() -> None:
 
 def test_a_manual_body_names_what_it_changes() -> None:
     assert ManualIn.model_validate({"level": None, "discount_percent": "10"}).changes() == {
-        "level": None, "discount_percent": D("10")}
+        "level": None,
+        "discount_percent": D("10"),
+    }
     assert ManualIn.model_validate({}).changes() == {}
     with pytest.raises(ValidationError, match="level"):
         ManualIn.model_validate({"level": "platinum"})

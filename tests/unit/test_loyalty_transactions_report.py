@@ -25,5 +25,10 @@ def test_the_csv_has_a_column_per_field_of_a_row() -> None:
 def test_a_total_may_pass_what_one_amount_holds_and_has_two_decimals_on_the_wire() -> None:
     huge = D("999999999999.99") * 1000
     total = KindTotal(kind=None, count=2, amount=huge, added=huge, taken=D("5"))
-    assert total.model_dump(mode="json") == {"kind": None, "count": 2, "amount": "999999999999990.00",
-                                             "added": "999999999999990.00", "taken": "5.00"}
+    assert total.model_dump(mode="json") == {
+        "kind": None,
+        "count": 2,
+        "amount": "999999999999990.00",
+        "added": "999999999999990.00",
+        "taken": "5.00",
+    }

@@ -37,9 +37,13 @@ PHONE = "+36201234567"
 
 def split_type(**overrides: object) -> MembershipType:
     values: dict[str, object] = dict(
-        id="type-split", chain_id="ch-1", name="Massage membership", balance="split",
+        id="type-split",
+        chain_id="ch-1",
+        name="Massage membership",
+        balance="split",
         services=(TypeService("svc-massage", "cat-body", 10), TypeService("svc-sauna", "cat-body", 5)),
-        price=Decimal("8000"), validity=Validity(3, "month", "sale"),
+        price=Decimal("8000"),
+        validity=Validity(3, "month", "sale"),
     )
     values.update(overrides)
     return MembershipType(**values)  # type: ignore[arg-type]
@@ -47,24 +51,53 @@ def split_type(**overrides: object) -> MembershipType:
 
 def overall_type(**overrides: object) -> MembershipType:
     values: dict[str, object] = dict(
-        id="type-overall", chain_id="ch-1", name="Spa membership", balance="overall",
+        id="type-overall",
+        chain_id="ch-1",
+        name="Spa membership",
+        balance="overall",
         services=(TypeService("svc-massage"), TypeService("svc-sauna")),
-        total_visits=10, price=Decimal("8000"), validity=Validity(3, "month", "sale"),
+        total_visits=10,
+        price=Decimal("8000"),
+        validity=Validity(3, "month", "sale"),
     )
     values.update(overrides)
     return MembershipType(**values)  # type: ignore[arg-type]
 
 
-def sold(t: MembershipType, *, code: str | None = "4567", phone: str | None = PHONE,
-         sold_at: datetime = SOLD_AT) -> Membership:
-    return issue(t, membership_id="m-1", code=code, client_id="cl-5", phone=phone,
-                 location_id="loc-1", price=t.price, sold_at=sold_at)
+def sold(
+    t: MembershipType, *, code: str | None = "4567", phone: str | None = PHONE, sold_at: datetime = SOLD_AT
+) -> Membership:
+    return issue(
+        t,
+        membership_id="m-1",
+        code=code,
+        client_id="cl-5",
+        phone=phone,
+        location_id="loc-1",
+        price=t.price,
+        sold_at=sold_at,
+    )
 
 
-def use(m: Membership, t: MembershipType, *, service_id: str = "svc-massage", location_id: str = "loc-1",
-        units: int = 1, at: datetime | None = None, phone: str | None = PHONE) -> Deducted | Rejected:
-    return deduct(m, t, service_id=service_id, location_id=location_id, units=units,
-                  at=at or SOLD_AT + timedelta(days=1), phone=phone)
+def use(
+    m: Membership,
+    t: MembershipType,
+    *,
+    service_id: str = "svc-massage",
+    location_id: str = "loc-1",
+    units: int = 1,
+    at: datetime | None = None,
+    phone: str | None = PHONE,
+) -> Deducted | Rejected:
+    return deduct(
+        m,
+        t,
+        service_id=service_id,
+        location_id=location_id,
+        units=units,
+        at=at or SOLD_AT + timedelta(days=1),
+        phone=phone,
+    )
 
 
 def deducted(result: Deducted | Rejected) -> Deducted:
@@ -93,8 +126,7 @@ def deducted(result: Deducted | Rejected) -> Deducted:
         (datetime(2025, 5, 10), 0, datetime(2025, 5, 10)),
     ],
 )
-def test_add_months_moves_calendar_months_and_clamps_the_day(
-        start: datetime, months: int, expected: datetime) -> None:
+def test_add_months_moves_calendar_months_and_clamps_the_day(start: datetime, months: int, expected: datetime) -> None:
     assert add_months(start, months) == expected
 
 
@@ -171,16 +203,17 @@ def test_service_cost_of_overall_type_divides_by_total_visits() -> None:
 @pytest.mark.parametrize(
     ("price", "visits", "expected"),
     [
-        ("100", 3, "33.33"),   # 33.333... down
-        ("200", 3, "66.67"),   # 66.666... up
-        ("1", 8, "0.13"),      # 0.125: half up (banker's rounding would give 0.12)
-        ("0.05", 2, "0.03"),   # 0.025: half up (banker's rounding would give 0.02)
+        ("100", 3, "33.33"),  # 33.333... down
+        ("200", 3, "66.67"),  # 66.666... up
+        ("1", 8, "0.13"),  # 0.125: half up (banker's rounding would give 0.12)
+        ("0.05", 2, "0.03"),  # 0.025: half up (banker's rounding would give 0.02)
         ("0", 5, "0.00"),
     ],
 )
 def test_service_cost_rounds_half_up_to_cents(price: str, visits: int, expected: str) -> None:
-    t = split_type(services=(TypeService("svc-massage", None, visits),), price=Decimal(price),
-                   recalculate_service_cost=True)
+    t = split_type(
+        services=(TypeService("svc-massage", None, visits),), price=Decimal(price), recalculate_service_cost=True
+    )
     cost = t.service_cost()
     assert cost == Decimal(expected)
     assert str(cost) == expected
@@ -226,7 +259,13 @@ def test_issue_makes_a_sold_membership_with_the_types_balance() -> None:
     assert m.balance == {"svc-massage": 10, "svc-sauna": 5}
     assert m.visits_left == 15
     assert (m.id, m.chain_id, m.type_id, m.code, m.client_id, m.location_id) == (
-        "m-1", "ch-1", "type-split", "9001", "cl-5", "loc-1")
+        "m-1",
+        "ch-1",
+        "type-split",
+        "9001",
+        "cl-5",
+        "loc-1",
+    )
     assert m.price == Decimal("8000")
     assert m.sold_at == SOLD_AT
 
@@ -376,8 +415,19 @@ def test_deduction_just_before_valid_until_is_accepted() -> None:
 # --- deduct: phones -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("phone", [PHONE, "+36 20 123-4567", "+36-20-123-45-67", " +36 20 1234567 ", "36201234567",
-                                   "06201234567", "06 (20) 123 4567", "0036201234567"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        PHONE,
+        "+36 20 123-4567",
+        "+36-20-123-45-67",
+        " +36 20 1234567 ",
+        "36201234567",
+        "06201234567",
+        "06 (20) 123 4567",
+        "0036201234567",
+    ],
+)
 def test_no_code_membership_accepts_the_buyers_phone_in_any_format(phone: str) -> None:
     """The visit's phone as shared.phones reads it (in the location's region): one number, one text."""
     t = split_type(allow_without_code=True)
@@ -415,32 +465,49 @@ def _expired_at(m: Membership) -> datetime:
 
 
 REJECTIONS = {
-    "service_not_included": (
-        lambda: (split_type(), {}, dict(service_id="svc-haircut")), Reason.SERVICE_NOT_INCLUDED),
+    "service_not_included": (lambda: (split_type(), {}, dict(service_id="svc-haircut")), Reason.SERVICE_NOT_INCLUDED),
     "service_not_included_overall": (
-        lambda: (overall_type(), {}, dict(service_id="svc-haircut")), Reason.SERVICE_NOT_INCLUDED),
+        lambda: (overall_type(), {}, dict(service_id="svc-haircut")),
+        Reason.SERVICE_NOT_INCLUDED,
+    ),
     "location_not_allowed": (
         lambda: (split_type(location_ids=("loc-1", "loc-2")), {}, dict(location_id="loc-3")),
-        Reason.LOCATION_NOT_ALLOWED),
+        Reason.LOCATION_NOT_ALLOWED,
+    ),
     "phone_mismatch": (
         lambda: (split_type(allow_without_code=True), dict(code=None), dict(phone="+36209999999")),
-        Reason.PHONE_MISMATCH),
+        Reason.PHONE_MISMATCH,
+    ),
     "frozen": (lambda: (split_type(), dict(status=Status.FROZEN), {}), Reason.FROZEN),
     "expired_status": (lambda: (split_type(), dict(status=Status.EXPIRED), {}), Reason.EXPIRED),
     "expired_exactly_at_valid_until": (
-        lambda: (split_type(), {}, dict(at=datetime(2026, 6, 1, 10, 0, tzinfo=UTC))), Reason.EXPIRED),
+        lambda: (split_type(), {}, dict(at=datetime(2026, 6, 1, 10, 0, tzinfo=UTC))),
+        Reason.EXPIRED,
+    ),
     "expired_after_valid_until": (
-        lambda: (split_type(), {}, dict(at=datetime(2026, 7, 1, tzinfo=UTC))), Reason.EXPIRED),
+        lambda: (split_type(), {}, dict(at=datetime(2026, 7, 1, tzinfo=UTC))),
+        Reason.EXPIRED,
+    ),
     "exhausted_balance_zero": (
-        lambda: (overall_type(), dict(balance={OVERALL: 0}, status=Status.EXHAUSTED), {}), Reason.EXHAUSTED),
+        lambda: (overall_type(), dict(balance={OVERALL: 0}, status=Status.EXHAUSTED), {}),
+        Reason.EXHAUSTED,
+    ),
     "exhausted_service_zero": (
-        lambda: (split_type(), dict(balance={"svc-massage": 0, "svc-sauna": 5}, status=Status.ACTIVE),
-                 dict(service_id="svc-massage")), Reason.EXHAUSTED),
+        lambda: (
+            split_type(),
+            dict(balance={"svc-massage": 0, "svc-sauna": 5}, status=Status.ACTIVE),
+            dict(service_id="svc-massage"),
+        ),
+        Reason.EXHAUSTED,
+    ),
     "exhausted_fewer_left_than_quantity": (
         lambda: (overall_type(), dict(balance={OVERALL: 2}, status=Status.ACTIVE), dict(units=3)),
-        Reason.EXHAUSTED),
+        Reason.EXHAUSTED,
+    ),
     "exhausted_split_fewer_left_than_quantity": (
-        lambda: (split_type(), {}, dict(service_id="svc-sauna", units=6)), Reason.EXHAUSTED),
+        lambda: (split_type(), {}, dict(service_id="svc-sauna", units=6)),
+        Reason.EXHAUSTED,
+    ),
 }
 
 
@@ -461,8 +528,13 @@ def test_deduction_is_rejected_with_its_reason_and_changes_nothing(case: str) ->
 
 def test_rejection_reasons_are_the_contract_strings() -> None:
     assert {r.value for r in Reason} == {
-        "unknown_code", "phone_mismatch", "frozen", "expired", "exhausted",
-        "service_not_included", "location_not_allowed",
+        "unknown_code",
+        "phone_mismatch",
+        "frozen",
+        "expired",
+        "exhausted",
+        "service_not_included",
+        "location_not_allowed",
     }
 
 

@@ -15,11 +15,22 @@ from tests.unit.test_membership_domain import split_type
 AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-def held(code: str | None, client_id: str = "cl-5", status: Status = Status.ACTIVE,
-         mid: str | None = None) -> Membership:
-    return Membership(id=mid or str(uuid.uuid4()), chain_id="ch-1", type_id="type-split", code=code,
-                      client_id=client_id, phone="+36201234567", location_id="loc-1", status=status,
-                      balance={"svc-massage": 2}, price=Decimal("8000"), sold_at=AT)
+def held(
+    code: str | None, client_id: str = "cl-5", status: Status = Status.ACTIVE, mid: str | None = None
+) -> Membership:
+    return Membership(
+        id=mid or str(uuid.uuid4()),
+        chain_id="ch-1",
+        type_id="type-split",
+        code=code,
+        client_id=client_id,
+        phone="+36201234567",
+        location_id="loc-1",
+        status=status,
+        balance={"svc-massage": 2},
+        price=Decimal("8000"),
+        sold_at=AT,
+    )
 
 
 def test_codes_compare_case_insensitively_letter_by_letter() -> None:
@@ -47,11 +58,25 @@ def test_a_later_record_sees_what_an_earlier_one_left() -> None:
     t = split_type(services=(TypeService("svc-massage", None, 2),))
     m = held("A-1")
     ledger = Ledger([m])
-    first = deduct(ledger.find("A-1"), t, service_id="svc-massage", location_id="loc-1", units=1,  # type: ignore[arg-type]
-                   at=AT, phone=None)
+    first = deduct(
+        ledger.find("A-1"),
+        t,
+        service_id="svc-massage",
+        location_id="loc-1",
+        units=1,  # type: ignore[arg-type]
+        at=AT,
+        phone=None,
+    )
     ledger.put(first.membership)  # type: ignore[union-attr]
-    second = deduct(ledger.find("a-1"), t, service_id="svc-massage", location_id="loc-1", units=1,  # type: ignore[arg-type]
-                    at=AT, phone=None)
+    second = deduct(
+        ledger.find("a-1"),
+        t,
+        service_id="svc-massage",
+        location_id="loc-1",
+        units=1,  # type: ignore[arg-type]
+        at=AT,
+        phone=None,
+    )
     assert second.membership.balance == {"svc-massage": 0}  # type: ignore[union-attr]
     ledger.put(second.membership)  # type: ignore[union-attr]
     assert ledger.usable("cl-5") == []  # exhausted: no longer one the client may pay with
@@ -59,8 +84,13 @@ def test_a_later_record_sees_what_an_earlier_one_left() -> None:
 
 def test_a_clients_usable_memberships_are_the_sold_and_active_ones_in_id_order() -> None:
     ids = sorted(str(uuid.uuid4()) for _ in range(4))
-    ms = [held("C-3", mid=ids[3]), held("C-1", mid=ids[1], status=Status.SOLD), held("C-0", mid=ids[0]),
-          held("C-2", mid=ids[2], status=Status.FROZEN), held("X-1", client_id="cl-6")]
+    ms = [
+        held("C-3", mid=ids[3]),
+        held("C-1", mid=ids[1], status=Status.SOLD),
+        held("C-0", mid=ids[0]),
+        held("C-2", mid=ids[2], status=Status.FROZEN),
+        held("X-1", client_id="cl-6"),
+    ]
     ledger = Ledger(ms)
     assert [m.code for m in ledger.usable("cl-5")] == ["C-0", "C-1", "C-3"]
     ledger.put(replace(ms[2], status=Status.EXPIRED))

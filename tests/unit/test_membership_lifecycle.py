@@ -77,8 +77,16 @@ def at_noon(day: date) -> datetime:
 # --- eligibility --------------------------------------------------------------------------------
 
 
-def check(m: Membership, t: MembershipType, *, service_id: str = "svc-massage", location_id: str = "loc-1",
-          at: datetime = FIRST_USE, phone: str | None = PHONE, units: int = 1) -> Rejected | None:
+def check(
+    m: Membership,
+    t: MembershipType,
+    *,
+    service_id: str = "svc-massage",
+    location_id: str = "loc-1",
+    at: datetime = FIRST_USE,
+    phone: str | None = PHONE,
+    units: int = 1,
+) -> Rejected | None:
     return eligibility(m, t, service_id=service_id, location_id=location_id, at=at, phone=phone, units=units)
 
 
@@ -99,12 +107,14 @@ ELIGIBILITY_REJECTIONS: dict[str, tuple[dict[str, object], dict[str, object], Re
     "service_not_included": ({}, dict(service_id="svc-haircut"), Reason.SERVICE_NOT_INCLUDED),
     "expired_at_valid_until": ({}, dict(at=VALID_UNTIL), Reason.EXPIRED),
     "expired_status": (dict(status=Status.EXPIRED), {}, Reason.EXPIRED),
-    "exhausted": (dict(status=Status.EXHAUSTED, balance={"svc-massage": 0, "svc-sauna": 0}), {},
-                  Reason.EXHAUSTED),
+    "exhausted": (dict(status=Status.EXHAUSTED, balance={"svc-massage": 0, "svc-sauna": 0}), {}, Reason.EXHAUSTED),
     "service_used_up": (dict(balance={"svc-massage": 0, "svc-sauna": 5}), {}, Reason.EXHAUSTED),
     "frozen_status": (dict(status=Status.FROZEN), {}, Reason.FROZEN),
-    "inside_a_freeze": (dict(frozen_from=date(2026, 3, 2), frozen_until=date(2026, 3, 5)),
-                        dict(at=datetime(2026, 3, 3, 9, 0, tzinfo=UTC)), Reason.FROZEN),
+    "inside_a_freeze": (
+        dict(frozen_from=date(2026, 3, 2), frozen_until=date(2026, 3, 5)),
+        dict(at=datetime(2026, 3, 3, 9, 0, tzinfo=UTC)),
+        Reason.FROZEN,
+    ),
 }
 
 
@@ -258,15 +268,17 @@ def test_frozen_days_after_an_auto_activation_due_during_the_freeze_still_extend
     # Sold 1 March, 1 month from first visit, auto-activation after 30 days (31 March). The unused membership
     # is frozen 25 March - 7 April (14 days), so the validity timer may not run on 31 March - 7 April: the
     # client must get at least those 8 days back (valid_until >= 30 April + 8 days).
-    t = split_type(validity=Validity(1, "month", "first_visit"), auto_activation_days=30, freeze_allowed=True,
-                   freeze_max_days=14)
+    t = split_type(
+        validity=Validity(1, "month", "first_visit"), auto_activation_days=30, freeze_allowed=True, freeze_max_days=14
+    )
     f = ok(freeze(sold(t), t, date(2026, 3, 25), 14, date(2026, 3, 25)))
     assert f.status == Status.FROZEN
     m = run_daily_jobs(f, t, date(2026, 3, 25), date(2026, 4, 20))
     assert m.status == Status.ACTIVE
     assert m.valid_until is not None
     assert m.valid_until >= datetime(2026, 5, 8, 10, 0, tzinfo=UTC), (
-        f"valid_until {m.valid_until}: the 8 frozen days after the auto-activation were lost")
+        f"valid_until {m.valid_until}: the 8 frozen days after the auto-activation were lost"
+    )
 
 
 # --- expiry -------------------------------------------------------------------------------------
@@ -348,7 +360,8 @@ def test_expiring_soon_by_visits_left() -> None:
 def test_expiring_soon_by_visits_counts_every_service_of_a_split_membership() -> None:
     t = split_type(notify_visits_left=2)
     assert expiring_soon(active(t, balance={"svc-massage": 1, "svc-sauna": 1}), t, FIRST_USE) == (
-        ExpiringSoon("visits_left"))
+        ExpiringSoon("visits_left")
+    )
     assert expiring_soon(active(t, balance={"svc-massage": 2, "svc-sauna": 1}), t, FIRST_USE) is None
 
 
@@ -491,8 +504,9 @@ def test_a_frozen_membership_rejects_deduction_on_a_day_inside_the_freeze() -> N
     f = ok(freeze(active(t), t, TODAY, 5, TODAY))  # 10-14 March
     assert use(f, t, at=at_noon(TODAY)) == Rejected(Reason.FROZEN)
     assert use(f, t, at=at_noon(date(2026, 3, 14))) == Rejected(Reason.FROZEN)
-    assert eligibility(f, t, service_id="svc-massage", location_id="loc-1", at=at_noon(date(2026, 3, 12)),
-                       phone=PHONE) == Rejected(Reason.FROZEN)
+    assert eligibility(
+        f, t, service_id="svc-massage", location_id="loc-1", at=at_noon(date(2026, 3, 12)), phone=PHONE
+    ) == Rejected(Reason.FROZEN)
 
 
 def test_a_planned_freeze_rejects_deduction_on_its_days_even_before_the_job_marks_it() -> None:
@@ -615,7 +629,8 @@ def test_after_cancelling_a_planned_freeze_another_one_can_be_planned() -> None:
     cancelled = ok(unfreeze(planned, date(2026, 3, 12)))
     replanned = freeze(cancelled, t, date(2026, 3, 14), 3, date(2026, 3, 12))
     assert isinstance(replanned, Membership), (
-        f"{replanned}: the cancelled freeze (frozen_until {cancelled.frozen_until}) still blocks a new one")
+        f"{replanned}: the cancelled freeze (frozen_until {cancelled.frozen_until}) still blocks a new one"
+    )
     assert replanned.freeze_days_used == 3
     assert replanned.valid_until == VALID_UNTIL + timedelta(days=3)
 
@@ -683,8 +698,13 @@ def test_end_freeze_of_an_unused_membership_returns_to_sold() -> None:
         dict(name="Massage 2026"),
         dict(balance="overall", total_visits=15),
         dict(services=(TypeService("svc-massage", "cat-body", 20), TypeService("svc-sauna", "cat-body", 5))),
-        dict(services=(TypeService("svc-massage", "cat-body", 10), TypeService("svc-sauna", "cat-body", 5),
-                       TypeService("svc-pool", None, 3))),
+        dict(
+            services=(
+                TypeService("svc-massage", "cat-body", 10),
+                TypeService("svc-sauna", "cat-body", 5),
+                TypeService("svc-pool", None, 3),
+            )
+        ),
         dict(validity=Validity(6, "month", "first_visit")),
     ],
     ids=["price", "name", "balance", "visits", "added_service", "validity"],
@@ -709,8 +729,7 @@ def test_services_are_removed_only_before_the_first_sale() -> None:
 def test_after_a_sale_the_price_is_fixed() -> None:
     old = split_type()
     assert check_type_change(old, replace(old, price=Decimal("9000")), sold=True) == TypeChangeError.PRICE_FIXED
-    assert check_type_change(old, replace(old, price=Decimal("7999.99")), sold=True) == (
-        TypeChangeError.PRICE_FIXED)
+    assert check_type_change(old, replace(old, price=Decimal("7999.99")), sold=True) == (TypeChangeError.PRICE_FIXED)
     assert check_type_change(old, replace(old, price=Decimal("8000.00")), sold=True) is None
 
 
@@ -885,8 +904,7 @@ def test_no_show_override_does_not_touch_late_cancellation() -> None:
 
 
 def test_without_late_cancel_hours_no_cancellation_is_deducted() -> None:
-    p = DeductionPolicy(no_show=True, late_cancel_hours=None,
-                        services={"svc-massage": ServicePolicy(late_cancel=True)})
+    p = DeductionPolicy(no_show=True, late_cancel_hours=None, services={"svc-massage": ServicePolicy(late_cancel=True)})
     for cancelled_at in (SCHEDULED - timedelta(minutes=1), SCHEDULED, SCHEDULED + timedelta(hours=2)):
         assert not p.deducts_late_cancel("svc-massage", SCHEDULED, cancelled_at)
         assert not p.deducts_late_cancel("svc-sauna", SCHEDULED, cancelled_at)
@@ -903,8 +921,13 @@ def member(t: MembershipType, membership_id: str, valid_until: datetime | None, 
     return replace(m, **changes) if changes else m  # type: ignore[arg-type]
 
 
-def choose(candidates: list[tuple[Membership, MembershipType]], *, service_id: str = "svc-massage",
-           location_id: str = "loc-1", phone: str | None = PHONE) -> tuple[Membership, str] | None:
+def choose(
+    candidates: list[tuple[Membership, MembershipType]],
+    *,
+    service_id: str = "svc-massage",
+    location_id: str = "loc-1",
+    phone: str | None = PHONE,
+) -> tuple[Membership, str] | None:
     return choose_membership(candidates, service_id=service_id, location_id=location_id, at=AT, phone=phone)
 
 
@@ -943,8 +966,10 @@ def test_choose_membership_skips_ineligible_ones() -> None:
     frozen = member(t, "frozen", soon, status=Status.FROZEN)
     in_a_freeze = member(t, "in-a-freeze", soon, frozen_from=date(2026, 3, 19), frozen_until=date(2026, 3, 22))
     eligible = member(t, "eligible", datetime(2026, 5, 1, tzinfo=UTC))
-    candidates = [(m, sauna_only if m is not_included else t) for m in (
-        not_included, expired, expired_status, exhausted, used_up, frozen, in_a_freeze, eligible)]
+    candidates = [
+        (m, sauna_only if m is not_included else t)
+        for m in (not_included, expired, expired_status, exhausted, used_up, frozen, in_a_freeze, eligible)
+    ]
     chosen = choose(candidates)
     assert chosen is not None
     assert chosen[0].id == "eligible"
@@ -957,8 +982,11 @@ def test_choose_membership_skips_other_locations_and_phones() -> None:
     no_code = split_type(id="type-no-code", allow_without_code=True)
     soon = datetime(2026, 3, 25, tzinfo=UTC)
     other_phone = replace(member(no_code, "other-phone", soon), code=None, phone="+36209999999")
-    candidates = [(member(elsewhere, "elsewhere", soon), elsewhere), (other_phone, no_code),
-                  (member(t, "here", VALID_UNTIL), t)]
+    candidates = [
+        (member(elsewhere, "elsewhere", soon), elsewhere),
+        (other_phone, no_code),
+        (member(t, "here", VALID_UNTIL), t),
+    ]
     chosen = choose(candidates)
     assert chosen is not None and chosen[0].id == "here"
 
@@ -995,15 +1023,24 @@ def test_choose_membership_of_one_eligible_membership() -> None:
     t = overall_type()
     only = member(t, "only", VALID_UNTIL)
     assert choose([(only, t)], service_id="svc-sauna") == (
-        only, "eligible for svc-sauna; expires soonest (2026-06-01T10:00:00+00:00), of 1 eligible")
+        only,
+        "eligible for svc-sauna; expires soonest (2026-06-01T10:00:00+00:00), of 1 eligible",
+    )
 
 
 def test_choose_membership_is_none_when_none_is_eligible() -> None:
     t = split_type()
     assert choose([]) is None
     assert choose([(member(t, "a", VALID_UNTIL), t)], service_id="svc-haircut") is None
-    assert choose([(member(t, "b", VALID_UNTIL, status=Status.EXPIRED), t),
-                   (member(t, "c", VALID_UNTIL, status=Status.FROZEN), t)]) is None
+    assert (
+        choose(
+            [
+                (member(t, "b", VALID_UNTIL, status=Status.EXPIRED), t),
+                (member(t, "c", VALID_UNTIL, status=Status.FROZEN), t),
+            ]
+        )
+        is None
+    )
 
 
 def test_choose_membership_changes_nothing() -> None:
@@ -1021,9 +1058,15 @@ def test_choose_membership_changes_nothing() -> None:
 EDIT_AT = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 
 
-def change(m: Membership, t: MembershipType, *, balance: dict[str, int] | None = None,
-           valid_until: datetime | None = None, location_id: str | None = "loc-1",
-           at: datetime = EDIT_AT) -> Membership | EditError:
+def change(
+    m: Membership,
+    t: MembershipType,
+    *,
+    balance: dict[str, int] | None = None,
+    valid_until: datetime | None = None,
+    location_id: str | None = "loc-1",
+    at: datetime = EDIT_AT,
+) -> Membership | EditError:
     return edit(m, t, balance=balance, valid_until=valid_until, location_id=location_id, at=at)
 
 
@@ -1046,7 +1089,9 @@ def test_editing_at_the_selling_location_only() -> None:
 def test_editing_at_all_locations(location_id: str | None) -> None:
     t = split_type(editing="all_locations")
     assert ok(change(active(t), t, balance={"svc-sauna": 1}, location_id=location_id)).balance == {
-        "svc-massage": 10, "svc-sauna": 1}
+        "svc-massage": 10,
+        "svc-sauna": 1,
+    }
 
 
 def test_editing_an_unknown_balance_key_is_refused() -> None:

@@ -32,9 +32,11 @@ def body() -> dict[str, Any]:
 
 def overall_body() -> dict[str, Any]:
     data = body()
-    data.update(balance="overall", total_visits=10,
-                services=[{"service_id": "svc-massage"},
-                          {"service_id": "svc-sauna", "category_id": "cat-body"}])
+    data.update(
+        balance="overall",
+        total_visits=10,
+        services=[{"service_id": "svc-massage"}, {"service_id": "svc-sauna", "category_id": "cat-body"}],
+    )
     return data
 
 
@@ -67,8 +69,9 @@ def test_overall_body_with_total_visits_is_valid() -> None:
 
 
 def test_minimal_body_takes_the_defaults() -> None:
-    t = MembershipTypeIn.model_validate({"name": "M", "balance": "split", "price": "100",
-                                         "services": [{"service_id": "svc-a", "visits": 1}]})
+    t = MembershipTypeIn.model_validate(
+        {"name": "M", "balance": "split", "price": "100", "services": [{"service_id": "svc-a", "visits": 1}]}
+    )
     assert (t.validity.period, t.validity.unit, t.validity.counted_from) == (0, "month", "sale")
     assert t.freeze.allowed is False and t.freeze.max_days == 0
     assert t.allow_without_code is False
@@ -190,12 +193,23 @@ def test_service_visits_below_one_fail(visits: int) -> None:
 def test_to_domain_maps_every_field_of_the_contract_body() -> None:
     t = MembershipTypeIn.model_validate_json(CONTRACT_BODY).to_domain("type-1", "ch-1")
     assert t == MembershipType(
-        id="type-1", chain_id="ch-1", name="Massage membership", balance="split",
-        services=(TypeService("svc-massage", "cat-body", 10),), price=Decimal("8000"),
-        total_visits=None, validity=Validity(3, "month", "first_visit"), auto_activation_days=30,
-        freeze_allowed=True, freeze_max_days=14, allow_without_code=False,
-        recalculate_service_cost=True, editing="all_locations", online_sale=True,
-        location_ids=("loc-1", "loc-2"), archived=False,
+        id="type-1",
+        chain_id="ch-1",
+        name="Massage membership",
+        balance="split",
+        services=(TypeService("svc-massage", "cat-body", 10),),
+        price=Decimal("8000"),
+        total_visits=None,
+        validity=Validity(3, "month", "first_visit"),
+        auto_activation_days=30,
+        freeze_allowed=True,
+        freeze_max_days=14,
+        allow_without_code=False,
+        recalculate_service_cost=True,
+        editing="all_locations",
+        online_sale=True,
+        location_ids=("loc-1", "loc-2"),
+        archived=False,
     )
 
 

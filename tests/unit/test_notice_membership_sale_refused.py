@@ -18,24 +18,42 @@ CENTRUM = LocationSettings(location_name="Centrum", administrator=Administrator(
 
 
 def refused(code: str | None, reason: str = "code_taken", **fields: object) -> MembershipSaleRefused:
-    return MembershipSaleRefused(**{  # type: ignore[arg-type]
-        "event_id": "e-1", "occurred_at": NOW, "chain_id": "ch-1", "location_id": "loc-1",
-        "operation_id": uuid.uuid4(), "operation_number": 41, "line": 0, "sale_id": "inventory:visit:v-1:0:1",
-        "membership_type_id": uuid.uuid4(), "product_name": "Massage membership", "code": code,
-        "client": Client(id="cl-5", phone="+36201234567", name="Anna"), "amount": Decimal("7500.00"),
-        "reason": reason, "source": "visit:v-1", **fields})
+    return MembershipSaleRefused(
+        **{  # type: ignore[arg-type]
+            "event_id": "e-1",
+            "occurred_at": NOW,
+            "chain_id": "ch-1",
+            "location_id": "loc-1",
+            "operation_id": uuid.uuid4(),
+            "operation_number": 41,
+            "line": 0,
+            "sale_id": "inventory:visit:v-1:0:1",
+            "membership_type_id": uuid.uuid4(),
+            "product_name": "Massage membership",
+            "code": code,
+            "client": Client(id="cl-5", phone="+36201234567", name="Anna"),
+            "amount": Decimal("7500.00"),
+            "reason": reason,
+            "source": "visit:v-1",
+            **fields,
+        }
+    )
 
 
 def test_the_administrator_is_told_what_the_client_paid_for_and_why_it_was_not_issued() -> None:
     [n] = decide(sale_refused_draft(refused("9001")), CENTRUM, {}, {}, NOW)
     assert (n.audience, n.recipient) == ("administrator", "+36301112222")
-    assert n.text == ("Centrum: membership 9001 (Massage membership) sold to Anna was not issued: the code is "
-                      "already in use. 7500 was paid for it (operation 41).")
+    assert n.text == (
+        "Centrum: membership 9001 (Massage membership) sold to Anna was not issued: the code is "
+        "already in use. 7500 was paid for it (operation 41)."
+    )
 
 
 def test_a_unit_without_a_chosen_code_and_a_reason_without_a_text() -> None:
     auto = sale_refused_draft(refused("auto", "type_archived"))
-    assert (auto.values["membership_code"], auto.values["reason_text"]) == ("without a code",
-                                                                           "the membership type is archived")
+    assert (auto.values["membership_code"], auto.values["reason_text"]) == (
+        "without a code",
+        "the membership type is archived",
+    )
     assert sale_refused_draft(refused(None, "brand_new_reason")).values["reason_text"] == "brand new reason"
     assert set(auto.values) <= domain.KINDS["inventory.membership_sale_refused"].placeholders

@@ -22,19 +22,22 @@ DEDUCTED = DEFAULT_TEMPLATES["membership.deducted"]
 
 
 def test_default_deducted_template_renders_the_contract_text() -> None:
-    text = render(DEDUCTED, {"client_name": "Anna", "deducted": visits_phrase(1),
-                             "membership_code": "4567", "balance": 9})
+    text = render(
+        DEDUCTED, {"client_name": "Anna", "deducted": visits_phrase(1), "membership_code": "4567", "balance": 9}
+    )
     assert text == "Anna, 1 visit was deducted from membership 4567; 9 left."
 
 
 def test_default_deducted_template_with_several_visits() -> None:
-    text = render(DEDUCTED, {"client_name": "Anna", "deducted": visits_phrase(2),
-                             "membership_code": "4567", "balance": 8})
+    text = render(
+        DEDUCTED, {"client_name": "Anna", "deducted": visits_phrase(2), "membership_code": "4567", "balance": 8}
+    )
     assert text == "Anna, 2 visits were deducted from membership 4567; 8 left."
 
 
-@pytest.mark.parametrize(("units", "phrase"), [(1, "1 visit was"), (2, "2 visits were"),
-                                               (3, "3 visits were"), (10, "10 visits were")])
+@pytest.mark.parametrize(
+    ("units", "phrase"), [(1, "1 visit was"), (2, "2 visits were"), (3, "3 visits were"), (10, "10 visits were")]
+)
 def test_visits_phrase_agrees_in_number(units: int, phrase: str) -> None:
     assert visits_phrase(units) == phrase
 
@@ -96,8 +99,9 @@ def test_gsm7_fits_160_in_one_segment_then_153_per_part(length: int, segments: i
 
 
 def test_default_rendered_notice_is_a_single_gsm7_segment() -> None:
-    text = render(DEDUCTED, {"client_name": "Anna", "deducted": visits_phrase(1),
-                             "membership_code": "4567", "balance": 9})
+    text = render(
+        DEDUCTED, {"client_name": "Anna", "deducted": visits_phrase(1), "membership_code": "4567", "balance": 9}
+    )
     assert count_segments(text) == Segments("gsm7", 1, len(text))
 
 

@@ -12,17 +12,33 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ANNA = Recipient("cl-5", "+36201234567")
 
 
-def draft(notice_type: str = "membership.deducted", client: Recipient = ANNA, at: datetime = NOW,
-          location_id: str | None = "loc-1") -> Draft:
-    return Draft(type=notice_type, chain_id="ch-1", location_id=location_id, client=client,
-                 values={"client_name": "Anna", "deducted": "1 visit was", "membership_code": "4567", "balance": 9},
-                 source_event_id="e-1", occurred_at=at)
+def draft(
+    notice_type: str = "membership.deducted",
+    client: Recipient = ANNA,
+    at: datetime = NOW,
+    location_id: str | None = "loc-1",
+) -> Draft:
+    return Draft(
+        type=notice_type,
+        chain_id="ch-1",
+        location_id=location_id,
+        client=client,
+        values={"client_name": "Anna", "deducted": "1 visit was", "membership_code": "4567", "balance": 9},
+        source_event_id="e-1",
+        occurred_at=at,
+    )
 
 
 def test_one_sms_now_with_the_shipped_text() -> None:
     [n] = decide(draft(), domain.DEFAULT_SETTINGS, {}, {}, NOW)
-    assert (n.channel, n.recipient, n.status, n.reason, n.held, n.due_at) == ("sms", ANNA.phone, "queued", None,
-                                                                             False, NOW)
+    assert (n.channel, n.recipient, n.status, n.reason, n.held, n.due_at) == (
+        "sms",
+        ANNA.phone,
+        "queued",
+        None,
+        False,
+        NOW,
+    )
     assert n.text == "Anna, 1 visit was deducted from membership 4567; 9 left."
     assert (n.locale, n.encoding, n.segments, n.audience) == ("en", "gsm7", 1, "client")
 

@@ -15,25 +15,36 @@ def test_one_receipt_is_one_notice_status_and_time() -> None:
     r = DeliveryReceipt.model_validate({"notification_id": NID, "status": "delivered", "at": "2026-01-01T10:00:00Z"})
     assert r.event_id == f"receipt:{NID}:delivered:2026-01-01T10:00:00Z"
     assert r.chain_id == ""
-    again = DeliveryReceipt.model_validate({"notification_id": NID, "status": "delivered",
-                                            "at": "2026-01-01T10:00:00Z", "provider_message_id": "x"})
+    again = DeliveryReceipt.model_validate(
+        {"notification_id": NID, "status": "delivered", "at": "2026-01-01T10:00:00Z", "provider_message_id": "x"}
+    )
     assert again.event_id == r.event_id
     later = DeliveryReceipt.model_validate({"notification_id": NID, "status": "sent", "at": "2026-01-01T10:00:00Z"})
     assert later.event_id != r.event_id
 
 
 def test_a_chain_echoed_from_the_notice_is_kept() -> None:
-    r = DeliveryReceipt.model_validate({"notification_id": NID, "status": "failed", "at": "2026-01-01T10:00:00Z",
-                                        "chain_id": "ch-1", "error": "absent subscriber"})
+    r = DeliveryReceipt.model_validate(
+        {
+            "notification_id": NID,
+            "status": "failed",
+            "at": "2026-01-01T10:00:00Z",
+            "chain_id": "ch-1",
+            "error": "absent subscriber",
+        }
+    )
     assert (r.chain_id, r.error) == ("ch-1", "absent subscriber")
 
 
-@pytest.mark.parametrize("payload", [
-    {"notification_id": "not-a-uuid", "status": "delivered", "at": "2026-01-01T10:00:00Z"},
-    {"notification_id": NID, "status": "read", "at": "2026-01-01T10:00:00Z"},
-    {"notification_id": NID, "status": "delivered", "at": "2026-01-01T10:00:00"},  # no offset
-    {"notification_id": NID, "status": "delivered"},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"notification_id": "not-a-uuid", "status": "delivered", "at": "2026-01-01T10:00:00Z"},
+        {"notification_id": NID, "status": "read", "at": "2026-01-01T10:00:00Z"},
+        {"notification_id": NID, "status": "delivered", "at": "2026-01-01T10:00:00"},  # no offset
+        {"notification_id": NID, "status": "delivered"},
+    ],
+)
 def test_a_bad_receipt_is_refused(payload: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         DeliveryReceipt.model_validate(payload)

@@ -63,14 +63,19 @@ def test_template_choice_locale_then_english_then_shipped() -> None:
     assert domain.choose_template(kind, {"de": "DE"}, "hu") == ("en", kind.template)
 
 
-@pytest.mark.parametrize(("reason", "notice_type"), [
-    ("expired", "membership.deduction_rejected"), ("frozen", "membership.deduction_rejected"),
-    ("exhausted", "membership.deduction_rejected"), ("unknown_code", "membership.deduction_rejected.desk"),
-    ("service_not_included", "membership.deduction_rejected.desk"),
-    ("location_not_allowed", "membership.deduction_rejected.desk"),
-    ("phone_mismatch", "membership.deduction_rejected.desk"),
-    ("something_new", "membership.deduction_rejected.desk"),
-])
+@pytest.mark.parametrize(
+    ("reason", "notice_type"),
+    [
+        ("expired", "membership.deduction_rejected"),
+        ("frozen", "membership.deduction_rejected"),
+        ("exhausted", "membership.deduction_rejected"),
+        ("unknown_code", "membership.deduction_rejected.desk"),
+        ("service_not_included", "membership.deduction_rejected.desk"),
+        ("location_not_allowed", "membership.deduction_rejected.desk"),
+        ("phone_mismatch", "membership.deduction_rejected.desk"),
+        ("something_new", "membership.deduction_rejected.desk"),
+    ],
+)
 def test_a_refused_deduction_goes_to_the_client_or_the_desk(reason: str, notice_type: str) -> None:
     assert domain.rejection(reason)[0] == notice_type
     assert KINDS[notice_type].audience == (CLIENT if notice_type.endswith("rejected") else ADMINISTRATOR)
@@ -83,8 +88,13 @@ def test_default_channels_sms_only_and_issued_off() -> None:
 
 
 def test_channels_named_by_the_location_win_and_the_rest_keep_defaults() -> None:
-    s = LocationSettings(channels={"membership.deducted": {"chatbot": True},
-                                   "membership.expired": {"sms": False}, "membership.issued": {"sms": True}})
+    s = LocationSettings(
+        channels={
+            "membership.deducted": {"chatbot": True},
+            "membership.expired": {"sms": False},
+            "membership.issued": {"sms": True},
+        }
+    )
     assert s.enabled("membership.deducted") == ["sms", "chatbot"]
     assert s.enabled("membership.expired") == []
     assert s.enabled("membership.issued") == ["sms"]
@@ -93,13 +103,23 @@ def test_channels_named_by_the_location_win_and_the_rest_keep_defaults() -> None
 
 
 def test_settings_document_round_trip() -> None:
-    s = domain.settings_from_doc({
-        "time_zone": "Europe/Budapest", "send_window": {"from": "09:00", "to": "21:00"}, "locale": "hu",
-        "location_name": "Centrum", "administrator": {"name": "Eva", "phone": "+3630"},
-        "types": {"membership.deducted": {"sms": False}}})
+    s = domain.settings_from_doc(
+        {
+            "time_zone": "Europe/Budapest",
+            "send_window": {"from": "09:00", "to": "21:00"},
+            "locale": "hu",
+            "location_name": "Centrum",
+            "administrator": {"name": "Eva", "phone": "+3630"},
+            "types": {"membership.deducted": {"sms": False}},
+        }
+    )
     assert s.window == domain.Window(datetime(1, 1, 1, 9).time(), datetime(1, 1, 1, 21).time())
     assert (s.tz, s.locale, s.location_name, s.administrator) == (
-        ZoneInfo("Europe/Budapest"), "hu", "Centrum", Administrator("Eva", "+3630"))
+        ZoneInfo("Europe/Budapest"),
+        "hu",
+        "Centrum",
+        Administrator("Eva", "+3630"),
+    )
     assert s.enabled("membership.deducted") == []
     assert domain.settings_from_doc(None) == domain.DEFAULT_SETTINGS
 
@@ -120,22 +140,45 @@ def test_addresses_and_skip_reasons() -> None:
     assert domain.skip_reason("sms", CLIENT, "+3620", False) is None
 
 
-@pytest.mark.parametrize(("current", "received", "applies"), [
-    ("queued", "sent", True), ("queued", "delivered", True), ("queued", "failed", True),
-    ("sent", "delivered", True), ("sent", "sent", False), ("delivered", "sent", False),
-    ("delivered", "failed", False), ("failed", "delivered", False), ("skipped", "delivered", False),
-])
+@pytest.mark.parametrize(
+    ("current", "received", "applies"),
+    [
+        ("queued", "sent", True),
+        ("queued", "delivered", True),
+        ("queued", "failed", True),
+        ("sent", "delivered", True),
+        ("sent", "sent", False),
+        ("delivered", "sent", False),
+        ("delivered", "failed", False),
+        ("failed", "delivered", False),
+        ("skipped", "delivered", False),
+    ],
+)
 def test_receipts_only_move_a_notice_forward(current: str, received: str, applies: bool) -> None:
     assert domain.receipt_applies(current, received) is applies
 
 
 def test_values_are_written_as_local_dates_and_plain_numbers() -> None:
     tz = ZoneInfo("Europe/Budapest")
-    out = domain.prepare({"valid_until": datetime(2026, 5, 31, 22, 30, tzinfo=UTC), "points": Decimal("120.00"),
-                          "discount": Decimal("7.50"), "frozen_until": date(2026, 3, 15), "balance": 9,
-                          "none": None}, tz)
-    assert out == {"valid_until": "2026-06-01", "points": "120", "discount": "7.5", "frozen_until": "2026-03-15",
-                   "balance": 9, "none": None}
+    out = domain.prepare(
+        {
+            "valid_until": datetime(2026, 5, 31, 22, 30, tzinfo=UTC),
+            "points": Decimal("120.00"),
+            "discount": Decimal("7.50"),
+            "frozen_until": date(2026, 3, 15),
+            "balance": 9,
+            "none": None,
+        },
+        tz,
+    )
+    assert out == {
+        "valid_until": "2026-06-01",
+        "points": "120",
+        "discount": "7.5",
+        "frozen_until": "2026-03-15",
+        "balance": 9,
+        "none": None,
+    }
     assert domain.number(Decimal("0.00")) == "0" and domain.number(Decimal("1000")) == "1000"
 
 

@@ -41,8 +41,7 @@ def test_early_morning_waits_until_09_the_same_day() -> None:
 def test_the_start_is_inside_and_the_end_outside() -> None:
     assert release_at(datetime(2026, 1, 10, 9, 0, tzinfo=BUDAPEST), BUDAPEST, DAY) == utc(2026, 1, 10, 8, 0)
     assert release_at(datetime(2026, 1, 10, 21, 0, tzinfo=BUDAPEST), BUDAPEST, DAY) == utc(2026, 1, 11, 8, 0)
-    assert release_at(datetime(2026, 1, 10, 20, 59, 59, tzinfo=BUDAPEST), BUDAPEST, DAY) == \
-        utc(2026, 1, 10, 19, 59, 59)
+    assert release_at(datetime(2026, 1, 10, 20, 59, 59, tzinfo=BUDAPEST), BUDAPEST, DAY) == utc(2026, 1, 10, 19, 59, 59)
 
 
 def test_the_window_is_in_the_locations_zone_not_the_events_offset() -> None:

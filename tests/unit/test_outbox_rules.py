@@ -22,30 +22,52 @@ from shared.http import create_http_app
 from shared.uow import EventTooLarge, UnitOfWork
 
 
-@pytest.mark.parametrize("exc", [
-    errors.KafkaTimeoutError(), errors.KafkaConnectionError(), errors.NotLeaderForPartitionError(),
-    errors.RequestTimedOutError(), errors.UnknownTopicOrPartitionError(), errors.NotEnoughReplicasError(),
-    errors.LeaderNotAvailableError(), errors.NoBrokersAvailable(), errors.ProducerClosed(), TimeoutError(),
-    errors.TopicAuthorizationFailedError(),
-])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        errors.KafkaTimeoutError(),
+        errors.KafkaConnectionError(),
+        errors.NotLeaderForPartitionError(),
+        errors.RequestTimedOutError(),
+        errors.UnknownTopicOrPartitionError(),
+        errors.NotEnoughReplicasError(),
+        errors.LeaderNotAvailableError(),
+        errors.NoBrokersAvailable(),
+        errors.ProducerClosed(),
+        TimeoutError(),
+        errors.TopicAuthorizationFailedError(),
+    ],
+)
 def test_the_broker_away_or_busy_makes_rows_wait(exc: BaseException) -> None:
     assert outbox.waits(exc)
 
 
-@pytest.mark.parametrize(("exc", "code"), [
-    (errors.MessageSizeTooLargeError(), "too_large"), (errors.RecordListTooLargeError(), "too_large"),
-    (errors.InvalidTopicError(), "invalid_topic"), (errors.CorruptRecordException(), "refused"),
-    (errors.InvalidTimestampError(), "refused"), (errors.OutOfOrderSequenceNumber(), "refused"),
-    (TypeError("not bytes"), "refused"),
-])
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (errors.MessageSizeTooLargeError(), "too_large"),
+        (errors.RecordListTooLargeError(), "too_large"),
+        (errors.InvalidTopicError(), "invalid_topic"),
+        (errors.CorruptRecordException(), "refused"),
+        (errors.InvalidTimestampError(), "refused"),
+        (errors.OutOfOrderSequenceNumber(), "refused"),
+        (TypeError("not bytes"), "refused"),
+    ],
+)
 def test_a_refusal_for_good_sets_the_row_aside_with_its_reason(exc: BaseException, code: str) -> None:
     assert not outbox.waits(exc)
     assert outbox.refusal(exc).startswith(f"{code}: {type(exc).__name__}")
 
 
 def row(**fields: Any) -> dict[str, Any]:
-    return {"topic": topics.MEMBERSHIP_ISSUED, "key": "cl-1", "value": b"{}", "header_names": ["traceparent"],
-            "header_values": [b"00-1"], **fields}
+    return {
+        "topic": topics.MEMBERSHIP_ISSUED,
+        "key": "cl-1",
+        "value": b"{}",
+        "header_names": ["traceparent"],
+        "header_values": [b"00-1"],
+        **fields,
+    }
 
 
 def test_a_row_kafka_would_refuse_is_known_before_it_is_sent() -> None:
@@ -71,8 +93,16 @@ def test_a_record_counts_its_key_and_headers_too() -> None:
 
 def type_event(location_ids: list[str]) -> MembershipTypeChanged:
     return MembershipTypeChanged(
-        chain_id="ch-1", membership_type_id=uuid.uuid4(), name="Massage", price="8000", archived=False,
-        balance="split", services=[], total_visits=None, allow_without_code=False, online_sale=True,
+        chain_id="ch-1",
+        membership_type_id=uuid.uuid4(),
+        name="Massage",
+        price="8000",
+        archived=False,
+        balance="split",
+        services=[],
+        total_visits=None,
+        allow_without_code=False,
+        online_sale=True,
         location_ids=location_ids,
     )
 

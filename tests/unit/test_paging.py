@@ -26,13 +26,23 @@ def _raw(json_text: bytes) -> str:
     return base64.urlsafe_b64encode(json_text).rstrip(b"=").decode()
 
 
-@pytest.mark.parametrize(("cursor", "kinds"), [
-    ("not-a-cursor", (str,)), ("!!!", (str,)), (encode(("a",)) + "x", (str,)), (encode(("a", "b")), (str,)),
-    (encode((1,)), (str,)), (encode((True,)), (int,)), (encode((2**70,)), (int,)),
-    (encode(("2026-03-01T10:00:00",)), (datetime,)),  # a time without its offset
-    (encode(("yesterday",)), (datetime,)), (encode(("not-a-uuid",)), (uuid.UUID,)),
-    (encode(("nul\x00",)), (str,)), (_raw(b'["\\ud800"]'), (str,)),  # text PostgreSQL cannot take
-])
+@pytest.mark.parametrize(
+    ("cursor", "kinds"),
+    [
+        ("not-a-cursor", (str,)),
+        ("!!!", (str,)),
+        (encode(("a",)) + "x", (str,)),
+        (encode(("a", "b")), (str,)),
+        (encode((1,)), (str,)),
+        (encode((True,)), (int,)),
+        (encode((2**70,)), (int,)),
+        (encode(("2026-03-01T10:00:00",)), (datetime,)),  # a time without its offset
+        (encode(("yesterday",)), (datetime,)),
+        (encode(("not-a-uuid",)), (uuid.UUID,)),
+        (encode(("nul\x00",)), (str,)),
+        (_raw(b'["\\ud800"]'), (str,)),  # text PostgreSQL cannot take
+    ],
+)
 def test_anything_but_a_cursor_of_the_lists_key_answers_422_naming_cursor(cursor: str, kinds: tuple[type]) -> None:
     with pytest.raises(RequestValidationError) as exc:
         Page(cursor=cursor).after(*kinds)
@@ -44,8 +54,17 @@ def test_the_first_page_starts_nowhere() -> None:
 
 
 def _request(query: str) -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/v1/chains/ch-1/storages", "query_string": query.encode(),
-                    "headers": [(b"host", b"testserver")], "scheme": "http", "server": ("testserver", 80)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/v1/chains/ch-1/storages",
+            "query_string": query.encode(),
+            "headers": [(b"host", b"testserver")],
+            "scheme": "http",
+            "server": ("testserver", 80),
+        }
+    )
 
 
 def test_a_full_page_names_the_next_in_link_and_x_next_cursor() -> None:
@@ -56,8 +75,9 @@ def test_a_full_page_names_the_next_in_link_and_x_next_cursor() -> None:
     assert page.cut(rows, lambda r: (r[0],)) == [("a", 1), ("b", 2)]
     cursor = encode(("b",))
     assert page.next_cursor == cursor and response.headers["x-next-cursor"] == cursor
-    assert response.headers["link"] == (f'</v1/chains/ch-1/storages?location_id=loc-1&limit=2&cursor={cursor}>; '
-                                        'rel="next"')
+    assert response.headers["link"] == (
+        f'</v1/chains/ch-1/storages?location_id=loc-1&limit=2&cursor={cursor}>; rel="next"'
+    )
 
 
 def test_the_last_page_names_none() -> None:

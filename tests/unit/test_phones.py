@@ -11,8 +11,19 @@ from shared.settings import Settings
 E164 = "+36201234567"
 
 
-@pytest.mark.parametrize("text", ["+36201234567", "36201234567", "06201234567", "+36 20 123 4567", "06 (20) 123-4567",
-                                  "0036201234567", "201234567", " +36-20-123-45-67 "])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+36201234567",
+        "36201234567",
+        "06201234567",
+        "+36 20 123 4567",
+        "06 (20) 123-4567",
+        "0036201234567",
+        "201234567",
+        " +36-20-123-45-67 ",
+    ],
+)
 def test_every_form_of_one_hungarian_number_is_one_e164(text: str) -> None:
     assert phones.e164(text, "HU") == E164
 

@@ -11,8 +11,14 @@ NOW = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 
 def notice(**fields: object) -> dict[str, object]:
-    return {"notification_id": str(uuid.uuid4()), "chain_id": "ch-1", "to": "+36201234567", "text": "hi",
-            "send_before": (NOW + timedelta(hours=1)).isoformat(), **fields}
+    return {
+        "notification_id": str(uuid.uuid4()),
+        "chain_id": "ch-1",
+        "to": "+36201234567",
+        "text": "hi",
+        "send_before": (NOW + timedelta(hours=1)).isoformat(),
+        **fields,
+    }
 
 
 def test_a_notice_is_delivered_once_however_often_it_comes() -> None:

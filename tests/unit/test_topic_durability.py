@@ -36,30 +36,45 @@ def test_a_broker_default_safer_than_the_setting_is_left() -> None:
     settings = Settings(topic_retention_ms=2 * DAY)
     changes, lines = settle(settings, "visit.paid", Layout(6, 1), configs(min_isr=("2", False)))
     assert changes == {}
-    assert lines == ["visit.paid: min.insync.replicas 2 broker default, setting 1 (left as it is)",
-                     f"visit.paid: retention.ms 604800000 (broker default), setting {2 * DAY} (never shortened)"]
+    assert lines == [
+        "visit.paid: min.insync.replicas 2 broker default, setting 1 (left as it is)",
+        f"visit.paid: retention.ms 604800000 (broker default), setting {2 * DAY} (never shortened)",
+    ]
 
 
-@pytest.mark.parametrize(("broker", "setting", "changed"), [
-    ("604800000", -1, True),  # for ever is longer than a week
-    ("-1", 90 * DAY, False),  # a broker that keeps everything is not shortened
-    (str(90 * DAY), 90 * DAY, True),  # equal: pinned on the topic (a later broker default does not move it)
-])
+@pytest.mark.parametrize(
+    ("broker", "setting", "changed"),
+    [
+        ("604800000", -1, True),  # for ever is longer than a week
+        ("-1", 90 * DAY, False),  # a broker that keeps everything is not shortened
+        (str(90 * DAY), 90 * DAY, True),  # equal: pinned on the topic (a later broker default does not move it)
+    ],
+)
 def test_dead_letter_retention_is_filled_in_only_when_not_shorter(broker: str, setting: int, changed: bool) -> None:
-    changes, _ = settle(Settings(topic_dlq_retention_ms=setting), "x.dlq", Layout(6, 1),
-                        configs(min_isr=("1", True), retention=(broker, False)))
+    changes, _ = settle(
+        Settings(topic_dlq_retention_ms=setting),
+        "x.dlq",
+        Layout(6, 1),
+        configs(min_isr=("1", True), retention=(broker, False)),
+    )
     assert changes == ({"retention.ms": str(setting)} if changed else {})
 
 
 def test_a_value_set_on_the_topic_is_reported_never_changed() -> None:
-    changes, lines = settle(Settings(), "x.dlq", Layout(6, 1), configs(min_isr=("1", True),
-                                                                      retention=(str(DAY), True)))
+    changes, lines = settle(Settings(), "x.dlq", Layout(6, 1), configs(min_isr=("1", True), retention=(str(DAY), True)))
     assert changes == {}
     assert lines == [f"x.dlq: retention.ms {DAY} set on the topic, setting {90 * DAY} (left as it is)"]
 
 
-@pytest.mark.parametrize("env", [{"topic_min_insync_replicas": 2}, {"topic_dlq_retention_ms": 604800},
-                                 {"topic_retention_ms": 0}, {"topic_partitions": 0}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"topic_min_insync_replicas": 2},
+        {"topic_dlq_retention_ms": 604800},
+        {"topic_retention_ms": 0},
+        {"topic_partitions": 0},
+    ],
+)
 def test_settings_out_of_bounds_are_refused(env: dict) -> None:
     with pytest.raises(ValidationError):
         Settings(**env)

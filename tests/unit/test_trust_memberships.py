@@ -47,8 +47,12 @@ PAID, ARRIVED, NO_SHOW, LATE = VisitEvent.PAID, VisitEvent.ARRIVED, VisitEvent.N
 
 def massage(**overrides: object) -> MembershipType:
     values: dict[str, object] = dict(
-        id="type-1", chain_id="ch-1", name="Massage", balance="split",
-        services=(TypeService("svc-massage", None, 10),), price=Decimal("8000"),
+        id="type-1",
+        chain_id="ch-1",
+        name="Massage",
+        balance="split",
+        services=(TypeService("svc-massage", None, 10),),
+        price=Decimal("8000"),
         validity=Validity(3, "month", "first_visit"),
     )
     values.update(overrides)
@@ -56,8 +60,16 @@ def massage(**overrides: object) -> MembershipType:
 
 
 def sold(t: MembershipType, sold_at: datetime = SOLD_AT) -> Membership:
-    return issue(t, membership_id="m-1", code="4567", client_id="cl-5", phone=None, location_id="loc-1",
-                 price=t.price, sold_at=sold_at)
+    return issue(
+        t,
+        membership_id="m-1",
+        code="4567",
+        client_id="cl-5",
+        phone=None,
+        location_id="loc-1",
+        price=t.price,
+        sold_at=sold_at,
+    )
 
 
 def charge(cause: str, service: str = "svc-massage", units: int = 1, entry: int = 1, membership: str = "m-1") -> Charge:
@@ -125,8 +137,10 @@ def _play(order: tuple[VisitEvent, ...]) -> tuple[int, list[str]]:
         visit = replace(visit, paid=visit.paid or event == PAID, arrived=visit.arrived or event == ARRIVED)
         settled = settle_visit(visit, event, [] if event == ARRIVED else wanted)
         standing = [c for c in visit.charges if c not in settled.reverse]
-        standing += [charge("paid" if event == PAID else event.value, units=units, entry=next(entry))
-                     for _, units in settled.charge]
+        standing += [
+            charge("paid" if event == PAID else event.value, units=units, entry=next(entry))
+            for _, units in settled.charge
+        ]
         visit = replace(visit, charges=tuple(standing))
     return sum(c.units for c in visit.charges), sorted(c.cause for c in visit.charges)
 
@@ -167,8 +181,7 @@ def test_the_longest_validity_of_each_unit_is_about_a_century(unit: str) -> None
     assert end is not None and 99 <= (end - SOLD_AT).days / 365.25 <= 100
 
 
-@pytest.mark.parametrize(("period", "unit"), [(8000, "year"), (10_000, "year"), (999_999_999, "day"),
-                                              (10**9, "week")])
+@pytest.mark.parametrize(("period", "unit"), [(8000, "year"), (10_000, "year"), (999_999_999, "day"), (10**9, "week")])
 def test_a_validity_past_the_calendar_is_unlimited_not_an_overflow(period: int, unit: str) -> None:
     assert Validity(period, unit, "first_visit").end(SOLD_AT) is None
 
@@ -199,8 +212,9 @@ def test_an_activated_unlimited_membership_is_chosen_last_without_overflow() -> 
     century = massage(id="century", validity=Validity(100, "year", "sale"))
     a = replace(sold(endless), id="m-endless", status=Status.ACTIVE, activated_at=SOLD_AT)
     b = replace(sold(century), id="m-century")
-    chosen = choose_membership([(a, endless), (b, century)], service_id="svc-massage", location_id="loc-1",
-                               at=SOLD_AT, phone=None)
+    chosen = choose_membership(
+        [(a, endless), (b, century)], service_id="svc-massage", location_id="loc-1", at=SOLD_AT, phone=None
+    )
     assert chosen is not None and chosen[0].id == "m-century"
 
 
@@ -220,8 +234,9 @@ def test_freezing_near_the_calendars_end_neither_overflows_nor_loses_the_validit
 def test_a_first_use_dated_before_the_sale_starts_the_validity_at_the_sale() -> None:
     t = massage()
     m = sold(t)
-    used = deduct(m, t, service_id="svc-massage", location_id="loc-1", units=1, at=SOLD_AT - timedelta(days=730),
-                  phone=None)
+    used = deduct(
+        m, t, service_id="svc-massage", location_id="loc-1", units=1, at=SOLD_AT - timedelta(days=730), phone=None
+    )
     assert isinstance(used, Deducted)
     assert used.membership.activated_at == SOLD_AT
     assert used.membership.valid_until == datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
@@ -229,8 +244,16 @@ def test_a_first_use_dated_before_the_sale_starts_the_validity_at_the_sale() -> 
 
 def test_a_first_use_dated_ahead_of_now_starts_the_validity_now() -> None:
     t, now = massage(), SOLD_AT + timedelta(days=1)
-    used = deduct(sold(t), t, service_id="svc-massage", location_id="loc-1", units=1,
-                  at=now + timedelta(days=3650), phone=None, now=now)
+    used = deduct(
+        sold(t),
+        t,
+        service_id="svc-massage",
+        location_id="loc-1",
+        units=1,
+        at=now + timedelta(days=3650),
+        phone=None,
+        now=now,
+    )
     assert isinstance(used, Deducted) and used.membership.activated_at == now
     assert used.membership.valid_until == datetime(2026, 6, 2, 10, 0, tzinfo=UTC)
 
@@ -268,26 +291,58 @@ def test_a_stored_type_longer_than_the_bound_still_reads() -> None:
 
 def test_a_visits_membership_sales_are_the_ones_inventory_publishes() -> None:
     type_id = uuid.uuid4()
-    e = VisitPaid.model_validate({
-        "event_id": "e-1", "occurred_at": "2026-03-01T10:00:00+00:00", "chain_id": "ch-1", "location_id": "loc-1",
-        "visit_id": "v-77", "client": {"id": "cl-5", "phone": "+36201234567"}, "lines": [
-            {"kind": "service", "item_id": "svc-massage", "quantity": 1, "sold": "1000", "paid": "0",
-             "membership": {"code": "9001"}},
-            {"kind": "membership", "item_id": str(type_id), "quantity": 1, "sold": "8000", "paid": "7500",
-             "code": "9001"},
-            {"kind": "membership", "item_id": str(type_id), "quantity": 3, "sold": "100", "paid": "100",
-             "code": "auto"},
-            {"kind": "membership", "item_id": "not-a-type", "quantity": 1, "sold": "1", "paid": "1"},
-        ]})
+    e = VisitPaid.model_validate(
+        {
+            "event_id": "e-1",
+            "occurred_at": "2026-03-01T10:00:00+00:00",
+            "chain_id": "ch-1",
+            "location_id": "loc-1",
+            "visit_id": "v-77",
+            "client": {"id": "cl-5", "phone": "+36201234567"},
+            "lines": [
+                {
+                    "kind": "service",
+                    "item_id": "svc-massage",
+                    "quantity": 1,
+                    "sold": "1000",
+                    "paid": "0",
+                    "membership": {"code": "9001"},
+                },
+                {
+                    "kind": "membership",
+                    "item_id": str(type_id),
+                    "quantity": 1,
+                    "sold": "8000",
+                    "paid": "7500",
+                    "code": "9001",
+                },
+                {
+                    "kind": "membership",
+                    "item_id": str(type_id),
+                    "quantity": 3,
+                    "sold": "100",
+                    "paid": "100",
+                    "code": "auto",
+                },
+                {"kind": "membership", "item_id": "not-a-type", "quantity": 1, "sold": "1", "paid": "1"},
+            ],
+        }
+    )
     sales = visit_membership_sales(e)
     assert [(s.sale_id, s.code, s.price) for s in sales] == [
         ("inventory:visit:v-77:1:0", "9001", Decimal("7500.00")),
-        ("inventory:visit:v-77:2:0", "auto", Decimal("33.34")), ("inventory:visit:v-77:2:1", "auto", Decimal("33.33")),
-        ("inventory:visit:v-77:2:2", "auto", Decimal("33.33"))]
+        ("inventory:visit:v-77:2:0", "auto", Decimal("33.34")),
+        ("inventory:visit:v-77:2:1", "auto", Decimal("33.33")),
+        ("inventory:visit:v-77:2:2", "auto", Decimal("33.33")),
+    ]
     assert [u.sale_id for u in membership_units("visit:v-77", 2, 3, ["auto"] * 3)] == [s.sale_id for s in sales[1:]]
     assert split_amount(Decimal("100"), 3) == [s.price for s in sales[1:]]
     first = sales[0]
     assert (first.membership_type_id, first.client.id, first.location_id, first.occurred_at) == (
-        type_id, "cl-5", "loc-1", e.occurred_at)
+        type_id,
+        "cl-5",
+        "loc-1",
+        e.occurred_at,
+    )
     assert first.event_id == str(uuid.uuid5(uuid.NAMESPACE_URL, "perkstream:ch-1:inventory:visit:v-77:1:0"))
     assert visit_membership_sales(e) == sales  # a replay names the same sales

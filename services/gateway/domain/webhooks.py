@@ -158,8 +158,11 @@ def record(env: Envelope, zone: ZoneInfo) -> Record:
         attendance = integer(d.get("visit_attendance")) or 0
     c = obj(d.get("client"))
     client_id = integer(c.get("id")) if c else None
-    client = Client(str(client_id), text(c.get("phone"), 32),
-                    text(c.get("display_name"), 200) or text(c.get("name"), 200)) if client_id else None
+    client = (
+        Client(str(client_id), text(c.get("phone"), 32), text(c.get("display_name"), 200) or text(c.get("name"), 200))
+        if client_id
+        else None
+    )
     services = []
     for s in d.get("services") or []:
         s = obj(s)
@@ -167,13 +170,25 @@ def record(env: Envelope, zone: ZoneInfo) -> Record:
         if sid is None:
             continue
         paid = s.get("cost_to_pay", s.get("cost"))
-        services.append(ServiceLine(sid, max(integer(s.get("amount")) or 1, 1),
-                                    money(s.get("first_cost", s.get("cost"))), money(paid)))
+        services.append(
+            ServiceLine(
+                sid, max(integer(s.get("amount")) or 1, 1), money(s.get("first_cost", s.get("cost"))), money(paid)
+            )
+        )
     documents = [obj(doc) for doc in d.get("documents") or []]
     document = next((integer(doc.get("id")) for doc in documents if integer(doc.get("type_id")) == 7), None)
-    return Record(rid, integer(d.get("visit_id")), attendance, flag(d.get("paid_full")),
-                  env.status == "delete" or flag(d.get("deleted")), local_time(d.get("date"), zone),
-                  local_time(d.get("last_change_date"), zone), client, services, document)
+    return Record(
+        rid,
+        integer(d.get("visit_id")),
+        attendance,
+        flag(d.get("paid_full")),
+        env.status == "delete" or flag(d.get("deleted")),
+        local_time(d.get("date"), zone),
+        local_time(d.get("last_change_date"), zone),
+        client,
+        services,
+        document,
+    )
 
 
 @dataclass(frozen=True)
@@ -197,9 +212,15 @@ def goods_sale(env: Envelope, zone: ZoneInfo) -> GoodsSale:
     c = obj(d.get("client"))
     client_id = integer(c.get("id")) if c else None
     client = Client(str(client_id), text(c.get("phone"), 32), text(c.get("name"), 200)) if client_id else None
-    return GoodsSale(sid, good, abs(integer(d.get("amount")) or 1), money(d.get("cost")),
-                     integer(d.get("loyalty_abonement_id")) or None, client,
-                     local_time(d.get("last_change_date") or d.get("create_date"), zone))
+    return GoodsSale(
+        sid,
+        good,
+        abs(integer(d.get("amount")) or 1),
+        money(d.get("cost")),
+        integer(d.get("loyalty_abonement_id")) or None,
+        client,
+        local_time(d.get("last_change_date") or d.get("create_date"), zone),
+    )
 
 
 # --- what a record's snapshots cause ---------------------------------------------------------------

@@ -14,5 +14,16 @@ from services.gateway.usecases.process import process_batch
 from services.gateway.usecases.receive import receive
 from services.gateway.usecases.worker import DeliveryWorker
 
-__all__ = ["DeliveryWorker", "accept_events", "backfill", "create_connection", "get_connection", "list_connections",
-           "list_deliveries", "process_batch", "receive", "replay_deliveries", "update_connection"]
+__all__ = [
+    "DeliveryWorker",
+    "accept_events",
+    "backfill",
+    "create_connection",
+    "get_connection",
+    "list_connections",
+    "list_deliveries",
+    "process_batch",
+    "receive",
+    "replay_deliveries",
+    "update_connection",
+]

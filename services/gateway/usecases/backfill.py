@@ -24,11 +24,13 @@ MAX_PAGES = 100  # 10,000 records of a branch per backfill: a period's changes o
 MAX_DAYS = 31
 
 
-async def backfill(pool: asyncpg.Pool, chain_id: str, connection_id: uuid.UUID, body: BackfillIn,
-                   apis: dict[object, BookingApi]) -> BackfillOut:
+async def backfill(
+    pool: asyncpg.Pool, chain_id: str, connection_id: uuid.UUID, body: BackfillIn, apis: dict[object, BookingApi]
+) -> BackfillOut:
     if body.to <= body.from_ or body.to - body.from_ > timedelta(days=MAX_DAYS):
-        raise Invalid("bad_period", f"a backfill reads a period of at most {MAX_DAYS} days, `to` after `from`",
-                      field="to")
+        raise Invalid(
+            "bad_period", f"a backfill reads a period of at most {MAX_DAYS} days, `to` after `from`", field="to"
+        )
     async with pool.acquire() as conn:
         [c] = (await repo.for_work(conn, [connection_id])).values() or [None]
     if c is None or c["chain_id"] != chain_id:
@@ -42,12 +44,19 @@ async def backfill(pool: asyncpg.Pool, chain_id: str, connection_id: uuid.UUID, 
             records = await api.records(company, _when(body.from_), _when(body.to), page, PAGE)
             async with pool.acquire() as conn, conn.transaction():
                 for r in records:
-                    webhook = {"company_id": company, "resource": "record", "resource_id": r.get("id"),
-                               "status": "delete" if r.get("deleted") in (True, 1, "1") else "update", "data": r}
+                    webhook = {
+                        "company_id": company,
+                        "resource": "record",
+                        "resource_id": r.get("id"),
+                        "status": "delete" if r.get("deleted") in (True, 1, "1") else "update",
+                        "data": r,
+                    }
                     raw = json.dumps(webhook, ensure_ascii=False).encode()
                     head = {k: webhook[k] for k in ("company_id", "resource", "resource_id", "status")}
-                    if await repo.store_read_back(conn, connection_id, chain_id, digest(webhook, raw), raw,
-                                                  head) is not None:
+                    if (
+                        await repo.store_read_back(conn, connection_id, chain_id, digest(webhook, raw), raw, head)
+                        is not None
+                    ):
                         stored += 1
             read += len(records)
             if len(records) < PAGE:

@@ -33,23 +33,28 @@ def _locations(body: ConnectionIn | ConnectionPatch) -> list[dict[str, object]]:
     seen: set[object] = set()
     for i, loc in enumerate(locations):
         if loc["company_id"] in seen:
-            raise Invalid("duplicate_company", f"company {loc['company_id']} is mapped twice",
-                          field=f"locations.{i}.company_id")
+            raise Invalid(
+                "duplicate_company", f"company {loc['company_id']} is mapped twice", field=f"locations.{i}.company_id"
+            )
         seen.add(loc["company_id"])
     return locations
 
 
 async def create_connection(uow: UnitOfWork, chain_id: str, body: ConnectionIn) -> ConnectionCreatedOut:
     secret = secrets.token_urlsafe(32)
-    fields = {**body.model_dump(exclude={"locations"}), "secret_hash": secret_hash(secret),
-              "membership_types": {k: str(v) for k, v in body.membership_types.items()}}
+    fields = {
+        **body.model_dump(exclude={"locations"}),
+        "secret_hash": secret_hash(secret),
+        "membership_types": {k: str(v) for k, v in body.membership_types.items()},
+    }
     cid = await repo.create_connection(uow.conn, chain_id, fields, _locations(body))
     row = await repo.connection(uow.conn, chain_id, cid)
     return ConnectionCreatedOut(**ConnectionOut.of(row).model_dump(), secret=secret)
 
 
-async def update_connection(uow: UnitOfWork, chain_id: str, connection_id: uuid.UUID,
-                            body: ConnectionPatch) -> ConnectionOut:
+async def update_connection(
+    uow: UnitOfWork, chain_id: str, connection_id: uuid.UUID, body: ConnectionPatch
+) -> ConnectionOut:
     fields = body.model_dump(exclude_unset=True, exclude={"locations"})
     if "membership_types" in fields:
         fields["membership_types"] = {k: str(v) for k, v in (body.membership_types or {}).items()}
@@ -72,8 +77,9 @@ async def list_connections(conn: asyncpg.Connection, chain_id: str, page: Page) 
     return [ConnectionOut.of(r) for r in await repo.connections(conn, chain_id, page)]
 
 
-async def list_deliveries(conn: asyncpg.Connection, chain_id: str, connection_id: uuid.UUID, state: str | None,
-                          page: Page) -> list[DeliveryOut]:
+async def list_deliveries(
+    conn: asyncpg.Connection, chain_id: str, connection_id: uuid.UUID, state: str | None, page: Page
+) -> list[DeliveryOut]:
     await get_connection(conn, chain_id, connection_id)
     return [DeliveryOut(**dict(r)) for r in await repo.deliveries(conn, chain_id, connection_id, state, page)]
 

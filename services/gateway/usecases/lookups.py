@@ -26,15 +26,17 @@ async def codes(api: BookingApi, company_id: int, phone: str | None, ids: set[in
     return {a: found for a in ids if (found := mapping.sold_membership(theirs, a, None))}
 
 
-async def abonement(api: BookingApi, company_id: int, phone: str | None, abonement_id: int | None,
-                     type_id: int | None) -> dict[str, Any] | None:
+async def abonement(
+    api: BookingApi, company_id: int, phone: str | None, abonement_id: int | None, type_id: int | None
+) -> dict[str, Any] | None:
     if not phone:
         return None
     return mapping.sold_membership(await api.client_abonements(company_id, phone), abonement_id, type_id)
 
 
-async def catalogue(batch: Batch, api: BookingApi, c: asyncpg.Record, company_id: int, kind: str,
-                     ids: set[int]) -> dict[int, dict[str, Any]]:
+async def catalogue(
+    batch: Batch, api: BookingApi, c: asyncpg.Record, company_id: int, kind: str, ids: set[int]
+) -> dict[int, dict[str, Any]]:
     known = await repo.catalogue(batch.uow.conn, c["id"], company_id, kind, ids, CATALOGUE_SECONDS)
     fetched = batch.fetched.setdefault((c["id"], company_id, kind), {})
     known.update({i: fetched[i] for i in ids if i in fetched})

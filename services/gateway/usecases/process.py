@@ -50,9 +50,13 @@ from shared.uow import UnitOfWork
 log = structlog.get_logger("gateway")
 BATCH = 50
 MAX_WAIT_SECONDS = 600
-MODELS: dict[str, type[Model]] = {"visit.status_arrived": VisitStatus, "visit.status_no_show": VisitStatus,
-                                  "visit.cancelled": VisitCancelled, "visit.paid": VisitPaid,
-                                  "membership.sold": MembershipSold}
+MODELS: dict[str, type[Model]] = {
+    "visit.status_arrived": VisitStatus,
+    "visit.status_no_show": VisitStatus,
+    "visit.cancelled": VisitCancelled,
+    "visit.paid": VisitPaid,
+    "membership.sold": MembershipSold,
+}
 RecordKey = tuple[str, str, int, int]
 
 
@@ -122,16 +126,16 @@ def _location(c: asyncpg.Record, company_id: int) -> dict[str, Any] | None:
     return next((x for x in c["locations"] if x["company_id"] == company_id), None)
 
 
-async def _apply(batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: Envelope | None,
-                 rec: Record | Exception | None) -> tuple[str, str | None, float]:
+async def _apply(
+    batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: Envelope | None, rec: Record | Exception | None
+) -> tuple[str, str | None, float]:
     """(state, reason, seconds to wait) of one delivery."""
     try:
         if env is None:
             raise Keep(f"unreadable: {rec}")
         place = _location(c, env.company_id)
         if place is None:
-            raise Keep(f"unknown_company: company {env.company_id} is not mapped to a location of this "
-                       "connection")
+            raise Keep(f"unknown_company: company {env.company_id} is not mapped to a location of this connection")
         if isinstance(rec, Exception):
             raise Keep(f"unreadable: {rec}")
         if env.resource == "record" and rec is not None:
@@ -146,8 +150,9 @@ async def _apply(batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: Envelop
         return "waiting", f"api_down: {exc}"[:1000], wait
 
 
-async def _record(batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: Envelope, rec: Record,
-                  place: dict[str, Any]) -> tuple[str, str | None, float]:
+async def _record(
+    batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: Envelope, rec: Record, place: dict[str, Any]
+) -> tuple[str, str | None, float]:
     if rec.client is None:
         return "ignored", "no_client: a record without a client (a walk-in) causes no event", 0
     key: RecordKey = (d.chain_id, c["system"], env.company_id, rec.id)
@@ -159,9 +164,13 @@ async def _record(batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: Envelo
     failure: Exception | None = None
     for kind in outcome.emit:
         try:
-            event = (await _paid(batch, c, env, rec, place, phone) if kind == "paid" else
-                     mapping.status_event(c["system"], env.company_id, place["location_id"], rec, kind, phone,
-                                          batch.now))
+            event = (
+                await _paid(batch, c, env, rec, place, phone)
+                if kind == "paid"
+                else mapping.status_event(
+                    c["system"], env.company_id, place["location_id"], rec, kind, phone, batch.now
+                )
+            )
             _publish(batch, d.chain_id, mapping.TOPIC_OF[kind], event)
         except (ApiDown, Keep) as exc:
             failure = exc  # what came before it is sent; it and what follows wait, or are kept
@@ -174,12 +183,14 @@ async def _record(batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: Envelo
     return ("applied", None, 0) if made else ("ignored", "no_change: nothing this record says is new", 0)
 
 
-async def _paid(batch: Batch, c: asyncpg.Record, env: Envelope, rec: Record, place: dict[str, Any],
-                phone: str | None) -> dict[str, Any]:
+async def _paid(
+    batch: Batch, c: asyncpg.Record, env: Envelope, rec: Record, place: dict[str, Any], phone: str | None
+) -> dict[str, Any]:
     api = lookups.api_of(batch, c)
     try:
-        services = await lookups.catalogue(batch, api, c, env.company_id, "service",
-                                           {s.service_id for s in rec.services})
+        services = await lookups.catalogue(
+            batch, api, c, env.company_id, "service", {s.service_id for s in rec.services}
+        )
         transactions = []
         if rec.visit_id:
             details = await api.visit_details(env.company_id, rec.id, rec.visit_id)
@@ -192,12 +203,21 @@ async def _paid(batch: Batch, c: asyncpg.Record, env: Envelope, rec: Record, pla
     if missing:
         raise Keep(f"unknown_membership: the API does not show membership {sorted(missing)[0]} of this client")
     categories = {sid: mapping.text(s.get("category_id")) for sid, s in services.items()}
-    return mapping.paid_event(c["system"], env.company_id, place["location_id"], rec, phone, batch.now, categories,
-                              {sid: codes[a]["code"] for sid, a in paid_with.items()})
+    return mapping.paid_event(
+        c["system"],
+        env.company_id,
+        place["location_id"],
+        rec,
+        phone,
+        batch.now,
+        categories,
+        {sid: codes[a]["code"] for sid, a in paid_with.items()},
+    )
 
 
-async def _goods_sale(batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: Envelope,
-                      place: dict[str, Any]) -> tuple[str, str | None, float]:
+async def _goods_sale(
+    batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: Envelope, place: dict[str, Any]
+) -> tuple[str, str | None, float]:
     if integer(env.data.get("type_id")) not in (None, 1):
         return "ignored", "not_a_sale: a goods operation that is no sale", 0
     try:
@@ -220,10 +240,13 @@ async def _goods_sale(batch: Batch, d: repo.Delivery, c: asyncpg.Record, env: En
         raise Keep("unknown_membership: the API shows no membership of this sale for the client")
     ours = c["membership_types"].get(str(sold["type_id"]))
     if ours is None:
-        raise Keep(f"unmapped_membership_type: their membership type {sold['type_id']} is not mapped to one of ours "
-                   "(PATCH the connection's membership_types, then replay)")
-    event = mapping.membership_sold(c["system"], env.company_id, place["location_id"], sale, ours, sold["code"],
-                                    phone, batch.now)
+        raise Keep(
+            f"unmapped_membership_type: their membership type {sold['type_id']} is not mapped to one of ours "
+            "(PATCH the connection's membership_types, then replay)"
+        )
+    event = mapping.membership_sold(
+        c["system"], env.company_id, place["location_id"], sale, ours, sold["code"], phone, batch.now
+    )
     _publish(batch, d.chain_id, "membership.sold", event)
     return "applied", None, 0
 

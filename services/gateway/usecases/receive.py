@@ -27,17 +27,26 @@ log = structlog.get_logger("gateway")
 async def receive(pool: asyncpg.Pool, connection_id: uuid.UUID, secret: str | None, raw: bytes) -> bool:
     """Stores the delivery; answers whether it was a duplicate of one stored before."""
     if not secret:
-        raise HTTPException(401, "the webhook URL's secret is missing (?secret= or Authorization: Bearer)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "the webhook URL's secret is missing (?secret= or Authorization: Bearer)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     body, head, state, reason = _read(raw)
     async with pool.acquire() as conn:
-        chain_id, stored = await repo.store(conn, connection_id, secret_hash(secret), digest(body, raw), raw, head,
-                                            state, reason)
+        chain_id, stored = await repo.store(
+            conn, connection_id, secret_hash(secret), digest(body, raw), raw, head, state, reason
+        )
     if chain_id is None:  # no such connection, or not its secret: the same answer, so neither is learnt
         raise Forbidden("wrong_secret", "this is not the secret of that connection")
     GATEWAY_DELIVERIES.labels(head.get("resource") or "unknown", "duplicate" if stored is None else state).inc()
-    log.info("webhook_received", chain_id=chain_id, delivery_id=stored, resource=head.get("resource"),
-             state=state if stored else "duplicate")
+    log.info(
+        "webhook_received",
+        chain_id=chain_id,
+        delivery_id=stored,
+        resource=head.get("resource"),
+        state=state if stored else "duplicate",
+    )
     return stored is None
 
 
@@ -50,8 +59,12 @@ def _read(raw: bytes) -> tuple[Any, dict[str, Any], str, str | None]:
         env = envelope(body)
     except Unreadable as exc:
         return body, {}, "kept", f"unreadable: {exc}"
-    return body, {"company_id": env.company_id, "resource": env.resource, "resource_id": env.resource_id,
-                  "status": env.status}, "pending", None
+    return (
+        body,
+        {"company_id": env.company_id, "resource": env.resource, "resource_id": env.resource_id, "status": env.status},
+        "pending",
+        None,
+    )
 
 
 def digest(body: Any, raw: bytes) -> bytes:

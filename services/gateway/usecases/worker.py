@@ -50,7 +50,7 @@ class DeliveryWorker:
                 failures += 1
                 log.exception("deliveries_failed", attempt=failures)
                 taken = 0
-                await asyncio.sleep(min(2 ** failures, 30))
+                await asyncio.sleep(min(2**failures, 30))
             if taken < BATCH:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)

@@ -51,8 +51,11 @@ async def update_product(uow: UnitOfWork, chain_id: str, product_id: str, body: 
     # A null clears what may be empty (category, barcode, minimum stock) and leaves the rest as it is.
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k in CLEARABLE}
     if product["membership_type_id"] is not None and set(changes) & {"name", "sale_price", "archived"}:
-        raise Conflict("membership_product", "a membership product follows its type: change the type",
-                       field=sorted(set(changes) & {"name", "sale_price", "archived"})[0])
+        raise Conflict(
+            "membership_product",
+            "a membership product follows its type: change the type",
+            field=sorted(set(changes) & {"name", "sale_price", "archived"})[0],
+        )
     if changes.get("category_id") is not None and not await repo.category_exists(changes["category_id"]):
         raise Invalid("unknown_category", f"no category {changes['category_id']}", field="category_id")
     await repo.update_product(product_id, changes)

@@ -37,12 +37,14 @@ async def refuse_taken_codes(sales: SalesRepository, op: Operation, units: list[
     holders = await sales.claim_codes((op.chain_id, u.code or "", u.sale_id) for _, _, u in given)
     for i, n, u in given:
         if rules.taken(u.sale_id, holders.get((op.chain_id, u.code or "")), unconfirmed_too=True):
-            raise Conflict("code_taken", f"code {u.code} is in use: each membership has its own code",
-                           field=f"lines.{i}.codes.{n}")
+            raise Conflict(
+                "code_taken", f"code {u.code} is in use: each membership has its own code", field=f"lines.{i}.codes.{n}"
+            )
 
 
-async def refuse_visit_codes(sales: SalesRepository, ops: list[tuple[Operation, list[list[MembershipUnit]]]]
-                             ) -> list[Operation]:
+async def refuse_visit_codes(
+    sales: SalesRepository, ops: list[tuple[Operation, list[list[MembershipUnit]]]]
+) -> list[Operation]:
     """The operations of a batch of paid visits, their units claiming their codes in order; a unit whose
     code an issued membership holds is refused (`code_taken`). Units refused already (a code repeated
     within the visit) claim nothing."""
@@ -50,8 +52,11 @@ async def refuse_visit_codes(sales: SalesRepository, ops: list[tuple[Operation, 
     for op, units in ops:
         for line, line_units in zip(op.lines, units, strict=True):
             refused = dict(line.refused)
-            claims += [(op.chain_id, u.code or "", u.sale_id) for n, u in enumerate(line_units)
-                       if rules.given(u.code) and n not in refused]
+            claims += [
+                (op.chain_id, u.code or "", u.sale_id)
+                for n, u in enumerate(line_units)
+                if rules.given(u.code) and n not in refused
+            ]
     holders = await sales.claim_codes(claims)
     out = []
     for op, units in ops:
@@ -59,8 +64,11 @@ async def refuse_visit_codes(sales: SalesRepository, ops: list[tuple[Operation, 
         for line, line_units in zip(op.lines, units, strict=True):
             refused = dict(line.refused)
             for n, u in enumerate(line_units):
-                if n not in refused and rules.given(u.code) and rules.taken(
-                        u.sale_id, holders.get((op.chain_id, u.code or "")), unconfirmed_too=False):
+                if (
+                    n not in refused
+                    and rules.given(u.code)
+                    and rules.taken(u.sale_id, holders.get((op.chain_id, u.code or "")), unconfirmed_too=False)
+                ):
                     refused[n] = rules.CODE_TAKEN
             lines.append(replace(line, refused=tuple(sorted(refused.items()))) if refused else line)
         out.append(replace(op, lines=lines))
@@ -71,5 +79,6 @@ async def remember_issued_codes(uow: UnitOfWork, events: list[MembershipIssued])
     """`membership.issued`: its code is held by its sale for good, whoever sold it. A code longer than any
     sale may give (none the memberships service issues is) is no code inventory could sell again: not
     kept (an index row has a size limit; no single message stops the consumer)."""
-    await SalesRepository(uow.conn).codes_issued((e.chain_id, e.code, e.sale_id) for e in events
-                                                 if e.code and len(e.code) <= MAX_ID and len(e.sale_id) <= MAX_ID)
+    await SalesRepository(uow.conn).codes_issued(
+        (e.chain_id, e.code, e.sale_id) for e in events if e.code and len(e.code) <= MAX_ID and len(e.sale_id) <= MAX_ID
+    )

@@ -28,12 +28,17 @@ from shared.uow import UnitOfWork
 async def write_off_on_arrival(uow: UnitOfWork, events: list[VisitStatus]) -> None:
     repo = BatchRepository(uow.conn)
     ref = await Reference.load(
-        repo, {(e.chain_id, e.location_id) for e in events},
+        repo,
+        {(e.chain_id, e.location_id) for e in events},
         [(e.chain_id, e.location_id, s.service_id, ConsumablesOn.ARRIVED) for e in events for s in e.services],
-        storage_ids=(), product_ids=())
+        storage_ids=(),
+        product_ids=(),
+    )
     consumables = Consumables(ref)
-    wanted = [consumables.want(e, domain.service_quantities((s.service_id, 1) for s in e.services),
-                               ConsumablesOn.ARRIVED) for e in events]
+    wanted = [
+        consumables.want(e, domain.service_quantities((s.service_id, 1) for s in e.services), ConsumablesOn.ARRIVED)
+        for e in events
+    ]
     claimed = await consumables.claim(repo)
     books = Books()
     for want in wanted:
@@ -88,11 +93,14 @@ class Consumables:
             return []
         mine = {s: q for s, q in want.services.items() if (want.chain_id, want.visit_id, s) in claimed}
         chain_id, location_id, visit_id = want.chain_id, want.location_id, want.visit_id
-        plan = domain.consumption(mine, [], self.ref.bills_of(chain_id), location_id,
-                                  self.ref.settings[(chain_id, location_id)].storage_id)
+        plan = domain.consumption(
+            mine, [], self.ref.bills_of(chain_id), location_id, self.ref.settings[(chain_id, location_id)].storage_id
+        )
         if plan.missing_storage:
-            raise ValueError(f"no storage to write the consumables of {', '.join(plan.missing_storage)} off at "
-                             f"{location_id}: give the bill a storage_id, or the location a consumables_storage_id")
+            raise ValueError(
+                f"no storage to write the consumables of {', '.join(plan.missing_storage)} off at "
+                f"{location_id}: give the bill a storage_id, or the location a consumables_storage_id"
+            )
         too_big = plan.size_problem(domain.MAX_OPERATION_LINES)
         if too_big:
             raise ValueError(f"visit {visit_id}: {too_big}")
@@ -106,11 +114,29 @@ class Consumables:
             lines = []
             for i in items:
                 product = self.ref.products[(chain_id, i.product_id)]
-                lines.append(OpLine.of_product(product, i.quantity, product["cost_price"],
-                                               amount=(product["cost_price"] * i.quantity).quantize(CENTS)))
-            ops.append(Operation(
-                chain_id=chain_id, op_id=uuid.uuid4(), op_type=OpType.WRITE_OFF, location_id=location_id,
-                storage_id=storage_id, to_storage_id=None, source=f"visit:{visit_id}", client=None,
-                comment=f"consumables: {', '.join(sorted(mine))}", lines=lines, at=want.at, automatic=True,
-                cause=want.cause))
+                lines.append(
+                    OpLine.of_product(
+                        product,
+                        i.quantity,
+                        product["cost_price"],
+                        amount=(product["cost_price"] * i.quantity).quantize(CENTS),
+                    )
+                )
+            ops.append(
+                Operation(
+                    chain_id=chain_id,
+                    op_id=uuid.uuid4(),
+                    op_type=OpType.WRITE_OFF,
+                    location_id=location_id,
+                    storage_id=storage_id,
+                    to_storage_id=None,
+                    source=f"visit:{visit_id}",
+                    client=None,
+                    comment=f"consumables: {', '.join(sorted(mine))}",
+                    lines=lines,
+                    at=want.at,
+                    automatic=True,
+                    cause=want.cause,
+                )
+            )
         return ops

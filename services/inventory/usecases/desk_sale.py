@@ -42,8 +42,14 @@ def total_problem(sold: Decimal, paid: Decimal) -> str | None:
     return None
 
 
-def publish_sale_recorded(uow: UnitOfWork, chain_id: str, row: asyncpg.Record, client: Client | None,
-                          lines: list[OpLine], products: Mapping[str, Mapping[str, Any]]) -> None:
+def publish_sale_recorded(
+    uow: UnitOfWork,
+    chain_id: str,
+    row: asyncpg.Record,
+    client: Client | None,
+    lines: list[OpLine],
+    products: Mapping[str, Mapping[str, Any]],
+) -> None:
     """For the operation `row` this request recorded: a sale's totals are bounded (422 `total_too_large`
     naming `lines`; the transaction, operation included, rolls back), and a sale with a client publishes
     `inventory.sale_recorded` (keyed by the client, as everything of a client is)."""
@@ -56,8 +62,22 @@ def publish_sale_recorded(uow: UnitOfWork, chain_id: str, row: asyncpg.Record, c
     if client is None:
         return
     op_id = row["id"]
-    uow.publish(topics.INVENTORY_SALE_RECORDED, client.id, SaleRecorded(
-        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"perkstream:{chain_id}:{topics.INVENTORY_SALE_RECORDED}:{op_id}")),
-        occurred_at=row["occurred_at"], chain_id=chain_id, location_id=row["location_id"], operation_id=op_id,
-        operation_number=row["number"], storage_id=row["storage_id"], client=client, sold=sold, paid=paid,
-        source=row["source"]))
+    uow.publish(
+        topics.INVENTORY_SALE_RECORDED,
+        client.id,
+        SaleRecorded(
+            event_id=str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"perkstream:{chain_id}:{topics.INVENTORY_SALE_RECORDED}:{op_id}")
+            ),
+            occurred_at=row["occurred_at"],
+            chain_id=chain_id,
+            location_id=row["location_id"],
+            operation_id=op_id,
+            operation_number=row["number"],
+            storage_id=row["storage_id"],
+            client=client,
+            sold=sold,
+            paid=paid,
+            source=row["source"],
+        ),
+    )

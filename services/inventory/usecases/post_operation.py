@@ -41,24 +41,37 @@ async def post_operation(uow: UnitOfWork, chain_id: str, body: OperationIn) -> a
         # sells memberships, one per unit, each with its code.
         if product["membership_type_id"] is not None and op_type == OpType.SALE:
             if product["archived"]:
-                raise Conflict("product_archived", f"{product['name']} is no longer sold",
-                               field=f"lines.{i}.product_id")
+                raise Conflict(
+                    "product_archived", f"{product['name']} is no longer sold", field=f"lines.{i}.product_id"
+                )
         elif line.codes:
-            raise Invalid("codes_not_allowed", "codes are for sales of membership products",
-                          field=f"lines.{i}.codes")
+            raise Invalid("codes_not_allowed", "codes are for sales of membership products", field=f"lines.{i}.codes")
         else:
             has_goods = True
         default = product["sale_price"] if op_type == OpType.SALE else product["cost_price"]
-        lines.append(OpLine.of_product(product, line.quantity, line.price if line.price is not None else default,
-                                       codes=line.codes))
+        lines.append(
+            OpLine.of_product(
+                product, line.quantity, line.price if line.price is not None else default, codes=line.codes
+            )
+        )
 
     location_id = await _where(repo, body, op_type, has_goods)
     _check_memberships(body, lines, products, location_id)
     storage_id = body.storage_id or await _default_storage(repo, location_id)
     number = await record(  # nothing done when a concurrent retry with this id recorded it first
-        uow, repo, op_id=op_id, op_type=op_type, location_id=location_id, storage_id=storage_id,
-        to_storage_id=body.to_storage_id, source=f"user:{body.user}" if body.user else "api",
-        client=body.client, comment=body.comment, lines=lines, at=body.occurred_at or utcnow(), automatic=False,
+        uow,
+        repo,
+        op_id=op_id,
+        op_type=op_type,
+        location_id=location_id,
+        storage_id=storage_id,
+        to_storage_id=body.to_storage_id,
+        source=f"user:{body.user}" if body.user else "api",
+        client=body.client,
+        comment=body.comment,
+        lines=lines,
+        at=body.occurred_at or utcnow(),
+        automatic=False,
     )
     row = await repo.operation(op_id)
     assert row is not None  # recorded now, or by a concurrent retry with this id (ids are per chain)
@@ -78,11 +91,9 @@ async def _where(repo: Repository, body: OperationIn, op_type: OpType, has_goods
         raise Invalid("to_storage_not_allowed", "only a relocation has to_storage_id", field="to_storage_id")
     if body.storage_id is None:
         if has_goods or op_type != OpType.SALE:
-            raise Invalid("storage_required", "goods move in or out of a storage: name storage_id",
-                          field="storage_id")
+            raise Invalid("storage_required", "goods move in or out of a storage: name storage_id", field="storage_id")
         if body.location_id is None:
-            raise Invalid("location_required", "a sale without a storage names its location_id",
-                          field="location_id")
+            raise Invalid("location_required", "a sale without a storage names its location_id", field="location_id")
         return body.location_id
     wanted = [body.storage_id] + ([body.to_storage_id] if body.to_storage_id else [])
     storages = await repo.storages(wanted)
@@ -106,36 +117,44 @@ async def _default_storage(repo: Repository, location_id: str | None) -> str | N
     return domain.consumables_storage(named, await repo.storage_ids_at(location_id, limit=2))
 
 
-def _check_memberships(body: OperationIn, lines: list[OpLine], products: dict[str, asyncpg.Record],
-                       location_id: str | None) -> None:
+def _check_memberships(
+    body: OperationIn, lines: list[OpLine], products: dict[str, asyncpg.Record], location_id: str | None
+) -> None:
     units = 0
     for i, line in enumerate(lines):
         if body.type != OpType.SALE or not line.is_membership:
             continue
         # Each unit is a membership.sold: bounded before a single one is made.
         if line.quantity > MAX_MEMBERSHIP_UNITS:
-            raise Invalid("too_many_memberships", f"a line sells at most {MAX_MEMBERSHIP_UNITS} memberships",
-                          field=f"lines.{i}.quantity")
+            raise Invalid(
+                "too_many_memberships",
+                f"a line sells at most {MAX_MEMBERSHIP_UNITS} memberships",
+                field=f"lines.{i}.quantity",
+            )
         units += int(line.quantity)
         product = products[line.product_id or ""]
         assert location_id is not None
         if product["location_id"] is not None and product["location_id"] != location_id:
-            raise Invalid("not_sold_here", f"{product['name']} is sold at {product['location_id']}",
-                          field=f"lines.{i}.product_id")
+            raise Invalid(
+                "not_sold_here", f"{product['name']} is sold at {product['location_id']}", field=f"lines.{i}.product_id"
+            )
         if line.quantity != line.quantity.to_integral_value():
             raise Invalid("invalid_quantity", "memberships are sold in whole units", field=f"lines.{i}.quantity")
         problem = domain.code_problem(line.codes, int(line.quantity), product["allow_without_code"])
         if problem:
             raise Invalid("codes_invalid", problem, field=f"lines.{i}.codes")
         if not line.codes and body.client is None:
-            raise Invalid("client_required", "a membership sold without a code belongs to a client: name client",
-                          field="client")
+            raise Invalid(
+                "client_required", "a membership sold without a code belongs to a client: name client", field="client"
+            )
     # Each membership has its own code: one given twice in the request is refused at its repeat.
     repeated = membership_rules.repeats([line.codes if line.is_membership else None for line in lines])
     if repeated:
         i, n = repeated[0]
         raise Invalid("codes_invalid", "a code is given twice", field=f"lines.{i}.codes.{n}")
     if units > MAX_MEMBERSHIP_UNITS:
-        raise Invalid("too_many_memberships", f"the lines sell {units} memberships; an operation sells at most "
-                      f"{MAX_MEMBERSHIP_UNITS}", field="lines")
-
+        raise Invalid(
+            "too_many_memberships",
+            f"the lines sell {units} memberships; an operation sells at most {MAX_MEMBERSHIP_UNITS}",
+            field="lines",
+        )

@@ -62,12 +62,29 @@ class OpLine:
         return self.quantity - len(self.refused)
 
     @classmethod
-    def of_product(cls, product: Mapping[str, Any], quantity: Decimal, price: Decimal,
-                   amount: Decimal | None = None, codes: list[str | None] | None = None,
-                   ref: int | None = None, refused: tuple[tuple[int, str], ...] = ()) -> OpLine:
-        return cls(product["id"], product["name"], product["unit"], quantity, price,
-                   amount if amount is not None else (price * quantity).quantize(CENTS),
-                   product["membership_type_id"], codes, ref, product["min_stock"], refused)
+    def of_product(
+        cls,
+        product: Mapping[str, Any],
+        quantity: Decimal,
+        price: Decimal,
+        amount: Decimal | None = None,
+        codes: list[str | None] | None = None,
+        ref: int | None = None,
+        refused: tuple[tuple[int, str], ...] = (),
+    ) -> OpLine:
+        return cls(
+            product["id"],
+            product["name"],
+            product["unit"],
+            quantity,
+            price,
+            amount if amount is not None else (price * quantity).quantize(CENTS),
+            product["membership_type_id"],
+            codes,
+            ref,
+            product["min_stock"],
+            refused,
+        )
 
 
 @dataclass(frozen=True)
@@ -129,8 +146,11 @@ class Books:
             raise ValueError(problem)
         # Membership products are stocked like any product; a sale of memberships only where no storage
         # is known (a paid visit at a location without one) sells without moving stock.
-        stocked = [domain.Line(x.product_id, x.stocked) for x in op.lines
-                   if x.product_id is not None and x.stocked > 0 and (op.storage_id is not None or not x.is_membership)]
+        stocked = [
+            domain.Line(x.product_id, x.stocked)
+            for x in op.lines
+            if x.product_id is not None and x.stocked > 0 and (op.storage_id is not None or not x.is_membership)
+        ]
         deltas: list[tuple[str, str, Decimal]] = []
         if stocked:
             assert op.storage_id is not None
@@ -141,11 +161,24 @@ class Books:
         """Records every queued operation in order: the documents; their stock rows, locked; each
         operation's movements from the balances the previous one left (a write-off or relocation entered
         by hand may not take a storage below zero: 409 insufficient_stock); the ledger; the balances."""
-        numbers = await repo.add_operations([
-            (e.op.op_id, e.op.chain_id, e.op.op_type.value, e.op.location_id, e.op.storage_id, e.op.to_storage_id,
-             e.op.source, e.op.client.model_dump(exclude_none=True) if e.op.client else None, e.op.comment,
-             [_line_json(line, sold) for line, sold in zip(e.op.lines, e.sales, strict=True)], e.op.at)
-            for e in self._entries])
+        numbers = await repo.add_operations(
+            [
+                (
+                    e.op.op_id,
+                    e.op.chain_id,
+                    e.op.op_type.value,
+                    e.op.location_id,
+                    e.op.storage_id,
+                    e.op.to_storage_id,
+                    e.op.source,
+                    e.op.client.model_dump(exclude_none=True) if e.op.client else None,
+                    e.op.comment,
+                    [_line_json(line, sold) for line, sold in zip(e.op.lines, e.sales, strict=True)],
+                    e.op.at,
+                )
+                for e in self._entries
+            ]
+        )
         recorded = []
         for e in self._entries:
             e.number = numbers.get((e.op.chain_id, e.op.op_id))
@@ -159,8 +192,9 @@ class Books:
             if e.deltas:
                 e.moved = domain.take(balances[e.op.chain_id], e.deltas)
                 _refuse_shortfall(e)
-        await repo.add_movements([(e.op.chain_id, s, p, e.op.op_id, d, e.op.at) for e in recorded
-                                  for s, p, d in e.deltas])
+        await repo.add_movements(
+            [(e.op.chain_id, s, p, e.op.op_id, d, e.op.at) for e in recorded for s, p, d in e.deltas]
+        )
         await SalesRepository(repo.conn).add_sales([row for e in recorded for row in _sale_rows(e)])
         moved: dict[StockKey, Decimal] = {(c, s, p): balances[c][(s, p)] for c, s, p in locked}
         await repo.set_stock(moved)
@@ -180,18 +214,41 @@ class Books:
         return next((e.number for e in self._entries if e.op.op_id == op_id), None)
 
 
-async def record(uow: UnitOfWork, repo: Repository, *, op_id: uuid.UUID, op_type: OpType,
-                 location_id: str | None, storage_id: str | None, to_storage_id: str | None, source: str,
-                 client: Client | None, comment: str | None, lines: list[OpLine], at: datetime,
-                 automatic: bool) -> int | None:
+async def record(
+    uow: UnitOfWork,
+    repo: Repository,
+    *,
+    op_id: uuid.UUID,
+    op_type: OpType,
+    location_id: str | None,
+    storage_id: str | None,
+    to_storage_id: str | None,
+    source: str,
+    client: Client | None,
+    comment: str | None,
+    lines: list[OpLine],
+    at: datetime,
+    automatic: bool,
+) -> int | None:
     """Records one operation and its effects (`Books`); answers its number (None: this id was recorded
     before, nothing done)."""
     # A relocation may cross to another location's storage: that side's events name its location.
     other = await repo.storages([to_storage_id]) if to_storage_id else {}
     op = Operation(
-        chain_id=repo.chain_id, op_id=op_id, op_type=op_type, location_id=location_id, storage_id=storage_id,
-        to_storage_id=to_storage_id, source=source, client=client, comment=comment, lines=lines, at=at,
-        automatic=automatic, to_location_id=other[to_storage_id]["location_id"] if to_storage_id in other else None)
+        chain_id=repo.chain_id,
+        op_id=op_id,
+        op_type=op_type,
+        location_id=location_id,
+        storage_id=storage_id,
+        to_storage_id=to_storage_id,
+        source=source,
+        client=client,
+        comment=comment,
+        lines=lines,
+        at=at,
+        automatic=automatic,
+        to_location_id=other[to_storage_id]["location_id"] if to_storage_id in other else None,
+    )
     await refuse_taken_codes(SalesRepository(uow.conn), op, sale_units(op))
     books = Books()
     books.add(op)
@@ -204,8 +261,11 @@ def _line_json(line: OpLine, units: list[MembershipUnit]) -> dict[str, Any]:
     """The line as `GET /operations` reads it; a sale's membership units refused before they were sold
     already come off its quantity and amount (`membership_rules.refuse`)."""
     out: dict[str, Any] = {
-        "product_id": line.product_id, "product_name": line.product_name, "unit": line.unit,
-        "quantity": domain.quantity_text(line.quantity), "price": str(line.price.quantize(CENTS)),
+        "product_id": line.product_id,
+        "product_name": line.product_name,
+        "unit": line.unit,
+        "quantity": domain.quantity_text(line.quantity),
+        "price": str(line.price.quantize(CENTS)),
         "amount": str(line.amount.quantize(CENTS)),
     }
     if line.is_membership:
@@ -226,8 +286,18 @@ def _sale_rows(e: _Entry) -> list[SaleRow]:
         refused = dict(line.refused)
         shares = split_amount(line.amount, len(sold)) if sold else []
         for n, (unit, share) in enumerate(zip(sold, shares, strict=True)):
-            rows.append((e.op.chain_id, unit.sale_id, e.op.op_id, index, n, share, refused.get(n),
-                         e.op.at if n in refused else None))
+            rows.append(
+                (
+                    e.op.chain_id,
+                    unit.sale_id,
+                    e.op.op_id,
+                    index,
+                    n,
+                    share,
+                    refused.get(n),
+                    e.op.at if n in refused else None,
+                )
+            )
     return rows
 
 
@@ -235,9 +305,11 @@ def _refuse_shortfall(e: _Entry) -> None:
     short = domain.shortfall(e.moved, e.op.op_type, e.op.automatic)
     if short:
         s, p, b = short
-        raise Conflict("insufficient_stock",
-                       f"product {p} in storage {s} would fall to {domain.quantity_text(b)}: "
-                       f"a {e.op.op_type.value} takes only what is there")
+        raise Conflict(
+            "insufficient_stock",
+            f"product {p} in storage {s} would fall to {domain.quantity_text(b)}: "
+            f"a {e.op.op_type.value} takes only what is there",
+        )
 
 
 def _stock_events(uow: UnitOfWork, e: _Entry, number: int) -> None:
@@ -246,34 +318,79 @@ def _stock_events(uow: UnitOfWork, e: _Entry, number: int) -> None:
     for storage_id, product_id, delta, balance in e.moved:
         product = products[product_id]
         where = op.to_location_id if storage_id == op.to_storage_id and op.to_location_id else op.location_id
-        uow.publish(topics.INVENTORY_STOCK_CHANGED, product_id, StockChanged(
-            chain_id=op.chain_id, location_id=where, storage_id=storage_id, product_id=product_id,
-            product_name=product.product_name, unit=product.unit, delta=delta, balance=balance,
-            operation_id=op.op_id, operation_number=number, operation_type=op.op_type.value, source=op.source,
-        ), cause=op.cause)
+        uow.publish(
+            topics.INVENTORY_STOCK_CHANGED,
+            product_id,
+            StockChanged(
+                chain_id=op.chain_id,
+                location_id=where,
+                storage_id=storage_id,
+                product_id=product_id,
+                product_name=product.product_name,
+                unit=product.unit,
+                delta=delta,
+                balance=balance,
+                operation_id=op.op_id,
+                operation_number=number,
+                operation_type=op.op_type.value,
+                source=op.source,
+            ),
+            cause=op.cause,
+        )
         reason = domain.stock_alert(balance - delta, balance, product.min_stock)
         if reason is not None:
-            uow.publish(topics.INVENTORY_STOCK_LOW, product_id, StockLow(
-                chain_id=op.chain_id, location_id=where, storage_id=storage_id, product_id=product_id,
-                product_name=product.product_name, unit=product.unit, balance=balance,
-                min_stock=product.min_stock, reason=reason.value, operation_id=op.op_id,
-            ), cause=op.cause)
+            uow.publish(
+                topics.INVENTORY_STOCK_LOW,
+                product_id,
+                StockLow(
+                    chain_id=op.chain_id,
+                    location_id=where,
+                    storage_id=storage_id,
+                    product_id=product_id,
+                    product_name=product.product_name,
+                    unit=product.unit,
+                    balance=balance,
+                    min_stock=product.min_stock,
+                    reason=reason.value,
+                    operation_id=op.op_id,
+                ),
+                cause=op.cause,
+            )
 
 
-def _sell_memberships(uow: UnitOfWork, op: Operation, number: int, index: int, line: OpLine,
-                      units: list[MembershipUnit]) -> None:
+def _sell_memberships(
+    uow: UnitOfWork, op: Operation, number: int, index: int, line: OpLine, units: list[MembershipUnit]
+) -> None:
     """`membership.sold` per unit sold (each at its share of the line); `inventory.membership_sale_refused`
     per unit refused before it was sold."""
     assert line.membership_type_id is not None and op.location_id is not None
     refused = dict(line.refused)
-    for n, sold in enumerate(membership_sales(op.chain_id, op.location_id, line.membership_type_id, units,
-                                              line.amount, op.client or WALK_IN, op.at)):
+    for n, sold in enumerate(
+        membership_sales(
+            op.chain_id, op.location_id, line.membership_type_id, units, line.amount, op.client or WALK_IN, op.at
+        )
+    ):
         if n not in refused:
             uow.publish(topics.MEMBERSHIP_SOLD, sold.client.id, sold, cause=op.cause)
             continue
-        uow.publish(topics.INVENTORY_MEMBERSHIP_SALE_REFUSED, sold.client.id, sale_refused(
-            chain_id=op.chain_id, location_id=op.location_id, operation_id=op.op_id, operation_number=number,
-            line=index, sale_id=sold.sale_id, membership_type_id=line.membership_type_id,
-            product_name=line.product_name, code=sold.code, client=sold.client, amount=sold.price,
-            reason=refused[n], source=op.source, at=op.at,
-        ), cause=op.cause)
+        uow.publish(
+            topics.INVENTORY_MEMBERSHIP_SALE_REFUSED,
+            sold.client.id,
+            sale_refused(
+                chain_id=op.chain_id,
+                location_id=op.location_id,
+                operation_id=op.op_id,
+                operation_number=number,
+                line=index,
+                sale_id=sold.sale_id,
+                membership_type_id=line.membership_type_id,
+                product_name=line.product_name,
+                code=sold.code,
+                client=sold.client,
+                amount=sold.price,
+                reason=refused[n],
+                source=op.source,
+                at=op.at,
+            ),
+            cause=op.cause,
+        )

@@ -31,10 +31,15 @@ class Reference:
     memberships: dict[tuple[str, uuid.UUID, str | None], asyncpg.Record] = field(default_factory=dict)
 
     @classmethod
-    async def load(cls, repo: BatchRepository, locations: Iterable[tuple[str, str]],
-                   services: Iterable[tuple[str, str, str, ConsumablesOn]], storage_ids: Iterable[tuple[str, str]],
-                   product_ids: Iterable[tuple[str, str]],
-                   membership_types: Iterable[tuple[str, uuid.UUID]] = ()) -> Reference:
+    async def load(
+        cls,
+        repo: BatchRepository,
+        locations: Iterable[tuple[str, str]],
+        services: Iterable[tuple[str, str, str, ConsumablesOn]],
+        storage_ids: Iterable[tuple[str, str]],
+        product_ids: Iterable[tuple[str, str]],
+        membership_types: Iterable[tuple[str, uuid.UUID]] = (),
+    ) -> Reference:
         """`services`: (chain, location, service, when) of the batch: its bills are loaded where the
         location writes consumables off `when` (its settings say so)."""
         locations = set(locations)
@@ -52,7 +57,8 @@ class Reference:
             row = rows.get((c, loc))
             ref.settings[(c, loc)] = Settings(
                 ref._on(rows, c, loc),
-                domain.consumables_storage(row["consumables_storage_id"] if row else None, at.get((c, loc), [])))
+                domain.consumables_storage(row["consumables_storage_id"] if row else None, at.get((c, loc), [])),
+            )
         items = {(c, i.product_id) for c, bills in ref.bills.items() for b in bills for i in b.items}
         for r in await repo.products(set(product_ids) | items, membership_types):
             ref.products[(r["chain_id"], r["id"])] = r
@@ -70,5 +76,4 @@ class Reference:
 
     def membership_product(self, chain_id: str, type_id: uuid.UUID, location_id: str) -> asyncpg.Record | None:
         """The type's product sold at `location_id`: its own there, else its chain product."""
-        return (self.memberships.get((chain_id, type_id, location_id))
-                or self.memberships.get((chain_id, type_id, None)))
+        return self.memberships.get((chain_id, type_id, location_id)) or self.memberships.get((chain_id, type_id, None))

@@ -27,16 +27,45 @@ log = structlog.get_logger("inventory")
 OWN_SALES = "inventory:"  # shared/sales.py: sale_id
 
 
-def sale_refused(*, chain_id: str, location_id: str, operation_id: uuid.UUID, operation_number: int, line: int,
-                 sale_id: str, membership_type_id: uuid.UUID, product_name: str, code: str | None, client: Client,
-                 amount: Decimal, reason: str, source: str, at: datetime) -> MembershipSaleRefused:
+def sale_refused(
+    *,
+    chain_id: str,
+    location_id: str,
+    operation_id: uuid.UUID,
+    operation_number: int,
+    line: int,
+    sale_id: str,
+    membership_type_id: uuid.UUID,
+    product_name: str,
+    code: str | None,
+    client: Client,
+    amount: Decimal,
+    reason: str,
+    source: str,
+    at: datetime,
+) -> MembershipSaleRefused:
     """The event of a unit refused; its id follows from the sale's, so a unit is refused once."""
     return MembershipSaleRefused(
-        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"perkstream:{chain_id}:{topics.INVENTORY_MEMBERSHIP_SALE_REFUSED}:"
-                                                    f"{sale_id}")),
-        occurred_at=at, chain_id=chain_id, location_id=location_id, operation_id=operation_id,
-        operation_number=operation_number, line=line, sale_id=sale_id, membership_type_id=membership_type_id,
-        product_name=product_name, code=code, client=client, amount=amount, reason=reason, source=source)
+        event_id=str(
+            uuid.uuid5(
+                uuid.NAMESPACE_URL, f"perkstream:{chain_id}:{topics.INVENTORY_MEMBERSHIP_SALE_REFUSED}:{sale_id}"
+            )
+        ),
+        occurred_at=at,
+        chain_id=chain_id,
+        location_id=location_id,
+        operation_id=operation_id,
+        operation_number=operation_number,
+        line=line,
+        sale_id=sale_id,
+        membership_type_id=membership_type_id,
+        product_name=product_name,
+        code=code,
+        client=client,
+        amount=amount,
+        reason=reason,
+        source=source,
+    )
 
 
 async def refuse_membership_sale(uow: UnitOfWork, e: MembershipIssueRejected) -> None:
@@ -56,15 +85,36 @@ async def refuse_membership_sale(uow: UnitOfWork, e: MembershipIssueRejected) ->
     await sales.release_code(e.chain_id, e.sale_id)
     if line.get("product_id") and op["storage_id"]:
         await _put_back(uow, e, op, line)
-    log.info("membership_sale_refused", event_id=e.event_id, chain_id=e.chain_id, sale_id=e.sale_id,
-             reason=e.reason, operation_id=str(op["id"]))
+    log.info(
+        "membership_sale_refused",
+        event_id=e.event_id,
+        chain_id=e.chain_id,
+        sale_id=e.sale_id,
+        reason=e.reason,
+        operation_id=str(op["id"]),
+    )
     code = line["sales"][unit["unit"]].get("code")
-    uow.publish(topics.INVENTORY_MEMBERSHIP_SALE_REFUSED, e.client.id, sale_refused(
-        chain_id=e.chain_id, location_id=op["location_id"] or e.location_id or "", operation_id=op["id"],
-        operation_number=op["number"], line=unit["line"], sale_id=e.sale_id, membership_type_id=e.membership_type_id,
-        product_name=line["product_name"], code=code, client=e.client, amount=unit["amount"], reason=e.reason,
-        source=op["source"], at=e.occurred_at,
-    ), cause=e)
+    uow.publish(
+        topics.INVENTORY_MEMBERSHIP_SALE_REFUSED,
+        e.client.id,
+        sale_refused(
+            chain_id=e.chain_id,
+            location_id=op["location_id"] or e.location_id or "",
+            operation_id=op["id"],
+            operation_number=op["number"],
+            line=unit["line"],
+            sale_id=e.sale_id,
+            membership_type_id=e.membership_type_id,
+            product_name=line["product_name"],
+            code=code,
+            client=e.client,
+            amount=unit["amount"],
+            reason=e.reason,
+            source=op["source"],
+            at=e.occurred_at,
+        ),
+        cause=e,
+    )
 
 
 async def _put_back(uow: UnitOfWork, e: MembershipIssueRejected, op: asyncpg.Record, line: dict[str, Any]) -> None:
@@ -75,8 +125,22 @@ async def _put_back(uow: UnitOfWork, e: MembershipIssueRejected, op: asyncpg.Rec
     balance = (await repo.lock_stock([key]))[key] + 1
     await repo.add_movements([(*key, op["id"], Decimal(1), e.occurred_at)])
     await repo.set_stock({key: balance})
-    uow.publish(topics.INVENTORY_STOCK_CHANGED, line["product_id"], StockChanged(
-        chain_id=e.chain_id, location_id=op["location_id"], storage_id=op["storage_id"], product_id=line["product_id"],
-        product_name=line["product_name"], unit=line["unit"], delta=Decimal(1), balance=balance,
-        operation_id=op["id"], operation_number=op["number"], operation_type=op["type"], source=op["source"],
-    ), cause=e)
+    uow.publish(
+        topics.INVENTORY_STOCK_CHANGED,
+        line["product_id"],
+        StockChanged(
+            chain_id=e.chain_id,
+            location_id=op["location_id"],
+            storage_id=op["storage_id"],
+            product_id=line["product_id"],
+            product_name=line["product_name"],
+            unit=line["unit"],
+            delta=Decimal(1),
+            balance=balance,
+            operation_id=op["id"],
+            operation_number=op["number"],
+            operation_type=op["type"],
+            source=op["source"],
+        ),
+        cause=e,
+    )

@@ -18,14 +18,29 @@ async def sync_membership_type(uow: UnitOfWork, e: MembershipTypeChanged) -> Non
     type_id = str(e.membership_type_id)
     wanted = domain.membership_product_locations(e.location_ids)
     rows: list[dict[str, Any]] = [
-        {"id": domain.membership_product_id(e.chain_id, type_id, loc), "name": e.name, "category_id": category_id,
-         "price": e.price, "location_id": loc, "allow_without_code": e.allow_without_code, "archived": e.archived}
+        {
+            "id": domain.membership_product_id(e.chain_id, type_id, loc),
+            "name": e.name,
+            "category_id": category_id,
+            "price": e.price,
+            "location_id": loc,
+            "allow_without_code": e.allow_without_code,
+            "archived": e.archived,
+        }
         for loc in wanted
     ]
     # Products of locations the type no longer lists: kept (sold ones stay in the history), hidden.
     for old in await repo.membership_products(e.membership_type_id):
         if old["location_id"] not in wanted:
-            rows.append({"id": old["id"], "name": e.name, "category_id": category_id, "price": e.price,
-                         "location_id": old["location_id"], "allow_without_code": e.allow_without_code,
-                         "archived": True})
+            rows.append(
+                {
+                    "id": old["id"],
+                    "name": e.name,
+                    "category_id": category_id,
+                    "price": e.price,
+                    "location_id": old["location_id"],
+                    "allow_without_code": e.allow_without_code,
+                    "archived": True,
+                }
+            )
     await repo.upsert_membership_products(e.membership_type_id, rows, e.occurred_at)

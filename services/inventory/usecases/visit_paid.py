@@ -30,12 +30,18 @@ from shared.uow import UnitOfWork
 async def apply_paid_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
     repo = BatchRepository(uow.conn)
     ref = await Reference.load(
-        repo, {(e.chain_id, e.location_id) for e in events},
-        [(e.chain_id, e.location_id, x.item_id, ConsumablesOn.PAID) for e in events for x in e.lines
-         if x.kind == "service"],
+        repo,
+        {(e.chain_id, e.location_id) for e in events},
+        [
+            (e.chain_id, e.location_id, x.item_id, ConsumablesOn.PAID)
+            for e in events
+            for x in e.lines
+            if x.kind == "service"
+        ],
         storage_ids={(e.chain_id, x.storage_id) for e in events for x in e.lines if x.storage_id},
         product_ids={(e.chain_id, x.item_id) for e in events for x in e.lines if x.kind == "product"},
-        membership_types={(e.chain_id, t) for e in events for _, _, t in visit_membership_lines(e) if t})
+        membership_types={(e.chain_id, t) for e in events for _, _, t in visit_membership_lines(e) if t},
+    )
     consumables = Consumables(ref)
     decided = []
     for e in events:
@@ -43,8 +49,9 @@ async def apply_paid_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
         decided.append((sales(ref, e), consumables.want(e, services, ConsumablesOn.PAID)))
     claimed = await consumables.claim(repo)
     # The membership units claim their codes: one an issued membership holds is not sold (code_taken).
-    sold = iter(await refuse_visit_codes(SalesRepository(uow.conn),
-                                         [(op, sale_units(op)) for ops, _ in decided for op in ops]))
+    sold = iter(
+        await refuse_visit_codes(SalesRepository(uow.conn), [(op, sale_units(op)) for ops, _ in decided for op in ops])
+    )
     books = Books()
     for ops, want in decided:
         for op in [next(sold) for _ in ops] + consumables.write_offs(want, claimed):
@@ -77,10 +84,24 @@ def _product_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
         storage_id = line.storage_id or default_storage
         if (e.chain_id, storage_id) not in ref.storages:
             raise ValueError(f"lines.{i}.storage_id: unknown storage {storage_id}")
-    return [Operation(chain_id=e.chain_id, op_id=uuid.uuid4(), op_type=OpType.SALE, location_id=e.location_id,
-                      storage_id=storage_id, to_storage_id=None, source=visit_source(e.visit_id), client=e.client,
-                      comment=None, lines=lines, at=e.occurred_at, automatic=False, cause=e)
-            for storage_id, lines in sorted(per_storage.items())]
+    return [
+        Operation(
+            chain_id=e.chain_id,
+            op_id=uuid.uuid4(),
+            op_type=OpType.SALE,
+            location_id=e.location_id,
+            storage_id=storage_id,
+            to_storage_id=None,
+            source=visit_source(e.visit_id),
+            client=e.client,
+            comment=None,
+            lines=lines,
+            at=e.occurred_at,
+            automatic=False,
+            cause=e,
+        )
+        for storage_id, lines in sorted(per_storage.items())
+    ]
 
 
 def _membership_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
@@ -99,16 +120,46 @@ def _membership_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
         price = (line.paid / line.quantity).quantize(CENTS)
         refused = tuple((unit, membership_rules.CODE_TAKEN) for at, unit in repeated if at == n)
         if product is None:  # the type's product is not here (yet): the memberships service is the judge
-            per_storage[None].append(OpLine(None, f"membership type {type_id}", domain.PIECES, Decimal(line.quantity),
-                                            price, line.paid, type_id, codes, ref=i, refused=refused))
+            per_storage[None].append(
+                OpLine(
+                    None,
+                    f"membership type {type_id}",
+                    domain.PIECES,
+                    Decimal(line.quantity),
+                    price,
+                    line.paid,
+                    type_id,
+                    codes,
+                    ref=i,
+                    refused=refused,
+                )
+            )
             continue
         storage_id = membership_rules.sale_storage(line.storage_id, default_storage)
         if storage_id is not None and (e.chain_id, storage_id) not in ref.storages:
             raise ValueError(f"lines.{i}.storage_id: unknown storage {storage_id}")
-        per_storage[storage_id].append(OpLine.of_product(product, Decimal(line.quantity), price, amount=line.paid,
-                                                         codes=codes, ref=i, refused=refused))
+        per_storage[storage_id].append(
+            OpLine.of_product(
+                product, Decimal(line.quantity), price, amount=line.paid, codes=codes, ref=i, refused=refused
+            )
+        )
     source = visit_source(e.visit_id)
-    return [Operation(chain_id=e.chain_id, op_id=uuid.uuid4(), op_type=OpType.SALE, location_id=e.location_id,
-                      storage_id=storage_id, to_storage_id=None, source=source, client=e.client, comment=None,
-                      lines=lines, at=e.occurred_at, automatic=False, sale_source=source, cause=e)
-            for storage_id, lines in sorted(per_storage.items(), key=lambda kv: kv[0] or "")]
+    return [
+        Operation(
+            chain_id=e.chain_id,
+            op_id=uuid.uuid4(),
+            op_type=OpType.SALE,
+            location_id=e.location_id,
+            storage_id=storage_id,
+            to_storage_id=None,
+            source=source,
+            client=e.client,
+            comment=None,
+            lines=lines,
+            at=e.occurred_at,
+            automatic=False,
+            sale_source=source,
+            cause=e,
+        )
+        for storage_id, lines in sorted(per_storage.items(), key=lambda kv: kv[0] or "")
+    ]

@@ -101,9 +101,11 @@ class LevelRule:
 
     def qualifies(self, s: Stats) -> bool:
         """Any one criterion is enough; a criterion left null is not used."""
-        return ((self.sold_from is not None and s.sold >= self.sold_from)
-                or (self.paid_from is not None and s.paid >= self.paid_from)
-                or (self.visits_from is not None and s.visits >= self.visits_from))
+        return (
+            (self.sold_from is not None and s.sold >= self.sold_from)
+            or (self.paid_from is not None and s.paid >= self.paid_from)
+            or (self.visits_from is not None and s.visits >= self.visits_from)
+        )
 
 
 @dataclass(frozen=True)
@@ -165,11 +167,18 @@ class Manual:
 
     def patched(self, changes: dict[str, object]) -> Manual:
         """The manual values after a change naming some of them (a null removes one)."""
-        merged = {"discount_percent": self.discount_percent, "level": self.level, "categories": self.categories,
-                  **changes}
+        merged = {
+            "discount_percent": self.discount_percent,
+            "level": self.level,
+            "categories": self.categories,
+            **changes,
+        }
         cats = merged["categories"]
-        return Manual(merged["discount_percent"], merged["level"],  # type: ignore[arg-type]
-                      None if cats is None else tuple(sorted(set(cats))))  # type: ignore[call-overload]
+        return Manual(
+            merged["discount_percent"],  # type: ignore[arg-type]
+            merged["level"],  # type: ignore[arg-type]
+            None if cats is None else tuple(sorted(set(cats))),  # type: ignore[call-overload]
+        )
 
 
 @dataclass(frozen=True)
@@ -222,6 +231,7 @@ def discount_expires_at(p: Program, s: Stats) -> datetime | None:
     if not p.discount_reset_after_days or last is None:
         return None
     return last + timedelta(days=p.discount_reset_after_days)
+
 
 __all__ = [
     "BASES",

@@ -15,10 +15,14 @@ from services.loyalty.domain.numbers import HUNDRED, ZERO, round_points
 # --- the bonus program --------------------------------------------------------------------------
 
 PROMOTION_TYPES = (
-    "fixed_cashback_sold", "fixed_cashback_paid",
-    "cumulative_cashback_sold", "cumulative_cashback_paid",
-    "cumulative_visits_cashback_sold", "cumulative_visits_cashback_paid",
-    "visit_cashback_sold", "visit_cashback_paid",
+    "fixed_cashback_sold",
+    "fixed_cashback_paid",
+    "cumulative_cashback_sold",
+    "cumulative_cashback_paid",
+    "cumulative_visits_cashback_sold",
+    "cumulative_visits_cashback_paid",
+    "visit_cashback_sold",
+    "visit_cashback_paid",
 )
 HISTORY_SOURCES = ("chain", "active_locations", "card_locations")
 # A paid visit sums a history per card of its client and live promotion of the card's type: both are

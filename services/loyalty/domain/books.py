@@ -108,8 +108,15 @@ class Books:
     def stats(self, chain_id: str, location_id: str, client_id: str) -> Stats:
         return stats_of(r for r in self._rows_of(chain_id, client_id) if r.location_id == location_id)
 
-    def history(self, chain_id: str, client_id: str, locations: Sequence[str] | None, start: date | None,
-                paid_at: datetime, visit_id: str) -> History:
+    def history(
+        self,
+        chain_id: str,
+        client_id: str,
+        locations: Sequence[str] | None,
+        start: date | None,
+        paid_at: datetime,
+        visit_id: str,
+    ) -> History:
         return history_of(self._rows_of(chain_id, client_id), locations, start, paid_at, visit_id)
 
     def _rows_of(self, chain_id: str, client_id: str) -> list[VisitRow]:
@@ -151,15 +158,25 @@ class Books:
         take = take_oldest(lots, amount)
         if take is None or not take.taken:
             return take
-        self.lots[(chain_id, card_id)] = [replace(lot, remaining=lot.remaining - take.taken.get(lot.id, Decimal(0)))
-                                          for lot in lots]
+        self.lots[(chain_id, card_id)] = [
+            replace(lot, remaining=lot.remaining - take.taken.get(lot.id, Decimal(0))) for lot in lots
+        ]
         for lot_id, part in take.taken.items():
             if lot_id < NEW_LOT_IDS:
                 self.taken[(chain_id, lot_id)] += part
         return take
 
-    def add_lot(self, chain_id: str, card_id: str, at: datetime, amount: Decimal, burns_at: datetime | None,
-                notice_at: datetime | None, promotion_id: str | None, visit_id: str | None) -> None:
+    def add_lot(
+        self,
+        chain_id: str,
+        card_id: str,
+        at: datetime,
+        amount: Decimal,
+        burns_at: datetime | None,
+        notice_at: datetime | None,
+        promotion_id: str | None,
+        visit_id: str | None,
+    ) -> None:
         key = NEW_LOT_IDS + len(self.new_lots)
         self.new_lots.append(NewLot(chain_id, card_id, at, amount, burns_at, notice_at, promotion_id, visit_id, key))
         self.lots.setdefault((chain_id, card_id), []).append(Lot(key, at, amount))
@@ -167,16 +184,27 @@ class Books:
     def new_lot_remaining(self, lot: NewLot) -> Decimal:
         return next(x.remaining for x in self.lots[(lot.chain_id, lot.card_id)] if x.id == lot.key)
 
-    def move_points(self, chain_id: str, card_id: str, at: datetime, kind: str, amount: Decimal, *,
-                    visit_id: str | None = None, promotion_id: str | None = None,
-                    location_id: str | None = None, reason: str | None = None) -> Decimal:
+    def move_points(
+        self,
+        chain_id: str,
+        card_id: str,
+        at: datetime,
+        kind: str,
+        amount: Decimal,
+        *,
+        visit_id: str | None = None,
+        promotion_id: str | None = None,
+        location_id: str | None = None,
+        reason: str | None = None,
+    ) -> Decimal:
         """Changes the card's balance by `amount` (signed) and records the transaction; answers the
         balance after it."""
         card = self.cards[(chain_id, card_id)]
         balance = card.balance + amount
         self.cards[(chain_id, card_id)] = replace(card, balance=balance)
-        self.moves.append(Move(chain_id, card_id, at, kind, amount, balance, visit_id, promotion_id, location_id,
-                               reason))
+        self.moves.append(
+            Move(chain_id, card_id, at, kind, amount, balance, visit_id, promotion_id, location_id, reason)
+        )
         if kind == "accrual" and promotion_id is not None:
             self.uses[(chain_id, card_id, promotion_id)] += 1  # what `uses` counts: accruals by the promotion
         return balance

@@ -42,8 +42,13 @@ class ImportPlan:
     existing: dict[int, str] = field(default_factory=dict)  # index -> the id of the card it already is
 
 
-def plan_card_import(rows: list[ImportedCard], card_types: set[str], issued: dict[str, IssuedCard],
-                     cards_per_client: dict[str, int], max_cards: int) -> ImportPlan | ImportRefused:
+def plan_card_import(
+    rows: list[ImportedCard],
+    card_types: set[str],
+    issued: dict[str, IssuedCard],
+    cards_per_client: dict[str, int],
+    max_cards: int,
+) -> ImportPlan | ImportRefused:
     """All or nothing: a row naming an unknown card type, a number twice in the import, a number the chain
     issued to another client or on another card type, or a client past `max_cards` refuses the import,
     naming the row. A number issued already to the same client on the same type is that card (kept as it
@@ -53,22 +58,36 @@ def plan_card_import(rows: list[ImportedCard], card_types: set[str], issued: dic
     counts = dict(cards_per_client)
     for i, row in enumerate(rows):
         if row.card_type_id not in card_types:
-            return ImportRefused(422, "unknown_card_type", f"no card type {row.card_type_id} in this chain",
-                                 f"cards.{i}.card_type_id")
+            return ImportRefused(
+                422, "unknown_card_type", f"no card type {row.card_type_id} in this chain", f"cards.{i}.card_type_id"
+            )
         if row.number in first:
-            return ImportRefused(422, "duplicate_number", f"card number {row.number} is imported twice (also "
-                                 f"cards.{first[row.number]}.number)", f"cards.{i}.number")
+            return ImportRefused(
+                422,
+                "duplicate_number",
+                f"card number {row.number} is imported twice (also cards.{first[row.number]}.number)",
+                f"cards.{i}.number",
+            )
         first[row.number] = i
         card = issued.get(row.number)
         if card is not None:
             if (card.client_id, card.card_type_id) != (row.client_id, row.card_type_id):
-                return ImportRefused(409, "number_taken", f"card number {row.number} is already issued in this "
-                                     "chain, to another client or on another card type", f"cards.{i}.number")
+                return ImportRefused(
+                    409,
+                    "number_taken",
+                    f"card number {row.number} is already issued in this "
+                    "chain, to another client or on another card type",
+                    f"cards.{i}.number",
+                )
             plan.existing[i] = card.id
             continue
         counts[row.client_id] = counts.get(row.client_id, 0) + 1
         if counts[row.client_id] > max_cards:
-            return ImportRefused(409, "too_many_cards", f"client {row.client_id} would have more than {max_cards} "
-                                 "cards", f"cards.{i}.client_id")
+            return ImportRefused(
+                409,
+                "too_many_cards",
+                f"client {row.client_id} would have more than {max_cards} cards",
+                f"cards.{i}.client_id",
+            )
         plan.new.append(i)
     return plan

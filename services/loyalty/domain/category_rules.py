@@ -44,7 +44,8 @@ def _threshold(rule: CategoryRule) -> str:
 def _assignments(p: Program) -> list[tuple[str, str, CategoryRule | None]]:
     """(field, category, the add rule or None) for everything that gives a category."""
     found: list[tuple[str, str, CategoryRule | None]] = [
-        (f"category_rules.add.{i}", r.category, r) for i, r in enumerate(p.add_rules)]
+        (f"category_rules.add.{i}", r.category, r) for i, r in enumerate(p.add_rules)
+    ]
     if p.on_arrived:
         found.append(("category_rules.on_status.arrived", p.on_arrived, None))
     if p.on_no_show:
@@ -63,11 +64,15 @@ def contradictions(p: Program) -> list[Contradiction]:
             if category != remove.category:
                 continue
             if remove.threshold == ZERO:
-                why = (f"removes {category!r} from every client ({_threshold(remove)}: every statistic is at "
-                       f"least 0), so {field} never gives it")
+                why = (
+                    f"removes {category!r} from every client ({_threshold(remove)}: every statistic is at "
+                    f"least 0), so {field} never gives it"
+                )
             elif add is not None and add.basis == remove.basis and remove.threshold <= add.threshold:
-                why = (f"removes {category!r} ({_threshold(remove)}) from every client {field} gives it to "
-                       f"({_threshold(add)}): a removal must start above the threshold that assigns the category")
+                why = (
+                    f"removes {category!r} ({_threshold(remove)}) from every client {field} gives it to "
+                    f"({_threshold(add)}): a removal must start above the threshold that assigns the category"
+                )
             else:
                 continue
             found.append(Contradiction(i, field, why))

@@ -1,4 +1,4 @@
-""""Loyalty card must be issued before a client's appointment": which cards a paid visit's cashback may
+""" "Loyalty card must be issued before a client's appointment": which cards a paid visit's cashback may
 go to. Pure: the standard library only.
 
 The visit's time is its appointment (`scheduled_at`, from `visit.status_arrived` / `no_show`) when loyalty

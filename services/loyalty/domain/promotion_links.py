@@ -49,22 +49,31 @@ def relink(card_type_id: str, wanted: Sequence[str], found: Mapping[str, Linked]
     every promotion that lists the card type now, in the order they were made."""
     unknown = [p for p in dict.fromkeys(wanted) if p not in found]
     if unknown:
-        return Refusal("unknown_promotion", f"promotion_ids: no promotion {', '.join(unknown)} in this chain",
-                       unknown=True)
+        return Refusal(
+            "unknown_promotion", f"promotion_ids: no promotion {', '.join(unknown)} in this chain", unknown=True
+        )
     keep = set(wanted)
     detach = [p for p in found.values() if card_type_id in p.card_type_ids and p.id not in keep]
     alone = [p.id for p in detach if set(p.card_type_ids) == {card_type_id}]
     if alone:
-        return Refusal("promotion_needs_card_type", f"promotion {', '.join(alone)} is on this card type only; a "
-                       "promotion needs a card type: attach it to another one first, or archive it and keep it here")
+        return Refusal(
+            "promotion_needs_card_type",
+            f"promotion {', '.join(alone)} is on this card type only; a "
+            "promotion needs a card type: attach it to another one first, or archive it and keep it here",
+        )
     attach = [p for p in found.values() if p.id in keep and card_type_id not in p.card_type_ids]
     full = [p.id for p in attach if len(set(p.card_type_ids)) >= MAX_CARD_TYPES_PER_PROMOTION]
     if full:
-        return Refusal("too_many_card_types", f"promotion {', '.join(full)} is on "
-                       f"{MAX_CARD_TYPES_PER_PROMOTION} card types already")
+        return Refusal(
+            "too_many_card_types",
+            f"promotion {', '.join(full)} is on {MAX_CARD_TYPES_PER_PROMOTION} card types already",
+        )
     live = [p for p in found.values() if p.id in keep and not p.archived]
     if len(live) > MAX_LIVE_PROMOTIONS:
-        return Refusal("too_many_promotions", f"{len(live)} live promotions: a card type has "
-                       f"{MAX_LIVE_PROMOTIONS} at most (archive one first)")
-    return Relink(tuple(p.id for p in attach), tuple(p.id for p in detach),
-                  tuple(p.id for p in found.values() if p.id in keep))
+        return Refusal(
+            "too_many_promotions",
+            f"{len(live)} live promotions: a card type has {MAX_LIVE_PROMOTIONS} at most (archive one first)",
+        )
+    return Relink(
+        tuple(p.id for p in attach), tuple(p.id for p in detach), tuple(p.id for p in found.values() if p.id in keep)
+    )

@@ -33,13 +33,15 @@ class VisitRow:
     desk_sale: bool = False
 
 
-def desk_sale(operation_id: str, location_id: str, client_id: str, sold: Decimal, paid: Decimal,
-              at: datetime) -> VisitRow:
+def desk_sale(
+    operation_id: str, location_id: str, client_id: str, sold: Decimal, paid: Decimal, at: datetime
+) -> VisitRow:
     return VisitRow(operation_id, location_id, client_id, sold, paid, at, desk_sale=True)
 
 
-def visit_paid(row: VisitRow | None, visit_id: str, location_id: str, client_id: str, sold: Decimal,
-               paid: Decimal, at: datetime) -> VisitRow:
+def visit_paid(
+    row: VisitRow | None, visit_id: str, location_id: str, client_id: str, sold: Decimal, paid: Decimal, at: datetime
+) -> VisitRow:
     """The row after a payment: its totals and time replace what it held."""
     base = row or VisitRow(visit_id, location_id, client_id)
     return replace(base, sold=sold, paid=paid, paid_at=at)
@@ -51,8 +53,15 @@ def status_replaces(held_at: datetime | None, reported_at: datetime) -> bool:
     return held_at is None or held_at <= reported_at
 
 
-def visit_status(row: VisitRow | None, visit_id: str, location_id: str, client_id: str, status: str,
-                 at: datetime, scheduled_at: datetime) -> VisitRow:
+def visit_status(
+    row: VisitRow | None,
+    visit_id: str,
+    location_id: str,
+    client_id: str,
+    status: str,
+    at: datetime,
+    scheduled_at: datetime,
+) -> VisitRow:
     """The row after a status event."""
     if row is None:
         return VisitRow(visit_id, location_id, client_id, status=status, status_at=at, scheduled_at=scheduled_at)
@@ -84,8 +93,9 @@ def stats_of(rows: Iterable[VisitRow]) -> Stats:
     return Stats(sold, paid, visits, no_shows, last_visit, last_paid)
 
 
-def history_of(rows: Iterable[VisitRow], locations: Sequence[str] | None, start: date | None,
-               paid_at: datetime, visit_id: str) -> History:
+def history_of(
+    rows: Iterable[VisitRow], locations: Sequence[str] | None, start: date | None, paid_at: datetime, visit_id: str
+) -> History:
     """The client's paid visits up to and including this one (by payment time, then visit id), at
     `locations` (None: the whole chain), paid on `start` (a UTC date) or later."""
     sold = paid = ZERO

@@ -32,11 +32,18 @@ from shared.jobs import PerChain
 from shared.uow import UnitOfWork
 
 
-def _card_fields(chain_id: str, card: Card, balance: Decimal, name: str | None = None,
-                 location_id: str | None = None) -> dict[str, Any]:
-    return {"chain_id": chain_id, "location_id": location_id, "card_id": uuid.UUID(card.id),
-            "card_number": card.number, "card_type_id": uuid.UUID(card.card_type_id),
-            "client": Client(id=card.client_id, phone=card.phone, name=name), "balance": balance}
+def _card_fields(
+    chain_id: str, card: Card, balance: Decimal, name: str | None = None, location_id: str | None = None
+) -> dict[str, Any]:
+    return {
+        "chain_id": chain_id,
+        "location_id": location_id,
+        "card_id": uuid.UUID(card.id),
+        "card_number": card.number,
+        "card_type_id": uuid.UUID(card.card_type_id),
+        "client": Client(id=card.client_id, phone=card.phone, name=name),
+        "balance": balance,
+    }
 
 
 # What a decision publishes: (topic, key, event); the handler publishes it once the batch is saved.
@@ -81,14 +88,33 @@ def _spend(books: Books, e: VisitPaid, card: Card) -> list[Message]:
     elif books.take_oldest(e.chain_id, card.id, e.bonus_spent) is None:
         reason = "insufficient_balance"
     if reason is not None:
-        return [(topics.LOYALTY_BONUS_SPEND_REJECTED, card.client_id, BonusSpendRejected(
-            **_card_fields(e.chain_id, card, card.balance, name, e.location_id), requested=e.bonus_spent,
-            visit_id=e.visit_id, reason=reason))]
-    balance = books.move_points(e.chain_id, card.id, e.occurred_at, "spend", -e.bonus_spent, visit_id=e.visit_id,
-                                location_id=e.location_id)
-    return [(topics.LOYALTY_BONUS_SPENT, card.client_id, BonusSpent(
-        **_card_fields(e.chain_id, card, balance, name, e.location_id), amount=e.bonus_spent, kind="spend",
-        visit_id=e.visit_id))]
+        return [
+            (
+                topics.LOYALTY_BONUS_SPEND_REJECTED,
+                card.client_id,
+                BonusSpendRejected(
+                    **_card_fields(e.chain_id, card, card.balance, name, e.location_id),
+                    requested=e.bonus_spent,
+                    visit_id=e.visit_id,
+                    reason=reason,
+                ),
+            )
+        ]
+    balance = books.move_points(
+        e.chain_id, card.id, e.occurred_at, "spend", -e.bonus_spent, visit_id=e.visit_id, location_id=e.location_id
+    )
+    return [
+        (
+            topics.LOYALTY_BONUS_SPENT,
+            card.client_id,
+            BonusSpent(
+                **_card_fields(e.chain_id, card, balance, name, e.location_id),
+                amount=e.bonus_spent,
+                kind="spend",
+                visit_id=e.visit_id,
+            ),
+        )
+    ]
 
 
 def _accrue(books: Books, e: VisitPaid, card: Card, card_type: CardType) -> list[Message]:
@@ -97,25 +123,59 @@ def _accrue(books: Books, e: VisitPaid, card: Card, card_type: CardType) -> list
     for promotion in books.promotions_of(e.chain_id, card.card_type_id):
         if not promotion.active_at(e.location_id):
             continue
-        history = books.history(e.chain_id, e.client.id, promotion.history_locations(card_type.location_ids),
-                                promotion.history_start, e.occurred_at, e.visit_id)
+        history = books.history(
+            e.chain_id,
+            e.client.id,
+            promotion.history_locations(card_type.location_ids),
+            promotion.history_start,
+            e.occurred_at,
+            e.visit_id,
+        )
         uses = books.uses[(e.chain_id, card.id, promotion.id)] if promotion.max_uses else 0
         amount = domain.cashback(promotion, visit, history, uses)
         if amount <= 0:
             continue
         burns_at = promotion.burns_at(e.occurred_at)
-        books.add_lot(e.chain_id, card.id, e.occurred_at, amount, burns_at, promotion.notice_at(burns_at),
-                      promotion.id, e.visit_id)
-        balance = books.move_points(e.chain_id, card.id, e.occurred_at, "accrual", amount, visit_id=e.visit_id,
-                                    promotion_id=promotion.id, location_id=e.location_id)
-        out.append((topics.LOYALTY_BONUS_ACCRUED, card.client_id, BonusAccrued(
-            **_card_fields(e.chain_id, card, balance, e.client.name, e.location_id), amount=amount, kind="cashback",
-            visit_id=e.visit_id, promotion_id=uuid.UUID(promotion.id), burns_at=burns_at)))
+        books.add_lot(
+            e.chain_id,
+            card.id,
+            e.occurred_at,
+            amount,
+            burns_at,
+            promotion.notice_at(burns_at),
+            promotion.id,
+            e.visit_id,
+        )
+        balance = books.move_points(
+            e.chain_id,
+            card.id,
+            e.occurred_at,
+            "accrual",
+            amount,
+            visit_id=e.visit_id,
+            promotion_id=promotion.id,
+            location_id=e.location_id,
+        )
+        out.append(
+            (
+                topics.LOYALTY_BONUS_ACCRUED,
+                card.client_id,
+                BonusAccrued(
+                    **_card_fields(e.chain_id, card, balance, e.client.name, e.location_id),
+                    amount=amount,
+                    kind="cashback",
+                    visit_id=e.visit_id,
+                    promotion_id=uuid.UUID(promotion.id),
+                    burns_at=burns_at,
+                ),
+            )
+        )
     return out
 
 
-async def manual_transaction(uow: UnitOfWork, chain_id: str, card_ref: str, kind: str, amount: Decimal,
-                             reason: str, at: datetime) -> Card:
+async def manual_transaction(
+    uow: UnitOfWork, chain_id: str, card_ref: str, kind: str, amount: Decimal, reason: str, at: datetime
+) -> Card:
     """A manual accrual (points that never burn) or write-off (oldest points first), with its reason."""
     repo = Repository(uow.conn, chain_id)
     card = await repo.card(card_ref, lock=True)
@@ -123,20 +183,30 @@ async def manual_transaction(uow: UnitOfWork, chain_id: str, card_ref: str, kind
         raise NotFound("card_not_found", f"no card {card_ref}")
     if kind == "accrue":
         if card.balance + amount > domain.MAX_BALANCE:
-            raise Conflict("balance_too_large", f"the card holds {card.balance} points: {amount} more would pass "
-                                                f"the largest balance, {domain.MAX_BALANCE}", field="amount")
+            raise Conflict(
+                "balance_too_large",
+                f"the card holds {card.balance} points: {amount} more would pass "
+                f"the largest balance, {domain.MAX_BALANCE}",
+                field="amount",
+            )
         await repo.add_lot(card.id, at, amount, None, None, None, None)
         balance = await repo.move_points(card.id, at, "manual", amount, reason=reason)
-        uow.publish(topics.LOYALTY_BONUS_ACCRUED, card.client_id, BonusAccrued(
-            **_card_fields(chain_id, card, balance), amount=amount, kind="manual"))
+        uow.publish(
+            topics.LOYALTY_BONUS_ACCRUED,
+            card.client_id,
+            BonusAccrued(**_card_fields(chain_id, card, balance), amount=amount, kind="manual"),
+        )
     else:
         take = domain.take_oldest(await repo.lots(card.id), amount)
         if take is None:
             raise Conflict("insufficient_balance", f"the card holds {card.balance} points, fewer than {amount}")
         await repo.take_from_lots(take.taken)
         balance = await repo.move_points(card.id, at, "manual", -amount, reason=reason)
-        uow.publish(topics.LOYALTY_BONUS_SPENT, card.client_id, BonusSpent(
-            **_card_fields(chain_id, card, balance), amount=amount, kind="manual"))
+        uow.publish(
+            topics.LOYALTY_BONUS_SPENT,
+            card.client_id,
+            BonusSpent(**_card_fields(chain_id, card, balance), amount=amount, kind="manual"),
+        )
     found = await repo.card(card.id)
     assert found is not None
     return found
@@ -159,8 +229,11 @@ async def burn_job(uow: UnitOfWork, chain_id: str, as_of: datetime) -> dict[str,
     for card_id, amount in sorted(per_card.items()):
         card = cards[card_id]
         balance = await repo.move_points(card_id, as_of, "burn", -amount, reason="burn_after")
-        uow.publish(topics.LOYALTY_BONUS_BURNED, card.client_id, BonusBurned(
-            **_card_fields(chain_id, card, balance), amount=amount))
+        uow.publish(
+            topics.LOYALTY_BONUS_BURNED,
+            card.client_id,
+            BonusBurned(**_card_fields(chain_id, card, balance), amount=amount),
+        )
         burned += amount
         burned_cards += 1
     notices: dict[tuple[str, datetime], Decimal] = defaultdict(Decimal)
@@ -170,8 +243,11 @@ async def burn_job(uow: UnitOfWork, chain_id: str, as_of: datetime) -> dict[str,
         noticed_cards = {c.id: c for c in await repo.cards_by_ids(sorted({k[0] for k in notices}))}
         for (card_id, burns_at), amount in sorted(notices.items()):
             card = noticed_cards[card_id]
-            uow.publish(topics.LOYALTY_BONUS_BURNING, card.client_id, BonusBurning(
-                **_card_fields(chain_id, card, card.balance), amount=amount, burns_at=burns_at))
+            uow.publish(
+                topics.LOYALTY_BONUS_BURNING,
+                card.client_id,
+                BonusBurning(**_card_fields(chain_id, card, card.balance), amount=amount, burns_at=burns_at),
+            )
             noticed += 1
     return {"notices": noticed, "cards_burned": burned_cards, "points_burned": str(burned)}
 

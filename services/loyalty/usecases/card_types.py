@@ -18,12 +18,18 @@ from shared.uow import UnitOfWork
 
 
 def _out(t: CardType, promotion_ids: Sequence[str]) -> CardTypeOut:
-    return CardTypeOut(id=t.id, name=t.name, location_ids=list(t.location_ids),  # type: ignore[arg-type]
-                       promotion_ids=list(promotion_ids), created_at=t.created_at)  # type: ignore[arg-type]
+    return CardTypeOut(
+        id=t.id,  # type: ignore[arg-type]
+        name=t.name,
+        location_ids=list(t.location_ids),
+        promotion_ids=list(promotion_ids),  # type: ignore[arg-type]
+        created_at=t.created_at,
+    )
 
 
-async def _set_promotions(conn: asyncpg.Connection, chain_id: str, card_type_id: str,
-                          wanted: Sequence[str]) -> tuple[str, ...]:
+async def _set_promotions(
+    conn: asyncpg.Connection, chain_id: str, card_type_id: str, wanted: Sequence[str]
+) -> tuple[str, ...]:
     """The card type's promotions replaced by `wanted` (the catalog locked); answers the set afterwards."""
     found = await links.linked(conn, chain_id, card_type_id, wanted)
     change = relink(card_type_id, wanted, found)
@@ -47,8 +53,11 @@ async def patch_card_type(uow: UnitOfWork, chain_id: str, type_id: str, body: Ca
     t = await repo.card_type(type_id)
     if t is None:
         raise NotFound("card_type_not_found", f"no card type {type_id}")
-    t = await repo.update_card_type(t.id, body.name if body.name is not None else t.name,
-                                    body.location_ids if body.location_ids is not None else list(t.location_ids))
+    t = await repo.update_card_type(
+        t.id,
+        body.name if body.name is not None else t.name,
+        body.location_ids if body.location_ids is not None else list(t.location_ids),
+    )
     if body.promotion_ids is None:
         return _out(t, (await links.promotion_ids(uow.conn, chain_id, [t.id])).get(t.id, []))
     return _out(t, await _set_promotions(uow.conn, chain_id, t.id, [str(p) for p in body.promotion_ids]))

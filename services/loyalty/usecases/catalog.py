@@ -26,8 +26,11 @@ async def _check_card_types(repo: Repository, body: PromotionIn) -> None:
     wanted = [str(i) for i in body.card_type_ids]
     missing = sorted(set(wanted) - await repo.existing_card_types(wanted))
     if missing:
-        raise Invalid("unknown_card_type", f"card_type_ids: no card type {', '.join(missing)} in this chain",
-                      field="card_type_ids")
+        raise Invalid(
+            "unknown_card_type",
+            f"card_type_ids: no card type {', '.join(missing)} in this chain",
+            field="card_type_ids",
+        )
 
 
 async def _check_live_promotions(repo: Repository, body: PromotionIn, promotion_id: str | None = None) -> None:
@@ -37,8 +40,11 @@ async def _check_live_promotions(repo: Repository, body: PromotionIn, promotion_
     live = await repo.live_promotions(wanted, promotion_id)
     full = [t for t in wanted if live.get(t, 0) >= MAX_LIVE_PROMOTIONS]
     if full:
-        raise Conflict("too_many_promotions", f"card type {', '.join(full)} has {MAX_LIVE_PROMOTIONS} live "
-                       "promotions already (archive one first)", field="card_type_ids")
+        raise Conflict(
+            "too_many_promotions",
+            f"card type {', '.join(full)} has {MAX_LIVE_PROMOTIONS} live promotions already (archive one first)",
+            field="card_type_ids",
+        )
 
 
 async def create_promotion(uow: UnitOfWork, chain_id: str, body: PromotionIn) -> PromotionOut:
@@ -76,11 +82,13 @@ async def list_promotions(conn: asyncpg.Connection, chain_id: str, page: Page) -
 async def issue_card(uow: UnitOfWork, chain_id: str, body: CardIn) -> CardOut:
     repo = Repository(uow.conn, chain_id)
     if await repo.card_type(str(body.card_type_id)) is None:
-        raise Invalid("unknown_card_type", f"card_type_id: no card type {body.card_type_id} in this chain",
-                      field="card_type_id")
+        raise Invalid(
+            "unknown_card_type", f"card_type_id: no card type {body.card_type_id} in this chain", field="card_type_id"
+        )
     if await repo.card_count(body.client_id) >= MAX_CARDS_PER_CLIENT:
-        raise Conflict("too_many_cards", f"client {body.client_id} has {MAX_CARDS_PER_CLIENT} cards already",
-                       field="client_id")
+        raise Conflict(
+            "too_many_cards", f"client {body.client_id} has {MAX_CARDS_PER_CLIENT} cards already", field="client_id"
+        )
     phone = phones.normalize_at(body.phone, chain_id)  # E.164 when it is a number
     card = await repo.add_card(str(body.card_type_id), body.client_id, phone, body.number, body.issued_at)
     if card is None:
@@ -89,11 +97,17 @@ async def issue_card(uow: UnitOfWork, chain_id: str, body: CardIn) -> CardOut:
     return card_out(card, [])
 
 
-def card_out(card: Card, transactions: list[asyncpg.Record] | None,
-             points: list[asyncpg.Record] | None = None) -> CardOut:
+def card_out(
+    card: Card, transactions: list[asyncpg.Record] | None, points: list[asyncpg.Record] | None = None
+) -> CardOut:
     return CardOut(
-        id=card.id, card_type_id=card.card_type_id, client_id=card.client_id, phone=card.phone,  # type: ignore[arg-type]
-        number=card.number, balance=card.balance, issued_at=card.issued_at,
+        id=card.id,  # type: ignore[arg-type]
+        card_type_id=card.card_type_id,  # type: ignore[arg-type]
+        client_id=card.client_id,
+        phone=card.phone,
+        number=card.number,
+        balance=card.balance,
+        issued_at=card.issued_at,
         transactions=None if transactions is None else [TransactionOut.model_validate(dict(t)) for t in transactions],
         points=None if points is None else [PointsOut.model_validate(dict(p)) for p in points],
     )

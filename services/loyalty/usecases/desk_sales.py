@@ -30,8 +30,11 @@ async def record_desk_sales(uow: UnitOfWork, events: list[SaleRecorded]) -> None
     clients = {(e.chain_id, e.client.id) for e in events}
     books.programs = await batch.programs(conn, {(e.chain_id, e.location_id) for e in events})
     # The states locked first, then the statistics read (as a visit batch and a recalculation page do).
-    books.states = await batch.lock_states(conn, {(e.chain_id, e.location_id, e.client.id) for e in events
-                                                  if (e.chain_id, e.location_id) in books.programs}, books.as_of)
+    books.states = await batch.lock_states(
+        conn,
+        {(e.chain_id, e.location_id, e.client.id) for e in events if (e.chain_id, e.location_id) in books.programs},
+        books.as_of,
+    )
     for chain_id, row in await batch.visits(conn, clients, ()):
         books.know_visit(chain_id, row)
     for chain_id, row in await desks.rows(conn, clients, {(e.chain_id, str(e.operation_id)) for e in events}):

@@ -28,8 +28,9 @@ async def warn_discount_expiring(uow: UnitOfWork, chain_id: str, as_of: datetime
         if not (program.notify_discount_expiration and reset):
             continue
         cursor = ""
-        while page := await repo.candidates_page(uow.conn, chain_id, location_id, reset,
-                                                 program.discount_expiration_notice_days, as_of, cursor, PAGE_SIZE):
+        while page := await repo.candidates_page(
+            uow.conn, chain_id, location_id, reset, program.discount_expiration_notice_days, as_of, cursor, PAGE_SIZE
+        ):
             cursor = page[-1]
             states = await repo.states(uow.conn, chain_id, location_id, page)
             stats = await loyalty.location_stats(location_id, page)
@@ -44,9 +45,17 @@ async def warn_discount_expiring(uow: UnitOfWork, chain_id: str, as_of: datetime
                 expires_at = due[client_id]
                 row = people.get(client_id)
                 client = Client(id=client_id, phone=row["phone"] if row else None, name=row["name"] if row else None)
-                uow.publish(topics.LOYALTY_DISCOUNT_EXPIRING, client_id, DiscountExpiring(
-                    chain_id=chain_id, location_id=location_id, client=client,
-                    discount_percent=states[client_id].discount_percent, expires_at=expires_at,
-                    last_visit_at=expires_at - timedelta(days=reset)))
+                uow.publish(
+                    topics.LOYALTY_DISCOUNT_EXPIRING,
+                    client_id,
+                    DiscountExpiring(
+                        chain_id=chain_id,
+                        location_id=location_id,
+                        client=client,
+                        discount_percent=states[client_id].discount_percent,
+                        expires_at=expires_at,
+                        last_visit_at=expires_at - timedelta(days=reset),
+                    ),
+                )
                 warned += 1
     return {"discount_warnings": warned}

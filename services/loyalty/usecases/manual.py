@@ -17,8 +17,9 @@ from shared.events import Client
 from shared.uow import UnitOfWork
 
 
-async def set_manual(uow: UnitOfWork, chain_id: str, client_id: str, location_id: str, changes: dict[str, object],
-                     as_of: datetime) -> ClientLoyaltyOut:
+async def set_manual(
+    uow: UnitOfWork, chain_id: str, client_id: str, location_id: str, changes: dict[str, object], as_of: datetime
+) -> ClientLoyaltyOut:
     """Sets (or removes: None) the named manual values; the client's state is recalculated as of `as_of`
     with them over the derived values (none without a program)."""
     repo = Repository(uow.conn, chain_id)
@@ -31,7 +32,8 @@ async def set_manual(uow: UnitOfWork, chain_id: str, client_id: str, location_id
     await repo.save_states(location_id, {client_id: after})
     row = (await repo.clients([client_id])).get(client_id)
     client = Client(id=client_id, phone=row["phone"] if row else None, name=row["name"] if row else None)
-    for topic, key, event in change_events(chain_id, location_id, client, program or Program(), s, before, after,
-                                           "manual"):
+    for topic, key, event in change_events(
+        chain_id, location_id, client, program or Program(), s, before, after, "manual"
+    ):
         uow.publish(topic, key, event)
     return await client_loyalty(uow.conn, chain_id, client_id, location_id)

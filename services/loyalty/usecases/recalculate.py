@@ -29,8 +29,15 @@ log = structlog.get_logger("loyalty.recalculate")
 PAGE_SIZE = 500  # clients per transaction when a whole location is recalculated
 
 
-async def recalculate(uow: UnitOfWork, chain_id: str, location_id: str, client_ids: list[str], as_of: datetime,
-                      reason: str, program: Program | None = None) -> int:
+async def recalculate(
+    uow: UnitOfWork,
+    chain_id: str,
+    location_id: str,
+    client_ids: list[str],
+    as_of: datetime,
+    reason: str,
+    program: Program | None = None,
+) -> int:
     """Applies the location's program to `client_ids`; answers how many clients changed."""
     repo = Repository(uow.conn, chain_id)
     program = program or await repo.program(location_id)
@@ -68,12 +75,21 @@ def reassess(books: Books, chain_id: str, location_id: str, client_id: str, reas
         return []
     books.set_state(chain_id, location_id, client_id, after)
     phone, name = books.clients.get((chain_id, client_id), (None, None))
-    return change_events(chain_id, location_id, Client(id=client_id, phone=phone, name=name), program, s, before,
-                         after, reason)
+    return change_events(
+        chain_id, location_id, Client(id=client_id, phone=phone, name=name), program, s, before, after, reason
+    )
 
 
-def change_events(chain_id: str, location_id: str, client: Client, program: Program, s: Stats,
-                  before: LoyaltyState, after: LoyaltyState, reason: str) -> list[Message]:
+def change_events(
+    chain_id: str,
+    location_id: str,
+    client: Client,
+    program: Program,
+    s: Stats,
+    before: LoyaltyState,
+    after: LoyaltyState,
+    reason: str,
+) -> list[Message]:
     """An event per thing that changed (discount, level, categories), with its old and new values; a
     discount set by hand never lapses (no `expires_at`), a lapse is told as the program says (`notify`)."""
     lapses = program.notify_discount_expiration and after.manual.discount_percent is None
@@ -81,17 +97,41 @@ def change_events(chain_id: str, location_id: str, client: Client, program: Prog
     common: dict[str, Any] = {"chain_id": chain_id, "location_id": location_id, "client": client, "reason": reason}
     out: list[Message] = []
     if after.discount_percent != before.discount_percent:
-        out.append((topics.LOYALTY_DISCOUNT_CHANGED, client.id, DiscountChanged(
-            **common, old_percent=before.discount_percent, new_percent=after.discount_percent,
-            expires_at=expires_at if after.discount_percent else None, notify=tell_change(program, reason))))
+        out.append(
+            (
+                topics.LOYALTY_DISCOUNT_CHANGED,
+                client.id,
+                DiscountChanged(
+                    **common,
+                    old_percent=before.discount_percent,
+                    new_percent=after.discount_percent,
+                    expires_at=expires_at if after.discount_percent else None,
+                    notify=tell_change(program, reason),
+                ),
+            )
+        )
     if after.level != before.level:
-        out.append((topics.LOYALTY_LEVEL_CHANGED, client.id, LevelChanged(
-            **common, old_level=before.level, new_level=after.level)))
+        out.append(
+            (
+                topics.LOYALTY_LEVEL_CHANGED,
+                client.id,
+                LevelChanged(**common, old_level=before.level, new_level=after.level),
+            )
+        )
     if after.categories != before.categories:
-        out.append((topics.LOYALTY_CATEGORIES_CHANGED, client.id, CategoriesChanged(
-            **common, old_categories=list(before.categories), new_categories=list(after.categories),
-            added=sorted(set(after.categories) - set(before.categories)),
-            removed=sorted(set(before.categories) - set(after.categories)))))
+        out.append(
+            (
+                topics.LOYALTY_CATEGORIES_CHANGED,
+                client.id,
+                CategoriesChanged(
+                    **common,
+                    old_categories=list(before.categories),
+                    new_categories=list(after.categories),
+                    added=sorted(set(after.categories) - set(before.categories)),
+                    removed=sorted(set(before.categories) - set(after.categories)),
+                ),
+            )
+        )
     return out
 
 
@@ -117,12 +157,14 @@ async def get_program(conn: asyncpg.Connection, chain_id: str, location_id: str)
     if spec is None:
         raise NotFound("program_not_found", f"location {location_id} has no loyalty program")
     recalc = await repo.last_recalc(location_id)
-    return ProgramOut.model_validate({**spec, "location_id": location_id,
-                                      "recalculation": dict(recalc) if recalc else None})
+    return ProgramOut.model_validate(
+        {**spec, "location_id": location_id, "recalculation": dict(recalc) if recalc else None}
+    )
 
 
-async def recalculate_client(uow: UnitOfWork, chain_id: str, client_id: str, location_id: str | None,
-                             as_of: datetime | None = None) -> ClientLoyaltyOut:
+async def recalculate_client(
+    uow: UnitOfWork, chain_id: str, client_id: str, location_id: str | None, as_of: datetime | None = None
+) -> ClientLoyaltyOut:
     """The client card's button: one location, or every location with a program when none is named."""
     as_of = as_of or datetime.now(UTC)
     repo = Repository(uow.conn, chain_id)
@@ -132,8 +174,9 @@ async def recalculate_client(uow: UnitOfWork, chain_id: str, client_id: str, loc
     return await client_loyalty(uow.conn, chain_id, client_id, location_id)
 
 
-async def client_loyalty(conn: asyncpg.Connection, chain_id: str, client_id: str,
-                         location_id: str | None) -> ClientLoyaltyOut:
+async def client_loyalty(
+    conn: asyncpg.Connection, chain_id: str, client_id: str, location_id: str | None
+) -> ClientLoyaltyOut:
     """The statistics at the location (or across the chain), and what the client has there: the manual
     values where set, else what the location program gave; the derived values beside them (as of the
     last calculation). A chain-wide answer has no discount, level or categories: those are per location."""
@@ -146,13 +189,25 @@ async def client_loyalty(conn: asyncpg.Connection, chain_id: str, client_id: str
         as_of = await manual_repository.calculated_at(conn, chain_id, location_id, client_id)
         derived = domain.evaluate(program, s, as_of or datetime.now(UTC))
     manual = state.manual
-    return ClientLoyaltyOut(client_id=client_id, location_id=location_id, discount_percent=state.discount_percent,
-                            level=state.level, categories=list(state.categories), sold=s.sold, paid=s.paid,
-                            visits=s.visits, last_visit_at=s.last_visit_at,
-                            manual=ManualOut(discount_percent=manual.discount_percent, level=manual.level,
-                                             categories=None if manual.categories is None else list(manual.categories)),
-                            derived_discount_percent=derived.discount_percent, derived_level=derived.level,
-                            derived_categories=list(derived.categories))
+    return ClientLoyaltyOut(
+        client_id=client_id,
+        location_id=location_id,
+        discount_percent=state.discount_percent,
+        level=state.level,
+        categories=list(state.categories),
+        sold=s.sold,
+        paid=s.paid,
+        visits=s.visits,
+        last_visit_at=s.last_visit_at,
+        manual=ManualOut(
+            discount_percent=manual.discount_percent,
+            level=manual.level,
+            categories=None if manual.categories is None else list(manual.categories),
+        ),
+        derived_discount_percent=derived.discount_percent,
+        derived_level=derived.level,
+        derived_categories=list(derived.categories),
+    )
 
 
 # --- the background recalculation after a program is saved --------------------------------------
@@ -171,8 +226,12 @@ async def recalc_page(pool: asyncpg.Pool, page_size: int = PAGE_SIZE) -> bool:
         done = len(clients) < page_size
         await repo.advance_recalc(job["id"], clients[-1] if clients else job["cursor"], len(clients), changed, done)
         if done:
-            log.info("program_recalculated", chain_id=chain_id, location_id=location_id,
-                     clients=job["clients_done"] + len(clients))
+            log.info(
+                "program_recalculated",
+                chain_id=chain_id,
+                location_id=location_id,
+                clients=job["clients_done"] + len(clients),
+            )
     return True
 
 
@@ -208,7 +267,7 @@ class RecalcWorker:
                 log.exception("recalculation_failed", attempt=failures)
                 # PostgreSQL away, say: try again a few times, then leave it to the next kick.
                 self._again = failures < 5
-                await asyncio.sleep(min(2 ** failures, 30))
+                await asyncio.sleep(min(2**failures, 30))
             if not self._again:
                 return
 

@@ -27,8 +27,18 @@ async def record_payments(uow: UnitOfWork, events: list[VisitPaid]) -> None:
     books = await _load(uow.conn, events, with_cards=True)
     out: list[tuple[Message, BaseModel]] = []
     for e in events:
-        books.put_visit(e.chain_id, visit_paid(books.visit(e.chain_id, e.visit_id), e.visit_id, e.location_id,
-                                               e.client.id, e.sold_total, e.paid_total, e.occurred_at))
+        books.put_visit(
+            e.chain_id,
+            visit_paid(
+                books.visit(e.chain_id, e.visit_id),
+                e.visit_id,
+                e.location_id,
+                e.client.id,
+                e.sold_total,
+                e.paid_total,
+                e.occurred_at,
+            ),
+        )
         books.tell_client(e.chain_id, e.client.id, e.client.phone, e.client.name)
         out += [(m, e) for m in bonus_on_visit(books, e)]
         out += [(m, e) for m in reassess(books, e.chain_id, e.location_id, e.client.id, "visit_paid")]
@@ -48,8 +58,18 @@ async def _record_statuses(uow: UnitOfWork, events: list[VisitStatus], status: s
     books = await _load(uow.conn, events, with_cards=False)
     out: list[tuple[Message, BaseModel]] = []
     for e in events:
-        books.put_visit(e.chain_id, visit_status(books.visit(e.chain_id, e.visit_id), e.visit_id, e.location_id,
-                                                 e.client.id, status, e.occurred_at, e.scheduled_at))
+        books.put_visit(
+            e.chain_id,
+            visit_status(
+                books.visit(e.chain_id, e.visit_id),
+                e.visit_id,
+                e.location_id,
+                e.client.id,
+                status,
+                e.occurred_at,
+                e.scheduled_at,
+            ),
+        )
         books.tell_client(e.chain_id, e.client.id, e.client.phone, e.client.name)
         out += [(m, e) for m in reassess(books, e.chain_id, e.location_id, e.client.id, f"visit_{status}")]
     await _save(uow.conn, books, "status")
@@ -63,8 +83,11 @@ async def _load(conn: asyncpg.Connection, events: Sequence[VisitPaid | VisitStat
     books = Books(datetime.now(UTC))
     clients = {(e.chain_id, e.client.id) for e in events}
     books.programs = await batch.programs(conn, {(e.chain_id, e.location_id) for e in events})
-    books.states = await batch.lock_states(conn, {(e.chain_id, e.location_id, e.client.id) for e in events
-                                                  if (e.chain_id, e.location_id) in books.programs}, books.as_of)
+    books.states = await batch.lock_states(
+        conn,
+        {(e.chain_id, e.location_id, e.client.id) for e in events if (e.chain_id, e.location_id) in books.programs},
+        books.as_of,
+    )
     if with_cards:
         await _load_cards(conn, books, [e for e in events if isinstance(e, VisitPaid)])
     for chain_id, row in await batch.visits(conn, clients, {(e.chain_id, e.visit_id) for e in events}):
@@ -88,8 +111,11 @@ async def _load_cards(conn: asyncpg.Connection, books: Books, events: list[Visit
         if (chain_id, card.client_id) in owners:
             books.client_cards.setdefault((chain_id, card.client_id), []).append(card.id)
     books.promotions = await batch.promotions(conn, {(c, card.card_type_id) for (c, _), card in books.cards.items()})
-    limited = {(c, card.id) for (c, _), card in books.cards.items()
-               if any(p.max_uses for p in books.promotions_of(c, card.card_type_id))}
+    limited = {
+        (c, card.id)
+        for (c, _), card in books.cards.items()
+        if any(p.max_uses for p in books.promotions_of(c, card.card_type_id))
+    }
     books.uses = await batch.uses(conn, limited)
     spending = {(e.chain_id, e.loyalty_card_id) for e in events if e.loyalty_card_id and e.bonus_spent > 0}
     named = ((chain_id, named_card(books, chain_id, ref)) for chain_id, ref in spending)
@@ -97,8 +123,9 @@ async def _load_cards(conn: asyncpg.Connection, books: Books, events: list[Visit
 
 
 async def _save(conn: asyncpg.Connection, books: Books, kind: str) -> None:
-    await batch.save_visits(conn, kind, [(c, books.visits[(c, v)]) for c, v in books.visits_changed],
-                            books.clients_told)
+    await batch.save_visits(
+        conn, kind, [(c, books.visits[(c, v)]) for c, v in books.visits_changed], books.clients_told
+    )
     await batch.take_from_lots(conn, books.taken)
     await batch.add_lots(conn, [(lot, books.new_lot_remaining(lot)) for lot in books.new_lots])
     await batch.move_points(conn, books.moves)

@@ -41,8 +41,9 @@ def freeze(m: Membership, t: MembershipType, start: date, days: int, today: date
     except OverflowError:  # a freeze that would end past the last day a calendar holds
         return FreezeError.AFTER_EXPIRY
     valid_until = shift(m.valid_until, timedelta(days=days)) if m.valid_until else None
-    frozen = replace(m, frozen_from=start, frozen_until=until,
-                     freeze_days_used=m.freeze_days_used + days, valid_until=valid_until)
+    frozen = replace(
+        m, frozen_from=start, frozen_until=until, freeze_days_used=m.freeze_days_used + days, valid_until=valid_until
+    )
     return begin_freeze(frozen, today)
 
 
@@ -62,10 +63,17 @@ def unfreeze(m: Membership, today: date) -> Membership | FreezeError:
     valid_until = shift(m.valid_until, -timedelta(days=unused)) if m.valid_until else None
     status = (Status.ACTIVE if m.activated_at else Status.SOLD) if m.status == Status.FROZEN else m.status
     if today <= m.frozen_from:  # cancelled before it began: no freeze at all
-        return replace(m, status=status, frozen_from=None, frozen_until=None, valid_until=valid_until,
-                       freeze_days_used=m.freeze_days_used - unused)
-    return replace(m, status=status, frozen_until=today, valid_until=valid_until,
-                   freeze_days_used=m.freeze_days_used - unused)
+        return replace(
+            m,
+            status=status,
+            frozen_from=None,
+            frozen_until=None,
+            valid_until=valid_until,
+            freeze_days_used=m.freeze_days_used - unused,
+        )
+    return replace(
+        m, status=status, frozen_until=today, valid_until=valid_until, freeze_days_used=m.freeze_days_used - unused
+    )
 
 
 def freeze_ended(m: Membership, today: date) -> bool:
@@ -111,7 +119,7 @@ def check_type_change(old: MembershipType, new: MembershipType, sold: bool) -> T
 
 
 def duplicate_name(name: str, taken: set[str]) -> str:
-    """"Massage" → "Massage (2)", then "(3)"...; duplicating "Massage (2)" gives "Massage (3)"."""
+    """ "Massage" → "Massage (2)", then "(3)"...; duplicating "Massage (2)" gives "Massage (3)"."""
     base = re.sub(r" \(\d+\)$", "", name)
     n = 2
     while f"{base} ({n})" in taken:
@@ -128,8 +136,15 @@ class EditError(StrEnum):
     UNKNOWN_BALANCE_KEY = "unknown_balance_key"
 
 
-def edit(m: Membership, t: MembershipType, *, balance: dict[str, int] | None, valid_until: datetime | None,
-         location_id: str | None, at: datetime) -> Membership | EditError:
+def edit(
+    m: Membership,
+    t: MembershipType,
+    *,
+    balance: dict[str, int] | None,
+    valid_until: datetime | None,
+    location_id: str | None,
+    at: datetime,
+) -> Membership | EditError:
     if t.editing == "none":
         return EditError.NOT_ALLOWED
     if t.editing == "selling_location" and location_id != m.location_id:
@@ -142,8 +157,11 @@ def edit(m: Membership, t: MembershipType, *, balance: dict[str, int] | None, va
     until = valid_until if valid_until is not None else m.valid_until
     status = m.status
     if status in (Status.EXHAUSTED, Status.ACTIVE, Status.SOLD, Status.FROZEN):
-        status = Status.EXHAUSTED if sum(new_balance.values()) == 0 else (
-            Status.FROZEN if status == Status.FROZEN else Status.ACTIVE if m.activated_at else Status.SOLD)
+        status = (
+            Status.EXHAUSTED
+            if sum(new_balance.values()) == 0
+            else (Status.FROZEN if status == Status.FROZEN else Status.ACTIVE if m.activated_at else Status.SOLD)
+        )
     if status == Status.EXPIRED and until is not None and until > at and sum(new_balance.values()) > 0:
         status = Status.ACTIVE if m.activated_at else Status.SOLD  # an edit may bring it back
     return replace(m, balance=new_balance, valid_until=until, status=status)

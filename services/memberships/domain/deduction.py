@@ -22,8 +22,15 @@ class IssueRejected:
     reason: IssueReason
 
 
-def check_sale(t: MembershipType | None, code: str | None, location_id: str, *, channel: str = "desk",
-               phone: str | None = None, phone_given: bool = False) -> IssueRejected | None:
+def check_sale(
+    t: MembershipType | None,
+    code: str | None,
+    location_id: str,
+    *,
+    channel: str = "desk",
+    phone: str | None = None,
+    phone_given: bool = False,
+) -> IssueRejected | None:
     """May this sale issue a membership of type `t`? (The code's uniqueness is the repository's.) `channel`:
     desk or online; `phone`: the buyer's in E.164 (None: none, or `phone_given` but no number), which a
     no-code membership is bound to."""
@@ -42,14 +49,33 @@ def check_sale(t: MembershipType | None, code: str | None, location_id: str, *, 
     return None
 
 
-def issue(t: MembershipType, *, membership_id: str, code: str | None, client_id: str, phone: str | None,
-          location_id: str, price: Decimal, sold_at: datetime, client_name: str | None = None) -> Membership:
+def issue(
+    t: MembershipType,
+    *,
+    membership_id: str,
+    code: str | None,
+    client_id: str,
+    phone: str | None,
+    location_id: str,
+    price: Decimal,
+    sold_at: datetime,
+    client_name: str | None = None,
+) -> Membership:
     """The membership a sale issues (`phone`: as it is to be stored, E.164 when it is a number)."""
     valid_until = t.validity.end(sold_at) if t.validity.counted_from == "sale" else None
     return Membership(
-        id=membership_id, chain_id=t.chain_id, type_id=t.id, code=code, client_id=client_id,
-        phone=phone, location_id=location_id, status=Status.SOLD,
-        balance=t.initial_balance(), price=price, sold_at=sold_at, valid_until=valid_until,
+        id=membership_id,
+        chain_id=t.chain_id,
+        type_id=t.id,
+        code=code,
+        client_id=client_id,
+        phone=phone,
+        location_id=location_id,
+        status=Status.SOLD,
+        balance=t.initial_balance(),
+        price=price,
+        sold_at=sold_at,
+        valid_until=valid_until,
         client_name=client_name,
     )
 
@@ -84,8 +110,17 @@ def first_use_at(m: Membership, at: datetime, now: datetime | None = None) -> da
     return max(moment, m.sold_at)
 
 
-def deduct(m: Membership, t: MembershipType, *, service_id: str, location_id: str, units: int,
-           at: datetime, phone: str | None, now: datetime | None = None) -> Deducted | Rejected:
+def deduct(
+    m: Membership,
+    t: MembershipType,
+    *,
+    service_id: str,
+    location_id: str,
+    units: int,
+    at: datetime,
+    phone: str | None,
+    now: datetime | None = None,
+) -> Deducted | Rejected:
     """Takes `units` visits of `service_id` off `m`, or says why not (and then changes nothing). A first use
     activates it as of `first_use_at`. `phone`: the client's, in E.164 (None: none, or no number), which
     must be the buyer's for a no-code membership."""
@@ -111,13 +146,24 @@ def deduct(m: Membership, t: MembershipType, *, service_id: str, location_id: st
     status = Status.EXHAUSTED if sum(balance.values()) == 0 else Status.ACTIVE
     cost = t.service_cost()
     return Deducted(
-        replace(active, balance=balance, status=status), key, units, cost * units if cost is not None else None,
+        replace(active, balance=balance, status=status),
+        key,
+        units,
+        cost * units if cost is not None else None,
         activated=m.status == Status.SOLD,
     )
 
 
-def eligibility(m: Membership, t: MembershipType, *, service_id: str, location_id: str, at: datetime,
-                phone: str | None, units: int = 1) -> Rejected | None:
+def eligibility(
+    m: Membership,
+    t: MembershipType,
+    *,
+    service_id: str,
+    location_id: str,
+    at: datetime,
+    phone: str | None,
+    units: int = 1,
+) -> Rejected | None:
     """May `m` pay for `units` of `service_id` now? None if it may, else why not."""
     outcome = deduct(m, t, service_id=service_id, location_id=location_id, units=units, at=at, phone=phone)
     return outcome if isinstance(outcome, Rejected) else None
@@ -162,8 +208,8 @@ def auto_activate(m: Membership, t: MembershipType) -> Membership:
 
 
 def expiry_due(m: Membership, at: datetime) -> bool:
-    return m.status in (Status.SOLD, Status.ACTIVE, Status.FROZEN) and m.valid_until is not None and (
-        at >= m.valid_until
+    return (
+        m.status in (Status.SOLD, Status.ACTIVE, Status.FROZEN) and m.valid_until is not None and (at >= m.valid_until)
     )
 
 

@@ -53,5 +53,6 @@ class Ledger:
 
     def usable(self, client_id: str) -> list[Membership]:
         """The client's memberships that may pay (sold or active), in id order."""
-        return sorted((m for m in self._by_id.values() if m.client_id == client_id and m.status in USABLE),
-                      key=lambda m: m.id)
+        return sorted(
+            (m for m in self._by_id.values() if m.client_id == client_id and m.status in USABLE), key=lambda m: m.id
+        )

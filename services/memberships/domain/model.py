@@ -185,8 +185,10 @@ class Membership:
         return sum(self.balance.values())
 
     def frozen_on(self, day: date) -> bool:
-        return self.frozen_from is not None and self.frozen_until is not None and (
-            self.frozen_from <= day < self.frozen_until
+        return (
+            self.frozen_from is not None
+            and self.frozen_until is not None
+            and (self.frozen_from <= day < self.frozen_until)
         )
 
 

@@ -46,12 +46,21 @@ def is_late_cancel(scheduled_at: datetime, cancelled_at: datetime, hours: int) -
     return scheduled_at - cancelled_at < timedelta(hours=hours)
 
 
-def choose_membership(candidates: list[tuple[Membership, MembershipType]], *, service_id: str,
-                      location_id: str, at: datetime, phone: str | None) -> tuple[Membership, str] | None:
+def choose_membership(
+    candidates: list[tuple[Membership, MembershipType]],
+    *,
+    service_id: str,
+    location_id: str,
+    at: datetime,
+    phone: str | None,
+) -> tuple[Membership, str] | None:
     """Where a deduction names no membership: the client's eligible one that expires soonest
     (Altegio's rule); unlimited ones last, then the oldest sale. Answers it and why."""
-    eligible = [(m, t) for m, t in candidates
-                if eligibility(m, t, service_id=service_id, location_id=location_id, at=at, phone=phone) is None]
+    eligible = [
+        (m, t)
+        for m, t in candidates
+        if eligibility(m, t, service_id=service_id, location_id=location_id, at=at, phone=phone) is None
+    ]
     if not eligible:
         return None
     far = datetime.max.replace(tzinfo=at.tzinfo)
@@ -65,8 +74,11 @@ def choose_membership(candidates: list[tuple[Membership, MembershipType]], *, se
 
     m, t = min(eligible, key=lambda mt: (expires(mt), mt[0].sold_at))
     end = expires((m, t))
-    why = (f"eligible for {service_id}; expires soonest ({end.isoformat()})" if end != far
-           else f"eligible for {service_id}; the oldest sale among unlimited memberships")
+    why = (
+        f"eligible for {service_id}; expires soonest ({end.isoformat()})"
+        if end != far
+        else f"eligible for {service_id}; the oldest sale among unlimited memberships"
+    )
     return m, f"{why}, of {len(eligible)} eligible"
 
 

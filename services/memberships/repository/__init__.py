@@ -16,5 +16,12 @@ class Repository(TypeQueries, MembershipQueries, JobQueries, ReportQueries):
     """One chain's queries (`batch`: a consumer's uow.batch, where the types read are kept for the batch)."""
 
 
-__all__ = ["Repository", "SoldFilter", "chains_with_work", "membership_from_row", "spec_of", "type_cache",
-           "type_from_row"]
+__all__ = [
+    "Repository",
+    "SoldFilter",
+    "chains_with_work",
+    "membership_from_row",
+    "spec_of",
+    "type_cache",
+    "type_from_row",
+]

@@ -40,7 +40,9 @@ async def claim_keys(conn: asyncpg.Connection, keys: Iterable[ChainKey], topic: 
         """INSERT INTO inbox (chain_id, key, topic)
            SELECT c, k, $3 FROM unnest($1::text[], $2::text[]) AS t(c, k) ORDER BY c, k
            ON CONFLICT DO NOTHING RETURNING chain_id, key""",
-        chains, found, topic,
+        chains,
+        found,
+        topic,
     )
     return {(r["chain_id"], r["key"]) for r in rows}
 
@@ -51,7 +53,8 @@ async def policies(conn: asyncpg.Connection, places: Iterable[ChainKey]) -> dict
     rows = await conn.fetch(
         """SELECT p.chain_id, p.location_id, p.policy FROM deduction_policies p
            JOIN unnest($1::text[], $2::text[]) AS t(c, l) ON p.chain_id = t.c AND p.location_id = t.l""",
-        chains, locations,
+        chains,
+        locations,
     )
     return {(r["chain_id"], r["location_id"]): r["policy"] for r in rows}
 
@@ -81,7 +84,9 @@ async def upsert_visits(conn: asyncpg.Connection, facts: Sequence[VisitFacts]) -
            ON CONFLICT (chain_id, visit_id) DO UPDATE SET paid = v.paid OR EXCLUDED.paid,
                arrived = v.arrived OR EXCLUDED.arrived, charged = v.charged OR EXCLUDED.charged
            RETURNING chain_id, visit_id, paid, arrived, charged""",
-        [c for c, _ in keys], [v for _, v in keys], *([merged[k][i] for k in keys] for i in range(3)),
+        [c for c, _ in keys],
+        [v for _, v in keys],
+        *([merged[k][i] for k in keys] for i in range(3)),
     )
     return {(r["chain_id"], r["visit_id"]): r for r in rows}
 
@@ -101,17 +106,20 @@ async def standing_charges(conn: asyncpg.Connection, visits: Iterable[ChainKey])
                              WHERE r.chain_id = h.chain_id AND r.visit_id = h.visit_id AND r.kind = 'reversal'
                                AND (r.detail->>'reverses')::bigint = h.id)
            ORDER BY h.id""",
-        chains, visit_ids,
+        chains,
+        visit_ids,
     )
     found: dict[ChainKey, list[Charge]] = {}
     for r in rows:
-        found.setdefault((r["chain_id"], r["visit_id"]), []).append(Charge(
-            r["id"], str(r["membership_id"]), r["service_id"], r["units"], r["cause"] or "paid", r["at"]))
+        found.setdefault((r["chain_id"], r["visit_id"]), []).append(
+            Charge(r["id"], str(r["membership_id"]), r["service_id"], r["units"], r["cause"] or "paid", r["at"])
+        )
     return found
 
 
-async def lock_memberships(conn: asyncpg.Connection, *, refs: Iterable[ChainKey] = (),
-                           clients: Iterable[ChainKey] = ()) -> list[Membership]:
+async def lock_memberships(
+    conn: asyncpg.Connection, *, refs: Iterable[ChainKey] = (), clients: Iterable[ChainKey] = ()
+) -> list[Membership]:
     """Locks, in id order, the memberships named by `refs` (an id, or a code) and the usable (sold, active)
     ones of `clients`."""
     ref_chains, named = _pairs(refs)
@@ -128,7 +136,12 @@ async def lock_memberships(conn: asyncpg.Connection, *, refs: Iterable[ChainKey]
                UNION SELECT m3.id FROM memberships m3 JOIN unnest($5::text[], $6::text[]) AS t(c, k)
                  ON m3.chain_id = t.c AND m3.client_id = t.k WHERE m3.status IN ('sold', 'active'))
            ORDER BY m.id FOR UPDATE OF m""",
-        [c for c, _ in ids], [u for _, u in ids], ref_chains, named, client_chains, client_ids,
+        [c for c, _ in ids],
+        [u for _, u in ids],
+        ref_chains,
+        named,
+        client_chains,
+        client_ids,
     )
     return [membership_from_row(r) for r in rows]
 
@@ -146,14 +159,17 @@ async def load_types(conn: asyncpg.Connection, types: Iterable[ChainKey], *, sha
     chains, type_ids = _pairs(types)
     rows = await conn.fetch(
         """SELECT t.* FROM membership_types t JOIN unnest($1::text[], $2::uuid[]) AS k(c, i)
-             ON t.chain_id = k.c AND t.id = k.i ORDER BY t.id""" + (" FOR SHARE OF t" if share else ""),
-        chains, [uuid.UUID(i) for i in type_ids],
+             ON t.chain_id = k.c AND t.id = k.i ORDER BY t.id"""
+        + (" FOR SHARE OF t" if share else ""),
+        chains,
+        [uuid.UUID(i) for i in type_ids],
     )
     return [type_from_row(r) for r in rows]
 
 
-async def sales_taken(conn: asyncpg.Connection, sales: Iterable[ChainKey],
-                      codes: Iterable[ChainKey]) -> tuple[set[ChainKey], set[ChainKey]]:
+async def sales_taken(
+    conn: asyncpg.Connection, sales: Iterable[ChainKey], codes: Iterable[ChainKey]
+) -> tuple[set[ChainKey], set[ChainKey]]:
     """Of these (chain, sale id)s, those issued already; of these (chain, code)s, those a membership holds
     (codes compare case-insensitively)."""
     sale_chains, sale_ids = _pairs(sales)
@@ -164,10 +180,15 @@ async def sales_taken(conn: asyncpg.Connection, sales: Iterable[ChainKey],
            UNION ALL
            SELECT 'code', t.c, t.k FROM unnest($3::text[], $4::text[]) AS t(c, k)
            WHERE EXISTS (SELECT 1 FROM memberships m WHERE m.chain_id = t.c AND upper(m.code) = upper(t.k))""",
-        sale_chains, sale_ids, code_chains, given,
+        sale_chains,
+        sale_ids,
+        code_chains,
+        given,
     )
-    return ({(r["c"], r["k"]) for r in rows if r["kind"] == "sale"},
-            {(r["c"], r["k"]) for r in rows if r["kind"] == "code"})
+    return (
+        {(r["c"], r["k"]) for r in rows if r["kind"] == "sale"},
+        {(r["c"], r["k"]) for r in rows if r["kind"] == "code"},
+    )
 
 
 @dataclass(frozen=True)
@@ -183,8 +204,9 @@ async def insert_memberships(conn: asyncpg.Connection, issued: Sequence[Issued])
     if not issued:
         return 0
     ms = [i.membership for i in issued]
-    return int(await conn.fetchval(
-        """WITH given AS (
+    return int(
+        await conn.fetchval(
+            """WITH given AS (
                SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[],
                                     $7::text[], $8::text[], $9::text[], $10::text[], $11::numeric[],
                                     $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::text[],
@@ -203,12 +225,24 @@ async def insert_memberships(conn: asyncpg.Connection, issued: Sequence[Issued])
                SELECT g.chain_id, g.id, g.sold_at, 'sale', g.balance::jsonb, g.detail::jsonb
                FROM given g JOIN sold s ON s.id = g.id ORDER BY g.ord)
            SELECT count(*) FROM sold""",
-        [uuid.UUID(m.id) for m in ms], [m.chain_id for m in ms], [uuid.UUID(m.type_id) for m in ms],
-        [m.code for m in ms], [i.sale_id for i in issued], [m.client_id for m in ms], [m.phone for m in ms],
-        [m.location_id for m in ms], [m.status.value for m in ms], [_json(m.balance) for m in ms],
-        [m.price for m in ms], [m.sold_at for m in ms], [m.activated_at for m in ms], [m.valid_until for m in ms],
-        [m.client_name for m in ms], [_json(i.detail) for i in issued],
-    ))
+            [uuid.UUID(m.id) for m in ms],
+            [m.chain_id for m in ms],
+            [uuid.UUID(m.type_id) for m in ms],
+            [m.code for m in ms],
+            [i.sale_id for i in issued],
+            [m.client_id for m in ms],
+            [m.phone for m in ms],
+            [m.location_id for m in ms],
+            [m.status.value for m in ms],
+            [_json(m.balance) for m in ms],
+            [m.price for m in ms],
+            [m.sold_at for m in ms],
+            [m.activated_at for m in ms],
+            [m.valid_until for m in ms],
+            [m.client_name for m in ms],
+            [_json(i.detail) for i in issued],
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -249,10 +283,23 @@ async def save_memberships(conn: asyncpg.Connection, changed: Sequence[Membershi
                WITH ORDINALITY AS h(chain_id, membership_id, at, kind, visit_id, service_id, units, service_cost,
                                     balance, detail, ord)
            ORDER BY ord""",
-        [m.chain_id for m in changed], [uuid.UUID(m.id) for m in changed], [m.status.value for m in changed],
-        [_json(m.balance) for m in changed], [m.activated_at for m in changed], [m.valid_until for m in changed],
-        [m.frozen_from for m in changed], [m.frozen_until for m in changed], [m.freeze_days_used for m in changed],
-        [m.chain_id for m in hs], [uuid.UUID(m.id) for m in hs], [e.at for e in entries], [e.kind for e in entries],
-        [e.visit_id for e in entries], [e.service_id for e in entries], [e.units for e in entries],
-        [e.service_cost for e in entries], [_json(m.balance) for m in hs], [_json(e.detail or {}) for e in entries],
+        [m.chain_id for m in changed],
+        [uuid.UUID(m.id) for m in changed],
+        [m.status.value for m in changed],
+        [_json(m.balance) for m in changed],
+        [m.activated_at for m in changed],
+        [m.valid_until for m in changed],
+        [m.frozen_from for m in changed],
+        [m.frozen_until for m in changed],
+        [m.freeze_days_used for m in changed],
+        [m.chain_id for m in hs],
+        [uuid.UUID(m.id) for m in hs],
+        [e.at for e in entries],
+        [e.kind for e in entries],
+        [e.visit_id for e in entries],
+        [e.service_id for e in entries],
+        [e.units for e in entries],
+        [e.service_cost for e in entries],
+        [_json(m.balance) for m in hs],
+        [_json(e.detail or {}) for e in entries],
     )

@@ -59,7 +59,10 @@ class JobQueries(Scoped):
             f"""SELECT m.* FROM memberships m JOIN membership_types t ON t.id = m.type_id
                 WHERE m.chain_id = $1 AND ({self.DUE[job].format(as_of="$2")}) AND ($3::uuid IS NULL OR m.id > $3)
                 ORDER BY m.id LIMIT $4 FOR UPDATE OF m SKIP LOCKED""",
-            self.chain_id, as_of, as_uuid(after) if after else None, limit,
+            self.chain_id,
+            as_of,
+            as_uuid(after) if after else None,
+            limit,
         )
         return [membership_from_row(r) for r in rows]
 
@@ -69,7 +72,9 @@ class JobQueries(Scoped):
             """INSERT INTO membership_marks (chain_id, membership_id, mark)
                SELECT $1, m, k FROM unnest($2::uuid[], $3::text[]) AS t(m, k)
                ON CONFLICT DO NOTHING RETURNING membership_id, mark""",
-            self.chain_id, [uuid.UUID(m) for m, _ in marks], [k for _, k in marks],
+            self.chain_id,
+            [uuid.UUID(m) for m, _ in marks],
+            [k for _, k in marks],
         )
         return {(str(r["membership_id"]), r["mark"]) for r in rows}
 
@@ -78,16 +83,22 @@ class JobQueries(Scoped):
         await self.conn.execute(
             """UPDATE memberships m SET phone = t.phone, updated_at = now()
                FROM unnest($2::uuid[], $3::text[]) AS t(id, phone) WHERE m.chain_id = $1 AND m.id = t.id""",
-            self.chain_id, [uuid.UUID(m) for m, _ in phones], [p for _, p in phones],
+            self.chain_id,
+            [uuid.UUID(m) for m, _ in phones],
+            [p for _, p in phones],
         )
 
     async def mark(self, membership_id: str, mark: str) -> bool:
         """True the first time `mark` is set on the membership."""
-        return bool(await self.conn.fetchval(
-            """INSERT INTO membership_marks (chain_id, membership_id, mark) VALUES ($1, $2, $3)
+        return bool(
+            await self.conn.fetchval(
+                """INSERT INTO membership_marks (chain_id, membership_id, mark) VALUES ($1, $2, $3)
                ON CONFLICT DO NOTHING RETURNING true""",
-            self.chain_id, uuid.UUID(membership_id), mark,
-        ))
+                self.chain_id,
+                uuid.UUID(membership_id),
+                mark,
+            )
+        )
 
 
 async def chains_with_work(conn: asyncpg.Connection, job: str, as_of: datetime) -> list[str]:

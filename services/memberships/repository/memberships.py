@@ -38,7 +38,11 @@ class MembershipQueries(Scoped):
                FROM membership_types t JOIN sold s ON s.type_id = t.id LEFT JOIN used u ON u.membership_id = s.id
                WHERE t.chain_id = $1 AND ($4::text IS NULL OR (t.name, t.id) > ($4, $5::uuid))
                GROUP BY t.id, t.name ORDER BY t.name, t.id LIMIT $6""",
-            self.chain_id, start, end, *page.after(str, uuid.UUID), page.fetch,
+            self.chain_id,
+            start,
+            end,
+            *page.after(str, uuid.UUID),
+            page.fetch,
         )
         return page.cut(rows, lambda r: (r["name"], r["type_id"]))
 
@@ -54,7 +58,8 @@ class MembershipQueries(Scoped):
                 return membership_from_row(row)
         row = await self.conn.fetchrow(
             "SELECT * FROM memberships WHERE chain_id = $1 AND upper(code) = upper($2)" + suffix,
-            self.chain_id, code_or_id,
+            self.chain_id,
+            code_or_id,
         )
         return membership_from_row(row) if row else None
 
@@ -65,7 +70,11 @@ class MembershipQueries(Scoped):
                  AND ($2::text IS NULL OR client_id = $2) AND ($3::text IS NULL OR phone = $3)
                  AND ($4::timestamptz IS NULL OR sold_at < $4 OR (sold_at = $4 AND id > $5::uuid))
                ORDER BY sold_at DESC, id LIMIT $6""",
-            self.chain_id, client_id, phone, *page.after(datetime, uuid.UUID), page.fetch,
+            self.chain_id,
+            client_id,
+            phone,
+            *page.after(datetime, uuid.UUID),
+            page.fetch,
         )
         return [membership_from_row(r) for r in page.cut(rows, lambda r: (r["sold_at"], r["id"]))]
 
@@ -73,13 +82,31 @@ class MembershipQueries(Scoped):
                      frozen_from = $7, frozen_until = $8, freeze_days_used = $9, updated_at = now()
                  WHERE chain_id = $1 AND id = $2"""
 
-    async def save(self, m: Membership, kind: str | None = None, at: datetime | None = None, *,
-                   visit_id: str | None = None, service_id: str | None = None, units: int | None = None,
-                   service_cost: Decimal | None = None, detail: dict[str, Any] | None = None) -> None:
+    async def save(
+        self,
+        m: Membership,
+        kind: str | None = None,
+        at: datetime | None = None,
+        *,
+        visit_id: str | None = None,
+        service_id: str | None = None,
+        units: int | None = None,
+        service_cost: Decimal | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         """Saves the membership and, with `kind`, the history entry of what happened to it: one statement,
         one round trip (this is on the path of every deduction)."""
-        state = (self.chain_id, uuid.UUID(m.id), m.status.value, m.balance, m.activated_at, m.valid_until,
-                 m.frozen_from, m.frozen_until, m.freeze_days_used)
+        state = (
+            self.chain_id,
+            uuid.UUID(m.id),
+            m.status.value,
+            m.balance,
+            m.activated_at,
+            m.valid_until,
+            m.frozen_from,
+            m.frozen_until,
+            m.freeze_days_used,
+        )
         if kind is None:
             await self.conn.execute(self._UPDATE, *state)
             return
@@ -88,7 +115,14 @@ class MembershipQueries(Scoped):
                 INSERT INTO membership_history (chain_id, membership_id, at, kind, visit_id, service_id, units,
                     service_cost, balance, detail)
                 SELECT $1, id, $10, $11, $12, $13, $14, $15, $4, $16 FROM saved""",
-            *state, at, kind, visit_id, service_id, units, service_cost, detail or {},
+            *state,
+            at,
+            kind,
+            visit_id,
+            service_id,
+            units,
+            service_cost,
+            detail or {},
         )
 
     async def history(self, membership_id: str) -> list[asyncpg.Record]:
@@ -99,7 +133,8 @@ class MembershipQueries(Scoped):
         rows = await self.conn.fetch(
             """SELECT membership_id, at, kind, visit_id, service_id, units, service_cost, balance, detail
                FROM membership_history WHERE chain_id = $1 AND membership_id = ANY($2::uuid[]) ORDER BY id""",
-            self.chain_id, [uuid.UUID(i) for i in membership_ids],
+            self.chain_id,
+            [uuid.UUID(i) for i in membership_ids],
         )
         found: dict[str, list[asyncpg.Record]] = {}
         for r in rows:

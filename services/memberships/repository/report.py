@@ -42,7 +42,13 @@ class ReportQueries(Scoped):
                  AND ($6::text IS NULL OR m.status = $6)
                  AND ($7::timestamptz IS NULL OR m.sold_at < $7 OR (m.sold_at = $7 AND m.id > $8::uuid))
                ORDER BY m.sold_at DESC, m.id LIMIT $9""",
-            self.chain_id, f.start, f.end, f.location_id, f.type_id, f.status,
-            *page.after(datetime, uuid.UUID), page.fetch,
+            self.chain_id,
+            f.start,
+            f.end,
+            f.location_id,
+            f.type_id,
+            f.status,
+            *page.after(datetime, uuid.UUID),
+            page.fetch,
         )
         return page.cut(rows, lambda r: (r["sold_at"], r["id"]))

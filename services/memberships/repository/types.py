@@ -32,7 +32,12 @@ class TypeQueries(Scoped):
     async def add_type(self, t: MembershipType) -> None:
         await self.conn.execute(
             "INSERT INTO membership_types (id, chain_id, name, price, archived, spec) VALUES ($1,$2,$3,$4,$5,$6)",
-            uuid.UUID(t.id), self.chain_id, t.name, t.price, t.archived, spec_of(t),
+            uuid.UUID(t.id),
+            self.chain_id,
+            t.name,
+            t.price,
+            t.archived,
+            spec_of(t),
         )
 
     async def get_type(self, type_id: str, *, for_sale: bool = False) -> MembershipType | None:
@@ -43,7 +48,8 @@ class TypeQueries(Scoped):
         tid = as_uuid(type_id)
         row = tid and await self.conn.fetchrow(
             "SELECT * FROM membership_types WHERE chain_id = $1 AND id = $2" + (" FOR SHARE" if for_sale else ""),
-            self.chain_id, tid,
+            self.chain_id,
+            tid,
         )
         if for_sale:
             self._share_locked.add(type_id)
@@ -55,7 +61,10 @@ class TypeQueries(Scoped):
             """SELECT * FROM membership_types WHERE chain_id = $1 AND archived = $2
                  AND ($3::text IS NULL OR (name, id) > ($3, $4::uuid))
                ORDER BY name, id LIMIT $5""",
-            self.chain_id, archived, *page.after(str, uuid.UUID), page.fetch,
+            self.chain_id,
+            archived,
+            *page.after(str, uuid.UUID),
+            page.fetch,
         )
         return [type_from_row(r) for r in page.cut(rows, lambda r: (r["name"], r["id"]))]
 
@@ -64,7 +73,12 @@ class TypeQueries(Scoped):
         await self.conn.execute(
             """UPDATE membership_types SET name = $3, price = $4, archived = $5, spec = $6, updated_at = now()
                WHERE chain_id = $1 AND id = $2""",
-            self.chain_id, uuid.UUID(t.id), t.name, t.price, t.archived, spec_of(t),
+            self.chain_id,
+            uuid.UUID(t.id),
+            t.name,
+            t.price,
+            t.archived,
+            spec_of(t),
         )
 
     async def lock_type(self, type_id: str) -> tuple[MembershipType, bool] | None:
@@ -72,7 +86,9 @@ class TypeQueries(Scoped):
         tid = as_uuid(type_id)
         row = tid and await self.conn.fetchrow(
             """SELECT t.*, EXISTS (SELECT 1 FROM memberships m WHERE m.chain_id = $1 AND m.type_id = t.id) AS sold
-               FROM membership_types t WHERE t.chain_id = $1 AND t.id = $2 FOR UPDATE OF t""", self.chain_id, tid
+               FROM membership_types t WHERE t.chain_id = $1 AND t.id = $2 FOR UPDATE OF t""",
+            self.chain_id,
+            tid,
         )
         return (type_from_row(row), row["sold"]) if row else None
 
@@ -83,21 +99,25 @@ class TypeQueries(Scoped):
     async def types_by_id(self, type_ids: set[str]) -> dict[str, MembershipType]:
         rows = await self.conn.fetch(
             "SELECT * FROM membership_types WHERE chain_id = $1 AND id = ANY($2::uuid[])",
-            self.chain_id, [uuid.UUID(t) for t in type_ids],
+            self.chain_id,
+            [uuid.UUID(t) for t in type_ids],
         )
         return {str(r["id"]): type_from_row(r) for r in rows}
 
     # --- policies ---
 
     async def policy(self, location_id: str) -> dict[str, Any] | None:
-        return await self.conn.fetchval(  # type: ignore[no-any-return]
+        return await self.conn.fetchval(
             "SELECT policy FROM deduction_policies WHERE chain_id = $1 AND location_id = $2",
-            self.chain_id, location_id,
+            self.chain_id,
+            location_id,
         )
 
     async def put_policy(self, location_id: str, policy: dict[str, Any]) -> None:
         await self.conn.execute(
             """INSERT INTO deduction_policies (chain_id, location_id, policy) VALUES ($1, $2, $3)
                ON CONFLICT (chain_id, location_id) DO UPDATE SET policy = EXCLUDED.policy, updated_at = now()""",
-            self.chain_id, location_id, policy,
+            self.chain_id,
+            location_id,
+            policy,
         )

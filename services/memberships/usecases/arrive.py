@@ -14,6 +14,15 @@ async def arrive(uow: UnitOfWork, events: list[VisitStatus]) -> None:
     await work.load(visits=[VisitFacts(e.chain_id, e.visit_id, arrived=True) for e in events])
     for e in events:
         settled = domain.settle_visit(work.visit(e.chain_id, e.visit_id), domain.VisitEvent.ARRIVED)
-        give_back(uow, work, settled, chain_id=e.chain_id, client=e.client, location_id=e.location_id,
-                  visit_id=e.visit_id, at=e.occurred_at, event=e)
+        give_back(
+            uow,
+            work,
+            settled,
+            chain_id=e.chain_id,
+            client=e.client,
+            location_id=e.location_id,
+            visit_id=e.visit_id,
+            at=e.occurred_at,
+            event=e,
+        )
     await work.save()

@@ -23,13 +23,16 @@ E = TypeVar("E", bound=VisitStatus)
 
 
 async def deduct_no_show(uow: UnitOfWork, events: list[VisitStatus]) -> None:
-    await _deduct_all(uow, events, domain.VisitEvent.NO_SHOW,
-                      lambda policy, e, s: policy.deducts_no_show(s.service_id))
+    await _deduct_all(uow, events, domain.VisitEvent.NO_SHOW, lambda policy, e, s: policy.deducts_no_show(s.service_id))
 
 
 async def deduct_late_cancel(uow: UnitOfWork, events: list[VisitCancelled]) -> None:
-    await _deduct_all(uow, events, domain.VisitEvent.LATE_CANCEL,
-                      lambda policy, e, s: policy.deducts_late_cancel(s.service_id, e.scheduled_at, e.cancelled_at))
+    await _deduct_all(
+        uow,
+        events,
+        domain.VisitEvent.LATE_CANCEL,
+        lambda policy, e, s: policy.deducts_late_cancel(s.service_id, e.scheduled_at, e.cancelled_at),
+    )
 
 
 def ref(s: VisitService) -> str:
@@ -37,8 +40,12 @@ def ref(s: VisitService) -> str:
     return s.membership.code or str(s.membership.id)
 
 
-async def _deduct_all(uow: UnitOfWork, events: list[E], event: domain.VisitEvent,
-                      deducts: Callable[[domain.DeductionPolicy, E, VisitService], bool]) -> None:
+async def _deduct_all(
+    uow: UnitOfWork,
+    events: list[E],
+    event: domain.VisitEvent,
+    deducts: Callable[[domain.DeductionPolicy, E, VisitService], bool],
+) -> None:
     work = Work(uow)
     await work.load_policies({(e.chain_id, e.location_id) for e in events})
     due = {id(e): [s for s in e.services if deducts(work.policy(e.chain_id, e.location_id), e, s)] for e in events}
@@ -61,14 +68,31 @@ async def _deduct_all(uow: UnitOfWork, events: list[E], event: domain.VisitEvent
             else:
                 owned = [(m, work.type(e.chain_id, m.type_id)) for m in ledger.usable(e.client.id)]
                 choice = domain.choose_membership(
-                    [(m, t) for m, t in owned if t is not None], service_id=s.service_id, location_id=e.location_id,
-                    at=e.scheduled_at, phone=client_phone(e.chain_id, e.location_id, e.client, [m for m, _ in owned]))
+                    [(m, t) for m, t in owned if t is not None],
+                    service_id=s.service_id,
+                    location_id=e.location_id,
+                    at=e.scheduled_at,
+                    phone=client_phone(e.chain_id, e.location_id, e.client, [m for m, _ in owned]),
+                )
                 if choice is None:
                     continue
                 m, chosen_because = choice
                 t = work.type(e.chain_id, m.type_id)
-            deduct(uow, work, m, t, chain_id=e.chain_id,
-                   code=s.membership.code if s.membership else m.code if m else None, client=e.client,
-                   location_id=e.location_id, visit_id=e.visit_id, service_id=s.service_id, units=units,
-                   at=e.scheduled_at, cause=event.value, event=e, chosen_because=chosen_because)
+            deduct(
+                uow,
+                work,
+                m,
+                t,
+                chain_id=e.chain_id,
+                code=s.membership.code if s.membership else m.code if m else None,
+                client=e.client,
+                location_id=e.location_id,
+                visit_id=e.visit_id,
+                service_id=s.service_id,
+                units=units,
+                at=e.scheduled_at,
+                cause=event.value,
+                event=e,
+                chosen_because=chosen_because,
+            )
     await work.save()

@@ -13,11 +13,11 @@ from shared.uow import UnitOfWork
 
 WAY_OUT = {
     domain.TypeChangeError.PRICE_FIXED: "the price of a type that has been sold is fixed; duplicate the type "
-                                        "(POST /membership-types/{id}/duplicate) and sell the copy at the new price",
+    "(POST /membership-types/{id}/duplicate) and sell the copy at the new price",
     domain.TypeChangeError.SERVICE_REMOVED: "services are not removed from a type once it has been sold; archive it "
-                                            "and create another",
+    "and create another",
     domain.TypeChangeError.SERVICE_ADDED_TO_SPLIT: "a sold split type keeps its services; only an overall type "
-                                                   "may gain services after its first sale",
+    "may gain services after its first sale",
     domain.TypeChangeError.VISITS_CHANGED: "sold memberships hold these visits; duplicate the type instead",
     domain.TypeChangeError.BALANCE_CHANGED: "sold memberships hold this balance kind; duplicate the type instead",
 }
@@ -36,8 +36,9 @@ async def _save(uow: UnitOfWork, repo: Repository, t: domain.MembershipType) -> 
     return t
 
 
-async def update_type(uow: UnitOfWork, chain_id: str, type_id: str,
-                      patch: MembershipTypePatch) -> domain.MembershipType:
+async def update_type(
+    uow: UnitOfWork, chain_id: str, type_id: str, patch: MembershipTypePatch
+) -> domain.MembershipType:
     repo = Repository(uow.conn, chain_id)
     old, sold = await _locked(repo, type_id)
     merged = MembershipTypeOut.of(old).model_dump(mode="json", exclude={"id", "archived"})
@@ -56,8 +57,14 @@ async def update_type(uow: UnitOfWork, chain_id: str, type_id: str,
 async def duplicate_type(uow: UnitOfWork, chain_id: str, type_id: str) -> domain.MembershipType:
     repo = Repository(uow.conn, chain_id)
     old, _ = await _locked(repo, type_id)
-    copy = domain.MembershipType(**{**old.__dict__, "id": str(uuid.uuid4()), "archived": False,
-                                    "name": domain.duplicate_name(old.name, await repo.type_names())})
+    copy = domain.MembershipType(
+        **{
+            **old.__dict__,
+            "id": str(uuid.uuid4()),
+            "archived": False,
+            "name": domain.duplicate_name(old.name, await repo.type_names()),
+        }
+    )
     await repo.add_type(copy)
     uow.publish(topics.MEMBERSHIP_TYPE_CREATED, copy.id, type_event(copy))
     return copy

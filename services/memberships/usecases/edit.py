@@ -14,13 +14,14 @@ from shared.uow import UnitOfWork
 WHY = {
     domain.EditError.NOT_ALLOWED: "this membership's type does not allow editing",
     domain.EditError.WRONG_LOCATION: "this membership's type allows editing only at the selling location "
-                                     "(send X-Location-Id)",
+    "(send X-Location-Id)",
     domain.EditError.UNKNOWN_BALANCE_KEY: "the balance names a service this membership does not hold",
 }
 
 
-async def edit(uow: UnitOfWork, chain_id: str, code_or_id: str, body: EditRequest, location_id: str | None,
-               now: datetime, who: str) -> MembershipOut:
+async def edit(
+    uow: UnitOfWork, chain_id: str, code_or_id: str, body: EditRequest, location_id: str | None, now: datetime, who: str
+) -> MembershipOut:
     repo = Repository(uow.conn, chain_id)
     m, t = await load_membership(repo, code_or_id)
     after = domain.edit(m, t, balance=body.balance, valid_until=body.valid_until, location_id=location_id, at=now)

@@ -21,25 +21,34 @@ async def load_membership(repo: Repository, code_or_id: str) -> tuple[domain.Mem
     return m, t
 
 
-async def freeze(uow: UnitOfWork, chain_id: str, code_or_id: str, start: date, days: int, now: datetime,
-                 who: str, reason: str | None) -> MembershipOut:
+async def freeze(
+    uow: UnitOfWork, chain_id: str, code_or_id: str, start: date, days: int, now: datetime, who: str, reason: str | None
+) -> MembershipOut:
     repo = Repository(uow.conn, chain_id)
     m, t = await load_membership(repo, code_or_id)
     after = domain.freeze(m, t, start, days, now.date())
     if isinstance(after, domain.FreezeError):
-        raise Conflict(after.value, f"cannot freeze: {after.value.replace('_', ' ')} "
-                                    f"(allowed: {t.freeze_allowed}, max {t.freeze_max_days} days, "
-                                    f"{m.freeze_days_used} used)")
-    await repo.save(after, "freeze", now, detail={"from": start.isoformat(), "days": days, "who": who,
-                                                    "reason": reason})
+        raise Conflict(
+            after.value,
+            f"cannot freeze: {after.value.replace('_', ' ')} "
+            f"(allowed: {t.freeze_allowed}, max {t.freeze_max_days} days, "
+            f"{m.freeze_days_used} used)",
+        )
+    await repo.save(
+        after, "freeze", now, detail={"from": start.isoformat(), "days": days, "who": who, "reason": reason}
+    )
     assert after.frozen_from and after.frozen_until
-    uow.publish(topics.MEMBERSHIP_FROZEN, after.client_id, MembershipFrozen(
-        **state(after, t), frozen_from=after.frozen_from, frozen_until=after.frozen_until, days=days))
+    uow.publish(
+        topics.MEMBERSHIP_FROZEN,
+        after.client_id,
+        MembershipFrozen(**state(after, t), frozen_from=after.frozen_from, frozen_until=after.frozen_until, days=days),
+    )
     return MembershipOut.of(after, await repo.history(after.id))
 
 
-async def unfreeze(uow: UnitOfWork, chain_id: str, code_or_id: str, now: datetime, who: str,
-                   reason: str | None) -> MembershipOut:
+async def unfreeze(
+    uow: UnitOfWork, chain_id: str, code_or_id: str, now: datetime, who: str, reason: str | None
+) -> MembershipOut:
     repo = Repository(uow.conn, chain_id)
     m, t = await load_membership(repo, code_or_id)
     after = domain.unfreeze(m, now.date())

@@ -23,12 +23,26 @@ async def import_memberships(uow: UnitOfWork, chain_id: str, body: MembershipImp
     seen: dict[str, int] = {}
     for i, row in enumerate(body.memberships):
         if row.sale_id in seen:
-            raise Invalid("duplicate_sale", f"sale {row.sale_id} is imported twice (also "
-                          f"memberships.{seen[row.sale_id]}.sale_id)", field=f"memberships.{i}.sale_id")
+            raise Invalid(
+                "duplicate_sale",
+                f"sale {row.sale_id} is imported twice (also memberships.{seen[row.sale_id]}.sale_id)",
+                field=f"memberships.{i}.sale_id",
+            )
         seen[row.sale_id] = i
-    sales = [MembershipSold(event_id=str(uuid.uuid4()), occurred_at=row.sold_at, chain_id=chain_id,
-                            location_id=row.location_id, sale_id=row.sale_id, membership_type_id=row.membership_type_id,
-                            code=row.code, client=row.client, price=row.price) for row in body.memberships]
+    sales = [
+        MembershipSold(
+            event_id=str(uuid.uuid4()),
+            occurred_at=row.sold_at,
+            chain_id=chain_id,
+            location_id=row.location_id,
+            sale_id=row.sale_id,
+            membership_type_id=row.membership_type_id,
+            code=row.code,
+            client=row.client,
+            price=row.price,
+        )
+        for row in body.memberships
+    ]
     work = Work(uow)
     claimed = await work.claim({(chain_id, sale_key(s.sale_id)) for s in sales}, topics.MEMBERSHIP_SOLD)
     fresh = [s for s in sales if (chain_id, sale_key(s.sale_id)) in claimed]
@@ -37,18 +51,26 @@ async def import_memberships(uow: UnitOfWork, chain_id: str, body: MembershipImp
     for s in sales:
         outcome = issue(uow, work, s, cause=s) if (chain_id, sale_key(s.sale_id)) in claimed else None
         if isinstance(outcome, domain.Membership):
-            answers.append(ImportedMembershipOut(sale_id=s.sale_id, status="issued",
-                                                 membership_id=uuid.UUID(outcome.id), code=outcome.code))
+            answers.append(
+                ImportedMembershipOut(
+                    sale_id=s.sale_id, status="issued", membership_id=uuid.UUID(outcome.id), code=outcome.code
+                )
+            )
         elif isinstance(outcome, domain.IssueRejected):
-            answers.append(ImportedMembershipOut(sale_id=s.sale_id, status="rejected", code=s.code,
-                                                 reason=outcome.reason.value))
+            answers.append(
+                ImportedMembershipOut(sale_id=s.sale_id, status="rejected", code=s.code, reason=outcome.reason.value)
+            )
         else:
             answers.append(ImportedMembershipOut(sale_id=s.sale_id, status="duplicate"))
     try:
         await work.save()
     except SaleRace as exc:
-        raise Conflict("sale_race", "a sale or code of the import was issued meanwhile: nothing was imported; "
-                                    "send the import again", field="memberships") from exc
+        raise Conflict(
+            "sale_race",
+            "a sale or code of the import was issued meanwhile: nothing was imported; send the import again",
+            field="memberships",
+        ) from exc
     counts = Counter(a.status for a in answers)
-    return MembershipImportOut(issued=counts["issued"], rejected=counts["rejected"], duplicate=counts["duplicate"],
-                               memberships=answers)
+    return MembershipImportOut(
+        issued=counts["issued"], rejected=counts["rejected"], duplicate=counts["duplicate"], memberships=answers
+    )

@@ -43,8 +43,9 @@ async def _pages(repo: Repository, job: str, as_of: datetime) -> AsyncIterator[C
         after = found[-1].id
 
 
-async def _candidates(repo: Repository, job: str, as_of: datetime) -> AsyncIterator[tuple[domain.Membership,
-                                                                                         domain.MembershipType]]:
+async def _candidates(
+    repo: Repository, job: str, as_of: datetime
+) -> AsyncIterator[tuple[domain.Membership, domain.MembershipType]]:
     async for page in _pages(repo, job, as_of):
         for candidate in page:
             yield candidate
@@ -56,8 +57,13 @@ async def auto_activate(uow: UnitOfWork, repo: Repository, as_of: datetime) -> l
         if domain.auto_activation_due(m, t, as_of):
             after = domain.auto_activate(m, t)
             await repo.save(after, "activation", after.activated_at or as_of, detail={"cause": "auto_activation"})
-            uow.publish(topics.MEMBERSHIP_ACTIVATED, after.client_id, MembershipActivated(
-                **state(after, t), activated_at=after.activated_at or as_of, cause="auto_activation"))
+            uow.publish(
+                topics.MEMBERSHIP_ACTIVATED,
+                after.client_id,
+                MembershipActivated(
+                    **state(after, t), activated_at=after.activated_at or as_of, cause="auto_activation"
+                ),
+            )
             changed.append(after.code or after.id)
     return changed
 
@@ -88,8 +94,11 @@ async def notify_expiring(uow: UnitOfWork, repo: Repository, as_of: datetime) ->
         told = await repo.mark_all([(m.id, expiring_mark(m, soon)) for m, _, soon in due]) if due else set()
         for m, t, soon in due:
             if (m.id, expiring_mark(m, soon)) in told:
-                uow.publish(topics.MEMBERSHIP_EXPIRING, m.client_id, MembershipExpiring(
-                    **state(m, t), reason=soon.reason, days_left=soon.days_left))  # type: ignore[arg-type]
+                uow.publish(
+                    topics.MEMBERSHIP_EXPIRING,
+                    m.client_id,
+                    MembershipExpiring(**state(m, t), reason=soon.reason, days_left=soon.days_left),  # type: ignore[arg-type]
+                )
                 changed.append(m.code or m.id)
     return changed
 
@@ -102,8 +111,9 @@ async def freezes(uow: UnitOfWork, repo: Repository, as_of: datetime) -> list[st
         if domain.freeze_ended(m, today):
             after = domain.end_freeze(m)
             await repo.save(after, "unfreeze", as_of, detail={"who": "job", "reason": "freeze ended"})
-            uow.publish(topics.MEMBERSHIP_UNFROZEN, after.client_id, MembershipUnfrozen(
-                **state(after, t), unfrozen_at=as_of))
+            uow.publish(
+                topics.MEMBERSHIP_UNFROZEN, after.client_id, MembershipUnfrozen(**state(after, t), unfrozen_at=as_of)
+            )
             changed.append(after.code or after.id)
         elif m.status != Status.FROZEN and m.frozen_on(today):
             after = domain.begin_freeze(m, today)
@@ -129,12 +139,18 @@ async def normalize_phones(uow: UnitOfWork, repo: Repository, as_of: datetime) -
 
 
 JOBS = {
-    "auto_activation": (per_chain("auto_activation", auto_activate),
-                        "Unused memberships activate by themselves auto_activation_days after the sale"),
+    "auto_activation": (
+        per_chain("auto_activation", auto_activate),
+        "Unused memberships activate by themselves auto_activation_days after the sale",
+    ),
     "expiry": (per_chain("expiry", expire), "Memberships past valid_until expire"),
-    "expiring_notices": (per_chain("expiring_notices", notify_expiring),
-                         "membership.expiring: N days before valid_until, or N visits left (per type)"),
+    "expiring_notices": (
+        per_chain("expiring_notices", notify_expiring),
+        "membership.expiring: N days before valid_until, or N visits left (per type)",
+    ),
     "freezes": (per_chain("freezes", freezes), "Planned freezes start, finished ones end"),
-    "phones": (per_chain("phones", normalize_phones),
-               "Phones stored before they were stored in E.164 are rewritten in E.164 (after the upgrade)"),
+    "phones": (
+        per_chain("phones", normalize_phones),
+        "Phones stored before they were stored in E.164 are rewritten in E.164 (after the upgrade)",
+    ),
 }

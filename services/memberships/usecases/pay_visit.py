@@ -37,10 +37,22 @@ async def pay_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
         for sold in sales[id(e)]:  # one sold and used in this visit pays too
             issue(uow, work, sold, cause=e)
         lines = paying_lines(e)
-        settled = domain.settle_visit(work.visit(e.chain_id, e.visit_id), domain.VisitEvent.PAID,
-                                      [(line.item_id, line.quantity) for line in lines])
-        give_back(uow, work, settled, chain_id=e.chain_id, client=e.client, location_id=e.location_id,
-                  visit_id=e.visit_id, at=e.occurred_at, event=e)
+        settled = domain.settle_visit(
+            work.visit(e.chain_id, e.visit_id),
+            domain.VisitEvent.PAID,
+            [(line.item_id, line.quantity) for line in lines],
+        )
+        give_back(
+            uow,
+            work,
+            settled,
+            chain_id=e.chain_id,
+            client=e.client,
+            location_id=e.location_id,
+            visit_id=e.visit_id,
+            at=e.occurred_at,
+            event=e,
+        )
         for index, units in settled.charge:
             line = lines[index]
             assert line.membership is not None
@@ -48,7 +60,20 @@ async def pay_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
             # code, two replicas) apply one after the other, the second seeing the balance the first left.
             m = work.ledger(e.chain_id).find(ref(line))
             t = work.type(e.chain_id, m.type_id) if m else None
-            deduct(uow, work, m, t, chain_id=e.chain_id, code=line.membership.code, client=e.client,
-                   location_id=e.location_id, visit_id=e.visit_id, service_id=line.item_id, units=units,
-                   at=e.occurred_at, cause="paid", event=e)
+            deduct(
+                uow,
+                work,
+                m,
+                t,
+                chain_id=e.chain_id,
+                code=line.membership.code,
+                client=e.client,
+                location_id=e.location_id,
+                visit_id=e.visit_id,
+                service_id=line.item_id,
+                units=units,
+                at=e.occurred_at,
+                cause="paid",
+                event=e,
+            )
     await work.save()

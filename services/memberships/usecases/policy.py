@@ -12,9 +12,12 @@ def policy_of(raw: dict[str, Any] | None) -> domain.DeductionPolicy:
     if not raw:
         return domain.DeductionPolicy()
     return domain.DeductionPolicy(
-        no_show=raw.get("no_show", False), late_cancel_hours=raw.get("late_cancel_hours"),
-        services={k: domain.ServicePolicy(v.get("no_show"), v.get("late_cancel"))
-                  for k, v in (raw.get("services") or {}).items()},
+        no_show=raw.get("no_show", False),
+        late_cancel_hours=raw.get("late_cancel_hours"),
+        services={
+            k: domain.ServicePolicy(v.get("no_show"), v.get("late_cancel"))
+            for k, v in (raw.get("services") or {}).items()
+        },
     )
 
 

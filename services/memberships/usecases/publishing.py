@@ -14,7 +14,14 @@ def client_of(m: Membership) -> Client:
 def state(m: Membership, t: MembershipType) -> dict[str, Any]:
     """The fields every membership status event carries (MembershipStateEvent)."""
     return {
-        "chain_id": m.chain_id, "location_id": m.location_id, "membership_id": uuid.UUID(m.id), "code": m.code,
-        "type_name": t.name, "client": client_of(m), "status": m.status.value, "balance": m.balance,
-        "visits_left": m.visits_left, "valid_until": m.valid_until,
+        "chain_id": m.chain_id,
+        "location_id": m.location_id,
+        "membership_id": uuid.UUID(m.id),
+        "code": m.code,
+        "type_name": t.name,
+        "client": client_of(m),
+        "status": m.status.value,
+        "balance": m.balance,
+        "visits_left": m.visits_left,
+        "valid_until": m.valid_until,
     }

@@ -30,8 +30,9 @@ async def get_membership(conn: asyncpg.Connection, chain_id: str, code_or_id: st
     return MembershipOut.of(m, await repo.history(m.id))
 
 
-async def find_memberships(conn: asyncpg.Connection, chain_id: str, client_id: str | None,
-                           phone: str | None, page: Page) -> list[MembershipOut]:
+async def find_memberships(
+    conn: asyncpg.Connection, chain_id: str, client_id: str | None, phone: str | None, page: Page
+) -> list[MembershipOut]:
     repo = Repository(conn, chain_id)
     # As phones are stored: E.164, read in the chain's region (text that is no number matches itself).
     found = await repo.find(client_id, phones.normalize_at(phone, chain_id), page)
@@ -39,8 +40,15 @@ async def find_memberships(conn: asyncpg.Connection, chain_id: str, client_id: s
     return [MembershipOut.of(m, histories.get(m.id, [])) for m in found]
 
 
-async def eligibility(conn: asyncpg.Connection, chain_id: str, code_or_id: str, service_id: str,
-                      location_id: str, phone: str | None, at: datetime) -> EligibilityOut:
+async def eligibility(
+    conn: asyncpg.Connection,
+    chain_id: str,
+    code_or_id: str,
+    service_id: str,
+    location_id: str,
+    phone: str | None,
+    at: datetime,
+) -> EligibilityOut:
     repo = Repository(conn, chain_id)
     m = await repo.get(code_or_id)
     t = await repo.get_type(m.type_id) if m else None
@@ -49,11 +57,17 @@ async def eligibility(conn: asyncpg.Connection, chain_id: str, code_or_id: str, 
     # Without a phone, the phone check of a no-code membership is left to the visit itself.
     client_phone = phones.e164_at(phone, chain_id, location_id) if phone is not None else m.phone
     rejected = domain.eligibility(m, t, service_id=service_id, location_id=location_id, at=at, phone=client_phone)
-    return EligibilityOut(eligible=rejected is None, reason=rejected.reason.value if rejected else None,
-                          membership_id=uuid.UUID(m.id), status=m.status.value, visits_left=m.visits_left,
-                          valid_until=m.valid_until)
+    return EligibilityOut(
+        eligible=rejected is None,
+        reason=rejected.reason.value if rejected else None,
+        membership_id=uuid.UUID(m.id),
+        status=m.status.value,
+        visits_left=m.visits_left,
+        valid_until=m.valid_until,
+    )
 
 
-async def report(conn: asyncpg.Connection, chain_id: str, start: datetime | None,
-                 end: datetime | None, page: Page) -> list[ReportRow]:
+async def report(
+    conn: asyncpg.Connection, chain_id: str, start: datetime | None, end: datetime | None, page: Page
+) -> list[ReportRow]:
     return [ReportRow.model_validate(dict(r)) for r in await Repository(conn, chain_id).report(start, end, page)]

@@ -41,37 +41,87 @@ async def visit_sales(work: Work, events: list[VisitPaid]) -> dict[int, list[Mem
     return {i: [s for s in sales if (s.chain_id, sale_key(s.sale_id)) in claimed] for i, sales in sold.items()}
 
 
-def issue(uow: UnitOfWork, work: Work, e: MembershipSold, *,
-          cause: Envelope) -> domain.Membership | domain.IssueRejected | None:
+def issue(
+    uow: UnitOfWork, work: Work, e: MembershipSold, *, cause: Envelope
+) -> domain.Membership | domain.IssueRejected | None:
     """Issues (or refuses) the membership `e` sells, publishing which; None: this sale was issued before."""
     t = work.type(e.chain_id, str(e.membership_type_id))
     code = work.sale_code(e)
     region = phones.region(e.chain_id, e.location_id)
-    rejected = domain.check_sale(t, code, e.location_id, channel=e.channel,
-                                 phone=phones.e164(e.client.phone, region), phone_given=phones.given(e.client.phone))
+    rejected = domain.check_sale(
+        t,
+        code,
+        e.location_id,
+        channel=e.channel,
+        phone=phones.e164(e.client.phone, region),
+        phone_given=phones.given(e.client.phone),
+    )
     if rejected is None:
         assert t is not None
         if work.sale_issued(e):  # this very sale, issued already: a duplicate, not a conflict
             log.info("sale_already_issued", event_id=cause.event_id, chain_id=e.chain_id, sale_id=e.sale_id)
             return None
         if code is None or not work.code_taken(e.chain_id, code):
-            m = domain.issue(t, membership_id=str(uuid.uuid4()), code=code, client_id=e.client.id,
-                             phone=phones.normalize(e.client.phone, region), location_id=e.location_id,
-                             price=e.price, sold_at=e.occurred_at, client_name=e.client.name)
+            m = domain.issue(
+                t,
+                membership_id=str(uuid.uuid4()),
+                code=code,
+                client_id=e.client.id,
+                phone=phones.normalize(e.client.phone, region),
+                location_id=e.location_id,
+                price=e.price,
+                sold_at=e.occurred_at,
+                client_name=e.client.name,
+            )
             work.issued(m, e.sale_id, {"sale_id": e.sale_id, "price": str(e.price)})
-            log.info("membership_issued", event_id=cause.event_id, chain_id=e.chain_id, code=m.code, membership_id=m.id,
-                     sale_id=e.sale_id)
-            uow.publish(topics.MEMBERSHIP_ISSUED, e.client.id, MembershipIssued(
-                chain_id=e.chain_id, location_id=e.location_id, membership_id=uuid.UUID(m.id),
-                membership_type_id=e.membership_type_id, type_name=t.name, code=m.code, sale_id=e.sale_id,
-                client=e.client, status=m.status.value, balance=m.balance, valid_until=m.valid_until,
-            ), cause=cause)
+            log.info(
+                "membership_issued",
+                event_id=cause.event_id,
+                chain_id=e.chain_id,
+                code=m.code,
+                membership_id=m.id,
+                sale_id=e.sale_id,
+            )
+            uow.publish(
+                topics.MEMBERSHIP_ISSUED,
+                e.client.id,
+                MembershipIssued(
+                    chain_id=e.chain_id,
+                    location_id=e.location_id,
+                    membership_id=uuid.UUID(m.id),
+                    membership_type_id=e.membership_type_id,
+                    type_name=t.name,
+                    code=m.code,
+                    sale_id=e.sale_id,
+                    client=e.client,
+                    status=m.status.value,
+                    balance=m.balance,
+                    valid_until=m.valid_until,
+                ),
+                cause=cause,
+            )
             return m
         rejected = domain.IssueRejected(IssueReason.CODE_TAKEN)  # the unique index says so
-    log.info("issue_rejected", event_id=cause.event_id, chain_id=e.chain_id, sale_id=e.sale_id, code=code,
-             reason=rejected.reason.value)
-    uow.publish(topics.MEMBERSHIP_ISSUE_REJECTED, e.client.id, MembershipIssueRejected(
-        chain_id=e.chain_id, location_id=e.location_id, sale_id=e.sale_id,
-        membership_type_id=e.membership_type_id, code=code, client=e.client, reason=rejected.reason.value,
-    ), cause=cause)
+    log.info(
+        "issue_rejected",
+        event_id=cause.event_id,
+        chain_id=e.chain_id,
+        sale_id=e.sale_id,
+        code=code,
+        reason=rejected.reason.value,
+    )
+    uow.publish(
+        topics.MEMBERSHIP_ISSUE_REJECTED,
+        e.client.id,
+        MembershipIssueRejected(
+            chain_id=e.chain_id,
+            location_id=e.location_id,
+            sale_id=e.sale_id,
+            membership_type_id=e.membership_type_id,
+            code=code,
+            client=e.client,
+            reason=rejected.reason.value,
+        ),
+        cause=cause,
+    )
     return rejected

@@ -51,8 +51,14 @@ class Work:
         """Inbox keys this batch takes on behalf of another topic's messages (those answered: claimed now)."""
         return await sql.claim_keys(self.uow.conn, keys, topic)
 
-    async def load(self, *, visits: Sequence[VisitFacts] = (), refs: Iterable[ChainKey] = (),
-                   clients: Iterable[ChainKey] = (), sales: Sequence[MembershipSold] = ()) -> None:
+    async def load(
+        self,
+        *,
+        visits: Sequence[VisitFacts] = (),
+        refs: Iterable[ChainKey] = (),
+        clients: Iterable[ChainKey] = (),
+        sales: Sequence[MembershipSold] = (),
+    ) -> None:
         """Upserts and locks the visits (and reads the charges standing against them), locks the memberships
         named by `refs` (code or id), the charges and the usable ones of `clients`, reads their types and
         those of `sales`, and what of `sales` (their ids, their codes) is taken already."""
@@ -68,16 +74,20 @@ class Work:
         refs = {*refs, *((key[0], c.membership_id) for key, v in self._visits.items() for c in v.charges)}
         for m in await sql.lock_memberships(conn, refs=refs, clients=clients):
             self.ledger(m.chain_id).put(m)
-        await self._load_types({(m.chain_id, m.type_id) for ledger in self._ledgers.values() for m in ledger.all()},
-                               {(s.chain_id, str(s.membership_type_id)) for s in sales})
+        await self._load_types(
+            {(m.chain_id, m.type_id) for ledger in self._ledgers.values() for m in ledger.all()},
+            {(s.chain_id, str(s.membership_type_id)) for s in sales},
+        )
         if sales:
             await self._check_sales(sales)
 
     async def _load_types(self, used: set[ChainKey], sold: set[ChainKey]) -> None:
         """Types not read yet in this transaction; those sold under a share lock (all in one statement)."""
+
         def cached(chain_id: str, type_id: str, share: bool) -> bool:
             types, locked = type_cache(self._batch, chain_id)
             return type_id in types and (not share or type_id in locked)
+
         wanted = {k for k in used if not cached(*k, False)} | {k for k in sold if not cached(*k, True)}
         if not wanted:
             return
@@ -99,7 +109,8 @@ class Work:
             for s in pending:
                 self._auto_codes[id(s)] = domain.generate_code()
             issued, taken = await sql.sales_taken(
-                self.uow.conn, ids, given | {(s.chain_id, self._auto_codes[id(s)]) for s in pending})
+                self.uow.conn, ids, given | {(s.chain_id, self._auto_codes[id(s)]) for s in pending}
+            )
             self._sales_issued |= issued
             self._codes_taken |= taken & given
             pending = [s for s in pending if (s.chain_id, self._auto_codes[id(s)]) in taken]

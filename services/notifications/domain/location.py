@@ -91,7 +91,8 @@ def settings_from_doc(doc: dict[str, object] | None) -> LocationSettings:
     return LocationSettings(
         time_zone=str(doc.get("time_zone") or "UTC"),
         window=Window(time.fromisoformat(window["from"]), time.fromisoformat(window["to"]))
-        if isinstance(window, dict) else None,
+        if isinstance(window, dict)
+        else None,
         locale=str(doc.get("locale") or DEFAULT_LOCALE),
         location_name=doc.get("location_name") or None,  # type: ignore[arg-type]
         administrator=Administrator(admin.get("name"), admin.get("phone")),

@@ -77,8 +77,9 @@ class Decided:
     held: bool
 
 
-def decide(d: Draft, settings: LocationSettings, templates: dict[str, str], opted_out: dict[str, bool],
-           now: datetime) -> list[Decided]:
+def decide(
+    d: Draft, settings: LocationSettings, templates: dict[str, str], opted_out: dict[str, bool], now: datetime
+) -> list[Decided]:
     """The notices of `d`, one per channel enabled at its location (none: the type is off there), written
     from the chain's template for the location's locale (`templates`: locale -> text) and checked at the
     moment it would go out: `now`, or the event's time when that is later."""
@@ -97,12 +98,21 @@ def decide(d: Draft, settings: LocationSettings, templates: dict[str, str], opte
         to = address(channel, kind.audience, d.client, settings.administrator)
         skipped = skip_reason(channel, kind.audience, to, opted_out.get(channel, False))
         segments = count_segments(text) if channel == "sms" else None
-        notices.append(Decided(
-            channel=channel, audience=kind.audience, recipient=to, text=text, locale=locale,
-            encoding=segments.encoding if segments else None, segments=segments.count if segments else None,
-            status="skipped" if skipped else "queued", reason=skipped, due_at=None if skipped else due,
-            held=due > moment,
-        ))
+        notices.append(
+            Decided(
+                channel=channel,
+                audience=kind.audience,
+                recipient=to,
+                text=text,
+                locale=locale,
+                encoding=segments.encoding if segments else None,
+                segments=segments.count if segments else None,
+                status="skipped" if skipped else "queued",
+                reason=skipped,
+                due_at=None if skipped else due,
+                held=due > moment,
+            )
+        )
     return notices
 
 
@@ -124,12 +134,17 @@ class Delivery:
     reason: str | None = None
 
 
-def receive(current: Delivery, status: str, provider_message_id: str | None, at: datetime,
-            error: str | None) -> Delivery | None:
+def receive(
+    current: Delivery, status: str, provider_message_id: str | None, at: datetime, error: str | None
+) -> Delivery | None:
     """The notice's delivery after a receipt; None when the receipt changes nothing (late or repeated).
     A receipt without a provider message id keeps the one known; only a failure records its error."""
     if not receipt_applies(current.status, status):
         return None
     reason = error if status == "failed" else None
-    return Delivery(status, current.provider_message_id if provider_message_id is None else provider_message_id,
-                    at, current.reason if reason is None else reason)
+    return Delivery(
+        status,
+        current.provider_message_id if provider_message_id is None else provider_message_id,
+        at,
+        current.reason if reason is None else reason,
+    )

@@ -25,12 +25,17 @@ CHAIN_DEFAULT = ""  # the settings row every location without its own uses
 def _settings_out(location_id: str | None, doc: dict[str, object] | None, source: str) -> SettingsOut:
     s = domain.settings_from_doc(doc)
     return SettingsOut(
-        location_id=location_id, source=source, time_zone=s.time_zone,  # type: ignore[arg-type]
+        location_id=location_id,
+        source=source,  # type: ignore[arg-type]
+        time_zone=s.time_zone,
         send_window={"from": s.window.start.isoformat("minutes"), "to": s.window.end.isoformat("minutes")}
-        if s.window else None,
-        locale=s.locale, location_name=s.location_name,
+        if s.window
+        else None,
+        locale=s.locale,
+        location_name=s.location_name,
         administrator={"name": s.administrator.name, "phone": s.administrator.phone}
-        if (s.administrator.name or s.administrator.phone) else None,
+        if (s.administrator.name or s.administrator.phone)
+        else None,
         types=s.effective_channels(),
     )
 
@@ -52,8 +57,7 @@ async def get_settings(conn: asyncpg.Connection, chain_id: str, location_id: str
 def _kind(notice_type: str) -> domain.Kind:
     kind = domain.KINDS.get(notice_type)
     if kind is None:
-        raise NotFound("unknown_notice_type",
-                       f"no notice type {notice_type!r}; types: {', '.join(domain.KINDS)}")
+        raise NotFound("unknown_notice_type", f"no notice type {notice_type!r}; types: {', '.join(domain.KINDS)}")
     return kind
 
 
@@ -65,8 +69,14 @@ async def save_template(uow: UnitOfWork, chain_id: str, notice_type: str, body: 
     await Repository(uow.conn, chain_id).save_template(notice_type, body.locale, body.text)
     preview = domain.preview(notice_type, body.text)
     segments = domain.count_segments(preview)
-    return TemplateOut(type=notice_type, locale=body.locale, text=body.text, preview=preview,
-                       encoding=segments.encoding, segments=segments.count)
+    return TemplateOut(
+        type=notice_type,
+        locale=body.locale,
+        text=body.text,
+        preview=preview,
+        encoding=segments.encoding,
+        segments=segments.count,
+    )
 
 
 async def delete_template(uow: UnitOfWork, chain_id: str, notice_type: str, locale: str) -> None:
@@ -85,9 +95,17 @@ async def list_templates(conn: asyncpg.Connection, chain_id: str, page: Page) ->
     own: dict[str, dict[str, str]] = {}
     for notice_type, locale, text in await Repository(conn, chain_id).templates():
         own.setdefault(notice_type, {})[locale] = text
-    return [NoticeTypeOut(type=k.type, audience=k.audience, description=k.description,
-                          placeholders=sorted(k.placeholders), default_text=k.template, texts=own.get(k.type, {}))
-            for k in page.cut(kinds[start:start + page.fetch], lambda k: (k.type,))]
+    return [
+        NoticeTypeOut(
+            type=k.type,
+            audience=k.audience,
+            description=k.description,
+            placeholders=sorted(k.placeholders),
+            default_text=k.template,
+            texts=own.get(k.type, {}),
+        )
+        for k in page.cut(kinds[start : start + page.fetch], lambda k: (k.type,))
+    ]
 
 
 async def save_opt_out(uow: UnitOfWork, chain_id: str, client_id: str, body: OptOutIn) -> OptOutOut:

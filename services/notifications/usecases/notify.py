@@ -30,9 +30,17 @@ CHANNEL_TOPICS = {"sms": topics.NOTIFICATION_SMS, "chatbot": topics.NOTIFICATION
 
 def notice_event(n: NoticeRow) -> Notice:
     return Notice(
-        notification_id=n.id, occurred_at=n.occurred_at or n.created_at or datetime.now(UTC), chain_id=n.chain_id,
-        location_id=n.location_id, channel=n.channel, to=n.recipient or "", client_id=n.client_id,  # type: ignore[arg-type]
-        type=n.type, text=n.text, locale=n.locale, source_event_id=n.source_event_id,
+        notification_id=n.id,
+        occurred_at=n.occurred_at or n.created_at or datetime.now(UTC),
+        chain_id=n.chain_id,
+        location_id=n.location_id,
+        channel=n.channel,  # type: ignore[arg-type]
+        to=n.recipient or "",
+        client_id=n.client_id,
+        type=n.type,
+        text=n.text,
+        locale=n.locale,
+        source_event_id=n.source_event_id,
         audience=n.audience,  # type: ignore[arg-type]
         send_before=domain.send_before(n.audience, n.published_at or datetime.now(UTC)),
         encoding=n.encoding if n.channel == "sms" else None,  # type: ignore[arg-type]
@@ -54,8 +62,10 @@ def outbox_message(n: NoticeRow) -> OutboxMessage:
 
 def notifier(draft_of: Callable[[E], Draft | None]) -> BatchHandler[E]:
     """The batch handler of a topic whose every event becomes one draft (None: nothing to tell)."""
+
     async def handle(uow: UnitOfWork, events: list[E]) -> None:
         await notify(uow, [(e, draft_of(e)) for e in events])
+
     return handle
 
 
@@ -66,9 +76,12 @@ async def notify(uow: UnitOfWork, drafts: list[tuple[BaseModel, Draft | None]]) 
     wanted = [(e, d) for e, d in drafts if d is not None]
     if not wanted:
         return []
-    ref = await reference(uow.conn, {(d.chain_id, d.location_id or "") for _, d in wanted},
-                          {(d.chain_id, d.type) for _, d in wanted},
-                          {(d.chain_id, d.client.client_id) for _, d in wanted if d.client.client_id is not None})
+    ref = await reference(
+        uow.conn,
+        {(d.chain_id, d.location_id or "") for _, d in wanted},
+        {(d.chain_id, d.type) for _, d in wanted},
+        {(d.chain_id, d.client.client_id) for _, d in wanted if d.client.client_id is not None},
+    )
     settings: dict[tuple[str, str | None], domain.LocationSettings] = {}
     now = datetime.now(UTC)
     rows: list[tuple[BaseModel, NoticeRow]] = []
@@ -98,9 +111,23 @@ async def notify(uow: UnitOfWork, drafts: list[tuple[BaseModel, Draft | None]]) 
 
 def notice_row(d: Draft, n: domain.Decided, now: datetime, traceparent: bytes | None) -> NoticeRow:
     return NoticeRow(
-        id=uuid.uuid4(), chain_id=d.chain_id, location_id=d.location_id, client_id=d.client.client_id,
-        channel=n.channel, type=d.type, recipient=n.recipient, text=n.text, locale=n.locale, encoding=n.encoding,
-        segments=n.segments, source_event_id=d.source_event_id, status=n.status, reason=n.reason,
-        audience=n.audience, occurred_at=d.occurred_at, due_at=n.due_at,
-        published_at=None if n.status == "skipped" or n.held else now, traceparent=traceparent,
+        id=uuid.uuid4(),
+        chain_id=d.chain_id,
+        location_id=d.location_id,
+        client_id=d.client.client_id,
+        channel=n.channel,
+        type=d.type,
+        recipient=n.recipient,
+        text=n.text,
+        locale=n.locale,
+        encoding=n.encoding,
+        segments=n.segments,
+        source_event_id=d.source_event_id,
+        status=n.status,
+        reason=n.reason,
+        audience=n.audience,
+        occurred_at=d.occurred_at,
+        due_at=n.due_at,
+        published_at=None if n.status == "skipped" or n.held else now,
+        traceparent=traceparent,
     )

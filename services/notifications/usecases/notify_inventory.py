@@ -12,13 +12,21 @@ from shared.events import MembershipSaleRefused, StockLow
 
 def stock_low_draft(e: StockLow) -> Draft:
     return Draft(
-        type="inventory.stock_low", chain_id=e.chain_id, location_id=e.location_id,
+        type="inventory.stock_low",
+        chain_id=e.chain_id,
+        location_id=e.location_id,
         client=domain.Recipient(None, None),
-        values={"client_name": "", "product_name": e.product_name, "storage_id": e.storage_id,
-                "stock": domain.quantity(e.balance, e.unit),
-                "min_stock": domain.quantity(e.min_stock, e.unit) if e.min_stock is not None else "not set",
-                "unit": e.unit, "reason": e.reason},
-        source_event_id=e.event_id, occurred_at=e.occurred_at,
+        values={
+            "client_name": "",
+            "product_name": e.product_name,
+            "storage_id": e.storage_id,
+            "stock": domain.quantity(e.balance, e.unit),
+            "min_stock": domain.quantity(e.min_stock, e.unit) if e.min_stock is not None else "not set",
+            "unit": e.unit,
+            "reason": e.reason,
+        },
+        source_event_id=e.event_id,
+        occurred_at=e.occurred_at,
     )
 
 
@@ -27,13 +35,23 @@ def sale_refused_draft(e: MembershipSaleRefused) -> Draft:
     that was not issued."""
     chosen = e.code is not None and e.code.lower() != "auto"
     return Draft(
-        type="inventory.membership_sale_refused", chain_id=e.chain_id, location_id=e.location_id,
+        type="inventory.membership_sale_refused",
+        chain_id=e.chain_id,
+        location_id=e.location_id,
         client=domain.Recipient(e.client.id, e.client.phone),
-        values={"client_name": e.client.name or e.client.id, "membership_code": e.code if chosen else "without a code",
-                "type_name": e.product_name, "reason": e.reason,
-                "reason_text": SALE_REFUSALS.get(e.reason, e.reason.replace("_", " ")), "amount": e.amount,
-                "operation_number": e.operation_number, "source": e.source, "client_phone": e.client.phone or ""},
-        source_event_id=e.event_id, occurred_at=e.occurred_at,
+        values={
+            "client_name": e.client.name or e.client.id,
+            "membership_code": e.code if chosen else "without a code",
+            "type_name": e.product_name,
+            "reason": e.reason,
+            "reason_text": SALE_REFUSALS.get(e.reason, e.reason.replace("_", " ")),
+            "amount": e.amount,
+            "operation_number": e.operation_number,
+            "source": e.source,
+            "client_phone": e.client.phone or "",
+        },
+        source_event_id=e.event_id,
+        occurred_at=e.occurred_at,
     )
 
 

@@ -22,10 +22,13 @@ from shared.events import (
 
 def _draft(notice_type: str, e: ClientLoyaltyEvent | CardEvent, values: dict[str, object]) -> Draft:
     return Draft(
-        type=notice_type, chain_id=e.chain_id, location_id=e.location_id,
+        type=notice_type,
+        chain_id=e.chain_id,
+        location_id=e.location_id,
         client=domain.Recipient(e.client.id, phones.normalize_at(e.client.phone, e.chain_id, e.location_id)),
         values={"client_name": e.client.name or domain.DEAR_CLIENT, **values},
-        source_event_id=e.event_id, occurred_at=e.occurred_at,
+        source_event_id=e.event_id,
+        occurred_at=e.occurred_at,
     )
 
 
@@ -38,14 +41,23 @@ def discount_changed_draft(e: DiscountChanged) -> Draft | None:
         return None  # the publisher says the client is not told (a lapse with the program's switch off)
     # A discount reset for inactivity is the "discount expired" notice; any other change tells the new one.
     notice_type = "loyalty.discount_expired" if e.reason == "inactivity" else "loyalty.discount_changed"
-    return _draft(notice_type, e, {
-        "discount": e.new_percent, "old_discount": e.old_percent, "expires_at": e.expires_at,
-    })
+    return _draft(
+        notice_type,
+        e,
+        {
+            "discount": e.new_percent,
+            "old_discount": e.old_percent,
+            "expires_at": e.expires_at,
+        },
+    )
 
 
 def discount_expiring_draft(e: DiscountExpiring) -> Draft:
-    return _draft("loyalty.discount_expiring", e, {
-        "discount": e.discount_percent, "expires_at": e.expires_at, "last_visit_at": e.last_visit_at})
+    return _draft(
+        "loyalty.discount_expiring",
+        e,
+        {"discount": e.discount_percent, "expires_at": e.expires_at, "last_visit_at": e.last_visit_at},
+    )
 
 
 def level_changed_draft(e: LevelChanged) -> Draft | None:

@@ -28,48 +28,89 @@ from shared.events.inbound import Client
 
 def _draft(notice_type: str, e: DomainEvent, client: Client, values: dict[str, object]) -> Draft:
     return Draft(
-        type=notice_type, chain_id=e.chain_id, location_id=e.location_id,
+        type=notice_type,
+        chain_id=e.chain_id,
+        location_id=e.location_id,
         client=domain.Recipient(client.id, phones.normalize_at(client.phone, e.chain_id, e.location_id)),
         values={"client_name": client.name or domain.DEAR_CLIENT, **values},
-        source_event_id=e.event_id, occurred_at=e.occurred_at,
+        source_event_id=e.event_id,
+        occurred_at=e.occurred_at,
     )
 
 
 def _membership(e: MembershipStateEvent) -> dict[str, Any]:
-    return {"membership_code": e.code or e.type_name, "type_name": e.type_name, "balance": e.visits_left,
-            "valid_until": e.valid_until}
+    return {
+        "membership_code": e.code or e.type_name,
+        "type_name": e.type_name,
+        "balance": e.visits_left,
+        "valid_until": e.valid_until,
+    }
 
 
 def issued_draft(e: MembershipIssued) -> Draft:
-    return _draft("membership.issued", e, e.client, {
-        "membership_code": e.code or e.type_name, "type_name": e.type_name,
-        "balance": sum(e.balance.values()), "valid_until": e.valid_until,
-    })
+    return _draft(
+        "membership.issued",
+        e,
+        e.client,
+        {
+            "membership_code": e.code or e.type_name,
+            "type_name": e.type_name,
+            "balance": sum(e.balance.values()),
+            "valid_until": e.valid_until,
+        },
+    )
 
 
 def deduction_draft(e: MembershipDeducted) -> Draft:
-    return _draft("membership.deducted", e, e.client, {
-        "deducted": domain.visits_phrase(e.units), "units": e.units,
-        "membership_code": e.code or e.type_name, "type_name": e.type_name, "balance": e.visits_left,
-        "valid_until": e.valid_until,
-    })
+    return _draft(
+        "membership.deducted",
+        e,
+        e.client,
+        {
+            "deducted": domain.visits_phrase(e.units),
+            "units": e.units,
+            "membership_code": e.code or e.type_name,
+            "type_name": e.type_name,
+            "balance": e.visits_left,
+            "valid_until": e.valid_until,
+        },
+    )
 
 
 def deduction_rejected_draft(e: MembershipDeductionRejected) -> Draft:
     notice_type, reason_text = domain.rejection(e.reason)
     desk = domain.KINDS[notice_type].audience == domain.ADMINISTRATOR
-    return _draft(notice_type, e, e.client, {
-        **({"client_name": e.client.name or e.client.id} if desk else {}),
-        "membership_code": e.code or e.type_name or "without a code", "reason": e.reason, "reason_text": reason_text,
-        "service_id": e.service_id, "visit_id": e.visit_id, "client_phone": e.client.phone or "",
-    })
+    return _draft(
+        notice_type,
+        e,
+        e.client,
+        {
+            **({"client_name": e.client.name or e.client.id} if desk else {}),
+            "membership_code": e.code or e.type_name or "without a code",
+            "reason": e.reason,
+            "reason_text": reason_text,
+            "service_id": e.service_id,
+            "visit_id": e.visit_id,
+            "client_phone": e.client.phone or "",
+        },
+    )
 
 
 def deduction_reversed_draft(e: MembershipDeductionReversed) -> Draft:
-    return _draft("membership.deduction_reversed", e, e.client, {
-        "visit_date": e.visit_at, "units": e.units, "reason": e.reason, "membership_code": e.code or e.type_name,
-        "type_name": e.type_name, "balance": e.visits_left, "valid_until": e.valid_until,
-    })
+    return _draft(
+        "membership.deduction_reversed",
+        e,
+        e.client,
+        {
+            "visit_date": e.visit_at,
+            "units": e.units,
+            "reason": e.reason,
+            "membership_code": e.code or e.type_name,
+            "type_name": e.type_name,
+            "balance": e.visits_left,
+            "valid_until": e.valid_until,
+        },
+    )
 
 
 def expiring_draft(e: MembershipExpiring) -> Draft:
@@ -82,9 +123,17 @@ def expired_draft(e: MembershipExpired) -> Draft:
 
 
 def frozen_draft(e: MembershipFrozen) -> Draft:
-    return _draft("membership.frozen", e, e.client, {
-        **_membership(e), "frozen_from": e.frozen_from, "frozen_until": e.frozen_until, "days": e.days,
-    })
+    return _draft(
+        "membership.frozen",
+        e,
+        e.client,
+        {
+            **_membership(e),
+            "frozen_from": e.frozen_from,
+            "frozen_until": e.frozen_until,
+            "days": e.days,
+        },
+    )
 
 
 def unfrozen_draft(e: MembershipUnfrozen) -> Draft:

@@ -27,8 +27,11 @@ async def record_receipts(uow: UnitOfWork, receipts: list[DeliveryReceipt]) -> N
     changed: dict[uuid.UUID, tuple[NoticeRow, domain.Delivery]] = {}
     for r in receipts:
         notice = sent_notice(found.get((r.notification_id, r.chain_id or "")), r)
-        before = changed[notice.id][1] if notice.id in changed else domain.Delivery(
-            notice.status, notice.provider_message_id, notice.status_at, notice.reason)
+        before = (
+            changed[notice.id][1]
+            if notice.id in changed
+            else domain.Delivery(notice.status, notice.provider_message_id, notice.status_at, notice.reason)
+        )
         after = domain.receive(before, r.status, r.provider_message_id, r.at, r.error)
         if after is None:
             log.info("receipt_ignored", notification_id=str(r.notification_id), status=r.status, current=before.status)
@@ -45,6 +48,8 @@ def sent_notice(notice: NoticeRow | None, r: DeliveryReceipt) -> NoticeRow:
         where = f" in chain {r.chain_id}" if r.chain_id else ""
         raise UnknownNotice(f"unknown notification_id {r.notification_id}{where}: no notice was sent with it")
     if notice.published_at is None:
-        raise UnknownNotice(f"notification_id {r.notification_id} was never sent (status {notice.status}"
-                            f"{', held until ' + notice.due_at.isoformat() if notice.due_at else ''})")
+        raise UnknownNotice(
+            f"notification_id {r.notification_id} was never sent (status {notice.status}"
+            f"{', held until ' + notice.due_at.isoformat() if notice.due_at else ''})"
+        )
     return notice
