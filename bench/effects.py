@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -52,10 +53,14 @@ class PhaseTraces:
 class Notices:
     """Reads notification.sms from the moment it starts, for the whole run."""
 
-    def __init__(self, bootstrap_servers: str) -> None:
+    def __init__(self, bootstrap_servers: str, security: dict[str, Any] | None = None) -> None:
         # No group: started with its topic, it is given every partition at once.
         self.consumer = AIOKafkaConsumer(
-            topics.NOTIFICATION_SMS, bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False
+            topics.NOTIFICATION_SMS,
+            bootstrap_servers=bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            **(security or {}),
         )
         self._by_trace: dict[bytes, tuple[PhaseTraces, Traced]] = {}
         self._task: asyncio.Task[None] | None = None

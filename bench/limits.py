@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
 from deploy import scenario
 from deploy.kafka_io import Kafka
+from shared.kafka import client_kwargs
 from shared.settings import Settings
 
 TOPIC = "bench.limit.visit.paid"
@@ -67,10 +68,11 @@ async def kafka_loop(settings: Settings, payloads: list[bytes]) -> float:
         group_id=GROUP,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **client_kwargs(settings),
     )
     await consumer.start()  # joins the group and waits for its partitions: not part of what is measured
     try:
-        async with Kafka(settings.kafka_bootstrap_servers) as kafka:
+        async with Kafka(settings.kafka_bootstrap_servers, client_kwargs(settings)) as kafka:
             # A broker just started is cold (JIT, fetch sessions); the phases meet a warm one.
             await _loop(kafka, consumer, payloads[:WARM_UP])
             return len(payloads) / await _loop(kafka, consumer, payloads)
@@ -79,7 +81,7 @@ async def kafka_loop(settings: Settings, payloads: list[bytes]) -> float:
 
 
 async def _create_topic(settings: Settings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **client_kwargs(settings))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(TOPIC, num_partitions=settings.topic_partitions, replication_factor=1)])

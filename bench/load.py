@@ -27,6 +27,7 @@ from bench.stack import BenchStack
 from deploy import scenario
 from deploy.kafka_io import Kafka
 from shared import auth
+from shared.kafka import client_kwargs
 
 POLL = 0.1  # how often a phase looks whether it is done: the end time is this accurate
 STALL = 120.0  # a phase whose effects stop growing for this long has failed
@@ -212,13 +213,17 @@ async def play(stack: BenchStack, knobs: Knobs) -> Results:
     assert pool is not None
     phases: list[PhaseResult] = []
     try:
-        async with Kafka(stack.settings.kafka_bootstrap_servers) as kafka:
+        security = client_kwargs(stack.settings)
+        async with Kafka(stack.settings.kafka_bootstrap_servers, security) as kafka:
             async with pool.acquire() as conn:
                 key = await auth.create_key(conn, chain_id, "bench")
             started = time.perf_counter()
             await scenario.set_up(plan, chain_id, key, stack.urls, kafka, timeout=900)
             print(f"chain set up: {knobs.clients} clients in {time.perf_counter() - started:.0f} s", flush=True)
-            async with Probes(stack, pool) as probes, Notices(stack.settings.kafka_bootstrap_servers) as notices:
+            async with (
+                Probes(stack, pool) as probes,
+                Notices(stack.settings.kafka_bootstrap_servers, security) as notices,
+            ):
                 load = Load(kafka, plan, chain_id, Effects(pool, chain_id), notices, probes, stack)
                 for replicas in knobs.replicas:
                     await asyncio.to_thread(stack.scale, replicas)

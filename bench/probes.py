@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.stack import SERVICES, BenchStack
 from deploy.kafka_io import lag_per_partition
+from shared.kafka import client_kwargs
 
 RESOURCES_EVERY = 0.5
 LAG_EVERY = 1.0  # lag and database waits
@@ -93,8 +94,11 @@ class Lag:
     def __init__(self, stack: BenchStack) -> None:
         self.stack = stack
         self.samples: list[tuple[float, dict[str, int]]] = []
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=stack.settings.kafka_bootstrap_servers)
-        self.offsets = AIOKafkaConsumer(bootstrap_servers=stack.settings.kafka_bootstrap_servers, group_id=None)
+        security = client_kwargs(stack.settings)
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=stack.settings.kafka_bootstrap_servers, **security)
+        self.offsets = AIOKafkaConsumer(
+            bootstrap_servers=stack.settings.kafka_bootstrap_servers, group_id=None, **security
+        )
         self.partitions: dict[str, list[TopicPartition]] = {}
 
     async def start(self) -> None:

@@ -25,6 +25,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared import topics
+from shared.kafka import client_kwargs
+from shared.settings import get_settings
 
 WINDOW = 100_000
 
@@ -61,15 +63,19 @@ def receipt_for(notice: dict[str, Any], seen: Seen, now: datetime) -> dict[str, 
     return {**receipt, "status": "delivered", "provider_message_id": f"ref-{uuid.uuid4().hex[:12]}"}
 
 
-async def run(bootstrap_servers: str, group: str = "reference-aggregator") -> None:
+async def run(
+    bootstrap_servers: str, group: str = "reference-aggregator", security: dict[str, Any] | None = None
+) -> None:
+    """`security`: TLS and SASL keyword arguments of aiokafka's clients (shared.kafka.client_kwargs)."""
     consumer = AIOKafkaConsumer(
         topics.NOTIFICATION_SMS,
         bootstrap_servers=bootstrap_servers,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **(security or {}),
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True, **(security or {}))
     await consumer.start()
     await producer.start()
     seen = Seen()
@@ -102,7 +108,8 @@ def main() -> None:
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
     parser.add_argument("--group", default="reference-aggregator")
     args = parser.parse_args()
-    asyncio.run(run(args.bootstrap_servers, args.group))
+    # TLS and SASL as the services take them: KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_* (README).
+    asyncio.run(run(args.bootstrap_servers, args.group, client_kwargs(get_settings())))
 
 
 if __name__ == "__main__":

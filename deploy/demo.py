@@ -17,6 +17,7 @@ import httpx
 from deploy import aggregator
 from deploy.kafka_io import Kafka
 from shared import auth, topics
+from shared.kafka import client_kwargs
 from shared.settings import Settings
 
 ANNA = {"id": "cl-5", "phone": "+36201234567", "name": "Anna"}
@@ -53,7 +54,7 @@ async def play(settings: Settings, urls: dict[str, str]) -> None:
     api = httpx.AsyncClient(
         base_url=f"{urls['memberships']}/v1/chains/{chain}", headers={"Authorization": f"Bearer {key}"}, timeout=10
     )
-    async with api, Kafka(settings.kafka_bootstrap_servers) as kafka:
+    async with api, Kafka(settings.kafka_bootstrap_servers, client_kwargs(settings)) as kafka:
         r = await api.post(
             "/membership-types",
             json={

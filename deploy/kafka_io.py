@@ -21,11 +21,16 @@ fetch.install()
 
 
 class Kafka:
-    def __init__(self, bootstrap_servers: str) -> None:
+    def __init__(self, bootstrap_servers: str, security: dict[str, Any] | None = None) -> None:
+        """`security`: TLS and SASL as shared.kafka.client_kwargs makes them from the settings (none: PLAINTEXT)."""
         self.bootstrap_servers = bootstrap_servers
+        self.security = security or {}
         # Allowed to try more than any topic accepts: the broker is the judge of a message's size.
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers, acks="all", max_request_size=2 * MAX_DEAD_LETTER_BYTES
+            bootstrap_servers=bootstrap_servers,
+            acks="all",
+            max_request_size=2 * MAX_DEAD_LETTER_BYTES,
+            **self.security,
         )
 
     async def __aenter__(self) -> Kafka:
@@ -62,6 +67,7 @@ class Kafka:
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
+            **self.security,
         )
         await consumer.start()
         found: list[dict[str, Any]] = []
@@ -92,7 +98,9 @@ class Kafka:
         """Every message of `topic` that `match` accepts, from the start up to the end it has now (no
         waiting for more: for proving what is, or is not, on a topic once the work has settled).
         Each message gets `_partition`, `_offset` and `_timestamp` (ms) besides `_headers`."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers, group_id=None, enable_auto_commit=False, **self.security
+        )
         await consumer.start()
         found: list[dict[str, Any]] = []
         try:
@@ -122,7 +130,7 @@ class Kafka:
 
     async def committed(self, groups: list[str]) -> dict[str, dict[TopicPartition, int]]:
         """Per consumer group, the offset it has committed on each partition it has committed on."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.security)
         await admin.start()
         try:
             return {
@@ -140,8 +148,8 @@ class Kafka:
         """Per consumer group: how many records of its topics it has not committed yet, over the
         partitions it has committed on."""
         committed = await self.committed(groups)
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.security)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None, **self.security)
         await admin.start()
         await consumer.start()
         try:

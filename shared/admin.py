@@ -19,7 +19,8 @@
                                                    put them back at the end of the outbox (after a fix)
     python -m shared.admin outbox-drop --service NAME (--id ID ... | --all)
 
-Settings (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS) come from the environment, as for the services.
+Settings (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*) come
+from the environment, as for the services.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
 from shared import auth, db, outbox, topic_admin, topics
+from shared.kafka import KafkaRefused, check_access, client_kwargs
 from shared.redrive import redrive
 from shared.settings import DEFAULT_PORTS, Settings, get_settings
 from shared.topic_admin import raise_size_limits, topic_configs
@@ -59,7 +61,8 @@ async def create_topics(
     """The topics missing are created with the settings' partitions, replication factor, min ISR and
     retention; the existing ones get their size limits and what shared/topic_admin.py fills in, and what
     differs from the settings is reported (one line each; partitions grown only with grow_partitions)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await check_access(settings, "perkstream-admin")  # a wrong password says so at once, not after 60 s
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **client_kwargs(settings))
     async for attempt in AsyncRetrying(stop=stop_after_delay(60), wait=wait_fixed(1), reraise=True):
         with attempt:
             await admin.start()
@@ -220,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     try:
         main()
+    except KafkaRefused as exc:  # one line: the broker, the user, the mechanism, its reason (never the password)
+        sys.exit(f"refused: {exc}")
     except (OSError, asyncpg.PostgresConnectionError) as exc:
         settings = get_settings()
         sys.exit(

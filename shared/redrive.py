@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared.kafka import check_access, client_kwargs
 from shared.settings import Settings
 from shared.topics import MAX_MESSAGE_BYTES, dlq
 
@@ -45,18 +46,21 @@ async def redrive(
     dry_run: bool = False,
     idle_seconds: float = 2.0,
 ) -> Redriven:
+    await check_access(settings, "perkstream-redrive")
     consumer = AIOKafkaConsumer(
         dlq(topic),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=f"perkstream.redrive.{group or 'all'}.{chain or 'all'}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **client_kwargs(settings),
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         acks="all",
         enable_idempotence=True,
         max_request_size=MAX_MESSAGE_BYTES,
+        **client_kwargs(settings),
     )
     await consumer.start()
     await producer.start()

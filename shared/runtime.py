@@ -26,7 +26,7 @@ from shared.db import create_pool
 from shared.errors import ERROR_RESPONSES
 from shared.http import create_http_app, with_timeout
 from shared.jobs import Jobs, PerChain
-from shared.kafka import make_broker, make_producer
+from shared.kafka import make_broker, make_producer, require_access
 from shared.logging import configure_logging
 from shared.relay import OutboxRelay
 from shared.settings import Settings, get_settings
@@ -127,6 +127,7 @@ class Service:
         s = self.settings
         # `kill -USR1 <pid>` writes where every task of this process waits: a stuck consumer says where.
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _log_tasks)
+        await require_access(s, self.name)  # a refused password or TLS handshake stops the start, saying so
         # Two pools: HTTP requests never take the connections the consumers and jobs need (settings.py).
         self._pool = await create_pool(s.database_url, self.schema, s.db_work_pool_size, role="work")
         self._http_pool = await create_pool(

@@ -1,11 +1,12 @@
 """The one settings class. Every value comes from the environment (or `.env`); the defaults point at the
 local stack that `make run` starts, so a user's KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL win."""
 
+import os
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"memberships": 8001, "loyalty": 8002, "inventory": 8003, "notifications": 8004, "gateway": 8005}
@@ -14,7 +15,8 @@ DOMAIN_SERVICES = ("memberships", "loyalty", "inventory", "notifications")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused setting is named, its value is not (a password must never be printed).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Static group membership (Kafka's KIP-345): a name of this replica's own that outlives its restarts (a
@@ -24,6 +26,22 @@ class Settings(BaseSettings):
     # rebalances the group, every member pausing meanwhile).
     kafka_group_instance_id: str = ""
     kafka_session_timeout_ms: int = 10_000
+    # Kafka security (README, "Kafka security"), for every Kafka client of the project (the services'
+    # consumers and relays, shared.admin's create-topics and redrive, the demo, the bench): PLAINTEXT (the
+    # local broker), SSL (TLS), SASL_PLAINTEXT or SASL_SSL (a managed Kafka). SASL: PLAIN, SCRAM-SHA-256 or
+    # SCRAM-SHA-512 with a username and password (never logged). TLS: the CA file (PEM) that signed the
+    # brokers' certificates (unset: the system's CAs), the broker's name checked against its certificate;
+    # a client certificate and key (PEM) where the brokers ask for one (mutual TLS), the key's password if it
+    # is encrypted. A combination that cannot work (SASL without a username, a TLS file with a protocol
+    # without TLS, a file that is not there) is refused at start, naming the setting.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: Annotated[str, Field(max_length=512)] = ""
+    kafka_sasl_password: Annotated[SecretStr, Field(max_length=4096)] = SecretStr("")
+    kafka_ssl_cafile: str = ""
+    kafka_ssl_certfile: str = ""
+    kafka_ssl_keyfile: str = ""
+    kafka_ssl_key_password: Annotated[SecretStr, Field(max_length=4096)] = SecretStr("")
     database_url: str = "postgresql://postgres@127.0.0.1:55432/perkstream"
 
     http_host: str = "127.0.0.1"
@@ -121,6 +139,37 @@ class Settings(BaseSettings):
         if ms is not None and ms != -1 and ms < 3_600_000:
             raise ValueError("milliseconds: -1 (for ever) or at least 3600000 (an hour)")
         return ms
+
+    @field_validator("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+    @classmethod
+    def _readable(cls, path: str) -> str:
+        if path and not os.access(path, os.R_OK):
+            raise ValueError(f"{path!r}: no such readable file")
+        return path
+
+    @model_validator(mode="after")
+    def _kafka_security(self) -> "Settings":
+        protocol = self.kafka_security_protocol
+        sasl = protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()):
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        if not sasl and (self.kafka_sasl_username or self.kafka_sasl_password.get_secret_value()):
+            raise ValueError(
+                f"KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD are set but KAFKA_SECURITY_PROTOCOL={protocol} does not "
+                "use them (SASL_SSL or SASL_PLAINTEXT?)"
+            )
+        tls = {
+            "KAFKA_SSL_CAFILE": self.kafka_ssl_cafile,
+            "KAFKA_SSL_CERTFILE": self.kafka_ssl_certfile,
+            "KAFKA_SSL_KEYFILE": self.kafka_ssl_keyfile,
+            "KAFKA_SSL_KEY_PASSWORD": self.kafka_ssl_key_password.get_secret_value(),
+        }
+        if not protocol.endswith("SSL") and any(tls.values()):
+            named = ", ".join(name for name, value in tls.items() if value)
+            raise ValueError(f"{named} set but KAFKA_SECURITY_PROTOCOL={protocol} has no TLS (SSL or SASL_SSL?)")
+        if (tls["KAFKA_SSL_KEYFILE"] or tls["KAFKA_SSL_KEY_PASSWORD"]) and not tls["KAFKA_SSL_CERTFILE"]:
+            raise ValueError("KAFKA_SSL_KEYFILE/KAFKA_SSL_KEY_PASSWORD need KAFKA_SSL_CERTFILE (a client certificate)")
+        return self
 
     @model_validator(mode="after")
     def _min_insync(self) -> "Settings":
