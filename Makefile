@@ -3,28 +3,37 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/dev.lock | sha256sum | cut -c1-12)
 
-.PHONY: setup run test unit lint contract bench bench-webhooks clean key migrate infra-up infra-down help
+.PHONY: setup lock run test unit lint contract bench bench-webhooks clean key migrate infra-up infra-down help
 
 help:
 	@echo "make run     set up, start Kafka + PostgreSQL + the four services, play the demo (Ctrl-C stops all)"
 	@echo "make test    set up, then the whole suite against a fresh Kafka and PostgreSQL"
 	@echo "make unit    the unit tests only (no servers)"
 	@echo "make lint    ruff check, ruff format --check, mypy"
+	@echo "make lock    resolve requirements/*.lock again after a change to pyproject.toml's dependencies (commit them)"
 	@echo "make contract   write docs/schemas/*.json and docs/asyncapi/*.yaml from the event models (commit them)"
 	@echo "make bench   the whole chain under load: throughput, latency, memory, against the bare limits"
 	@echo "make bench-webhooks   a burst of 1,000 Altegio webhooks at the gateway: answer latency, time to apply"
 	@echo "make key CHAIN=ch-1   a new API key for a chain (on the local stack); SCOPES=read,write,admin EXPIRES_IN_DAYS=N"
 	@echo "make clean   stop the local stack and wipe .local (Kafka logs, PostgreSQL data, jars)"
 
-# The virtualenv, rebuilt when pyproject.toml changes. Python 3.11+ is required.
-$(STAMP): pyproject.toml
+# The virtualenv, rebuilt when pyproject.toml or the lock changes: exactly the pins (and hashes) of
+# requirements/dev.lock, then the project itself without its dependencies. Python 3.11+ is required.
+$(STAMP): pyproject.toml requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version) if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-*; touch $@
+
+# After any change to pyproject.toml's dependencies: resolve both locks again (uv, for Python 3.11 on
+# every platform) and commit them with it. Current pins stay where they still fit; UPGRADE=1 takes the
+# newest allowed. tests/unit/test_lockfile.py fails while a lock is stale.
+lock: $(STAMP)
+	$(PY) -m deploy.lock $(if $(UPGRADE),--upgrade)
 
 setup: $(STAMP)
 	@command -v java >/dev/null || { echo "Java 17+ is needed for the Kafka broker"; exit 1; }
