@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/dev.lock | sha256sum | cut -c1-12)
 
-.PHONY: setup lock run test unit lint contract bench bench-webhooks clean key migrate infra-up infra-down help
+.PHONY: setup lock kubectl run test unit lint contract bench bench-webhooks clean key migrate infra-up infra-down help
 
 help:
 	@echo "make run     set up, start Kafka + PostgreSQL + the four services, play the demo (Ctrl-C stops all)"
@@ -42,10 +42,14 @@ setup: $(STAMP)
 run: setup
 	$(PY) -m deploy.run
 
-test: setup
+# The tests render deploy/k8s with kubectl's built-in kustomize (tests/unit/test_k8s_manifests.py).
+kubectl:
+	@command -v kubectl >/dev/null || { echo "kubectl is needed by the tests to render deploy/k8s (its built-in kustomize): apt-get install kubectl, or https://kubernetes.io/docs/tasks/tools/"; exit 1; }
+
+test: setup kubectl
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-unit: setup
+unit: setup kubectl
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: setup
