@@ -154,8 +154,10 @@ def _our_kafka(stack: Stack) -> int | None:
     return None
 
 
-def start_kafka(stack: Stack, timeout: float = 60) -> None:
-    """`timeout`: how long the broker may take to listen (after a SIGKILL it recovers its logs first)."""
+def start_kafka(stack: Stack, timeout: float = 60, extra: str = "", scram: tuple[str, ...] = ()) -> None:
+    """`timeout`: how long the broker may take to listen (after a SIGKILL it recovers its logs first).
+    `extra`: server.properties lines over the template's (a later key wins: e.g. a SASL_SSL listener);
+    `scram`: SCRAM credentials stored as the log dir is formatted, `SCRAM-SHA-512=[name=...,password=...]`."""
     home = stack.state / "kafka"
     pidfile, logfile = home / "kafka.pid", home / "kafka.log"
     if (pid_alive(pidfile) or _our_kafka(stack)) and port_open(stack.kafka_port):
@@ -167,12 +169,20 @@ def start_kafka(stack: Stack, timeout: float = 60) -> None:
     data.mkdir(parents=True, exist_ok=True)
     props = home / "server.properties"
     template = (KAFKA_DIR / "server.properties").read_text()
-    props.write_text(template.format(port=stack.kafka_port, controller_port=stack.kafka_port + 1, log_dir=data))
+    props.write_text(template.format(port=stack.kafka_port, controller_port=stack.kafka_port + 1, log_dir=data) + extra)
     if not (data / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
         subprocess.run(
             # `=`: a cluster id may begin with "-", which would read as a flag.
-            _java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props), "--standalone"),
+            _java(
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={cluster_id}",
+                "-c",
+                str(props),
+                "--standalone",
+                *(f"--add-scram={credential}" for credential in scram),
+            ),
             check=True,
             stdout=subprocess.DEVNULL,
         )
