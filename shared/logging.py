@@ -1,8 +1,9 @@
 """structlog JSON logs, without a secret or a client's personal data in them.
 
 Context (event_id, chain_id, visit_id, topic; a request's path) is bound with `structlog.contextvars` by the
-consumer and the HTTP layer, so every line a handler writes carries it. The libraries' own lines (aiokafka,
-uvicorn, faststream: stdlib logging) are rendered by the same processors.
+consumer and the HTTP layer, so every line a handler writes carries it, and `trace_id` / `span_id`: the current
+span's (shared/tracing.py), or, tracing off, those of the `traceparent` the record at hand came with. The
+libraries' own lines (aiokafka, uvicorn, faststream: stdlib logging) are rendered by the same processors.
 
 What never reaches a log (`redact`, the last step before rendering, over every value, nested ones and
 exception texts included):
@@ -25,7 +26,10 @@ import sys
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 from structlog.tracebacks import ExceptionDictTransformer
+
+from shared import tracing
 
 SENSITIVE_KEYS = frozenset(
     {
@@ -173,9 +177,26 @@ def redact(_: Any, __: str, event_dict: structlog.types.EventDict) -> structlog.
     return out
 
 
+TRACEPARENT_KEY = "_traceparent"  # the contextvar a consumed record's `traceparent` is bound as (tracing off)
+
+
+def add_trace_ids(_: Any, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+    """`trace_id` and `span_id`: the current span's (shared/tracing.py), else, tracing off, the ones the
+    `traceparent` of the record at hand names (read only when a line is written)."""
+    carried = event_dict.pop(TRACEPARENT_KEY, None)
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        event_dict["trace_id"], event_dict["span_id"] = f"{span.trace_id:032x}", f"{span.span_id:016x}"
+    elif carried is not None and (found := tracing.ids(carried)) is not None:
+        event_dict["trace_id"], event_dict["span_id"] = found
+    return event_dict
+
+
 def processors() -> list[structlog.types.Processor]:
-    """What every line goes through after its own context: tracebacks as data without locals, redaction."""
+    """What every line goes through after its own context: trace ids, tracebacks as data without locals,
+    redaction."""
     return [
+        add_trace_ids,
         structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
         redact,
         structlog.processors.JSONRenderer(),

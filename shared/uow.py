@@ -16,10 +16,11 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 
+from shared import tracing
 from shared.errors import TooLarge
 from shared.topics import max_message_bytes, record_size
 
-TRACEPARENT = "traceparent"
+TRACEPARENT = tracing.TRACEPARENT
 
 
 @dataclass
@@ -64,7 +65,9 @@ class UnitOfWork:
         self, conn: asyncpg.Connection, traceparent: bytes | None = None, batch: dict[Any, Any] | None = None
     ) -> None:
         self.conn = conn
-        self.traceparent = traceparent
+        # What the events published here carry: the cause's (a consumed record's span), else the span current
+        # now (a job run over HTTP), when tracing is on.
+        self.traceparent = traceparent if traceparent is not None else tracing.current_traceparent()
         # Shared by every message of one batch transaction (a fresh one per HTTP request): a place for
         # what a handler may read once per batch instead of once per message, such as reference data
         # it does not change. Never for rows a handler writes (a failed record's savepoint would undo
@@ -95,8 +98,9 @@ class UnitOfWork:
 
 @asynccontextmanager
 async def unit_of_work(pool: asyncpg.Pool, traceparent: bytes | None = None) -> AsyncIterator[UnitOfWork]:
-    """For HTTP handlers: a transaction whose published events are flushed before it commits."""
+    """For HTTP handlers: a transaction whose published events are flushed before it commits. They carry the
+    request's span (tracing on), else the caller's `traceparent` as it came."""
     async with pool.acquire() as conn, conn.transaction():
-        uow = UnitOfWork(conn, traceparent)
+        uow = UnitOfWork(conn, tracing.current_traceparent() or traceparent)
         yield uow
         await uow.flush()

@@ -20,13 +20,17 @@ from typing import Any
 
 import asyncpg
 import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span
 
+from shared import tracing
 from shared.consumer.inbox import claim
 from shared.consumer.records import Parsed, Reason, Refusal, dead_letter
 from shared.consumer.subscription import Subscription
 from shared.db import UNREACHABLE, terminated_after
-from shared.logging import SECRETS_KEY, Secrets
-from shared.uow import OutboxMessage, UnitOfWork, enqueue
+from shared.logging import SECRETS_KEY, TRACEPARENT_KEY, Secrets
+from shared.uow import TRACEPARENT, OutboxMessage, UnitOfWork, enqueue
 
 log = structlog.get_logger("consumer")
 
@@ -81,7 +85,30 @@ class Applier:
     async def _whole_in(
         self, conn: asyncpg.Connection, sub: Subscription[Any], batch: list[Parsed], state: dict[Any, Any]
     ) -> Outcome:
-        """One topic's batch, inside the caller's transaction."""
+        """One topic's batch, inside the caller's transaction: a span per record (tracing on), the first
+        record's current for the batch's own statements (the inbox, the outbox), each record's for its handler."""
+        spans = self._traced(sub, batch)
+        try:
+            with tracing.current(batch[0].span):
+                outcome = await self._whole_of(conn, sub, batch, state)
+        except BaseException as exc:
+            tracing.end(spans, exc)
+            raise
+        tracing.end(spans)
+        return outcome
+
+    def _traced(self, sub: Subscription[Any], batch: list[Parsed]) -> list[Span | None]:
+        """Starts each record's span, the child of its `traceparent` (tracing on; else none)."""
+        if not tracing.enabled():
+            return []
+        for p in batch:
+            r = p.record
+            p.span = tracing.consumer_span(sub.topic, self.group_id, r.partition, r.offset, p.traceparent)
+        return [p.span for p in batch]
+
+    async def _whole_of(
+        self, conn: asyncpg.Connection, sub: Subscription[Any], batch: list[Parsed], state: dict[Any, Any]
+    ) -> Outcome:
         outcome = Outcome()
         overran: Parsed | None = None
         try:
@@ -135,11 +162,17 @@ class Applier:
             conn.transaction(),
         ):
             for p in batch:
+                spans = self._traced(sub, [p])
                 if p.refusal is not None:
                     outcome.refuse(p, p.refusal)
                 else:
-                    with bound(p):
-                        await self._apply_one(conn, sub, p, outcome)
+                    try:
+                        with bound(p):
+                            await self._apply_one(conn, sub, p, outcome)
+                    except BaseException as exc:
+                        tracing.end(spans, exc)
+                        raise
+                tracing.end(spans)
             await enqueue(conn, self._letters(outcome, bare))
         return outcome
 
@@ -188,11 +221,11 @@ class Applier:
         """The handler on `records`: a batch handler on all of them at once, a record's handler on one."""
         if sub.batch_handler is not None:
             uow = UnitOfWork(conn, None, state)
-            uow.causes = {id(p.event): p.traceparent for p in records}
+            uow.causes = {id(p.event): p.carried for p in records}
             await sub.batch_handler(uow, [p.event for p in records])
         else:
             assert sub.handler is not None and len(records) == 1
-            uow = UnitOfWork(conn, records[0].traceparent, state)
+            uow = UnitOfWork(conn, records[0].carried, state)
             await sub.handler(uow, records[0].event)
         return uow.take()
 
@@ -215,6 +248,8 @@ class Applier:
                 if p.record.key is not None and "x-original-key" not in dict(headers):
                     headers.append(("x-original-key", p.record.key))
                 letter = OutboxMessage(letter.topic, None, letter.value, headers)
+            elif p.span is not None and (carried := p.carried):  # its dead letter: the child of its span
+                letter.headers = [*(h for h in letter.headers if h[0] != TRACEPARENT), (TRACEPARENT, carried)]
             letters.append(letter)
         return letters
 
@@ -247,10 +282,13 @@ class Isolate(Exception):
 
 class bound:
     """Binds event_id / chain_id / visit_id to every log line written while a record is handled (while a
-    batch handler runs: the first record's ids and `records`, the batch's size)."""
+    batch handler runs: the first record's ids and `records`, the batch's size), and makes its span the
+    current one (tracing on; off, its `traceparent` gives the lines their trace and span ids)."""
 
     def __init__(self, p: Parsed, *more: Parsed) -> None:
         e = p.event
+        self.span = p.span
+        self._token: object = None
         self.values = {
             "event_id": getattr(e, "event_id", None),
             "chain_id": getattr(e, "chain_id", None),
@@ -265,9 +303,16 @@ class bound:
             # before it was valid: its line holds only what we wrote (field paths, positions, no values),
             # and a hostile one may hold megabytes where a name goes (seconds of regex work per line).
             self.values[SECRETS_KEY] = Secrets(p.record.value, *(m.record.value for m in more))
+        if p.span is None and (traceparent := p.traceparent):
+            self.values[TRACEPARENT_KEY] = traceparent
 
     def __enter__(self) -> None:
         structlog.contextvars.bind_contextvars(**self.values)
+        if self.span is not None:
+            self._token = otel_context.attach(trace.set_span_in_context(self.span))
 
     def __exit__(self, *exc: object) -> None:
         structlog.contextvars.unbind_contextvars(*self.values)
+        if self._token is not None:
+            otel_context.detach(self._token)  # type: ignore[arg-type]
+            self._token = None

@@ -16,8 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 from aiokafka import ConsumerRecord
+from opentelemetry.trace import Span
 from pydantic import BaseModel, ValidationError
 
+from shared import tracing
 from shared.consumer.fetch import utf8_name_bytes
 from shared.topics import dlq
 from shared.uow import TRACEPARENT, OutboxMessage
@@ -52,10 +54,17 @@ class Parsed:
     digest: bytes | None = None  # of the validated event: a reused event_id is told from a redelivery by it
     # Attempts that ran over the deadline (or lost a lock conflict), across every retry of its batch.
     overruns: int = 0
+    # Its span while an attempt applies it, tracing on (shared/tracing.py); None otherwise.
+    span: Span | None = None
 
     @property
     def traceparent(self) -> bytes | None:
         return dict(self.record.headers or ()).get(TRACEPARENT)
+
+    @property
+    def carried(self) -> bytes | None:
+        """The `traceparent` the events it causes carry: its span's (tracing on), else the one it came with."""
+        return (tracing.traceparent_of(self.span) if self.span is not None else None) or self.traceparent
 
     @property
     def chain_id(self) -> str:

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +48,8 @@ class Stack:
     logdir: Path
     # The Kafka broker and PostgreSQL server when this run started them (None: an external cluster).
     servers: local.Stack | None = None
+    # Set for every service process of this stack besides the test settings (e.g. tracing's exporter).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         return self.services[service].url
@@ -92,13 +94,14 @@ class Stack:
             # ... and some pin it later than now (a notice held till tomorrow, points burning in 11
             # days, 91 days away): a year ahead is allowed here (the default is 300 s).
             "JOBS_AS_OF_SKEW_SECONDS": str(366 * 86400),
+            **self.extra_env,
         }
 
 
 @contextmanager
-def running_stack(state: Path, settings: Settings | None = None) -> Iterator[Stack]:
+def running_stack(state: Path, settings: Settings | None = None, env: dict[str, str] | None = None) -> Iterator[Stack]:
     """Kafka and PostgreSQL (fresh ones in `state`, unless `settings` name existing servers), the
-    migrations and topics, and the four services as their own processes on free ports."""
+    migrations and topics, and the four services as their own processes on free ports (with `env` too)."""
     servers: local.Stack | None = None
     if settings is None:
         servers = local.Stack(state, kafka_port=local.free_port(pair=True), pg_port=local.free_port(), fast_disk=True)
@@ -106,7 +109,7 @@ def running_stack(state: Path, settings: Settings | None = None) -> Iterator[Sta
         settings = Settings(**{k.lower(): v for k, v in servers.env().items()})
     admin.migrate(settings)
     asyncio.run(admin.create_topics(settings))
-    running = Stack(settings, {}, state / "logs", servers)
+    running = Stack(settings, {}, state / "logs", servers, dict(env or {}))
     started = [processes.start(name, running.env(), running.logdir, local.free_port()) for name in SERVICES]
     running.services = {p.name: p for p in started}
     try:
