@@ -24,6 +24,7 @@ from shared.db import UNREACHABLE, PoolBusy
 from shared.errors import ApiError
 from shared.events.base import UNSTORABLE, unstorable
 from shared.http_context import RequestContext
+from shared.http_metrics import HttpMetrics
 
 log = structlog.get_logger("http")
 
@@ -139,6 +140,7 @@ def create_http_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
     readiness: Callable[[], Any],
     asyncapi: Callable[[], dict[str, Any]],
+    service: str = "",
 ) -> FastAPI:
     app = FastAPI(
         title=title,
@@ -147,7 +149,8 @@ def create_http_app(
         dependencies=[Depends(refuse_long_path_params), Depends(refuse_unstorable_text)],
     )
     app.add_middleware(BodyLimit)
-    app.add_middleware(RequestContext)  # added last: the outermost, so every line of a request has its context
+    app.add_middleware(RequestContext)  # the outermost but one, so every line of a request has its context
+    app.add_middleware(HttpMetrics, service=service)  # added last: the outermost, it counts every answer
     probes = APIRouter(tags=["probes"])
 
     @probes.get("/healthz")

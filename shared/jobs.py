@@ -17,12 +17,17 @@ take turns, so the schedule holds one connection of the background pool at a tim
 Each chain's transaction holds an advisory lock on (job, chain), so an HTTP run and the scheduled run of
 the same chain take turns, and an HTTP run waits for that one chain only, not for the whole round.
 A job's `run` must be idempotent for the same `as_of` and answer what it changed.
+
+Each scheduled run that this process makes is measured (shared/metrics.py): `perkstream_job_runs_total`
+by outcome, the time of the last completed one, its duration, and the job's interval (so an alert can
+say "not completed for three intervals" for every job at once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import traceback
 import zlib
 from collections.abc import Awaitable, Callable
@@ -37,10 +42,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
+from shared import metrics
 from shared.auth import AdminChainId
 from shared.db import UNREACHABLE
 from shared.errors import Invalid, NotFound
-from shared.metrics import JOB_CHAIN_FAILURES
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("jobs")
@@ -156,7 +161,7 @@ class Jobs:
                         raise  # the database, not the chain: the whole run waits for the next time
                     except Exception as exc:
                         failed.append(chain_id)
-                        JOB_CHAIN_FAILURES.labels(self.service, job.name).inc()
+                        metrics.JOB_CHAIN_FAILURES.labels(self.service, job.name).inc()
                         log.error(
                             "job_chain_failed",
                             job=job.name,
@@ -177,6 +182,7 @@ class Jobs:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         for job in self.jobs.values():
             seconds = job.every_seconds or self.interval_seconds
+            metrics.JOB_INTERVAL.labels(self.service, job.name).set(seconds)
             self._scheduler.add_job(
                 self._scheduled, "interval", seconds=seconds, args=[job], id=job.name, max_instances=1, coalesce=True
             )
@@ -187,13 +193,23 @@ class Jobs:
             self._scheduler.shutdown(wait=False)
 
     async def _scheduled(self, job: Job) -> None:
+        outcome = None
         try:
             async with self._turn:
-                await self.run_scheduled(job, datetime.now(UTC))
+                started = time.monotonic()
+                ran = await self.run_scheduled(job, datetime.now(UTC))
+            if ran is not None:  # None: another replica runs it (and counts it)
+                metrics.JOB_SECONDS.labels(self.service, job.name).observe(time.monotonic() - started)
+                metrics.JOB_LAST_SUCCESS.labels(self.service, job.name).set(time.time())
+                outcome = "chains_failed" if ran.failed else "ok"
         except UNREACHABLE as exc:
+            outcome = "postponed"
             log.warning("job_postponed", job=job.name, error=repr(exc))
         except Exception as exc:  # finding the chains failed: no value logged (it might be a client's)
+            outcome = "failed"
             log.error("job_failed", job=job.name, error=type(exc).__name__, raised_at=_raised_at(exc))
+        if outcome is not None:
+            metrics.JOB_RUNS.labels(self.service, job.name, outcome).inc()
 
     def router(self) -> APIRouter:
         router = APIRouter(tags=["jobs"])

@@ -33,7 +33,8 @@ log = structlog.get_logger("outbox")
 ROUND_SECONDS = 60  # one round (read, publish, delete) at most; past it the connection is terminated
 METADATA_SECONDS = 5  # how long a round waits to learn a topic's partitions
 HOLD_SECONDS = 30  # then the rows of a topic Kafka does not know (yet) wait this long, the others go on
-COUNT_EVERY = 10  # seconds between two counts of the refused rows (a gauge)
+COUNT_EVERY = 10  # seconds between two counts of the refused rows and of the backlog (gauges)
+BACKLOG_CAP = 100_000  # a count of the backlog stops there (its cost grows with it; that many already alerts)
 
 
 class LeaseLost(Exception):
@@ -111,6 +112,9 @@ class OutboxRelay:
     def _leading(self, leading: bool) -> None:
         self.is_leader = leading
         metrics.OUTBOX_LEADER.labels(self.service).set(1 if leading else 0)
+        if not leading:  # the leader reports the outbox; a former one's last reading would mislead
+            for gauge in (metrics.OUTBOX_PENDING, metrics.OUTBOX_BACKLOG, metrics.OUTBOX_LAG):
+                gauge.labels(self.service).set(0)
 
     async def _run(self) -> None:
         pause = 0.5
@@ -188,6 +192,8 @@ class OutboxRelay:
                 "SELECT extract(epoch FROM now() - created_at) FROM outbox ORDER BY id LIMIT 1"
             )
         metrics.OUTBOX_LAG.labels(self.service).set(float(oldest or 0))
+        if not held and len(rows) < self.batch_size:  # every row waiting was read: the backlog, exactly
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(len(rows))
         done = Round()
         if rows:
             await self._send(rows, done)
@@ -205,8 +211,12 @@ class OutboxRelay:
             log.error("outbox_row_refused", id=row_id, reason=reason)
         if done.refused or now - self._counted > COUNT_EVERY:
             self._counted = now
-            count = await conn.fetchval("SELECT count(*) FROM outbox_refused")
-            metrics.OUTBOX_REFUSED_ROWS.labels(self.service).set(count)
+            refused, backlog = await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM outbox_refused), (SELECT count(*) FROM (SELECT FROM outbox LIMIT $1) w)",
+                BACKLOG_CAP,
+            )
+            metrics.OUTBOX_REFUSED_ROWS.labels(self.service).set(refused)
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
         return len(done.acked) + len(done.refused)
 
     async def _send(self, rows: list[asyncpg.Record], done: Round) -> None:

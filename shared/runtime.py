@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
 from shared import asyncapi
+from shared.broker_metrics import BrokerMetrics
 from shared.consumer import BatchConsumer, BatchHandler, Handler, Subscription
 from shared.db import create_pool
 from shared.errors import ERROR_RESPONSES
@@ -53,7 +54,9 @@ class Service:
         self.subscriptions: list[Subscription[Any]] = []
         self._on_start: list[Callable[[], None]] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
-        self.http: FastAPI = create_http_app(f"Perkstream {name}", self._lifespan, self._readiness, self.asyncapi)
+        self.http: FastAPI = create_http_app(
+            f"Perkstream {name}", self._lifespan, self._readiness, self.asyncapi, service=name
+        )
         self.jobs = Jobs(
             name,
             lambda: self.pool,
@@ -150,6 +153,16 @@ class Service:
         await self.broker.start()
         self.jobs.start()
         self.consumer.inbox.start()  # prunes the inbox past its replay window
+        relay = self.relay
+        # The group's lag and the dead letters, from the broker, while this process leads the relay.
+        self.broker_metrics = BrokerMetrics(
+            self.name,
+            self.consumer.group_id,
+            lambda: [sub.topic for sub in self.subscriptions],
+            lambda: relay.is_leader,
+            s,
+        )
+        self.broker_metrics.start()
         for callback in self._on_start:
             callback()
         log.info(
@@ -164,6 +177,7 @@ class Service:
             for stop in self._on_stop:
                 await stop()
             self.jobs.stop()
+            await self.broker_metrics.stop()
             await self.consumer.inbox.stop()
             await self.broker.stop()
             await self.relay.stop()

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     # compose's stop_grace_period (default 10 s: set it to 30s).
     shutdown_grace_seconds: Annotated[float, Field(ge=1, le=600)] = 25
 
+    # Metrics (shared/broker_metrics.py; README, "Metrics, dashboard and alerts"): every this many seconds
+    # the relay leader of each service reads its consumer group's lag per partition and its topics'
+    # dead-letter depths from the broker (a few requests, never per message). Lower: fresher lag for
+    # alerts; higher: fewer requests.
+    metrics_collect_seconds: Annotated[float, Field(ge=1, le=300)] = 15
+
     # Phones are stored and compared in E.164 (shared/phones.py); one written without its country code is read
     # in this region (ISO 3166 alpha-2), or in its chain's or location's: PHONE_REGIONS, JSON,
     # {"<chain_id>": "AT", "<chain_id>/<location_id>": "SK"} (a location's wins over its chain's).

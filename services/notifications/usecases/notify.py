@@ -6,7 +6,8 @@ window opens, or skipped with the reason (no phone, no administrator contact, th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 from services.notifications import domain
 from services.notifications.domain import Draft
 from services.notifications.repository import NoticeRow, add_notices, reference
-from shared import topics
+from shared import metrics, topics
 from shared.consumer.subscription import BatchHandler
 from shared.events import Notice
 from shared.uow import TRACEPARENT, OutboxMessage, UnitOfWork
@@ -97,6 +98,7 @@ async def notify(uow: UnitOfWork, drafts: list[tuple[BaseModel, Draft | None]]) 
         trace = uow.causes.get(id(e), uow.traceparent)
         rows += [(e, notice_row(d, n, now, trace)) for n in decided]
     inserted = await add_notices(uow.conn, [n for _, n in rows])
+    count_notices((n.channel, n.status) for _, n in rows if n.id in inserted)
     for e, n in rows:
         if n.id not in inserted:
             log.info("notice_exists", type=n.type, channel=n.channel, source_event_id=n.source_event_id)
@@ -107,6 +109,12 @@ async def notify(uow: UnitOfWork, drafts: list[tuple[BaseModel, Draft | None]]) 
         else:
             uow.publish(CHANNEL_TOPICS[n.channel], kafka_key(n), notice_event(n), cause=e)
     return [n for _, n in rows if n.id in inserted]
+
+
+def count_notices(entered: Iterable[tuple[str, str]]) -> None:
+    """`perkstream_notices_total`: notices by (channel, the status they entered), a batch's at once."""
+    for (channel, status), count in Counter(entered).items():
+        metrics.NOTICES.labels(channel, status).inc(count)
 
 
 def notice_row(d: Draft, n: domain.Decided, now: datetime, traceparent: bytes | None) -> NoticeRow:

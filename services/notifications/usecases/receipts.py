@@ -11,6 +11,7 @@ import structlog
 
 from services.notifications import domain
 from services.notifications.repository import NoticeRow, notices_for_receipts, save_deliveries
+from services.notifications.usecases.notify import count_notices
 from shared.events import DeliveryReceipt
 from shared.uow import UnitOfWork
 
@@ -39,6 +40,7 @@ async def record_receipts(uow: UnitOfWork, receipts: list[DeliveryReceipt]) -> N
             changed[notice.id] = (notice, after)
     # Written within each notice's own chain (the receipt may not have named one).
     await save_deliveries(uow.conn, list(changed.values()))
+    count_notices((notice.channel, delivery.status) for notice, delivery in changed.values())
 
 
 def sent_notice(notice: NoticeRow | None, r: DeliveryReceipt) -> NoticeRow:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.notifications.repository import Repository, chains_with_held_due
-from services.notifications.usecases.notify import outbox_message
+from services.notifications.usecases.notify import count_notices, outbox_message
 from shared.jobs import PerChain
 from shared.uow import UnitOfWork, enqueue
 
@@ -23,6 +23,7 @@ async def release_held(uow: UnitOfWork, chain_id: str, as_of: datetime) -> dict[
         taken = await repo.release_due(as_of, BATCH)
         await enqueue(uow.conn, [outbox_message(n) for n, opted_out in taken if not opted_out])
         skipped += sum(1 for _, opted_out in taken if opted_out)
+        count_notices((n.channel, n.status) for n, opted_out in taken if opted_out)
         released += sum(1 for _, opted_out in taken if not opted_out)
         if len(taken) < BATCH:
             return {"released": released, "skipped_opted_out": skipped}
