@@ -25,7 +25,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
-from shared import metrics, outbox
+from shared import metrics, outbox, tracing
 from shared.db import counted, terminated_after
 from shared.lease import Lease
 
@@ -303,12 +303,18 @@ class OutboxRelay:
 
     @staticmethod
     async def _send_one(producer: AIOKafkaProducer, r: asyncpg.Record) -> asyncio.Future[object]:
-        return await producer.send(
-            r["topic"],
-            value=r["value"],
-            key=r["key"].encode() if r["key"] is not None else None,
-            headers=list(zip(r["header_names"], r["header_values"], strict=True)),
-        )
+        # Tracing on: a span per row sent, the child of the span it was written under; the row carries it.
+        span, headers = tracing.producer_span(r["topic"], list(zip(r["header_names"], r["header_values"], strict=True)))
+        try:
+            future: asyncio.Future[object] = await producer.send(
+                r["topic"], value=r["value"], key=r["key"].encode() if r["key"] is not None else None, headers=headers
+            )
+        except BaseException as exc:
+            tracing.end([span], exc)
+            raise
+        if span is not None:
+            future.add_done_callback(lambda f: tracing.end_sent(span, f))
+        return future
 
     async def _topic_ready(self, topic: str) -> bool:
         """Whether Kafka knows `topic` (cached after the first time). If it does not (not created yet, or

@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
-from shared import asyncapi
+from shared import asyncapi, tracing
 from shared.broker_metrics import BrokerMetrics
 from shared.consumer import BatchConsumer, BatchHandler, Handler, Subscription
 from shared.db import create_pool
@@ -183,6 +183,7 @@ class Service:
             await self.relay.stop()
             await self._pool.close()
             await self._http_pool.close()
+            tracing.shutdown()  # the spans not exported yet
             log.info("service_stopped")
 
     async def _readiness(self) -> dict[str, bool]:
@@ -195,6 +196,8 @@ class Service:
     def run(self) -> None:
         s = self.settings
         configure_logging(self.name, s.log_level)
+        if tracing.setup(self.name, s):  # OTEL_EXPORTER_OTLP_ENDPOINT set: spans exported (shared/tracing.py)
+            tracing.instrument_http(self.http)
         uvicorn.run(
             self.http, host=s.http_host, port=s.port_for(self.name), log_config=None, access_log=False, lifespan="on"
         )

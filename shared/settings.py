@@ -106,6 +106,15 @@ class Settings(BaseSettings):
     # compose's stop_grace_period (default 10 s: set it to 30s).
     shutdown_grace_seconds: Annotated[float, Field(ge=1, le=600)] = 25
 
+    # Tracing (shared/tracing.py; README, "Tracing"): OpenTelemetry spans exported over OTLP/HTTP to this
+    # collector's base URL (e.g. http://otel-collector:4318; spans go to <it>/v1/traces). Empty (the
+    # default): tracing off, no span made, a `traceparent` carried on as it came. The exporter's other
+    # standard variables (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _CERTIFICATE, OTEL_BSP_*) apply as usual.
+    # A trace that starts here (no sampled `traceparent` came with it) is kept with this probability; one
+    # that came follows its caller's decision.
+    otel_exporter_otlp_endpoint: Annotated[str, Field(max_length=2000, pattern=r"^(https?://\S+)?$")] = ""
+    otel_traces_sampler_arg: Annotated[float, Field(ge=0, le=1)] = 1.0
+
     # Metrics (shared/broker_metrics.py; README, "Metrics, dashboard and alerts"): every this many seconds
     # the relay leader of each service reads its consumer group's lag per partition and its topics'
     # dead-letter depths from the broker (a few requests, never per message). Lower: fresher lag for
