@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.conn import create_conn
+from aiokafka.conn import collect_hosts, create_conn
 from aiokafka.errors import (
     AuthenticationFailedError,
     IllegalSaslStateError,
@@ -73,15 +73,16 @@ async def check_access(settings: Settings, client_id: str = "perkstream-check") 
     did); raises KafkaRefused when one refused the credentials, the mechanism or the TLS handshake."""
     kwargs = client_kwargs(settings)
     user, mechanism = settings.kafka_sasl_username, settings.kafka_sasl_mechanism
-    for server in settings.kafka_bootstrap_servers.split(","):
-        host, _, port = server.strip().rpartition(":")
+    for host, port, _ in collect_hosts(settings.kafka_bootstrap_servers, randomize=False):  # as aiokafka reads them
         try:
-            conn = await create_conn(host, int(port), client_id=client_id, request_timeout_ms=10_000, **kwargs)
+            conn = await create_conn(host, port, client_id=client_id, request_timeout_ms=10_000, **kwargs)
         except REFUSALS as exc:
             raise KafkaRefused(
                 f"Kafka at {host}:{port} refused {mechanism} authentication for user {user!r}: {_reason(exc)}"
             ) from None
-        except ssl.SSLError as exc:
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError):  # the connection cut mid-handshake: a restart, not a refusal
+            continue
+        except ssl.SSLError as exc:  # the certificate, the CA, a client certificate the broker wants, TLS on plain text
             raise KafkaRefused(
                 f"TLS with Kafka at {host}:{port} failed ({settings.kafka_security_protocol}): {exc.reason or exc}"
                 f"{'; KAFKA_SSL_CAFILE ' + settings.kafka_ssl_cafile if settings.kafka_ssl_cafile else ''}"
@@ -121,6 +122,9 @@ def make_broker(settings: Settings, service: str) -> KafkaBroker:
         # FastStream's own per-message lines go to stdlib logging at INFO; the root handler writes JSON
         # and keeps warnings only (our structlog lines carry what matters per message).
         logger=logging.getLogger("perkstream.faststream"),
+        # No wait of FastStream's own at stop: the consumer has drained its batch in hand already, bounded
+        # by SHUTDOWN_GRACE_SECONDS (BatchConsumer.drain); one that overran it is cut short (rolled back).
+        graceful_timeout=None,
     )
 
 
