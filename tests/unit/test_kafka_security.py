@@ -3,6 +3,7 @@ keyword arguments of every Kafka client (shared/kafka.py), and the combinations 
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Any
 
@@ -10,7 +11,7 @@ import certifi
 import pytest
 from pydantic import ValidationError
 
-from shared.kafka import client_kwargs, make_broker, make_producer
+from shared.kafka import check_access, client_kwargs, make_broker, make_producer
 from shared.settings import Settings
 
 PASSWORD = "s3cret-Passw0rd"
@@ -111,3 +112,11 @@ def test_a_combination_that_cannot_work_is_refused_naming_the_setting_never_the_
 def test_the_password_is_never_in_the_settings_repr() -> None:
     s = sasl(kafka_ssl_cafile=CA)
     assert PASSWORD not in repr(s) and PASSWORD not in str(s.model_dump())
+
+
+async def test_a_broker_not_reachable_is_not_a_refusal() -> None:
+    """Nothing listens: the access check says so (False) and the clients wait for Kafka as they did."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again before the check: nothing listens there
+    assert await check_access(sasl(kafka_bootstrap_servers=f"127.0.0.1:{port}")) is False
