@@ -52,10 +52,19 @@ def keda_schemas() -> dict[str, dict[str, Any]]:
 
 
 def _validate(obj: dict[str, Any], keda_schemas: dict[str, dict[str, Any]]) -> None:
-    if obj["kind"] in KEDA_KINDS:
-        jsonschema.Draft202012Validator(keda_schemas[obj["kind"]]).validate(obj)
-    else:
+    if obj["kind"] not in KEDA_KINDS:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        return
+    jsonschema.Draft202012Validator(keda_schemas[obj["kind"]]).validate(obj)
+    behavior = obj["spec"].get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("behavior")
+    if behavior:  # KEDA hands it to the HorizontalPodAutoscaler it makes: Kubernetes' own schema applies
+        hpa = {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": obj["metadata"]["name"]},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "x"}, "maxReplicas": 1, "behavior": behavior},
+        }
+        kubernetes_validate.validate(hpa, KUBERNETES_VERSION, strict=True)
 
 
 def _one(objects: Objects, kind: str, name: str) -> dict[str, Any]:
@@ -111,6 +120,10 @@ def test_the_validators_refuse_mistakes(objects: Objects, keda_schemas: dict[str
         broken["spec"]["triggers"][0]["metadata"].update(mistake)
         with pytest.raises(jsonschema.ValidationError):
             _validate(broken, keda_schemas)
+    broken = copy.deepcopy(scaled)
+    broken["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleUp"]["policies"][0]["value"] = "2"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        _validate(broken, keda_schemas)
 
 
 @pytest.mark.parametrize("name", list(DEFAULT_PORTS))
