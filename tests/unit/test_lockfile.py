@@ -27,7 +27,7 @@ PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 
 
 def _pins(name: str) -> dict[str, str]:
-    pins = {}
+    pins: dict[str, str] = {}
     for line in (lock.LOCK_DIR / name).read_text().splitlines():
         if match := PIN.match(line):
             pins[canonicalize_name(match[1])] = match[2]
