@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -112,6 +114,26 @@ def test_the_image_imports_no_local_only_package() -> None:
             assert not _imports(path, top_level_only=False) & LOCAL_ONLY_MODULES, path
     for path in (ROOT / "deploy").rglob("*.py"):
         assert not _imports(path, top_level_only=True) & LOCAL_ONLY_MODULES, path
+
+
+# Modules in the image's packages that only the development tools run: `make contract` (PyYAML, dev).
+DEV_ONLY_MODULES = {"shared/contract_export.py"}
+
+
+def test_every_package_the_image_imports_is_in_the_runtime_lock() -> None:
+    distributions = packages_distributions()
+    runtime = set(_pins("runtime.lock"))
+    own = {"shared", "services", "deploy"}
+    for package in sorted(own):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if str(path.relative_to(ROOT)) in DEV_ONLY_MODULES:
+                continue
+            # deploy/ is the local stack's: only what importing it needs (the rest is imported where used)
+            for module in _imports(path, top_level_only=package == "deploy") - own - sys.stdlib_module_names:
+                providers = {canonicalize_name(d) for d in distributions.get(module, [])}
+                assert providers & runtime, (
+                    f"{path.relative_to(ROOT)} imports {module}, not in requirements/runtime.lock"
+                )
 
 
 def test_the_makefile_installs_from_the_lock() -> None:
