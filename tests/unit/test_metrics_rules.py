@@ -1,5 +1,6 @@
 """The rules behind the operator metrics that need no broker: the lag of a partition from its offsets,
-and HTTP requests counted by route template (never the raw path), method and status."""
+the broker's series kept by the relay leader only, and HTTP requests counted by route template (never
+the raw path), method and status."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from aiokafka import TopicPartition
 from fastapi import APIRouter, FastAPI
 from prometheus_client import REGISTRY
 
-from shared.broker_metrics import partition_lag
+from shared.broker_metrics import BrokerMetrics, partition_lag
 from shared.http import create_http_app
+from shared.settings import Settings
 
 P0, P1, P2, P3 = (TopicPartition("visit.paid", p) for p in range(4))
 
@@ -87,3 +89,33 @@ def test_http_requests_are_counted_by_route_template_method_and_status() -> None
         if s.labels.get("service") == "unit-http"
     }
     assert routes == {member, "/v1/chains/{chain_id}/boom", "<unmatched>"}
+
+
+def _series(name: str, service: str) -> dict[tuple[str, ...], float]:
+    return {
+        tuple(v for k, v in sorted(s.labels.items()) if k != "service"): s.value
+        for family in REGISTRY.collect()
+        for s in family.samples
+        if s.name == name and s.labels.get("service") == service
+    }
+
+
+def test_the_broker_series_follow_what_the_leader_reads_and_go_when_it_no_longer_leads() -> None:
+    leading = True
+    settings = Settings()
+    reporter = BrokerMetrics("unit-broker", "perkstream.unit", lambda: ["visit.paid"], lambda: leading, settings)
+    reporter._report({P0: 3, P1: 0}, {"visit.paid.dlq": 2})
+    assert _series("perkstream_consumer_lag", "unit-broker") == {
+        ("perkstream.unit", "0", "visit.paid"): 3,
+        ("perkstream.unit", "1", "visit.paid"): 0,
+    }
+    assert _series("perkstream_dlq_depth", "unit-broker") == {("visit.paid.dlq",): 2}
+    # A partition no longer read (a topic deleted): its series goes, the others stay.
+    reporter._report({P0: 1}, {"visit.paid.dlq": 2})
+    assert _series("perkstream_consumer_lag", "unit-broker") == {("perkstream.unit", "0", "visit.paid"): 1}
+    # Another process leads now: this one reports nothing (no double counting, no stale value).
+    leading = False
+    reporter._clear()
+    assert _series("perkstream_consumer_lag", "unit-broker") == {}
+    assert _series("perkstream_dlq_depth", "unit-broker") == {}
+    assert _series("perkstream_kafka_collected_timestamp_seconds", "unit-broker") == {}
