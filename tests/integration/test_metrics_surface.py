@@ -141,7 +141,8 @@ async def test_scheduled_jobs_report_their_runs(stack: Stack) -> None:
     try:
         runs = await eventually(
             lambda: samples(replica.url, "perkstream_job_runs_total"),
-            lambda found: total(found, outcome="ok") >= 2,
+            # Completed runs (chains_failed too: another test's chain may hold bad data on purpose).
+            lambda found: total(found, outcome="ok") + total(found, outcome="chains_failed") >= 2,
             timeout=60,
             what="scheduled runs counted",
         )
