@@ -73,6 +73,7 @@ class OutboxRelay:
         self._held: dict[str, float] = {}  # topic -> loop time until which its rows wait
         self._counted = 0.0
         self.is_leader = False
+        self._stopping = False  # stop(): the leader publishes what is in the outbox, then the relay ends
 
     async def start(self) -> None:
         """Starts the producer (Kafka may still be starting: waits for it a while), then the relay."""
@@ -82,8 +83,14 @@ class OutboxRelay:
         self._leading(False)
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.schema}")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Lets the leader finish its round and publish what the outbox holds (at most `timeout` seconds:
+        a row published, not yet deleted, would be published again by the next leader), then ends."""
         if self._task:
+            self._stopping = True
+            self._wake.set()
+            if self.is_leader:  # (another replica's relay publishes what this one would)
+                await asyncio.wait([self._task], timeout=max(timeout, 0.1))
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -118,7 +125,7 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         pause = 0.5
-        while True:
+        while not self._stopping:
             started = asyncio.get_running_loop().time()
             try:
                 await self._lead()
@@ -145,9 +152,11 @@ class OutboxRelay:
         )
         try:
             await conn.add_listener(f"outbox_{self.schema}", lambda *_: self._wake.set())
-            while True:
+            while not self._stopping:
                 # Another replica leads while its lease lasts: try again every poll.
-                while not await self.lease.take(conn):  # noqa: ASYNC110
+                while not await self.lease.take(conn):
+                    if self._stopping:
+                        return
                     await asyncio.sleep(min(self.poll_seconds, self.lease.seconds / 5))
                 self._leading(True)
                 log.info("relay_leading", holder=self.lease.holder)
@@ -171,6 +180,8 @@ class OutboxRelay:
             async with terminated_after(conn, ROUND_SECONDS):
                 sent = await self._publish_batch(conn)
             if sent < self.batch_size:
+                if self._stopping:  # all the outbox held is published
+                    return
                 with contextlib.suppress(TimeoutError):  # wake at least once a second: the lease is renewed
                     await asyncio.wait_for(self._wake.wait(), min(self.poll_seconds, 1.0))
 

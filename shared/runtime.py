@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-import uvicorn
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
@@ -31,6 +31,7 @@ from shared.kafka import make_broker, make_producer, require_access
 from shared.logging import configure_logging
 from shared.relay import OutboxRelay
 from shared.settings import Settings, get_settings
+from shared.shutdown import Server, make_server, reserve_seconds, serve
 
 log = structlog.get_logger("runtime")
 
@@ -68,6 +69,8 @@ class Service:
         self._pool: asyncpg.Pool | None = None  # the consumers' and jobs' (self.pool)
         self._http_pool: asyncpg.Pool | None = None  # HTTP requests' (app.state.pool)
         self.relay: OutboxRelay | None = None
+        self._server: Server | None = None  # run()'s; it knows when the stop signal came
+        self.stopped_cleanly = False  # every batch taken finished, within SHUTDOWN_GRACE_SECONDS
 
     # --- composition -------------------------------------------------------------------------
 
@@ -174,16 +177,31 @@ class Service:
         try:
             yield
         finally:
+            # Graceful shutdown (shared/shutdown.py): the consumer's batch in hand first, while everything
+            # it needs runs; the rest (leaving the group, the relay's last round, the pools) keeps a reserve.
+            stopping = time.monotonic()
+            grace = s.shutdown_grace_seconds
+            deadline = self._server.deadline() if self._server is not None else stopping + grace
+            log.info("shutdown_draining", grace_seconds=grace)
+            in_hand, finished = await self.consumer.drain(deadline - reserve_seconds(grace) - time.monotonic())
             for stop in self._on_stop:
                 await stop()
             self.jobs.stop()
             await self.broker_metrics.stop()
             await self.consumer.inbox.stop()
-            await self.broker.stop()
-            await self.relay.stop()
+            await self.broker.stop()  # the consumer leaves its group (not a static member: settings.py)
+            await self.relay.stop(deadline - 1 - time.monotonic())
             await self._pool.close()
             await self._http_pool.close()
             tracing.shutdown()  # the spans not exported yet
+            self.stopped_cleanly = finished and time.monotonic() < deadline
+            log.info(
+                "shutdown_drained",
+                batch_in_hand=in_hand,
+                batch_finished=finished,
+                seconds=round(time.monotonic() - stopping, 3),
+                within_grace=time.monotonic() < deadline,
+            )
             log.info("service_stopped")
 
     async def _readiness(self) -> dict[str, bool]:
@@ -198,9 +216,8 @@ class Service:
         configure_logging(self.name, s.log_level)
         if tracing.setup(self.name, s):  # OTEL_EXPORTER_OTLP_ENDPOINT set: spans exported (shared/tracing.py)
             tracing.instrument_http(self.http)
-        uvicorn.run(
-            self.http, host=s.http_host, port=s.port_for(self.name), log_config=None, access_log=False, lifespan="on"
-        )
+        self._server = make_server(self.http, s.http_host, s.port_for(self.name), s.shutdown_grace_seconds)
+        serve(self._server, lambda: self.stopped_cleanly)  # exits: 0 once stopped cleanly
 
 
 def _log_tasks() -> None:

@@ -27,6 +27,7 @@ from shared.consumer.records import Parsed, parse
 from shared.consumer.subscription import Subscription
 from shared.db import UNREACHABLE
 from shared.settings import Settings, get_settings
+from shared.shutdown import drain_seconds
 from shared.topics import INBOUND
 
 log = structlog.get_logger("consumer")
@@ -58,6 +59,9 @@ class BatchConsumer:
         self.group_instance_id = s.kafka_group_instance_id or None
         self.session_timeout_ms = s.kafka_session_timeout_ms
         self.subscriptions: list[Subscription[Any]] = []
+        self._inflight = asyncio.Lock()  # held from getmany's batch to its offset commit
+        self._stopping = False  # set by drain(): no batch is taken any more
+        self.drain_seconds = drain_seconds(s.shutdown_grace_seconds)  # a batch in hand, its partitions going
         self.inbox = InboxPruner(
             service,
             pool,
@@ -82,7 +86,7 @@ class BatchConsumer:
         async def raw(msg: Any) -> Any:  # the records stay bytes: parsing is ours, per record
             return None
 
-        inflight = asyncio.Lock()  # held from getmany's batch to its offset commit
+        inflight = self._inflight
 
         @self.broker.subscriber(
             *by_topic,
@@ -96,11 +100,15 @@ class BatchConsumer:
             ack_policy=AckPolicy.MANUAL,
             parser=fetch.keep_headers_raw,
             decoder=raw,
-            listener=_FinishBatchOnRevoke(inflight, ",".join(by_topic), self.service),
+            listener=_FinishBatchOnRevoke(inflight, ",".join(by_topic), self.service, self.drain_seconds),
             include_in_schema=False,  # the AsyncAPI document is built from the contract models instead
         )
         async def consume(body: Any, message: KafkaMessage) -> None:
             async with inflight:
+                if self._stopping:
+                    # Fetched after the stop signal: neither applied nor committed, the next owner of these
+                    # partitions takes them from the last committed offset.
+                    return
                 per_topic: dict[str, list[ConsumerRecord]] = {}
                 for record in message.raw_message:
                     per_topic.setdefault(record.topic, []).append(record)
@@ -116,6 +124,22 @@ class BatchConsumer:
                     # The broker is away (restarting): these records are applied, so the next batch's
                     # commit, which covers their positions too, is as good; a crash first replays them.
                     log.warning("commit_timed_out", topic=",".join(by_topic))
+
+    async def drain(self, timeout: float) -> tuple[bool, bool]:
+        """Takes no new batch; waits at most `timeout` for the batch in hand to be applied and its offsets
+        committed, so that the group's next owner of its partitions starts right after it. Answers whether
+        a batch was in hand, and whether everything taken is finished (False: the batch in hand overran,
+        e.g. the database away; cut short, it is rolled back and redelivered)."""
+        self._stopping = True
+        in_hand = self._inflight.locked()
+        try:
+            async with asyncio.timeout(max(timeout, 0)):
+                async with self._inflight:
+                    pass
+        except TimeoutError:
+            log.warning("shutdown_batch_overran", seconds=timeout)
+            return in_hand, False
+        return in_hand, True
 
     # --- processing --------------------------------------------------------------------------
 
@@ -234,7 +258,7 @@ class _FinishBatchOnRevoke(ConsumerRebalanceListener):
     batch in hand finish and commit, so the next owner starts exactly after it. Bounded: a batch that
     takes longer is redelivered to the next owner instead, and the inbox absorbs it."""
 
-    def __init__(self, inflight: asyncio.Lock, topic: str, service: str, wait_seconds: float = 20) -> None:
+    def __init__(self, inflight: asyncio.Lock, topic: str, service: str, wait_seconds: float) -> None:
         self.inflight = inflight
         self.topic = topic
         self.service = service
