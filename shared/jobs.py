@@ -42,7 +42,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.auth import AdminChainId
 from shared.db import UNREACHABLE
 from shared.errors import Invalid, NotFound
@@ -131,11 +131,14 @@ class Jobs:
         self.jobs[name] = Job(name, work, description, every_seconds)
 
     async def _run_chain(self, conn: asyncpg.Connection, job: Job, chain_id: str, as_of: datetime) -> dict[str, Any]:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", job.chain_lock_id(chain_id))
-            uow = UnitOfWork(conn)
-            changed = await job.work.run(uow, chain_id, as_of)
-            await uow.flush()
+        # Tracing on: a span per run over a chain (under the request's, run over HTTP), which what it
+        # publishes carries.
+        with tracing.span(f"job {job.name}", {"perkstream.job": job.name, "perkstream.chain_id": chain_id}):
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", job.chain_lock_id(chain_id))
+                uow = UnitOfWork(conn)
+                changed = await job.work.run(uow, chain_id, as_of)
+                await uow.flush()
         return changed
 
     async def run(self, job: Job, chain_id: str, as_of: datetime, pool: asyncpg.Pool | None = None) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT names a collector (README, "Tracing").
 
 - An HTTP request: a SERVER span (FastAPI's instrumentation; not the probes nor /metrics), the child of the
-  caller's `traceparent`.
+  caller's `traceparent`; its path, never its query (which may hold a phone).
 - A consumed record: a CONSUMER span `process <topic>` per record, the child of its `traceparent` header
   (the span that published it), current while its handler runs (while a batch handler runs, its first
   record's: as the log context is, shared/consumer/apply.py `bound`).
-- Database work: a CLIENT span per statement (asyncpg's instrumentation) inside a request's or a record's
-  span; a statement outside any (the relay's lease, the inbox pruning) makes none.
+- A job's run over a chain: an INTERNAL span `job <name>` (under the request's, run over HTTP).
+- Database work: a CLIENT span per statement (asyncpg's instrumentation; its SQL, never its values) inside a
+  request's, a record's or a job's span; a statement outside any (the relay's lease, the inbox pruning)
+  makes none.
 - Publishing: a PRODUCER span `send <topic>` per outbox row the relay sends, the child of the span the row
   was written under; the row goes out with that span's `traceparent`, so the next service's record span is
   its child. A row written under a request's or a record's span carries that span's context (shared/uow.py),
@@ -83,8 +85,21 @@ def instrument_http(app: FastAPI) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=_provider, excluded_urls=_PROBES, exclude_spans=["receive", "send"]
+        app,
+        tracer_provider=_provider,
+        excluded_urls=_PROBES,
+        exclude_spans=["receive", "send"],
+        server_request_hook=_without_query,
     )
+
+
+def _without_query(span: Span, scope: dict[str, Any]) -> None:
+    """A request's span names its path, never its query (a phone searched for: `?phone=...`)."""
+    if span.is_recording() and scope.get("query_string"):
+        path = scope.get("path", "")
+        host, port = scope.get("server") or ("", None)
+        span.set_attribute("http.target", path)
+        span.set_attribute("http.url", f"{scope.get('scheme', 'http')}://{host}{f':{port}' if port else ''}{path}")
 
 
 def shutdown() -> None:
@@ -197,6 +212,16 @@ def current(span: Span | None) -> Iterator[None]:
         yield
     finally:
         otel_context.detach(token)
+
+
+@contextmanager
+def span(name: str, attributes: dict[str, str] | None = None) -> Iterator[None]:
+    """An INTERNAL span, current within the block (a job's run over a chain); nothing when tracing is off."""
+    if _tracer is None:
+        yield
+        return
+    with _tracer.start_as_current_span(name, attributes=attributes):
+        yield
 
 
 def producer_span(topic: str, headers: list[tuple[str, bytes]]) -> tuple[Span | None, list[tuple[str, bytes]]]:

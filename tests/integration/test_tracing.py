@@ -27,7 +27,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from deploy import local
 from deploy.kafka_io import Kafka
 from shared import auth, topics
-from tests.integration.conftest import Chain, Stack, eventually, keep_or_remove, new_chain, new_state_dir, of_chain
+from tests.integration.conftest import (
+    Chain,
+    Stack,
+    eventually,
+    keep_or_remove,
+    new_chain,
+    new_state_dir,
+    now_iso,
+    of_chain,
+)
 from tests.integration.conftest import running_stack as start_stack
 from tests.integration.helpers import ANNA, create_type, membership_eventually, paid_visit, sell
 
@@ -134,14 +143,13 @@ async def spans_of(sink: Sink, trace_id: str, check: Any, what: str) -> list[dic
     return await eventually(probe, check, timeout=30, what=what)
 
 
-def one(spans: list[dict[str, Any]], service: str, name: str) -> dict[str, Any]:
-    found = [s for s in spans if s["service"] == f"perkstream-{service}" and s["name"] == name]
-    assert len(found) == 1, (service, name, [(s["service"], s["name"]) for s in spans])
-    return found[0]
-
-
 def trace_of(header: str) -> str:
     return header.split("-")[1]
+
+
+def span_of(message: dict[str, Any]) -> str:
+    """The span id a message's `traceparent` names (its parent, for whoever consumes it)."""
+    return str(message["_headers"]["traceparent"].split("-")[2])
 
 
 async def test_one_visit_is_one_trace_across_the_gateway_and_the_services(
@@ -181,29 +189,33 @@ async def test_one_visit_is_one_trace_across_the_gateway_and_the_services(
     assert {f"perkstream-{name}" for name in ("gateway", "memberships", "loyalty", "inventory", "notifications")} <= (
         services
     )
+    by_id = {s["span_id"]: s for s in spans}
     # The HTTP request's span is the caller's child; the gateway's publishing, the request's.
     [request] = [s for s in spans if s["service"] == "perkstream-gateway" and s["kind"] == 2]  # SERVER
     assert request["parent_span_id"] == CALLER_SPAN
-    sent = one(spans, "gateway", "send visit.paid")
-    assert sent["kind"] == 4  # PRODUCER
+    [published] = await kafka_of.read(topics.VISIT_PAID, of_chain(chain, event_id=visit["event_id"]))
+    sent = by_id[span_of(published)]  # the span the message on Kafka names: its publishing span
+    assert (sent["service"], sent["name"], sent["kind"]) == ("perkstream-gateway", "send visit.paid", 4)  # PRODUCER
+    assert sent["parent_span_id"] == request["span_id"]
     # Each consumed record's span is the child of the span that published it.
     for service in ("memberships", "loyalty", "inventory"):
-        consumed = one(spans, service, "process visit.paid")
-        assert consumed["kind"] == 5 and consumed["parent_span_id"] == sent["span_id"]  # CONSUMER
-        assert consumed["attributes"]["messaging.destination.name"] == topics.VISIT_PAID
-    deduction = one(spans, "memberships", "process visit.paid")
-    deducted_sent = one(spans, "memberships", "send membership.deducted")
-    notified = one(spans, "notifications", "process membership.deducted")
-    sms_sent = one(spans, "notifications", "send notification.sms")
+        consumed = [s for s in spans if s["service"] == f"perkstream-{service}" and s["name"] == "process visit.paid"]
+        assert consumed and all(s["kind"] == 5 and s["parent_span_id"] == sent["span_id"] for s in consumed)  # CONSUMER
+        assert all(s["attributes"]["messaging.destination.name"] == topics.VISIT_PAID for s in consumed)
+    # What a consumer caused is published under its record's span; the message names the publishing span.
+    deducted_sent = by_id[span_of(deducted)]
+    assert (deducted_sent["service"], deducted_sent["name"]) == ("perkstream-memberships", "send membership.deducted")
+    deduction = by_id[deducted_sent["parent_span_id"]]
+    assert (deduction["service"], deduction["name"]) == ("perkstream-memberships", "process visit.paid")
+    assert deduction["parent_span_id"] == sent["span_id"]
+    sms_sent = by_id[span_of(sms)]
+    assert (sms_sent["service"], sms_sent["name"]) == ("perkstream-notifications", "send notification.sms")
+    notified = by_id[sms_sent["parent_span_id"]]
+    assert (notified["service"], notified["name"]) == ("perkstream-notifications", "process membership.deducted")
     assert notified["parent_span_id"] == deducted_sent["span_id"]
-    assert sms_sent["parent_span_id"] == notified["span_id"]
-    # What a consumer caused is published under its record's span; the headers carry the publishing span.
-    assert deducted_sent["parent_span_id"] == deduction["span_id"]
-    assert deducted["_headers"]["traceparent"].split("-")[2] == deducted_sent["span_id"]
-    assert sms["_headers"]["traceparent"].split("-")[2] == sms_sent["span_id"]
     # The database work of the deduction, inside the record's span.
-    database = [s for s in spans if s["service"] == "perkstream-memberships" and "db.system" in str(s["attributes"])]
-    assert any(s["parent_span_id"] == deduction["span_id"] for s in database), database
+    database = [s for s in spans if s["parent_span_id"] == deduction["span_id"] and s["kind"] == 3]  # CLIENT
+    assert any(s["attributes"].get("db.system", s["attributes"].get("db.system.name")) for s in database), database
 
 
 async def test_log_lines_carry_the_trace_and_span_ids(traced: Stack, kafka_of: Kafka, sink: Sink) -> None:
@@ -213,19 +225,34 @@ async def test_log_lines_carry_the_trace_and_span_ids(traced: Stack, kafka_of: K
     await kafka_of.publish(
         topics.VISIT_PAID, bad, key=ANNA["id"], headers=[("traceparent", f"00-{trace_id}-{CALLER_SPAN}-01".encode())]
     )
-    await kafka_of.read(f"{topics.VISIT_PAID}.dlq", lambda m: m.get("event_id") == bad["event_id"], timeout=30)
-    spans = await spans_of(
-        sink, trace_id, lambda s: any(x["service"] == "perkstream-memberships" for x in s), "the record's span"
+    group = "perkstream.memberships"
+    [letter] = await kafka_of.read(
+        f"{topics.VISIT_PAID}.dlq",
+        lambda m: m.get("event_id") == bad["event_id"] and m["_headers"].get("x-consumer-group") == group,
+        timeout=30,
     )
-    consumed = one(spans, "memberships", "process visit.paid")
 
     async def lines() -> list[dict[str, Any]]:
         log = traced.services["memberships"].logfile
         parsed = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
         return [p for p in parsed if p.get("event") == "dead_lettered" and p.get("trace_id") == trace_id]
 
-    [line] = await eventually(lines, bool, timeout=10, what="the dead letter's log line")
-    assert (line["trace_id"], line["span_id"]) == (trace_id, consumed["span_id"])
+    found = await eventually(lines, bool, timeout=10, what="the dead letter's log line")
+
+    # The dead letter is published under the record's span, in the caller's trace; the line has that span.
+    def both(spans: list[dict[str, Any]]) -> bool:  # the letter's publishing span and its parent
+        by_id = {x["span_id"]: x for x in spans}
+        return span_of(letter) in by_id and by_id[span_of(letter)]["parent_span_id"] in by_id
+
+    spans = await spans_of(sink, trace_id, both, "its spans")
+    by_id = {s["span_id"]: s for s in spans}
+    consumed = by_id[by_id[span_of(letter)]["parent_span_id"]]
+    assert (consumed["service"], consumed["name"], consumed["parent_span_id"]) == (
+        "perkstream-memberships",
+        "process visit.paid",
+        CALLER_SPAN,
+    )
+    assert consumed["span_id"] in {line["span_id"] for line in found}
 
 
 async def _events_client(stack: Stack, chain: Chain) -> httpx.AsyncClient:
@@ -237,3 +264,28 @@ async def _events_client(stack: Stack, chain: Chain) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=f"{stack.url('gateway')}/v1/chains/{chain.id}", headers={"Authorization": f"Bearer {key}"}, timeout=10
     )
+
+
+async def test_a_job_run_over_http_is_a_span_of_the_request(traced: Stack, sink: Sink) -> None:
+    chain = await new_chain(traced)
+    trace_id = uuid.uuid4().hex
+    caller = f"00-{trace_id}-{CALLER_SPAN}-01"
+    async with chain.admin("loyalty") as http:
+        r = await http.post("/jobs/burn/run", json={"as_of": now_iso()}, headers={"traceparent": caller})
+    assert r.status_code == 200, r.text
+    async with chain.client("memberships") as http:  # a search by phone: its span keeps the query out
+        r = await http.get("/memberships", params={"phone": ANNA["phone"]}, headers={"traceparent": caller})
+    assert r.status_code == 200, r.text
+
+    def ran(spans: list[dict[str, Any]]) -> bool:
+        return any(s["name"] == "job burn" for s in spans) and len([s for s in spans if s["kind"] == 2]) == 2
+
+    spans = await spans_of(sink, trace_id, ran, "the job's span")
+    [request] = [s for s in spans if s["kind"] == 2 and s["service"] == "perkstream-loyalty"]  # SERVER
+    [search] = [s for s in spans if s["kind"] == 2 and s["service"] == "perkstream-memberships"]
+    assert search["attributes"]["http.target"] == f"/v1/chains/{chain.id}/memberships"
+    assert "1234567" not in json.dumps(spans)
+    [job] = [s for s in spans if s["name"] == "job burn"]
+    assert request["service"] == job["service"] == "perkstream-loyalty"
+    assert (request["parent_span_id"], job["parent_span_id"]) == (CALLER_SPAN, request["span_id"])
+    assert job["attributes"]["perkstream.chain_id"] == chain.id
