@@ -24,6 +24,7 @@ that starts here is kept with the probability OTEL_TRACES_SAMPLER_ARG.
 from __future__ import annotations
 
 import re
+import threading
 from asyncio import Future
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -69,6 +70,7 @@ def setup(service: str, settings: Settings) -> bool:
     _provider = TracerProvider(
         resource=Resource.create({"service.name": f"perkstream-{service}"}),
         sampler=ParentBased(_NoStrayStatements(TraceIdRatioBased(settings.otel_traces_sampler_arg))),
+        shutdown_on_exit=False,  # `shutdown`, bounded, at the service's stop
     )
     # Exported in batches from a thread of its own: a collector away costs dropped spans, never a wait.
     _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")))
@@ -102,10 +104,13 @@ def _without_query(span: Span, scope: dict[str, Any]) -> None:
         span.set_attribute("http.url", f"{scope.get('scheme', 'http')}://{host}{f':{port}' if port else ''}{path}")
 
 
-def shutdown() -> None:
-    """Exports what is left (a stopping process)."""
+def shutdown(seconds: float = 2.0) -> None:
+    """Exports what is left (a stopping process), for `seconds` at most: a collector away never holds up a
+    stop (the SDK's own would wait 30 s)."""
     if _provider is not None:
-        _provider.shutdown()
+        flushing = threading.Thread(target=_provider.shutdown, name="otel-shutdown", daemon=True)
+        flushing.start()
+        flushing.join(seconds)
 
 
 class _NoStrayStatements(Sampler):

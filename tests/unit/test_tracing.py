@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
+import time
 
 import structlog
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision
@@ -53,3 +56,29 @@ def test_a_statement_outside_any_span_is_not_a_trace_of_its_own() -> None:
     assert stray.decision == Decision.DROP
     for kind, attributes in ((SpanKind.PRODUCER, {"messaging.system": "kafka"}), (SpanKind.SERVER, {})):
         assert sampler.should_sample(None, 1, "x", kind, attributes).decision == Decision.RECORD_AND_SAMPLE
+
+
+STOP_WITH_COLLECTOR_AWAY = """
+import socket, sys, time
+from shared import tracing
+from shared.settings import Settings
+away = socket.socket()
+away.bind(("127.0.0.1", 0))
+away.listen()  # takes the connection, never answers: an export waits for its timeout
+port = away.getsockname()[1]
+assert tracing.setup("test", Settings(otel_exporter_otlp_endpoint=f"http://127.0.0.1:{port}"))
+with tracing.span("work"):
+    pass
+started = time.monotonic()
+tracing.shutdown(1.0)
+print(round(time.monotonic() - started, 2))
+"""
+
+
+def test_a_stop_waits_for_a_collector_that_does_not_answer_a_bounded_time() -> None:
+    started = time.monotonic()
+    ran = subprocess.run(
+        [sys.executable, "-c", STOP_WITH_COLLECTOR_AWAY], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert float(ran.stdout.strip()) < 2.5, ran.stdout
+    assert time.monotonic() - started < 8, "the process exits without waiting for the export"
