@@ -97,13 +97,14 @@ class Settings(BaseSettings):
     # POST /jobs/{job}/run refuses an as_of later than now plus this (clocks drift a little; a job never
     # runs for the future: expiring or burning everything early is not a back-office action).
     jobs_as_of_skew_seconds: float = 300
-    # Graceful shutdown (README, "Stopping a service"): on SIGTERM a process stops taking records, finishes
-    # the batch in hand and commits its offsets, leaves its consumer group (its partitions move to the other
-    # replicas at once), lets its relay publish what is committed, and exits, all within this many seconds
-    # of the signal (HTTP requests in progress get a third of it). Past it, what is left is cut short (a
-    # batch not finished is rolled back and redelivered) and the process exits with 1. The orchestrator's
-    # grace before SIGKILL must be longer: Kubernetes' terminationGracePeriodSeconds (default 30 s),
-    # compose's stop_grace_period (default 10 s: set it to 30s).
+    # Graceful shutdown (README, "How a message is handled", 4, Stopping): on SIGTERM a process stops taking
+    # records, finishes the batch in hand and commits its offsets, leaves its consumer group (its partitions
+    # move to the other replicas at once), lets its relay publish what is committed, and exits, all within
+    # this many seconds of the signal (HTTP requests in progress get a third of it). Past the drain bound
+    # (this less min(5 s, a quarter of it)) the batch in hand is cut short (rolled back, redelivered) and the
+    # process exits with 1; a watchdog ends it at this bound whatever hangs. The orchestrator's grace before
+    # SIGKILL must be longer: Kubernetes' terminationGracePeriodSeconds (default 30 s), compose's
+    # stop_grace_period (default 10 s: set it to 30s).
     shutdown_grace_seconds: Annotated[float, Field(ge=1, le=600)] = 25
 
     # Tracing (shared/tracing.py; README, "Tracing"): OpenTelemetry spans exported over OTLP/HTTP to this
