@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 import structlog
 from fastapi.responses import JSONResponse
 
-from shared.logging import SECRETS_KEY, Secrets
+from shared.logging import SECRETS_KEY, TRACEPARENT_KEY, Secrets
 
 log = structlog.get_logger("http")
 _CHAIN = re.compile(r"^/v1/chains/([^/]+)")
@@ -49,8 +49,10 @@ class RequestContext:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         secrets = Secrets(bearer, {"x-user": headers.get("x-user")}, query, lambda: b"".join(body))
         chain = _CHAIN.match(scope.get("path", ""))
+        # Tracing off, the lines carry the ids of the caller's `traceparent` (on: the request's span's).
+        traced = {TRACEPARENT_KEY: headers["traceparent"]} if "traceparent" in headers else {}
         with structlog.contextvars.bound_contextvars(
-            path=scope.get("path"), chain_id=chain and chain[1], **{SECRETS_KEY: secrets}
+            path=scope.get("path"), chain_id=chain and chain[1], **{SECRETS_KEY: secrets}, **traced
         ):
             try:
                 await self.app(scope, keeping, tracking)

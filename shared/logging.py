@@ -2,8 +2,9 @@
 
 Context (event_id, chain_id, visit_id, topic; a request's path) is bound with `structlog.contextvars` by the
 consumer and the HTTP layer, so every line a handler writes carries it, and `trace_id` / `span_id`: the current
-span's (shared/tracing.py), or, tracing off, those of the `traceparent` the record at hand came with. The
-libraries' own lines (aiokafka, uvicorn, faststream: stdlib logging) are rendered by the same processors.
+span's (shared/tracing.py), or, tracing off, those of the `traceparent` the record or request at hand came
+with. The libraries' own lines (aiokafka, uvicorn, faststream: stdlib logging) are rendered by the same
+processors.
 
 What never reaches a log (`redact`, the last step before rendering, over every value, nested ones and
 exception texts included):
@@ -182,7 +183,7 @@ TRACEPARENT_KEY = "_traceparent"  # the contextvar a consumed record's `tracepar
 
 def add_trace_ids(_: Any, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
     """`trace_id` and `span_id`: the current span's (shared/tracing.py), else, tracing off, the ones the
-    `traceparent` of the record at hand names (read only when a line is written)."""
+    `traceparent` of the record or request at hand names (read only when a line is written)."""
     carried = event_dict.pop(TRACEPARENT_KEY, None)
     span = trace.get_current_span().get_span_context()
     if span.is_valid:

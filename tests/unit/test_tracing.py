@@ -3,17 +3,20 @@ the root sampler leaves a database statement outside any span untraced."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import subprocess
 import sys
 import time
+from typing import Any
 
 import structlog
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision
 from opentelemetry.trace import SpanKind
 
 from shared import tracing
+from shared.http_context import RequestContext
 from shared.logging import TRACEPARENT_KEY, configure_logging
 
 TRACE = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -61,6 +64,7 @@ def test_a_statement_outside_any_span_is_not_a_trace_of_its_own() -> None:
 STOP_WITH_COLLECTOR_AWAY = """
 import socket, sys, time
 from shared import tracing
+from shared.http_context import RequestContext
 from shared.settings import Settings
 away = socket.socket()
 away.bind(("127.0.0.1", 0))
@@ -82,3 +86,30 @@ def test_a_stop_waits_for_a_collector_that_does_not_answer_a_bounded_time() -> N
     )
     assert float(ran.stdout.strip()) < 2.5, ran.stdout
     assert time.monotonic() - started < 8, "the process exits without waiting for the export"
+
+
+def test_an_http_request_s_lines_carry_the_ids_of_its_traceparent() -> None:
+    out = io.StringIO()
+    configure_logging("test", stream=out)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        structlog.get_logger("t").info("handling")
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def call(headers: list[tuple[bytes, bytes]]) -> None:
+        scope = {"type": "http", "path": "/v1/chains/ch-1/x", "headers": headers, "query_string": b""}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        await RequestContext(app)(scope, receive, send)
+
+    asyncio.run(call([(b"traceparent", TRACE)]))
+    asyncio.run(call([]))
+    traced, bare = (json.loads(line) for line in out.getvalue().splitlines())
+    assert (traced["trace_id"], traced["span_id"]) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
+    assert "trace_id" not in bare
