@@ -62,7 +62,7 @@ class Server(uvicorn.Server):
     def _watchdog(self) -> None:
         time.sleep(self.grace_seconds)
         # Still here: something hangs (a database or broker gone away). Leave now, as SIGKILL would later.
-        print('{"event": "shutdown_overran", "level": "error"}', file=sys.stderr, flush=True)
+        log.error("shutdown_overran", grace_seconds=self.grace_seconds)
         os._exit(1)
 
 
@@ -89,7 +89,8 @@ def serve(server: Server, clean: Callable[[], bool]) -> NoReturn:
         if not server.should_exit:
             server.handle_exit(sig, frame)
 
-    signal.signal(signal.SIGTERM, on_signal)
+    for sig in (signal.SIGTERM, signal.SIGINT):  # SIGINT: Ctrl-C stops a process the same way
+        signal.signal(sig, on_signal)
     server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)
