@@ -18,10 +18,13 @@ from collections import Counter
 import asyncpg
 import psutil
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from deploy import processes
 from deploy.kafka_io import Kafka
 from shared import topics
+from shared.relay import OutboxRelay
+from tests.integration import test_documented_consumer as documented
 from tests.integration.conftest import Chain, Stack, eventually, of_chain
 from tests.integration.faults_helpers import Gate, install_gates, remove_gates
 from tests.integration.helpers import create_type, membership_eventually, paid_visit, sale
@@ -156,6 +159,51 @@ async def test_a_batch_that_cannot_finish_is_cut_short_within_the_grace_and_appl
         for holder in holders.values():
             await holder.close()
         processes.stop([replica])
+
+
+scratch = documented.scratch  # a fixture: a schema of the test's own with the messaging tables
+
+
+async def test_a_relay_stopped_in_the_middle_of_a_backlog_publishes_no_row_twice(
+    stack: Stack, kafka: Kafka, db: asyncpg.Pool, scratch: str
+) -> None:
+    """The leader asked to stop finishes its round (a row Kafka acknowledged is deleted before it ends) and
+    publishes what the outbox holds; the next leader publishes whatever is left: every row once."""
+    topic = await documented.new_topic(stack, "shutdown-relay")
+    rows = 3000
+    await db.execute(
+        f"INSERT INTO {scratch}.outbox (topic, key, value) "
+        "SELECT $1, 'k' || (i % 7), convert_to('{\"n\": ' || i || '}', 'UTF8') FROM generate_series(1, $2) i",
+        topic,
+        rows,
+    )
+
+    def relay() -> OutboxRelay:
+        url, servers = stack.settings.database_url, stack.settings.kafka_bootstrap_servers
+
+        def producer() -> AIOKafkaProducer:
+            return AIOKafkaProducer(bootstrap_servers=servers, acks="all", enable_idempotence=True)
+
+        return OutboxRelay("shutdown", scratch, url, producer, batch_size=100, poll_seconds=0.2)
+
+    async def left() -> int:
+        return int(await db.fetchval(f"SELECT count(*) FROM {scratch}.outbox"))
+
+    first = relay()
+    await first.start()
+    await eventually(left, lambda n: n < rows - 300, timeout=30, what="the first relay publishing")
+    await first.stop()  # in the middle of the backlog
+    after_first = await left()
+    second = relay()
+    await second.start()
+    try:
+        await eventually(left, lambda n: n == 0, timeout=60, what="the second relay publishing the rest")
+    finally:
+        await second.stop()
+    published = Counter(m["n"] for m in await kafka.read_to_end(topic))
+    print(f"\nthe stopped leader left {after_first} of {rows} rows to the next")
+    assert [n for n, times in published.items() if times > 1] == []
+    assert sorted(published) == list(range(1, rows + 1))
 
 
 async def sharing(kafka: Kafka, topic: str) -> None:
