@@ -22,7 +22,7 @@ from shared.events import wire
 from shared.runtime import Service
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("memberships", "loyalty", "inventory", "notifications", "gateway")
+SERVICES = ("memberships", "loyalty", "inventory", "notifications", "wallet", "gateway")
 SERVER = "kafka:9092"  # a placeholder: where a deployment's brokers are is its own (KAFKA_BOOTSTRAP_SERVERS)
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 GENERATED = "Generated from shared/events by `python -m shared.contract_export` (make contract); do not edit."

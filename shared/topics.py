@@ -10,7 +10,9 @@ VISIT_ARRIVED = "visit.status_arrived"
 VISIT_NO_SHOW = "visit.status_no_show"
 VISIT_CANCELLED = "visit.cancelled"
 MEMBERSHIP_SOLD = "membership.sold"
-INBOUND = (VISIT_PAID, VISIT_ARRIVED, VISIT_NO_SHOW, VISIT_CANCELLED, MEMBERSHIP_SOLD)
+GIFT_CARD_SOLD = "gift_card.sold"  # published by inventory (a gift card line, a desk sale) or a booking system
+ACCOUNT_DEPOSIT = "account.deposit"
+INBOUND = (VISIT_PAID, VISIT_ARRIVED, VISIT_NO_SHOW, VISIT_CANCELLED, MEMBERSHIP_SOLD, GIFT_CARD_SOLD, ACCOUNT_DEPOSIT)
 
 MEMBERSHIP_TYPE_CREATED = "membership_type.created"
 MEMBERSHIP_TYPE_CHANGED = "membership_type.changed"
@@ -37,6 +39,36 @@ INVENTORY_STOCK_CHANGED = "inventory.stock_changed"
 INVENTORY_STOCK_LOW = "inventory.stock_low"
 INVENTORY_SALE_RECORDED = "inventory.sale_recorded"
 INVENTORY_MEMBERSHIP_SALE_REFUSED = "inventory.membership_sale_refused"
+GIFT_CARD_TYPE_CREATED = "gift_card_type.created"
+GIFT_CARD_TYPE_CHANGED = "gift_card_type.changed"
+GIFT_CARD_ISSUED = "gift_card.issued"
+GIFT_CARD_ISSUE_REJECTED = "gift_card.issue_rejected"
+GIFT_CARD_CHARGED = "gift_card.charged"
+GIFT_CARD_REFUNDED = "gift_card.refunded"
+GIFT_CARD_ADJUSTED = "gift_card.adjusted"
+GIFT_CARD_EXPIRING = "gift_card.expiring"
+GIFT_CARD_EXPIRED = "gift_card.expired"
+ACCOUNT_TOPPED_UP = "account.topped_up"
+ACCOUNT_CHARGED = "account.charged"
+ACCOUNT_REFUNDED = "account.refunded"
+ACCOUNT_ADJUSTED = "account.adjusted"
+WALLET_PAYMENT_REJECTED = "wallet.payment_rejected"
+WALLET = (
+    GIFT_CARD_TYPE_CREATED,
+    GIFT_CARD_TYPE_CHANGED,
+    GIFT_CARD_ISSUED,
+    GIFT_CARD_ISSUE_REJECTED,
+    GIFT_CARD_CHARGED,
+    GIFT_CARD_REFUNDED,
+    GIFT_CARD_ADJUSTED,
+    GIFT_CARD_EXPIRING,
+    GIFT_CARD_EXPIRED,
+    ACCOUNT_TOPPED_UP,
+    ACCOUNT_CHARGED,
+    ACCOUNT_REFUNDED,
+    ACCOUNT_ADJUSTED,
+    WALLET_PAYMENT_REJECTED,
+)
 DOMAIN = (
     MEMBERSHIP_TYPE_CREATED,
     MEMBERSHIP_TYPE_CHANGED,
@@ -63,6 +95,7 @@ DOMAIN = (
     INVENTORY_STOCK_LOW,
     INVENTORY_SALE_RECORDED,
     INVENTORY_MEMBERSHIP_SALE_REFUSED,
+    *WALLET,
 )
 
 NOTIFICATION_SMS = "notification.sms"

@@ -1,8 +1,8 @@
 """Pydantic models of every message in the public contract (docs/contract.md), written once.
 
 A service that consumes another's event reads the model here, never the other service's code:
-- inbound.py: what booking systems publish (`visit.*`, `membership.sold`);
-- memberships.py, loyalty.py, inventory.py: the domain events each service publishes;
+- inbound.py: what booking systems publish (`visit.*`, `membership.sold`, `gift_card.sold`, `account.deposit`);
+- memberships.py, loyalty.py, inventory.py, wallet.py: the domain events each service publishes;
 - notifications.py: notices for aggregators and their delivery receipts;
 - base.py: money, ids, times, the base classes.
 """
@@ -20,8 +20,12 @@ from shared.events.base import (
     utcnow,
 )
 from shared.events.inbound import (
+    AccountDeposit,
     Client,
     Envelope,
+    GiftCardRef,
+    GiftCardSold,
+    LinePayment,
     MembershipRef,
     MembershipSold,
     VisitCancelled,
@@ -60,9 +64,35 @@ from shared.events.memberships import (
     MembershipUnfrozen,
 )
 from shared.events.notifications import DeliveryReceipt, Notice
+from shared.events.wallet import (
+    AccountAdjusted,
+    AccountCharged,
+    AccountEvent,
+    AccountRefunded,
+    AccountToppedUp,
+    GiftCardAdjusted,
+    GiftCardExpired,
+    GiftCardExpiring,
+    GiftCardIssued,
+    GiftCardIssueRejected,
+    GiftCardLimits,
+    GiftCardMovement,
+    GiftCardStateEvent,
+    GiftCardTypeChanged,
+    GiftCardValidity,
+    PaymentRejected,
+    RejectedPayment,
+    TakenPayment,
+)
 
 __all__ = [
     "CENTS",
+    "AccountAdjusted",
+    "AccountCharged",
+    "AccountDeposit",
+    "AccountEvent",
+    "AccountRefunded",
+    "AccountToppedUp",
     "BonusAccrued",
     "BonusBurned",
     "BonusBurning",
@@ -77,8 +107,21 @@ __all__ = [
     "DiscountExpiring",
     "DomainEvent",
     "Envelope",
+    "GiftCardAdjusted",
+    "GiftCardExpired",
+    "GiftCardExpiring",
+    "GiftCardIssueRejected",
+    "GiftCardIssued",
+    "GiftCardLimits",
+    "GiftCardMovement",
+    "GiftCardRef",
+    "GiftCardSold",
+    "GiftCardStateEvent",
+    "GiftCardTypeChanged",
+    "GiftCardValidity",
     "Id",
     "LevelChanged",
+    "LinePayment",
     "MembershipActivated",
     "MembershipDeducted",
     "MembershipDeductionRejected",
@@ -100,9 +143,12 @@ __all__ = [
     "NonNegativeMoney",
     "Notice",
     "PastTime",
+    "PaymentRejected",
+    "RejectedPayment",
     "SaleRecorded",
     "StockChanged",
     "StockLow",
+    "TakenPayment",
     "Time",
     "VisitCancelled",
     "VisitLine",

@@ -1,4 +1,5 @@
-"""Inbound messages, published by booking systems: `visit.*` and `membership.sold`.
+"""Inbound messages, published by booking systems: `visit.*`, `membership.sold`, `gift_card.sold` and
+`account.deposit`.
 
 Every field is bounded (texts, numbers, list lengths): what a booking system never sends (a 1 MB name,
 a quantity of 10**12, 100,000 lines) is refused at validation and dead-lettered naming the field, rather
@@ -14,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from shared.events.base import STORABLE, Id, Model, NonNegativeMoney, Time
+from shared.events.base import STORABLE, Id, Model, Money, NonNegativeMoney, Time
 
 
 class Envelope(Model):
@@ -31,6 +32,8 @@ MAX_QUANTITY = 10_000
 # The memberships one visit (or one inventory operation) sells: each unit is a `membership.sold`, a
 # membership issued and its notices. A company buying gift memberships for its staff stays far below.
 MAX_MEMBERSHIP_UNITS = 100
+# A visit sells at most MAX_MEMBERSHIP_UNITS of each (a gift card unit is a `gift_card.sold` and a card issued).
+UNITS = {"membership": "memberships", "gift_card": "gift cards"}
 Code = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True), STORABLE]
 
 
@@ -54,8 +57,43 @@ class MembershipRef(Model):
         return self
 
 
+# Instrument payments one line names (gift cards, the client's account): more than a desk splits a line into.
+MAX_LINE_PAYMENTS = 10
+PositiveMoney = Annotated[Money, Field(gt=0, le=MAX_LINE_AMOUNT)]
+
+
+class GiftCardRef(Model):
+    """How a payment names the gift card that pays: its code, or its id for a no-code card."""
+
+    code: Code | None = None
+    id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> GiftCardRef:
+        if (self.code is None) == (self.id is None):
+            raise ValueError("give exactly one of gift_card.code or gift_card.id")
+        return self
+
+
+class LinePayment(Model):
+    """Part of a line's `paid` taken from a stored-value instrument (the wallet service takes it): a gift
+    card (named by `gift_card`) or the client's account (no reference: the visit's client's)."""
+
+    instrument: Literal["gift_card", "account"]
+    gift_card: GiftCardRef | None = None
+    amount: PositiveMoney
+
+    @model_validator(mode="after")
+    def _reference(self) -> LinePayment:
+        if self.instrument == "gift_card" and self.gift_card is None:
+            raise ValueError("gift_card: a gift card payment names its card (code or id)")
+        if self.instrument == "account" and self.gift_card is not None:
+            raise ValueError("gift_card: an account payment names no gift card")
+        return self
+
+
 class VisitLine(Model):
-    kind: Literal["service", "product", "membership"]
+    kind: Literal["service", "product", "membership", "gift_card"]
     item_id: Id
     category_id: Id | None = None
     storage_id: Id | None = None
@@ -66,13 +104,28 @@ class VisitLine(Model):
     paid: Annotated[NonNegativeMoney, Field(le=MAX_LINE_AMOUNT)]
     membership: MembershipRef | None = None
     code: Annotated[str, StringConstraints(min_length=1, max_length=32), STORABLE] | None = None
+    # A gift card line: who receives the cards when not the buyer (a no-code card binds to this phone).
+    # Left out of the serialization when absent (as every field added later), so a message published before
+    # it existed keeps its inbox digest.
+    holder: Client | None = Field(default=None, exclude_if=lambda holder: holder is None)
+    payments: list[LinePayment] = Field(
+        default_factory=list, max_length=MAX_LINE_PAYMENTS, exclude_if=lambda payments: not payments
+    )
 
     @model_validator(mode="after")
     def _membership_units(self) -> VisitLine:
-        if self.kind == "membership" and self.quantity > MAX_MEMBERSHIP_UNITS:
+        if self.kind in ("membership", "gift_card") and self.quantity > MAX_MEMBERSHIP_UNITS:
             raise ValueError(
-                f"quantity: a membership line sells at most {MAX_MEMBERSHIP_UNITS} memberships, not {self.quantity}"
+                f"quantity: a {self.kind} line sells at most {MAX_MEMBERSHIP_UNITS} {UNITS[self.kind]}, "
+                f"not {self.quantity}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _payments_within_paid(self) -> VisitLine:
+        taken = sum((p.amount for p in self.payments), Decimal("0"))
+        if taken > self.paid:
+            raise ValueError(f"payments: they add up to {taken}, more than the line's paid ({self.paid})")
         return self
 
 
@@ -82,15 +135,16 @@ class VisitPaid(Envelope):
     loyalty_card_id: Id | None = None
     bonus_spent: NonNegativeMoney = Decimal("0")
     lines: list[VisitLine] = Field(default_factory=list, max_length=MAX_LINES)
+    # false: the visit's instrument payments are taken all or none; true: each on its own.
+    partial_payments: bool = Field(default=False, exclude_if=lambda partial: not partial)
 
     @field_validator("lines")
     @classmethod
     def _membership_total(cls, lines: list[VisitLine]) -> list[VisitLine]:
-        units = sum(line.quantity for line in lines if line.kind == "membership")
-        if units > MAX_MEMBERSHIP_UNITS:
-            raise ValueError(
-                f"the membership lines sell {units} memberships; a visit sells at most {MAX_MEMBERSHIP_UNITS}"
-            )
+        for kind, what in UNITS.items():
+            units = sum(line.quantity for line in lines if line.kind == kind)
+            if units > MAX_MEMBERSHIP_UNITS:
+                raise ValueError(f"the {kind} lines sell {units} {what}; a visit sells at most {MAX_MEMBERSHIP_UNITS}")
         return lines
 
     @property
@@ -131,3 +185,28 @@ class MembershipSold(Envelope):
     # Left out of its serialization when "desk", so a sale published before the field existed is, redelivered,
     # the same message (its inbox digest unchanged).
     channel: Literal["desk", "online"] = Field(default="desk", exclude_if=lambda channel: channel == "desk")
+
+
+class GiftCardSold(Envelope):
+    """`gift_card.sold`: published by inventory for a gift card line or a desk sale (sale ids
+    `inventory:visit:<visit_id>:<line>:<unit>`, `inventory:op:<operation id>:<line>:<unit>`), or by a
+    booking system."""
+
+    sale_id: Id
+    gift_card_type_id: uuid.UUID
+    # A code given at sale, "auto" to have one generated, or null for a type sold without a code.
+    code: Code | None = None
+    client: Client  # the buyer
+    holder: Client | None = None  # who receives it, when not the buyer
+    price: NonNegativeMoney
+    channel: Literal["desk", "online"] = "desk"
+
+
+class AccountDeposit(Envelope):
+    """`account.deposit`: a booking system's desk took money onto a client's account."""
+
+    deposit_id: Id
+    client: Client
+    amount: PositiveMoney
+    method: Literal["cash", "card", "transfer", "other"]
+    comment: Annotated[str, StringConstraints(max_length=500), STORABLE] | None = None

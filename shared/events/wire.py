@@ -22,6 +22,8 @@ CLIENT_KEY = "the client's id (`client.id`): one client's messages stay in order
 KEYS: dict[str, str] = {
     topics.MEMBERSHIP_TYPE_CREATED: "the membership type's id (`membership_type_id`)",
     topics.MEMBERSHIP_TYPE_CHANGED: "the membership type's id (`membership_type_id`)",
+    topics.GIFT_CARD_TYPE_CREATED: "the gift card type's id (`gift_card_type_id`)",
+    topics.GIFT_CARD_TYPE_CHANGED: "the gift card type's id (`gift_card_type_id`)",
     topics.INVENTORY_STOCK_CHANGED: "the product's id (`product_id`)",
     topics.INVENTORY_STOCK_LOW: "the product's id (`product_id`)",
     topics.NOTIFICATION_SMS: "the client's id (`client_id`); the location's id for a notice about no client",
@@ -127,6 +129,133 @@ _TYPE = _event(
     online_sale=True,
     location_ids=["loc-1", "loc-2"],
 )
+
+GIFT_CARD_TYPE_ID = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+GIFT_CARD_ID = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
+_GIFT_CARD_TYPE = _event(
+    5001,
+    gift_card_type_id=GIFT_CARD_TYPE_ID,
+    name="Gift card 10,000",
+    par_value="10000",
+    write_off="multiple",
+    archived=False,
+    allow_without_code=False,
+    location_ids=[],
+    limits={"applies_to": "some_services_and_products", "service_ids": ["svc-massage"], "category_ids": []},
+    validity={"kind": "period", "unit": "year", "count": 1},
+)
+_GIFT_CARD = {"gift_card_id": GIFT_CARD_ID, "code": "G-100", "type_name": "Gift card 10,000"}
+_ACCOUNT = {"client_id": "cl-5", "client": CLIENT, "credit_limit": "0.00"}
+WALLET_EXAMPLES: dict[str, dict[str, Any]] = {
+    topics.GIFT_CARD_SOLD: _event(
+        1006,
+        sale_id="inventory:visit:v-77:3:0",
+        gift_card_type_id=GIFT_CARD_TYPE_ID,
+        code="G-100",
+        client=CLIENT,
+        holder={"id": "cl-6", "phone": "+36209876543", "name": "Bea"},
+        price="9000",
+        channel="desk",
+    ),
+    topics.ACCOUNT_DEPOSIT: _event(
+        1007, deposit_id="d-1", client=CLIENT, amount="5000", method="cash", comment="Paid at the desk"
+    ),
+    topics.GIFT_CARD_TYPE_CREATED: _GIFT_CARD_TYPE,
+    topics.GIFT_CARD_TYPE_CHANGED: {**_GIFT_CARD_TYPE, "event_id": "e-5002", "archived": True},
+    topics.GIFT_CARD_ISSUED: _event(
+        5003,
+        **_GIFT_CARD,
+        gift_card_type_id=GIFT_CARD_TYPE_ID,
+        sale_id="inventory:visit:v-77:3:0",
+        client=CLIENT,
+        holder={"id": "cl-6", "phone": "+36209876543", "name": "Bea"},
+        balance="10000.00",
+        valid_until="2027-03-01T10:40:00+00:00",
+        status="active",
+    ),
+    topics.GIFT_CARD_ISSUE_REJECTED: _event(
+        5004, sale_id="s-3", gift_card_type_id=GIFT_CARD_TYPE_ID, code="G-100", client=CLIENT, reason="code_taken"
+    ),
+    topics.GIFT_CARD_CHARGED: _event(
+        5005,
+        **_GIFT_CARD,
+        client=CLIENT,
+        visit_id="v-80",
+        line=0,
+        amount="500.00",
+        balance="9500.00",
+        status="active",
+        valid_until="2027-03-01T10:40:00+00:00",
+    ),
+    topics.GIFT_CARD_REFUNDED: _event(
+        5006,
+        **_GIFT_CARD,
+        client=CLIENT,
+        visit_id="v-80",
+        line=0,
+        amount="500.00",
+        balance="10000.00",
+        status="active",
+        valid_until="2027-03-01T10:40:00+00:00",
+    ),
+    topics.GIFT_CARD_ADJUSTED: _event(
+        5007,
+        gift_card_id=GIFT_CARD_ID,
+        code="G-100",
+        client=CLIENT,
+        balance_before="9500.00",
+        balance_after="9000.00",
+        valid_until_before="2027-03-01T10:40:00+00:00",
+        valid_until_after="2027-06-01T10:40:00+00:00",
+        reason="goodwill extension",
+        user="eva",
+    ),
+    topics.GIFT_CARD_EXPIRING: _event(
+        5008, **_GIFT_CARD, client=CLIENT, balance="9500.00", valid_until="2027-03-01T10:40:00+00:00", days_left=7
+    ),
+    topics.GIFT_CARD_EXPIRED: _event(
+        5009,
+        **_GIFT_CARD,
+        client=CLIENT,
+        balance="0.00",
+        valid_until="2027-03-01T10:40:00+00:00",
+        forfeited="9500.00",
+    ),
+    topics.ACCOUNT_TOPPED_UP: _event(
+        5010,
+        **_ACCOUNT,
+        amount="5000.00",
+        balance="5000.00",
+        deposit_id="d-1",
+        operation_id=None,
+        method="cash",
+        source="deposit",
+        user=None,
+    ),
+    topics.ACCOUNT_CHARGED: _event(5011, **_ACCOUNT, amount="300.00", balance="4700.00", visit_id="v-80", line=1),
+    topics.ACCOUNT_REFUNDED: _event(5012, **_ACCOUNT, amount="300.00", balance="5000.00", visit_id="v-80", line=1),
+    topics.ACCOUNT_ADJUSTED: _event(
+        5013, **_ACCOUNT, amount="-100.00", balance="4900.00", reason="correction", user="eva"
+    ),
+    topics.WALLET_PAYMENT_REJECTED: _event(
+        5014,
+        visit_id="v-81",
+        client=CLIENT,
+        partial_payments=False,
+        taken=[],
+        rejected=[
+            {
+                "line": 0,
+                "instrument": "gift_card",
+                "code": "G-100",
+                "id": None,
+                "amount": "20000.00",
+                "reason": "insufficient_balance",
+            },
+            {"line": 1, "instrument": "account", "code": None, "id": None, "amount": "300.00", "reason": "not_taken"},
+        ],
+    ),
+}
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     topics.VISIT_PAID: _event(
@@ -302,6 +431,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         reason="code_taken",
         source="user:eva",
     ),
+    **WALLET_EXAMPLES,
     topics.NOTIFICATION_SMS: _notice("sms"),
     topics.NOTIFICATION_CHATBOT: _notice("chatbot"),
     topics.NOTIFICATION_DELIVERY: {
