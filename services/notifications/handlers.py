@@ -1,7 +1,7 @@
 """Kafka subscriptions of the notifications service: domain event → notice; receipt → notice status.
 
 Idempotency: the inbox (event_id) drops a redelivered event, and the notices table's unique key
-(chain, source event, channel) drops a notice the inbox let through (a replayed batch, two replicas)."""
+(chain, source event, channel, type) drops a notice the inbox let through (a replayed batch, two replicas)."""
 
 from __future__ import annotations
 
@@ -105,6 +105,42 @@ SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
         events.MembershipSaleRefused,
         usecases.notify_membership_sale_refused,
         "A membership sold was not issued (the client paid for it): tell the location's administrator.",
+    ),
+    (
+        topics.GIFT_CARD_ISSUED,
+        events.GiftCardIssued,
+        usecases.notify_gift_card_issued,
+        "A gift card was issued: tell the buyer, and the holder when their phone is given and is not the buyer's.",
+    ),
+    (
+        topics.GIFT_CARD_CHARGED,
+        events.GiftCardMovement,
+        usecases.notify_gift_card_charged,
+        "A gift card paid for a visit: tell the client what is left on it.",
+    ),
+    (
+        topics.GIFT_CARD_EXPIRING,
+        events.GiftCardExpiring,
+        usecases.notify_gift_card_expiring,
+        "A gift card ends soon: tell its holder.",
+    ),
+    (
+        topics.ACCOUNT_TOPPED_UP,
+        events.AccountToppedUp,
+        usecases.notify_account_topped_up,
+        "Money was put on a client's account: tell the client the balance.",
+    ),
+    (
+        topics.ACCOUNT_CHARGED,
+        events.AccountCharged,
+        usecases.notify_account_charged,
+        "A client's account paid for a visit: tell the client the balance (below zero: its own notice).",
+    ),
+    (
+        topics.WALLET_PAYMENT_REJECTED,
+        events.PaymentRejected,
+        usecases.notify_payment_rejected,
+        "Gift card or account payments of a visit were not taken: tell the location's administrator.",
     ),
     (
         topics.NOTIFICATION_DELIVERY,

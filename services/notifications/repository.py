@@ -115,16 +115,16 @@ NEW_NOTICE_COLUMNS = (
 
 async def add_notices(conn: asyncpg.Connection, notices: list[NoticeRow]) -> set[uuid.UUID]:
     """Inserts the notices (of any chains, each row its own chain's) in one statement; answers the ids of
-    those inserted. A notice for a (chain, source event, channel) that exists already is not, nor a
+    those inserted. A notice for a (chain, source event, channel, type) that exists already is not, nor a
     second one for it in `notices`: never text twice. Inserted in the unique key's order: two replicas
     inserting the same notices (a batch handed over in a rebalance) wait for each other, never deadlock."""
     if not notices:
         return set()
-    notices = sorted(notices, key=lambda n: (n.chain_id, n.source_event_id, n.channel))
+    notices = sorted(notices, key=lambda n: (n.chain_id, n.source_event_id, n.channel, n.type))
     rows = await conn.fetch(
         f"""INSERT INTO notices ({", ".join(c for c, _ in NEW_NOTICE_COLUMNS)})
             SELECT * FROM unnest({", ".join(f"${i + 1}::{t}[]" for i, (_, t) in enumerate(NEW_NOTICE_COLUMNS))})
-            ON CONFLICT (chain_id, source_event_id, channel) DO NOTHING RETURNING id""",
+            ON CONFLICT (chain_id, source_event_id, channel, type) DO NOTHING RETURNING id""",
         *([getattr(n, c) for n in notices] for c, _ in NEW_NOTICE_COLUMNS),
     )
     return {r["id"] for r in rows}

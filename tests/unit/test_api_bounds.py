@@ -358,6 +358,11 @@ VALUE_MAX = {
     "categories": 30_200,
     "product_name": 200,
     "storage_id": 128,
+    "gift_card_code": 32,
+    "holder_name": 200,
+    "buyer_name": 200,
+    # wallet.payment_rejected: 3 payments named, each "gift card <code 32> <amount 13>: <reason <= 45>"
+    "rejected": 340,
 }
 
 

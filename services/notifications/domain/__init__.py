@@ -4,7 +4,9 @@ One module per seam: `kinds` (the notice types, their audience, shipped English 
 the channels on by default, refused deductions told to the client or the desk), `text` (template checks,
 locale choice, values as written, rendering, SMS segments), `location` (a location's settings and its
 send window), `notice` (`decide`: what one domain event's notices say, to whom, sent now, held or
-skipped; `receive`: a receipt moving a notice forward). Callers use `domain.<name>`; every name is here.
+skipped; `receive`: a receipt moving a notice forward), `wallet` (gift card and account notices: money as
+written, the account payment's type, the holder told, payments not taken). Callers use `domain.<name>`;
+every name is here.
 """
 
 from services.notifications.domain.kinds import (
@@ -64,6 +66,15 @@ from services.notifications.domain.text import (
     template_problems,
     visits_phrase,
 )
+from services.notifications.domain.wallet import (
+    PAYMENT_REJECTIONS,
+    RefusedPayment,
+    account_charged_type,
+    holder_is_told,
+    money,
+    payment_outcome,
+    refused_list,
+)
 
 __all__ = [
     "ADMINISTRATOR",
@@ -82,6 +93,7 @@ __all__ = [
     "GSM7_EXTENDED",
     "KINDS",
     "MEMBERSHIP",
+    "PAYMENT_REJECTIONS",
     "SAMPLE_VALUES",
     "SEND_WITHIN",
     "STATUS_RANK",
@@ -92,20 +104,26 @@ __all__ = [
     "Kind",
     "LocationSettings",
     "Recipient",
+    "RefusedPayment",
     "Segments",
     "Window",
+    "account_charged_type",
     "address",
     "choose_template",
     "count_segments",
     "decide",
+    "holder_is_told",
     "local_date",
+    "money",
     "number",
+    "payment_outcome",
     "placeholders",
     "prepare",
     "preview",
     "quantity",
     "receipt_applies",
     "receive",
+    "refused_list",
     "rejection",
     "release_at",
     "render",

@@ -15,6 +15,8 @@ CLIENT, ADMINISTRATOR = "client", "administrator"
 COMMON = frozenset({"client_name", "location_name"})
 MEMBERSHIP = COMMON | {"membership_code", "type_name", "balance", "valid_until"}
 CARD = COMMON | {"card_number", "points", "balance"}
+GIFT_CARD = COMMON | {"gift_card_code", "type_name", "balance", "valid_until"}
+ACCOUNT = COMMON | {"amount", "balance"}
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,65 @@ KINDS: dict[str, Kind] = {
             },
             "to the location's administrator: a membership sold (at the desk or in a paid visit) was not issued; "
             "the client paid for it",
+        ),
+        Kind(
+            "gift_card.issued",
+            CLIENT,
+            "{client_name}, your gift card {gift_card_code} is ready: balance {balance}.",
+            GIFT_CARD | {"holder_name"},
+            "a gift card sold was issued: told to the buyer",
+        ),
+        Kind(
+            "gift_card.received",
+            CLIENT,
+            "{client_name}, you have received gift card {gift_card_code}: balance {balance}.",
+            GIFT_CARD | {"buyer_name"},
+            "a gift card sold was issued to a holder who is not the buyer: told to the holder too, when the "
+            "holder's phone is given and is not the buyer's",
+        ),
+        Kind(
+            "gift_card.charged",
+            CLIENT,
+            "{client_name}, {amount} paid with gift card {gift_card_code}; balance {balance}.",
+            GIFT_CARD | {"amount", "visit_id", "status"},
+            "a gift card paid for a visit; {balance} is what is left on it",
+        ),
+        Kind(
+            "gift_card.expiring",
+            CLIENT,
+            "{client_name}, gift card {gift_card_code} expires on {valid_until}; balance {balance}.",
+            GIFT_CARD | {"days_left"},
+            "N days before the gift card's end, with a balance left",
+        ),
+        Kind(
+            "account.topped_up",
+            CLIENT,
+            "{client_name}, {amount} added to your account; balance {balance}.",
+            ACCOUNT | {"method"},
+            "money was put on the client's account (a deposit at the desk, or a top-up)",
+        ),
+        Kind(
+            "account.charged",
+            CLIENT,
+            "{client_name}, {amount} paid from your account; balance {balance}.",
+            ACCOUNT | {"visit_id", "credit_limit"},
+            "the client's account paid for a visit; {balance} is what is left on it",
+        ),
+        Kind(
+            "account.below_zero",
+            CLIENT,
+            "{client_name}, {amount} paid from your account on credit; your balance is {balance}.",
+            ACCOUNT | {"visit_id", "credit_limit"},
+            "the client's account paid for a visit and is below zero (payment on credit, down to "
+            "{credit_limit}): instead of account.charged",
+        ),
+        Kind(
+            "wallet.payment_rejected",
+            ADMINISTRATOR,
+            "{location_name}: payments for visit {visit_id} of {client_name} were not taken: {rejected}. {outcome}",
+            COMMON | {"visit_id", "client_phone", "rejected", "outcome", "count"},
+            "to the location's administrator: gift card or account payments of a paid visit were not taken "
+            "(each with its reason); the client still owes them",
         ),
     )
 }

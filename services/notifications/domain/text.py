@@ -122,6 +122,16 @@ SAMPLE_VALUES: dict[str, object] = {
     "stock": "2 pcs",
     "min_stock": "5 pcs",
     "unit": "pcs",
+    "gift_card_code": "GC-2024",
+    "holder_name": "Bea",
+    "buyer_name": "Anna",
+    "amount": "500",
+    "status": "active",
+    "method": "cash",
+    "credit_limit": "1000",
+    "rejected": "gift card GC-2024 500: the balance is too low",
+    "outcome": "No payment of the visit was taken.",
+    "count": 1,
 }
 
 

@@ -30,6 +30,14 @@ from services.notifications.usecases.notify_memberships import (
     notify_issued,
     notify_unfrozen,
 )
+from services.notifications.usecases.notify_wallet import (
+    notify_account_charged,
+    notify_account_topped_up,
+    notify_gift_card_charged,
+    notify_gift_card_expiring,
+    notify_gift_card_issued,
+    notify_payment_rejected,
+)
 from services.notifications.usecases.queries import list_notices
 from services.notifications.usecases.receipts import UnknownNotice, record_receipts
 from services.notifications.usecases.release_held import RELEASE_HELD, release_held
@@ -42,6 +50,8 @@ __all__ = [
     "get_settings",
     "list_notices",
     "list_templates",
+    "notify_account_charged",
+    "notify_account_topped_up",
     "notify_activated",
     "notify_bonus_accrued",
     "notify_bonus_burned",
@@ -55,9 +65,13 @@ __all__ = [
     "notify_expired",
     "notify_expiring",
     "notify_frozen",
+    "notify_gift_card_charged",
+    "notify_gift_card_expiring",
+    "notify_gift_card_issued",
     "notify_issued",
     "notify_level_changed",
     "notify_membership_sale_refused",
+    "notify_payment_rejected",
     "notify_stock_low",
     "notify_unfrozen",
     "record_receipts",

@@ -1,6 +1,6 @@
 """The one path every notice takes, a batch of events at a time: settings of the location (or the chain's
 default), the chain's template in the location's locale (or the shipped English one), one notice per
-enabled channel, recorded once per (source event, channel); put on its topic now, held until the send
+enabled channel, recorded once per (source event, channel, type); put on its topic now, held until the send
 window opens, or skipped with the reason (no phone, no administrator contact, the client opted out)."""
 
 from __future__ import annotations
@@ -66,6 +66,16 @@ def notifier(draft_of: Callable[[E], Draft | None]) -> BatchHandler[E]:
 
     async def handle(uow: UnitOfWork, events: list[E]) -> None:
         await notify(uow, [(e, draft_of(e)) for e in events])
+
+    return handle
+
+
+def notifier_each(drafts_of: Callable[[E], list[Draft]]) -> BatchHandler[E]:
+    """The batch handler of a topic whose every event may tell several people (notices of different types,
+    each recorded once per (source event, channel, type))."""
+
+    async def handle(uow: UnitOfWork, events: list[E]) -> None:
+        await notify(uow, [(e, d) for e in events for d in drafts_of(e)])
 
     return handle
 
