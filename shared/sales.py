@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from shared.events import CENTS, Client, MembershipSold, VisitLine, VisitPaid
+from shared.events import CENTS, Client, GiftCardSold, MembershipSold, VisitLine, VisitPaid
 from shared.events.base import MAX_ID
 
 
@@ -80,6 +80,35 @@ def membership_sales(
     ]
 
 
+def gift_card_sales(
+    chain_id: str,
+    location_id: str,
+    gift_card_type_id: uuid.UUID,
+    units: list[MembershipUnit],
+    amount: Decimal,
+    client: Client,
+    holder: Client | None,
+    at: datetime,
+) -> list[GiftCardSold]:
+    """The `gift_card.sold` of each unit of one gift card line (sold as memberships are: a unit per card,
+    its sale id and code), the line's `amount` shared out over them."""
+    return [
+        GiftCardSold(
+            event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"perkstream:{chain_id}:gift_card.sold:{unit.sale_id}")),
+            occurred_at=at,
+            chain_id=chain_id,
+            location_id=location_id,
+            sale_id=unit.sale_id,
+            gift_card_type_id=gift_card_type_id,
+            code=unit.code,
+            client=client,
+            holder=holder,
+            price=price,
+        )
+        for unit, price in zip(units, split_amount(amount, len(units)), strict=True)
+    ]
+
+
 def visit_source(visit_id: str) -> str:
     return f"visit:{visit_id}"
 
@@ -90,11 +119,12 @@ def visit_line_codes(code: str | None, quantity: int) -> list[str | None] | None
     return [code] * quantity if code else None
 
 
-def visit_membership_lines(e: VisitPaid) -> list[tuple[int, VisitLine, uuid.UUID | None]]:
-    """The `membership` lines of a paid visit: (index, line, its type id; None where item_id is not one)."""
+def visit_membership_lines(e: VisitPaid, kind: str = "membership") -> list[tuple[int, VisitLine, uuid.UUID | None]]:
+    """The `membership` (or `kind`: `gift_card`) lines of a paid visit: (index, line, its type id; None where
+    item_id is not one)."""
     found: list[tuple[int, VisitLine, uuid.UUID | None]] = []
     for i, line in enumerate(e.lines):
-        if line.kind == "membership":
+        if line.kind == kind:
             try:
                 found.append((i, line, uuid.UUID(line.item_id)))
             except ValueError:

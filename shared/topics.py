@@ -39,6 +39,7 @@ INVENTORY_STOCK_CHANGED = "inventory.stock_changed"
 INVENTORY_STOCK_LOW = "inventory.stock_low"
 INVENTORY_SALE_RECORDED = "inventory.sale_recorded"
 INVENTORY_MEMBERSHIP_SALE_REFUSED = "inventory.membership_sale_refused"
+INVENTORY_GIFT_CARD_SALE_REFUSED = "inventory.gift_card_sale_refused"
 GIFT_CARD_TYPE_CREATED = "gift_card_type.created"
 GIFT_CARD_TYPE_CHANGED = "gift_card_type.changed"
 GIFT_CARD_ISSUED = "gift_card.issued"
@@ -95,6 +96,7 @@ DOMAIN = (
     INVENTORY_STOCK_LOW,
     INVENTORY_SALE_RECORDED,
     INVENTORY_MEMBERSHIP_SALE_REFUSED,
+    INVENTORY_GIFT_CARD_SALE_REFUSED,
     *WALLET,
 )
 

@@ -34,5 +34,16 @@ def build() -> Service:
         "A membership unit sold was not issued (a code in use, a type archived...): the line "
         "records it refused, the unit is back in stock; the administrator is told",
     )
+    service.publishes(
+        topics.GIFT_CARD_SOLD,
+        events.GiftCardSold,
+        "A gift card product was sold (one per unit): the wallet service issues it",
+    )
+    service.publishes(
+        topics.INVENTORY_GIFT_CARD_SALE_REFUSED,
+        events.GiftCardSaleRefused,
+        "A gift card unit sold was not issued (a code in use, a type archived...): the line "
+        "records it refused, the unit is back in stock",
+    )
     service.include_router(api.router)
     return service

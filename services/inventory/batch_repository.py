@@ -69,18 +69,25 @@ class BatchRepository:
         )
 
     async def products(
-        self, ids: Iterable[tuple[str, str]], membership_types: Iterable[tuple[str, uuid.UUID]]
+        self,
+        ids: Iterable[tuple[str, str]],
+        membership_types: Iterable[tuple[str, uuid.UUID]],
+        gift_card_types: Iterable[tuple[str, uuid.UUID]] = (),
     ) -> list[asyncpg.Record]:
-        """The products named by (chain, id), and every product of the (chain, membership type)s."""
-        ids, membership_types = set(ids), set(membership_types)
-        if not ids and not membership_types:
+        """The products named by (chain, id), and every product of the (chain, membership type)s and
+        (chain, gift card type)s."""
+        ids, membership_types, gift_card_types = set(ids), set(membership_types), set(gift_card_types)
+        if not ids and not membership_types and not gift_card_types:
             return []
         return await self.conn.fetch(
-            """SELECT chain_id, id, name, unit, cost_price, min_stock, location_id, membership_type_id FROM products
+            """SELECT chain_id, id, name, unit, cost_price, min_stock, location_id, membership_type_id,
+                      gift_card_type_id FROM products
                WHERE (chain_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-                  OR (chain_id, membership_type_id) IN (SELECT * FROM unnest($3::text[], $4::uuid[]))""",
+                  OR (chain_id, membership_type_id) IN (SELECT * FROM unnest($3::text[], $4::uuid[]))
+                  OR (chain_id, gift_card_type_id) IN (SELECT * FROM unnest($5::text[], $6::uuid[]))""",
             *_columns(ids, 2),
             *_columns(membership_types, 2),
+            *_columns(gift_card_types, 2),
         )
 
     # --- consumables written off ---

@@ -14,6 +14,15 @@ from enum import StrEnum
 PIECES = "pcs"
 UNITS = ("pcs", "g", "kg", "ml", "l", "m")
 MEMBERSHIPS_CATEGORY = "Memberships"
+GIFT_CARDS_CATEGORY = "Gift cards"
+# What a product sells unit by unit (each unit its own sale and code), by the type it follows.
+MEMBERSHIP = "membership"
+GIFT_CARD = "gift_card"
+# kind -> (its product's type column, its category)
+UNIT_KINDS = {
+    MEMBERSHIP: ("membership_type_id", MEMBERSHIPS_CATEGORY),
+    GIFT_CARD: ("gift_card_type_id", GIFT_CARDS_CATEGORY),
+}
 AUTO_CODE = "auto"
 QUANTITY_DECIMALS = 3
 # The lines of one operation, and the balances one visit's consumables may move: each is a stock row
@@ -141,6 +150,18 @@ def stock_alert(before: Decimal, after: Decimal, min_stock: Decimal | None) -> L
 
 def membership_product_id(chain_id: str, membership_type_id: str, location_id: str | None) -> str:
     return str(uuid.uuid5(MEMBERSHIP_PRODUCT_NAMESPACE, f"{chain_id}/{membership_type_id}/{location_id or '*'}"))
+
+
+def type_product_id(kind: str, chain_id: str, type_id: str, location_id: str | None) -> str:
+    """The product of a membership or gift card type at a location (None: its chain product)."""
+    if kind == MEMBERSHIP:
+        return membership_product_id(chain_id, type_id, location_id)
+    return str(uuid.uuid5(MEMBERSHIP_PRODUCT_NAMESPACE, f"{chain_id}/{kind}/{type_id}/{location_id or '*'}"))
+
+
+def unit_kind(product: Mapping[str, object]) -> str | None:
+    """What a product sells unit by unit: "membership", "gift_card", or None (goods)."""
+    return next((kind for kind, (column, _) in UNIT_KINDS.items() if product.get(column) is not None), None)
 
 
 def membership_product_locations(type_location_ids: Iterable[str]) -> list[str | None]:

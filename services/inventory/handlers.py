@@ -2,7 +2,16 @@
 
 from services.inventory import usecases
 from shared import topics
-from shared.events import MembershipIssued, MembershipIssueRejected, MembershipTypeChanged, VisitPaid, VisitStatus
+from shared.events import (
+    GiftCardIssued,
+    GiftCardIssueRejected,
+    GiftCardTypeChanged,
+    MembershipIssued,
+    MembershipIssueRejected,
+    MembershipTypeChanged,
+    VisitPaid,
+    VisitStatus,
+)
 from shared.runtime import Service
 
 
@@ -12,8 +21,8 @@ def register(service: Service) -> None:
         VisitPaid,
         batch=usecases.apply_paid_visits,
         keys=lambda e: [f"visit.paid:{e.visit_id}"],  # a visit is applied once, whatever its event id
-        description="A visit's checkout: product lines leave their storage, membership lines are sold "
-        "(membership.sold per unit), consumables are written off where the location says so.",
+        description="A visit's checkout: product lines leave their storage, membership and gift card lines "
+        "are sold (membership.sold, gift_card.sold per unit), consumables are written off where the location says so.",
     )
     service.subscribe(
         topics.VISIT_ARRIVED,
@@ -42,4 +51,25 @@ def register(service: Service) -> None:
         usecases.refuse_membership_sale,
         description="One of inventory's own membership sales was not issued: its line records the unit refused, "
         "the unit is back in stock, inventory.membership_sale_refused tells the administrator.",
+    )
+    for topic in (topics.GIFT_CARD_TYPE_CREATED, topics.GIFT_CARD_TYPE_CHANGED):
+        service.subscribe(
+            topic,
+            GiftCardTypeChanged,
+            usecases.sync_gift_card_type,
+            description="A gift card type is a product in the Gift cards category at each of its locations.",
+        )
+    service.subscribe(
+        topics.GIFT_CARD_ISSUED,
+        GiftCardIssued,
+        batch=usecases.remember_issued_gift_card_codes,
+        description="A gift card was issued (whoever sold it): its code is in use among the chain's gift cards; "
+        "a desk sale of it answers 409 code_taken, a paid visit's unit of it is refused.",
+    )
+    service.subscribe(
+        topics.GIFT_CARD_ISSUE_REJECTED,
+        GiftCardIssueRejected,
+        usecases.refuse_gift_card_sale,
+        description="One of inventory's own gift card sales was not issued: its line records the unit refused, "
+        "the unit is back in stock, its code is free, inventory.gift_card_sale_refused tells the administrator.",
     )

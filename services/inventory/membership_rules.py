@@ -1,5 +1,7 @@
-"""Pure rules of the membership units inventory sells (domain.py's sibling: standard library only, no I/O):
-which codes a sale gives twice, whose code a unit may not take, and what a refused unit does to its line.
+"""Pure rules of the membership and gift card units inventory sells (domain.py's sibling: standard library
+only, no I/O): which codes a sale gives twice, whose code a unit may not take, and what a refused unit does
+to its line. A gift card unit is sold as a membership unit is (`gift_card.sold`, the wallet service its
+judge: `gift_card.issued`, `gift_card.issue_rejected`); the two kinds' codes are namespaces of their own.
 
 A unit is one membership: its own sale id (`inventory:<op or visit>:<line>:<unit>`) and its code (given,
 "auto" for a generated one, or none). Inventory keeps the codes in use in its chain (its own sales', and

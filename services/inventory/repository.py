@@ -10,11 +10,11 @@ from typing import Any
 
 import asyncpg
 
-from services.inventory.domain import BillOfMaterials, Line
+from services.inventory.domain import UNIT_KINDS, BillOfMaterials, Line
 from shared.paging import Page
 
 PRODUCT_COLUMNS = """p.id, p.name, p.category_id, c.name AS category, p.unit, p.sale_price, p.cost_price, p.barcode,
-    p.min_stock, p.location_id, p.membership_type_id, p.allow_without_code, p.archived"""
+    p.min_stock, p.location_id, p.membership_type_id, p.gift_card_type_id, p.allow_without_code, p.archived"""
 OPERATION_COLUMNS = """id, number, type, location_id, storage_id, to_storage_id, source, client, comment, lines,
     occurred_at"""
 
@@ -183,20 +183,24 @@ class Repository:
         )
         return page.cut(rows, lambda r: (r["sort_name"], r["sort_location"], r["id"]))
 
-    async def membership_products(self, type_id: uuid.UUID) -> list[asyncpg.Record]:
+    async def type_products(self, kind: str, type_id: uuid.UUID) -> list[asyncpg.Record]:
+        """The products of a membership or gift card type (`kind`)."""
+        column, _ = UNIT_KINDS[kind]
         return await self.conn.fetch(
-            """SELECT id, location_id, archived, source_at FROM products
-               WHERE chain_id = $1 AND membership_type_id = $2""",
+            f"SELECT id, location_id, archived, source_at FROM products WHERE chain_id = $1 AND {column} = $2",
             self.chain_id,
             type_id,
         )
 
-    async def upsert_membership_products(self, type_id: uuid.UUID, rows: list[dict[str, Any]], at: datetime) -> None:
-        """Creates or updates the type's products (name, price, archived), unless a later event of the
-        type was already applied to that product."""
+    async def upsert_type_products(
+        self, kind: str, type_id: uuid.UUID, rows: list[dict[str, Any]], at: datetime
+    ) -> None:
+        """Creates or updates the products of a membership or gift card type (name, price, archived),
+        unless a later event of the type was already applied to that product."""
+        column, _ = UNIT_KINDS[kind]
         await self.conn.executemany(
-            """INSERT INTO products (chain_id, id, name, category_id, unit, sale_price, cost_price, location_id,
-                   membership_type_id, allow_without_code, archived, source_at)
+            f"""INSERT INTO products (chain_id, id, name, category_id, unit, sale_price, cost_price, location_id,
+                   {column}, allow_without_code, archived, source_at)
                VALUES ($1,$2,$3,$4,'pcs',$5,0,$6,$7,$8,$9,$10)
                ON CONFLICT (chain_id, id) DO UPDATE SET name = EXCLUDED.name, sale_price = EXCLUDED.sale_price,
                    allow_without_code = EXCLUDED.allow_without_code, archived = EXCLUDED.archived,

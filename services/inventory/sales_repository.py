@@ -1,5 +1,6 @@
-"""The SQL of membership units sold and of the codes in use in each chain (batch_repository.py's sibling:
-every row named by its chain_id with its key, so no statement reaches past the chains it names)."""
+"""The SQL of membership and gift card units sold and of the codes in use in each chain, per kind
+(`domain.MEMBERSHIP`, `domain.GIFT_CARD`: a namespace each) (batch_repository.py's sibling: every row named by
+its chain_id with its key, so no statement reaches past the chains it names)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ import asyncpg
 from services.inventory.membership_rules import Holder
 from shared.db import columns
 
-# (chain, code as given, sale id): a unit's code.
-CodeClaim = tuple[str, str, str]
-# (chain, sale id, operation, line, unit, amount, refused reason or None, refused at or None): a unit sold.
-SaleRow = tuple[str, str, uuid.UUID, int, int, Decimal, str | None, datetime | None]
+# (chain, kind, code as given, sale id): a unit's code.
+CodeClaim = tuple[str, str, str, str]
+# (chain, kind, code as given): a code of a kind in a chain.
+CodeRef = tuple[str, str, str]
+# (kind, chain, sale id, operation, line, unit, amount, refused reason or None, refused at or None): a unit sold.
+SaleRow = tuple[str, str, str, uuid.UUID, int, int, Decimal, str | None, datetime | None]
 
 
 class SalesRepository:
@@ -26,56 +29,61 @@ class SalesRepository:
 
     # --- codes in use ---
 
-    async def claim_codes(self, claims: Iterable[CodeClaim]) -> dict[tuple[str, str], Holder]:
+    async def claim_codes(self, claims: Iterable[CodeClaim]) -> dict[CodeRef, Holder]:
         """Claims each code for its sale where no sale of its chain holds it (the first claim of a code in
-        the order given wins); answers who holds each code now, by (chain, code as given). Rows are
+        the order given wins); answers who holds each code now, by (chain, kind, code as given). Rows are
         inserted in key order: two transactions claiming the same codes wait for each other, never
         deadlock; one that claimed a code first is waited for, then seen holding it."""
         claims = list(claims)
         if not claims:
             return {}
         await self.conn.execute(
-            """INSERT INTO membership_codes (chain_id, code_key, sale_id)
-               SELECT DISTINCT ON (c, upper(k)) c, upper(k), s
-               FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(c, k, s, n)
-               ORDER BY c, upper(k), n
-               ON CONFLICT (chain_id, code_key) DO NOTHING""",
-            *columns(claims, 3),
+            """INSERT INTO membership_codes (chain_id, kind, code_key, sale_id)
+               SELECT DISTINCT ON (c, kind, upper(k)) c, kind, upper(k), s
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(c, kind, k, s, n)
+               ORDER BY c, kind, upper(k), n
+               ON CONFLICT (chain_id, kind, code_key) DO NOTHING""",
+            *columns(claims, 4),
         )
-        return await self.holders((c, k) for c, k, _ in claims)
+        return await self.holders((c, kind, k) for c, kind, k, _ in claims)
 
-    async def holders(self, codes: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Holder]:
-        """Who holds these (chain, code as given), where anyone does."""
+    async def holders(self, codes: Iterable[CodeRef]) -> dict[CodeRef, Holder]:
+        """Who holds these (chain, kind, code as given), where anyone does."""
         codes = set(codes)
         if not codes:
             return {}
         rows = await self.conn.fetch(
-            """SELECT t.c, t.k, m.sale_id, m.issued FROM unnest($1::text[], $2::text[]) AS t(c, k)
-               JOIN membership_codes m ON m.chain_id = t.c AND m.code_key = upper(t.k)""",
-            *columns(codes, 2),
+            """SELECT t.c, t.kind, t.k, m.sale_id, m.issued
+               FROM unnest($1::text[], $2::text[], $3::text[]) AS t(c, kind, k)
+               JOIN membership_codes m ON m.chain_id = t.c AND m.kind = t.kind AND m.code_key = upper(t.k)""",
+            *columns(codes, 3),
         )
-        return {(r["c"], r["k"]): Holder(r["sale_id"], r["issued"]) for r in rows}
+        return {(r["c"], r["kind"], r["k"]): Holder(r["sale_id"], r["issued"]) for r in rows}
 
     async def codes_issued(self, issued: Iterable[CodeClaim]) -> None:
-        """Codes of issued memberships (`membership.issued`: whoever sold them): held by their sale for good
-        (the memberships service never gives a code twice), whichever sale claimed it before."""
+        """Codes of issued memberships (`membership.issued`) and gift cards (`gift_card.issued`), whoever sold
+        them: held by their sale for good (the issuing service never gives a code twice), whichever sale
+        claimed it before."""
         issued = list(issued)
         if not issued:
             return
         await self.conn.execute(
-            """INSERT INTO membership_codes AS m (chain_id, code_key, sale_id, issued)
-               SELECT DISTINCT ON (c, upper(k)) c, upper(k), s, true
-               FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(c, k, s, n)
-               ORDER BY c, upper(k), n
-               ON CONFLICT (chain_id, code_key) DO UPDATE SET sale_id = EXCLUDED.sale_id, issued = true
+            """INSERT INTO membership_codes AS m (chain_id, kind, code_key, sale_id, issued)
+               SELECT DISTINCT ON (c, kind, upper(k)) c, kind, upper(k), s, true
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(c, kind, k, s, n)
+               ORDER BY c, kind, upper(k), n
+               ON CONFLICT (chain_id, kind, code_key) DO UPDATE SET sale_id = EXCLUDED.sale_id, issued = true
                WHERE m.sale_id <> EXCLUDED.sale_id OR NOT m.issued""",
-            *columns(issued, 3),
+            *columns(issued, 4),
         )
 
-    async def release_code(self, chain_id: str, sale_id: str) -> None:
-        """A refused sale holds no code (unless its membership was issued: then it was not refused)."""
+    async def release_code(self, chain_id: str, kind: str, sale_id: str) -> None:
+        """A refused sale holds no code (unless its unit was issued: then it was not refused)."""
         await self.conn.execute(
-            "DELETE FROM membership_codes WHERE chain_id = $1 AND sale_id = $2 AND NOT issued", chain_id, sale_id
+            "DELETE FROM membership_codes WHERE chain_id = $1 AND kind = $2 AND sale_id = $3 AND NOT issued",
+            chain_id,
+            kind,
+            sale_id,
         )
 
     # --- units sold ---
@@ -86,22 +94,25 @@ class SalesRepository:
         if not rows:
             return
         await self.conn.execute(
-            """INSERT INTO membership_sales (chain_id, sale_id, operation_id, line, unit, amount, refused_reason,
-                   refused_at)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::int[], $5::int[], $6::numeric[],
-                   $7::text[], $8::timestamptz[])
+            """INSERT INTO membership_sales (kind, chain_id, sale_id, operation_id, line, unit, amount,
+                   refused_reason, refused_at)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::int[], $6::int[],
+                   $7::numeric[], $8::text[], $9::timestamptz[])
                ON CONFLICT (chain_id, sale_id) DO NOTHING""",
-            *columns(rows, 8),
+            *columns(rows, 9),
         )
 
-    async def refuse_sale(self, chain_id: str, sale_id: str, reason: str, at: datetime) -> asyncpg.Record | None:
-        """Marks a unit sold refused; answers it (operation, line, unit, amount), or None where it is not
-        one of this service's, or was refused before."""
+    async def refuse_sale(
+        self, chain_id: str, kind: str, sale_id: str, reason: str, at: datetime
+    ) -> asyncpg.Record | None:
+        """Marks a unit of `kind` sold refused; answers it (operation, line, unit, amount), or None where it
+        is not one of this service's, or was refused before."""
         return await self.conn.fetchrow(
-            """UPDATE membership_sales SET refused_reason = $3, refused_at = $4
-               WHERE chain_id = $1 AND sale_id = $2 AND refused_reason IS NULL
+            """UPDATE membership_sales SET refused_reason = $4, refused_at = $5
+               WHERE chain_id = $1 AND kind = $2 AND sale_id = $3 AND refused_reason IS NULL
                RETURNING operation_id, line, unit, amount""",
             chain_id,
+            kind,
             sale_id,
             reason,
             at,

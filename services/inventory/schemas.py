@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer, StringConstraints
 
+from services.inventory import domain
 from services.inventory.domain import MAX_OPERATION_LINES, UNITS, quantity_text
 from shared.events import Client, Id, Money, NonNegativeMoney, PastTime
 from shared.events.inbound import MAX_MEMBERSHIP_UNITS
@@ -82,7 +83,7 @@ class ProductPatch(Body):
 
 class ProductOut(BaseModel):
     id: str
-    kind: Literal["goods", "membership"]
+    kind: Literal["goods", "membership", "gift_card"]
     name: str
     category_id: uuid.UUID | None
     category: str | None
@@ -93,14 +94,13 @@ class ProductOut(BaseModel):
     min_stock: QuantityOut | None
     location_id: str | None
     membership_type_id: uuid.UUID | None
+    gift_card_type_id: uuid.UUID | None
     archived: bool
 
     @classmethod
     def of(cls, row: Any) -> ProductOut:
         r = dict(row)
-        return cls.model_validate(
-            {**{k: r.get(k) for k in cls.model_fields}, "kind": "membership" if r["membership_type_id"] else "goods"}
-        )
+        return cls.model_validate({**{k: r.get(k) for k in cls.model_fields}, "kind": domain.unit_kind(r) or "goods"})
 
 
 # --- operations ---
@@ -111,7 +111,7 @@ class OperationLineIn(Body):
     quantity: QuantityIn
     # Unit price; defaults to the product's sale price (sale) or cost price (arrival, write-off, relocation).
     price: NonNegativeMoney | None = None
-    # Membership products only: one code per unit, "auto" to generate one; none for a no-code type.
+    # Membership and gift card products only: one code per unit, "auto" to generate one; none for a no-code type.
     codes: Annotated[list[Code | None], Field(max_length=MAX_MEMBERSHIP_UNITS)] | None = None
 
 
@@ -122,6 +122,8 @@ class OperationIn(Body):
     to_storage_id: Id | None = None
     location_id: Id | None = None  # where a sale of memberships only happens (else the storage's)
     client: Client | None = None
+    # A sale of gift cards: who receives them, when not the client (a no-code card binds to this phone).
+    holder: Client | None = None
     user: Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)] | None = None
     occurred_at: PastTime | None = None  # not ahead of now (give or take 300 s): it took place
     comment: Annotated[str, StringConstraints(max_length=1000)] | None = None

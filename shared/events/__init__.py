@@ -34,7 +34,7 @@ from shared.events.inbound import (
     VisitService,
     VisitStatus,
 )
-from shared.events.inventory import MembershipSaleRefused, SaleRecorded, StockChanged, StockLow
+from shared.events.inventory import GiftCardSaleRefused, MembershipSaleRefused, SaleRecorded, StockChanged, StockLow
 from shared.events.loyalty import (
     BonusAccrued,
     BonusBurned,
@@ -115,6 +115,7 @@ __all__ = [
     "GiftCardLimits",
     "GiftCardMovement",
     "GiftCardRef",
+    "GiftCardSaleRefused",
     "GiftCardSold",
     "GiftCardStateEvent",
     "GiftCardTypeChanged",

@@ -87,3 +87,25 @@ class MembershipSaleRefused(DomainEvent):
     amount: NonNegativeMoney  # the unit's share of the line: what the client paid for it
     reason: str
     source: str  # "visit:<visit_id>", "api", "user:<user>"
+
+
+class GiftCardSaleRefused(DomainEvent):
+    """`inventory.gift_card_sale_refused`: a gift card unit inventory sold (a paid visit's gift card line, or
+    a desk sale) was not issued: refused at the sale (a paid visit's code in use: `code_taken`) or later by
+    the wallet service (`gift_card.issue_rejected`: `code_taken`, `type_not_found`, `archived`,
+    `phone_required`, `phone_invalid`, `not_sold_online`, `wrong_location`). As `MembershipSaleRefused`:
+    the line records it refused, the unit is back in stock, its amount off the line, the code free again;
+    once per unit (its event id follows from the sale id)."""
+
+    location_id: Id
+    operation_id: uuid.UUID
+    operation_number: int
+    line: int  # the line's index in the operation
+    sale_id: str
+    gift_card_type_id: uuid.UUID
+    product_name: str  # the type's product: the type's name
+    code: str | None  # as given ("auto": to be generated; none: sold without a code)
+    client: Client  # the buyer
+    amount: NonNegativeMoney  # the unit's share of the line: what the client paid for it
+    reason: str
+    source: str  # "visit:<visit_id>", "api", "user:<user>"

@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from services.inventory import domain
 from services.inventory.repository import Repository
 from services.inventory.schemas import CategoryIn, ProductIn, ProductPatch, StorageIn
 from shared.errors import Conflict, Invalid, NotFound
@@ -50,10 +51,11 @@ async def update_product(uow: UnitOfWork, chain_id: str, product_id: str, body: 
         raise NotFound("product_not_found", f"no product {product_id}")
     # A null clears what may be empty (category, barcode, minimum stock) and leaves the rest as it is.
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k in CLEARABLE}
-    if product["membership_type_id"] is not None and set(changes) & {"name", "sale_price", "archived"}:
+    kind = domain.unit_kind(product)
+    if kind is not None and set(changes) & {"name", "sale_price", "archived"}:
         raise Conflict(
-            "membership_product",
-            "a membership product follows its type: change the type",
+            f"{kind}_product",
+            f"a {kind.replace('_', ' ')} product follows its type: change the type",
             field=sorted(set(changes) & {"name", "sale_price", "archived"})[0],
         )
     if changes.get("category_id") is not None and not await repo.category_exists(changes["category_id"]):

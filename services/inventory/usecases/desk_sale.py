@@ -3,7 +3,9 @@
 (the seed counts "invoices from visits or product sales"). It is published in the operation's own
 transaction and only by the request that recorded it: a retry with the same id publishes nothing, and
 its event id follows from the operation's. A visit's product and membership lines are sales too, but
-`visit.paid` already counts them: only the desk's own sales publish this."""
+`visit.paid` already counts them: only the desk's own sales publish this. Gift cards are left out of its
+totals (buying one is prepaying: loyalty counts the money when the card pays), and a sale of gift cards
+only publishes nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from services.inventory import domain
 from services.inventory.usecases.record import OpLine
 from shared import topics
 from shared.errors import Invalid
@@ -23,6 +26,11 @@ from shared.uow import UnitOfWork
 # A sale's totals are money (12 digits before the point): 500 lines of a million units at the dearest
 # price would pass it. Refused (422) rather than recorded with totals no event or ledger can carry.
 MAX_TOTAL = Decimal("999999999999.99")
+
+
+def counted(lines: Iterable[OpLine]) -> list[OpLine]:
+    """The lines of a sale loyalty counts: all but gift cards (as it counts a visit's lines)."""
+    return [line for line in lines if line.kind != domain.GIFT_CARD]
 
 
 def sale_totals(lines: Iterable[OpLine], list_prices: Mapping[str, Decimal]) -> tuple[Decimal, Decimal]:
@@ -55,12 +63,13 @@ def publish_sale_recorded(
     `inventory.sale_recorded` (keyed by the client, as everything of a client is)."""
     if row["type"] != "sale":
         return
-    sold, paid = sale_totals(lines, {pid: p["sale_price"] for pid, p in products.items()})
-    problem = total_problem(sold, paid)
+    prices = {pid: p["sale_price"] for pid, p in products.items()}
+    problem = total_problem(*sale_totals(lines, prices))
     if problem:
         raise Invalid("total_too_large", problem, field="lines")
-    if client is None:
+    if client is None or not counted(lines):
         return
+    sold, paid = sale_totals(counted(lines), prices)
     op_id = row["id"]
     uow.publish(
         topics.INVENTORY_SALE_RECORDED,

@@ -37,21 +37,29 @@ async def post_operation(uow: UnitOfWork, chain_id: str, body: OperationIn) -> a
         problem = domain.quantity_problem(line.quantity, product["unit"])
         if problem:
             raise Invalid("invalid_quantity", problem, field=f"lines.{i}.quantity")
-        # A membership product is stocked like any product (arrival, write-off, relocation); a sale of it
-        # sells memberships, one per unit, each with its code.
-        if product["membership_type_id"] is not None and op_type == OpType.SALE:
+        # A membership (gift card) product is stocked like any product (arrival, write-off, relocation); a
+        # sale of it sells memberships (gift cards), one per unit, each with its code.
+        if domain.unit_kind(product) is not None and op_type == OpType.SALE:
             if product["archived"]:
                 raise Conflict(
                     "product_archived", f"{product['name']} is no longer sold", field=f"lines.{i}.product_id"
                 )
         elif line.codes:
-            raise Invalid("codes_not_allowed", "codes are for sales of membership products", field=f"lines.{i}.codes")
+            raise Invalid(
+                "codes_not_allowed",
+                "codes are for sales of membership and gift card products",
+                field=f"lines.{i}.codes",
+            )
         else:
             has_goods = True
         default = product["sale_price"] if op_type == OpType.SALE else product["cost_price"]
         lines.append(
             OpLine.of_product(
-                product, line.quantity, line.price if line.price is not None else default, codes=line.codes
+                product,
+                line.quantity,
+                line.price if line.price is not None else default,
+                codes=line.codes,
+                holder=body.holder,
             )
         )
 
@@ -117,21 +125,28 @@ async def _default_storage(repo: Repository, location_id: str | None) -> str | N
     return domain.consumables_storage(named, await repo.storage_ids_at(location_id, limit=2))
 
 
+# kind -> (what its units are called, the error code of too many of them)
+UNIT_WORDS = {
+    domain.MEMBERSHIP: ("memberships", "too_many_memberships"),
+    domain.GIFT_CARD: ("gift cards", "too_many_gift_cards"),
+}
+
+
 def _check_memberships(
     body: OperationIn, lines: list[OpLine], products: dict[str, asyncpg.Record], location_id: str | None
 ) -> None:
-    units = 0
+    """A sale's membership and gift card lines: whole units, sold here, their codes, their count."""
+    if body.holder is not None and not any(line.kind == domain.GIFT_CARD for line in lines):
+        raise Invalid("holder_not_allowed", "a holder receives gift cards: no line sells one", field="holder")
+    units = dict.fromkeys(domain.UNIT_KINDS, 0)
     for i, line in enumerate(lines):
-        if body.type != OpType.SALE or not line.is_membership:
+        if body.type != OpType.SALE or line.kind is None:
             continue
-        # Each unit is a membership.sold: bounded before a single one is made.
+        words, too_many = UNIT_WORDS[line.kind]
+        # Each unit is a membership.sold (gift_card.sold): bounded before a single one is made.
         if line.quantity > MAX_MEMBERSHIP_UNITS:
-            raise Invalid(
-                "too_many_memberships",
-                f"a line sells at most {MAX_MEMBERSHIP_UNITS} memberships",
-                field=f"lines.{i}.quantity",
-            )
-        units += int(line.quantity)
+            raise Invalid(too_many, f"a line sells at most {MAX_MEMBERSHIP_UNITS} {words}", field=f"lines.{i}.quantity")
+        units[line.kind] += int(line.quantity)
         product = products[line.product_id or ""]
         assert location_id is not None
         if product["location_id"] is not None and product["location_id"] != location_id:
@@ -139,22 +154,24 @@ def _check_memberships(
                 "not_sold_here", f"{product['name']} is sold at {product['location_id']}", field=f"lines.{i}.product_id"
             )
         if line.quantity != line.quantity.to_integral_value():
-            raise Invalid("invalid_quantity", "memberships are sold in whole units", field=f"lines.{i}.quantity")
+            raise Invalid("invalid_quantity", f"{words} are sold in whole units", field=f"lines.{i}.quantity")
         problem = domain.code_problem(line.codes, int(line.quantity), product["allow_without_code"])
         if problem:
             raise Invalid("codes_invalid", problem, field=f"lines.{i}.codes")
-        if not line.codes and body.client is None:
+        if not line.codes and body.client is None and (line.kind == domain.MEMBERSHIP or body.holder is None):
             raise Invalid(
-                "client_required", "a membership sold without a code belongs to a client: name client", field="client"
+                "client_required", f"{words} sold without a code belong to a client: name client", field="client"
             )
-    # Each membership has its own code: one given twice in the request is refused at its repeat.
-    repeated = membership_rules.repeats([line.codes if line.is_membership else None for line in lines])
-    if repeated:
-        i, n = repeated[0]
-        raise Invalid("codes_invalid", "a code is given twice", field=f"lines.{i}.codes.{n}")
-    if units > MAX_MEMBERSHIP_UNITS:
-        raise Invalid(
-            "too_many_memberships",
-            f"the lines sell {units} memberships; an operation sells at most {MAX_MEMBERSHIP_UNITS}",
-            field="lines",
-        )
+    for kind in domain.UNIT_KINDS:
+        # Each membership (gift card) has its own code: one given twice in the request is refused at its repeat.
+        repeated = membership_rules.repeats([line.codes if line.kind == kind else None for line in lines])
+        if repeated:
+            i, n = repeated[0]
+            raise Invalid("codes_invalid", "a code is given twice", field=f"lines.{i}.codes.{n}")
+        words, too_many = UNIT_WORDS[kind]
+        if units[kind] > MAX_MEMBERSHIP_UNITS:
+            raise Invalid(
+                too_many,
+                f"the lines sell {units[kind]} {words}; an operation sells at most {MAX_MEMBERSHIP_UNITS}",
+                field="lines",
+            )

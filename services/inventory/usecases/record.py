@@ -24,22 +24,18 @@ from services.inventory.domain import OpType
 from services.inventory.repository import Repository
 from services.inventory.sales_repository import SaleRow, SalesRepository
 from services.inventory.usecases.codes import refuse_taken_codes
-from services.inventory.usecases.refused import sale_refused
+from services.inventory.usecases.sell_units import sell_units
 from shared import topics
 from shared.errors import Conflict
 from shared.events import CENTS, Client, StockChanged, StockLow
 from shared.events.inbound import MAX_MEMBERSHIP_UNITS
-from shared.sales import MembershipUnit, membership_sales, membership_units, split_amount
+from shared.sales import MembershipUnit, membership_units, split_amount
 from shared.uow import UnitOfWork
-
-# The client named on a membership sold at the counter to nobody in particular (a coded gift card):
-# membership.sold needs one, and the memberships service finds the membership by its code anyway.
-WALK_IN = Client(id="walk-in")
 
 
 @dataclass(frozen=True)
 class OpLine:
-    product_id: str | None  # None: a membership line whose type has no product (yet) at this location
+    product_id: str | None  # None: a membership or gift card line whose type has no product (yet) here
     product_name: str
     unit: str
     quantity: Decimal
@@ -49,12 +45,30 @@ class OpLine:
     codes: list[str | None] | None = None
     ref: int | None = None  # the line's index in its source (a visit's lines), for its sale ids
     min_stock: Decimal | None = None
-    # Membership units refused before they were sold (a paid visit's code in use): (unit, reason).
+    # Membership or gift card units refused before they were sold (a paid visit's code in use): (unit, reason).
     refused: tuple[tuple[int, str], ...] = ()
+    gift_card_type_id: uuid.UUID | None = None
+    holder: Client | None = None  # a gift card line's: who receives the cards, when not the buyer
+
+    @property
+    def kind(self) -> str | None:
+        """What the line sells unit by unit (`domain.MEMBERSHIP`, `domain.GIFT_CARD`), or None: goods."""
+        if self.membership_type_id is not None:
+            return domain.MEMBERSHIP
+        return domain.GIFT_CARD if self.gift_card_type_id is not None else None
 
     @property
     def is_membership(self) -> bool:
         return self.membership_type_id is not None
+
+    @property
+    def type_id(self) -> uuid.UUID | None:
+        return self.membership_type_id or self.gift_card_type_id
+
+    @property
+    def sells_units(self) -> bool:
+        """A membership or gift card line: each unit its own sale (and code)."""
+        return self.kind is not None
 
     @property
     def stocked(self) -> Decimal:
@@ -71,6 +85,7 @@ class OpLine:
         codes: list[str | None] | None = None,
         ref: int | None = None,
         refused: tuple[tuple[int, str], ...] = (),
+        holder: Client | None = None,
     ) -> OpLine:
         return cls(
             product["id"],
@@ -84,6 +99,8 @@ class OpLine:
             ref,
             product["min_stock"],
             refused,
+            product["gift_card_type_id"],
+            holder,
         )
 
 
@@ -111,12 +128,12 @@ class Operation:
 
 
 def sale_units(op: Operation) -> list[list[MembershipUnit]]:
-    """The membership units each line of `op` sells (none but a sale's membership lines): each one a
-    `membership.sold` with a sale id derived from the source (`sale_source`, else the operation), the
-    line (its `ref`, else its index) and the unit."""
+    """The units each line of `op` sells (none but a sale's membership and gift card lines): each one a
+    `membership.sold` or `gift_card.sold` with a sale id derived from the source (`sale_source`, else the
+    operation), the line (its `ref`, else its index) and the unit."""
     sales: list[list[MembershipUnit]] = []
     for index, line in enumerate(op.lines):
-        units = int(line.quantity) if line.is_membership and op.op_type == OpType.SALE else 0
+        units = int(line.quantity) if line.sells_units and op.op_type == OpType.SALE else 0
         ref = line.ref if line.ref is not None else index
         sales.append(membership_units(op.sale_source or f"op:{op.op_id}", ref, units, line.codes) if units else [])
     return sales
@@ -139,17 +156,21 @@ class Books:
         """Queues `op`: its membership units (each a `membership.sold`, its sale id derived from the
         source, the line and the unit) and its stock deltas (`domain.movements`)."""
         # Validation refused more already (visit.paid, POST /operations): this guards whatever calls next.
-        # Only a sale's units are memberships; an arrival of a hundred and one is stock.
+        # Only a sale's units are memberships (gift cards); an arrival of a hundred and one is stock.
         units = sale_units(op)
-        problem = domain.units_problem((len(sold) for sold in units), MAX_MEMBERSHIP_UNITS)
-        if problem:
-            raise ValueError(problem)
-        # Membership products are stocked like any product; a sale of memberships only where no storage
-        # is known (a paid visit at a location without one) sells without moving stock.
+        for kind in domain.UNIT_KINDS:
+            problem = domain.units_problem(
+                (len(sold) for sold, line in zip(units, op.lines, strict=True) if line.kind == kind),
+                MAX_MEMBERSHIP_UNITS,
+            )
+            if problem:
+                raise ValueError(problem)
+        # Membership and gift card products are stocked like any product; a sale of them only where no
+        # storage is known (a paid visit at a location without one) sells without moving stock.
         stocked = [
             domain.Line(x.product_id, x.stocked)
             for x in op.lines
-            if x.product_id is not None and x.stocked > 0 and (op.storage_id is not None or not x.is_membership)
+            if x.product_id is not None and x.stocked > 0 and (op.storage_id is not None or not x.sells_units)
         ]
         deltas: list[tuple[str, str, Decimal]] = []
         if stocked:
@@ -201,14 +222,14 @@ class Books:
 
     def publish(self, uow: UnitOfWork) -> None:
         """What each recorded operation caused, in order: `inventory.stock_changed` per moved balance,
-        `inventory.stock_low` for one that fell low, `membership.sold` per membership unit sold."""
+        `inventory.stock_low` for one that fell low, `membership.sold` / `gift_card.sold` per unit sold."""
         for e in self._entries:
             if e.number is None:
                 continue
             _stock_events(uow, e, e.number)
             for index, (line, sold) in enumerate(zip(e.op.lines, e.sales, strict=True)):
                 if sold:
-                    _sell_memberships(uow, e.op, e.number, index, line, sold)
+                    sell_units(uow, e.op, e.number, index, line, sold)
 
     def number(self, op_id: uuid.UUID) -> int | None:
         return next((e.number for e in self._entries if e.op.op_id == op_id), None)
@@ -268,8 +289,9 @@ def _line_json(line: OpLine, units: list[MembershipUnit]) -> dict[str, Any]:
         "price": str(line.price.quantize(CENTS)),
         "amount": str(line.amount.quantize(CENTS)),
     }
-    if line.is_membership:
-        out["membership_type_id"] = str(line.membership_type_id)
+    if line.kind is not None:
+        column, _ = domain.UNIT_KINDS[line.kind]
+        out[column] = str(line.type_id)
     if units:
         out["sales"] = [{"sale_id": u.sale_id, "code": u.code} for u in units]
         shares = split_amount(line.amount, len(units))
@@ -288,6 +310,7 @@ def _sale_rows(e: _Entry) -> list[SaleRow]:
         for n, (unit, share) in enumerate(zip(sold, shares, strict=True)):
             rows.append(
                 (
+                    line.kind or domain.MEMBERSHIP,
                     e.op.chain_id,
                     unit.sale_id,
                     e.op.op_id,
@@ -356,41 +379,3 @@ def _stock_events(uow: UnitOfWork, e: _Entry, number: int) -> None:
                 ),
                 cause=op.cause,
             )
-
-
-def _sell_memberships(
-    uow: UnitOfWork, op: Operation, number: int, index: int, line: OpLine, units: list[MembershipUnit]
-) -> None:
-    """`membership.sold` per unit sold (each at its share of the line); `inventory.membership_sale_refused`
-    per unit refused before it was sold."""
-    assert line.membership_type_id is not None and op.location_id is not None
-    refused = dict(line.refused)
-    for n, sold in enumerate(
-        membership_sales(
-            op.chain_id, op.location_id, line.membership_type_id, units, line.amount, op.client or WALK_IN, op.at
-        )
-    ):
-        if n not in refused:
-            uow.publish(topics.MEMBERSHIP_SOLD, sold.client.id, sold, cause=op.cause)
-            continue
-        uow.publish(
-            topics.INVENTORY_MEMBERSHIP_SALE_REFUSED,
-            sold.client.id,
-            sale_refused(
-                chain_id=op.chain_id,
-                location_id=op.location_id,
-                operation_id=op.op_id,
-                operation_number=number,
-                line=index,
-                sale_id=sold.sale_id,
-                membership_type_id=line.membership_type_id,
-                product_name=line.product_name,
-                code=sold.code,
-                client=sold.client,
-                amount=sold.price,
-                reason=refused[n],
-                source=op.source,
-                at=op.at,
-            ),
-            cause=op.cause,
-        )

@@ -27,8 +27,8 @@ class Reference:
     bills: dict[str, list[BillOfMaterials]] = field(default_factory=dict)  # chain -> bills
     storages: dict[tuple[str, str], asyncpg.Record] = field(default_factory=dict)  # (chain, id)
     products: dict[tuple[str, str], asyncpg.Record] = field(default_factory=dict)  # (chain, id)
-    # (chain, membership type, location or None for its chain product) -> its product
-    memberships: dict[tuple[str, uuid.UUID, str | None], asyncpg.Record] = field(default_factory=dict)
+    # (chain, kind, membership or gift card type, location or None for its chain product) -> its product
+    typed: dict[tuple[str, str, uuid.UUID, str | None], asyncpg.Record] = field(default_factory=dict)
 
     @classmethod
     async def load(
@@ -39,6 +39,7 @@ class Reference:
         storage_ids: Iterable[tuple[str, str]],
         product_ids: Iterable[tuple[str, str]],
         membership_types: Iterable[tuple[str, uuid.UUID]] = (),
+        gift_card_types: Iterable[tuple[str, uuid.UUID]] = (),
     ) -> Reference:
         """`services`: (chain, location, service, when) of the batch: its bills are loaded where the
         location writes consumables off `when` (its settings say so)."""
@@ -60,10 +61,12 @@ class Reference:
                 domain.consumables_storage(row["consumables_storage_id"] if row else None, at.get((c, loc), [])),
             )
         items = {(c, i.product_id) for c, bills in ref.bills.items() for b in bills for i in b.items}
-        for r in await repo.products(set(product_ids) | items, membership_types):
+        for r in await repo.products(set(product_ids) | items, membership_types, gift_card_types):
             ref.products[(r["chain_id"], r["id"])] = r
-            if r["membership_type_id"] is not None:
-                ref.memberships[(r["chain_id"], r["membership_type_id"], r["location_id"])] = r
+            kind = domain.unit_kind(r)
+            if kind is not None:
+                column, _ = domain.UNIT_KINDS[kind]
+                ref.typed[(r["chain_id"], kind, r[column], r["location_id"])] = r
         return ref
 
     @staticmethod
@@ -74,6 +77,7 @@ class Reference:
     def bills_of(self, chain_id: str) -> list[BillOfMaterials]:
         return self.bills.get(chain_id, [])
 
-    def membership_product(self, chain_id: str, type_id: uuid.UUID, location_id: str) -> asyncpg.Record | None:
-        """The type's product sold at `location_id`: its own there, else its chain product."""
-        return self.memberships.get((chain_id, type_id, location_id)) or self.memberships.get((chain_id, type_id, None))
+    def type_product(self, kind: str, chain_id: str, type_id: uuid.UUID, location_id: str) -> asyncpg.Record | None:
+        """The membership or gift card (`kind`) type's product sold at `location_id`: its own there, else its
+        chain product."""
+        return self.typed.get((chain_id, kind, type_id, location_id)) or self.typed.get((chain_id, kind, type_id, None))

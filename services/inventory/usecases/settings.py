@@ -27,10 +27,11 @@ async def put_bill_of_materials(uow: UnitOfWork, chain_id: str, service_id: str,
         product = products.get(item.product_id)
         if product is None:
             raise Invalid("unknown_product", f"no product {item.product_id}", field=f"items.{n}.product_id")
-        if product["membership_type_id"] is not None:  # stocked, but sold: no service consumes a membership
+        kind = domain.unit_kind(product)
+        if kind is not None:  # stocked, but sold: no service consumes a membership or a gift card
             raise Invalid(
                 "unknown_product",
-                f"{item.product_id} is a membership product, not a consumable",
+                f"{item.product_id} is a {kind.replace('_', ' ')} product, not a consumable",
                 field=f"items.{n}.product_id",
             )
         if item.product_id in seen:

@@ -1,7 +1,8 @@
 """`visit.paid`: product lines are sold out of their storage (one sale per storage), membership lines
-are membership sales (one `membership.sold` per unit), and the consumables of its services are written
+are membership sales (one `membership.sold` per unit), gift card lines gift card sales (one
+`gift_card.sold` per unit, to the line's `holder` when it names one), and the consumables of its services are written
 off where the location writes them off on payment. Applied once per visit (the inbox key
-`visit.paid:<visit_id>`); the sale ids of its membership units follow from the visit and the line, so
+`visit.paid:<visit_id>`); the sale ids of its membership and gift card units follow from the visit and the line, so
 even a replay past the inbox issues nothing twice.
 
 A batch of paid visits: load (settings, storages, products, bills: `Reference`) -> decide each visit's
@@ -16,7 +17,7 @@ from decimal import Decimal
 
 from services.inventory import domain, membership_rules
 from services.inventory.batch_repository import BatchRepository
-from services.inventory.domain import ConsumablesOn, OpType
+from services.inventory.domain import GIFT_CARD, MEMBERSHIP, ConsumablesOn, OpType
 from services.inventory.sales_repository import SalesRepository
 from services.inventory.usecases.codes import refuse_visit_codes
 from services.inventory.usecases.consumables import Consumables
@@ -41,6 +42,7 @@ async def apply_paid_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
         storage_ids={(e.chain_id, x.storage_id) for e in events for x in e.lines if x.storage_id},
         product_ids={(e.chain_id, x.item_id) for e in events for x in e.lines if x.kind == "product"},
         membership_types={(e.chain_id, t) for e in events for _, _, t in visit_membership_lines(e) if t},
+        gift_card_types={(e.chain_id, t) for e in events for _, _, t in visit_membership_lines(e, GIFT_CARD) if t},
     )
     consumables = Consumables(ref)
     decided = []
@@ -48,7 +50,7 @@ async def apply_paid_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
         services = domain.service_quantities((x.item_id, x.quantity) for x in e.lines if x.kind == "service")
         decided.append((sales(ref, e), consumables.want(e, services, ConsumablesOn.PAID)))
     claimed = await consumables.claim(repo)
-    # The membership units claim their codes: one an issued membership holds is not sold (code_taken).
+    # The membership and gift card units claim their codes: one an issued unit holds is not sold (code_taken).
     sold = iter(
         await refuse_visit_codes(SalesRepository(uow.conn), [(op, sale_units(op)) for ops, _ in decided for op in ops])
     )
@@ -61,10 +63,10 @@ async def apply_paid_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
 
 
 def sales(ref: Reference, e: VisitPaid) -> list[Operation]:
-    """The visit's sales: one per storage its product lines leave (in storage order), then one of its
-    membership lines. Raises (the record is dead-lettered with the reason) for a line naming an unknown
-    product, storage or membership type."""
-    return _product_sales(ref, e) + _membership_sales(ref, e)
+    """The visit's sales: one per storage its product lines leave (in storage order), then those of its
+    membership lines, then those of its gift card lines. Raises (the record is dead-lettered with the
+    reason) for a line naming an unknown product, storage, membership or gift card type."""
+    return _product_sales(ref, e) + _unit_sales(ref, e, MEMBERSHIP) + _unit_sales(ref, e, GIFT_CARD)
 
 
 def _product_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
@@ -73,7 +75,7 @@ def _product_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
     per_storage: dict[str, list[OpLine]] = defaultdict(list)
     for i, line in indexed:
         product = ref.products.get((e.chain_id, line.item_id))
-        if product is None or product["membership_type_id"] is not None:
+        if product is None or domain.unit_kind(product) is not None:
             raise ValueError(f"lines.{i}.item_id: unknown product {line.item_id}")
         storage_id = line.storage_id or default_storage
         if storage_id is None:
@@ -104,34 +106,36 @@ def _product_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
     ]
 
 
-def _membership_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
-    """The sales of the visit's membership lines, one per storage they leave (in storage order; a line
-    whose storage is not known sells without moving stock). A unit whose code an earlier unit of the visit
-    gave is refused (code_taken): the memberships service issues the first and refuses the rest."""
-    found = visit_membership_lines(e)
+def _unit_sales(ref: Reference, e: VisitPaid, kind: str) -> list[Operation]:
+    """The sales of the visit's membership (gift card) lines, one per storage they leave (in storage order;
+    a line whose storage is not known sells without moving stock). A unit whose code an earlier unit of the
+    visit gave is refused (code_taken): the issuing service issues the first and refuses the rest."""
+    found = visit_membership_lines(e, kind)
     repeated = membership_rules.repeats([visit_line_codes(line.code, line.quantity) for _, line, _ in found])
     default_storage = ref.settings[(e.chain_id, e.location_id)].storage_id
     per_storage: dict[str | None, list[OpLine]] = defaultdict(list)
     for n, (i, line, type_id) in enumerate(found):
         if type_id is None:
-            raise ValueError(f"lines.{i}.item_id: a membership line names its membership type's id")
-        product = ref.membership_product(e.chain_id, type_id, e.location_id)
+            raise ValueError(f"lines.{i}.item_id: a {kind} line names its type's id")
+        product = ref.type_product(kind, e.chain_id, type_id, e.location_id)
         codes = visit_line_codes(line.code, line.quantity)  # as the memberships service derives them too
         price = (line.paid / line.quantity).quantize(CENTS)
         refused = tuple((unit, membership_rules.CODE_TAKEN) for at, unit in repeated if at == n)
-        if product is None:  # the type's product is not here (yet): the memberships service is the judge
+        if product is None:  # the type's product is not here (yet): the issuing service is the judge
             per_storage[None].append(
                 OpLine(
                     None,
-                    f"membership type {type_id}",
+                    f"{kind.replace('_', ' ')} type {type_id}",
                     domain.PIECES,
                     Decimal(line.quantity),
                     price,
                     line.paid,
-                    type_id,
+                    type_id if kind == MEMBERSHIP else None,
                     codes,
                     ref=i,
                     refused=refused,
+                    gift_card_type_id=type_id if kind == GIFT_CARD else None,
+                    holder=line.holder,
                 )
             )
             continue
@@ -140,7 +144,14 @@ def _membership_sales(ref: Reference, e: VisitPaid) -> list[Operation]:
             raise ValueError(f"lines.{i}.storage_id: unknown storage {storage_id}")
         per_storage[storage_id].append(
             OpLine.of_product(
-                product, Decimal(line.quantity), price, amount=line.paid, codes=codes, ref=i, refused=refused
+                product,
+                Decimal(line.quantity),
+                price,
+                amount=line.paid,
+                codes=codes,
+                ref=i,
+                refused=refused,
+                holder=line.holder,
             )
         )
     source = visit_source(e.visit_id)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from services.loyalty.domain import ZERO, History, Stats
 
@@ -37,6 +38,27 @@ def desk_sale(
     operation_id: str, location_id: str, client_id: str, sold: Decimal, paid: Decimal, at: datetime
 ) -> VisitRow:
     return VisitRow(operation_id, location_id, client_id, sold, paid, at, desk_sale=True)
+
+
+class PaidLine(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def sold(self) -> Decimal: ...
+    @property
+    def paid(self) -> Decimal: ...
+
+
+def counts_in_totals(kind: str) -> bool:
+    """Whether a visit line counts in the visit's sold and paid: a gift card sold does not (buying one is
+    prepaying: the money counts when the card pays, in the `paid` of the line it pays, else twice)."""
+    return kind != "gift_card"
+
+
+def visit_totals(lines: Iterable[PaidLine]) -> tuple[Decimal, Decimal]:
+    """A paid visit's (sold, paid) as loyalty counts them: its lines' but for those `counts_in_totals` leaves out."""
+    counted = [line for line in lines if counts_in_totals(line.kind)]
+    return sum((x.sold for x in counted), Decimal("0")), sum((x.paid for x in counted), Decimal("0"))
 
 
 def visit_paid(

@@ -15,6 +15,7 @@ from services.loyalty import domain
 from services.loyalty.domain.books import Books
 from services.loyalty.domain.cards import Card, CardType
 from services.loyalty.domain.earning import earns_for, visit_time
+from services.loyalty.domain.visits import visit_totals
 from services.loyalty.repository import Repository, chains_with_lots_due
 from shared import topics
 from shared.db import as_uuid
@@ -118,7 +119,7 @@ def _spend(books: Books, e: VisitPaid, card: Card) -> list[Message]:
 
 
 def _accrue(books: Books, e: VisitPaid, card: Card, card_type: CardType) -> list[Message]:
-    visit = domain.Visit(e.sold_total, e.paid_total)
+    visit = domain.Visit(*visit_totals(e.lines))
     out: list[Message] = []
     for promotion in books.promotions_of(e.chain_id, card.card_type_id):
         if not promotion.active_at(e.location_id):

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from services.loyalty import batch_repository as batch
 from services.loyalty import desk_sale_repository as desks
 from services.loyalty.domain.books import Books
-from services.loyalty.domain.visits import visit_paid, visit_status
+from services.loyalty.domain.visits import visit_paid, visit_status, visit_totals
 from services.loyalty.usecases.bonus import Message, bonus_on_visit, named_card
 from services.loyalty.usecases.recalculate import reassess
 from shared.db import as_uuid
@@ -34,8 +34,7 @@ async def record_payments(uow: UnitOfWork, events: list[VisitPaid]) -> None:
                 e.visit_id,
                 e.location_id,
                 e.client.id,
-                e.sold_total,
-                e.paid_total,
+                *visit_totals(e.lines),
                 e.occurred_at,
             ),
         )
