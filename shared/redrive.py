@@ -1,13 +1,14 @@
 """Re-drive dead letters: after the cause is fixed (a card created, a bug deployed), publish what
 `<topic>.dlq` holds back onto `<topic>`, so the consumer that refused it tries again.
 
-Safe to run: a re-driven message keeps its `event_id`, so a service that had already applied it (every
-service but the one that dead-lettered it, when several consume the topic) finds it in its inbox and
-changes nothing; the one that refused it has no inbox row for it (its savepoint was rolled back) and
-applies it now. Filter by `--group` to re-drive only what one service refused, and by `--chain` for one
-chain's. Progress is kept in a consumer group of its own per filter
-(`perkstream.redrive.<group or all>.<chain or all>`), so a second run re-drives only what arrived since;
-`--dry-run` only counts and commits nothing.
+Safe to run, at any time: a re-driven message carries `x-redrive-for: <the group that dead-lettered it>`,
+and every other service's consumer passes it over (shared/consumer/batch.py), so a service that had
+applied the original never applies it again, even once its inbox has forgotten the event (past
+INBOX_RETENTION_DAYS); it keeps its `event_id` too, so the one that refused it (which has no inbox row for
+it: its savepoint was rolled back) applies it once, however often it is re-driven. Filter by `--group` to
+re-drive only what one service refused, and by `--chain` for one chain's. Progress is kept in a consumer
+group of its own per filter (`perkstream.redrive.<group or all>.<chain or all>`), so a second run
+re-drives only what arrived since; `--dry-run` only counts and commits nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared.consumer.records import REDRIVE_FOR
 from shared.kafka import check_access, client_kwargs
 from shared.settings import Settings
 from shared.topics import MAX_MESSAGE_BYTES, dlq
@@ -86,8 +88,11 @@ async def redrive(
                     done.skipped += 1
                     continue
                 done.redriven += 1
-                if not dry_run:  # the original message: its key, value and headers, without our x- ones
+                if not dry_run:  # the original message: its key, value and headers, without our x- ones,
+                    # addressed to the group that refused it (the others pass it over)
                     original = [(k, v) for k, v in (r.headers or ()) if not k.startswith("x-")]
+                    if by:
+                        original.append((REDRIVE_FOR, by.encode()))
                     sends.append(await producer.send(topic, r.value, key=r.key, headers=original))
             await asyncio.gather(*sends)
             if not dry_run:

@@ -23,7 +23,7 @@ from shared import metrics
 from shared.consumer import fetch
 from shared.consumer.apply import ATTEMPT_SECONDS, CONFLICTS, Applier, Isolate, Outcome
 from shared.consumer.inbox import InboxPruner
-from shared.consumer.records import Parsed, parse
+from shared.consumer.records import REDRIVE_FOR, Parsed, parse
 from shared.consumer.subscription import Subscription
 from shared.db import UNREACHABLE
 from shared.settings import Settings, get_settings
@@ -149,7 +149,8 @@ class BatchConsumer:
         return parse(record, sub.topic, sub.model, sub.keys, skew)
 
     def _parsed(self, sub: Subscription[Any], records: Iterable[ConsumerRecord]) -> list[Parsed]:
-        batch = [self.parse(sub, r) for r in records]
+        mine = self.group_id.encode()
+        batch = [self.parse(sub, r) for r in records if redriven_for(r) in (None, mine)]
         metrics.CONSUMED.labels(self.service, sub.topic).inc(len(batch))
         return batch
 
@@ -238,6 +239,16 @@ class BatchConsumer:
                 log.error("dead_letters_stripped", topic=sub.topic, error=repr(exc))
                 progress.bare = True
             raise
+
+
+def redriven_for(record: ConsumerRecord) -> bytes | None:
+    """The consumer group a re-driven dead letter is meant for (`x-redrive-for`, shared/redrive.py), None for
+    any other record. Another group's re-driven copy is passed over (its offset committed with the batch):
+    that group had applied the original, and its inbox may have forgotten it since (INBOX_RETENTION_DAYS)."""
+    for name, value in record.headers or ():
+        if name == REDRIVE_FOR:
+            return value or b""
+    return None
 
 
 async def commit_own(message: KafkaMessage) -> None:

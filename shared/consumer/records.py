@@ -39,6 +39,10 @@ class Reason(StrEnum):
     PROCESSING_FAILED = "processing_failed"  # "processing failed: ": its handler failed for good
 
 
+# On a dead letter put back by `redrive`: the consumer group it is meant for (the one that refused it).
+REDRIVE_FOR = "x-redrive-for"
+
+
 @dataclass(frozen=True)
 class Refusal:
     reason: Reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import pytest
 
 from deploy.kafka_io import Kafka
@@ -94,3 +95,55 @@ async def test_a_dead_letter_re_driven_after_the_fix_is_applied_once(chain: Chai
     replays = await kafka.read_to_end(topics.VISIT_PAID, lambda m: m.get("visit_id") == visit["visit_id"])
     assert len(replays) == 2 and replays[0]["event_id"] == replays[1]["event_id"]
     assert "x-error" not in replays[1]["_headers"]
+
+
+async def test_a_dead_letter_re_driven_past_the_replay_window_is_not_applied_again_elsewhere(
+    chain: Chain, kafka: Kafka, stack: Stack, db: asyncpg.Pool
+) -> None:
+    """Dead letters are kept 90 days, the inbox remembers an event 14: re-driven after that, the services
+    that had applied the original no longer find it in their inbox. The re-driven copy is addressed to the
+    group that refused it (`x-redrive-for`); the others pass it over."""
+    ida = client("ida")
+    t = await create_type(chain)
+    await sell(chain, kafka, t["id"], "RD-M", client=ida)
+    await storage(chain, "st-rd")
+    await product(chain, "prod-rd")
+    await operation(chain, "arrival", "st-rd", [{"product_id": "prod-rd", "quantity": 10}])
+    visit = with_massage_and_oil(visit_paid(chain, ida, "900", card="RD-1"))  # the card does not exist yet
+    await publish(kafka, topics.VISIT_PAID, visit)
+    await kafka.read(
+        topics.dlq(topics.VISIT_PAID),
+        lambda m: (
+            m.get("visit_id") == visit["visit_id"] and m["_headers"].get("x-consumer-group") == "perkstream.loyalty"
+        ),
+    )
+    await membership_eventually(chain, "RD-M", lambda m: m["visits_left"] == 9)
+    await balances_eventually(chain, {("st-rd", "prod-rd"): "9"})
+    # The replay window passes: the inbox pruner forgets the chain's events in every service.
+    for schema in ("memberships", "inventory", "loyalty", "notifications"):
+        await db.execute(f"DELETE FROM {schema}.inbox WHERE chain_id = $1", chain.id)
+
+    card_type = await create(chain, "/card-types", {"name": "Club", "location_ids": ["loc-1"]})
+    await create(chain, "/cards", {"card_type_id": card_type["id"], "client_id": ida["id"], "number": "RD-1"})
+    done = await redrive(stack.settings, topics.VISIT_PAID, "perkstream.loyalty", chain.id)
+    assert done.redriven == 1
+    await loyalty_eventually(chain, ida["id"], lambda s: s["sold"] == "2000.00")
+    marker = with_massage_and_oil(visit_paid(chain, ida, "1"))  # same key: consumed after the copy
+    await publish(kafka, topics.VISIT_PAID, marker)
+    membership = await membership_eventually(
+        chain,
+        "RD-M",
+        lambda m: any(h["kind"] == "deduction" and h["visit_id"] == marker["visit_id"] for h in m["history"]),
+    )
+    await eventually(
+        lambda: get(chain, "/operations", source=f"visit:{marker['visit_id']}"),
+        lambda ops: len(ops) == 1,
+        what="the marker visit's sale",
+    )
+    assert membership["visits_left"] == 8
+    assert await balances(chain) == {("st-rd", "prod-rd"): "8"}  # the bottle of the re-driven visit: once
+    assert len(await get(chain, "/operations", source=f"visit:{visit['visit_id']}")) == 1
+    [copy] = await kafka.read_to_end(
+        topics.VISIT_PAID, lambda m: m.get("visit_id") == visit["visit_id"] and "x-redrive-for" in m["_headers"]
+    )
+    assert copy["_headers"]["x-redrive-for"] == "perkstream.loyalty"
