@@ -9,9 +9,16 @@ import phonenumbers
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_PORTS = {"memberships": 8001, "loyalty": 8002, "inventory": 8003, "notifications": 8004, "gateway": 8005}
+DEFAULT_PORTS = {
+    "memberships": 8001,
+    "loyalty": 8002,
+    "inventory": 8003,
+    "notifications": 8004,
+    "wallet": 8006,
+    "gateway": 8005,
+}
 # The services that apply the booking systems' events (the gateway only takes them in over HTTP).
-DOMAIN_SERVICES = ("memberships", "loyalty", "inventory", "notifications")
+DOMAIN_SERVICES = ("memberships", "loyalty", "inventory", "notifications", "wallet")
 
 
 class Settings(BaseSettings):

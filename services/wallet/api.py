@@ -1,5 +1,158 @@
-"""HTTP routes of the wallet service (they only route: the work is in usecases/)."""
+"""HTTP routes of the wallet service (under /v1/chains/{chain_id}): routing only."""
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Header, Request
+from pydantic import AwareDatetime
+
+from services.wallet import usecases
+from services.wallet.schemas import (
+    AccountOut,
+    CreditLimitIn,
+    GiftCardOut,
+    GiftCardTypeIn,
+    GiftCardTypeOut,
+    MovementOut,
+    StatementOut,
+    TopUpIn,
+    TopUpOut,
+    WalletSettingsIn,
+)
+from shared.auth import ChainId
+from shared.errors import Invalid
+from shared.paging import PAGED, Paging
+from shared.uow import unit_of_work
+
+router = APIRouter(tags=["wallet"])
+# Who did it, for the account's history (a desk user's name; the API key is the chain's).
+Who = Annotated[str, Header(alias="X-User", min_length=1, max_length=200)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
+
+
+# --- gift card types ------------------------------------------------------------------------------
+
+
+@router.post("/gift-card-types", status_code=201, response_model=GiftCardTypeOut)
+async def create_gift_card_type(chain_id: ChainId, body: GiftCardTypeIn, request: Request) -> GiftCardTypeOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return GiftCardTypeOut.of(await usecases.create_type(uow, chain_id, body))
+
+
+@router.get("/gift-card-types", response_model=list[GiftCardTypeOut], responses=PAGED)
+async def list_gift_card_types(
+    chain_id: ChainId, request: Request, page: Paging, archived: bool = False
+) -> list[GiftCardTypeOut]:
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.list_types(conn, chain_id, archived, page)
+
+
+@router.get("/gift-card-types/{type_id}", response_model=GiftCardTypeOut)
+async def get_gift_card_type(chain_id: ChainId, type_id: str, request: Request) -> GiftCardTypeOut:
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.get_type(conn, chain_id, type_id)
+
+
+@router.put("/gift-card-types/{type_id}", response_model=GiftCardTypeOut)
+async def replace_gift_card_type(
+    chain_id: ChainId, type_id: str, body: GiftCardTypeIn, request: Request
+) -> GiftCardTypeOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return GiftCardTypeOut.of(await usecases.replace_type(uow, chain_id, type_id, body))
+
+
+@router.post("/gift-card-types/{type_id}/archive", response_model=GiftCardTypeOut)
+async def archive_gift_card_type(chain_id: ChainId, type_id: str, request: Request) -> GiftCardTypeOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return GiftCardTypeOut.of(await usecases.set_archived(uow, chain_id, type_id, True))
+
+
+@router.post("/gift-card-types/{type_id}/restore", response_model=GiftCardTypeOut)
+async def restore_gift_card_type(chain_id: ChainId, type_id: str, request: Request) -> GiftCardTypeOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return GiftCardTypeOut.of(await usecases.set_archived(uow, chain_id, type_id, False))
+
+
+# --- gift cards ------------------------------------------------------------------------------------
+
+
+@router.get("/gift-cards/{code_or_id}", response_model=GiftCardOut)
+async def get_gift_card(chain_id: ChainId, code_or_id: str, request: Request) -> GiftCardOut:
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.get_card(conn, chain_id, code_or_id)
+
+
+@router.get("/gift-cards/{code_or_id}/history", response_model=list[MovementOut], responses=PAGED)
+async def gift_card_history(chain_id: ChainId, code_or_id: str, request: Request, page: Paging) -> list[MovementOut]:
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.card_history(conn, chain_id, code_or_id, page)
+
+
+@router.get("/clients/{client_id}/gift-cards", response_model=list[GiftCardOut], responses=PAGED)
+async def client_gift_cards(chain_id: ChainId, client_id: str, request: Request, page: Paging) -> list[GiftCardOut]:
+    """The cards a client bought or holds."""
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.cards_of(conn, chain_id, client_id, page)
+
+
+# --- accounts --------------------------------------------------------------------------------------
+
+
+@router.get("/wallet-settings", response_model=WalletSettingsIn)
+async def get_wallet_settings(chain_id: ChainId, request: Request) -> WalletSettingsIn:
+    async with request.app.state.pool.snapshot() as conn:
+        return WalletSettingsIn(allow_credit=await usecases.get_allow_credit(conn, chain_id))
+
+
+@router.put("/wallet-settings", response_model=WalletSettingsIn)
+async def put_wallet_settings(chain_id: ChainId, body: WalletSettingsIn, request: Request) -> WalletSettingsIn:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return WalletSettingsIn(allow_credit=await usecases.set_allow_credit(uow, chain_id, body.allow_credit))
+
+
+@router.get("/clients/{client_id}/account", response_model=AccountOut)
+async def get_account(chain_id: ChainId, client_id: str, request: Request) -> AccountOut:
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.get_account(conn, chain_id, client_id)
+
+
+@router.put(
+    "/clients/{client_id}/account",
+    response_model=AccountOut,
+    responses={409: {"description": "The client owes more than the new limit (credit_limit_below_debt)"}},
+)
+async def put_account(chain_id: ChainId, client_id: str, body: CreditLimitIn, request: Request) -> AccountOut:
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.set_credit_limit(uow, chain_id, client_id, body.credit_limit)
+
+
+@router.post(
+    "/clients/{client_id}/account/top-ups",
+    status_code=201,
+    response_model=TopUpOut,
+    responses={409: {"description": "The Idempotency-Key topped up another account or amount"}},
+)
+async def top_up_account(
+    chain_id: ChainId, client_id: str, body: TopUpIn, request: Request, user: Who, key: IdempotencyKey = None
+) -> TopUpOut:
+    """Money taken at the desk onto the client's account; with an Idempotency-Key, a repeated request
+    answers the first one's top-up (`replayed` true) and moves nothing again."""
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.top_up(uow, chain_id, client_id, body, user, key)
+
+
+@router.get("/clients/{client_id}/account/movements", response_model=list[MovementOut], responses=PAGED)
+async def account_movements(chain_id: ChainId, client_id: str, request: Request, page: Paging) -> list[MovementOut]:
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.movements(conn, chain_id, client_id, page)
+
+
+@router.get("/clients/{client_id}/account/statement", response_model=StatementOut)
+async def account_statement(
+    chain_id: ChainId, client_id: str, request: Request, since: AwareDatetime, until: AwareDatetime
+) -> StatementOut:
+    """The balance at `since`, what came in and went out until `until` (exclusive), the balance then, and
+    the movements between (at most 1,000; `truncated` when more)."""
+    if until <= since:
+        raise Invalid("until_not_after_since", "until must be after since", "until")
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.statement(conn, chain_id, client_id, since, until)

@@ -22,6 +22,7 @@ ISSUE_REJECT_REASONS = (
     "code_taken",
     "type_not_found",
     "archived",
+    "code_required",  # a null code for a type not sold without one
     "phone_required",
     "phone_invalid",
     "not_sold_online",

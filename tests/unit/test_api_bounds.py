@@ -29,6 +29,7 @@ from services.memberships.usecases.create_type import type_event
 from services.notifications import domain as notices
 from services.notifications.app import build as notifications
 from services.notifications.schemas import TemplateIn
+from services.wallet.app import build as wallet
 from shared import events, topics
 from shared.events.base import MAX_LOCATIONS
 from shared.events.inbound import MAX_LINE_AMOUNT, MAX_MEMBERSHIP_UNITS
@@ -41,6 +42,7 @@ BUILDS = {
     "loyalty": loyalty,
     "inventory": inventory,
     "notifications": notifications,
+    "wallet": wallet,
     "gateway": gateway,
 }
 # Topics whose messages come from outside (booking systems, aggregators): each field bounded like a body.

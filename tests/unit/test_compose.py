@@ -19,7 +19,14 @@ import yaml
 from shared.settings import DEFAULT_PORTS, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT_PORTS = {"memberships": 8001, "loyalty": 8002, "inventory": 8003, "notifications": 8004, "gateway": 8005}
+CONTRACT_PORTS = {
+    "memberships": 8001,
+    "loyalty": 8002,
+    "inventory": 8003,
+    "notifications": 8004,
+    "wallet": 8006,
+    "gateway": 8005,
+}
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,98 @@
-"""Placeholder: being written (issue 17)."""
+"""Topping up a client's account: `account.deposit` (once per deposit id) and the desk's
+POST .../account/top-ups (once per Idempotency-Key). The account is locked before the once-key is looked
+at, so two deliveries or two requests at once top it up once."""
 
-from shared.events import AccountDeposit
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import asyncpg
+
+from services.wallet.repository import Repository
+from services.wallet.schemas import TopUpIn, TopUpOut
+from shared import topics
+from shared.errors import Conflict
+from shared.events import AccountDeposit, AccountToppedUp, Client
 from shared.uow import UnitOfWork
 
 
 async def deposit(uow: UnitOfWork, events: list[AccountDeposit]) -> None:
-    raise NotImplementedError("wallet: deposit")
+    for e in events:
+        repo = Repository(uow.conn, e.chain_id)
+        account = (await repo.lock_accounts([e.client.id]))[e.client.id]
+        if await repo.movement_once(f"deposit:{e.deposit_id}") is not None:
+            continue
+        account = replace(account, balance=account.balance + e.amount)
+        await repo.save_account(account)
+        await repo.add_account_movement(
+            account,
+            at=e.occurred_at,
+            kind="top_up",
+            amount=e.amount,
+            source=f"event:{e.event_id}",
+            location_id=e.location_id,
+            once_key=f"deposit:{e.deposit_id}",
+            detail={"method": e.method, "comment": e.comment, "deposit_id": e.deposit_id},
+        )
+        event = AccountToppedUp(
+            chain_id=e.chain_id,
+            location_id=e.location_id,
+            client_id=e.client.id,
+            client=e.client,
+            amount=e.amount,
+            balance=account.balance,
+            credit_limit=account.credit_limit,
+            deposit_id=e.deposit_id,
+            method=e.method,
+            source="deposit",
+        )
+        uow.publish(topics.ACCOUNT_TOPPED_UP, e.client.id, event, cause=e)
+
+
+def _answer(client_id: str, row: asyncpg.Record, replayed: bool) -> TopUpOut:
+    return TopUpOut(client_id=client_id, amount=row["amount"], balance=row["balance"], at=row["at"], replayed=replayed)
+
+
+async def top_up(
+    uow: UnitOfWork, chain_id: str, client_id: str, body: TopUpIn, user: str, idempotency_key: str | None
+) -> TopUpOut:
+    repo = Repository(uow.conn, chain_id)
+    account = (await repo.lock_accounts([client_id]))[client_id]
+    once = f"desk:{idempotency_key}" if idempotency_key else None
+    if once is not None and (before := await repo.movement_once(once)) is not None:
+        if before["client_id"] != client_id or Decimal(before["amount"]) != body.amount:
+            raise Conflict(
+                "idempotency_key_reused",
+                "this Idempotency-Key topped up another account or amount; a new top-up takes a new key",
+                "Idempotency-Key",
+            )
+        return _answer(client_id, before, True)
+    account = replace(account, balance=account.balance + body.amount)
+    await repo.save_account(account)
+    row = await repo.add_account_movement(
+        account,
+        at=datetime.now(UTC),
+        kind="top_up",
+        amount=body.amount,
+        source=f"user:{user}",
+        location_id=body.location_id,
+        once_key=once,
+        detail={"method": body.method, "comment": body.comment},
+    )
+    event = AccountToppedUp(
+        chain_id=chain_id,
+        location_id=body.location_id,
+        client_id=client_id,
+        client=Client(id=client_id),
+        amount=body.amount,
+        balance=account.balance,
+        credit_limit=account.credit_limit,
+        operation_id=str(row["id"]),
+        method=body.method,
+        source="desk",
+        user=user,
+    )
+    uow.publish(topics.ACCOUNT_TOPPED_UP, client_id, event)
+    return _answer(client_id, row, False)

@@ -1,0 +1,13 @@
+"""All SQL of the wallet service. Every query is scoped by chain_id: types.py (gift card types), cards.py
+(gift cards, their ledger, the visits' payments), accounts.py (client accounts, their ledger, settings)."""
+
+from services.wallet.repository.accounts import AccountQueries
+from services.wallet.repository.cards import CardQueries
+from services.wallet.repository.types import TypeQueries
+
+
+class Repository(TypeQueries, CardQueries, AccountQueries):
+    """One chain's queries."""
+
+
+__all__ = ["Repository"]
