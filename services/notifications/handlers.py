@@ -107,6 +107,12 @@ SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
         "A membership sold was not issued (the client paid for it): tell the location's administrator.",
     ),
     (
+        topics.INVENTORY_GIFT_CARD_SALE_REFUSED,
+        events.GiftCardSaleRefused,
+        usecases.notify_gift_card_sale_refused,
+        "A gift card sold was not issued (the client paid for it): tell the location's administrator.",
+    ),
+    (
         topics.GIFT_CARD_ISSUED,
         events.GiftCardIssued,
         usecases.notify_gift_card_issued,

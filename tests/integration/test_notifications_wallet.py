@@ -231,3 +231,32 @@ async def test_payments_not_taken_are_told_to_the_administrator(chain: Chain, ka
     # 72 hours to an administrator, not a client's 24.
     sent = datetime.fromisoformat(sms["send_before"]) - datetime.now(UTC)
     assert timedelta(hours=71) < sent <= timedelta(hours=72)
+
+
+async def test_a_gift_card_sold_and_not_issued_is_told_to_the_administrator(chain: Chain, kafka: Kafka) -> None:
+    await put_settings(chain, location_name="Centrum", administrator={"name": "Eva", "phone": ADMIN_PHONE})
+    refused = chain.event(
+        operation_id=str(uuid.uuid4()),
+        operation_number=41,
+        line=0,
+        sale_id="inventory:visit:v-1:0:1",
+        gift_card_type_id=str(uuid.uuid4()),
+        product_name="Spa 5000",
+        code="GC-7",
+        client=ANNA,
+        amount="4500.00",
+        reason="wrong_location",
+        source="visit:v-1",
+    )
+    await publish(kafka, topics.INVENTORY_GIFT_CARD_SALE_REFUSED, refused)
+
+    [sms] = await kafka.read(topics.NOTIFICATION_SMS, of_chain(chain))
+    assert (sms["type"], sms["to"], sms["audience"]) == (
+        "inventory.gift_card_sale_refused",
+        ADMIN_PHONE,
+        "administrator",
+    )
+    assert sms["text"] == (
+        "Centrum: gift card GC-7 (Spa 5000) sold to Anna was not issued: the type is not valid at this location. "
+        "4500 was paid for it (operation 41)."
+    )

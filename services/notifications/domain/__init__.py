@@ -67,6 +67,7 @@ from services.notifications.domain.text import (
     visits_phrase,
 )
 from services.notifications.domain.wallet import (
+    GIFT_CARD_SALE_REFUSALS,
     PAYMENT_REJECTIONS,
     RefusedPayment,
     account_charged_type,
@@ -89,6 +90,7 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "DEFAULT_TEMPLATES",
     "DESK_REJECTIONS",
+    "GIFT_CARD_SALE_REFUSALS",
     "GSM7_BASIC",
     "GSM7_EXTENDED",
     "KINDS",

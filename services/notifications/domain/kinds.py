@@ -200,6 +200,25 @@ KINDS: dict[str, Kind] = {
             "the client paid for it",
         ),
         Kind(
+            "inventory.gift_card_sale_refused",
+            ADMINISTRATOR,
+            "{location_name}: gift card {gift_card_code} ({type_name}) sold to {client_name} was not issued: "
+            "{reason_text}. {amount} was paid for it (operation {operation_number}).",
+            COMMON
+            | {
+                "gift_card_code",
+                "type_name",
+                "reason",
+                "reason_text",
+                "amount",
+                "operation_number",
+                "source",
+                "client_phone",
+            },
+            "to the location's administrator: a gift card sold (at the desk or in a paid visit) was not issued; "
+            "the client paid for it",
+        ),
+        Kind(
             "gift_card.issued",
             CLIENT,
             "{client_name}, your gift card {gift_card_code} is ready: balance {balance}.",

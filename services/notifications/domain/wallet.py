@@ -24,6 +24,18 @@ PAYMENT_REJECTIONS = {
     "not_taken": "not taken, as another payment was refused",  # all or none: this one was fine
 }
 
+# Why a gift card sold was not issued (inventory.gift_card_sale_refused, told to the administrator).
+GIFT_CARD_SALE_REFUSALS = {
+    "code_taken": "the code is already in use",
+    "type_not_found": "the gift card type is unknown",
+    "archived": "the gift card type is archived",
+    "code_required": "the type is sold with a code only",
+    "phone_required": "a gift card without a code needs the client's phone",
+    "phone_invalid": "the client's phone is not a usable number",
+    "not_sold_online": "the type is not sold online",
+    "wrong_location": "the type is not valid at this location",
+}
+
 # At most this many refused payments are named in one notice, the rest counted ("and 3 more"), and a reason
 # without a text at most this long: the administrator's SMS stays short, and a notice far below the topic's
 # message limit whatever the chain's template repeats.

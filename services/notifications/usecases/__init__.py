@@ -9,7 +9,11 @@ from services.notifications.usecases.configure import (
     save_settings,
     save_template,
 )
-from services.notifications.usecases.notify_inventory import notify_membership_sale_refused, notify_stock_low
+from services.notifications.usecases.notify_inventory import (
+    notify_gift_card_sale_refused,
+    notify_membership_sale_refused,
+    notify_stock_low,
+)
 from services.notifications.usecases.notify_loyalty import (
     notify_bonus_accrued,
     notify_bonus_burned,
@@ -68,6 +72,7 @@ __all__ = [
     "notify_gift_card_charged",
     "notify_gift_card_expiring",
     "notify_gift_card_issued",
+    "notify_gift_card_sale_refused",
     "notify_issued",
     "notify_level_changed",
     "notify_membership_sale_refused",
