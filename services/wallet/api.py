@@ -3,11 +3,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
-from pydantic import AwareDatetime
 
 from services.wallet import usecases
 from services.wallet.schemas import (
+    AccountAdjustmentIn,
     AccountOut,
+    CardEditIn,
     CreditLimitIn,
     GiftCardOut,
     GiftCardTypeIn,
@@ -20,6 +21,7 @@ from services.wallet.schemas import (
 )
 from shared.auth import ChainId
 from shared.errors import Invalid
+from shared.events import Time
 from shared.paging import PAGED, Paging
 from shared.uow import unit_of_work
 
@@ -87,6 +89,16 @@ async def gift_card_history(chain_id: ChainId, code_or_id: str, request: Request
         return await usecases.card_history(conn, chain_id, code_or_id, page)
 
 
+@router.patch("/gift-cards/{code_or_id}", response_model=GiftCardOut)
+async def edit_gift_card(
+    chain_id: ChainId, code_or_id: str, body: CardEditIn, request: Request, user: Who
+) -> GiftCardOut:
+    """An administrator sets a card's balance and/or validity, with the reason (its history keeps both
+    values; `gift_card.adjusted`)."""
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.edit_card(uow, chain_id, code_or_id, body, user)
+
+
 @router.get("/clients/{client_id}/gift-cards", response_model=list[GiftCardOut], responses=PAGED)
 async def client_gift_cards(chain_id: ChainId, client_id: str, request: Request, page: Paging) -> list[GiftCardOut]:
     """The cards a client bought or holds."""
@@ -140,6 +152,19 @@ async def top_up_account(
         return await usecases.top_up(uow, chain_id, client_id, body, user, key)
 
 
+@router.post(
+    "/clients/{client_id}/account/adjustments",
+    response_model=AccountOut,
+    responses={409: {"description": "The balance would leave its range (balance_out_of_range)"}},
+)
+async def adjust_account(
+    chain_id: ChainId, client_id: str, body: AccountAdjustmentIn, request: Request, user: Who
+) -> AccountOut:
+    """An administrator corrects the balance (a signed amount), with the reason (`account.adjusted`)."""
+    async with unit_of_work(request.app.state.pool) as uow:
+        return await usecases.adjust_account(uow, chain_id, client_id, body, user)
+
+
 @router.get("/clients/{client_id}/account/movements", response_model=list[MovementOut], responses=PAGED)
 async def account_movements(chain_id: ChainId, client_id: str, request: Request, page: Paging) -> list[MovementOut]:
     async with request.app.state.pool.snapshot() as conn:
@@ -148,7 +173,7 @@ async def account_movements(chain_id: ChainId, client_id: str, request: Request,
 
 @router.get("/clients/{client_id}/account/statement", response_model=StatementOut)
 async def account_statement(
-    chain_id: ChainId, client_id: str, request: Request, since: AwareDatetime, until: AwareDatetime
+    chain_id: ChainId, client_id: str, request: Request, since: Time, until: Time
 ) -> StatementOut:
     """The balance at `since`, what came in and went out until `until` (exclusive), the balance then, and
     the movements between (at most 1,000; `truncated` when more)."""

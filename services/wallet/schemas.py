@@ -10,7 +10,7 @@ import asyncpg
 from pydantic import Field, StringConstraints, model_validator
 
 from services.wallet.domain import GiftCard, GiftCardType, Limits, Validity
-from shared.events import GiftCardLimits, GiftCardValidity, Id, Money, NonNegativeMoney
+from shared.events import GiftCardLimits, GiftCardValidity, Id, Money, NonNegativeMoney, Time
 from shared.events.base import MAX_LOCATIONS, STORABLE
 from shared.events.inbound import MAX_LINE_AMOUNT, PositiveMoney
 from shared.http import Body
@@ -178,3 +178,22 @@ class StatementOut(Body):
     closing_balance: Money
     movements: list[MovementOut]
     truncated: bool = False  # more movements than a statement lists (1,000): page through /account/movements
+
+
+SignedAmount = Annotated[Money, Field(ge=-MAX_LINE_AMOUNT, le=MAX_LINE_AMOUNT)]
+
+
+class CardEditIn(Body):
+    """An administrator's edit of a card: its balance, its validity, or both, with the reason."""
+
+    balance: Amount | None = None
+    valid_until: Time | None = None
+    reason: Text
+
+
+class AccountAdjustmentIn(Body):
+    """An administrator's correction of an account's balance (signed), with the reason."""
+
+    amount: SignedAmount
+    reason: Text
+    location_id: Id | None = None

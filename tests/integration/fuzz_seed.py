@@ -3,7 +3,8 @@
 `seed` builds it as a back office and a booking system would: membership types (one archived), memberships
 sold on `membership.sold` (one frozen), a deduction policy; a loyalty program, a card type, a promotion,
 cards with transactions; storages, a category, products, operations of every type, a bill of materials,
-inventory settings; notification settings (chain and location), a template, an opt-out; then paid visits
+inventory settings; notification settings (chain and location), a template, an opt-out; gift card types
+(one archived), a gift card sold on `gift_card.sold`, a deposit, credit allowed; then paid visits
 on the topics, whose effects (deductions, accruals, sales, notices) it waits for.
 
 `dictionaries` reads back, per service, the ids that now exist (and the next-page cursors of its lists),
@@ -344,11 +345,47 @@ async def seed(chain: Chain, kafka: Kafka) -> Seeder:
     await s.send(
         ly, "POST", "/clients/{client_id}/loyalty/recalculate?location_id=loc-1", client_id=PLAN.client(0)["id"]
     )
+    await _seed_wallet(s, chain, kafka)
     as_of = {"as_of": datetime.now(UTC).isoformat()}
     for service in (ms, ly, nt):
         for job in await _jobs(chain, service):
             await s.send(service, "POST", "/jobs/{job}/run", as_of, admin=True, job=job)
     return s
+
+
+GIFT_CARD = "FZ-GIFT"  # a multiple write-off card of client 0
+GIFT_CARD_TYPE: dict[str, Any] = {
+    "name": "Spa 10000",
+    "par_value": "10000",
+    "write_off": "multiple",
+    "allow_without_code": True,
+    "location_ids": LOCATIONS,
+    "limits": {"applies_to": "some_services_and_products", "service_ids": [MASSAGE], "category_ids": []},
+    "validity": {"kind": "period", "unit": "year", "count": 1},
+}
+
+
+async def _seed_wallet(s: Seeder, chain: Chain, kafka: Kafka) -> None:
+    """Gift card types (one archived), a card sold on `gift_card.sold`, a deposit, credit allowed."""
+    wl, client = "wallet", PLAN.client(0)
+    kept = await s.send(wl, "POST", "/gift-card-types", GIFT_CARD_TYPE)
+    spare = await s.send(wl, "POST", "/gift-card-types", {**GIFT_CARD_TYPE, "name": "Single", "write_off": "single"})
+    await s.send(wl, "PUT", "/gift-card-types/{type_id}", {**GIFT_CARD_TYPE, "name": "Spare"}, type_id=spare["id"])
+    await s.send(wl, "POST", "/gift-card-types/{type_id}/archive", type_id=spare["id"])
+    await s.send(wl, "PUT", "/wallet-settings", {"allow_credit": True})
+    await s.send(wl, "PUT", "/clients/{client_id}/account", {"credit_limit": "500"}, client_id=client["id"])
+    sale = chain.event(
+        sale_id="sale-fz-gift", gift_card_type_id=kept["id"], code=GIFT_CARD, client=client, price="9000"
+    )
+    await kafka.publish(topics.GIFT_CARD_SOLD, sale, key=client["id"])
+    deposit = chain.event(deposit_id="dep-fz-1", client=client, amount="1000", method="cash")
+    await kafka.publish(topics.ACCOUNT_DEPOSIT, deposit, key=client["id"])
+
+    async def stored() -> tuple[int, str]:
+        cards = await s.send(wl, "GET", "/clients/{client_id}/gift-cards", client_id=client["id"])
+        return len(cards), (await s.send(wl, "GET", "/clients/{client_id}/account", client_id=client["id"]))["balance"]
+
+    await eventually(stored, lambda found: found == (1, "1000.00"), timeout=60, what="the seed's gift card and deposit")
 
 
 async def _cursors(http: httpx.AsyncClient, paths: list[str]) -> list[str]:
@@ -416,6 +453,14 @@ async def dictionaries(chain: Chain, service: str) -> dict[str, list[str]]:
                 "categories": await ids("/categories", "id", "name"),
                 "operation_ids": sorted(str(op["id"]) for op in operations),
                 "sources": sorted({op["source"] for op in operations}),
+            }
+        elif service == "wallet":
+            lists = ["/gift-card-types", f"/clients/{PLAN.client(0)['id']}/account/movements"]
+            extra = {
+                "type_ids": await ids("/gift-card-types", "id") + await ids("/gift-card-types", "id", archived="true"),
+                "gift_cards": await ids(
+                    f"/clients/{PLAN.client(0)['id']}/gift-cards", "id", "code", first=(GIFT_CARD,)
+                ),
             }
         else:
             lists = ["/notifications", "/templates"]
@@ -485,6 +530,16 @@ BINDINGS: dict[str, dict[str, tuple[str, float]]] = {
         "body.min_stock": ("quantities", BODY_PROBABILITY),
         "body.lines[*].quantity": ("quantities", BODY_PROBABILITY),
         "body.items[*].quantity": ("quantities", BODY_PROBABILITY),
+    },
+    "wallet": {
+        "path.type_id": ("type_ids", PATH_PROBABILITY),
+        "path.code_or_id": ("gift_cards", PATH_PROBABILITY),
+        "path.client_id": ("client_ids", PATH_PROBABILITY),
+        "body.location_id": ("location_ids", BODY_PROBABILITY),
+        "body.location_ids[*]": ("location_ids", BODY_PROBABILITY),
+        "body.par_value": ("money", BODY_PROBABILITY),
+        "body.amount": ("money", BODY_PROBABILITY),
+        "body.credit_limit": ("money", BODY_PROBABILITY),
     },
     "notifications": {
         "path.notice_type": ("notice_types", PATH_PROBABILITY),

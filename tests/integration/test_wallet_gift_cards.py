@@ -248,3 +248,32 @@ async def test_a_cancelled_visit_gives_back_what_its_cards_paid_once(chain: Chai
     )
     assert (await get_card(chain, single))["balance"] == "10000.00"  # type: ignore[index]
     assert (await get_card(chain, multiple))["balance"] == "10000.00"  # type: ignore[index]
+
+
+async def test_an_administrator_edits_a_cards_balance_and_validity_with_the_reason_in_its_history(
+    chain: Chain, kafka: Kafka
+) -> None:
+    c = code()
+    await sell_card(chain, kafka, (await create_card_type(chain, write_off="single"))["id"], c)
+    v = await pay(kafka, visit(chain, line(paid="10", payments=[by_card(c, "10")])))
+    await card_eventually(chain, c, lambda card: card["status"] == "spent")
+    until = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    async with chain.client("wallet") as http:
+        edit = {"balance": "2500", "valid_until": until.isoformat(), "reason": "goodwill"}
+        r = await http.patch(f"/gift-cards/{c}", json=edit, headers={"X-User": "eva"})
+        assert r.status_code == 200, r.text
+        assert (r.json()["balance"], r.json()["status"]) == ("2500.00", "active")
+        assert (
+            await http.patch(f"/gift-cards/{c}", json={"reason": "x"}, headers={"X-User": "eva"})
+        ).status_code == 422
+        history = (await http.get(f"/gift-cards/{c}/history")).json()
+    assert [(h["kind"], h["amount"], h["balance"], h["source"]) for h in history][-1] == (
+        "adjust", "2500.00", "2500.00", "user:eva"
+    )  # fmt: skip
+    assert history[-1]["detail"]["reason"] == "goodwill"
+    [adjusted] = await kafka.read(topics.GIFT_CARD_ADJUSTED, of_chain(chain, code=c))
+    assert (adjusted["balance_before"], adjusted["balance_after"], adjusted["user"]) == ("0.00", "2500.00", "eva")
+    assert adjusted["valid_until_before"] is None and adjusted["valid_until_after"].startswith(until.date().isoformat())
+    again = await pay(kafka, visit(chain, line(paid="10", payments=[by_card(c, "10")])))
+    [charged] = await kafka.read(topics.GIFT_CARD_CHARGED, of_chain(chain, visit_id=again["visit_id"]))
+    assert (charged["amount"], charged["status"]) == ("2500.00", "spent") and v["visit_id"] != again["visit_id"]

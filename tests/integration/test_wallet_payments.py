@@ -178,3 +178,26 @@ async def test_two_replicas_paying_with_one_card_at_once_never_overdraw_it(
     assert sorted(Decimal(m["balance"]) for m in charged) == [Decimal(100 * i) for i in range(10)]
     final = await get_card(chain, card)
     assert final is not None and (final["balance"], final["status"]) == ("0.00", "spent")
+
+
+async def test_an_administrator_corrects_an_account_with_the_reason_within_its_range(
+    chain: Chain, kafka: Kafka
+) -> None:
+    async with chain.client("wallet") as http:
+        url, who = f"/clients/{ANNA['id']}/account/adjustments", {"X-User": "eva"}
+        r = await http.post(url, json={"amount": "120.50", "reason": "opening balance"}, headers=who)
+        assert r.status_code == 200 and r.json()["balance"] == "120.50", r.text
+        r = await http.post(url, json={"amount": "-120.51", "reason": "too much"}, headers=who)
+        assert r.status_code == 409 and r.json()["error"] == "balance_out_of_range", r.text
+        r = await http.post(url, json={"amount": "-20.50", "reason": "a correction"}, headers=who)
+        assert r.json()["balance"] == "100.00"
+        moves = (await http.get(f"/clients/{ANNA['id']}/account/movements")).json()
+    assert [(m["kind"], m["amount"], m["source"], m["detail"]["reason"]) for m in moves] == [
+        ("adjust", "120.50", "user:eva", "opening balance"),
+        ("adjust", "-20.50", "user:eva", "a correction"),
+    ]
+    adjusted = await kafka.read(topics.ACCOUNT_ADJUSTED, of_chain(chain, client_id=ANNA["id"]), count=2)
+    assert [(a["amount"], a["balance"], a["reason"]) for a in adjusted] == [
+        ("120.50", "120.50", "opening balance"),
+        ("-20.50", "100.00", "a correction"),
+    ]

@@ -144,3 +144,15 @@ def check_account_payment(account: Account, amount: Decimal, *, allow_credit: bo
 def credit_limit_fits(account: Account, credit_limit: Decimal) -> bool:
     """A credit limit is never set below what the client already owes."""
     return account.balance >= -credit_limit
+
+
+def edit_card(card: GiftCard, balance: Decimal | None, valid_until: datetime | None) -> GiftCard:
+    """An administrator's edit: the balance and/or the validity set as given; a card with a balance is
+    active again (a spent one topped back up), one at 0 is spent."""
+    new_balance = card.balance if balance is None else balance
+    return replace(
+        card,
+        balance=new_balance,
+        valid_until=card.valid_until if valid_until is None else valid_until,
+        status="spent" if new_balance == ZERO else "active",
+    )

@@ -8,6 +8,7 @@ from services.wallet.usecases.accounts import (
     set_credit_limit,
     statement,
 )
+from services.wallet.usecases.adjust import adjust_account, edit_card
 from services.wallet.usecases.cards import card_history, cards_of, get_card
 from services.wallet.usecases.deposit import deposit, top_up
 from services.wallet.usecases.pay_visit import pay_visits
@@ -16,10 +17,12 @@ from services.wallet.usecases.sell import sell
 from services.wallet.usecases.types import create_type, get_type, list_types, replace_type, set_archived
 
 __all__ = [
+    "adjust_account",
     "card_history",
     "cards_of",
     "create_type",
     "deposit",
+    "edit_card",
     "get_account",
     "get_allow_credit",
     "get_card",

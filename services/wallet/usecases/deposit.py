@@ -17,6 +17,10 @@ from shared.errors import Conflict
 from shared.events import AccountDeposit, AccountToppedUp, Client
 from shared.uow import UnitOfWork
 
+# The most an account holds (11 integer digits): room left in a NUMERIC(14,2) for the client's credit limit
+# and a statement's sums.
+MAX_BALANCE = Decimal("99999999999.99")
+
 
 async def deposit(uow: UnitOfWork, events: list[AccountDeposit]) -> None:
     for e in events:
@@ -69,6 +73,8 @@ async def top_up(
                 "Idempotency-Key",
             )
         return _answer(client_id, before, True)
+    if account.balance + body.amount > MAX_BALANCE:
+        raise Conflict("balance_too_large", f"an account holds at most {MAX_BALANCE}", "amount")
     account = replace(account, balance=account.balance + body.amount)
     await repo.save_account(account)
     row = await repo.add_account_movement(
