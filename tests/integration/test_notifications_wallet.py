@@ -13,7 +13,8 @@ import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain, of_chain, publish
+from tests.integration import wallet_helpers as wallet
+from tests.integration.conftest import Chain, eventually, of_chain, publish
 from tests.integration.notifications_helpers import (
     ADMIN_PHONE,
     ANNA,
@@ -260,3 +261,48 @@ async def test_a_gift_card_sold_and_not_issued_is_told_to_the_administrator(chai
         "Centrum: gift card GC-7 (Spa 5000) sold to Anna was not issued: the type is not valid at this location. "
         "4500 was paid for it (operation 41)."
     )
+
+
+async def test_a_real_sale_deposit_and_payment_through_the_wallet_are_told(chain: Chain, kafka: Kafka) -> None:
+    """End to end: the wallet service issues, tops up and takes payments; its events become the notices."""
+    await put_settings(chain, location_name="Centrum", administrator={"name": "Eva", "phone": ADMIN_PHONE})
+    card_type = await wallet.create_card_type(chain)
+    code = f"G{uuid.uuid4().hex[:8].upper()}"
+    await wallet.sell_card(chain, kafka, card_type["id"], code, holder=BEA)
+    await wallet.deposit(chain, kafka, "1000")
+    await wallet.account_eventually(chain, lambda a: a["balance"] == "1000.00")
+    async with chain.client("wallet") as http:
+        assert (await http.put("/wallet-settings", json={"allow_credit": True})).status_code == 200
+        r = await http.put(f"/clients/{ANNA['id']}/account", json={"credit_limit": "1000"})
+        assert r.status_code == 200, r.text
+    paid = await wallet.pay(
+        kafka,
+        wallet.visit(
+            chain, wallet.line(paid="4000", payments=[wallet.by_card(code, "2500"), wallet.by_account("1500")])
+        ),
+    )
+    refused = await wallet.pay(
+        kafka, wallet.visit(chain, wallet.line(paid="100", payments=[wallet.by_card("NOPE1", "100")]))
+    )
+
+    # Three hops (the wallet, its outbox, the notifications service) on a loaded machine: a minute at most.
+    history = await eventually(lambda: notices(chain), lambda ns: len(ns) >= 6, timeout=60, what="the six notices")
+    assert sorted((n["type"], n["recipient"]) for n in history) == [
+        ("account.below_zero", ANNA["phone"]),
+        ("account.topped_up", ANNA["phone"]),
+        ("gift_card.charged", ANNA["phone"]),
+        ("gift_card.issued", ANNA["phone"]),
+        ("gift_card.received", BEA["phone"]),
+        ("wallet.payment_rejected", ADMIN_PHONE),
+    ]
+    texts = {n["type"]: n["text"] for n in history}
+    assert texts["gift_card.issued"] == f"Anna, your gift card {code} is ready: balance 10000."
+    assert texts["gift_card.received"] == f"Bea, you have received gift card {code}: balance 10000."
+    assert texts["account.topped_up"] == "Anna, 1000 added to your account; balance 1000."
+    assert texts["gift_card.charged"] == f"Anna, 2500 paid with gift card {code}; balance 7500."
+    assert texts["account.below_zero"] == "Anna, 1500 paid from your account on credit; your balance is -500."
+    assert texts["wallet.payment_rejected"] == (
+        f"Centrum: payments for visit {refused['visit_id']} of Anna were not taken: gift card NOPE1 100: no such "
+        "card in the chain. No payment of the visit was taken."
+    )
+    assert {n["status"] for n in history} == {"queued"} and paid["visit_id"] != refused["visit_id"]
