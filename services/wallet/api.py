@@ -1,16 +1,21 @@
 """HTTP routes of the wallet service (under /v1/chains/{chain_id}): routing only."""
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 
 from services.wallet import usecases
 from services.wallet.schemas import (
+    ACCOUNT_REPORT_COLUMNS,
+    GIFT_CARD_REPORT_COLUMNS,
     AccountAdjustmentIn,
     AccountOut,
+    AccountReportRow,
     CardEditIn,
     CreditLimitIn,
     GiftCardOut,
+    GiftCardReportRow,
     GiftCardTypeIn,
     GiftCardTypeOut,
     MovementOut,
@@ -20,9 +25,10 @@ from services.wallet.schemas import (
     WalletSettingsIn,
 )
 from shared.auth import ChainId
+from shared.csv_export import CSV_RESPONSE, Format, page_or_csv
 from shared.errors import Invalid
 from shared.events import Time
-from shared.paging import PAGED, Paging
+from shared.paging import PAGED, Page, Paging
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["wallet"])
@@ -181,3 +187,55 @@ async def account_statement(
         raise Invalid("until_not_after_since", "until must be after since", "until")
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.statement(conn, chain_id, client_id, since, until)
+
+
+# --- reports ---------------------------------------------------------------------------------------
+
+Location = Annotated[str | None, Query(min_length=1, max_length=128)]
+
+
+@router.get(
+    "/reports/gift-cards",
+    response_model=list[GiftCardReportRow],
+    responses={**PAGED, **CSV_RESPONSE},
+    summary="Gift cards by type and location: sold, used, refunded in the period; active and outstanding now "
+    "(JSON pages, or CSV: Accept: text/csv or format=csv)",
+)
+async def gift_card_report(
+    chain_id: ChainId,
+    request: Request,
+    page: Paging,
+    since: Time | None = None,
+    until: Time | None = None,
+    location_id: Location = None,
+    gift_card_type_id: uuid.UUID | None = None,
+    format: Format | None = None,
+) -> object:
+    async def read(p: Page) -> list[GiftCardReportRow]:
+        async with request.app.state.pool.snapshot() as conn:
+            return await usecases.gift_card_report(conn, chain_id, since, until, location_id, gift_card_type_id, p)
+
+    return await page_or_csv(request, page, format, read, GIFT_CARD_REPORT_COLUMNS, filename="gift-cards.csv")
+
+
+@router.get(
+    "/reports/accounts",
+    response_model=list[AccountReportRow],
+    responses={**PAGED, **CSV_RESPONSE},
+    summary="Every client account: balance and credit limit now, money in and out in the period (at a "
+    "location: its movements there) (JSON pages, or CSV)",
+)
+async def account_report(
+    chain_id: ChainId,
+    request: Request,
+    page: Paging,
+    since: Time | None = None,
+    until: Time | None = None,
+    location_id: Location = None,
+    format: Format | None = None,
+) -> object:
+    async def read(p: Page) -> list[AccountReportRow]:
+        async with request.app.state.pool.snapshot() as conn:
+            return await usecases.account_report(conn, chain_id, since, until, location_id, p)
+
+    return await page_or_csv(request, page, format, read, ACCOUNT_REPORT_COLUMNS, filename="accounts.csv")

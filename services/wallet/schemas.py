@@ -197,3 +197,36 @@ class AccountAdjustmentIn(Body):
     amount: SignedAmount
     reason: Text
     location_id: Id | None = None
+
+
+class GiftCardReportRow(Body):
+    """One gift card type at one location: cards sold there in the period (count, par value, price paid),
+    what cards paid and got back there in the period, and now: the active cards sold there and their
+    outstanding balance (the chain's liability)."""
+
+    gift_card_type_id: uuid.UUID
+    type_name: str
+    location_id: str
+    sold: int
+    sold_value: Money
+    sold_price: Money
+    used: Money
+    refunded: Money
+    active: int
+    outstanding: Money
+
+
+GIFT_CARD_REPORT_COLUMNS = list(GiftCardReportRow.model_fields)
+
+
+class AccountReportRow(Body):
+    """One client's account: its balance and credit limit now, what came in and went out in the period."""
+
+    client_id: str
+    balance: Money
+    credit_limit: Money
+    money_in: Money
+    money_out: Money
+
+
+ACCOUNT_REPORT_COLUMNS = list(AccountReportRow.model_fields)

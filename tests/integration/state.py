@@ -232,6 +232,8 @@ def _operation(op: dict[str, Any]) -> dict[str, Any]:
 def _product(p: dict[str, Any]) -> dict[str, Any]:
     if p["kind"] == "membership":  # its id and type id are the chain's own UUIDs: named by the type's name
         return {**_drop(p, "id", "membership_type_id", "category_id"), "id": f"membership:{p['name']}"}
+    if p["kind"] == "gift_card":  # the same, for a gift card type's product
+        return {**_drop(p, "id", "gift_card_type_id", "category_id"), "id": f"gift_card:{p['name']}"}
     return _drop(p, "category_id")
 
 

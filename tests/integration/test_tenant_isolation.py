@@ -80,12 +80,30 @@ async def set_up(chain: Chain, kafka: Kafka) -> tuple[Snapshot, str]:
     async with chain.client("memberships") as ms:
         r = await ms.post("/membership-types", json=SPARE)
     assert r.status_code == 201, r.text
+    await gift_card(chain, kafka)
     done = await settled(
         lambda: snap(chain),
-        lambda s: sum(p["kind"] == "membership" for p in s["products"]) == 2,
+        lambda s: (
+            sum(p["kind"] == "membership" for p in s["products"]) == 2
+            and sum(p["kind"] == "gift_card" for p in s["products"]) == 1
+        ),
         what=f"{chain.id}'s set-up",
     )
     return done, r.json()["id"]
+
+
+GIFT = "GIFT-ISO"  # each chain's gift card (the same code in both)
+
+
+async def gift_card(chain: Chain, kafka: Kafka) -> None:
+    """A gift card type and a card of it sold to client 0, for the wallet's routes to name."""
+    async with chain.client("wallet") as wl:
+        r = await wl.post("/gift-card-types", json={"name": "Spa 5000", "par_value": "5000"})
+        assert r.status_code == 201, r.text
+        sale = chain.event(sale_id="gift-iso", gift_card_type_id=r.json()["id"], code=GIFT, client=PLAN.client(0),
+                           price="5000")  # fmt: skip
+        await kafka.publish(topics.GIFT_CARD_SOLD, sale, key=CLIENT)
+        await eventually(lambda: wl.get(f"/gift-cards/{GIFT}"), lambda g: g.status_code == 200, what="the gift card")
 
 
 async def played(chain: Chain, visits: list[scenario.Visit]) -> Snapshot:
@@ -302,6 +320,8 @@ async def real_ids(chain: Chain) -> dict[str, dict[str, list[str]]]:
         card = (await ly.get(f"/cards/{CARD}")).json()
         card_type, promotion = (await ly.get("/card-types")).json()[0], (await ly.get("/promotions")).json()[0]
         operation = (await inv.get("/operations", params={"source": f"visit:v-{PLAN.tag}-0000000"})).json()[0]
+    async with chain.client("wallet") as wl:
+        gift_type, gift = (await wl.get("/gift-card-types")).json()[0], (await wl.get(f"/gift-cards/{GIFT}")).json()
     jobs = {s: await jobs_of(chain, s) or [NO_SUCH_JOB] for s in SERVICES}
     common = {"location_id": [scenario.LOCATION], "client_id": [CLIENT], "service_id": [scenario.MASSAGE]}
     return {
@@ -325,6 +345,14 @@ async def real_ids(chain: Chain) -> dict[str, dict[str, list[str]]]:
             "operation_id": [operation["id"]],
         },
         "notifications": {**common, "job": jobs["notifications"], "notice_type": ["membership.deducted"]},
+        "wallet": {
+            **common,
+            "job": jobs["wallet"],
+            "type_id": [gift_type["id"]],
+            "code_or_id": [GIFT, gift["id"]],
+            "since": ["2026-01-01T00:00:00+00:00"],
+            "until": [(datetime.now(UTC) + timedelta(days=1)).isoformat()],
+        },
     }
 
 

@@ -13,10 +13,12 @@ from services.wallet.usecases.cards import card_history, cards_of, get_card
 from services.wallet.usecases.deposit import deposit, top_up
 from services.wallet.usecases.pay_visit import pay_visits
 from services.wallet.usecases.refund import refund_visits
+from services.wallet.usecases.report import account_report, gift_card_report
 from services.wallet.usecases.sell import sell
 from services.wallet.usecases.types import create_type, get_type, list_types, replace_type, set_archived
 
 __all__ = [
+    "account_report",
     "adjust_account",
     "card_history",
     "cards_of",
@@ -27,6 +29,7 @@ __all__ = [
     "get_allow_credit",
     "get_card",
     "get_type",
+    "gift_card_report",
     "list_types",
     "movements",
     "pay_visits",
