@@ -58,10 +58,6 @@ class OpLine:
         return domain.GIFT_CARD if self.gift_card_type_id is not None else None
 
     @property
-    def is_membership(self) -> bool:
-        return self.membership_type_id is not None
-
-    @property
     def type_id(self) -> uuid.UUID | None:
         return self.membership_type_id or self.gift_card_type_id
 
