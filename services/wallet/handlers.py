@@ -36,3 +36,5 @@ def register(service: Service) -> None:
         keys=lambda e: [f"visit.cancelled:{e.visit_id}"],
         description="A visit was cancelled: what its gift cards and account paid goes back.",
     )
+    for name, (job, description) in usecases.JOBS.items():
+        service.job(name, job, description)

@@ -37,6 +37,7 @@ OUTPUT = (
     topics.NOTIFICATION_SMS,
 )
 CLIENT, CODE, CARD = PLAN.client(0)["id"], PLAN.code(0), PLAN.card_number(0)
+GIFT = "GIFT-ISO"  # each chain's gift card (the same code in both), ending 30 days from the jobs' test
 # A second type, sold in the stream to the first SPARES clients and never used: work for every
 # membership job (auto-activation, expiring notices, a planned freeze, expiry).
 SPARE: dict[str, Any] = {
@@ -161,7 +162,8 @@ def jobs_plan(now: datetime) -> dict[str, tuple[datetime, str]]:
     job's candidate), with the field of its answer that counts what it did. Pending in both chains by then:
     the spare memberships (unused, 30 days to auto-activate, expiring notices 30 days ahead, one freeze
     planned), held notices, a program that resets discounts after 300 days away, points that burn a year
-    after the scenario's visits, memberships a year old, a phone stored before phones were E.164."""
+    after the scenario's visits, memberships a year old, a phone stored before phones were E.164, a gift card
+    ending in 30 days."""
     return {
         "phones": (now, "count"),
         "freezes": (now + timedelta(days=11), "count"),
@@ -170,6 +172,8 @@ def jobs_plan(now: datetime) -> dict[str, tuple[datetime, str]]:
         "release_held": (now + timedelta(days=1), "released"),
         "inactivity": (now + timedelta(days=365), "clients_changed"),
         "burn": (now + timedelta(days=365), "cards_burned"),
+        "gift_card_expiring": (now + timedelta(days=25), "count"),
+        "gift_card_expiry": (now + timedelta(days=365), "count"),
         "expiry": (now + timedelta(days=365), "count"),
     }
 
@@ -178,7 +182,12 @@ async def pending_work(chain: Chain, now: datetime, kinds: list[str]) -> None:
     """The same work for every job, in one chain, through its API."""
     local = now.astimezone(ZoneInfo("Europe/Budapest"))
     closed = {"from": f"{(local.hour + 2) % 24:02d}:00", "to": f"{(local.hour + 3) % 24:02d}:00"}  # an hour at least
-    async with chain.client("memberships") as ms, chain.client("loyalty") as ly, chain.client("notifications") as nt:
+    async with (
+        chain.client("memberships") as ms,
+        chain.client("loyalty") as ly,
+        chain.client("notifications") as nt,
+        chain.client("wallet") as wl,
+    ):
         for r in [
             # Every event a notice (a leak into B shows), held for now: the location's, and the chain's
             # for what names no location (a manual accrual).
@@ -204,6 +213,11 @@ async def pending_work(chain: Chain, now: datetime, kinds: list[str]) -> None:
             await ly.post(
                 f"/cards/{PLAN.card_number(4)}/transactions", json={"kind": "accrue", "amount": "10", "reason": "held"}
             ),  # its notice waits for the window
+            await wl.patch(
+                f"/gift-cards/{GIFT}",
+                json={"valid_until": (now + timedelta(days=30)).isoformat(), "reason": "the jobs' work"},
+                headers={"X-User": "eva"},
+            ),  # told of its end, then expired
         ]:
             assert r.status_code in (200, 201), (r.request.url, r.text)
     await program_recalculated(chain)

@@ -35,6 +35,7 @@ from tests.integration.isolation_helpers import (
     FOREIGN_CODE,
     FOREIGN_SALE,
     FOREIGN_VISIT,
+    GIFT,
     NO_SUCH_JOB,
     OUTPUT,
     PLAN,
@@ -90,9 +91,6 @@ async def set_up(chain: Chain, kafka: Kafka) -> tuple[Snapshot, str]:
         what=f"{chain.id}'s set-up",
     )
     return done, r.json()["id"]
-
-
-GIFT = "GIFT-ISO"  # each chain's gift card (the same code in both)
 
 
 async def gift_card(chain: Chain, kafka: Kafka) -> None:

@@ -91,3 +91,33 @@ async def test_the_account_report_gives_each_clients_balance_and_money_in_and_ou
     ]
     assert [(r["client_id"], r["money_in"]) for r in at_2] == [(ANNA["id"], "0.00"), (BEA["id"], "300.00")]
     assert len(paged.json()) == 1 and "x-next-cursor" in paged.headers
+
+
+async def test_a_card_is_told_of_its_end_once_then_expires_forfeiting_its_balance(chain: Chain, kafka: Kafka) -> None:
+    c = f"G-{uuid.uuid4().hex[:8]}"
+    t = await create_card_type(chain, validity={"kind": "period", "unit": "day", "count": 10})
+    await publish(kafka, topics.GIFT_CARD_SOLD, card_sale(chain, t["id"], c))
+    card = await card_eventually(chain, c)
+    end = datetime.fromisoformat(card["valid_until"])
+
+    async def run(job: str, as_of: datetime) -> int:
+        async with chain.admin("wallet") as http:
+            r = await http.post(f"/jobs/{job}/run", json={"as_of": as_of.isoformat()})
+        assert r.status_code == 200, r.text
+        return int(r.json()["changed"]["count"])
+
+    assert await run("gift_card_expiring", end - timedelta(days=8)) == 0  # not yet: 7 days before
+    assert await run("gift_card_expiring", end - timedelta(days=5)) == 1
+    assert await run("gift_card_expiring", end - timedelta(days=4)) == 0  # told once
+    [expiring] = await kafka.read(topics.GIFT_CARD_EXPIRING, lambda m: m.get("code") == c)
+    assert (expiring["days_left"], expiring["balance"]) == (5, "10000.00")
+    assert await run("gift_card_expiry", end - timedelta(seconds=1)) == 0
+    assert await run("gift_card_expiry", end) == 1
+    assert await run("gift_card_expiry", end + timedelta(days=1)) == 0
+    [expired] = await kafka.read(topics.GIFT_CARD_EXPIRED, lambda m: m.get("code") == c)
+    assert (expired["forfeited"], expired["balance"]) == ("10000.00", "0.00")
+    card = await card_eventually(chain, c, lambda g: g["status"] == "expired")
+    assert card["balance"] == "0.00"
+    v = await pay(kafka, visit(chain, line(paid="10", payments=[by_card(c, "10")])))
+    [refused] = await kafka.read(topics.WALLET_PAYMENT_REJECTED, lambda m: m.get("visit_id") == v["visit_id"])
+    assert refused["rejected"][0]["reason"] == "expired"

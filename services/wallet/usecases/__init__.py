@@ -11,6 +11,7 @@ from services.wallet.usecases.accounts import (
 from services.wallet.usecases.adjust import adjust_account, edit_card
 from services.wallet.usecases.cards import card_history, cards_of, get_card
 from services.wallet.usecases.deposit import deposit, top_up
+from services.wallet.usecases.jobs import JOBS
 from services.wallet.usecases.pay_visit import pay_visits
 from services.wallet.usecases.refund import refund_visits
 from services.wallet.usecases.report import account_report, gift_card_report
@@ -18,6 +19,7 @@ from services.wallet.usecases.sell import sell
 from services.wallet.usecases.types import create_type, get_type, list_types, replace_type, set_archived
 
 __all__ = [
+    "JOBS",
     "account_report",
     "adjust_account",
     "card_history",
