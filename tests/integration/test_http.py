@@ -28,6 +28,7 @@ async def test_a_key_of_one_chain_on_another_chains_path_answers_404(
                     "loyalty": "/clients/cl-5/loyalty",
                     "inventory": "/operations",
                     "notifications": "/notifications",
+                    "wallet": "/gift-card-types",
                 }[service]
             )
         assert r.status_code == 404, (service, r.text)
