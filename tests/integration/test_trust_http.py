@@ -42,6 +42,7 @@ WRITES = {
     "loyalty": "/card-types",
     "inventory": "/storages",
     "notifications": "/templates/membership.deducted",
+    "wallet": "/gift-card-types",
 }
 
 
