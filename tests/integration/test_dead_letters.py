@@ -41,12 +41,17 @@ async def test_malformed_and_invalid_messages_are_dead_lettered_and_the_next_one
     def ours(m: dict) -> bool:  # type: ignore[type-arg]
         return chain.id in str(m.get("_raw", "")) or m.get("chain_id") == chain.id  # _raw: 42 is not JSON text
 
-    dead = await kafka.read(topics.dlq(topics.VISIT_PAID), ours, count=9, settle=1)
+    dead = await kafka.read(topics.dlq(topics.VISIT_PAID), ours, count=12, settle=1)
     by_service = {}
     for d in dead:
         by_service.setdefault(d["_headers"]["x-consumer-group"], []).append(d)
     # Every service consuming visit.paid dead-letters on its own, and says who it is.
-    assert set(by_service) == {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory"}
+    assert set(by_service) == {
+        "perkstream.memberships",
+        "perkstream.loyalty",
+        "perkstream.inventory",
+        "perkstream.wallet",
+    }
     mine = by_service["perkstream.memberships"]
     assert len(mine) == 3
     errors = sorted(d["_headers"]["x-error"] for d in mine)
