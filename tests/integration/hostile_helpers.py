@@ -28,10 +28,10 @@ from tests.integration.proof import Raw, read_raw
 
 # Who consumes what (services/*/handlers.py): each refuses a bad message on its own.
 GROUPS = {
-    topics.VISIT_PAID: {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory"},
+    topics.VISIT_PAID: {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory", "perkstream.wallet"},
     topics.VISIT_ARRIVED: {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory"},
     topics.VISIT_NO_SHOW: {"perkstream.memberships", "perkstream.loyalty"},
-    topics.VISIT_CANCELLED: {"perkstream.memberships"},
+    topics.VISIT_CANCELLED: {"perkstream.memberships", "perkstream.wallet"},
     topics.MEMBERSHIP_SOLD: {"perkstream.memberships"},
     topics.NOTIFICATION_DELIVERY: {"perkstream.notifications"},
 }

@@ -163,7 +163,7 @@ async def test_every_groups_dead_letter_names_the_partition_and_offset_kafka_hol
     bad = [b"not json " + key.encode(), json.dumps({**chain.event(), "visit_id": 7}).encode()]
     for value in bad:
         await kafka.publish(topics.VISIT_PAID, value, key=key)
-    groups = {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory"}
+    groups = {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory", "perkstream.wallet"}
 
     def mine(r: Raw) -> bool:
         return r.key == key.encode()

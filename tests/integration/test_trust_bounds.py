@@ -109,12 +109,17 @@ async def test_an_amplifying_paid_visit_is_dead_lettered_at_once_and_the_next_ch
     dead = await kafka.read(
         topics.dlq(topics.VISIT_PAID),
         lambda m: m.get("chain_id") == ours.id and m.get("visit_id") == "v-amplify",
-        count=3,
+        count=4,
         timeout=30,
         settle=1,
     )
     by_group = {d["_headers"]["x-consumer-group"]: d["_headers"]["x-error"] for d in dead}
-    assert set(by_group) == {"perkstream.memberships", "perkstream.loyalty", "perkstream.inventory"}
+    assert set(by_group) == {
+        "perkstream.memberships",
+        "perkstream.loyalty",
+        "perkstream.inventory",
+        "perkstream.wallet",
+    }
     for error in by_group.values():
         assert error.startswith("invalid visit.paid: lines"), error[:300]
         assert "membership" in error and "100" in error, error[:300]
