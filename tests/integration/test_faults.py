@@ -14,7 +14,10 @@
    accruals and spends per card and its balance, sold and paid per client, stock, the visits'
    inventory operations, notices per type), and equal, exactly, to that of a calm twin chain that
    played the same stream without faults; one event per visit on the deducted and accrued topics, one
-   notice per (source event, channel) on the SMS topic; no dead letter.
+   notice per (source event, channel) on the SMS topic; no dead letter. Stored value too
+   (tests/integration/faults_wallet.py): ten clients hold a gift card and a deposit and pay part of every
+   visit's oil with both; each card and account must hold exactly what the visits leave, one movement
+   and one charge event per visit on each, no payment rejected, as in the calm twin.
 2. PostgreSQL unreachable for ~30 s: the consumers retry with backoff, holding their offsets (the
    consumer group's committed offsets do not move); /readyz answers 503 and the API 503; nothing goes
    to a DLQ; everything catches up after.
@@ -42,6 +45,7 @@ import pytest_asyncio
 from deploy import local, scenario
 from deploy.kafka_io import Kafka
 from shared import topics
+from tests.integration import faults_wallet
 from tests.integration.conftest import (
     SERVICES,
     Chain,
@@ -189,12 +193,19 @@ async def test_kills_on_work_in_flight_lose_nothing_and_apply_nothing_twice(faul
     calm, stormy = await new_chain(faulty), await new_chain(faulty)
     for chain in (calm, stormy):
         await scenario.set_up(plan, chain.id, chain.key, faulty.urls(), kafka)
+        await faults_wallet.set_up(plan, chain, kafka)
 
     # The storm first: visits stream in for as long as the faults last; then the calm chain plays as many.
     await install_gates(faulty.settings.database_url)
     stop = asyncio.Event()
     stream = asyncio.create_task(
-        play_paced(kafka, scenario.visits(plan, stormy.id, MOST_VISITS), PACE, stop, MIN_VISITS)
+        play_paced(
+            kafka,
+            faults_wallet.with_payments(plan, scenario.visits(plan, stormy.id, MOST_VISITS)),
+            PACE,
+            stop,
+            MIN_VISITS,
+        )
     )
     try:
         faults = await Storm(faulty, kafka, rng).run()
@@ -202,7 +213,7 @@ async def test_kills_on_work_in_flight_lose_nothing_and_apply_nothing_twice(faul
         stop.set()
         played = await stream
     await remove_gates(faulty.settings.database_url)
-    await scenario.publish(kafka, scenario.visits(plan, calm.id, played))
+    await scenario.publish(kafka, faults_wallet.with_payments(plan, scenario.visits(plan, calm.id, played)))
     await settled(faulty, kafka)
 
     expected = await snapshot(calm.id, calm.key, faulty.urls(), plan)
@@ -224,6 +235,16 @@ async def test_kills_on_work_in_flight_lose_nothing_and_apply_nothing_twice(faul
         m["source_event_id"] for m in await kafka.read_to_end(topics.NOTIFICATION_SMS) if m.get("chain_id") == calm.id
     }
     assert len(by_source) == len(calm_sms) > played
+
+    # The stored value: each paying visit moved the card and the account once, as in the calm chain.
+    wallet = await faults_wallet.wallet_state(plan, stormy)
+    wrong = faults_wallet.unlike_the_payments(wallet, plan, played)
+    assert not wrong, (f"{len(wrong)} wallet differences from the visits played", wrong[:20], faults)
+    assert wallet == await faults_wallet.wallet_state(plan, calm), faults
+    paying = faults_wallet.paying_visits(plan, played)
+    for topic, per_visit in (await faults_wallet.charged_per_visit(kafka, stormy)).items():
+        assert len(per_visit) == paying and set(per_visit.values()) == {1}, (topic, len(per_visit), paying)
+    assert await faults_wallet.rejected(kafka, stormy) == []
 
 
 async def test_postgres_unreachable_for_30_seconds(faulty: Stack, faulty_kafka: Kafka) -> None:
