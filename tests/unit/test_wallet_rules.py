@@ -115,3 +115,10 @@ def test_a_visit_takes_all_or_none_unless_partial(partial: bool) -> None:
         assert decided.taken == []
         assert reasons == [(0, 0, "not_taken"), (0, 1, "insufficient_balance"), (1, 0, "not_taken")]
         assert decided.cards["c-1"].balance == Decimal("1000.00") and decided.account.balance == Decimal("100")  # type: ignore[union-attr]
+
+
+def test_a_cancellation_undoes_a_payment_that_happened_before_it_or_at_once_not_after() -> None:
+    at = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    assert domain.cancellation_undoes(at - timedelta(minutes=1), at)
+    assert domain.cancellation_undoes(at, at)
+    assert not domain.cancellation_undoes(at + timedelta(minutes=1), at)

@@ -156,3 +156,10 @@ def edit_card(card: GiftCard, balance: Decimal | None, valid_until: datetime | N
         valid_until=card.valid_until if valid_until is None else valid_until,
         status="spent" if new_balance == ZERO else "active",
     )
+
+
+def cancellation_undoes(paid_at: datetime, cancelled_at: datetime) -> bool:
+    """A visit's payment delivered after its cancellation is given back when it happened before it (or at
+    the same moment): the booking system's own moments decide, not the order of delivery. One that happened
+    after it stands: the visit was paid after all."""
+    return paid_at <= cancelled_at

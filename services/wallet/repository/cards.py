@@ -179,3 +179,23 @@ class CardQueries:
             visit_id,
             at,
         )
+
+    async def add_cancellation(self, visit_id: str, at: datetime, event: dict[str, Any]) -> None:
+        """Keeps a visit's (first) cancellation, `event` its JSON form."""
+        await self.conn.execute(
+            """INSERT INTO cancelled_visits (chain_id, visit_id, cancelled_at, event) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (chain_id, visit_id) DO NOTHING""",
+            self.chain_id,
+            visit_id,
+            at,
+            event,
+        )
+
+    async def cancellations(self, visit_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The visits' kept cancellations (their events' JSON form), by visit id."""
+        rows = await self.conn.fetch(
+            "SELECT visit_id, event FROM cancelled_visits WHERE chain_id = $1 AND visit_id = ANY($2)",
+            self.chain_id,
+            visit_ids,
+        )
+        return {r["visit_id"]: r["event"] for r in rows}

@@ -12,6 +12,7 @@ import structlog
 
 from services.wallet import domain
 from services.wallet.repository import Repository
+from services.wallet.usecases.refund import give_back
 from shared import phones, topics
 from shared.events import (
     AccountCharged,
@@ -19,6 +20,7 @@ from shared.events import (
     PaymentRejected,
     RejectedPayment,
     TakenPayment,
+    VisitCancelled,
     VisitPaid,
 )
 from shared.uow import UnitOfWork
@@ -79,8 +81,23 @@ async def pay_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
     for chain_id in sorted(by_chain):  # one order for every batch: chains, then cards by id, then accounts
         instruments = Instruments(Repository(uow.conn, chain_id))
         await instruments.lock(by_chain[chain_id])
+        cancelled = await instruments.repo.cancellations([e.visit_id for e in by_chain[chain_id]])
         for e in by_chain[chain_id]:
             await pay(uow, instruments, e)
+            if e.visit_id in cancelled:
+                await undone(uow, instruments, e, VisitCancelled.model_validate(cancelled[e.visit_id]))
+
+
+async def undone(uow: UnitOfWork, ins: Instruments, e: VisitPaid, cancellation: VisitCancelled) -> None:
+    """A payment delivered after its visit's cancellation: one that happened before it (occurred_at not
+    after the cancellation's: delivered out of order, across producers) is given back at once, as had they
+    arrived in order; one that happened after it stands (the visit was paid after all, as memberships'
+    visit.paid outranks a late cancellation)."""
+    if not domain.cancellation_undoes(e.occurred_at, cancellation.occurred_at):
+        return
+    cards, accounts = await give_back(uow, cancellation)
+    ins.cards.update(cards)
+    ins.accounts.update(accounts)
 
 
 async def pay(uow: UnitOfWork, ins: Instruments, e: VisitPaid) -> None:

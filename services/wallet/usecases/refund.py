@@ -1,6 +1,8 @@
 """`visit.cancelled`: what the visit's gift cards and account paid goes back, once (the payments are marked
-refunded). A card that has expired meanwhile gets nothing back (the money would be forfeited at once); a
-single write-off card gets its whole balance back and is active again."""
+refunded). The cancellation is kept: a `visit.paid` delivered after it whose payment happened before it
+(pay_visit.py) is given back with it as it is taken, as had they arrived in order. A card that has expired
+meanwhile gets nothing back (the money would be forfeited at once); a single write-off card gets its whole
+balance back and is active again."""
 
 from __future__ import annotations
 
@@ -23,10 +25,16 @@ async def refund_visits(uow: UnitOfWork, events: list[VisitCancelled]) -> None:
 
 
 async def refund(uow: UnitOfWork, e: VisitCancelled) -> None:
+    await Repository(uow.conn, e.chain_id).add_cancellation(e.visit_id, e.occurred_at, e.model_dump(mode="json"))
+    await give_back(uow, e)
+
+
+async def give_back(uow: UnitOfWork, e: VisitCancelled) -> tuple[dict[str, domain.GiftCard], dict[str, domain.Account]]:
+    """Gives back the visit's payments not given back yet; answers the cards and accounts as it left them."""
     repo = Repository(uow.conn, e.chain_id)
     rows = await repo.unrefunded_payments(e.visit_id)
     if not rows:
-        return
+        return {}, {}
     card_ids = sorted({str(r["gift_card_id"]) for r in rows if r["gift_card_id"] is not None})
     cards = {c.id: c for c in await repo.lock_cards_by_id(card_ids)} if card_ids else {}
     clients = [r["client_id"] for r in rows if r["client_id"] is not None]
@@ -97,3 +105,4 @@ async def refund(uow: UnitOfWork, e: VisitCancelled) -> None:
     for account in accounts.values():
         await repo.save_account(account)
     await repo.mark_refunded(e.visit_id, e.occurred_at)
+    return cards, accounts
