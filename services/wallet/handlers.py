@@ -26,8 +26,8 @@ def register(service: Service) -> None:
         VisitPaid,
         batch=usecases.pay_visits,
         keys=lambda e: [f"visit.paid:{e.visit_id}"],  # a visit is paid once, whatever its event id
-        description="A visit's checkout: take its lines' gift card and account payments (all or none unless "
-        "partial_payments).",
+        description="A visit's checkout: issue the gift cards its lines sell (once per sale, with their "
+        "gift_card.sold), take its lines' gift card and account payments (all or none unless partial_payments).",
     )
     service.subscribe(
         topics.VISIT_CANCELLED,

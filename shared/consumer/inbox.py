@@ -84,6 +84,24 @@ async def claim(conn: asyncpg.Connection, topic: str, batch: list[Parsed]) -> Cl
     return claimed
 
 
+async def claim_keys(conn: asyncpg.Connection, keys: set[tuple[str, str]], topic: str) -> set[tuple[str, str]]:
+    """Claims (chain_id, key) inbox keys on behalf of `topic`'s messages, as the consumer claims a message it
+    applies (so that message, when it comes, is a duplicate): answers those claimed now. In key order, and
+    waiting for a transaction claiming one right now, so one of the two applies it."""
+    ordered = sorted(keys)
+    if not ordered:
+        return set()
+    rows = await conn.fetch(
+        """INSERT INTO inbox (chain_id, key, topic)
+           SELECT c, k, $3 FROM unnest($1::text[], $2::text[]) AS t(c, k) ORDER BY c, k
+           ON CONFLICT DO NOTHING RETURNING chain_id, key""",
+        [c for c, _ in ordered],
+        [k for _, k in ordered],
+        topic,
+    )
+    return {(r["chain_id"], r["key"]) for r in rows}
+
+
 async def _digests(conn: asyncpg.Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
     """The digests stored with event keys that were already taken (None: a row from before digests)."""
     if not keys:

@@ -13,7 +13,9 @@ import structlog
 from services.wallet import domain
 from services.wallet.repository import Repository
 from services.wallet.usecases.refund import give_back
+from services.wallet.usecases.sell import issue
 from shared import phones, topics
+from shared.consumer.inbox import claim_keys
 from shared.events import (
     AccountCharged,
     GiftCardMovement,
@@ -23,6 +25,7 @@ from shared.events import (
     VisitCancelled,
     VisitPaid,
 )
+from shared.sales import visit_gift_card_sales
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("wallet")
@@ -73,7 +76,22 @@ class Instruments:
         return None
 
 
+async def sell_visit_cards(uow: UnitOfWork, events: list[VisitPaid]) -> None:
+    """The gift cards the visits' lines sell, issued before their payments are taken, so one sold and spent
+    in the same visit pays (inventory's `gift_card.sold` of it may come later). Each is issued as that
+    message would be, under its sale id, claiming its inbox key (`sale:<sale_id>`): whichever of the two
+    comes first decides the sale, once; the other is a duplicate."""
+    sales = [s for e in events for s in visit_gift_card_sales(e)]
+    if not sales:
+        return
+    claimed = await claim_keys(uow.conn, {(s.chain_id, f"sale:{s.sale_id}") for s in sales}, topics.GIFT_CARD_SOLD)
+    for s in sales:
+        if (s.chain_id, f"sale:{s.sale_id}") in claimed:
+            await issue(uow, s)
+
+
 async def pay_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
+    await sell_visit_cards(uow, events)
     by_chain: dict[str, list[VisitPaid]] = defaultdict(list)
     for e in events:
         if any(line.payments for line in e.lines):
