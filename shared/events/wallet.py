@@ -9,10 +9,17 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from shared.events.base import MAX_LOCATIONS, DomainEvent, Id, Model, Money, Time
+from shared.events.base import MAX_LOCATIONS, STORABLE, DomainEvent, Id, Model, Money, Time
 from shared.events.inbound import Client
+
+# Every text field is bounded, as the API's and the inbound events' are: a type's name (as the API takes
+# it), a card's code (as a visit or a sale gives it), a reason code, an administrator's reason and name.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), STORABLE]
+CardCode = Annotated[str, StringConstraints(min_length=1, max_length=32), STORABLE]
+ReasonCode = Annotated[str, StringConstraints(min_length=1, max_length=64), STORABLE]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500), STORABLE]
 
 WriteOff = Literal["single", "multiple"]
 CardStatus = Literal["active", "spent", "expired"]
@@ -64,12 +71,12 @@ class GiftCardTypeChanged(DomainEvent):
     category for each type."""
 
     gift_card_type_id: uuid.UUID
-    name: str
+    name: Name
     par_value: Money
     write_off: WriteOff
     archived: bool
     allow_without_code: bool
-    location_ids: list[str]
+    location_ids: list[Id] = Field(max_length=MAX_LOCATIONS)
     limits: GiftCardLimits
     validity: GiftCardValidity
 
@@ -77,9 +84,9 @@ class GiftCardTypeChanged(DomainEvent):
 class GiftCardIssued(DomainEvent):
     gift_card_id: uuid.UUID
     gift_card_type_id: uuid.UUID
-    type_name: str
-    code: str | None
-    sale_id: str
+    type_name: Name
+    code: CardCode | None
+    sale_id: Id
     client: Client  # the buyer
     holder: Client | None
     balance: Money
@@ -88,21 +95,21 @@ class GiftCardIssued(DomainEvent):
 
 
 class GiftCardIssueRejected(DomainEvent):
-    sale_id: str
+    sale_id: Id
     gift_card_type_id: uuid.UUID
-    code: str | None
+    code: CardCode | None
     client: Client
-    reason: str  # one of ISSUE_REJECT_REASONS
+    reason: ReasonCode  # one of ISSUE_REJECT_REASONS
 
 
 class GiftCardMovement(DomainEvent):
     """`gift_card.charged` (a visit's line paid) and `gift_card.refunded` (the visit was cancelled)."""
 
     gift_card_id: uuid.UUID
-    code: str | None
-    type_name: str
+    code: CardCode | None
+    type_name: Name
     client: Client  # the visit's client
-    visit_id: str
+    visit_id: Id
     line: int  # the index of the visit's line
     amount: Money
     balance: Money  # after
@@ -112,20 +119,20 @@ class GiftCardMovement(DomainEvent):
 
 class GiftCardAdjusted(DomainEvent):
     gift_card_id: uuid.UUID
-    code: str | None
+    code: CardCode | None
     client: Client  # the holder (else the buyer)
     balance_before: Money
     balance_after: Money
     valid_until_before: Time | None
     valid_until_after: Time | None
-    reason: str
-    user: str
+    reason: Text
+    user: Name
 
 
 class GiftCardStateEvent(DomainEvent):
     gift_card_id: uuid.UUID
-    code: str | None
-    type_name: str
+    code: CardCode | None
+    type_name: Name
     client: Client  # the holder (else the buyer)
     balance: Money
     valid_until: Time | None
@@ -140,7 +147,7 @@ class GiftCardExpired(GiftCardStateEvent):
 
 
 class AccountEvent(DomainEvent):
-    client_id: str
+    client_id: Id
     client: Client | None = None
     amount: Money
     balance: Money  # after; below zero on credit
@@ -150,38 +157,38 @@ class AccountEvent(DomainEvent):
 class AccountToppedUp(AccountEvent):
     """`account.topped_up`: by an `account.deposit` (deposit_id) or the desk (operation_id, user)."""
 
-    deposit_id: str | None = None
-    operation_id: str | None = None
+    deposit_id: Id | None = None
+    operation_id: Id | None = None
     method: Literal["cash", "card", "transfer", "other"]
     source: Literal["deposit", "desk"]
-    user: str | None = None
+    user: Name | None = None
 
 
 class AccountCharged(AccountEvent):
-    visit_id: str
+    visit_id: Id
     line: int
 
 
 class AccountRefunded(AccountEvent):
-    visit_id: str
+    visit_id: Id
     line: int
 
 
 class AccountAdjusted(AccountEvent):
-    reason: str
-    user: str
+    reason: Text
+    user: Name
 
 
 class TakenPayment(Model):
     line: int
     instrument: Instrument
-    code: str | None = None
-    id: str | None = None
+    code: CardCode | None = None
+    id: Id | None = None
     amount: Money
 
 
 class RejectedPayment(TakenPayment):
-    reason: str  # one of PAYMENT_REJECT_REASONS
+    reason: ReasonCode  # one of PAYMENT_REJECT_REASONS
 
 
 class PaymentRejected(DomainEvent):
@@ -189,7 +196,7 @@ class PaymentRejected(DomainEvent):
     partial_payments false none was taken (`taken` empty; the ones that would have passed are rejected
     `not_taken`); with true, the others were taken and are listed."""
 
-    visit_id: str
+    visit_id: Id
     client: Client
     partial_payments: bool
     taken: list[TakenPayment]
