@@ -1,7 +1,9 @@
-"""The fault suite's stored value (tests/integration/test_faults.py): the first WALLET_CLIENTS clients of
-the plan each hold a gift card (sold on `gift_card.sold`) and money on their account (`account.deposit`),
-and every visit of theirs pays part of the oil with the card and part from the account. A few extra
-events (two per such client), the payments riding on visits the scenario plays anyway; the oil's `paid`
+"""The fault suite's stored value (tests/integration/test_faults.py): every client of the plan (at most
+WALLET_CLIENTS) holds a gift card (sold on `gift_card.sold`) and money on her account (`account.deposit`),
+and every visit of hers pays part of the oil with the card and part from the account: whatever batch a
+fault catches in flight, the wallet has payments to replay (with ten of a hundred clients paying, a
+mutant wallet without its inbox passed: the replayed batches held no payment). Two set-up events per
+client, before the storm; the payments ride on visits the scenario plays anyway; the oil's `paid`
 stays what it was (it counts what the instruments paid), so nothing else the suite derives changes.
 
 After the storm each such client's card and account must hold exactly what their visits leave (par
@@ -24,7 +26,7 @@ from deploy.kafka_io import Kafka
 from shared import topics
 from tests.integration.conftest import Chain, eventually
 
-WALLET_CLIENTS = 10
+WALLET_CLIENTS = 1000
 PAR_VALUE, DEPOSIT = Decimal("5000"), Decimal("8000")
 BY_CARD, BY_ACCOUNT = Decimal("1.50"), Decimal("2.25")  # of the oil's 300, paid by each instrument
 CARD_TYPE: dict[str, Any] = {

@@ -15,8 +15,8 @@
    inventory operations, notices per type), and equal, exactly, to that of a calm twin chain that
    played the same stream without faults; one event per visit on the deducted and accrued topics, one
    notice per (source event, channel) on the SMS topic; no dead letter. Stored value too
-   (tests/integration/faults_wallet.py): ten clients hold a gift card and a deposit and pay part of every
-   visit's oil with both; each card and account must hold exactly what the visits leave, one movement
+   (tests/integration/faults_wallet.py): every client holds a gift card and a deposit and pays part of
+   every visit's oil with both; each card and account must hold exactly what the visits leave, one movement
    and one charge event per visit on each, no payment rejected, as in the calm twin.
 2. PostgreSQL unreachable for ~30 s: the consumers retry with backoff, holding their offsets (the
    consumer group's committed offsets do not move); /readyz answers 503 and the API 503; nothing goes
