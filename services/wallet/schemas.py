@@ -201,8 +201,8 @@ class AccountAdjustmentIn(Body):
 
 class GiftCardReportRow(Body):
     """One gift card type at one location: cards sold there in the period (count, par value, price paid),
-    what cards paid and got back there in the period, and now: the active cards sold there and their
-    outstanding balance (the chain's liability)."""
+    what cards paid and got back there in the period, the cards that expired in it and the balance they
+    forfeited, and now: the active cards sold there and their outstanding balance (the chain's liability)."""
 
     gift_card_type_id: uuid.UUID
     type_name: str
@@ -212,6 +212,8 @@ class GiftCardReportRow(Body):
     sold_price: Money
     used: Money
     refunded: Money
+    expired: int
+    expired_value: Money
     active: int
     outstanding: Money
 

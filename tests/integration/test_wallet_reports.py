@@ -118,6 +118,15 @@ async def test_a_card_is_told_of_its_end_once_then_expires_forfeiting_its_balanc
     assert (expired["forfeited"], expired["balance"]) == ("10000.00", "0.00")
     card = await card_eventually(chain, c, lambda g: g["status"] == "expired")
     assert card["balance"] == "0.00"
+    async with chain.client("wallet") as http:  # the report counts it expired, its balance forfeited
+        [row] = (await http.get("/reports/gift-cards", params={"gift_card_type_id": t["id"]})).json()
+    assert (row["sold"], row["expired"], row["expired_value"], row["active"], row["outstanding"]) == (
+        1,
+        1,
+        "10000.00",
+        0,
+        "0.00",
+    )
     v = await pay(kafka, visit(chain, line(paid="10", payments=[by_card(c, "10")])))
     [refused] = await kafka.read(topics.WALLET_PAYMENT_REJECTED, lambda m: m.get("visit_id") == v["visit_id"])
     assert refused["rejected"][0]["reason"] == "expired"

@@ -1,4 +1,4 @@
-"""The reports: gift cards by type and location (sold, used, refunded, outstanding), accounts by client
+"""The reports: gift cards by type and location (sold, used, refunded, expired, outstanding), accounts by client
 (balance, credit, what came in and went out)."""
 
 from __future__ import annotations
@@ -25,20 +25,27 @@ WITH sold AS (
     WHERE m.chain_id = $1 AND m.kind IN ('charge', 'refund') AND m.location_id IS NOT NULL
       AND ($2::timestamptz IS NULL OR m.at >= $2) AND ($3::timestamptz IS NULL OR m.at < $3)
     GROUP BY 1, 2
+), expired AS (
+    SELECT c.type_id, c.location_id, count(*) AS expired, coalesce(-sum(m.amount), 0) AS expired_value
+    FROM gift_card_movements m JOIN gift_cards c ON c.id = m.gift_card_id
+    WHERE m.chain_id = $1 AND m.kind = 'expire'
+      AND ($2::timestamptz IS NULL OR m.at >= $2) AND ($3::timestamptz IS NULL OR m.at < $3)
+    GROUP BY 1, 2
 ), outstanding AS (
     SELECT type_id, location_id, count(*) FILTER (WHERE status = 'active') AS active, sum(balance) AS outstanding
     FROM gift_cards WHERE chain_id = $1 GROUP BY 1, 2
 ), keys AS (
     SELECT type_id, location_id FROM sold UNION SELECT type_id, location_id FROM moved
-    UNION SELECT type_id, location_id FROM outstanding
+    UNION SELECT type_id, location_id FROM expired UNION SELECT type_id, location_id FROM outstanding
 )
 SELECT k.type_id AS gift_card_type_id, t.name AS type_name, k.location_id,
        coalesce(s.sold, 0) AS sold, coalesce(s.sold_value, 0) AS sold_value, coalesce(s.sold_price, 0) AS sold_price,
        coalesce(m.used, 0) AS used, coalesce(m.refunded, 0) AS refunded,
+       coalesce(e.expired, 0) AS expired, coalesce(e.expired_value, 0) AS expired_value,
        coalesce(o.active, 0) AS active, coalesce(o.outstanding, 0) AS outstanding
 FROM keys k JOIN gift_card_types t ON t.id = k.type_id
 LEFT JOIN sold s USING (type_id, location_id) LEFT JOIN moved m USING (type_id, location_id)
-LEFT JOIN outstanding o USING (type_id, location_id)
+LEFT JOIN expired e USING (type_id, location_id) LEFT JOIN outstanding o USING (type_id, location_id)
 WHERE ($4::text IS NULL OR k.location_id = $4) AND ($5::uuid IS NULL OR k.type_id = $5)
   AND ($6::text IS NULL OR (t.name, k.type_id, k.location_id) > ($6, $7::uuid, $8::text))
 ORDER BY t.name, k.type_id, k.location_id LIMIT $9
