@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/dev.lock | s
 .PHONY: setup lock kubectl run test unit lint contract bench bench-webhooks clean key migrate infra-up infra-down help
 
 help:
-	@echo "make run     set up, start Kafka + PostgreSQL + the four services, play the demo (Ctrl-C stops all)"
+	@echo "make run     set up, start Kafka + PostgreSQL + the services, play the demo (Ctrl-C stops all)"
 	@echo "make test    set up, then the whole suite against a fresh Kafka and PostgreSQL"
 	@echo "make unit    the unit tests only (no servers)"
 	@echo "make lint    ruff check, ruff format --check, mypy"

@@ -1,1 +1,1 @@
-"""Local stack: the Kafka broker and PostgreSQL server, the four service processes, and the demo."""
+"""Local stack: the Kafka broker and PostgreSQL server, the service processes, and the demo."""

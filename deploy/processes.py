@@ -1,4 +1,4 @@
-"""Starts the four services as their own processes (python -m services.<name>) and waits for /readyz."""
+"""Starts the services as their own processes (python -m services.<name>) and waits for /readyz."""
 
 from __future__ import annotations
 

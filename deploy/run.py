@@ -1,4 +1,4 @@
-"""`make run`: the local stack, the four services, the demo, then wait for Ctrl-C and stop it all.
+"""`make run`: the local stack, the services, the demo, then wait for Ctrl-C and stop it all.
 
 KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL, when set, point at an existing Kafka / PostgreSQL: the local
 one is then not started (nor stopped)."""
