@@ -16,6 +16,7 @@ import asyncpg
 
 from services.memberships.domain import Charge, Membership, MembershipType
 from services.memberships.repository.rows import membership_from_row, type_from_row
+from shared.consumer import inbox
 
 ChainKey = tuple[str, str]  # (chain_id, a key within the chain)
 
@@ -31,20 +32,8 @@ def _pairs(keys: Iterable[ChainKey]) -> tuple[list[str], list[str]]:
 
 async def claim_keys(conn: asyncpg.Connection, keys: Iterable[ChainKey], topic: str) -> set[ChainKey]:
     """Claims inbox keys as the consumer does for a message it applies (so that message, when it comes, is a
-    duplicate): answers those claimed now. Waits for a transaction claiming one right now, so one of the
-    two applies it."""
-    chains, found = _pairs(keys)
-    if not chains:
-        return set()
-    rows = await conn.fetch(
-        """INSERT INTO inbox (chain_id, key, topic)
-           SELECT c, k, $3 FROM unnest($1::text[], $2::text[]) AS t(c, k) ORDER BY c, k
-           ON CONFLICT DO NOTHING RETURNING chain_id, key""",
-        chains,
-        found,
-        topic,
-    )
-    return {(r["chain_id"], r["key"]) for r in rows}
+    duplicate): answers those claimed now (shared.consumer.inbox.claim_keys, which the wallet uses too)."""
+    return await inbox.claim_keys(conn, set(keys), topic)
 
 
 async def policies(conn: asyncpg.Connection, places: Iterable[ChainKey]) -> dict[ChainKey, dict[str, Any]]:
