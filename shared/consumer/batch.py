@@ -25,6 +25,7 @@ from shared.consumer.apply import ATTEMPT_SECONDS, CONFLICTS, Applier, Isolate, 
 from shared.consumer.inbox import InboxPruner
 from shared.consumer.records import REDRIVE_FOR, Parsed, parse
 from shared.consumer.subscription import Subscription
+from shared.consumer.wedge import commit_within
 from shared.db import UNREACHABLE
 from shared.settings import Settings, get_settings
 from shared.shutdown import drain_seconds
@@ -114,16 +115,16 @@ class BatchConsumer:
                     per_topic.setdefault(record.topic, []).append(record)
                 await self.process_fetch([(by_topic[topic], records) for topic, records in per_topic.items()])
                 try:
-                    async with asyncio.timeout(ATTEMPT_SECONDS):
-                        await commit_own(message)
+                    committed = await commit_within(lambda: commit_own(message), message.consumer, ATTEMPT_SECONDS)
                 except (CommitFailedError, IllegalStateError) as exc:
                     # The group rebalanced while we worked: the new owner gets these records again, and
                     # the inbox turns them into no-ops.
                     log.warning("commit_failed_after_rebalance", topic=",".join(by_topic), error=str(exc))
-                except TimeoutError:
-                    # The broker is away (restarting): these records are applied, so the next batch's
-                    # commit, which covers their positions too, is as good; a crash first replays them.
-                    log.warning("commit_timed_out", topic=",".join(by_topic))
+                else:
+                    if not committed:
+                        # The broker is away (restarting): these records are applied, so the next batch's
+                        # commit, which covers their positions too, is as good; a crash first replays them.
+                        log.warning("commit_timed_out", topic=",".join(by_topic))
 
     async def drain(self, timeout: float) -> tuple[bool, bool]:
         """Takes no new batch; waits at most `timeout` for the batch in hand to be applied and its offsets
