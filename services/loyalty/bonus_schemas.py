@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
 from services.loyalty.domain import PROMOTION_TYPES
+from services.loyalty.domain.bonus import DISCOUNT_TYPES
+from services.loyalty.domain.discounts import DISCOUNTED_KINDS, MAX_APPLIES_TO_IDS, PERCENT_DISCOUNTS
 from services.loyalty.domain.promotion_links import MAX_CARD_TYPES_PER_PROMOTION, MAX_PROMOTIONS_PER_CARD_TYPE
 from services.loyalty.schema_types import Count, LocationIds, Name, Percent, whole_visits
 from shared.events import Id, Money, NonNegativeMoney, PastTime
@@ -61,8 +63,28 @@ PromotionType = Literal[
     "cumulative_visits_cashback_paid",
     "visit_cashback_sold",
     "visit_cashback_paid",
+    "static_discount",
+    "cumulative_discount_sold",
+    "cumulative_discount_paid",
+    "cumulative_visits_discount",
+    "online_booking_discount",
 ]
 assert set(PromotionType.__args__) == set(PROMOTION_TYPES)  # type: ignore[attr-defined]
+assert DISCOUNTED_KINDS == ("service", "product")  # what AppliesToIn.kinds takes
+# The types that take a `percent` (the others take `rules`).
+PERCENT_TYPES = ("fixed_cashback_sold", "fixed_cashback_paid", *PERCENT_DISCOUNTS)
+AppliesToIds = Annotated[list[Id], Field(max_length=MAX_APPLIES_TO_IDS)]
+
+
+class AppliesToIn(Body):
+    """The lines a discount promotion covers: a line whose kind is listed and, when any ids are listed,
+    whose category_id or item_id is among them."""
+
+    kinds: Annotated[list[Literal["service", "product"]], Field(min_length=1, max_length=2)] = Field(
+        default_factory=lambda: ["service", "product"]  # type: ignore[arg-type]  # (mypy reads list[str])
+    )
+    category_ids: AppliesToIds = Field(default_factory=list)
+    item_ids: AppliesToIds = Field(default_factory=list)
 
 
 class PromotionIn(Body):
@@ -82,24 +104,32 @@ class PromotionIn(Body):
     rounding: Literal["cents", "whole"] = "cents"
     archived: bool = False
 
+    # A discount promotion's lines (default: every service and product); a cashback has none.
+    applies_to: Annotated[AppliesToIn | None, Field(validate_default=True)] = None
+
     @field_validator("percent")
     @classmethod
     def _percent(cls, percent: Decimal | None, info: ValidationInfo) -> Decimal | None:
-        fixed = str(info.data.get("type", "")).startswith("fixed_")
+        kind = str(info.data.get("type", ""))
+        fixed = kind in PERCENT_TYPES
+        what = "discount" if kind in DISCOUNT_TYPES else "cashback"
         if fixed and percent is None:
-            raise ValueError("a fixed cashback needs its percent")
+            raise ValueError(f"a fixed {what} needs its percent")
+        if fixed and kind in DISCOUNT_TYPES and percent == 0:
+            raise ValueError("a discount of 0% gives nothing: percent > 0")
         if not fixed and percent is not None:
-            raise ValueError("a tiered cashback takes its percent from the rules; leave percent null")
+            raise ValueError(f"a tiered {what} takes its percent from the rules; leave percent null")
         return percent
 
     @field_validator("rules")
     @classmethod
     def _tiers(cls, rules: list[TierIn], info: ValidationInfo) -> list[TierIn]:
         kind = str(info.data.get("type", ""))
-        if kind.startswith("fixed_") and rules:
-            raise ValueError("a fixed cashback has a percent, not tiers")
-        if kind and not kind.startswith("fixed_") and not rules:
-            raise ValueError("a tiered cashback needs at least one tier {from, percent}")
+        what = "discount" if kind in DISCOUNT_TYPES else "cashback"
+        if kind in PERCENT_TYPES and rules:
+            raise ValueError(f"a fixed {what} has a percent, not tiers")
+        if kind and kind not in PERCENT_TYPES and not rules:
+            raise ValueError(f"a tiered {what} needs at least one tier {{from, percent}}")
         froms = [r.from_ for r in rules]
         if len(set(froms)) != len(froms):
             raise ValueError("two tiers start at the same threshold: overlapping tiers")
@@ -107,6 +137,23 @@ class PromotionIn(Body):
             for r in rules:
                 whole_visits("visits", r.from_)
         return rules
+
+    @field_validator("burn_after", "burn_notice_days")
+    @classmethod
+    def _points_only(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("type") in DISCOUNT_TYPES and value:
+            raise ValueError("a discount is no points: nothing of it burns")
+        return value
+
+    @field_validator("applies_to")
+    @classmethod
+    def _applies_to(cls, applies_to: AppliesToIn | None, info: ValidationInfo) -> AppliesToIn | None:
+        kind = info.data.get("type")
+        if kind in DISCOUNT_TYPES:
+            return applies_to or AppliesToIn()
+        if kind and applies_to is not None:
+            raise ValueError("a cashback accrues on the visit's total: applies_to is for discount promotions")
+        return applies_to
 
     def spec(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

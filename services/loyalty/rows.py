@@ -21,6 +21,7 @@ from services.loyalty.domain import (
     Tier,
 )
 from services.loyalty.domain.cards import Card, CardType
+from services.loyalty.domain.discounts import AppliesTo
 from services.loyalty.domain.expiry import DEFAULT_NOTICE_DAYS
 from services.loyalty.domain.visits import VisitRow
 
@@ -73,6 +74,17 @@ def promotion_from_row(row: asyncpg.Record) -> Promotion:
         max_uses=s.get("max_uses") or 0,
         rounding=s.get("rounding", "cents"),
         archived=bool(s.get("archived")),
+        applies_to=_applies_to(s.get("applies_to")),
+    )
+
+
+def _applies_to(spec: dict[str, Any] | None) -> AppliesTo | None:
+    if spec is None:
+        return None
+    return AppliesTo(
+        tuple(spec.get("kinds") or AppliesTo.kinds),
+        tuple(spec.get("category_ids") or ()),
+        tuple(spec.get("item_ids") or ()),
     )
 
 

@@ -9,12 +9,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from services.loyalty.domain.numbers import HUNDRED, ZERO, round_points
 
+if TYPE_CHECKING:
+    from services.loyalty.domain.discounts import AppliesTo
+
 # --- the bonus program --------------------------------------------------------------------------
 
-PROMOTION_TYPES = (
+CASHBACK_TYPES = (
     "fixed_cashback_sold",
     "fixed_cashback_paid",
     "cumulative_cashback_sold",
@@ -24,6 +28,15 @@ PROMOTION_TYPES = (
     "visit_cashback_sold",
     "visit_cashback_paid",
 )
+# Discounts at the checkout, not points (discounts.py decides them): attached to card types like cashback.
+DISCOUNT_TYPES = (
+    "static_discount",
+    "cumulative_discount_sold",
+    "cumulative_discount_paid",
+    "cumulative_visits_discount",
+    "online_booking_discount",
+)
+PROMOTION_TYPES = CASHBACK_TYPES + DISCOUNT_TYPES
 HISTORY_SOURCES = ("chain", "active_locations", "card_locations")
 # A paid visit sums a history per card of its client and live promotion of the card's type: both are
 # bounded where they are made (409), so no configuration makes one visit do thousands of them.
@@ -75,6 +88,11 @@ class Promotion:
     max_uses: int = 0  # 0: unlimited
     rounding: str = "cents"  # cents or whole
     archived: bool = False
+    applies_to: AppliesTo | None = None  # a discount's lines (None: every service and product)
+
+    @property
+    def is_discount(self) -> bool:
+        return self.type in DISCOUNT_TYPES
 
     @property
     def basis(self) -> str:

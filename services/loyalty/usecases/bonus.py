@@ -122,7 +122,7 @@ def _accrue(books: Books, e: VisitPaid, card: Card, card_type: CardType) -> list
     visit = domain.Visit(*visit_totals(e.lines))
     out: list[Message] = []
     for promotion in books.promotions_of(e.chain_id, card.card_type_id):
-        if not promotion.active_at(e.location_id):
+        if promotion.is_discount or not promotion.active_at(e.location_id):  # a discount: usecases/discounts.py
             continue
         history = books.history(
             e.chain_id,
