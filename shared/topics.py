@@ -35,6 +35,8 @@ LOYALTY_BONUS_SPENT = "loyalty.bonus_spent"
 LOYALTY_BONUS_SPEND_REJECTED = "loyalty.bonus_spend_rejected"
 LOYALTY_BONUS_BURNING = "loyalty.bonus_burning"
 LOYALTY_BONUS_BURNED = "loyalty.bonus_burned"
+LOYALTY_DISCOUNT_APPLIED = "loyalty.discount_applied"
+LOYALTY_DISCOUNT_REFUSED = "loyalty.discount_refused"
 INVENTORY_STOCK_CHANGED = "inventory.stock_changed"
 INVENTORY_STOCK_LOW = "inventory.stock_low"
 INVENTORY_SALE_RECORDED = "inventory.sale_recorded"
@@ -92,6 +94,8 @@ DOMAIN = (
     LOYALTY_BONUS_SPEND_REJECTED,
     LOYALTY_BONUS_BURNING,
     LOYALTY_BONUS_BURNED,
+    LOYALTY_DISCOUNT_APPLIED,
+    LOYALTY_DISCOUNT_REFUSED,
     INVENTORY_STOCK_CHANGED,
     INVENTORY_STOCK_LOW,
     INVENTORY_SALE_RECORDED,

@@ -52,5 +52,15 @@ def build() -> Service:
     )
     p(topics.LOYALTY_BONUS_BURNING, events.BonusBurning, "Points will burn soon unless spent")
     p(topics.LOYALTY_BONUS_BURNED, events.BonusBurned, "Unused points burned")
+    p(
+        topics.LOYALTY_DISCOUNT_APPLIED,
+        events.DiscountApplied,
+        "The discounts a paid visit applied (each line's; a promotion's checked as the client's to have)",
+    )
+    p(
+        topics.LOYALTY_DISCOUNT_REFUSED,
+        events.DiscountRefused,
+        "A paid visit applied a promotion's discount the client was not to have (reason); recorded, flagged",
+    )
     service.include_router(api.router)
     return service

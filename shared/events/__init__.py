@@ -25,6 +25,7 @@ from shared.events.inbound import (
     Envelope,
     GiftCardRef,
     GiftCardSold,
+    LineDiscount,
     LinePayment,
     MembershipRef,
     MembershipSold,
@@ -36,6 +37,7 @@ from shared.events.inbound import (
 )
 from shared.events.inventory import GiftCardSaleRefused, MembershipSaleRefused, SaleRecorded, StockChanged, StockLow
 from shared.events.loyalty import (
+    AppliedDiscount,
     BonusAccrued,
     BonusBurned,
     BonusBurning,
@@ -44,9 +46,12 @@ from shared.events.loyalty import (
     CardEvent,
     CategoriesChanged,
     ClientLoyaltyEvent,
+    DiscountApplied,
     DiscountChanged,
     DiscountExpiring,
+    DiscountRefused,
     LevelChanged,
+    RefusedDiscount,
 )
 from shared.events.memberships import (
     MembershipActivated,
@@ -93,6 +98,7 @@ __all__ = [
     "AccountEvent",
     "AccountRefunded",
     "AccountToppedUp",
+    "AppliedDiscount",
     "BonusAccrued",
     "BonusBurned",
     "BonusBurning",
@@ -103,8 +109,10 @@ __all__ = [
     "Client",
     "ClientLoyaltyEvent",
     "DeliveryReceipt",
+    "DiscountApplied",
     "DiscountChanged",
     "DiscountExpiring",
+    "DiscountRefused",
     "DomainEvent",
     "Envelope",
     "GiftCardAdjusted",
@@ -122,6 +130,7 @@ __all__ = [
     "GiftCardValidity",
     "Id",
     "LevelChanged",
+    "LineDiscount",
     "LinePayment",
     "MembershipActivated",
     "MembershipDeducted",
@@ -145,6 +154,7 @@ __all__ = [
     "Notice",
     "PastTime",
     "PaymentRejected",
+    "RefusedDiscount",
     "RejectedPayment",
     "SaleRecorded",
     "StockChanged",

@@ -92,6 +92,22 @@ class LinePayment(Model):
         return self
 
 
+class LineDiscount(Model):
+    """The discount the booking system applied to a line (it learned it from the checkout quote): its
+    source, the promotion for a promotion's, the percent and the money it took off the line's `sold`."""
+
+    source: Literal["promotion", "personal", "referral"]
+    promotion_id: uuid.UUID | None = None  # the discount promotion's id: source promotion only
+    percent: Annotated[Money, Field(gt=0, le=100)]
+    amount: Annotated[NonNegativeMoney, Field(le=MAX_LINE_AMOUNT)]
+
+    @model_validator(mode="after")
+    def _promotion(self) -> LineDiscount:
+        if (self.source == "promotion") != (self.promotion_id is not None):
+            raise ValueError("promotion_id: a promotion's discount names its promotion, another source none")
+        return self
+
+
 class VisitLine(Model):
     kind: Literal["service", "product", "membership", "gift_card"]
     item_id: Id
@@ -111,6 +127,8 @@ class VisitLine(Model):
     payments: list[LinePayment] = Field(
         default_factory=list, max_length=MAX_LINE_PAYMENTS, exclude_if=lambda payments: not payments
     )
+    # The discount applied to the line (one at most: no stacking); left out when none.
+    discount: LineDiscount | None = Field(default=None, exclude_if=lambda discount: discount is None)
 
     @model_validator(mode="after")
     def _membership_units(self) -> VisitLine:
@@ -119,6 +137,12 @@ class VisitLine(Model):
                 f"quantity: a {self.kind} line sells at most {MAX_MEMBERSHIP_UNITS} {UNITS[self.kind]}, "
                 f"not {self.quantity}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _discount_within_sold(self) -> VisitLine:
+        if self.discount is not None and self.discount.amount > self.sold:
+            raise ValueError(f"discount: its amount {self.discount.amount} is more than the line's sold ({self.sold})")
         return self
 
     @model_validator(mode="after")
@@ -137,6 +161,8 @@ class VisitPaid(Envelope):
     lines: list[VisitLine] = Field(default_factory=list, max_length=MAX_LINES)
     # false: the visit's instrument payments are taken all or none; true: each on its own.
     partial_payments: bool = Field(default=False, exclude_if=lambda partial: not partial)
+    # How the visit was booked (the online booking discount needs `online`); left out when `desk`.
+    channel: Literal["desk", "online"] = Field(default="desk", exclude_if=lambda channel: channel == "desk")
 
     @field_validator("lines")
     @classmethod

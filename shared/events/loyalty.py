@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from shared.events.base import DomainEvent, Money, Time
+from shared.events.base import DomainEvent, Model, Money, Time
 from shared.events.inbound import Client
 
 
@@ -101,3 +101,40 @@ class BonusBurned(CardEvent):
     """`loyalty.bonus_burned`."""
 
     amount: Money
+
+
+class AppliedDiscount(Model):
+    """A line's discount as `visit.paid` said it (`line`: its index there)."""
+
+    line: int
+    item_id: str
+    source: Literal["promotion", "personal", "referral"]
+    promotion_id: uuid.UUID | None = None
+    card_id: uuid.UUID | None = None  # a promotion's: the client's card it came through
+    percent: Money
+    amount: Money
+
+
+class DiscountApplied(DomainEvent):
+    """`loyalty.discount_applied`: the discounts a paid visit applied, one event per visit (its discounted
+    lines; a promotion's only when the promotion was the client's to have, else `loyalty.discount_refused`)."""
+
+    visit_id: str
+    client: Client
+    lines: list[AppliedDiscount]
+    amount: Money  # the lines' discounts together
+
+
+class RefusedDiscount(AppliedDiscount):
+    # not_found, archived, wrong_location, no_card, line_not_covered, not_online, max_uses_reached,
+    # not_nth_visit, tier_not_reached, percent_exceeds_offer
+    reason: str
+
+
+class DiscountRefused(DomainEvent):
+    """`loyalty.discount_refused`: a paid visit applied a promotion's discount the client was not to have
+    (the money is taken already: recorded, flagged here; the visit's other effects go on)."""
+
+    visit_id: str
+    client: Client
+    lines: list[RefusedDiscount]

@@ -51,6 +51,7 @@ CARD = {
     "card_type_id": "1e2d3c4b-5a69-4788-97a6-b5c4d3e2f1a0",
 }
 OPERATION_ID = "3b9e7d21-0f4c-4a6b-8e2d-1c5f7a9b3e60"
+DISCOUNT_PROMOTION_ID = "4d5e6f70-8192-4a3b-9c4d-5e6f70819203"
 CLIENT = {"id": "cl-5", "phone": "+36201234567", "name": "Anna"}
 SERVICES = [{"service_id": "svc-massage", "membership": {"code": "4567"}}]
 
@@ -383,6 +384,38 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     ),
     topics.LOYALTY_BONUS_BURNING: _card(3008, amount="30.00", burns_at="2026-09-01T10:40:00+00:00"),
     topics.LOYALTY_BONUS_BURNED: {**_card(3009, amount="30.00"), "balance": "0.00"},
+    topics.LOYALTY_DISCOUNT_APPLIED: _loyalty(
+        3011,
+        visit_id="v-82",
+        lines=[
+            {
+                "line": 0,
+                "item_id": "svc-hair",
+                "source": "promotion",
+                "promotion_id": DISCOUNT_PROMOTION_ID,
+                "card_id": CARD["card_id"],
+                "percent": "10.00",
+                "amount": "100.00",
+            }
+        ],
+        amount="100.00",
+    ),
+    topics.LOYALTY_DISCOUNT_REFUSED: _loyalty(
+        3012,
+        visit_id="v-83",
+        lines=[
+            {
+                "line": 0,
+                "item_id": "svc-hair",
+                "source": "promotion",
+                "promotion_id": DISCOUNT_PROMOTION_ID,
+                "card_id": None,
+                "percent": "7.00",
+                "amount": "70.00",
+                "reason": "not_online",
+            }
+        ],
+    ),
     topics.INVENTORY_STOCK_CHANGED: _event(
         4001,
         storage_id="st-1",
