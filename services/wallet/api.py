@@ -24,11 +24,11 @@ from services.wallet.schemas import (
     TopUpOut,
     WalletSettingsIn,
 )
-from shared.auth import ChainId
+from shared.auth import ChainId, ReadChainId
 from shared.csv_export import CSV_RESPONSE, Format, page_or_csv
-from shared.errors import Invalid
 from shared.events import Time
 from shared.paging import PAGED, Page, Paging
+from shared.quote import QuotePartIn, WalletPart
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["wallet"])
@@ -183,8 +183,6 @@ async def account_statement(
 ) -> StatementOut:
     """The balance at `since`, what came in and went out until `until` (exclusive), the balance then, and
     the movements between (at most 1,000; `truncated` when more)."""
-    if until <= since:
-        raise Invalid("until_not_after_since", "until must be after since", "until")
     async with request.app.state.pool.snapshot() as conn:
         return await usecases.statement(conn, chain_id, client_id, since, until)
 
@@ -239,3 +237,13 @@ async def account_report(
             return await usecases.account_report(conn, chain_id, since, until, location_id, p)
 
     return await page_or_csv(request, page, format, read, ACCOUNT_REPORT_COLUMNS, filename="accounts.csv")
+
+
+@router.post(
+    "/checkout/quote-part",
+    response_model=WalletPart,
+    summary="The checkout quote's wallet part (the gateway's POST .../checkout/quote asks it): changes nothing",
+)
+async def checkout_quote_part(chain_id: ReadChainId, body: QuotePartIn, request: Request) -> WalletPart:
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.quote_part(conn, chain_id, body)

@@ -62,6 +62,31 @@ class AccountQueries:
             account.credit_limit,
         )
 
+    async def save_accounts(self, accounts: list[Account]) -> None:
+        await self.conn.executemany(
+            """UPDATE accounts SET balance = $3, credit_limit = $4, updated_at = now()
+               WHERE chain_id = $1 AND client_id = $2""",
+            [(self.chain_id, a.client_id, a.balance, a.credit_limit) for a in accounts],
+        )
+
+    async def add_account_movements(self, rows: list[tuple[Any, ...]]) -> None:
+        """(client_id, at, kind, amount, balance, location_id, visit_id, line, source, once_key, detail)."""
+        await self.conn.executemany(
+            """INSERT INTO account_movements (chain_id, client_id, at, kind, amount, balance, location_id, visit_id,
+                   line, source, once_key, detail)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+            [(self.chain_id, *r) for r in rows],
+        )
+
+    async def movements_once(self, once_keys: list[str]) -> set[str]:
+        """Which of `once_keys` a movement of the chain already holds."""
+        rows = await self.conn.fetch(
+            "SELECT once_key FROM account_movements WHERE chain_id = $1 AND once_key = ANY($2::text[])",
+            self.chain_id,
+            once_keys,
+        )
+        return {r["once_key"] for r in rows}
+
     async def add_account_movement(
         self,
         account: Account,

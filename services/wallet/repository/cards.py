@@ -98,6 +98,22 @@ class CardQueries:
             card.valid_until,
         )
 
+    async def save_cards(self, cards: list[GiftCard]) -> None:
+        await self.conn.executemany(
+            """UPDATE gift_cards SET balance = $3, status = $4, valid_until = $5, updated_at = now()
+               WHERE chain_id = $1 AND id = $2""",
+            [(self.chain_id, uuid.UUID(c.id), c.balance, c.status, c.valid_until) for c in cards],
+        )
+
+    async def add_card_movements(self, rows: list[tuple[Any, ...]]) -> None:
+        """(gift_card_id, at, kind, amount, balance, location_id, visit_id, line, source, detail)."""
+        await self.conn.executemany(
+            """INSERT INTO gift_card_movements (chain_id, gift_card_id, at, kind, amount, balance, location_id,
+                   visit_id, line, source, detail)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+            [(self.chain_id, *r) for r in rows],
+        )
+
     async def add_card_movement(
         self,
         card: GiftCard,

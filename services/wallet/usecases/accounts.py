@@ -11,7 +11,7 @@ import asyncpg
 from services.wallet import domain
 from services.wallet.repository import Repository
 from services.wallet.schemas import AccountOut, MovementOut, StatementOut
-from shared.errors import Conflict
+from shared.errors import Conflict, Invalid
 from shared.paging import Page
 from shared.uow import UnitOfWork
 
@@ -64,6 +64,8 @@ async def movements(conn: asyncpg.Connection, chain_id: str, client_id: str, pag
 async def statement(
     conn: asyncpg.Connection, chain_id: str, client_id: str, since: datetime, until: datetime
 ) -> StatementOut:
+    if until <= since:
+        raise Invalid("until_not_after_since", "until must be after since", "until")
     repo = Repository(conn, chain_id)
     opening = await repo.balance_at(client_id, since)
     totals = await repo.period_totals(client_id, since, until)

@@ -4,12 +4,15 @@ at, so two deliveries or two requests at once top it up once."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 
+from services.wallet.domain import Account
 from services.wallet.repository import Repository
 from services.wallet.schemas import TopUpIn, TopUpOut
 from shared import topics
@@ -23,36 +26,46 @@ MAX_BALANCE = Decimal("99999999999.99")
 
 
 async def deposit(uow: UnitOfWork, events: list[AccountDeposit]) -> None:
+    """The batch's deposits, chain by chain: its accounts locked and its deposit ids looked up at once, each
+    deposit applied once (a redelivery, or the same deposit twice in the batch, is a no-op), written in bulk."""
+    by_chain: dict[str, list[AccountDeposit]] = defaultdict(list)
     for e in events:
-        repo = Repository(uow.conn, e.chain_id)
-        account = (await repo.lock_accounts([e.client.id]))[e.client.id]
-        if await repo.movement_once(f"deposit:{e.deposit_id}") is not None:
-            continue
-        account = replace(account, balance=account.balance + e.amount)
-        await repo.save_account(account)
-        await repo.add_account_movement(
-            account,
-            at=e.occurred_at,
-            kind="top_up",
-            amount=e.amount,
-            source=f"event:{e.event_id}",
-            location_id=e.location_id,
-            once_key=f"deposit:{e.deposit_id}",
-            detail={"method": e.method, "comment": e.comment, "deposit_id": e.deposit_id},
-        )
-        event = AccountToppedUp(
-            chain_id=e.chain_id,
-            location_id=e.location_id,
-            client_id=e.client.id,
-            client=e.client,
-            amount=e.amount,
-            balance=account.balance,
-            credit_limit=account.credit_limit,
-            deposit_id=e.deposit_id,
-            method=e.method,
-            source="deposit",
-        )
-        uow.publish(topics.ACCOUNT_TOPPED_UP, e.client.id, event, cause=e)
+        by_chain[e.chain_id].append(e)
+    for chain_id in sorted(by_chain):
+        repo, mine = Repository(uow.conn, chain_id), by_chain[chain_id]
+        accounts = await repo.lock_accounts([e.client.id for e in mine])
+        done = await repo.movements_once([f"deposit:{e.deposit_id}" for e in mine])
+        movements: list[tuple[Any, ...]] = []
+        changed: dict[str, Account] = {}
+        for e in mine:
+            once = f"deposit:{e.deposit_id}"
+            if once in done:
+                continue
+            done.add(once)
+            account = accounts[e.client.id] = changed[e.client.id] = replace(
+                accounts[e.client.id], balance=accounts[e.client.id].balance + e.amount
+            )
+            detail = {"method": e.method, "comment": e.comment, "deposit_id": e.deposit_id}
+            at, source = e.occurred_at, f"event:{e.event_id}"
+            movements.append(
+                (e.client.id, at, "top_up", e.amount, account.balance, e.location_id, None, None, source, once, detail)
+            )
+            event = AccountToppedUp(
+                chain_id=e.chain_id,
+                location_id=e.location_id,
+                client_id=e.client.id,
+                client=e.client,
+                amount=e.amount,
+                balance=account.balance,
+                credit_limit=account.credit_limit,
+                deposit_id=e.deposit_id,
+                method=e.method,
+                source="deposit",
+            )
+            uow.publish(topics.ACCOUNT_TOPPED_UP, e.client.id, event, cause=e)
+        if changed:
+            await repo.save_accounts(list(changed.values()))
+            await repo.add_account_movements(movements)
 
 
 def _answer(client_id: str, row: asyncpg.Record, replayed: bool) -> TopUpOut:

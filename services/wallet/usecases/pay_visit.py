@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -76,6 +78,32 @@ class Instruments:
         return None
 
 
+@dataclass
+class Writes:
+    """What a chain's visits change, written in bulk: before anything reads it back (a cancellation's refund
+    reads the visit's payments) and at the end of the chain's visits."""
+
+    card_movements: list[tuple[Any, ...]] = field(default_factory=list)
+    account_movements: list[tuple[Any, ...]] = field(default_factory=list)
+    cards: dict[str, domain.GiftCard] = field(default_factory=dict)
+    accounts: dict[str, domain.Account] = field(default_factory=dict)
+    payments: list[tuple[Any, ...]] = field(default_factory=list)
+
+    async def flush(self, repo: Repository) -> None:
+        if self.card_movements:
+            await repo.add_card_movements(self.card_movements)
+        if self.account_movements:
+            await repo.add_account_movements(self.account_movements)
+        if self.cards:
+            await repo.save_cards(list(self.cards.values()))
+        if self.accounts:
+            await repo.save_accounts(list(self.accounts.values()))
+        if self.payments:
+            await repo.add_payments(self.payments)
+        for written in (self.card_movements, self.account_movements, self.cards, self.accounts, self.payments):
+            written.clear()
+
+
 async def sell_visit_cards(uow: UnitOfWork, events: list[VisitPaid]) -> None:
     """The gift cards the visits' lines sell, issued before their payments are taken, so one sold and spent
     in the same visit pays (inventory's `gift_card.sold` of it may come later). Each is issued as that
@@ -100,10 +128,13 @@ async def pay_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
         instruments = Instruments(Repository(uow.conn, chain_id))
         await instruments.lock(by_chain[chain_id])
         cancelled = await instruments.repo.cancellations([e.visit_id for e in by_chain[chain_id]])
+        writes = Writes()
         for e in by_chain[chain_id]:
-            await pay(uow, instruments, e)
+            pay(uow, instruments, writes, e)
             if e.visit_id in cancelled:
+                await writes.flush(instruments.repo)
                 await undone(uow, instruments, e, VisitCancelled.model_validate(cancelled[e.visit_id]))
+        await writes.flush(instruments.repo)
 
 
 async def undone(uow: UnitOfWork, ins: Instruments, e: VisitPaid, cancellation: VisitCancelled) -> None:
@@ -118,7 +149,9 @@ async def undone(uow: UnitOfWork, ins: Instruments, e: VisitPaid, cancellation: 
     ins.accounts.update(accounts)
 
 
-async def pay(uow: UnitOfWork, ins: Instruments, e: VisitPaid) -> None:
+def pay(uow: UnitOfWork, ins: Instruments, writes: Writes, e: VisitPaid) -> None:
+    """Decides the visit's payments on the batch's instruments as earlier visits left them; what it takes goes
+    to `writes`, its events to the outbox."""
     payments = payments_of(e)
     decided = domain.decide_visit(
         payments,
@@ -131,22 +164,24 @@ async def pay(uow: UnitOfWork, ins: Instruments, e: VisitPaid) -> None:
         phone=phones.e164(e.client.phone, phones.region(e.chain_id, e.location_id)),
         partial=e.partial_payments,
     )
-    repo, source = ins.repo, f"event:{e.event_id}"
+    source = f"event:{e.event_id}"
     for t in decided.taken:
         p = t.payment
         if t.card_id is not None:
             card = decided.cards[t.card_id]
-            at_payment = domain.GiftCard(**{**card.__dict__, "balance": t.balance, "status": t.status})
-            await repo.add_card_movement(
-                at_payment,
-                at=e.occurred_at,
-                kind="charge",
-                amount=-t.taken,
-                source=source,
-                location_id=e.location_id,
-                visit_id=e.visit_id,
-                line=p.line,
-                detail={"paid": str(p.amount)},
+            writes.card_movements.append(
+                (
+                    uuid.UUID(card.id),
+                    e.occurred_at,
+                    "charge",
+                    -t.taken,
+                    t.balance,
+                    e.location_id,
+                    e.visit_id,
+                    p.line,
+                    source,
+                    {"paid": str(p.amount)},
+                )
             )
             event = GiftCardMovement(
                 chain_id=e.chain_id,
@@ -166,15 +201,20 @@ async def pay(uow: UnitOfWork, ins: Instruments, e: VisitPaid) -> None:
         else:
             account = decided.account
             assert account is not None
-            await repo.add_account_movement(
-                domain.Account(account.chain_id, account.client_id, t.balance, account.credit_limit),
-                at=e.occurred_at,
-                kind="charge",
-                amount=-t.taken,
-                source=source,
-                location_id=e.location_id,
-                visit_id=e.visit_id,
-                line=p.line,
+            writes.account_movements.append(
+                (
+                    account.client_id,
+                    e.occurred_at,
+                    "charge",
+                    -t.taken,
+                    t.balance,
+                    e.location_id,
+                    e.visit_id,
+                    p.line,
+                    source,
+                    None,
+                    {},
+                )
             )
             charged = AccountCharged(
                 chain_id=e.chain_id,
@@ -189,12 +229,10 @@ async def pay(uow: UnitOfWork, ins: Instruments, e: VisitPaid) -> None:
             )
             uow.publish(topics.ACCOUNT_CHARGED, e.client.id, charged, cause=e)
     for card_id in {t.card_id for t in decided.taken if t.card_id is not None}:
-        ins.cards[card_id] = decided.cards[card_id]
-        await repo.save_card(decided.cards[card_id])
+        ins.cards[card_id] = writes.cards[card_id] = decided.cards[card_id]
     if decided.account is not None and any(t.card_id is None for t in decided.taken):
-        ins.accounts[e.client.id] = decided.account
-        await repo.save_account(decided.account)
-    await repo.add_payments(
+        ins.accounts[e.client.id] = writes.accounts[e.client.id] = decided.account
+    writes.payments.extend(
         [
             (
                 e.visit_id,
