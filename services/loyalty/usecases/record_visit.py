@@ -17,6 +17,7 @@ from services.loyalty import desk_sale_repository as desks
 from services.loyalty.domain.books import Books
 from services.loyalty.domain.visits import visit_paid, visit_status, visit_totals
 from services.loyalty.usecases.bonus import Message, bonus_on_visit, named_card
+from services.loyalty.usecases.discounts import discounts_on_visit, load_discounts, save_discounts
 from services.loyalty.usecases.recalculate import reassess
 from shared.db import as_uuid
 from shared.events import VisitPaid, VisitStatus
@@ -25,8 +26,10 @@ from shared.uow import UnitOfWork
 
 async def record_payments(uow: UnitOfWork, events: list[VisitPaid]) -> None:
     books = await _load(uow.conn, events, with_cards=True)
+    discounts = await load_discounts(uow.conn, books, events)
     out: list[tuple[Message, BaseModel]] = []
     for e in events:
+        out += [(m, e) for m in discounts_on_visit(books, discounts, e)]  # the history before this visit
         books.put_visit(
             e.chain_id,
             visit_paid(
@@ -42,6 +45,7 @@ async def record_payments(uow: UnitOfWork, events: list[VisitPaid]) -> None:
         out += [(m, e) for m in bonus_on_visit(books, e)]
         out += [(m, e) for m in reassess(books, e.chain_id, e.location_id, e.client.id, "visit_paid")]
     await _save(uow.conn, books, "payment")
+    await save_discounts(uow.conn, discounts)
     _publish(uow, out)
 
 
