@@ -195,3 +195,5 @@ def _requiring(scope: str | None) -> Callable[..., Awaitable[str]]:
 ChainId = Annotated[str, Depends(_requiring(None))]
 AdminChainId = Annotated[str, Depends(_requiring("admin"))]
 EventsChainId = Annotated[str, Depends(_requiring("events"))]
+# A POST that changes nothing (the checkout quote and its parts): a key that may read may ask it.
+ReadChainId = Annotated[str, Depends(_requiring("read"))]

@@ -129,6 +129,15 @@ class Settings(BaseSettings):
     # alerts; higher: fewer requests.
     metrics_collect_seconds: Annotated[float, Field(ge=1, le=300)] = 15
 
+    # The checkout quote (README, "The checkout quote"): the gateway asks these services for their parts,
+    # in parallel, each within quote_part_timeout_seconds (a part that fails or takes longer is answered as
+    # unavailable, never waited for). The defaults are the local stack's (make run); compose and Kubernetes
+    # set the services' names.
+    memberships_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")] = "http://127.0.0.1:8001"
+    loyalty_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")] = "http://127.0.0.1:8002"
+    wallet_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")] = "http://127.0.0.1:8006"
+    quote_part_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
+
     # Phones are stored and compared in E.164 (shared/phones.py); one written without its country code is read
     # in this region (ISO 3166 alpha-2), or in its chain's or location's: PHONE_REGIONS, JSON,
     # {"<chain_id>": "AT", "<chain_id>/<location_id>": "SK"} (a location's wins over its chain's).

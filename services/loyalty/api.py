@@ -29,10 +29,11 @@ from services.loyalty.report_schemas import (
     TransactionTotals,
 )
 from services.loyalty.schemas import ClientLoyaltyOut, ProgramIn, ProgramOut
-from shared.auth import ChainId
+from shared.auth import ChainId, ReadChainId
 from shared.csv_export import CSV_RESPONSE, Format, page_or_csv
 from shared.events import Time
 from shared.paging import PAGED, Page, Paging
+from shared.quote import LoyaltyPart, QuotePartIn
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["loyalty"])
@@ -271,3 +272,13 @@ async def loyalty_transactions_totals(
         return await usecases.transactions_totals(
             conn, chain_id, _report_filter(start, end, location_id, kind, card_id)
         )
+
+
+@router.post(
+    "/checkout/quote-part",
+    response_model=LoyaltyPart,
+    summary="The checkout quote's loyalty part (the gateway's POST .../checkout/quote asks it): changes nothing",
+)
+async def checkout_quote_part(chain_id: ReadChainId, body: QuotePartIn, request: Request) -> LoyaltyPart:
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.quote_part(conn, chain_id, body)

@@ -102,6 +102,22 @@ async def lock_states(
     return {(r["chain_id"], r["location_id"], r["client_id"]): state_from_row(r) for r in rows}
 
 
+async def states(
+    conn: asyncpg.Connection, keys: Collection[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], LoyaltyState]:
+    """The (chain, location, client) states as they stand, neither created nor locked (a read: the checkout
+    quote's); a client without a row has none here."""
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        f"""SELECT s.chain_id, s.location_id, s.client_id, {", ".join("s." + c for c in STATE_COLUMNS.split(", "))}
+           FROM unnest($1::text[], $2::text[], $3::text[]) AS k(c, l, cl)
+           JOIN client_loyalty s ON s.chain_id = k.c AND s.location_id = k.l AND s.client_id = k.cl""",
+        *_columns(set(keys), 3),
+    )
+    return {(r["chain_id"], r["location_id"], r["client_id"]): state_from_row(r) for r in rows}
+
+
 async def save_states(conn: asyncpg.Connection, states: dict[tuple[str, str, str], LoyaltyState]) -> None:
     """Rows locked by `lock_states`."""
     if not states:
@@ -202,10 +218,15 @@ async def save_visits(
 
 
 async def cards(
-    conn: asyncpg.Connection, clients: Collection[Pair], refs: Collection[Pair], ids: Collection[Pair]
+    conn: asyncpg.Connection,
+    clients: Collection[Pair],
+    refs: Collection[Pair],
+    ids: Collection[Pair],
+    *,
+    lock: bool = True,
 ) -> list[tuple[str, Card, CardType | None]]:
-    """The cards of `clients`, those numbered `refs` and those with `ids`, locked in id order, each
-    with its type."""
+    """The cards of `clients`, those numbered `refs` and those with `ids`, locked in id order (unless not
+    `lock`: a read, the checkout quote's), each with its type."""
     if not (clients or refs or ids):
         return []
     rows = await conn.fetch(
@@ -218,7 +239,8 @@ async def cards(
                JOIN cards x ON x.chain_id = k.ch AND x.number = k.n
                UNION SELECT x.id FROM unnest($5::text[], $6::uuid[]) AS k(ch, i)
                JOIN cards x ON x.chain_id = k.ch AND x.id = k.i)
-           ORDER BY c.id FOR UPDATE OF c""",
+           ORDER BY c.id"""
+        + (" FOR UPDATE OF c" if lock else ""),
         *_columns(set(clients), 2),
         *_columns(set(refs), 2),
         *_pairs_of_ids(ids),

@@ -24,9 +24,10 @@ from services.memberships.schemas import (
     ReportRow,
     UnfreezeRequest,
 )
-from shared.auth import ChainId
+from shared.auth import ChainId, ReadChainId
 from shared.csv_export import CSV_RESPONSE, Format, page_or_csv
 from shared.paging import PAGED, Page, Paging
+from shared.quote import MembershipsPart, QuotePartIn
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["memberships"])
@@ -235,3 +236,13 @@ async def memberships_sold_report(
             return await usecases.sold_report(conn, chain_id, f, page)
 
     return await page_or_csv(request, page, format, read, SOLD_COLUMNS, filename="memberships-sold.csv")
+
+
+@router.post(
+    "/checkout/quote-part",
+    response_model=MembershipsPart,
+    summary="The checkout quote's memberships part (the gateway's POST .../checkout/quote asks it): changes nothing",
+)
+async def checkout_quote_part(chain_id: ReadChainId, body: QuotePartIn, request: Request) -> MembershipsPart:
+    async with request.app.state.pool.snapshot() as conn:
+        return await usecases.quote_part(conn, chain_id, body)

@@ -36,6 +36,7 @@ from shared.settings import DOMAIN_SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = DOMAIN_SERVICES  # started with every stack; the gateway only for the tests that ask for it
+QUOTE_PARTS = ("memberships", "loyalty", "wallet")  # the services the gateway's checkout quote asks
 
 
 T = TypeVar("T")
@@ -94,6 +95,8 @@ class Stack:
             # ... and some pin it later than now (a notice held till tomorrow, points burning in 11
             # days, 91 days away): a year ahead is allowed here (the default is 300 s).
             "JOBS_AS_OF_SKEW_SECONDS": str(366 * 86400),
+            # Where the gateway finds the services whose checkout quote parts it composes (on free ports here).
+            **{f"{name.upper()}_URL": self.services[name].url for name in QUOTE_PARTS if name in self.services},
             **self.extra_env,
         }
 

@@ -11,11 +11,13 @@ from services.gateway.usecases.connections import (
     update_connection,
 )
 from services.gateway.usecases.process import process_batch
+from services.gateway.usecases.quote import QuoteParts, quote
 from services.gateway.usecases.receive import receive
 from services.gateway.usecases.worker import DeliveryWorker
 
 __all__ = [
     "DeliveryWorker",
+    "QuoteParts",
     "accept_events",
     "backfill",
     "create_connection",
@@ -23,6 +25,7 @@ __all__ = [
     "list_connections",
     "list_deliveries",
     "process_batch",
+    "quote",
     "receive",
     "replay_deliveries",
     "update_connection",

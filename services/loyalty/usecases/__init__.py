@@ -15,6 +15,7 @@ from services.loyalty.usecases.desk_sales import record_desk_sales
 from services.loyalty.usecases.discount_expiry import warn_discount_expiring
 from services.loyalty.usecases.import_cards import import_cards
 from services.loyalty.usecases.manual import set_manual
+from services.loyalty.usecases.quote import quote_part
 from services.loyalty.usecases.recalculate import (
     RecalcWorker,
     chains_for_inactivity,
@@ -51,6 +52,7 @@ __all__ = [
     "manual_transaction",
     "patch_card_type",
     "patch_promotion",
+    "quote_part",
     "recalc_page",
     "recalculate",
     "recalculate_client",

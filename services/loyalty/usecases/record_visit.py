@@ -25,7 +25,7 @@ from shared.uow import UnitOfWork
 
 
 async def record_payments(uow: UnitOfWork, events: list[VisitPaid]) -> None:
-    books = await _load(uow.conn, events, with_cards=True)
+    books = await load_books(uow.conn, events, with_cards=True)
     discounts = await load_discounts(uow.conn, books, events)
     out: list[tuple[Message, BaseModel]] = []
     for e in events:
@@ -58,7 +58,7 @@ async def record_no_shows(uow: UnitOfWork, events: list[VisitStatus]) -> None:
 
 
 async def _record_statuses(uow: UnitOfWork, events: list[VisitStatus], status: str) -> None:
-    books = await _load(uow.conn, events, with_cards=False)
+    books = await load_books(uow.conn, events, with_cards=False)
     out: list[tuple[Message, BaseModel]] = []
     for e in events:
         books.put_visit(
@@ -79,20 +79,20 @@ async def _record_statuses(uow: UnitOfWork, events: list[VisitStatus], status: s
     _publish(uow, out)
 
 
-async def _load(conn: asyncpg.Connection, events: Sequence[VisitPaid | VisitStatus], with_cards: bool) -> Books:
+async def load_books(
+    conn: asyncpg.Connection, events: Sequence[VisitPaid | VisitStatus], with_cards: bool, *, lock: bool = True
+) -> Books:
     """The programs of the batch's locations; the states of their clients there, locked (first: then
     the statistics are read); the cards, with their types, promotions, uses and lots; every visit of
-    the batch's clients and the batch's visits, and the clients' desk sales; the clients' phone and name."""
+    the batch's clients and the batch's visits, and the clients' desk sales; the clients' phone and name.
+    Not `lock`: read as they stand, nothing locked or created (the checkout quote's would-be visit)."""
     books = Books(datetime.now(UTC))
     clients = {(e.chain_id, e.client.id) for e in events}
     books.programs = await batch.programs(conn, {(e.chain_id, e.location_id) for e in events})
-    books.states = await batch.lock_states(
-        conn,
-        {(e.chain_id, e.location_id, e.client.id) for e in events if (e.chain_id, e.location_id) in books.programs},
-        books.as_of,
-    )
+    keys = {(e.chain_id, e.location_id, e.client.id) for e in events if (e.chain_id, e.location_id) in books.programs}
+    books.states = await (batch.lock_states(conn, keys, books.as_of) if lock else batch.states(conn, keys))
     if with_cards:
-        await _load_cards(conn, books, [e for e in events if isinstance(e, VisitPaid)])
+        await _load_cards(conn, books, [e for e in events if isinstance(e, VisitPaid)], lock=lock)
     for chain_id, row in await batch.visits(conn, clients, {(e.chain_id, e.visit_id) for e in events}):
         books.know_visit(chain_id, row)
     for chain_id, row in await desks.rows(conn, clients):  # their sold and paid, their histories' totals
@@ -101,11 +101,11 @@ async def _load(conn: asyncpg.Connection, events: Sequence[VisitPaid | VisitStat
     return books
 
 
-async def _load_cards(conn: asyncpg.Connection, books: Books, events: list[VisitPaid]) -> None:
+async def _load_cards(conn: asyncpg.Connection, books: Books, events: list[VisitPaid], *, lock: bool) -> None:
     refs = {(e.chain_id, e.loyalty_card_id) for e in events if e.loyalty_card_id}
     ids = {(chain_id, str(key)) for chain_id, ref in refs if (key := as_uuid(ref)) is not None}
     owners = {(e.chain_id, e.client.id) for e in events if not e.loyalty_card_id}  # their cards all accrue
-    for chain_id, card, card_type in await batch.cards(conn, owners, refs, ids):
+    for chain_id, card, card_type in await batch.cards(conn, owners, refs, ids, lock=lock):
         books.know_card(chain_id, card)
         if card_type is not None:
             books.card_types[(chain_id, card_type.id)] = card_type

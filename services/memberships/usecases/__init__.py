@@ -18,6 +18,7 @@ from services.memberships.usecases.queries import (
     list_types,
     report,
 )
+from services.memberships.usecases.quote import quote_part
 from services.memberships.usecases.report_sold import sold_report
 from services.memberships.usecases.sell import sale_key, sell
 
@@ -39,6 +40,7 @@ __all__ = [
     "list_types",
     "pay_visits",
     "put_policy",
+    "quote_part",
     "report",
     "sale_key",
     "sell",

@@ -13,6 +13,7 @@ from services.wallet.usecases.cards import card_history, cards_of, get_card
 from services.wallet.usecases.deposit import deposit, top_up
 from services.wallet.usecases.jobs import JOBS
 from services.wallet.usecases.pay_visit import pay_visits
+from services.wallet.usecases.quote import quote_part
 from services.wallet.usecases.refund import refund_visits
 from services.wallet.usecases.report import account_report, gift_card_report
 from services.wallet.usecases.sell import sell
@@ -35,6 +36,7 @@ __all__ = [
     "list_types",
     "movements",
     "pay_visits",
+    "quote_part",
     "refund_visits",
     "replace_type",
     "sell",

@@ -1,0 +1,91 @@
+"""The checkout quote: the parts asked of memberships, loyalty and the wallet in parallel (one shared HTTP
+client per process, the caller's Authorization forwarded: each service authenticates it as any call), then
+composed (domain/quote.py). A part that fails, answers an error or takes longer than
+QUOTE_PART_TIMEOUT_SECONDS is reported unavailable; the quote is answered all the same.
+
+Loyalty's cashback is earned on what the lines are paid, and a line a membership pays is paid 0: when the
+memberships part says some line is covered, loyalty is asked once more with those lines (`covered_lines`),
+after the parallel round. A visit without a membership line costs one round."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TypeVar
+
+import httpx
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from services.gateway.domain.quote import compose
+from shared.events import utcnow
+from shared.quote import LoyaltyPart, MembershipsPart, QuoteIn, QuoteOut, QuotePartIn, Unavailable, WalletPart
+from shared.settings import Settings
+
+log = structlog.get_logger("gateway")
+P = TypeVar("P", bound=BaseModel)
+
+
+class QuoteParts:
+    """The services a quote asks, and the one HTTP client (its connections kept alive) it asks them with."""
+
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.urls = {
+            "memberships": settings.memberships_url.rstrip("/"),
+            "loyalty": settings.loyalty_url.rstrip("/"),
+            "wallet": settings.wallet_url.rstrip("/"),
+        }
+        self.timeout = settings.quote_part_timeout_seconds
+        self.transport = transport
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:  # made in the process's event loop, on the first quote
+            self._http = httpx.AsyncClient(
+                transport=self.transport,
+                timeout=httpx.Timeout(self.timeout),
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=60),
+            )
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def ask(
+        self, service: str, model: type[P], chain_id: str, body: QuotePartIn, authorization: str
+    ) -> P | Unavailable:
+        url = f"{self.urls[service]}/v1/chains/{chain_id}/checkout/quote-part"
+        try:
+            async with asyncio.timeout(self.timeout):
+                r = await self.http.post(
+                    url,
+                    content=body.model_dump_json(),
+                    headers={"Authorization": authorization, "Content-Type": "application/json"},
+                )
+        except (TimeoutError, httpx.HTTPError) as exc:
+            log.warning("quote_part_unavailable", service=service, chain_id=chain_id, error=type(exc).__name__)
+            return Unavailable(reason=f"the {service} service did not answer within {self.timeout} s")
+        if r.status_code != 200:
+            log.warning("quote_part_unavailable", service=service, chain_id=chain_id, status=r.status_code)
+            return Unavailable(reason=f"the {service} service answered {r.status_code}")
+        try:
+            return model.model_validate_json(r.content)
+        except ValidationError:
+            log.warning("quote_part_unavailable", service=service, chain_id=chain_id, error="invalid_answer")
+            return Unavailable(reason=f"the {service} service's answer was not a quote part")
+
+
+async def quote(parts: QuoteParts, chain_id: str, q: QuoteIn, authorization: str) -> QuoteOut:
+    body = QuotePartIn.model_validate({**q.model_dump(), "occurred_at": q.occurred_at or utcnow()})
+    memberships, loyalty, wallet = await asyncio.gather(
+        parts.ask("memberships", MembershipsPart, chain_id, body, authorization),
+        parts.ask("loyalty", LoyaltyPart, chain_id, body, authorization),
+        parts.ask("wallet", WalletPart, chain_id, body, authorization),
+    )
+    covered = [x.line for x in memberships.lines if x.covered] if isinstance(memberships, MembershipsPart) else []
+    if covered and isinstance(loyalty, LoyaltyPart):
+        again = body.model_copy(update={"covered_lines": covered})
+        loyalty = await parts.ask("loyalty", LoyaltyPart, chain_id, again, authorization)
+    return compose(chain_id, body, memberships, loyalty, wallet)

@@ -1,0 +1,214 @@
+"""The checkout quote's loyalty part: the discount each line would get (and the offers it qualified for),
+the bonus points the client could spend, and the cashback the visit would earn. Changes nothing.
+
+It runs the payment's own code on a would-be visit: the books a batch of `visit.paid` loads (read, not
+locked: `load_books(lock=False)`), the visit put on them as `record_payments` puts it, then
+`bonus_on_visit`, whose accruals are the cashback (every promotion, tier, every Nth visit and max uses as
+the payment will decide them). A line's `paid` is what it would cost: its `sold` less its discount, or 0
+where a membership pays it (`covered_lines`, which the gateway learns from the memberships part).
+
+The discount offers of a line come from one function, `line_offers`: the personal discount (the location
+program's, evaluated now as the program's recalculation would) today; the chain's discount promotions and
+the referral discount join it there."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import asyncpg
+
+from services.loyalty import domain
+from services.loyalty.domain.books import Books
+from services.loyalty.domain.cards import Card
+from services.loyalty.domain.visits import visit_paid, visit_totals
+from services.loyalty.usecases.bonus import bonus_on_visit, named_card
+from services.loyalty.usecases.record_visit import load_books
+from shared.events import BonusAccrued, VisitLine, VisitPaid
+from shared.quote import (
+    DISCOUNTED_KINDS,
+    ZERO,
+    Amount,
+    CardPoints,
+    Cashback,
+    DiscountOffer,
+    LineDiscount,
+    LoyaltyPart,
+    Percent,
+    QuoteLine,
+    QuotePartIn,
+    money,
+)
+
+
+def would_be_visit(chain_id: str, q: QuotePartIn, paid: list[Decimal]) -> VisitPaid:
+    """The `visit.paid` the quote stands for (an id no visit has: the quote is nobody's visit)."""
+    return VisitPaid(
+        event_id=f"quote:{uuid.uuid4()}",
+        occurred_at=q.occurred_at,
+        chain_id=chain_id,
+        location_id=q.location_id,
+        visit_id=f"quote:{uuid.uuid4()}",
+        client=q.client,
+        loyalty_card_id=q.loyalty_card_id,
+        lines=[
+            VisitLine(
+                kind=line.kind,
+                item_id=line.item_id,
+                category_id=line.category_id,
+                quantity=line.quantity,
+                sold=line.sold,
+                paid=p,
+            )
+            for line, p in zip(q.lines, paid, strict=True)
+        ],
+    )
+
+
+async def quote_part(conn: asyncpg.Connection, chain_id: str, q: QuotePartIn) -> LoyaltyPart:
+    e = would_be_visit(chain_id, q, [line.sold for line in q.lines])
+    books = await load_books(conn, [e], with_cards=True, lock=False)
+    personal = personal_discount(books, e)
+    lines = [line_discount(i, line, line_offers(personal, line)) for i, line in enumerate(q.lines)]
+    covered = set(q.covered_lines)
+    paid = [
+        ZERO if i in covered else line.sold - d.amount for i, (line, d) in enumerate(zip(q.lines, lines, strict=True))
+    ]
+    e = e.model_copy(update={"lines": [x.model_copy(update={"paid": p}) for x, p in zip(e.lines, paid, strict=True)]})
+    cards = _cards(books, e)
+    books.put_visit(
+        e.chain_id, visit_paid(None, e.visit_id, e.location_id, e.client.id, *visit_totals(e.lines), e.occurred_at)
+    )
+    cashback = [] if cards is None else _cashback(books, e)
+    total = sum((c.amount for c in cashback), ZERO)
+    spendable = [c for c in cards or [] if c.spendable]
+    best = max(spendable, key=lambda c: c.balance, default=None)
+    return LoyaltyPart(
+        personal_discount=personal,
+        lines=lines,
+        cards=cards or [],
+        points_available=(
+            Amount(amount=best.balance, code="card_balance", reason=f"the balance of card {best.number}")
+            if best is not None
+            else Amount(
+                amount=ZERO,
+                code="unknown_card" if cards is None else "no_points",
+                reason="no loyalty card with that id or number"
+                if cards is None
+                else "no card of the client holds points it may spend here",
+            )
+        ),
+        cashback=cashback,
+        cashback_total=Amount(
+            amount=total,
+            code="cashback" if cashback else "no_cashback",
+            reason="what the card promotions would accrue on this visit, paid as quoted"
+            if cashback
+            else "no promotion of the client's cards accrues on this visit",
+        ),
+    )
+
+
+# --- discounts ------------------------------------------------------------------------------------------
+
+MANUAL = "set by hand in the client card"
+
+
+def personal_discount(books: Books, e: VisitPaid) -> Percent:
+    """The client's discount at the location, as the location program gives it now (the recalculation's
+    evaluate, on the client's statistics before this visit, with a manual value over it)."""
+    program = books.program(e.chain_id, e.location_id)
+    state = books.state(e.chain_id, e.location_id, e.client.id)
+    if program is None:
+        if state.manual.discount_percent:
+            return Percent(
+                percent=state.manual.discount_percent, code="manual", reason="set by hand in the client card"
+            )
+        return Percent(percent=ZERO, code="no_program", reason="the location has no loyalty program")
+    now = domain.evaluate(program, books.stats(e.chain_id, e.location_id, e.client.id), books.as_of, state.manual)
+    if state.manual.discount_percent is not None:
+        return Percent(percent=now.discount_percent, code="manual", reason=MANUAL)
+    if not now.discount_percent:
+        return Percent(
+            percent=ZERO, code="no_rule_reached", reason="no discount rule of the location's program is reached"
+        )
+    return Percent(
+        percent=now.discount_percent,
+        code="program",
+        reason=f"the location program's highest discount rule the client reaches: {now.discount_percent}%",
+    )
+
+
+def line_offers(personal: Percent, line: QuoteLine) -> list[DiscountOffer]:
+    """The discounts a line qualifies for. The seam where the chain's discount promotions and the referral
+    discount join the personal one (their rules: domain/discounts.py and domain/referrals.py)."""
+    if line.kind not in DISCOUNTED_KINDS or personal.percent <= 0:
+        return []
+    return [DiscountOffer(source="personal", percent=personal.percent, code=personal.code, reason=personal.reason)]
+
+
+def line_discount(index: int, line: QuoteLine, offers: list[DiscountOffer]) -> LineDiscount:
+    if line.kind not in DISCOUNTED_KINDS:
+        return LineDiscount(line=index, code="not_discounted", reason=f"a {line.kind} line gets no discount")
+    if not offers:
+        return LineDiscount(line=index, code="no_discount", reason="the client qualifies for no discount here")
+    # One offer (the personal discount) until the promotions join it: then choose_discount decides.
+    [chosen] = offers
+    amount = money(line.sold * chosen.percent / Decimal(100))
+    return LineDiscount(
+        line=index,
+        chosen=chosen,
+        amount=amount,
+        offers=offers,
+        code=f"{chosen.source}_discount",
+        reason=f"{chosen.percent}% off {line.sold}: {chosen.reason}",
+    )
+
+
+# --- points and cashback --------------------------------------------------------------------------------
+
+
+def _cards(books: Books, e: VisitPaid) -> list[CardPoints] | None:
+    """The cards the visit would spend from and earn on: the one it names, else all of the client's (None:
+    it names a card the chain does not have)."""
+    if e.loyalty_card_id:
+        named = named_card(books, e.chain_id, e.loyalty_card_id)
+        if named is None:
+            return None
+        cards: list[Card] = [named]
+    else:
+        cards = books.cards_of(e.chain_id, e.client.id)
+    return [_points(books, e, card) for card in cards]
+
+
+def _points(books: Books, e: VisitPaid, card: Card) -> CardPoints:
+    """The payment's own checks for spending (bonus._spend): the card's type valid here, points held."""
+    card_type = books.card_type(e.chain_id, card)
+    if card_type is None or not card_type.valid_at(e.location_id):
+        code, reason, ok = "location_not_allowed", "the card's type is not valid at this location", False
+    elif card.balance <= 0:
+        code, reason, ok = "no_points", "the card holds no points", False
+    else:
+        code, reason, ok = "spendable", f"{card.balance} points may pay part of the visit", True
+    return CardPoints(
+        card_id=uuid.UUID(card.id), number=card.number, balance=card.balance, spendable=ok, code=code, reason=reason
+    )
+
+
+def _cashback(books: Books, e: VisitPaid) -> list[Cashback]:
+    names = {p.id: p.name for promotions in books.promotions.values() for p in promotions}
+    out = []
+    for _topic, _key, event in bonus_on_visit(books, e):
+        if isinstance(event, BonusAccrued) and event.promotion_id is not None:
+            out.append(
+                Cashback(
+                    card_id=event.card_id,
+                    number=event.card_number,
+                    promotion_id=event.promotion_id,
+                    amount=event.amount,
+                    code="cashback",
+                    reason=f"promotion {names.get(str(event.promotion_id), event.promotion_id)!r} would accrue "
+                    f"{event.amount} points on card {event.card_number}",
+                )
+            )
+    return out

@@ -1,0 +1,80 @@
+"""The checkout quote agrees with the payment: quote a visit, pay exactly the quoted visit (`visit.paid` with
+the membership, the discounts and the card the quote gave), and the services do what the quote said: the
+membership it chose loses the visit (the other not), the card earns the cashback it quoted, no more."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from deploy.kafka_io import Kafka
+from shared import topics
+from tests.integration.conftest import Chain, of_chain, publish
+from tests.integration.helpers import ANNA, create_type, membership_eventually, sell
+from tests.integration.loyalty_helpers import PROGRAM, bonus_setup, card_eventually, loyalty_eventually, put_program
+from tests.integration.loyalty_helpers import visit_paid as loyalty_visit
+from tests.integration.test_checkout_quote import line, quote_body, quoted
+
+D = Decimal
+
+
+def paid_as_quoted(chain: Chain, body: dict[str, Any], q: dict[str, Any]) -> dict[str, Any]:
+    """The `visit.paid` of the quoted visit: each line paid what the quote left to pay, with the membership
+    the quote chose; the card the quote was asked for."""
+    lines = []
+    for asked, out in zip(body["lines"], q["lines"], strict=True):
+        paid = {**asked, "paid": out["after_discounts"]["amount"]}
+        chosen = out["membership"].get("chosen") if out["membership"].get("covered") else None
+        if chosen is not None:
+            paid["membership"] = {"code": chosen["code_ref"]}
+        lines.append(paid)
+    return chain.event(
+        visit_id=f"v-{uuid.uuid4().hex[:8]}",
+        client=body["client"],
+        loyalty_card_id=body.get("loyalty_card_id"),
+        lines=lines,
+    )
+
+
+async def test_paying_the_quoted_visit_deducts_the_chosen_membership_and_accrues_the_quoted_cashback(
+    chain: Chain, kafka: Kafka, gateway: str
+) -> None:
+    soon = await create_type(chain, name="Soon", validity={"period": 1, "unit": "month", "counted_from": "sale"})
+    later = await create_type(chain, name="Later")
+    suffix = uuid.uuid4().hex[:6].upper()
+    await sell(chain, kafka, later["id"], f"LATER-{suffix}")
+    await sell(chain, kafka, soon["id"], f"SOON-{suffix}")
+    await put_program(chain, PROGRAM)  # 5% from 5,000 sold
+    setup = await bonus_setup(chain, ANNA, number=f"A-{suffix}")  # 3% of what is paid
+    card_id = setup["card"]["id"]
+    await publish(kafka, topics.VISIT_PAID, loyalty_visit(chain, ANNA, "6000"))
+    await loyalty_eventually(chain, ANNA["id"], lambda s: D(s["discount_percent"]) == D("5"))
+    before = await card_eventually(chain, card_id, lambda c: D(c["balance"]) == D("180"))
+
+    body = quote_body(line(), line(item_id="svc-hair"), line("product", "prod-oil", "400"), loyalty_card_id=card_id)
+    q = await quoted(gateway, chain, body)
+    massage, hair, oil = q["lines"]
+    assert massage["membership"]["chosen"]["code_ref"] == f"SOON-{suffix}"
+    assert massage["discount"]["code"] == "membership_pays" and D(massage["after_discounts"]["amount"]) == 0
+    assert D(hair["after_discounts"]["amount"]) == D("950") and D(oil["after_discounts"]["amount"]) == D("380")
+    # Cashback on what is paid: 950 + 380 (the massage the membership pays is paid 0): 3% = 39.90.
+    [cashback] = q["loyalty"]["cashback"]
+    assert D(cashback["amount"]) == D("39.90") == D(q["loyalty"]["cashback_total"]["amount"])
+
+    event = paid_as_quoted(chain, body, q)
+    await publish(kafka, topics.VISIT_PAID, event)
+    [accrued] = await kafka.read(
+        topics.LOYALTY_BONUS_ACCRUED, of_chain(chain, visit_id=event["visit_id"]), timeout=30, settle=1
+    )
+    assert D(accrued["amount"]) == D(cashback["amount"])
+    assert accrued["promotion_id"] == cashback["promotion_id"]
+    after = await card_eventually(chain, card_id, lambda c: D(c["balance"]) != D(before["balance"]))
+    assert D(after["balance"]) == D(before["balance"]) + D(cashback["amount"])
+    chosen = await membership_eventually(chain, f"SOON-{suffix}", lambda m: m["visits_left"] != 10)
+    assert chosen["visits_left"] == 9
+    [deducted] = await kafka.read(
+        topics.MEMBERSHIP_DEDUCTED, of_chain(chain, visit_id=event["visit_id"]), timeout=30, settle=1
+    )
+    assert deducted["code"] == f"SOON-{suffix}"
+    assert (await membership_eventually(chain, f"LATER-{suffix}", lambda m: True))["visits_left"] == 10
