@@ -171,3 +171,59 @@ async def test_a_refused_discount_never_blocks_the_visits_cashback(chain: Chain,
     assert [x["reason"] for x in refused["lines"]] == ["archived", "no_card", "not_found"]
     c = await card_eventually(chain, setup["card"]["id"], lambda c: c["balance"] != "0.00")
     assert c["balance"] == "265.00"  # 10% of the 2,650 paid: the cashback went on
+
+
+async def test_the_history_start_and_the_paid_total_choose_the_tiers_as_the_seed_does(
+    chain: Chain, kafka: Kafka
+) -> None:
+    # The seed's ten visits, 2022-08-10 to -19, paid 100 each; the visits tier counts from 2022-08-15 only.
+    fay = client("disc-fay")
+    setup = await discount_setup(
+        chain,
+        fay,
+        type="cumulative_visits_discount",
+        percent=None,
+        rules=[{"from": "5", "percent": "10"}],
+        history_start="2022-08-15",
+    )
+    async with chain.client("loyalty") as http:  # her card from before the visits
+        r = await http.post(
+            "/cards",
+            json={
+                "card_type_id": setup["card_type"]["id"],
+                "client_id": fay["id"],
+                "number": "D-fay-2022",
+                "issued_at": "2022-08-01T00:00:00+00:00",
+            },
+        )
+    assert r.status_code == 201, r.text
+    paid_tier = await create(
+        chain,
+        "/promotions",
+        {
+            "name": "Paid 900",
+            "type": "cumulative_discount_paid",
+            "card_type_ids": [setup["card_type"]["id"]],
+            "rules": [{"from": "900", "percent": "4"}],
+        },
+    )
+    visits = setup["promotion"]["id"]
+
+    def on(day: int, *lines: dict[str, Any]) -> dict[str, Any]:
+        v = paid(chain, fay, f"dv-5{day}", *(lines or (line(HAIR, "100"),)))
+        return {**v, "occurred_at": f"2022-08-{day}T10:00:00+00:00"}
+
+    for day in range(10, 19):
+        await publish(kafka, topics.VISIT_PAID, on(day))
+    # The 10th: 4 visits since Aug 15 before it (the 5-visit tier not reached); 900 paid before it (4%).
+    await publish(
+        kafka, topics.VISIT_PAID, on(19, line(HAIR, "100", "10", visits), line(OIL, "100", "4", paid_tier["id"]))
+    )
+    await publish(kafka, topics.VISIT_PAID, on(20, line(HAIR, "100", "10", visits)))  # 5 since Aug 15 before it
+    applied = await kafka.read(topics.LOYALTY_DISCOUNT_APPLIED, of_chain(chain), count=2)
+    assert by_visit(applied) == {
+        "dv-519": [(1, "promotion", paid_tier["id"], "4.00", "4.00")],
+        "dv-520": [(0, "promotion", visits, "10.00", "10.00")],
+    }
+    [refused] = await kafka.read(topics.LOYALTY_DISCOUNT_REFUSED, of_chain(chain))
+    assert (refused["visit_id"], [x["reason"] for x in refused["lines"]]) == ("dv-519", ["tier_not_reached"])
