@@ -37,6 +37,7 @@ LOYALTY_BONUS_BURNING = "loyalty.bonus_burning"
 LOYALTY_BONUS_BURNED = "loyalty.bonus_burned"
 LOYALTY_DISCOUNT_APPLIED = "loyalty.discount_applied"
 LOYALTY_DISCOUNT_REFUSED = "loyalty.discount_refused"
+LOYALTY_REFERRAL_REWARDED = "loyalty.referral_rewarded"
 INVENTORY_STOCK_CHANGED = "inventory.stock_changed"
 INVENTORY_STOCK_LOW = "inventory.stock_low"
 INVENTORY_SALE_RECORDED = "inventory.sale_recorded"
@@ -96,6 +97,7 @@ DOMAIN = (
     LOYALTY_BONUS_BURNED,
     LOYALTY_DISCOUNT_APPLIED,
     LOYALTY_DISCOUNT_REFUSED,
+    LOYALTY_REFERRAL_REWARDED,
     INVENTORY_STOCK_CHANGED,
     INVENTORY_STOCK_LOW,
     INVENTORY_SALE_RECORDED,

@@ -4,7 +4,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from services.loyalty import api, handlers, usecases
+from services.loyalty import api, handlers, referral_api, usecases
 from shared import events, topics
 from shared.jobs import PerChain
 from shared.runtime import Service
@@ -62,5 +62,11 @@ def build() -> Service:
         events.DiscountRefused,
         "A paid visit applied a promotion's discount the client was not to have (reason); recorded, flagged",
     )
+    p(
+        topics.LOYALTY_REFERRAL_REWARDED,
+        events.ReferralRewarded,
+        "A referrer's cashback accrued: the client they referred paid their first visit",
+    )
     service.include_router(api.router)
+    service.include_router(referral_api.router)
     return service

@@ -10,10 +10,11 @@ def register(service: Service) -> None:
     service.subscribe(
         topics.VISIT_PAID,
         VisitPaid,
-        batch=usecases.record_payments,
+        batch=usecases.record_payments_and_referrals,
         keys=lambda e: [f"visit.paid:{e.visit_id}"],  # a visit is paid once, whatever its event id
         description="A visit's checkout: the client's sold and paid totals, points spent and "
-        "cashback accrued, the location program recalculated.",
+        "cashback accrued, the location program recalculated; a referral it names recorded, the "
+        "referrer rewarded on the invitee's first paid visit.",
     )
     service.subscribe(
         topics.VISIT_ARRIVED,

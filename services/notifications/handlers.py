@@ -95,6 +95,12 @@ SUBSCRIPTIONS: list[tuple[str, type[Any], Any, str]] = [
     (topics.LOYALTY_BONUS_BURNING, events.BonusBurning, usecases.notify_bonus_burning, "Bonus points burn soon."),
     (topics.LOYALTY_BONUS_BURNED, events.BonusBurned, usecases.notify_bonus_burned, "Bonus points burned."),
     (
+        topics.LOYALTY_REFERRAL_REWARDED,
+        events.ReferralRewarded,
+        usecases.notify_referral_rewarded,
+        "A referrer was rewarded for the first visit of a client they brought: tell the referrer.",
+    ),
+    (
         topics.INVENTORY_STOCK_LOW,
         events.StockLow,
         usecases.notify_stock_low,

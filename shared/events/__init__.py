@@ -32,6 +32,7 @@ from shared.events.inbound import (
     VisitCancelled,
     VisitLine,
     VisitPaid,
+    VisitReferral,
     VisitService,
     VisitStatus,
 )
@@ -51,6 +52,7 @@ from shared.events.loyalty import (
     DiscountExpiring,
     DiscountRefused,
     LevelChanged,
+    ReferralRewarded,
     RefusedDiscount,
 )
 from shared.events.memberships import (
@@ -154,6 +156,7 @@ __all__ = [
     "Notice",
     "PastTime",
     "PaymentRejected",
+    "ReferralRewarded",
     "RefusedDiscount",
     "RejectedPayment",
     "SaleRecorded",
@@ -164,6 +167,7 @@ __all__ = [
     "VisitCancelled",
     "VisitLine",
     "VisitPaid",
+    "VisitReferral",
     "VisitService",
     "VisitStatus",
     "new_event_id",

@@ -92,6 +92,20 @@ class LinePayment(Model):
         return self
 
 
+class VisitReferral(Model):
+    """`visit.paid`'s `referral`: who brought the client, named on the client's first visit: the referrer's
+    code (`GET .../clients/{id}/referral-code`) or the referrer's client id; exactly one."""
+
+    code: Code | None = None
+    referrer_client_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> VisitReferral:
+        if (self.code is None) == (self.referrer_client_id is None):
+            raise ValueError("give exactly one of referral.code or referral.referrer_client_id")
+        return self
+
+
 class LineDiscount(Model):
     """The discount the booking system applied to a line (it learned it from the checkout quote): its
     source, the promotion for a promotion's, the percent and the money it took off the line's `sold`."""
@@ -163,6 +177,8 @@ class VisitPaid(Envelope):
     partial_payments: bool = Field(default=False, exclude_if=lambda partial: not partial)
     # How the visit was booked (the online booking discount needs `online`); left out when `desk`.
     channel: Literal["desk", "online"] = Field(default="desk", exclude_if=lambda channel: channel == "desk")
+    # Who referred the client, named on their first visit (the referral program); left out when unset.
+    referral: VisitReferral | None = Field(default=None, exclude_if=lambda referral: referral is None)
 
     @field_validator("lines")
     @classmethod

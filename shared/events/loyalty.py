@@ -138,3 +138,17 @@ class DiscountRefused(DomainEvent):
     visit_id: str
     client: Client
     lines: list[RefusedDiscount]
+
+
+class ReferralRewarded(DomainEvent):
+    """`loyalty.referral_rewarded`: the invitee's first visit was paid, and the referrer got the referral
+    program's cashback on their card (`amount` points; `balance` after it). Once per invitee."""
+
+    referrer: Client
+    invitee: Client
+    amount: Money
+    card_id: uuid.UUID
+    card_number: str
+    card_type_id: uuid.UUID
+    balance: Money
+    visit_id: str  # the invitee's first paid visit

@@ -24,6 +24,7 @@ KEYS: dict[str, str] = {
     topics.MEMBERSHIP_TYPE_CHANGED: "the membership type's id (`membership_type_id`)",
     topics.GIFT_CARD_TYPE_CREATED: "the gift card type's id (`gift_card_type_id`)",
     topics.GIFT_CARD_TYPE_CHANGED: "the gift card type's id (`gift_card_type_id`)",
+    topics.LOYALTY_REFERRAL_REWARDED: "the referrer's id (`referrer.id`): one client's messages stay in order",
     topics.INVENTORY_STOCK_CHANGED: "the product's id (`product_id`)",
     topics.INVENTORY_STOCK_LOW: "the product's id (`product_id`)",
     topics.NOTIFICATION_SMS: "the client's id (`client_id`); the location's id for a notice about no client",
@@ -415,6 +416,15 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                 "reason": "not_online",
             }
         ],
+    ),
+    topics.LOYALTY_REFERRAL_REWARDED: _event(
+        3010,
+        **CARD,
+        referrer=CLIENT,
+        invitee={"id": "cl-9", "phone": "+36209876543", "name": "Bea"},
+        amount="500.00",
+        balance="530.00",
+        visit_id="v-90",
     ),
     topics.INVENTORY_STOCK_CHANGED: _event(
         4001,

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from services.loyalty.domain.bonus import MAX_BALANCE
 from services.loyalty.domain.cards import Card
@@ -26,8 +27,9 @@ ZERO = Decimal("0.00")
 # Why a referral is not recorded, in the order they are checked.
 REFUSALS = ("program_disabled", "unknown_code", "self_referral", "already_referred", "already_a_client")
 # The referral discount a client about to pay is offered, or why not.
-OFFER_CODES = ("first_visit_referral", "not_first_visit", "no_referral", "program_disabled")
-OFFER_REASONS = {
+OfferCode = Literal["first_visit_referral", "not_first_visit", "no_referral", "program_disabled"]
+OFFER_CODES: tuple[OfferCode, ...] = ("first_visit_referral", "not_first_visit", "no_referral", "program_disabled")
+OFFER_REASONS: dict[OfferCode, str] = {
     "first_visit_referral": "the client was referred and this is their first paid visit",
     "not_first_visit": "the referral discount applies to the first paid visit only",
     "no_referral": "the client was not referred by anyone",
@@ -73,7 +75,7 @@ class Offer:
     """The referral discount for a client about to pay: `percent` (0 when not offered) and why."""
 
     percent: Decimal
-    code: str
+    code: OfferCode
 
     @property
     def reason(self) -> str:

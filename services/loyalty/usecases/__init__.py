@@ -28,6 +28,16 @@ from services.loyalty.usecases.recalculate import (
     save_program,
 )
 from services.loyalty.usecases.record_visit import record_arrivals, record_no_shows, record_payments
+from services.loyalty.usecases.referral_visits import record_payments_and_referrals
+from services.loyalty.usecases.referrals import (
+    get_referral,
+    get_referral_program,
+    record_referral,
+    referral_code,
+    referral_offer_for,
+    referrals_report,
+    save_referral_program,
+)
 from services.loyalty.usecases.transactions_report import transactions_report, transactions_totals
 
 __all__ = [
@@ -44,6 +54,8 @@ __all__ = [
     "get_card_type",
     "get_program",
     "get_promotion",
+    "get_referral",
+    "get_referral_program",
     "import_cards",
     "inactivity_job",
     "issue_card",
@@ -60,7 +72,13 @@ __all__ = [
     "record_desk_sales",
     "record_no_shows",
     "record_payments",
+    "record_payments_and_referrals",
+    "record_referral",
+    "referral_code",
+    "referral_offer_for",
+    "referrals_report",
     "save_program",
+    "save_referral_program",
     "set_manual",
     "transactions_report",
     "transactions_totals",

@@ -174,6 +174,15 @@ KINDS: dict[str, Kind] = {
             "unused points burned",
         ),
         Kind(
+            "loyalty.referral_rewarded",
+            CLIENT,
+            "{client_name}, a friend you referred has made their first visit: {points} bonus points added to card "
+            "{card_number}; balance {balance}.",
+            CARD,
+            "to the referrer: the client they referred paid their first visit, and the referral program's "
+            "cashback was accrued on their card",
+        ),
+        Kind(
             "inventory.stock_low",
             ADMINISTRATOR,
             "{location_name}: {product_name} is low in storage {storage_id}: {stock} left (minimum {min_stock}).",

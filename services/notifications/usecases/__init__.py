@@ -22,6 +22,7 @@ from services.notifications.usecases.notify_loyalty import (
     notify_discount_changed,
     notify_discount_expiring,
     notify_level_changed,
+    notify_referral_rewarded,
 )
 from services.notifications.usecases.notify_memberships import (
     notify_activated,
@@ -77,6 +78,7 @@ __all__ = [
     "notify_level_changed",
     "notify_membership_sale_refused",
     "notify_payment_rejected",
+    "notify_referral_rewarded",
     "notify_stock_low",
     "notify_unfrozen",
     "record_receipts",

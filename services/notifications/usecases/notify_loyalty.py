@@ -17,6 +17,7 @@ from shared.events import (
     DiscountChanged,
     DiscountExpiring,
     LevelChanged,
+    ReferralRewarded,
 )
 
 
@@ -82,6 +83,24 @@ def bonus_burned_draft(e: BonusBurned) -> Draft:
     return _draft("loyalty.bonus_burned", e, _card(e, e.amount))
 
 
+def referral_rewarded_draft(e: ReferralRewarded) -> Draft:
+    """To the referrer (the invitee is not named: the referrer knows whom they brought)."""
+    return Draft(
+        type="loyalty.referral_rewarded",
+        chain_id=e.chain_id,
+        location_id=e.location_id,
+        client=domain.Recipient(e.referrer.id, phones.normalize_at(e.referrer.phone, e.chain_id, e.location_id)),
+        values={
+            "client_name": e.referrer.name or domain.DEAR_CLIENT,
+            "card_number": e.card_number,
+            "points": e.amount,
+            "balance": e.balance,
+        },
+        source_event_id=e.event_id,
+        occurred_at=e.occurred_at,
+    )
+
+
 # The topics' batch handlers.
 notify_discount_changed = notifier(discount_changed_draft)
 notify_discount_expiring = notifier(discount_expiring_draft)
@@ -90,3 +109,4 @@ notify_bonus_accrued = notifier(bonus_accrued_draft)
 notify_bonus_spent = notifier(bonus_spent_draft)
 notify_bonus_burning = notifier(bonus_burning_draft)
 notify_bonus_burned = notifier(bonus_burned_draft)
+notify_referral_rewarded = notifier(referral_rewarded_draft)
