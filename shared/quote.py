@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -19,15 +19,9 @@ from shared.events.base import Id, Money, NonNegativeMoney, Time
 from shared.events.inbound import MAX_LINE_AMOUNT, MAX_LINES, MAX_QUANTITY, Client, MembershipRef, VisitPaid
 from shared.http import Body
 
-CENTS = Decimal("0.01")
 ZERO = Decimal("0.00")
 # A line a stored-value instrument may pay is a service or a product line: the kinds a discount applies to.
 DISCOUNTED_KINDS = ("service", "product")
-
-
-def money(value: Decimal) -> Decimal:
-    """Rounded half-up to the cent, as every computed amount of the project is."""
-    return value.quantize(CENTS, rounding=ROUND_HALF_UP)
 
 
 # --- the request ------------------------------------------------------------------------------------
@@ -129,8 +123,12 @@ class MembershipsPart(BaseModel):
 
 
 class DiscountOffer(Reasoned):
+    """A discount a line qualifies for (`percent`), or one it does not (none, and the code saying why:
+    the promotions' `wrong_location`, `line_not_covered`, `tier_not_reached`, `max_uses_reached`... or, for
+    one that lost, `lower_percent`, `tie_lost`)."""
+
     source: Literal["personal", "promotion", "referral"]
-    percent: Decimal
+    percent: Decimal | None
     promotion_id: uuid.UUID | None = None
 
 

@@ -12,7 +12,14 @@ from deploy.kafka_io import Kafka
 from shared import topics
 from tests.integration.conftest import Chain, of_chain, publish
 from tests.integration.helpers import ANNA, create_type, membership_eventually, sell
-from tests.integration.loyalty_helpers import PROGRAM, bonus_setup, card_eventually, loyalty_eventually, put_program
+from tests.integration.loyalty_helpers import (
+    PROGRAM,
+    bonus_setup,
+    card_eventually,
+    create,
+    loyalty_eventually,
+    put_program,
+)
 from tests.integration.loyalty_helpers import visit_paid as loyalty_visit
 from tests.integration.test_checkout_quote import line, quote_body, quoted
 
@@ -28,6 +35,14 @@ def paid_as_quoted(chain: Chain, body: dict[str, Any], q: dict[str, Any]) -> dic
         chosen = out["membership"].get("chosen") if out["membership"].get("covered") else None
         if chosen is not None:
             paid["membership"] = {"code": chosen["code_ref"]}
+        discount = out["discount"].get("chosen")
+        if discount is not None:
+            paid["discount"] = {
+                "source": discount["source"],
+                "percent": discount["percent"],
+                "amount": out["discount"]["amount"],
+                **({"promotion_id": discount["promotion_id"]} if discount["promotion_id"] else {}),
+            }
         lines.append(paid)
     return chain.event(
         visit_id=f"v-{uuid.uuid4().hex[:8]}",
@@ -78,3 +93,60 @@ async def test_paying_the_quoted_visit_deducts_the_chosen_membership_and_accrues
     )
     assert deducted["code"] == f"SOON-{suffix}"
     assert (await membership_eventually(chain, f"LATER-{suffix}", lambda m: True))["visits_left"] == 10
+
+
+async def test_the_quote_chooses_one_discount_per_line_and_paying_it_is_applied_not_refused(
+    chain: Chain, kafka: Kafka, gateway: str
+) -> None:
+    await put_program(chain, PROGRAM)  # 5% from 5,000 sold
+    card_type = await create(chain, "/card-types", {"name": "Discount card", "location_ids": ["loc-1"]})
+    kind = {"type": "static_discount", "card_type_ids": [card_type["id"]]}
+    ten = await create(chain, "/promotions", {**kind, "name": "Ten off services", "percent": "10",
+                                               "applies_to": {"kinds": ["service"]}})  # fmt: skip
+    five = await create(chain, "/promotions", {**kind, "name": "Five off", "percent": "5"})
+    card = await create(
+        chain,
+        "/cards",
+        {"card_type_id": card_type["id"], "client_id": ANNA["id"], "phone": ANNA["phone"], "number": "D-1"},
+    )
+    await publish(kafka, topics.VISIT_PAID, loyalty_visit(chain, ANNA, "6000"))
+    await loyalty_eventually(chain, ANNA["id"], lambda s: D(s["discount_percent"]) == D("5"))
+
+    body = quote_body(line(item_id="svc-hair"), line("product", "prod-oil", "400"), loyalty_card_id=card["id"])
+    q = await quoted(gateway, chain, body)
+    hair, oil = (x["discount"] for x in q["lines"])
+    # The hair: the promotion's 10% beats the personal 5% and the other promotion's 5%.
+    assert (hair["chosen"]["promotion_id"], D(hair["chosen"]["percent"]), D(hair["amount"])) == (
+        ten["id"],
+        D("10"),
+        D("100"),
+    )
+    assert {(o["source"], o["promotion_id"]): o["code"] for o in hair["offers"]} == {
+        ("promotion", ten["id"]): "static_discount",
+        ("personal", None): "lower_percent",
+        ("promotion", five["id"]): "lower_percent",
+    }
+    # The oil: the services-only promotion does not cover it; 5% and 5%: the personal discount wins the tie.
+    assert (oil["chosen"]["source"], D(oil["amount"])) == ("personal", D("20"))
+    assert {(o["source"], o["promotion_id"]): o["code"] for o in oil["offers"]} == {
+        ("personal", None): "personal_discount",
+        ("promotion", five["id"]): "tie_lost",
+        ("promotion", ten["id"]): "line_not_covered",
+    }
+    assert all(o["reason"] for o in hair["offers"] + oil["offers"])
+
+    event = paid_as_quoted(chain, body, q)
+    await publish(kafka, topics.VISIT_PAID, event)
+    [applied] = await kafka.read(
+        topics.LOYALTY_DISCOUNT_APPLIED, of_chain(chain, visit_id=event["visit_id"]), timeout=30
+    )
+    assert [(x["line"], x["source"], D(x["amount"])) for x in applied["lines"]] == [
+        (0, "promotion", D("100")),
+        (1, "personal", D("20")),
+    ]
+    # Nothing refused: a marker visit on the same client's partition comes after any refusal would.
+    marker = paid_as_quoted(chain, {**body, "lines": [line(item_id="svc-hair")]}, {"lines": [q["lines"][0]]})
+    await publish(kafka, topics.VISIT_PAID, marker)
+    await kafka.read(topics.LOYALTY_DISCOUNT_APPLIED, of_chain(chain, visit_id=marker["visit_id"]), timeout=30)
+    refused = await kafka.read_to_end(topics.LOYALTY_DISCOUNT_REFUSED, of_chain(chain, visit_id=event["visit_id"]))
+    assert refused == []

@@ -8,8 +8,9 @@ the payment will decide them). A line's `paid` is what it would cost: its `sold`
 where a membership pays it (`covered_lines`, which the gateway learns from the memberships part).
 
 The discount offers of a line come from one function, `line_offers`: the personal discount (the location
-program's, evaluated now as the program's recalculation would) today; the chain's discount promotions and
-the referral discount join it there."""
+program's, evaluated now as the program's recalculation would) and every discount promotion of the client's
+cards (`promotion_offers`: the rules the payment checks an applied discount with, on the history before the
+visit); `choose_discount` picks the one the line gets, and says why each other lost."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ import asyncpg
 from services.loyalty import domain
 from services.loyalty.domain.books import Books
 from services.loyalty.domain.cards import Card
+from services.loyalty.domain.discounts import Line, Offer, choose_discount, discount_amount
 from services.loyalty.domain.visits import visit_paid, visit_totals
 from services.loyalty.usecases.bonus import bonus_on_visit, named_card
+from services.loyalty.usecases.discounts import DiscountBook, load_discounts, promotion_offers
 from services.loyalty.usecases.record_visit import load_books
 from shared.events import BonusAccrued, VisitLine, VisitPaid
 from shared.quote import (
@@ -37,7 +40,6 @@ from shared.quote import (
     Percent,
     QuoteLine,
     QuotePartIn,
-    money,
 )
 
 
@@ -51,6 +53,7 @@ def would_be_visit(chain_id: str, q: QuotePartIn, paid: list[Decimal]) -> VisitP
         visit_id=f"quote:{uuid.uuid4()}",
         client=q.client,
         loyalty_card_id=q.loyalty_card_id,
+        channel=q.channel,
         lines=[
             VisitLine(
                 kind=line.kind,
@@ -68,8 +71,9 @@ def would_be_visit(chain_id: str, q: QuotePartIn, paid: list[Decimal]) -> VisitP
 async def quote_part(conn: asyncpg.Connection, chain_id: str, q: QuotePartIn) -> LoyaltyPart:
     e = would_be_visit(chain_id, q, [line.sold for line in q.lines])
     books = await load_books(conn, [e], with_cards=True, lock=False)
+    book = await load_discounts(conn, books, [e], offers=True)
     personal = personal_discount(books, e)
-    lines = [line_discount(i, line, line_offers(personal, line)) for i, line in enumerate(q.lines)]
+    lines = [line_discount(i, line, line_offers(books, book, e, personal, line)) for i, line in enumerate(q.lines)]
     covered = set(q.covered_lines)
     paid = [
         ZERO if i in covered else line.sold - d.amount for i, (line, d) in enumerate(zip(q.lines, lines, strict=True))
@@ -139,29 +143,47 @@ def personal_discount(books: Books, e: VisitPaid) -> Percent:
     )
 
 
-def line_offers(personal: Percent, line: QuoteLine) -> list[DiscountOffer]:
-    """The discounts a line qualifies for. The seam where the chain's discount promotions and the referral
-    discount join the personal one (their rules: domain/discounts.py and domain/referrals.py)."""
-    if line.kind not in DISCOUNTED_KINDS or personal.percent <= 0:
+def line_offers(books: Books, book: DiscountBook, e: VisitPaid, personal: Percent, line: QuoteLine) -> list[Offer]:
+    """The discounts a line qualifies for, or not and why: the personal discount, then what each discount
+    promotion of the client's cards offers it. (The referral discount joins them here.)"""
+    if line.kind not in DISCOUNTED_KINDS:
         return []
-    return [DiscountOffer(source="personal", percent=personal.percent, code=personal.code, reason=personal.reason)]
+    offers = [Offer.personal(personal.percent)] if personal.percent > 0 else []
+    return offers + promotion_offers(books, book, e, Line(line.kind, line.item_id, line.category_id))
 
 
-def line_discount(index: int, line: QuoteLine, offers: list[DiscountOffer]) -> LineDiscount:
+def _offer(o: Offer, code: str | None = None, reason: str | None = None) -> DiscountOffer:
+    return DiscountOffer(
+        source=o.source,
+        percent=o.percent,
+        promotion_id=uuid.UUID(o.promotion_id) if o.promotion_id else None,
+        code=code or o.code,
+        reason=reason or o.reason,
+    )
+
+
+def line_discount(index: int, line: QuoteLine, offers: list[Offer]) -> LineDiscount:
+    """The one discount the line gets (`choose_discount`: the highest percent; a tie to the personal, then
+    the referral discount, then promotions in creation order), with every other offer and why it lost."""
     if line.kind not in DISCOUNTED_KINDS:
         return LineDiscount(line=index, code="not_discounted", reason=f"a {line.kind} line gets no discount")
-    if not offers:
-        return LineDiscount(line=index, code="no_discount", reason="the client qualifies for no discount here")
-    # One offer (the personal discount) until the promotions join it: then choose_discount decides.
-    [chosen] = offers
-    amount = money(line.sold * chosen.percent / Decimal(100))
+    choice = choose_discount(offers)
+    others = [_offer(lost.offer, lost.code, lost.reason) for lost in choice.others]
+    if choice.winner is None or choice.winner.percent is None:
+        return LineDiscount(
+            line=index, offers=others, code="no_discount", reason="the client qualifies for no discount here"
+        )
+    won = choice.winner
+    assert won.percent is not None
+    amount = discount_amount(line.sold, won.percent)
     return LineDiscount(
         line=index,
-        chosen=chosen,
+        chosen=_offer(won),
         amount=amount,
-        offers=offers,
-        code=f"{chosen.source}_discount",
-        reason=f"{chosen.percent}% off {line.sold}: {chosen.reason}",
+        offers=[_offer(won), *others],
+        code=f"{won.source}_discount",
+        reason=f"{won.percent}% off {line.sold}: {won.reason}"
+        + (f" (of {len(others) + 1} offers, the highest percent)" if others else ""),
     )
 
 
