@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import pytest
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain, of_chain, publish
+from tests.integration.conftest import Chain, Stack, new_chain, of_chain, publish
 from tests.integration.loyalty_helpers import card_eventually, client, create
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -227,3 +228,20 @@ async def test_the_history_start_and_the_paid_total_choose_the_tiers_as_the_seed
     }
     [refused] = await kafka.read(topics.LOYALTY_DISCOUNT_REFUSED, of_chain(chain))
     assert (refused["visit_id"], [x["reason"] for x in refused["lines"]]) == ("dv-519", ["tier_not_reached"])
+
+
+async def test_another_chains_promotion_is_not_found_and_its_uses_stay_untouched(
+    chain: Chain, kafka: Kafka, stack: Stack, db: asyncpg.Pool
+) -> None:
+    other = await new_chain(stack, db)
+    gus = client("disc-gus")  # a client of both chains, with a card in each
+    theirs = await discount_setup(other, gus, max_uses=1)
+    await discount_setup(chain, gus)
+    pid = theirs["promotion"]["id"]
+    await publish(kafka, topics.VISIT_PAID, paid(chain, gus, "dv-60", line(HAIR, "1000", "10", pid)))
+    [refused] = await kafka.read(topics.LOYALTY_DISCOUNT_REFUSED, of_chain(chain))
+    assert [(x["promotion_id"], x["reason"], x["card_id"]) for x in refused["lines"]] == [(pid, "not_found", None)]
+    # There, the promotion's only use is still free: this chain's visit used nothing of it.
+    await publish(kafka, topics.VISIT_PAID, paid(other, gus, "dv-61", line(HAIR, "1000", "10", pid)))
+    [applied] = await kafka.read(topics.LOYALTY_DISCOUNT_APPLIED, of_chain(other))
+    assert by_visit([applied]) == {"dv-61": [(0, "promotion", pid, "10.00", "100.00")]}
