@@ -12,7 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from shared import topics
-from shared.events import DiscountApplied, DiscountRefused, VisitPaid
+from shared.events import Client, DiscountApplied, DiscountRefused, RefusedDiscount, VisitPaid
+from shared.events.inbound import MAX_LINES
 from shared.events.wire import EXAMPLES
 
 PROMOTION_ID = "4d5e6f70-8192-4a3b-9c4d-5e6f70819203"
@@ -71,3 +72,28 @@ def test_the_discount_events_parse_their_examples() -> None:
     assert applied.amount == sum(line.amount for line in applied.lines)
     refused = DiscountRefused.model_validate(EXAMPLES[topics.LOYALTY_DISCOUNT_REFUSED])
     assert refused.lines[0].reason == "not_online"
+
+
+def test_the_largest_discount_event_is_far_below_the_topic_limit() -> None:
+    # A visit of MAX_LINES lines, each with the longest item id (each character as costly in JSON as one
+    # can be) and a discount: one loyalty.discount_refused names them all.
+    worst = "\x01"  # escaped as 6 bytes in JSON
+    lines = [
+        RefusedDiscount(
+            line=i,
+            item_id=str(i) + worst * 124,
+            source="promotion",
+            promotion_id=PROMOTION_ID,  # type: ignore[arg-type]
+            card_id=PROMOTION_ID,  # type: ignore[arg-type]
+            percent="100",  # type: ignore[arg-type]
+            amount="4999999999.99",  # type: ignore[arg-type]
+            reason="percent_exceeds_offer",
+        )
+        for i in range(MAX_LINES)
+    ]
+    client = Client(id=worst * 128, phone="+" + "9" * 31, name=worst * 200)
+    event = DiscountRefused(
+        chain_id=worst * 128, location_id=worst * 128, visit_id=worst * 128, client=client, lines=lines
+    )
+    size = len(event.model_dump_json().encode())
+    assert size < topics.MAX_MESSAGE_BYTES // 2, size
