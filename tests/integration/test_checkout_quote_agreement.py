@@ -10,7 +10,7 @@ from typing import Any
 
 from deploy.kafka_io import Kafka
 from shared import topics
-from tests.integration.conftest import Chain, of_chain, publish
+from tests.integration.conftest import Chain, eventually, of_chain, publish
 from tests.integration.helpers import ANNA, create_type, membership_eventually, sell
 from tests.integration.loyalty_helpers import (
     PROGRAM,
@@ -150,3 +150,46 @@ async def test_the_quote_chooses_one_discount_per_line_and_paying_it_is_applied_
     await kafka.read(topics.LOYALTY_DISCOUNT_APPLIED, of_chain(chain, visit_id=marker["visit_id"]), timeout=30)
     refused = await kafka.read_to_end(topics.LOYALTY_DISCOUNT_REFUSED, of_chain(chain, visit_id=event["visit_id"]))
     assert refused == []
+
+
+async def test_an_invitees_first_visit_is_quoted_the_referral_discount_and_the_next_is_told_why_not(
+    chain: Chain, kafka: Kafka, gateway: str
+) -> None:
+    friends = await create(chain, "/card-types", {"name": "Friends card", "location_ids": []})
+    program = {
+        "enabled": True,
+        "invitee_discount_percent": "15",
+        "referrer_cashback": "100",
+        "card_type_id": friends["id"],
+    }
+    invitee = {"id": f"cl-inv-{uuid.uuid4().hex[:6]}", "phone": "+36205550101"}
+    async with chain.client("loyalty") as http:
+        assert (await http.put("/referral-program", json=program)).status_code == 200
+        r = await http.post("/referrals", json={"invitee": invitee, "referrer": {"client_id": ANNA["id"]}})
+    assert r.status_code in (200, 201), r.text
+
+    body = quote_body(line(item_id="svc-hair"), line("membership", "type-1", "8000"), client=invitee)
+    q = await quoted(gateway, chain, body)
+    hair, membership = (x["discount"] for x in q["lines"])
+    assert (hair["chosen"]["source"], D(hair["chosen"]["percent"]), D(hair["amount"])) == (
+        "referral",
+        D("15"),
+        D("150"),
+    )
+    assert hair["code"] == "referral_discount" and membership["code"] == "not_discounted"
+
+    event = paid_as_quoted(chain, body, q)
+    await publish(kafka, topics.VISIT_PAID, event)
+    [applied] = await kafka.read(
+        topics.LOYALTY_DISCOUNT_APPLIED, of_chain(chain, visit_id=event["visit_id"]), timeout=30
+    )
+    assert [(x["source"], D(x["amount"])) for x in applied["lines"]] == [("referral", D("150"))]
+
+    async def second() -> dict[str, Any]:
+        return await quoted(gateway, chain, body)
+
+    again = await eventually(
+        second, lambda a: a["lines"][0]["discount"]["code"] == "no_discount", what="the first visit recorded"
+    )
+    [told] = again["lines"][0]["discount"]["offers"]
+    assert (told["source"], told["code"], told["percent"]) == ("referral", "not_first_visit", None)

@@ -8,8 +8,9 @@ the payment will decide them). A line's `paid` is what it would cost: its `sold`
 where a membership pays it (`covered_lines`, which the gateway learns from the memberships part).
 
 The discount offers of a line come from one function, `line_offers`: the personal discount (the location
-program's, evaluated now as the program's recalculation would) and every discount promotion of the client's
-cards (`promotion_offers`: the rules the payment checks an applied discount with, on the history before the
+program's, evaluated now as the program's recalculation would), the referral discount of an invitee's first
+visit (`referral_offer_for`: the referral program's rule) and every discount promotion of the client's cards
+(`promotion_offers`: the rules the payment checks an applied discount with, on the history before the
 visit); `choose_discount` picks the one the line gets, and says why each other lost."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from services.loyalty.domain.visits import visit_paid, visit_totals
 from services.loyalty.usecases.bonus import bonus_on_visit, named_card
 from services.loyalty.usecases.discounts import DiscountBook, load_discounts, promotion_offers
 from services.loyalty.usecases.record_visit import load_books
+from services.loyalty.usecases.referrals import referral_offer_for
 from shared.events import BonusAccrued, VisitLine, VisitPaid
 from shared.quote import (
     DISCOUNTED_KINDS,
@@ -73,7 +75,11 @@ async def quote_part(conn: asyncpg.Connection, chain_id: str, q: QuotePartIn) ->
     books = await load_books(conn, [e], with_cards=True, lock=False)
     book = await load_discounts(conn, books, [e], offers=True)
     personal = personal_discount(books, e)
-    lines = [line_discount(i, line, line_offers(books, book, e, personal, line)) for i, line in enumerate(q.lines)]
+    first_visit = await referral_discount(conn, chain_id, q.client.id)
+    lines = [
+        line_discount(i, line, line_offers(books, book, e, personal, first_visit, line))
+        for i, line in enumerate(q.lines)
+    ]
     covered = set(q.covered_lines)
     paid = [
         ZERO if i in covered else line.sold - d.amount for i, (line, d) in enumerate(zip(q.lines, lines, strict=True))
@@ -143,12 +149,26 @@ def personal_discount(books: Books, e: VisitPaid) -> Percent:
     )
 
 
-def line_offers(books: Books, book: DiscountBook, e: VisitPaid, personal: Percent, line: QuoteLine) -> list[Offer]:
-    """The discounts a line qualifies for, or not and why: the personal discount, then what each discount
-    promotion of the client's cards offers it. (The referral discount joins them here.)"""
+async def referral_discount(conn: asyncpg.Connection, chain_id: str, client_id: str) -> Offer | None:
+    """The referral discount of an invitee's first visit; not offered, why (`not_first_visit`), or None
+    where there is nothing to say (no program, no referral)."""
+    found = await referral_offer_for(conn, chain_id, client_id)
+    if found.percent > 0:
+        return Offer.referral(found.percent)
+    if found.code in ("program_disabled", "no_referral"):
+        return None
+    return Offer.refused("referral", found.code, found.reason)
+
+
+def line_offers(
+    books: Books, book: DiscountBook, e: VisitPaid, personal: Percent, referral: Offer | None, line: QuoteLine
+) -> list[Offer]:
+    """The discounts a line qualifies for, or not and why: the personal discount, the referral discount,
+    then what each discount promotion of the client's cards offers it."""
     if line.kind not in DISCOUNTED_KINDS:
         return []
     offers = [Offer.personal(personal.percent)] if personal.percent > 0 else []
+    offers += [referral] if referral is not None else []
     return offers + promotion_offers(books, book, e, Line(line.kind, line.item_id, line.category_id))
 
 
