@@ -59,6 +59,7 @@ async def commit_within(commit: Callable[[], Awaitable[None]], consumer: Any, se
                 await commit()
             return True
         except TimeoutError:
-            if getattr(consumer, "_closed", False) or revive_metadata(consumer._client) is None:
+            client = getattr(consumer, "_client", None)  # None: not an aiokafka consumer (a unit test's)
+            if client is None or getattr(consumer, "_closed", False) or revive_metadata(client) is None:
                 return False
     return False
