@@ -57,12 +57,6 @@ async def record_referral(chain_id: ChainId, body: ReferralIn, request: Request)
         return await usecases.record_referral(uow, chain_id, body, datetime.now(UTC))
 
 
-@router.get("/referrals/{invitee_id}", response_model=ReferralOut, summary="An invitee's referral")
-async def get_referral(chain_id: ChainId, invitee_id: ClientId, request: Request) -> ReferralOut:
-    async with request.app.state.pool.snapshot() as conn:
-        return await usecases.get_referral(conn, chain_id, invitee_id)
-
-
 @router.get(
     "/clients/{client_id}/referral-code",
     response_model=ReferralCodeOut,

@@ -167,6 +167,8 @@ async def seed(chain: Chain, kafka: Kafka) -> Seeder:
         "balance": "10",
     }
     await s.send(ly, "POST", "/cards/import", {"cards": [imported]})
+    referral = {"enabled": True, "invitee_discount_percent": "10", "referrer_cashback": "100"}
+    await s.send(ly, "PUT", "/referral-program", {**referral, "card_type_id": card_type["id"]})
 
     category = await s.send(inv, "POST", "/categories", {"name": "Oils"})
     for storage, name in ((SHELF, "Shop shelf"), (ROOM, "Treatment room")):

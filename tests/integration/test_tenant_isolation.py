@@ -82,6 +82,7 @@ async def set_up(chain: Chain, kafka: Kafka) -> tuple[Snapshot, str]:
         r = await ms.post("/membership-types", json=SPARE)
     assert r.status_code == 201, r.text
     await gift_card(chain, kafka)
+    await referral_program(chain)
     done = await settled(
         lambda: snap(chain),
         lambda s: (
@@ -102,6 +103,21 @@ async def gift_card(chain: Chain, kafka: Kafka) -> None:
                            price="5000")  # fmt: skip
         await kafka.publish(topics.GIFT_CARD_SOLD, sale, key=CLIENT)
         await eventually(lambda: wl.get(f"/gift-cards/{GIFT}"), lambda g: g.status_code == 200, what="the gift card")
+
+
+async def referral_program(chain: Chain) -> None:
+    """The chain's referral program on its card type, for loyalty's referral routes to read (no referral:
+    the visits cause what they did before)."""
+    async with chain.client("loyalty") as ly:
+        card_type = (await ly.get("/card-types")).json()[0]
+        body = {
+            "enabled": True,
+            "invitee_discount_percent": "10",
+            "referrer_cashback": "100",
+            "card_type_id": card_type["id"],
+        }
+        r = await ly.put("/referral-program", json=body)
+        assert r.status_code == 200, r.text
 
 
 async def played(chain: Chain, visits: list[scenario.Visit]) -> Snapshot:

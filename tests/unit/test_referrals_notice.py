@@ -35,8 +35,7 @@ def test_the_referrer_is_told_the_points_their_friends_first_visit_earned() -> N
     [notice] = decide(draft, LocationSettings(location_name="Centrum"), {}, {}, NOW)
     assert (draft.client.client_id, notice.recipient) == ("cl-5", "+36201234567")
     assert notice.text == (
-        "Anna, a friend you referred has made their first visit: 500 bonus points added to card C-1; "
-        "balance 530."
+        "Anna, a friend you referred has made their first visit: 500 bonus points added to card C-1; balance 530."
     )
     assert "Bea" not in notice.text and "cl-9" not in notice.text
 

@@ -30,7 +30,6 @@ from services.loyalty.usecases.recalculate import (
 from services.loyalty.usecases.record_visit import record_arrivals, record_no_shows, record_payments
 from services.loyalty.usecases.referral_visits import record_payments_and_referrals
 from services.loyalty.usecases.referrals import (
-    get_referral,
     get_referral_program,
     record_referral,
     referral_code,
@@ -54,7 +53,6 @@ __all__ = [
     "get_card_type",
     "get_program",
     "get_promotion",
-    "get_referral",
     "get_referral_program",
     "import_cards",
     "inactivity_job",

@@ -103,13 +103,6 @@ async def record_referral(uow: UnitOfWork, chain_id: str, body: ReferralIn, at: 
     raise Conflict(why, text, field=field)
 
 
-async def get_referral(conn: asyncpg.Connection, chain_id: str, invitee_id: str) -> ReferralOut:
-    found = await repo.referral(conn, chain_id, invitee_id)
-    if found is None:
-        raise NotFound("referral_not_found", f"no referral of invitee {invitee_id}")
-    return ReferralOut.model_validate(found, from_attributes=True)
-
-
 async def referral_offer_for(conn: asyncpg.Connection, chain_id: str, client_id: str) -> Offer:
     """The referral discount a client about to pay is offered (domain.referrals.referral_offer on what
     loyalty holds): the checkout quote's referral line, the same rule the visit's payment is held to."""
