@@ -19,6 +19,7 @@ from services.loyalty.domain.referrals import (
     ReferralProgram,
     new_code,
     normalize_code,
+    referral_discount_refusal,
     referral_offer,
     refusal,
     reward,
@@ -116,3 +117,13 @@ def test_codes_are_short_unambiguous_and_compared_in_upper_case() -> None:
     assert all(len(c) == CODE_LENGTH and set(c) <= set(CODE_ALPHABET) for c in codes)
     assert not set("01OIL") & set(CODE_ALPHABET)
     assert normalize_code("  ab3k9xzq ") == "AB3K9XZQ"
+
+
+def test_a_referral_discount_a_visit_applied_is_checked_against_the_offer() -> None:
+    first = referral_offer(ON, REFERRED, paid_before=False)
+    assert referral_discount_refusal(first, Decimal("10")) is None
+    assert referral_discount_refusal(first, Decimal("5")) is None  # less than offered: fine
+    assert referral_discount_refusal(first, Decimal("10.01")) == "percent_exceeds_offer"
+    assert referral_discount_refusal(referral_offer(ON, REFERRED, paid_before=True), Decimal("10")) == "not_first_visit"
+    assert referral_discount_refusal(referral_offer(ON, None, False), Decimal("10")) == "no_referral"
+    assert referral_discount_refusal(referral_offer(OFF, REFERRED, False), Decimal("10")) == "program_disabled"

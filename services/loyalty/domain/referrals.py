@@ -138,6 +138,15 @@ def referral_offer(program: ReferralProgram | None, referral: Referral | None, p
     return Offer(program.invitee_discount_percent, "first_visit_referral")
 
 
+def referral_discount_refusal(offer: Offer, percent: Decimal) -> str | None:
+    """Why a referral discount a paid visit applied (`visit.paid` line `discount.source` `referral`) was
+    not the client's to have (`offer`: `referral_offer` before the visit): the offer's code when none was
+    offered, `percent_exceeds_offer` when more than offered; None: it stands."""
+    if offer.code != "first_visit_referral":
+        return offer.code
+    return "percent_exceeds_offer" if percent > offer.percent else None
+
+
 def reward_card(program: ReferralProgram, cards: Iterable[Card]) -> Card | None:
     """The referrer's card the reward goes to: the earliest issued of the program's card type."""
     of_type = [c for c in cards if c.card_type_id == program.card_type_id]
