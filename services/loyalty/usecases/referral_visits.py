@@ -48,7 +48,9 @@ async def record_payments_and_referrals(uow: UnitOfWork, events: list[VisitPaid]
 
 async def _before(uow: UnitOfWork, events: list[VisitPaid]) -> Before:
     b = Before()
-    b.referrals = await repo.lock_referrals(uow.conn, {(e.chain_id, e.client.id) for e in events})
+    clients = {(e.chain_id, e.client.id) for e in events}
+    await repo.hold_invitees(uow.conn, clients)
+    b.referrals = await repo.lock_referrals(uow.conn, clients)
     naming = [e for e in events if e.referral is not None and (e.chain_id, e.client.id) not in b.referrals]
     if not (naming or b.referrals):
         return b

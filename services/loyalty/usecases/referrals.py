@@ -83,6 +83,7 @@ async def record_referral(uow: UnitOfWork, chain_id: str, body: ReferralIn, at: 
     """A referral recorded through the API (source `api`); refused (409, the reason) by the rules of
     domain/referrals.py."""
     conn = uow.conn
+    await repo.hold_invitees(conn, [(chain_id, body.invitee.id)])  # against the invitee's visit being paid
     program = await repo.program(conn, chain_id)
     referrer_id = await referrer_of(conn, chain_id, body.referrer.client_id, body.referrer.code)
     invitee = await person(conn, chain_id, body.invitee.id, body.invitee.phone)
