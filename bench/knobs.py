@@ -42,6 +42,7 @@ class Targets:
     rss_mb: float = 150  # resident memory of each service process, at its peak
     cpu_ms_per_visit: float = 2  # CPU of every process of ours (services, Kafka, PostgreSQL) per visit, max phase
     of_kafka_ceiling: float = 0.5  # the max phase's visits/s over what the bare Kafka loop would allow
+    quote_p99_ms: float = 50  # a checkout quote (gateway and its three parts), 99th percentile, in every phase
 
 
 TARGETS = Targets()

@@ -23,6 +23,7 @@ from bench.effects import Counts, Effects, Mark, Notices, PhaseTraces
 from bench.knobs import Knobs
 from bench.limits import Limits
 from bench.probes import Probes, Usage
+from bench.quotes import Quotes, start_gateway
 from bench.stack import BenchStack
 from deploy import scenario
 from deploy.kafka_io import Kafka
@@ -51,6 +52,9 @@ class PhaseResult:
     # Per visit, per service: SQL statements, Kafka messages consumed and published (the services' own
     # counters), and per process (services, kafka, postgres...) the CPU ms it spent.
     per_visit: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The checkout quotes asked meanwhile (bench/quotes.py): their latency percentiles, and how many failed.
+    quote_ms: dict[str, float] = field(default_factory=dict)
+    quote_errors: int = 0
 
     @property
     def published_per_s(self) -> float:
@@ -66,6 +70,7 @@ class Load:
     notices: Notices
     probes: Probes
     stack: BenchStack
+    quotes: Quotes | None = None  # asked while each phase plays
     next_visit: int = 0  # every phase plays visits never played before
 
     async def phase(self, replicas: int, count: int, rate: int | None = None) -> PhaseResult:
@@ -76,6 +81,8 @@ class Load:
         before = await counters.snapshot(self.stack)
         name = "max" if rate is None else f"{rate}/s"
         print(f"  {replicas} replica(s), {name}: {count} visits ...", flush=True)
+        if self.quotes is not None:
+            self.quotes.start()
         if rate is None:
             stamps = await scenario.publish(self.kafka, visits, headers)
         else:
@@ -84,6 +91,7 @@ class Load:
             traces.visits[visit_id].paid_ms = ms
         started, published = min(stamps.values()) / 1000, max(stamps.values()) / 1000
         counts, ended = await self.done(visits, traces, mark)
+        quoted, quote_errors = await self.quotes.stop() if self.quotes is not None else ([], 0)
         result = PhaseResult(
             replicas,
             name,
@@ -100,11 +108,13 @@ class Load:
             self.probes.waits.mean(started, ended),
         )
         result.per_visit = counters.per_visit(before, await counters.snapshot(self.stack), count)
+        result.quote_ms, result.quote_errors = percentiles(quoted), quote_errors
         for process, usage in result.resources.items():  # % of one core over the phase -> ms per visit
             cpu_ms = usage.cpu_mean / 100 * (ended - started) * 1000 / count
             result.per_visit.setdefault(process, {})["cpu_ms"] = round(cpu_ms, 2)
         print(
-            f"    {result.visits_per_s:,.0f} visits/s end to end, p99 {result.latency_ms.get('p99', 0):,.0f} ms",
+            f"    {result.visits_per_s:,.0f} visits/s end to end, p99 {result.latency_ms.get('p99', 0):,.0f} ms; "
+            f"{len(quoted)} quotes, p99 {result.quote_ms.get('p99', 0):,.1f} ms",
             flush=True,
         )
         return result
@@ -220,11 +230,12 @@ async def play(stack: BenchStack, knobs: Knobs) -> Results:
             started = time.perf_counter()
             await scenario.set_up(plan, chain_id, key, stack.urls, kafka, timeout=900)
             print(f"chain set up: {knobs.clients} clients in {time.perf_counter() - started:.0f} s", flush=True)
+            quotes = Quotes(start_gateway(stack).url, chain_id, key, plan)
             async with (
                 Probes(stack, pool) as probes,
                 Notices(stack.settings.kafka_bootstrap_servers, security) as notices,
             ):
-                load = Load(kafka, plan, chain_id, Effects(pool, chain_id), notices, probes, stack)
+                load = Load(kafka, plan, chain_id, Effects(pool, chain_id), notices, probes, stack, quotes)
                 for replicas in knobs.replicas:
                     await asyncio.to_thread(stack.scale, replicas)
                     await probes.lag.settled(replicas)

@@ -104,12 +104,26 @@ def print_table(results: Results) -> None:
             cpu = f"{usage.cpu_mean:.0f}/{usage.cpu_peak:.0f}" if usage else "-"
             cells.append(f"{peak_rss(phases, name):>10.0f} MB {cpu:>11} %")
         print(f"  {name:14}" + "".join(f"{c:>26}" for c in cells))
+    print_quotes(results)
     print_per_visit(results)
     print("\nPostgreSQL backends busy, on average, by what they wait for (CPU: not waiting):")
     for p in results.phases:
         waits = ", ".join(f"{what} {n:.1f}" for what, n in list(p.db_waits.items())[:4])
         print(f"  {p.replicas} replica(s) {p.name:>7}: {waits}")
     print_targets(results)
+
+
+def print_quotes(results: Results) -> None:
+    """The checkout quotes asked while each phase played (bench/quotes.py), against the p99 target."""
+    target = TARGETS.quote_p99_ms
+    print(f"\ncheckout quotes under the load (POST /checkout/quote, gateway + 3 parts; target p99 <= {target:g} ms):")
+    print(f"  {'replicas':>8} {'phase':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
+    for p in results.phases:
+        if not p.quote_ms:
+            continue
+        lat = " ".join(f"{p.quote_ms.get(q, 0):>8,.1f}" for q in ("p50", "p95", "p99", "max"))
+        verdict = _verdict(p.quote_ms.get("p99", 0) <= target)
+        print(f"  {p.replicas:>8} {p.name:>7} {lat} {p.quote_errors:>7} {verdict}")
 
 
 def kafka_per_visit(phase: PhaseResult) -> tuple[float, float]:
