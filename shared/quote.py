@@ -156,6 +156,14 @@ class Cashback(Reasoned):
     amount: Money
 
 
+class CashbackVariant(BaseModel):
+    """The cashback of the visit with these lines paid 0 (a membership pays them)."""
+
+    covered_lines: list[int]
+    cashback: list[Cashback]
+    cashback_total: Amount
+
+
 class LoyaltyPart(BaseModel):
     available: Literal[True] = True
     personal_discount: Percent
@@ -164,6 +172,9 @@ class LoyaltyPart(BaseModel):
     points_available: Amount
     cashback: list[Cashback]
     cashback_total: Amount
+    # Asked with no covered lines: the cashback were a membership to pay every service line (the gateway
+    # takes it when the memberships part says so, instead of asking again).
+    if_service_lines_covered: CashbackVariant | None = None
 
 
 # --- the wallet's part ----------------------------------------------------------------------------------

@@ -94,6 +94,18 @@ async def test_paying_the_quoted_visit_deducts_the_chosen_membership_and_accrues
     assert deducted["code"] == f"SOON-{suffix}"
     assert (await membership_eventually(chain, f"LATER-{suffix}", lambda m: True))["visits_left"] == 10
 
+    # A visit whose every service line a membership pays (loyalty answered that variant in the parallel round):
+    # the cashback on the oil alone, 3% of 380 = 11.40, as the payment accrues it.
+    body = quote_body(line(), line("product", "prod-oil", "400"), loyalty_card_id=card_id)
+    q = await quoted(gateway, chain, body)
+    assert q["lines"][0]["membership"]["covered"] and D(q["loyalty"]["cashback_total"]["amount"]) == D("11.40")
+    event = paid_as_quoted(chain, body, q)
+    await publish(kafka, topics.VISIT_PAID, event)
+    [accrued] = await kafka.read(
+        topics.LOYALTY_BONUS_ACCRUED, of_chain(chain, visit_id=event["visit_id"]), timeout=30, settle=1
+    )
+    assert D(accrued["amount"]) == D("11.40")
+
 
 async def test_the_quote_chooses_one_discount_per_line_and_paying_it_is_applied_not_refused(
     chain: Chain, kafka: Kafka, gateway: str

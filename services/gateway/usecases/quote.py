@@ -3,9 +3,10 @@ client per process, the caller's Authorization forwarded: each service authentic
 composed (domain/quote.py). A part that fails, answers an error or takes longer than
 QUOTE_PART_TIMEOUT_SECONDS is reported unavailable; the quote is answered all the same.
 
-Loyalty's cashback is earned on what the lines are paid, and a line a membership pays is paid 0: when the
-memberships part says some line is covered, loyalty is asked once more with those lines (`covered_lines`),
-after the parallel round. A visit without a membership line costs one round."""
+Loyalty's cashback is earned on what the lines are paid, and a line a membership pays is paid 0. Loyalty
+answers the cashback with no line covered and, beside it, with every service line covered (the usual
+membership visit); when the memberships part covers another set of lines, loyalty is asked once more with
+those (`covered_lines`), after the parallel round."""
 
 from __future__ import annotations
 
@@ -86,6 +87,12 @@ async def quote(parts: QuoteParts, chain_id: str, q: QuoteIn, authorization: str
     )
     covered = [x.line for x in memberships.lines if x.covered] if isinstance(memberships, MembershipsPart) else []
     if covered and isinstance(loyalty, LoyaltyPart):
-        again = body.model_copy(update={"covered_lines": covered})
-        loyalty = await parts.ask("loyalty", LoyaltyPart, chain_id, again, authorization)
+        variant = loyalty.if_service_lines_covered
+        if variant is not None and variant.covered_lines == covered:  # computed already: no second round
+            loyalty = loyalty.model_copy(
+                update={"cashback": variant.cashback, "cashback_total": variant.cashback_total}
+            )
+        else:
+            again = body.model_copy(update={"covered_lines": covered})
+            loyalty = await parts.ask("loyalty", LoyaltyPart, chain_id, again, authorization)
     return compose(chain_id, body, memberships, loyalty, wallet)

@@ -15,6 +15,7 @@ visit); `choose_discount` picks the one the line gets, and says why each other l
 
 from __future__ import annotations
 
+import copy
 import uuid
 from decimal import Decimal
 
@@ -36,6 +37,7 @@ from shared.quote import (
     Amount,
     CardPoints,
     Cashback,
+    CashbackVariant,
     DiscountOffer,
     LineDiscount,
     LoyaltyPart,
@@ -80,17 +82,14 @@ async def quote_part(conn: asyncpg.Connection, chain_id: str, q: QuotePartIn) ->
         line_discount(i, line, line_offers(books, book, e, personal, first_visit, line))
         for i, line in enumerate(q.lines)
     ]
-    covered = set(q.covered_lines)
-    paid = [
-        ZERO if i in covered else line.sold - d.amount for i, (line, d) in enumerate(zip(q.lines, lines, strict=True))
-    ]
-    e = e.model_copy(update={"lines": [x.model_copy(update={"paid": p}) for x, p in zip(e.lines, paid, strict=True)]})
     cards = _cards(books, e)
-    books.put_visit(
-        e.chain_id, visit_paid(None, e.visit_id, e.location_id, e.client.id, *visit_totals(e.lines), e.occurred_at)
-    )
-    cashback = [] if cards is None else _cashback(books, e)
-    total = sum((c.amount for c in cashback), ZERO)
+    covered = sorted(set(q.covered_lines))
+    services = [i for i, line in enumerate(q.lines) if line.kind == "service"]
+    # The variant the gateway most often needs next (a membership pays every service line), decided now on a
+    # copy of the books, so that it need not ask again (it still does for any other set of covered lines).
+    variant = None
+    if not covered and services and cards:
+        variant = _variant(copy.deepcopy(books), e, lines, services)
     spendable = [c for c in cards or [] if c.spendable]
     best = max(spendable, key=lambda c: c.balance, default=None)
     return LoyaltyPart(
@@ -108,9 +107,29 @@ async def quote_part(conn: asyncpg.Connection, chain_id: str, q: QuotePartIn) ->
                 else "no card of the client holds points it may spend here",
             )
         ),
+        **(_variant(books, e, lines, covered) if cards is not None else _variant_of([])).model_dump(
+            include={"cashback", "cashback_total"}
+        ),
+        if_service_lines_covered=variant,
+    )
+
+
+def _variant(books: Books, e: VisitPaid, lines: list[LineDiscount], covered: list[int]) -> CashbackVariant:
+    """The cashback of the visit paid as quoted: each line its sold less its discount, 0 where covered (a
+    membership pays it). Runs the payment's accruals on `books` (which it changes: a copy for a what-if)."""
+    paid = [ZERO if i in covered else x.sold - d.amount for i, (x, d) in enumerate(zip(e.lines, lines, strict=True))]
+    e = e.model_copy(update={"lines": [x.model_copy(update={"paid": p}) for x, p in zip(e.lines, paid, strict=True)]})
+    row = visit_paid(None, e.visit_id, e.location_id, e.client.id, *visit_totals(e.lines), e.occurred_at)
+    books.put_visit(e.chain_id, row)  # as record_payments does: the history counts this visit
+    return _variant_of(_cashback(books, e), covered)
+
+
+def _variant_of(cashback: list[Cashback], covered: list[int] | None = None) -> CashbackVariant:
+    return CashbackVariant(
+        covered_lines=covered or [],
         cashback=cashback,
         cashback_total=Amount(
-            amount=total,
+            amount=sum((c.amount for c in cashback), ZERO),
             code="cashback" if cashback else "no_cashback",
             reason="what the card promotions would accrue on this visit, paid as quoted"
             if cashback
