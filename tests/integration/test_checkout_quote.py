@@ -21,7 +21,17 @@ from tests.integration.conftest import Chain, Stack, eventually, new_chain, publ
 from tests.integration.helpers import ANNA, create_type, membership_eventually, paid_visit, sale, sell
 from tests.integration.loyalty_helpers import PROGRAM, bonus_setup, create, loyalty_eventually, put_program
 from tests.integration.loyalty_helpers import visit_paid as loyalty_visit
-from tests.integration.wallet_helpers import create_card_type, deposit, sell_card
+from tests.integration.wallet_helpers import (
+    by_card,
+    card_eventually,
+    card_sale,
+    create_card_type,
+    deposit,
+    pay,
+    sell_card,
+    visit,
+)
+from tests.integration.wallet_helpers import line as wallet_line
 
 D = Decimal
 MASSAGE = {"service_id": "svc-massage", "category_id": "cat-body"}
@@ -208,6 +218,31 @@ async def test_the_wallet_part_says_which_gift_card_pays_which_line_and_what_the
     poor = await quoted(gateway, chain, quote_body(line(), client={"id": "cl-nobody"}))
     assert poor["wallet"]["gift_cards"] == [] and poor["wallet"]["account"]["code"] == "nothing_available"
     assert D(poor["totals"]["stored_value_available"]["amount"]) == 0
+
+
+async def test_the_wallet_part_says_a_card_is_spent_expired_or_bound_to_another_phone(
+    chain: Chain, kafka: Kafka, gateway: str
+) -> None:
+    day = await create_card_type(chain, validity={"kind": "period", "unit": "day", "count": 1})
+    once = await create_card_type(chain, write_off="single")
+    no_code = await create_card_type(chain, allow_without_code=True)
+    suffix = uuid.uuid4().hex[:6].upper()
+    # A no-code card bought with another phone (under Anna's id): first on her partition.
+    await publish(
+        kafka, topics.GIFT_CARD_SOLD, card_sale(chain, no_code["id"], None, {**ANNA, "phone": "+36209999999"})
+    )
+    await sell_card(chain, kafka, day["id"], f"DAY{suffix}")
+    await sell_card(chain, kafka, once["id"], f"ONE{suffix}")
+    await pay(kafka, visit(chain, wallet_line(paid="100", payments=[by_card(f"ONE{suffix}", "100")])))
+    await card_eventually(chain, f"ONE{suffix}", lambda c: c["status"] == "spent")
+
+    def codes(q: dict[str, Any]) -> dict[str, str]:
+        return {c["code_ref"] or "<no code>": c["lines"][0]["code"] for c in q["wallet"]["gift_cards"]}
+
+    now = await quoted(gateway, chain, quote_body(line()))
+    assert codes(now) == {f"DAY{suffix}": "pays", f"ONE{suffix}": "spent", "<no code>": "phone_mismatch"}
+    later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert codes(await quoted(gateway, chain, quote_body(line(), occurred_at=later)))[f"DAY{suffix}"] == "expired"
 
 
 def _silent_port() -> tuple[socket.socket, int]:
