@@ -56,6 +56,7 @@ ACCOUNT_TOPPED_UP = "account.topped_up"
 ACCOUNT_CHARGED = "account.charged"
 ACCOUNT_REFUNDED = "account.refunded"
 ACCOUNT_ADJUSTED = "account.adjusted"
+ACCOUNT_DEPOSIT_REFUSED = "account.deposit_refused"
 WALLET_PAYMENT_REJECTED = "wallet.payment_rejected"
 WALLET = (
     GIFT_CARD_TYPE_CREATED,
@@ -71,6 +72,7 @@ WALLET = (
     ACCOUNT_CHARGED,
     ACCOUNT_REFUNDED,
     ACCOUNT_ADJUSTED,
+    ACCOUNT_DEPOSIT_REFUSED,
     WALLET_PAYMENT_REJECTED,
 )
 DOMAIN = (

@@ -23,6 +23,11 @@ PUBLISHES: list[tuple[str, type[BaseModel], str]] = [
     (topics.ACCOUNT_REFUNDED, events.AccountRefunded, "A cancelled visit's account payment went back"),
     (topics.ACCOUNT_ADJUSTED, events.AccountAdjusted, "An administrator corrected an account's balance"),
     (
+        topics.ACCOUNT_DEPOSIT_REFUSED,
+        events.AccountDepositRefused,
+        "An account.deposit moved nothing (the account would hold more than it may), with the reason",
+    ),
+    (
         topics.WALLET_PAYMENT_REJECTED,
         events.PaymentRejected,
         "A visit's gift card or account payments were refused (all, or the failing ones), with the reasons",

@@ -74,6 +74,7 @@ from shared.events.notifications import DeliveryReceipt, Notice
 from shared.events.wallet import (
     AccountAdjusted,
     AccountCharged,
+    AccountDepositRefused,
     AccountEvent,
     AccountRefunded,
     AccountToppedUp,
@@ -97,6 +98,7 @@ __all__ = [
     "AccountAdjusted",
     "AccountCharged",
     "AccountDeposit",
+    "AccountDepositRefused",
     "AccountEvent",
     "AccountRefunded",
     "AccountToppedUp",

@@ -35,6 +35,7 @@ ISSUE_REJECT_REASONS = (
     "not_sold_online",
     "wrong_location",
 )
+DEPOSIT_REFUSE_REASONS = ("balance_too_large",)  # the account would hold more than it may
 PAYMENT_REJECT_REASONS = (
     "not_found",
     "expired",
@@ -162,6 +163,15 @@ class AccountToppedUp(AccountEvent):
     method: Literal["cash", "card", "transfer", "other"]
     source: Literal["deposit", "desk"]
     user: Name | None = None
+
+
+class AccountDepositRefused(AccountEvent):
+    """`account.deposit_refused`: an `account.deposit` that moved nothing (`amount`: the deposit's;
+    `balance`: the account's, unchanged), with the reason."""
+
+    deposit_id: Id
+    method: Literal["cash", "card", "transfer", "other"]
+    reason: ReasonCode  # one of DEPOSIT_REFUSE_REASONS
 
 
 class AccountCharged(AccountEvent):

@@ -239,6 +239,15 @@ WALLET_EXAMPLES: dict[str, dict[str, Any]] = {
     topics.ACCOUNT_ADJUSTED: _event(
         5013, **_ACCOUNT, amount="-100.00", balance="4900.00", reason="correction", user="eva"
     ),
+    topics.ACCOUNT_DEPOSIT_REFUSED: _event(
+        5015,
+        **_ACCOUNT,
+        amount="5000.00",
+        balance="99999999000.00",
+        deposit_id="d-2",
+        method="cash",
+        reason="balance_too_large",
+    ),
     topics.WALLET_PAYMENT_REJECTED: _event(
         5014,
         visit_id="v-81",

@@ -1,4 +1,5 @@
-"""Topping up a client's account: `account.deposit` (once per deposit id) and the desk's
+"""Topping up a client's account: `account.deposit` (once per deposit id; one that would take the balance
+past MAX_BALANCE moves nothing and is refused, `account.deposit_refused`) and the desk's
 POST .../account/top-ups (once per Idempotency-Key). The account is locked before the once-key is looked
 at, so two deliveries or two requests at once top it up once."""
 
@@ -11,14 +12,17 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import structlog
 
 from services.wallet.domain import Account
 from services.wallet.repository import Repository
 from services.wallet.schemas import TopUpIn, TopUpOut
 from shared import topics
 from shared.errors import Conflict
-from shared.events import AccountDeposit, AccountToppedUp, Client
+from shared.events import AccountDeposit, AccountDepositRefused, AccountToppedUp, Client
 from shared.uow import UnitOfWork
+
+log = structlog.get_logger("wallet")
 
 # The most an account holds (11 integer digits): room left in a NUMERIC(14,2) for the client's credit limit
 # and a statement's sums.
@@ -42,6 +46,9 @@ async def deposit(uow: UnitOfWork, events: list[AccountDeposit]) -> None:
             if once in done:
                 continue
             done.add(once)
+            if not _fits(accounts[e.client.id], e.amount):
+                _refuse(uow, e, accounts[e.client.id], "balance_too_large")
+                continue
             account = accounts[e.client.id] = changed[e.client.id] = replace(
                 accounts[e.client.id], balance=accounts[e.client.id].balance + e.amount
             )
@@ -50,22 +57,37 @@ async def deposit(uow: UnitOfWork, events: list[AccountDeposit]) -> None:
             movements.append(
                 (e.client.id, at, "top_up", e.amount, account.balance, e.location_id, None, None, source, once, detail)
             )
-            event = AccountToppedUp(
-                chain_id=e.chain_id,
-                location_id=e.location_id,
-                client_id=e.client.id,
-                client=e.client,
-                amount=e.amount,
-                balance=account.balance,
-                credit_limit=account.credit_limit,
-                deposit_id=e.deposit_id,
-                method=e.method,
-                source="deposit",
-            )
+            event = AccountToppedUp(**_of_deposit(e, account), source="deposit")
             uow.publish(topics.ACCOUNT_TOPPED_UP, e.client.id, event, cause=e)
         if changed:
             await repo.save_accounts(list(changed.values()))
             await repo.add_account_movements(movements)
+
+
+def _fits(account: Account, amount: Decimal) -> bool:
+    return account.balance + amount <= MAX_BALANCE
+
+
+def _of_deposit(e: AccountDeposit, account: Account) -> dict[str, Any]:
+    """What a deposit's events say of it and of the account (its balance: after, or unchanged when refused)."""
+    return {
+        "chain_id": e.chain_id,
+        "location_id": e.location_id,
+        "client_id": e.client.id,
+        "client": e.client,
+        "amount": e.amount,
+        "balance": account.balance,
+        "credit_limit": account.credit_limit,
+        "deposit_id": e.deposit_id,
+        "method": e.method,
+    }
+
+
+def _refuse(uow: UnitOfWork, e: AccountDeposit, account: Account, reason: str) -> None:
+    """The deposit moves nothing: the booking system learns why (`account.deposit_refused`), the batch goes on."""
+    refused = AccountDepositRefused(**_of_deposit(e, account), reason=reason)
+    uow.publish(topics.ACCOUNT_DEPOSIT_REFUSED, e.client.id, refused, cause=e)
+    log.info("account_deposit_refused", event_id=e.event_id, chain_id=e.chain_id, reason=reason)
 
 
 def _answer(client_id: str, row: asyncpg.Record, replayed: bool) -> TopUpOut:
@@ -86,7 +108,7 @@ async def top_up(
                 "Idempotency-Key",
             )
         return _answer(client_id, before, True)
-    if account.balance + body.amount > MAX_BALANCE:
+    if not _fits(account, body.amount):
         raise Conflict("balance_too_large", f"an account holds at most {MAX_BALANCE}", "amount")
     account = replace(account, balance=account.balance + body.amount)
     await repo.save_account(account)
