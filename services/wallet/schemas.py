@@ -145,11 +145,20 @@ class AccountOut(Body):
     available: Money  # what the account may still pay: balance + the credit limit where credit is allowed
 
 
+class TopUpClientIn(Body):
+    """Who is topped up, as the desk knows them: their phone (any form of a number; E.164 in the event) and
+    name tell them of the top-up (`account.topped_up`'s notice)."""
+
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)] | None = None
+    name: Name | None = None
+
+
 class TopUpIn(Body):
     amount: PositiveMoney
     method: Literal["cash", "card", "transfer", "other"] = "cash"
     location_id: Id
     comment: Text | None = None
+    client: TopUpClientIn | None = None
 
 
 class TopUpOut(Body):

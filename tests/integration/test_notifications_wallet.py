@@ -306,3 +306,30 @@ async def test_a_real_sale_deposit_and_payment_through_the_wallet_are_told(chain
         "card in the chain. No payment of the visit was taken."
     )
     assert {n["status"] for n in history} == {"queued"} and paid["visit_id"] != refused["visit_id"]
+
+
+async def test_a_desk_top_up_with_the_clients_phone_is_told_and_one_without_is_not(chain: Chain, kafka: Kafka) -> None:
+    """Regression: the desk's `account.topped_up` carried no phone, so no top-up at the desk was told."""
+
+    async def top_up(amount: str, client: dict[str, Any] | None) -> None:
+        body: dict[str, Any] = {"amount": amount, "method": "card", "location_id": "loc-1"}
+        if client is not None:
+            body["client"] = client
+        async with chain.client("wallet") as http:
+            r = await http.post(f"/clients/{ANNA['id']}/account/top-ups", json=body, headers={"X-User": "eva"})
+        assert r.status_code == 201, r.text
+
+    await top_up("300", {"phone": "06 20 123 4567", "name": "Anna"})  # national form: E.164 in the event
+    await top_up("20", None)
+    await top_up("1", {"phone": ANNA["phone"]})  # the marker, on Anna's key after the two above
+    [marker] = await kafka.read(topics.ACCOUNT_TOPPED_UP, of_chain(chain, amount="1.00"), timeout=30)
+
+    told = await until_marker(kafka, topics.NOTIFICATION_SMS, of_client(chain, ANNA), caused_by(marker), timeout=60)
+    assert [(m["type"], m["to"], m["text"]) for m in told] == [
+        ("account.topped_up", ANNA["phone"], "Anna, 300 added to your account; balance 300."),
+    ]
+    [silent] = await kafka.read(topics.ACCOUNT_TOPPED_UP, of_chain(chain, amount="20.00"))
+    assert silent["client"]["id"] == ANNA["id"] and silent["client"].get("phone") is None
+    history = await notices(chain)
+    assert of_event(history, silent) == [("account.topped_up", None, "skipped")]
+    assert next(n for n in history if n["source_event_id"] == silent["event_id"])["reason"] == "no_phone"

@@ -68,3 +68,26 @@ async def test_a_deposit_past_the_accounts_bound_is_refused_and_the_ones_after_i
         moves = (await http.get(f"/clients/{ANNA['id']}/account/movements", params={"limit": 100})).json()
     assert [m["detail"]["deposit_id"] for m in moves] == [e["deposit_id"] for e in [*fills, fits, to_the_bound]]
     assert moves[-1]["balance"] == "99999999999.99"
+
+
+async def test_a_desk_top_up_carries_the_clients_phone_in_e164_and_refuses_one_that_is_no_number(
+    chain: Chain, kafka: Kafka
+) -> None:
+    url, who = f"/clients/{ANNA['id']}/account/top-ups", {"X-User": "eva"}
+    body = {"amount": "50", "location_id": "loc-1"}
+    async with chain.client("wallet") as http:
+        r = await http.post(url, json={**body, "client": {"phone": "+36 20 123 4567", "name": "Anna"}}, headers=who)
+        assert r.status_code == 201, r.text
+        for phone in ("not a phone", "+1 555", "1" * 33):
+            r = await http.post(url, json={**body, "client": {"phone": phone}}, headers=who)
+            answer = r.json()
+            fields = [answer.get("field")] + [f["field"] for f in answer.get("fields", [])]
+            assert r.status_code == 422 and "client.phone" in fields, (phone, r.text)
+        r = await http.post(url, json={**body, "amount": "7", "client": {"name": "Anna"}}, headers=who)
+        assert r.status_code == 201, r.text  # a name without a phone: told to no one, but taken
+    ups = await kafka.read(topics.ACCOUNT_TOPPED_UP, of_chain(chain), count=2, timeout=30)
+    assert [(u["amount"], u["client"]) for u in ups] == [
+        ("50.00", {"id": ANNA["id"], "phone": ANNA["phone"], "name": "Anna"}),
+        ("7.00", {"id": ANNA["id"], "phone": None, "name": "Anna"}),
+    ]
+    assert (await account(chain))["balance"] == "57.00"

@@ -1,6 +1,7 @@
 """Topping up a client's account: `account.deposit` (once per deposit id; one that would take the balance
 past MAX_BALANCE moves nothing and is refused, `account.deposit_refused`) and the desk's
-POST .../account/top-ups (once per Idempotency-Key). The account is locked before the once-key is looked
+POST .../account/top-ups (once per Idempotency-Key; the client's phone, when the desk gives it, in E.164 in
+its `account.topped_up`, so the client is told). The account is locked before the once-key is looked
 at, so two deliveries or two requests at once top it up once."""
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import structlog
 
 from services.wallet.domain import Account
 from services.wallet.repository import Repository
-from services.wallet.schemas import TopUpIn, TopUpOut
-from shared import topics
-from shared.errors import Conflict
+from services.wallet.schemas import TopUpClientIn, TopUpIn, TopUpOut
+from shared import phones, topics
+from shared.errors import Conflict, Invalid
 from shared.events import AccountDeposit, AccountDepositRefused, AccountToppedUp, Client
 from shared.uow import UnitOfWork
 
@@ -94,9 +95,20 @@ def _answer(client_id: str, row: asyncpg.Record, replayed: bool) -> TopUpOut:
     return TopUpOut(client_id=client_id, amount=row["amount"], balance=row["balance"], at=row["at"], replayed=replayed)
 
 
+def _desk_client(chain_id: str, client_id: str, body: TopUpIn) -> Client:
+    """The client as the top-up's event names them: the phone the desk gave in E.164 (read in the location's
+    region), so the client can be told; text that is no phone number is refused."""
+    given = body.client or TopUpClientIn()
+    phone = phones.e164_at(given.phone, chain_id, body.location_id)
+    if phones.given(given.phone) and phone is None:
+        raise Invalid("phone_invalid", "client.phone: not a phone number of any country", "client.phone")
+    return Client(id=client_id, phone=phone, name=given.name)
+
+
 async def top_up(
     uow: UnitOfWork, chain_id: str, client_id: str, body: TopUpIn, user: str, idempotency_key: str | None
 ) -> TopUpOut:
+    client = _desk_client(chain_id, client_id, body)
     repo = Repository(uow.conn, chain_id)
     account = (await repo.lock_accounts([client_id]))[client_id]
     once = f"desk:{idempotency_key}" if idempotency_key else None
@@ -126,7 +138,7 @@ async def top_up(
         chain_id=chain_id,
         location_id=body.location_id,
         client_id=client_id,
-        client=Client(id=client_id),
+        client=client,
         amount=body.amount,
         balance=account.balance,
         credit_limit=account.credit_limit,
