@@ -127,7 +127,8 @@ class DiscountApplied(DomainEvent):
 
 class RefusedDiscount(AppliedDiscount):
     # not_found, archived, wrong_location, no_card, line_not_covered, not_online, max_uses_reached,
-    # not_nth_visit, tier_not_reached, percent_exceeds_offer
+    # not_nth_visit, tier_not_reached, percent_exceeds_offer; a referral's: not_first_visit, no_referral,
+    # program_disabled, percent_exceeds_offer
     reason: str
 
 

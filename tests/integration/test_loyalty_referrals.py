@@ -292,3 +292,47 @@ async def test_a_program_off_refuses_and_offers_nothing_and_bad_settings_name_th
         assert both.status_code == 422, both.text
         got = (await http.get("/referral-program")).json()
     assert (got["enabled"], got["invitee_discount_percent"], got["referrer_cashback"]) == (True, "10.00", "500.00")
+
+
+def with_referral_discount(event: dict[str, Any], percent: str, amount: str) -> dict[str, Any]:
+    """The visit's line as the booking system applied the quote's referral discount to it."""
+    [line] = event["lines"]
+    line["discount"] = {"source": "referral", "percent": percent, "amount": amount}
+    return event
+
+
+async def test_a_referral_discount_a_visit_applied_stands_on_the_invitees_first_paid_visit_only(
+    chain: Chain, kafka: Kafka
+) -> None:
+    await program(chain)
+    anna, jan, kim, lea = client("anna"), client("jan"), client("kim"), client("lea")
+    assert (await refer(chain, jan, client_id=anna["id"])).status_code == 201
+    first = with_referral_discount(visit_paid(chain, jan, "1000", "900"), "10", "100")
+    await publish(kafka, topics.VISIT_PAID, first)
+    await settled(chain, jan["id"])
+    second = with_referral_discount(visit_paid(chain, jan, "1000", "900"), "10", "100")  # not her first
+    await publish(kafka, topics.VISIT_PAID, second)
+    # Named on the visit itself: its discount stands; a client never referred: none.
+    named = with_referral_discount(
+        visit_paid(chain, kim, "500", "450", referral={"referrer_client_id": anna["id"]}), "10", "50"
+    )
+    await publish(kafka, topics.VISIT_PAID, named)
+    nobody = with_referral_discount(visit_paid(chain, lea, "500", "450"), "10", "50")
+    await publish(kafka, topics.VISIT_PAID, nobody)
+    greedy = with_referral_discount(
+        visit_paid(chain, client("max"), "500", "400", referral={"referrer_client_id": anna["id"]}), "20", "100"
+    )
+    await publish(kafka, topics.VISIT_PAID, greedy)
+
+    applied = await kafka.read(topics.LOYALTY_DISCOUNT_APPLIED, of_chain(chain), count=2, settle=1)
+    assert sorted((a["visit_id"], a["lines"][0]["source"]) for a in applied) == sorted(
+        [(first["visit_id"], "referral"), (named["visit_id"], "referral")]
+    )
+    refused = await kafka.read(topics.LOYALTY_DISCOUNT_REFUSED, of_chain(chain), count=3, settle=1)
+    assert sorted((r["visit_id"], r["lines"][0]["source"], r["lines"][0]["reason"]) for r in refused) == sorted(
+        [
+            (second["visit_id"], "referral", "not_first_visit"),
+            (nobody["visit_id"], "referral", "no_referral"),
+            (greedy["visit_id"], "referral", "percent_exceeds_offer"),
+        ]
+    )

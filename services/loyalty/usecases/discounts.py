@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -130,9 +130,16 @@ def _check(books: Books, book: DiscountBook, e: VisitPaid, line: VisitLine) -> t
     return ("percent_exceeds_offer" if line.discount.percent > o.percent else None), o.card_id
 
 
-def discounts_on_visit(books: Books, book: DiscountBook, e: VisitPaid) -> list[Message]:
+# Why a referral discount a visit applied (its percent) was not the client's to have, or None: it stands.
+ReferralCheck = Callable[[VisitPaid, Decimal], str | None]
+
+
+def discounts_on_visit(
+    books: Books, book: DiscountBook, e: VisitPaid, referral_check: ReferralCheck | None = None
+) -> list[Message]:
     """The discounts the visit's lines applied: a promotion's checked and recorded (one use per card and
-    promotion, however many lines), the others reported as said. Call it before the visit is put on the
+    promotion, however many lines), a referral's checked by `referral_check` (the referral program's
+    first-visit offer), the personal one reported as said. Call it before the visit is put on the
     books (the history before the visit)."""
     applied: list[AppliedDiscount] = []
     refused: list[RefusedDiscount] = []
@@ -149,7 +156,11 @@ def discounts_on_visit(books: Books, book: DiscountBook, e: VisitPaid) -> list[M
             "amount": d.amount,
         }
         if d.source != "promotion":
-            applied.append(AppliedDiscount(**said))
+            why = referral_check(e, d.percent) if d.source == "referral" and referral_check is not None else None
+            if why is None:
+                applied.append(AppliedDiscount(**said))
+            else:
+                refused.append(RefusedDiscount(**said, reason=why))
             continue
         reason, card_id = _check(books, book, e, line)
         promotion_id = str(d.promotion_id)

@@ -17,19 +17,22 @@ from services.loyalty import desk_sale_repository as desks
 from services.loyalty.domain.books import Books
 from services.loyalty.domain.visits import visit_paid, visit_status, visit_totals
 from services.loyalty.usecases.bonus import Message, bonus_on_visit, named_card
-from services.loyalty.usecases.discounts import discounts_on_visit, load_discounts, save_discounts
+from services.loyalty.usecases.discounts import ReferralCheck, discounts_on_visit, load_discounts, save_discounts
 from services.loyalty.usecases.recalculate import reassess
 from shared.db import as_uuid
 from shared.events import VisitPaid, VisitStatus
 from shared.uow import UnitOfWork
 
 
-async def record_payments(uow: UnitOfWork, events: list[VisitPaid]) -> None:
+async def record_payments(
+    uow: UnitOfWork, events: list[VisitPaid], referral_check: ReferralCheck | None = None
+) -> None:
+    """`referral_check`: why a referral discount a visit applied is refused (referral_visits.py decides it)."""
     books = await load_books(uow.conn, events, with_cards=True)
     discounts = await load_discounts(uow.conn, books, events)
     out: list[tuple[Message, BaseModel]] = []
     for e in events:
-        out += [(m, e) for m in discounts_on_visit(books, discounts, e)]  # the history before this visit
+        out += [(m, e) for m in discounts_on_visit(books, discounts, e, referral_check)]  # the history before it
         books.put_visit(
             e.chain_id,
             visit_paid(

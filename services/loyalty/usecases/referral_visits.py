@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 import structlog
 
 from services.loyalty import batch_repository as batch
 from services.loyalty import referral_repository as repo
-from services.loyalty.domain.referrals import Person, Referral, ReferralProgram, normalize_code, refusal, reward
+from services.loyalty.domain.referrals import (
+    Person,
+    Referral,
+    ReferralProgram,
+    normalize_code,
+    referral_discount_refusal,
+    referral_offer,
+    refusal,
+    reward,
+)
 from services.loyalty.repository import Repository
 from services.loyalty.usecases.record_visit import record_payments
 from services.loyalty.usecases.referrals import person, referrer_of
@@ -29,68 +39,105 @@ log = structlog.get_logger("loyalty.referrals")
 Pair = tuple[str, str]
 
 
+@dataclass(frozen=True)
+class Named:
+    """What becomes of the referral a visit names (decided before the batch's visits are saved)."""
+
+    why: str | None  # refused (REFUSALS), or None: recorded
+    referrer_id: str | None
+    invitee_phone: str | None
+    code: str | None
+
+
 @dataclass
 class Before:
-    """What the batch's referral step reads before the batch's visits are saved."""
+    """What the batch's referral step decides before the batch's visits are saved, visit by visit in the
+    batch's order: the referral each visit names, and the invitee's referral as each visit is paid."""
 
-    referrals: dict[Pair, Referral] = field(default_factory=dict)  # (chain, invitee): locked
-    visited: set[tuple[str, str, str]] = field(default_factory=set)  # (chain, client, visit) with another visit
+    referrals: dict[Pair, Referral] = field(default_factory=dict)  # (chain, invitee): locked, as stored
     programs: dict[str, ReferralProgram] = field(default_factory=dict)
+    named: dict[Pair, Named] = field(default_factory=dict)  # (chain, visit)
+    standing: dict[Pair, Referral] = field(default_factory=dict)  # (chain, visit): the client's referral then
+    paid_earlier: set[Pair] = field(default_factory=set)  # (chain, visit): its client paid earlier in the batch
+
+    def discount_refusal(self, e: VisitPaid, percent: Decimal) -> str | None:
+        """Why a referral discount the visit applied was not the client's to have (the offer the quote
+        made before it: `referral_offer`), or None: it stands."""
+        key = (e.chain_id, e.visit_id)
+        offer = referral_offer(self.programs.get(e.chain_id), self.standing.get(key), key in self.paid_earlier)
+        return referral_discount_refusal(offer, percent)
+
+
+def _referral_discount(e: VisitPaid) -> bool:
+    return any(line.discount is not None and line.discount.source == "referral" for line in e.lines)
 
 
 async def record_payments_and_referrals(uow: UnitOfWork, events: list[VisitPaid]) -> None:
-    """`visit.paid`'s batch: the visits (record_visit.record_payments), then the referral program."""
+    """`visit.paid`'s batch: the visits (record_visit.record_payments, a referral discount checked against
+    the first-visit offer), then the referral program."""
     before = await _before(uow, events)
-    await record_payments(uow, events)
-    if before.referrals or any(e.referral for e in events):
+    await record_payments(uow, events, referral_check=before.discount_refusal)
+    if before.referrals or before.named:
         await _referrals(uow, events, before)
 
 
 async def _before(uow: UnitOfWork, events: list[VisitPaid]) -> Before:
     b = Before()
+    conn = uow.conn
     clients = {(e.chain_id, e.client.id) for e in events}
-    await repo.hold_invitees(uow.conn, clients)
-    b.referrals = await repo.lock_referrals(uow.conn, clients)
-    naming = [e for e in events if e.referral is not None and (e.chain_id, e.client.id) not in b.referrals]
-    if not (naming or b.referrals):
+    await repo.hold_invitees(conn, clients)
+    b.referrals = await repo.lock_referrals(conn, clients)
+    naming = [e for e in events if e.referral is not None]
+    chains = {e.chain_id for e in events if e.referral is not None or _referral_discount(e)}
+    if not (chains or b.referrals):
         return b
-    b.visited = await repo.visited_besides(uow.conn, {(e.chain_id, e.client.id, e.visit_id) for e in naming})
-    b.programs = await repo.programs(uow.conn, {e.chain_id for e in naming} | {c for c, _ in b.referrals})
+    b.programs = await repo.programs(conn, chains | {c for c, _ in b.referrals})
+    visited = await repo.visited_besides(conn, {(e.chain_id, e.client.id, e.visit_id) for e in naming})
+    referrals: dict[Pair, Referral] = dict(b.referrals)
+    seen: set[Pair] = set()
+    for e in events:  # in the batch's order: each visit sees what the earlier ones did
+        key, visit = (e.chain_id, e.client.id), (e.chain_id, e.visit_id)
+        earlier = key in seen
+        if e.referral is not None:
+            n = await _decide(uow, e, b, referrals.get(key), earlier or (*key, e.visit_id) in visited)
+            b.named[visit] = n
+            if n.why is None and n.referrer_id is not None:
+                referrals[key] = Referral(e.client.id, n.referrer_id, "visit", e.occurred_at)
+        if key in referrals:
+            b.standing[visit] = referrals[key]
+        if earlier:
+            b.paid_earlier.add(visit)
+        seen.add(key)
     return b
 
 
-async def _referrals(uow: UnitOfWork, events: list[VisitPaid], b: Before) -> None:
-    paid_in_batch: set[Pair] = set()  # the batch's earlier visits: a later one is not a first visit
-    for e in events:
-        key = (e.chain_id, e.client.id)
-        if e.referral is not None:
-            await _named(uow, e, b, key in paid_in_batch)
-        found = b.referrals.get(key)
-        if found is not None and found.first_visit_id is None and key not in paid_in_batch:
-            b.referrals[key] = await _settle(uow, e, found, b.programs.get(e.chain_id))
-        paid_in_batch.add(key)
-
-
-async def _named(uow: UnitOfWork, e: VisitPaid, b: Before, paid_earlier: bool) -> None:
-    """The referral the visit names, recorded (source `visit`) unless a rule refuses it."""
+async def _decide(uow: UnitOfWork, e: VisitPaid, b: Before, existing: Referral | None, visited: bool) -> Named:
+    """The referral the visit names: recorded (source `visit`) unless a rule refuses it."""
     assert e.referral is not None
-    key = (e.chain_id, e.client.id)
     conn = uow.conn
     referrer_id = await referrer_of(conn, e.chain_id, e.referral.referrer_client_id, e.referral.code)
     invitee = Person(e.client.id, phones.e164_at(e.client.phone, e.chain_id, e.location_id))
     referrer = await person(conn, e.chain_id, referrer_id) if referrer_id is not None else None
-    visited = paid_earlier or (e.chain_id, e.client.id, e.visit_id) in b.visited
-    why = refusal(b.programs.get(e.chain_id), invitee, referrer, b.referrals.get(key), visited)
-    if why is None and referrer is not None:
-        code = normalize_code(e.referral.code) if e.referral.code else None
-        added = await repo.add_referral(
-            conn, e.chain_id, e.client.id, invitee.phone, referrer.client_id, "visit", code, e.occurred_at
-        )
-        if added is not None:
+    why = refusal(b.programs.get(e.chain_id), invitee, referrer, existing, visited)
+    code = normalize_code(e.referral.code) if e.referral.code else None
+    return Named(why, referrer_id, invitee.phone, code)
+
+
+async def _referrals(uow: UnitOfWork, events: list[VisitPaid], b: Before) -> None:
+    for e in events:
+        key, visit = (e.chain_id, e.client.id), (e.chain_id, e.visit_id)
+        n = b.named.get(visit)
+        if n is not None and n.why is None and n.referrer_id is not None:
+            added = await repo.add_referral(
+                uow.conn, e.chain_id, e.client.id, n.invitee_phone, n.referrer_id, "visit", n.code, e.occurred_at
+            )
+            assert added is not None  # the invitee is held (hold_invitees) and had none
             b.referrals[key] = added
-            return
-        why = "already_referred"
-    log.info("referral_refused", chain_id=e.chain_id, visit_id=e.visit_id, reason=why)
+        elif n is not None:
+            log.info("referral_refused", chain_id=e.chain_id, visit_id=e.visit_id, reason=n.why)
+        found = b.referrals.get(key)
+        if found is not None and found.first_visit_id is None and visit not in b.paid_earlier:
+            b.referrals[key] = await _settle(uow, e, found, b.programs.get(e.chain_id))
 
 
 async def _settle(uow: UnitOfWork, e: VisitPaid, r: Referral, program: ReferralProgram | None) -> Referral:
