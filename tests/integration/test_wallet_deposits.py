@@ -43,13 +43,17 @@ async def test_a_deposit_past_the_accounts_bound_is_refused_and_the_ones_after_i
     fills = [deposit_event(chain, LARGEST_DEPOSIT) for _ in range(20)]  # 99,999,999,999.80
     too_much = deposit_event(chain, "1.00")  # would be 100,000,000,000.80
     fits = deposit_event(chain, "0.09")  # 99,999,999,999.89
-    await send_at_once(kafka, [*fills, too_much, fits])
+    again = {**too_much, "event_id": f"e-{uuid.uuid4()}"}  # the same deposit delivered twice: refused once
+    await send_at_once(kafka, [*fills, too_much, again, fits])
     await account_eventually(chain, lambda a: a["balance"] == "99999999999.89")
     one_cent_over = deposit_event(chain, "0.11")  # would be 100,000,000,000.00
     to_the_bound = deposit_event(chain, "0.10")  # 99,999,999,999.99: the bound itself is held
     await send_at_once(kafka, [one_cent_over, to_the_bound])
 
-    refused = await kafka.read(topics.ACCOUNT_DEPOSIT_REFUSED, of_chain(chain), count=2, timeout=60)
+    last = of_chain(chain, deposit_id=one_cent_over["deposit_id"])
+    [before] = await until_marker(kafka, topics.ACCOUNT_DEPOSIT_REFUSED, of_chain(chain), last, timeout=60)
+    [after] = await kafka.read(topics.ACCOUNT_DEPOSIT_REFUSED, last)
+    refused = [before, after]
     assert [(r["deposit_id"], r["amount"], r["balance"], r["method"], r["reason"]) for r in refused] == [
         (too_much["deposit_id"], "1.00", "99999999999.80", "cash", "balance_too_large"),
         (one_cent_over["deposit_id"], "0.11", "99999999999.89", "cash", "balance_too_large"),
