@@ -127,3 +127,27 @@ def test_a_referral_discount_a_visit_applied_is_checked_against_the_offer() -> N
     assert referral_discount_refusal(referral_offer(ON, REFERRED, paid_before=True), Decimal("10")) == "not_first_visit"
     assert referral_discount_refusal(referral_offer(ON, None, False), Decimal("10")) == "no_referral"
     assert referral_discount_refusal(referral_offer(OFF, REFERRED, False), Decimal("10")) == "program_disabled"
+
+
+VISIT = {
+    "event_id": "e-1",
+    "occurred_at": "2026-03-01T10:00:00+00:00",
+    "chain_id": "ch-1",
+    "location_id": "loc-1",
+    "visit_id": "v-1",
+    "client": {"id": "cl-9"},
+}
+
+
+def test_a_visit_names_its_referral_by_code_or_referrer_id_and_leaves_it_out_when_unset() -> None:
+    from pydantic import ValidationError
+
+    from shared.events import VisitPaid
+
+    assert "referral" not in VisitPaid.model_validate(VISIT).model_dump_json()  # an older message's digest holds
+    named = VisitPaid.model_validate({**VISIT, "referral": {"code": "k7qm3xpa"}})
+    assert named.referral is not None and named.referral.code == "k7qm3xpa"
+    assert named.model_dump(mode="json")["referral"] == {"code": "k7qm3xpa", "referrer_client_id": None}
+    for bad in ({}, {"code": "A", "referrer_client_id": "cl-5"}, {"code": "A" * 33}, {"referrer_client_id": ""}):
+        with pytest.raises(ValidationError, match="referral"):
+            VisitPaid.model_validate({**VISIT, "referral": bad})
