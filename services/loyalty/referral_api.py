@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from services.loyalty import usecases
 from services.loyalty.api import ReportEnd, ReportStart, _report_filter
+from services.loyalty.domain.referrals import MAX_CODE_LENGTH
 from services.loyalty.referral_schemas import (
     REFERRAL_COLUMNS,
     ReferralCodeOut,
@@ -21,6 +24,7 @@ from services.loyalty.referral_schemas import (
 )
 from shared.auth import ChainId
 from shared.csv_export import CSV_RESPONSE, Format, page_or_csv
+from shared.events import VisitReferral
 from shared.paging import PAGED, Page, Paging
 from shared.uow import unit_of_work
 
@@ -73,9 +77,21 @@ async def referral_code(chain_id: ChainId, client_id: ClientId, request: Request
     summary="The referral discount the client would get on the visit about to be paid (their first paid "
     "visit only), or why none; the checkout quote's rule",
 )
-async def referral_offer(chain_id: ChainId, client_id: ClientId, request: Request) -> ReferralOfferOut:
+async def referral_offer(
+    chain_id: ChainId,
+    client_id: ClientId,
+    request: Request,
+    code: Annotated[str | None, Query(min_length=1, max_length=MAX_CODE_LENGTH)] = None,
+    referrer_client_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    phone: Annotated[str | None, Query(max_length=32)] = None,
+) -> ReferralOfferOut:
+    """`code` or `referrer_client_id`: the referral the visit will name (a client not referred yet)."""
+    try:
+        named = VisitReferral(code=code, referrer_client_id=referrer_client_id) if code or referrer_client_id else None
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
     async with request.app.state.pool.snapshot() as conn:
-        offer = await usecases.referral_offer_for(conn, chain_id, client_id)
+        offer = await usecases.referral_offer_for(conn, chain_id, client_id, named, phone)
     return ReferralOfferOut(client_id=client_id, percent=offer.percent, code=offer.code, reason=offer.reason)
 
 

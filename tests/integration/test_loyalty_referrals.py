@@ -336,3 +336,23 @@ async def test_a_referral_discount_a_visit_applied_stands_on_the_invitees_first_
             (greedy["visit_id"], "referral", "percent_exceeds_offer"),
         ]
     )
+
+
+async def test_the_offer_for_a_referral_the_visit_will_name_is_what_the_payment_accepts(chain: Chain) -> None:
+    await program(chain)
+    anna, nia = client("anna"), client("nia")
+    code = await code_of(chain, anna)
+    async with chain.client("loyalty") as http:
+
+        async def named(who: dict[str, Any], **params: str) -> str:
+            r = await http.get(f"/clients/{who['id']}/referral-offer", params=params)
+            assert r.status_code == 200, r.text
+            return str(r.json()["code"])
+
+        assert await named(nia, code=code.lower()) == "first_visit_referral"
+        assert await named(nia, referrer_client_id=anna["id"]) == "first_visit_referral"
+        assert await named(nia) == "no_referral"
+        assert await named(anna, code=code) == "no_referral"  # her own code: self_referral, not recorded
+        assert await named(nia, code="NOPE1234") == "no_referral"  # unknown_code
+        both = await http.get(f"/clients/{nia['id']}/referral-offer", params={"code": code, "referrer_client_id": "x"})
+        assert both.status_code == 422, both.text

@@ -5,7 +5,7 @@ referral_visits.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -13,6 +13,7 @@ from services.loyalty import referral_repository as repo
 from services.loyalty.domain.referrals import (
     Offer,
     Person,
+    Referral,
     new_code,
     normalize_code,
     referral_offer,
@@ -28,6 +29,7 @@ from services.loyalty.referral_schemas import (
 )
 from shared import phones
 from shared.errors import Conflict, Invalid, NotFound
+from shared.events import VisitReferral
 from shared.paging import Page
 from shared.uow import UnitOfWork
 
@@ -104,13 +106,28 @@ async def record_referral(uow: UnitOfWork, chain_id: str, body: ReferralIn, at: 
     raise Conflict(why, text, field=field)
 
 
-async def referral_offer_for(conn: asyncpg.Connection, chain_id: str, client_id: str) -> Offer:
+async def referral_offer_for(
+    conn: asyncpg.Connection,
+    chain_id: str,
+    client_id: str,
+    named: VisitReferral | None = None,
+    phone: str | None = None,
+) -> Offer:
     """The referral discount a client about to pay is offered (domain.referrals.referral_offer on what
-    loyalty holds): the checkout quote's referral line, the same rule the visit's payment is held to."""
+    loyalty holds): the checkout quote's referral line, the same rule the visit's payment is held to.
+    `named`: the referral the visit will name (`visit.paid`'s `referral`), for a client with none yet: as
+    if recorded, unless a rule would refuse it (`phone`: the client's, for the self-referral rule)."""
     program = await repo.program(conn, chain_id)
     if program is None or not program.enabled:
         return referral_offer(program, None, False)
     referral = await repo.referral(conn, chain_id, client_id)
+    if referral is None and named is not None:
+        referrer_id = await referrer_of(conn, chain_id, named.referrer_client_id, named.code)
+        referrer = await person(conn, chain_id, referrer_id) if referrer_id is not None else None
+        invitee = await person(conn, chain_id, client_id, phone)
+        visited = bool(await repo.visited(conn, [(chain_id, client_id)]))
+        if refusal(program, invitee, referrer, None, visited) is None and referrer_id is not None:
+            referral = Referral(client_id, referrer_id, "visit", datetime.now(UTC))
     paid = referral is not None and await repo.paid_before(conn, chain_id, client_id)
     return referral_offer(program, referral, paid)
 
