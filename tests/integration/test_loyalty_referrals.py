@@ -27,15 +27,13 @@ from tests.integration.loyalty_helpers import (
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 
+SETTING = {"enabled": True, "invitee_discount_percent": "10", "referrer_cashback": "500"}
+
+
 async def program(chain: Chain, **fields: Any) -> dict[str, Any]:
     """A "Friends" card type and the chain's referral program on it: 10% for the invitee, 500 points."""
     friends = await create(chain, "/card-types", {"name": "Friends card", "location_ids": []})
-    body = {
-        "enabled": True,
-        "invitee_discount_percent": "10",
-        "referrer_cashback": "500",
-        "card_type_id": friends["id"],
-    }
+    body = {**SETTING, "card_type_id": friends["id"]}
     async with chain.client("loyalty") as http:
         r = await http.put("/referral-program", json={**body, **fields})
     assert r.status_code == 200, r.text
@@ -272,12 +270,7 @@ async def test_a_program_off_refuses_and_offers_nothing_and_bad_settings_name_th
         "referrer.code",
     )
 
-    body = {
-        "enabled": True,
-        "invitee_discount_percent": "10",
-        "referrer_cashback": "500",
-        "card_type_id": setting["card_type_id"],
-    }
+    body = {**SETTING, "card_type_id": setting["card_type_id"]}
     async with chain.client("loyalty") as http:
         for bad, field in (
             ({"invitee_discount_percent": "0"}, "invitee_discount_percent"),
