@@ -348,11 +348,29 @@ async def seed(chain: Chain, kafka: Kafka) -> Seeder:
         ly, "POST", "/clients/{client_id}/loyalty/recalculate?location_id=loc-1", client_id=PLAN.client(0)["id"]
     )
     await _seed_wallet(s, chain, kafka)
+    for service in (ms, ly, "wallet"):  # the checkout quote's parts: a client with a membership, a card, a gift card
+        await s.send(service, "POST", "/checkout/quote-part", quote_part())
     as_of = {"as_of": datetime.now(UTC).isoformat()}
     for service in (ms, ly, nt):
         for job in await _jobs(chain, service):
             await s.send(service, "POST", "/jobs/{job}/run", as_of, admin=True, job=job)
     return s
+
+
+def quote_part() -> dict[str, Any]:
+    """What the gateway asks each part of the checkout quote: client 0's visit, the membership named."""
+    return {
+        "location_id": LOCATION,
+        "client": PLAN.client(0),
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "loyalty_card_id": PLAN.card_number(0),
+        "lines": [
+            {"kind": "service", "item_id": MASSAGE, "category_id": "cat-body", "quantity": 1, "sold": "2000",
+             "membership": {"code": PLAN.code(0)}},
+            {"kind": "product", "item_id": OIL, "quantity": 1, "sold": "300"},
+        ],
+        "covered_lines": [0],
+    }  # fmt: skip
 
 
 GIFT_CARD = "FZ-GIFT"  # a multiple write-off card of client 0

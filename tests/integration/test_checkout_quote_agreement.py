@@ -22,6 +22,8 @@ from tests.integration.loyalty_helpers import (
 )
 from tests.integration.loyalty_helpers import visit_paid as loyalty_visit
 from tests.integration.test_checkout_quote import line, quote_body, quoted
+from tests.integration.test_loyalty_referrals import program as referral_program
+from tests.integration.test_loyalty_referrals import refer
 
 D = Decimal
 
@@ -167,17 +169,9 @@ async def test_the_quote_chooses_one_discount_per_line_and_paying_it_is_applied_
 async def test_an_invitees_first_visit_is_quoted_the_referral_discount_and_the_next_is_told_why_not(
     chain: Chain, kafka: Kafka, gateway: str
 ) -> None:
-    friends = await create(chain, "/card-types", {"name": "Friends card", "location_ids": []})
-    program = {
-        "enabled": True,
-        "invitee_discount_percent": "15",
-        "referrer_cashback": "100",
-        "card_type_id": friends["id"],
-    }
+    await referral_program(chain, invitee_discount_percent="15")
     invitee = {"id": f"cl-inv-{uuid.uuid4().hex[:6]}", "phone": "+36205550101"}
-    async with chain.client("loyalty") as http:
-        assert (await http.put("/referral-program", json=program)).status_code == 200
-        r = await http.post("/referrals", json={"invitee": invitee, "referrer": {"client_id": ANNA["id"]}})
+    r = await refer(chain, invitee, client_id=ANNA["id"])
     assert r.status_code in (200, 201), r.text
 
     body = quote_body(line(item_id="svc-hair"), line("membership", "type-1", "8000"), client=invitee)
