@@ -16,7 +16,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from shared.events.base import Id, Money, NonNegativeMoney, Time
-from shared.events.inbound import MAX_LINE_AMOUNT, MAX_LINES, MAX_QUANTITY, Client, MembershipRef, VisitPaid
+from shared.events.inbound import (
+    MAX_LINE_AMOUNT,
+    MAX_LINES,
+    MAX_QUANTITY,
+    Client,
+    MembershipRef,
+    VisitPaid,
+    VisitReferral,
+)
 from shared.http import Body
 
 ZERO = Decimal("0.00")
@@ -46,6 +54,9 @@ class QuoteIn(Body):
     occurred_at: Time | None = None  # when the visit is paid; none: now
     channel: Literal["desk", "online"] = "desk"
     loyalty_card_id: Id | None = None
+    # Who referred the client, as the visit's `visit.paid` will name it (its `referral`): a first visit
+    # then gets the referral discount the payment will accept, though no referral is recorded yet.
+    referral: VisitReferral | None = None
     lines: list[QuoteLine] = Field(min_length=1, max_length=MAX_LINES)
 
     @field_validator("lines")

@@ -51,6 +51,7 @@ def paid_as_quoted(chain: Chain, body: dict[str, Any], q: dict[str, Any]) -> dic
         client=body["client"],
         loyalty_card_id=body.get("loyalty_card_id"),
         lines=lines,
+        **({"referral": body["referral"]} if body.get("referral") else {}),
     )
 
 
@@ -199,3 +200,25 @@ async def test_an_invitees_first_visit_is_quoted_the_referral_discount_and_the_n
     )
     [told] = again["lines"][0]["discount"]["offers"]
     assert (told["source"], told["code"], told["percent"]) == ("referral", "not_first_visit", None)
+
+
+async def test_a_referral_the_visit_will_name_is_quoted_and_its_discount_applied_when_paid(
+    chain: Chain, kafka: Kafka, gateway: str
+) -> None:
+    await referral_program(chain, invitee_discount_percent="15")
+    invitee = {"id": f"cl-new-{uuid.uuid4().hex[:6]}", "phone": "+36205550102"}
+    body = quote_body(line(item_id="svc-hair"), client=invitee, referral={"referrer_client_id": ANNA["id"]})
+    q = await quoted(gateway, chain, body)
+    hair = q["lines"][0]["discount"]
+    assert (hair["chosen"]["source"], D(hair["amount"])) == ("referral", D("150"))
+    # Named by nobody, the same visit gets none: the referral is the quote's to name, as the visit's.
+    alone = await quoted(gateway, chain, {**body, "referral": None})
+    assert alone["lines"][0]["discount"]["code"] == "no_discount"
+
+    event = paid_as_quoted(chain, body, q)
+    await publish(kafka, topics.VISIT_PAID, event)
+    [applied] = await kafka.read(
+        topics.LOYALTY_DISCOUNT_APPLIED, of_chain(chain, visit_id=event["visit_id"]), timeout=30
+    )
+    # Applied, so not refused: each line the visit discounted is in one of the two.
+    assert [(x["source"], D(x["amount"])) for x in applied["lines"]] == [("referral", D("150"))]

@@ -77,7 +77,7 @@ async def quote_part(conn: asyncpg.Connection, chain_id: str, q: QuotePartIn) ->
     books = await load_books(conn, [e], with_cards=True, lock=False)
     book = await load_discounts(conn, books, [e], offers=True)
     personal = personal_discount(books, e)
-    first_visit = await referral_discount(conn, chain_id, q.client.id)
+    first_visit = await referral_discount(conn, chain_id, q)
     lines = [
         line_discount(i, line, line_offers(books, book, e, personal, first_visit, line))
         for i, line in enumerate(q.lines)
@@ -168,10 +168,11 @@ def personal_discount(books: Books, e: VisitPaid) -> Percent:
     )
 
 
-async def referral_discount(conn: asyncpg.Connection, chain_id: str, client_id: str) -> Offer | None:
-    """The referral discount of an invitee's first visit; not offered, why (`not_first_visit`), or None
-    where there is nothing to say (no program, no referral)."""
-    found = await referral_offer_for(conn, chain_id, client_id)
+async def referral_discount(conn: asyncpg.Connection, chain_id: str, q: QuotePartIn) -> Offer | None:
+    """The referral discount of an invitee's first visit (recorded, or named by the quote as the visit will
+    name it); not offered, why (`not_first_visit`...), or None where there is nothing to say (no program,
+    no referral)."""
+    found = await referral_offer_for(conn, chain_id, q.client.id, q.referral, q.client.phone)
     if found.percent > 0:
         return Offer.referral(found.percent)
     if found.code in ("program_disabled", "no_referral"):
