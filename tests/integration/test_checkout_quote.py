@@ -188,6 +188,29 @@ async def test_the_loyalty_part_gives_the_personal_discount_the_points_and_the_c
     assert stranger["loyalty"]["cashback_total"]["code"] == "no_cashback"
 
 
+async def test_the_loyalty_part_says_a_discount_set_by_hand_a_location_without_a_program_and_a_card_without_points(
+    chain: Chain, gateway: str
+) -> None:
+    await put_program(chain, PROGRAM)
+    await bonus_setup(chain, ANNA, number=f"Z-{uuid.uuid4().hex[:6]}")  # a card, no visit yet: no points
+    async with chain.client("loyalty") as http:
+        r = await http.patch(
+            f"/clients/{ANNA['id']}/loyalty", params={"location_id": "loc-1"}, json={"discount_percent": "12"}
+        )
+    assert r.status_code == 200, r.text
+
+    q = await quoted(gateway, chain, quote_body(line(item_id="svc-hair")))
+    part = q["loyalty"]
+    assert (part["personal_discount"]["code"], D(part["personal_discount"]["percent"])) == ("manual", D("12"))
+    assert D(q["lines"][0]["discount"]["amount"]) == D("120")
+    [card] = part["cards"]
+    assert (card["spendable"], card["code"]) == (False, "no_points")
+    assert part["points_available"]["code"] == "no_points"
+
+    elsewhere = await quoted(gateway, chain, {**quote_body(line(item_id="svc-hair")), "location_id": "loc-2"})
+    assert elsewhere["loyalty"]["personal_discount"]["code"] == "no_program"
+
+
 async def test_the_wallet_part_says_which_gift_card_pays_which_line_and_what_the_account_holds(
     chain: Chain, kafka: Kafka, gateway: str
 ) -> None:
