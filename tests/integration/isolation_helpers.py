@@ -251,6 +251,16 @@ async def run_jobs(
 # --- the whole API ------------------------------------------------------------------------------------
 
 CHAIN_PREFIX = "/v1/chains/{chain_id}"
+# POST routes that only read (a quote changes nothing): a read key may call them, so they are sent a
+# valid body and the chain's own reader is answered 200, as on a GET.
+READING_POSTS = {
+    "/checkout/quote-part": {
+        "location_id": scenario.LOCATION,
+        "client": {"id": CLIENT},
+        "occurred_at": "2026-06-01T10:00:00+00:00",
+        "lines": [{"kind": "service", "item_id": scenario.MASSAGE, "quantity": 1, "sold": "100"}],
+    },
+}
 NO_SUCH_JOB = "no-such-job"
 
 
@@ -336,6 +346,8 @@ async def answers(
 
     async def one(route: Route) -> tuple[int, Any]:
         body: dict[str, Any] | None = {} if route.method in ("POST", "PUT", "PATCH") else None
+        if route.method == "POST" and route.template in READING_POSTS:
+            body = READING_POSTS[route.template]
         async with gate:
             r = await clients[route.service].request(route.method, route.path, params=route.query, json=body)
         try:
