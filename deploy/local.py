@@ -20,6 +20,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -68,13 +69,49 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+
+
+def ephemeral_ports() -> range:
+    """The ports the kernel gives outgoing connections (Linux's default when it does not say)."""
+    try:
+        low, high = (int(x) for x in EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
+def listening_ports() -> range:
+    """Where `free_port` looks: below the kernel's ephemeral range (above it where that range starts too
+    low), so that no outgoing connection can take a port between its choice and its server binding it."""
+    ephemeral = ephemeral_ports()
+    if ephemeral.start >= 12000:
+        return range(10000, ephemeral.start - 1)
+    return range(ephemeral.stop, 65535)
+
+
+def bindable(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind (TIME_WAIT is no bar)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(pair: bool = False) -> int:
-    """A port nobody listens on (and, with `pair`, the one after it too: Kafka's controller)."""
+    """A port nobody listens on (and, with `pair`, the one after it too: Kafka's controller), outside the
+    ephemeral range and never one this process handed out before. An ephemeral port was the old choice:
+    its `+1` was sometimes taken by a client's outgoing connection before the broker bound it, and the
+    broker stopped on "BindException: Address already in use"."""
+    ports = listening_ports()
     while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if not pair or (port < 65535 and not port_open(port + 1)):
+        port = random.randrange(ports.start, ports.stop - 1)
+        wanted = (port, port + 1) if pair else (port,)
+        if not _handed_out.intersection(wanted) and all(bindable(p) for p in wanted):
+            _handed_out.update(wanted)
             return port
 
 

@@ -28,6 +28,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.kafka_io import Kafka
+from shared import topics
 from tests.integration.conftest import eventually
 
 
@@ -37,13 +38,35 @@ async def until_marker(
     match: Callable[[dict[str, Any]], bool],
     marker: Callable[[dict[str, Any]], bool],
     *,
-    timeout: float = 30,
+    timeout: float = 60,
 ) -> list[dict[str, Any]]:
     """The messages of `topic` that `match` accepts, besides the marker's, once the marker's message (the
-    one `marker` accepts) is on it: everything published before the marker, on its partition path."""
+    one `marker` accepts) is on it: everything published before the marker, on its partition path.
+    A marker's path may cross three services on a busy stack, hence the minute; a miss names what
+    `match` finds dead-lettered and how far behind each group is, so a failure in CI says why."""
     if not await kafka.read(topic, marker, timeout=timeout):
-        raise AssertionError(f"the marker's message did not reach {topic} within {timeout}s")
+        raise AssertionError(
+            f"the marker's message did not reach {topic} within {timeout}s; {await what_stopped(kafka, match)}"
+        )
     return await kafka.read_to_end(topic, lambda m: match(m) and not marker(m))
+
+
+async def what_stopped(kafka: Kafka, match: Callable[[dict[str, Any]], bool]) -> str:
+    """For a failure message: the dead letters `match` accepts (topic, reason) and each group's lag."""
+    dead = []
+    for t in topics.all_topics():
+        if t.endswith(".dlq"):
+            for m in await kafka.read_to_end(t, match, timeout=10):
+                reasons = {k: v[:300] for k, v in m.get("_headers", {}).items() if k.startswith("x-error")}
+                dead.append(f"{t}: {reasons}")
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, **kafka.security)
+    await admin.start()
+    try:
+        groups = sorted(g for g, *_ in await admin.list_consumer_groups())
+    finally:
+        await admin.close()
+    lag = {g: n for g, n in (await kafka.lag(groups)).items() if n}
+    return f"dead letters: {dead or 'none'}; groups behind: {lag or 'none'}"
 
 
 @dataclass(frozen=True)
