@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -23,11 +23,19 @@ MAX_IN_FLIGHT = 16
 
 
 def start_gateway(stack: BenchStack) -> processes.ServiceProcess:
-    """A gateway that asks the first process of each part (the bench's resources count it as `gateway`)."""
-    env = {**stack.env, **{f"{name.upper()}_URL": stack.of(name)[0].url for name in PARTS}}
-    gateway = processes.start("gateway", env, stack.servers.state / "logs", local.free_port())
-    stack.running.append(gateway)
-    processes.wait_ready([gateway])
+    """A gateway and, for each part, one process of that service that serves HTTP only
+    (CONSUMER_ENABLED=false: as an ops team deploys a service's API apart from its event workers), which the
+    gateway asks. They share the machine, the database and the broker with the consumers under load; the
+    bench's resources count them as `gateway` and `<service>-api`."""
+    api = [
+        replace(processes.start(name, {**stack.env, "CONSUMER_ENABLED": "false"}, stack.logs, local.free_port()),
+                name=f"{name}-api")
+        for name in PARTS
+    ]  # fmt: skip
+    env = {**stack.env, **{f"{p.name.removesuffix('-api').upper()}_URL": p.url for p in api}}
+    gateway = processes.start("gateway", env, stack.logs, local.free_port())
+    stack.running += [*api, gateway]
+    processes.wait_ready([*api, gateway])
     return gateway
 
 

@@ -36,6 +36,10 @@ class BenchStack:
         """The first process of each service: the one the chain is set up through."""
         return {name: self.of(name)[0].url for name in SERVICES}
 
+    @property
+    def logs(self) -> Path:
+        return self.servers.state / "logs"
+
     def of(self, service: str) -> list[processes.ServiceProcess]:
         return [p for p in self.running if p.name == service]
 

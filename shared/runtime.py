@@ -151,7 +151,7 @@ class Service:
             s.outbox_poll_seconds,
         )
         await self.relay.start()
-        if self.subscriptions and not self.consumer.subscriptions:
+        if s.consumer_enabled and self.subscriptions and not self.consumer.subscriptions:
             self.consumer.subscribe_together(self.subscriptions)
         await self.broker.start()
         self.jobs.start()
@@ -172,7 +172,7 @@ class Service:
             "service_started",
             port=s.port_for(self.name),
             group_id=self.consumer.group_id,
-            topics=[sub.topic for sub in self.subscriptions],
+            topics=[sub.topic for sub in self.consumer.subscriptions],
         )
         try:
             yield

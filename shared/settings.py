@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     db_http_pool_size: int = 10
     db_work_pool_size: int = 5
     db_acquire_timeout_seconds: float = 5
+    # False: this process serves the HTTP API (its relay and jobs too, both leased) but never joins the
+    # consumer group: HTTP replicas scaled apart from the event workers, answering on a quiet event loop
+    # (README, "Operating Perkstream": the checkout quote's parts are served this way under load).
+    consumer_enabled: bool = True
     # Records taken from Kafka per poll and processed in one transaction. A poll returns as soon as any
     # record is there; an empty one waits this long, then FastStream pauses as long again before the next
     # poll: a record that comes while the consumer is idle waits up to that pause (20 ms a hop, not 100).
