@@ -50,6 +50,10 @@ class QuoteLine(Body):
 
 class QuoteIn(Body):
     location_id: Id
+    # The visit about to be paid, as its `visit.paid` will name it (optional): its own record (the client
+    # arrived for it) is then this visit, not an earlier one: a first visit stays the first (the referral
+    # discount) and the history counts it once, as the payment does.
+    visit_id: Id | None = None
     client: Client
     occurred_at: Time | None = None  # when the visit is paid; none: now
     channel: Literal["desk", "online"] = "desk"

@@ -84,14 +84,16 @@ async def referral_offer(
     code: Annotated[str | None, Query(min_length=1, max_length=MAX_CODE_LENGTH)] = None,
     referrer_client_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     phone: Annotated[str | None, Query(max_length=32)] = None,
+    visit_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
 ) -> ReferralOfferOut:
-    """`code` or `referrer_client_id`: the referral the visit will name (a client not referred yet)."""
+    """`code` or `referrer_client_id`: the referral the visit will name (a client not referred yet);
+    `visit_id`: the visit about to be paid (the client's arrival for it is not an earlier visit)."""
     try:
         named = VisitReferral(code=code, referrer_client_id=referrer_client_id) if code or referrer_client_id else None
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
     async with request.app.state.pool.snapshot() as conn:
-        offer = await usecases.referral_offer_for(conn, chain_id, client_id, named, phone)
+        offer = await usecases.referral_offer_for(conn, chain_id, client_id, named, phone, visit_id)
     return ReferralOfferOut(client_id=client_id, percent=offer.percent, code=offer.code, reason=offer.reason)
 
 

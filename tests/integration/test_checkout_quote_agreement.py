@@ -14,6 +14,7 @@ from tests.integration.conftest import Chain, eventually, of_chain, publish
 from tests.integration.helpers import ANNA, create_type, membership_eventually, sell
 from tests.integration.loyalty_helpers import (
     PROGRAM,
+    arrived,
     bonus_setup,
     card_eventually,
     create,
@@ -221,4 +222,30 @@ async def test_a_referral_the_visit_will_name_is_quoted_and_its_discount_applied
         topics.LOYALTY_DISCOUNT_APPLIED, of_chain(chain, visit_id=event["visit_id"]), timeout=30
     )
     # Applied, so not refused: each line the visit discounted is in one of the two.
+    assert [(x["source"], D(x["amount"])) for x in applied["lines"]] == [("referral", D("150"))]
+
+
+async def test_the_visit_an_invitee_arrived_for_is_quoted_as_their_first_when_the_quote_names_it(
+    chain: Chain, kafka: Kafka, gateway: str
+) -> None:
+    """The desk quotes at checkout, after the client arrived: loyalty holds that visit already. Named by the
+    quote (`visit_id`), it is this visit, not an earlier one, as the payment of that visit sees it."""
+    await referral_program(chain, invitee_discount_percent="15")
+    invitee = {"id": f"cl-new-{uuid.uuid4().hex[:6]}", "phone": "+36205550103"}
+    vid = f"v-{uuid.uuid4().hex[:8]}"
+    await publish(kafka, topics.VISIT_ARRIVED, arrived(chain, invitee, vid))
+    await loyalty_eventually(chain, invitee["id"], lambda s: s["visits"] == 1, location_id=None)
+    named = {"referrer_client_id": ANNA["id"]}
+    body = quote_body(line(item_id="svc-hair"), client=invitee, referral=named, visit_id=vid)
+    q = await quoted(gateway, chain, body)
+    hair = q["lines"][0]["discount"]
+    assert (hair["chosen"]["source"], D(hair["amount"])) == ("referral", D("150"))
+    # Not naming the visit, the quote cannot tell its record from an earlier visit: no discount, and why.
+    unnamed = await quoted(gateway, chain, {**body, "visit_id": None})
+    [refused] = [o for o in unnamed["lines"][0]["discount"]["offers"] if o["source"] == "referral"]
+    assert refused["code"] == "already_a_client"
+
+    event = {**paid_as_quoted(chain, body, q), "visit_id": vid}
+    await publish(kafka, topics.VISIT_PAID, event)
+    [applied] = await kafka.read(topics.LOYALTY_DISCOUNT_APPLIED, of_chain(chain, visit_id=vid), timeout=30)
     assert [(x["source"], D(x["amount"])) for x in applied["lines"]] == [("referral", D("150"))]

@@ -345,7 +345,8 @@ async def test_the_offer_for_a_referral_the_visit_will_name_is_what_the_payment_
         assert await named(nia, code=code.lower()) == "first_visit_referral"
         assert await named(nia, referrer_client_id=anna["id"]) == "first_visit_referral"
         assert await named(nia) == "no_referral"
-        assert await named(anna, code=code) == "no_referral"  # her own code: self_referral, not recorded
-        assert await named(nia, code="NOPE1234") == "no_referral"  # unknown_code
+        # A referral the visit would name but a rule refuses is not recorded: the offer says which rule.
+        assert await named(anna, code=code) == "self_referral"  # her own code
+        assert await named(nia, code="NOPE1234") == "unknown_code"
         both = await http.get(f"/clients/{nia['id']}/referral-offer", params={"code": code, "referrer_client_id": "x"})
         assert both.status_code == 422, both.text

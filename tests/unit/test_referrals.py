@@ -22,6 +22,7 @@ from services.loyalty.domain.referrals import (
     referral_discount_refusal,
     referral_offer,
     refusal,
+    refused_offer,
     reward,
 )
 
@@ -151,3 +152,9 @@ def test_a_visit_names_its_referral_by_code_or_referrer_id_and_leaves_it_out_whe
     for bad in ({}, {"code": "A", "referrer_client_id": "cl-5"}, {"code": "A" * 33}, {"referrer_client_id": ""}):
         with pytest.raises(ValidationError, match="referral"):
             VisitPaid.model_validate({**VISIT, "referral": bad})
+
+
+def test_a_named_referral_a_rule_refuses_is_offered_nothing_with_that_rule_as_its_code() -> None:
+    for why in ("unknown_code", "self_referral", "already_a_client", "program_disabled"):
+        offer = refused_offer(why)
+        assert (offer.percent, offer.code) == (Decimal("0"), why) and offer.reason

@@ -27,13 +27,33 @@ ZERO = Decimal("0.00")
 # Why a referral is not recorded, in the order they are checked.
 REFUSALS = ("program_disabled", "unknown_code", "self_referral", "already_referred", "already_a_client")
 # The referral discount a client about to pay is offered, or why not.
-OfferCode = Literal["first_visit_referral", "not_first_visit", "no_referral", "program_disabled"]
-OFFER_CODES: tuple[OfferCode, ...] = ("first_visit_referral", "not_first_visit", "no_referral", "program_disabled")
+# A referral the visit will name (none recorded yet) that a rule would refuse says which (REFUSALS' own).
+OfferCode = Literal[
+    "first_visit_referral",
+    "not_first_visit",
+    "no_referral",
+    "program_disabled",
+    "unknown_code",
+    "self_referral",
+    "already_a_client",
+]
+OFFER_CODES: tuple[OfferCode, ...] = (
+    "first_visit_referral",
+    "not_first_visit",
+    "no_referral",
+    "program_disabled",
+    "unknown_code",
+    "self_referral",
+    "already_a_client",
+)
 OFFER_REASONS: dict[OfferCode, str] = {
     "first_visit_referral": "the client was referred and this is their first paid visit",
     "not_first_visit": "the referral discount applies to the first paid visit only",
     "no_referral": "the client was not referred by anyone",
     "program_disabled": "the chain's referral program is off",
+    "unknown_code": "the referral code names no client of the chain",
+    "self_referral": "a client cannot refer themselves (the same client or phone)",
+    "already_a_client": "the client visited the chain before: a referral is for new clients",
 }
 # What became of a referral's reward: waiting for the invitee's first paid visit, paid, or not paid.
 REWARD_STATUSES = ("pending", "rewarded", "no_card", "program_disabled", "balance_full")
@@ -136,6 +156,13 @@ def referral_offer(program: ReferralProgram | None, referral: Referral | None, p
     if paid_before or referral.first_visit_id is not None:
         return Offer(ZERO, "not_first_visit")
     return Offer(program.invitee_discount_percent, "first_visit_referral")
+
+
+def refused_offer(why: str) -> Offer:
+    """The offer for a referral the visit will name that `refusal` refuses (`why`): none, and which rule
+    (a referral not recorded yet is never `already_referred`)."""
+    code = next(c for c in OFFER_CODES if c == why)
+    return Offer(ZERO, code)
 
 
 def referral_discount_refusal(offer: Offer, percent: Decimal) -> str | None:

@@ -48,13 +48,13 @@ from shared.quote import (
 
 
 def would_be_visit(chain_id: str, q: QuotePartIn, paid: list[Decimal]) -> VisitPaid:
-    """The `visit.paid` the quote stands for (an id no visit has: the quote is nobody's visit)."""
+    """The `visit.paid` the quote stands for: the visit it names, else an id no visit has."""
     return VisitPaid(
         event_id=f"quote:{uuid.uuid4()}",
         occurred_at=q.occurred_at,
         chain_id=chain_id,
         location_id=q.location_id,
-        visit_id=f"quote:{uuid.uuid4()}",
+        visit_id=q.visit_id or f"quote:{uuid.uuid4()}",
         client=q.client,
         loyalty_card_id=q.loyalty_card_id,
         channel=q.channel,
@@ -172,7 +172,7 @@ async def referral_discount(conn: asyncpg.Connection, chain_id: str, q: QuotePar
     """The referral discount of an invitee's first visit (recorded, or named by the quote as the visit will
     name it); not offered, why (`not_first_visit`...), or None where there is nothing to say (no program,
     no referral)."""
-    found = await referral_offer_for(conn, chain_id, q.client.id, q.referral, q.client.phone)
+    found = await referral_offer_for(conn, chain_id, q.client.id, q.referral, q.client.phone, q.visit_id)
     if found.percent > 0:
         return Offer.referral(found.percent)
     if found.code in ("program_disabled", "no_referral"):

@@ -18,6 +18,7 @@ from services.loyalty.domain.referrals import (
     normalize_code,
     referral_offer,
     refusal,
+    refused_offer,
 )
 from services.loyalty.referral_schemas import (
     ReferralCodeOut,
@@ -112,6 +113,7 @@ async def referral_offer_for(
     client_id: str,
     named: VisitReferral | None = None,
     phone: str | None = None,
+    visit_id: str | None = None,
 ) -> Offer:
     """The referral discount a client about to pay is offered (domain.referrals.referral_offer on what
     loyalty holds): the checkout quote's referral line, the same rule the visit's payment is held to.
@@ -121,13 +123,19 @@ async def referral_offer_for(
     if program is None or not program.enabled:
         return referral_offer(program, None, False)
     referral = await repo.referral(conn, chain_id, client_id)
-    if referral is None and named is not None:
+    if referral is None and named is not None:  # `visit_id`: that visit's own record is not an earlier visit
         referrer_id = await referrer_of(conn, chain_id, named.referrer_client_id, named.code)
         referrer = await person(conn, chain_id, referrer_id) if referrer_id is not None else None
         invitee = await person(conn, chain_id, client_id, phone)
-        visited = bool(await repo.visited(conn, [(chain_id, client_id)]))
-        if refusal(program, invitee, referrer, None, visited) is None and referrer_id is not None:
-            referral = Referral(client_id, referrer_id, "visit", datetime.now(UTC))
+        if visit_id is None:
+            visited = bool(await repo.visited(conn, [(chain_id, client_id)]))
+        else:
+            visited = bool(await repo.visited_besides(conn, [(chain_id, client_id, visit_id)]))
+        why = refusal(program, invitee, referrer, None, visited)
+        if why is not None:
+            return refused_offer(why)
+        assert referrer_id is not None  # refusal() says unknown_code without a referrer
+        referral = Referral(client_id, referrer_id, "visit", datetime.now(UTC))
     paid = referral is not None and await repo.paid_before(conn, chain_id, client_id)
     return referral_offer(program, referral, paid)
 
