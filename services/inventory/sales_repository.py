@@ -118,6 +118,43 @@ class SalesRepository:
             at,
         )
 
+    async def sale_recorded(self, chain_id: str, kind: str, sale_id: str) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "SELECT 1 FROM membership_sales WHERE chain_id = $1 AND kind = $2 AND sale_id = $3",
+                chain_id,
+                kind,
+                sale_id,
+            )
+        )
+
+    # --- rejections that came before their sale (parked_refusals) ---
+
+    async def park_refusal(self, chain_id: str, kind: str, sale_id: str, event: dict[str, Any]) -> bool:
+        """Keeps the first rejection of a unit not recorded yet; answers whether this one was kept."""
+        status = await self.conn.execute(
+            """INSERT INTO parked_refusals (chain_id, kind, sale_id, event) VALUES ($1, $2, $3, $4)
+               ON CONFLICT DO NOTHING""",
+            chain_id,
+            kind,
+            sale_id,
+            event,
+        )
+        return bool(status == "INSERT 0 1")
+
+    async def take_parked(self, units: Iterable[tuple[str, str, str]]) -> list[tuple[str, dict[str, Any]]]:
+        """Removes and answers (kind, event) of the rejections parked for these (chain, kind, sale id)."""
+        keys = set(units)
+        if not keys:
+            return []
+        rows = await self.conn.fetch(
+            """DELETE FROM parked_refusals p USING unnest($1::text[], $2::text[], $3::text[]) AS k(c, kd, s)
+               WHERE p.chain_id = k.c AND p.kind = k.kd AND p.sale_id = k.s
+               RETURNING p.kind, p.event, p.sale_id""",
+            *columns(sorted(keys), 3),
+        )
+        return [(r["kind"], r["event"]) for r in sorted(rows, key=lambda r: r["sale_id"])]
+
     async def operation_for_update(self, chain_id: str, op_id: uuid.UUID) -> asyncpg.Record | None:
         return await self.conn.fetchrow(
             """SELECT id, number, type, location_id, storage_id, source, lines FROM operations

@@ -19,7 +19,12 @@ from tests.integration.conftest import Chain, eventually, of_chain
 from tests.integration.helpers import ANNA, create_type
 from tests.integration.inventory_helpers import balances, get, operation, post, product, storage
 from tests.integration.proof import until_marker
-from tests.integration.test_inventory_membership_sales import consumed_by_inventory, membership_product, visit
+from tests.integration.test_inventory_membership_sales import (
+    consumed_by_inventory,
+    membership_line,
+    membership_product,
+    visit,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -333,3 +338,45 @@ async def test_a_sale_the_wallet_refuses_later_is_marked_refused_once(chain: Cha
     await consumed_by_inventory(kafka, topics.MEMBERSHIP_ISSUE_REJECTED, of_chain(chain))
     [line] = (await get(chain, f"/operations/{resold['id']}"))["lines"]
     assert (line["quantity"], "refused_quantity" in line) == ("2", False)
+
+
+@pytest.mark.parametrize("kind", ["gift_card", "membership"])
+async def test_a_rejection_that_comes_before_inventory_records_the_sale_is_applied_with_it(
+    chain: Chain, kafka: Kafka, kind: str
+) -> None:
+    """The issuing service reads `visit.paid` itself and may reject a unit before inventory has recorded the
+    visit's sale (a fresh-clone run lost one so: ignored as not recorded). It waits for the sale, whose
+    transaction applies it: the unit refused once, back in stock."""
+    if kind == "gift_card":
+        t = await gift_card_type(chain, kafka)
+        p = await gift_card_product(chain)
+        # The wallet refuses it too (archived), later: the first rejection (code_taken) stands, once.
+        await wallet_archives(chain, t["id"])
+        line, topic = gift_card_line(t["id"], 1, "E-1", "9000.00"), topics.GIFT_CARD_ISSUE_REJECTED
+        refused_topic, type_field = topics.INVENTORY_GIFT_CARD_SALE_REFUSED, "gift_card_type_id"
+    else:
+        t = await create_type(chain)
+        p = await membership_product(chain)
+        line = membership_line(t["id"], 1, "E-1", "8000.00")
+        topic, refused_topic, type_field = (
+            topics.MEMBERSHIP_ISSUE_REJECTED,
+            topics.INVENTORY_MEMBERSHIP_SALE_REFUSED,
+            "membership_type_id",
+        )
+    await storage(chain, "st-1")
+    await operation(chain, "arrival", "st-1", [{"product_id": p["id"], "quantity": 5}])
+    v = visit(chain, [line])
+    sale_id = f"inventory:visit:{v['visit_id']}:0:0"
+    early = chain.event(sale_id=sale_id, code="E-1", client=ANNA, reason="code_taken", **{type_field: t["id"]})
+    await kafka.publish(topic, early, key=ANNA["id"])
+    await consumed_by_inventory(kafka, topic, lambda m: m.get("event_id") == early["event_id"])
+    await kafka.publish(topics.VISIT_PAID, v, key=ANNA["id"])
+    [sale] = await eventually(
+        lambda: get(chain, "/operations", source=f"visit:{v['visit_id']}"),
+        lambda ops: len(ops) == 1 and ops[0]["lines"][0]["quantity"] == "0",
+        what="the unit refused",
+    )
+    assert sale["lines"][0]["sales"] == [{"sale_id": sale_id, "code": "E-1", "refused": "code_taken"}]
+    assert await balances(chain) == {("st-1", p["id"]): "5"}
+    [refused] = await kafka.read(refused_topic, of_chain(chain, sale_id=sale_id), settle=3)
+    assert (refused["reason"], refused["amount"]) == ("code_taken", line["paid"])

@@ -227,6 +227,15 @@ class Books:
                 if sold:
                     sell_units(uow, e.op, e.number, index, line, sold)
 
+    def units_sold(self) -> list[tuple[str, str, str]]:
+        """(chain, kind, sale id) of every unit the recorded operations sold."""
+        found = []
+        for e in self._entries:
+            for line, sold in zip(e.op.lines, e.sales, strict=True) if e.number is not None else ():
+                kind = line.kind
+                found += [(e.op.chain_id, kind, unit.sale_id) for unit in sold if kind is not None]
+        return found
+
     def number(self, op_id: uuid.UUID) -> int | None:
         return next((e.number for e in self._entries if e.op.op_id == op_id), None)
 

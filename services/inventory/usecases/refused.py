@@ -10,6 +10,7 @@ location's administrator (through the notifications service)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,7 @@ from shared.uow import UnitOfWork
 
 log = structlog.get_logger("inventory")
 OWN_SALES = "inventory:"  # shared/sales.py: sale_id
+VISIT_SALES = "inventory:visit:"  # a visit's units: their issuing service reads the visit too, maybe first
 
 
 REFUSED_TOPICS = {
@@ -93,6 +95,18 @@ async def refuse_gift_card_sale(uow: UnitOfWork, e: GiftCardIssueRejected) -> No
     await _refuse(uow, domain.GIFT_CARD, e, e.gift_card_type_id)
 
 
+async def refuse_parked(uow: UnitOfWork, units: Iterable[tuple[str, str, str]]) -> None:
+    """The rejections parked for these units (chain, kind, sale id) just recorded: applied now, in the
+    sale's transaction, as they would have been had they come after it."""
+    for kind, event in await SalesRepository(uow.conn).take_parked(units):
+        if kind == domain.MEMBERSHIP:
+            m = MembershipIssueRejected.model_validate(event)
+            await _refuse(uow, kind, m, m.membership_type_id)
+        else:
+            g = GiftCardIssueRejected.model_validate(event)
+            await _refuse(uow, kind, g, g.gift_card_type_id)
+
+
 async def _refuse(
     uow: UnitOfWork, kind: str, e: MembershipIssueRejected | GiftCardIssueRejected, type_id: uuid.UUID
 ) -> None:
@@ -101,6 +115,11 @@ async def _refuse(
     sales = SalesRepository(uow.conn)
     unit = await sales.refuse_sale(e.chain_id, kind, e.sale_id, e.reason, e.occurred_at)
     if unit is None:
+        if e.sale_id.startswith(VISIT_SALES) and not await sales.sale_recorded(e.chain_id, kind, e.sale_id):
+            # The issuing service read the visit before inventory did: the sale's transaction applies it.
+            kept = await sales.park_refusal(e.chain_id, kind, e.sale_id, e.model_dump(mode="json"))
+            log.info("sale_refusal_parked", event_id=e.event_id, chain_id=e.chain_id, sale_id=e.sale_id, kept=kept)
+            return
         log.info("sale_refusal_ignored", event_id=e.event_id, chain_id=e.chain_id, sale_id=e.sale_id, kind=kind)
         return  # not recorded here, or refused before (at the sale, or by an earlier rejection)
     op = await sales.operation_for_update(e.chain_id, unit["operation_id"])

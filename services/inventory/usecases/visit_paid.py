@@ -7,7 +7,8 @@ even a replay past the inbox issues nothing twice.
 
 A batch of paid visits: load (settings, storages, products, bills: `Reference`) -> decide each visit's
 sales (`sales`) and consumables (`Consumables.want`) record by record -> claim the consumables at once ->
-save every operation (`Books`: each sees the stock the earlier ones left) -> publish in record order."""
+save every operation (`Books`: each sees the stock the earlier ones left) -> publish in record order ->
+apply the rejections of its units that came first (parked: usecases/refused.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from services.inventory.usecases.codes import refuse_visit_codes
 from services.inventory.usecases.consumables import Consumables
 from services.inventory.usecases.record import Books, Operation, OpLine, sale_units
 from services.inventory.usecases.reference import Reference
+from services.inventory.usecases.refused import refuse_parked
 from shared.events import CENTS, VisitPaid
 from shared.sales import visit_line_codes, visit_membership_lines, visit_source
 from shared.uow import UnitOfWork
@@ -60,6 +62,8 @@ async def apply_paid_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
             books.add(op)
     await books.save(repo)
     books.publish(uow)
+    # A unit's rejection that came before its sale (the issuing service read the visit first) applies now.
+    await refuse_parked(uow, books.units_sold())
 
 
 def sales(ref: Reference, e: VisitPaid) -> list[Operation]:
