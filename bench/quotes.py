@@ -1,14 +1,20 @@
-"""The checkout quote under the bench's load: while a phase plays its visits, a gateway process asks for
-quotes at a steady rate (BENCH_QUOTES_PER_S, default 20), each for one of the scenario's clients and the
-visit the scenario pays (the massage its membership would pay, the oil, the client's card); the latency of
-each answer is measured at the bench (gateway and its three parts, in parallel, end to end). A quote that
-answers anything but 200, or with a part unavailable, counts as an error beside the percentiles; so does one
-not asked because MAX_IN_FLIGHT were still waiting (the bench's own event loop must never drown in them)."""
+"""The checkout quote under the bench's load: while a phase plays its visits, a process of its own asks a
+gateway for quotes at a steady rate (BENCH_QUOTES_PER_S, default 20; 0: none), each for one of the
+scenario's clients and the visit the scenario pays (the massage its membership would pay, the oil, the
+client's card), and measures each answer's latency (gateway and its three parts, in parallel, end to end):
+in the bench's own event loop, busy with the visits and their effects, it would measure that loop too. A
+quote that answers anything but 200, or with a part unavailable, counts as an error beside the
+percentiles; so does one not asked because MAX_IN_FLIGHT were still waiting."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -54,64 +60,92 @@ def body(plan: scenario.Plan, i: int) -> dict[str, Any]:
 
 @dataclass
 class Quotes:
+    """Asks from a process of its own (`python -m bench.quotes`): in the bench's event loop, busy producing
+    the visits and reading their effects, a quote's latency would include that loop's own delays."""
+
     url: str
     chain_id: str
     key: str
     plan: scenario.Plan
     rate: float = float(os.environ.get("BENCH_QUOTES_PER_S", "20"))
-    latencies_ms: list[float] = field(default_factory=list)
-    errors: int = 0
-    _task: asyncio.Task[None] | None = None
-    _http: httpx.AsyncClient | None = None
-    _next: int = 0
+    _asker: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.latencies_ms, self.errors = [], 0
-        self._http = httpx.AsyncClient(
+        if self.rate <= 0:  # BENCH_QUOTES_PER_S=0: no quotes asked
+            return
+        self._asker = subprocess.Popen(
+            [sys.executable, "-m", "bench.quotes", self.url, self.chain_id, str(self.rate), str(self.plan.clients),
+             self.plan.tag],
+            env={**os.environ, "BENCH_QUOTE_KEY": self.key},
+            stdout=subprocess.PIPE,
+        )  # fmt: skip
+
+    async def stop(self) -> tuple[list[float], int]:
+        """Stops asking; answers the latencies (ms) and the errors since `start`."""
+        if self._asker is None:
+            return [], 0
+        asker, self._asker = self._asker, None
+        asker.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.to_thread(asker.communicate, timeout=60)
+        found = json.loads(out or b'{"latencies_ms": [], "errors": 0}')
+        return found["latencies_ms"], found["errors"]
+
+
+@dataclass
+class Asker:
+    url: str
+    chain_id: str
+    key: str
+    plan: scenario.Plan
+    rate: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    _next: int = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        pending: set[asyncio.Task[None]] = set()
+        started = time.monotonic()
+        sent = 0
+        async with httpx.AsyncClient(
             base_url=f"{self.url}/v1/chains/{self.chain_id}",
             headers={"Authorization": f"Bearer {self.key}"},
             timeout=5,
             limits=httpx.Limits(max_connections=MAX_IN_FLIGHT),
-        )
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> tuple[list[float], int]:
-        """Stops asking; answers the latencies (ms) and the errors since `start`."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        if self._http is not None:
-            await self._http.aclose()
-        return self.latencies_ms, self.errors
-
-    async def _run(self) -> None:
-        pending: set[asyncio.Task[None]] = set()
-        started = time.monotonic()
-        sent = 0
-        try:
-            while True:
+        ) as http:
+            while not stop.is_set():
                 due = int((time.monotonic() - started) * self.rate) + 1
                 for _ in range(due - sent):
                     if len(pending) >= MAX_IN_FLIGHT:
                         self.errors += 1  # not asked: the gateway is that far behind
                         continue
-                    task = asyncio.create_task(self._one(self._next % self.plan.clients))
+                    task = asyncio.create_task(self._one(http, self._next % self.plan.clients))
                     pending.add(task)
                     task.add_done_callback(pending.discard)
                     self._next += 1
                 sent = due
-                await asyncio.sleep(max(0.005, started + sent / self.rate - time.monotonic()))
-        finally:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), max(0.005, started + sent / self.rate - time.monotonic()))
             await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _one(self, i: int) -> None:
-        assert self._http is not None
+    async def _one(self, http: httpx.AsyncClient, i: int) -> None:
         began = time.perf_counter()
         try:
-            r = await self._http.post("/checkout/quote", json=body(self.plan, i))
+            r = await http.post("/checkout/quote", json=body(self.plan, i))
         except httpx.HTTPError:
             self.errors += 1
             return
         self.latencies_ms.append((time.perf_counter() - began) * 1000)
         if r.status_code != 200 or any(r.json()[part].get("available") is False for part in PARTS):
             self.errors += 1
+
+
+async def _main(url: str, chain_id: str, rate: str, clients: str, tag: str) -> None:
+    asker = Asker(url, chain_id, os.environ["BENCH_QUOTE_KEY"], scenario.Plan(int(clients), tag), float(rate))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await asker.run(stop)
+    print(json.dumps({"latencies_ms": asker.latencies_ms, "errors": asker.errors}))
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(*sys.argv[1:6]))
