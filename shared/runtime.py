@@ -137,7 +137,12 @@ class Service:
         # Two pools: HTTP requests never take the connections the consumers and jobs need (settings.py).
         self._pool = await create_pool(s.database_url, self.schema, s.db_work_pool_size, role="work")
         self._http_pool = await create_pool(
-            s.database_url, self.schema, s.db_http_pool_size, role="http", acquire_timeout=s.db_acquire_timeout_seconds
+            s.database_url,
+            self.schema,
+            s.db_http_pool_size,
+            role="http",
+            acquire_timeout=s.db_acquire_timeout_seconds,
+            stateless=True,
         )
         app.state.pool = self._http_pool
         # The relay makes its own producer (and a new one after a refused batch); Kafka may still be
