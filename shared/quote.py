@@ -86,6 +86,9 @@ class Reasoned(BaseModel):
     reason: str
 
 
+NOT_NAMED = "the quote names no visit (visit_id): it is quoted as a visit not paid yet"
+
+
 class Amount(Reasoned):
     amount: Money
 
@@ -181,6 +184,9 @@ class CashbackVariant(BaseModel):
 
 class LoyaltyPart(BaseModel):
     available: Literal[True] = True
+    # The visit the quote names (`visit_id`): `to_pay`, or `already_paid` (loyalty recorded its payment: paid
+    # again, it changes nothing), `not_named` without one.
+    visit: Reasoned
     personal_discount: Percent
     lines: list[LineDiscount]
     cards: list[CardPoints]
@@ -253,6 +259,8 @@ class QuoteOut(BaseModel):
     location_id: str
     client_id: str
     occurred_at: datetime
+    visit_id: str | None = None
+    visit: Reasoned  # the loyalty part's word on the visit named (`part_unavailable` without it)
     lines: list[QuoteLineOut]
     totals: Totals
     memberships: MembershipsPart | Unavailable

@@ -238,6 +238,7 @@ async def test_the_visit_an_invitee_arrived_for_is_quoted_as_their_first_when_th
     named = {"referrer_client_id": ANNA["id"]}
     body = quote_body(line(item_id="svc-hair"), client=invitee, referral=named, visit_id=vid)
     q = await quoted(gateway, chain, body)
+    assert (q["visit_id"], q["visit"]["code"]) == (vid, "to_pay")
     hair = q["lines"][0]["discount"]
     assert (hair["chosen"]["source"], D(hair["amount"])) == ("referral", D("150"))
     # Not naming the visit, the quote cannot tell its record from an earlier visit: no discount, and why.
@@ -249,3 +250,7 @@ async def test_the_visit_an_invitee_arrived_for_is_quoted_as_their_first_when_th
     await publish(kafka, topics.VISIT_PAID, event)
     [applied] = await kafka.read(topics.LOYALTY_DISCOUNT_APPLIED, of_chain(chain, visit_id=vid), timeout=30)
     assert [(x["source"], D(x["amount"])) for x in applied["lines"]] == [("referral", D("150"))]
+    # Quoted again once paid: the quote says so (paying it again would change nothing).
+    again = await quoted(gateway, chain, body)
+    assert again["visit"]["code"] == "already_paid" and vid in again["visit"]["reason"]
+    assert unnamed["visit"]["code"] == "not_named"

@@ -20,6 +20,7 @@ from shared.quote import (
     MembershipsPart,
     Percent,
     QuotePartIn,
+    Reasoned,
     Unavailable,
     WalletPart,
 )
@@ -57,6 +58,7 @@ def loyalty() -> LoyaltyPart:
         return LineDiscount(line=i, chosen=PERSONAL, amount=D(value), code="personal_discount", reason="5%")
 
     return LoyaltyPart(
+        visit=Reasoned(code="already_paid", reason="paid at noon"),
         personal_discount=Percent(percent=D("5"), code="program", reason="5%"),
         lines=[off(0, "50"), off(1, "50"), off(2, "20")],
         cards=[],
@@ -98,6 +100,7 @@ def test_a_line_a_membership_pays_costs_nothing_and_gets_no_discount() -> None:
     assert (t.sold.amount, t.discount.amount, t.membership_covered.amount) == (D("2400"), D("70"), D("1000"))
     assert t.after_discounts.amount == t.to_pay_before_points_and_stored_value.amount == D("1330")
     assert t.points_available.amount == D("180")
+    assert out.visit.code == "already_paid"  # the loyalty part's word on the visit
 
 
 def test_stored_value_counts_a_card_only_up_to_what_its_lines_are_left_to_pay() -> None:
@@ -113,6 +116,7 @@ def test_a_part_that_did_not_answer_leaves_its_numbers_at_zero_with_part_unavail
     out = compose("ch", Q, Unavailable(reason="m"), down, Unavailable(reason="w"))
     assert all(line.discount == down for line in out.lines)
     assert all(line.membership.code == "part_unavailable" for line in out.lines)
+    assert out.visit.code == "part_unavailable"
     t = out.totals
     assert t.after_discounts.amount == D("2400")
     for total in (t.discount, t.membership_covered, t.points_available, t.stored_value_available):

@@ -68,6 +68,10 @@ def compose(
         location_id=q.location_id,
         client_id=q.client.id,
         occurred_at=q.occurred_at,
+        visit_id=q.visit_id,
+        visit=Reasoned(code=UNAVAILABLE, reason="the loyalty part did not answer")
+        if isinstance(loyalty, Unavailable)
+        else loyalty.visit,
         lines=lines,
         totals=totals,
         memberships=memberships,

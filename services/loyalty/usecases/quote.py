@@ -33,6 +33,7 @@ from services.loyalty.usecases.referrals import referral_offer_for
 from shared.events import BonusAccrued, VisitLine, VisitPaid
 from shared.quote import (
     DISCOUNTED_KINDS,
+    NOT_NAMED,
     ZERO,
     Amount,
     CardPoints,
@@ -44,6 +45,7 @@ from shared.quote import (
     Percent,
     QuoteLine,
     QuotePartIn,
+    Reasoned,
 )
 
 
@@ -75,6 +77,7 @@ def would_be_visit(chain_id: str, q: QuotePartIn, paid: list[Decimal]) -> VisitP
 async def quote_part(conn: asyncpg.Connection, chain_id: str, q: QuotePartIn) -> LoyaltyPart:
     e = would_be_visit(chain_id, q, [line.sold for line in q.lines])
     books = await load_books(conn, [e], with_cards=True, lock=False)
+    visit = visit_state(books, e, named=q.visit_id is not None)
     book = await load_discounts(conn, books, [e], offers=True)
     personal = personal_discount(books, e)
     first_visit = await referral_discount(conn, chain_id, q)
@@ -93,6 +96,7 @@ async def quote_part(conn: asyncpg.Connection, chain_id: str, q: QuotePartIn) ->
     spendable = [c for c in cards or [] if c.spendable]
     best = max(spendable, key=lambda c: c.balance, default=None)
     return LoyaltyPart(
+        visit=visit,
         personal_discount=personal,
         lines=lines,
         cards=cards or [],
@@ -112,6 +116,20 @@ async def quote_part(conn: asyncpg.Connection, chain_id: str, q: QuotePartIn) ->
         ),
         if_service_lines_covered=variant,
     )
+
+
+def visit_state(books: Books, e: VisitPaid, *, named: bool) -> Reasoned:
+    """The visit the quote names: paid already (loyalty recorded its payment: a visit is applied once, so
+    paying it again changes nothing), or still to pay; `not_named` where the quote names none."""
+    if not named:
+        return Reasoned(code="not_named", reason=NOT_NAMED)
+    row = books.visit(e.chain_id, e.visit_id)
+    if row is not None and row.paid_at is not None:
+        return Reasoned(
+            code="already_paid",
+            reason=f"visit {e.visit_id} was paid at {row.paid_at.isoformat()}: paid again, it changes nothing",
+        )
+    return Reasoned(code="to_pay", reason=f"visit {e.visit_id} is not paid yet")
 
 
 def _variant(books: Books, e: VisitPaid, lines: list[LineDiscount], covered: list[int]) -> CashbackVariant:
