@@ -42,7 +42,25 @@ def start_gateway(stack: BenchStack) -> processes.ServiceProcess:
     gateway = processes.start("gateway", env, stack.logs, local.free_port())
     stack.running += [*api, gateway]
     processes.wait_ready([*api, gateway])
+    prioritize([*api, gateway], int(os.environ.get("BENCH_HTTP_PRIORITY", "0")))
     return gateway
+
+
+def prioritize(http: list[processes.ServiceProcess], levels: int) -> None:
+    """BENCH_HTTP_PRIORITY=N: the HTTP tier's processes N nice levels above the rest (as pods of their own,
+    with CPU requests, would be kept apart from the event workers' bursts); 0, the default: none. Raising a
+    priority needs root (CAP_SYS_NICE): without it, the run says so and goes on as it is."""
+    if levels <= 0:
+        return
+    import psutil
+
+    try:
+        for p in http:
+            psutil.Process(p.process.pid).nice(-levels)
+    except psutil.AccessDenied:
+        print(f"BENCH_HTTP_PRIORITY={levels}: not allowed here (needs root); the HTTP tier runs as the rest")
+        return
+    print(f"the HTTP tier (gateway and the parts' HTTP replicas) at nice -{levels}", flush=True)
 
 
 def body(plan: scenario.Plan, i: int) -> dict[str, Any]:
