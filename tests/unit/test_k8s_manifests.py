@@ -239,6 +239,34 @@ def test_the_gateway_scales_on_cpu(objects: Objects) -> None:
     assert "replicas" not in _one(objects, "Deployment", "perkstream-gateway")["spec"]
 
 
+@pytest.mark.parametrize("name", ["memberships", "loyalty", "wallet"])
+def test_the_quote_asks_http_replicas_that_join_no_consumer_group(objects: Objects, name: str) -> None:
+    deployment = _one(objects, "Deployment", f"perkstream-{name}-http")
+    container = _container(deployment)
+    port = DEFAULT_PORTS[name]
+    assert container["command"] == ["python", "-m", f"services.{name}"]
+    assert _env(container)["CONSUMER_ENABLED"]["value"] == "false"
+    assert _env(container)["HTTP_PORT"]["value"] == str(port)
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    # Apart from the consuming Deployment's pods: neither selects the other's.
+    consuming = _one(objects, "Deployment", f"perkstream-{name}")
+    assert not consuming["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    service = _one(objects, "Service", f"perkstream-{name}-http")
+    assert service["spec"]["selector"].items() <= labels.items() and service["spec"]["ports"][0]["port"] == port
+    assert _config(objects)[f"{name.upper()}_URL"] == f"http://perkstream-{name}-http:{port}"
+    assert not [o for o in objects if o["kind"] == "ScaledObject" and o["metadata"]["name"].endswith("-http")]
+    hpa = _one(objects, "HorizontalPodAutoscaler", f"perkstream-{name}-http")["spec"]
+    assert hpa["scaleTargetRef"]["name"] == f"perkstream-{name}-http" and hpa["minReplicas"] >= 2
+    # The gateway may reach them, and they let it in.
+    policies = {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "NetworkPolicy"}
+    allowed_in = policies["perkstream-quote-parts-in"]["podSelector"]["matchExpressions"][0]["values"]
+    allowed_out = policies["perkstream-gateway-to-parts"]["egress"][0]["to"][0]["podSelector"]["matchExpressions"]
+    assert (
+        labels["app.kubernetes.io/name"] in allowed_in and labels["app.kubernetes.io/name"] in allowed_out[0]["values"]
+    )
+
+
 def test_the_migrations_job(objects: Objects) -> None:
     job = _one(objects, "Job", "perkstream-migrate")
     spec = job["spec"]["template"]["spec"]
