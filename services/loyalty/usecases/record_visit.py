@@ -88,7 +88,8 @@ async def load_books(
     """The programs of the batch's locations; the states of their clients there, locked (first: then
     the statistics are read); the cards, with their types, promotions, uses and lots; every visit of
     the batch's clients and the batch's visits, and the clients' desk sales; the clients' phone and name.
-    Not `lock`: read as they stand, nothing locked or created (the checkout quote's would-be visit)."""
+    Not `lock`: read as they stand, nothing locked or created, the clients' contacts not read (the checkout
+    quote's would-be visit)."""
     books = Books(datetime.now(UTC))
     clients = {(e.chain_id, e.client.id) for e in events}
     books.programs = await batch.programs(conn, {(e.chain_id, e.location_id) for e in events})
@@ -100,7 +101,8 @@ async def load_books(
         books.know_visit(chain_id, row)
     for chain_id, row in await desks.rows(conn, clients):  # their sold and paid, their histories' totals
         books.know_desk_sale(chain_id, row)
-    books.clients = await batch.clients(conn, clients)
+    if lock:  # the clients' phone and name, to keep what the batch tells of them: a quote writes nothing
+        books.clients = await batch.clients(conn, clients)
     return books
 
 
