@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from services.loyalty.domain.bonus import MAX_BALANCE
 from services.loyalty.domain.cards import Card
@@ -37,15 +37,7 @@ OfferCode = Literal[
     "self_referral",
     "already_a_client",
 ]
-OFFER_CODES: tuple[OfferCode, ...] = (
-    "first_visit_referral",
-    "not_first_visit",
-    "no_referral",
-    "program_disabled",
-    "unknown_code",
-    "self_referral",
-    "already_a_client",
-)
+OFFER_CODES: tuple[OfferCode, ...] = get_args(OfferCode)
 OFFER_REASONS: dict[OfferCode, str] = {
     "first_visit_referral": "the client was referred and this is their first paid visit",
     "not_first_visit": "the referral discount applies to the first paid visit only",
