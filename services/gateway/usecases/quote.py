@@ -47,8 +47,8 @@ class QuoteParts:
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:  # made in the process's event loop, on the first quote
             self._http = aiohttp.ClientSession(
+                # `ask` bounds each part's whole exchange itself (asyncio.timeout): one clock, not two.
                 connector=aiohttp.TCPConnector(limit=200, limit_per_host=0, keepalive_timeout=30),
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
                 cookie_jar=aiohttp.DummyCookieJar(),  # a part sets none; none is kept between callers
                 skip_auto_headers=("User-Agent",),
             )

@@ -25,12 +25,11 @@ from services.loyalty.domain.referrals import (
     normalize_code,
     referral_discount_refusal,
     referral_offer,
-    refusal,
     reward,
 )
 from services.loyalty.repository import Repository
 from services.loyalty.usecases.record_visit import record_payments
-from services.loyalty.usecases.referrals import person, referrer_of
+from services.loyalty.usecases.referrals import judge
 from shared import phones, topics
 from shared.events import Client, ReferralRewarded, VisitPaid
 from shared.uow import UnitOfWork
@@ -114,11 +113,12 @@ async def _before(uow: UnitOfWork, events: list[VisitPaid]) -> Before:
 async def _decide(uow: UnitOfWork, e: VisitPaid, b: Before, existing: Referral | None, visited: bool) -> Named:
     """The referral the visit names: recorded (source `visit`) unless a rule refuses it."""
     assert e.referral is not None
-    conn = uow.conn
-    referrer_id = await referrer_of(conn, e.chain_id, e.referral.referrer_client_id, e.referral.code)
     invitee = Person(e.client.id, phones.e164_at(e.client.phone, e.chain_id, e.location_id))
-    referrer = await person(conn, e.chain_id, referrer_id) if referrer_id is not None else None
-    why = refusal(b.programs.get(e.chain_id), invitee, referrer, existing, visited)
+    program = b.programs.get(e.chain_id)
+    named = e.referral
+    why, referrer_id = await judge(
+        uow.conn, e.chain_id, program, invitee, named.referrer_client_id, named.code, existing, visited
+    )
     code = normalize_code(e.referral.code) if e.referral.code else None
     return Named(why, referrer_id, invitee.phone, code)
 

@@ -14,6 +14,7 @@ from services.loyalty.domain.referrals import (
     Offer,
     Person,
     Referral,
+    ReferralProgram,
     new_code,
     normalize_code,
     referral_offer,
@@ -82,23 +83,39 @@ async def person(conn: asyncpg.Connection, chain_id: str, client_id: str, phone:
     return Person(client_id, phones.e164_at(known, chain_id))
 
 
+async def judge(
+    conn: asyncpg.Connection,
+    chain_id: str,
+    program: ReferralProgram | None,
+    invitee: Person,
+    referrer_client_id: str | None,
+    code: str | None,
+    existing: Referral | None,
+    visited: bool,
+) -> tuple[str | None, str | None]:
+    """A referral of `invitee` by the client named (by id, or as the holder of `code`): why a rule refuses it
+    (REFUSALS) or None, and the referrer's client id (None: no one holds the code). The API's, a visit's
+    and the quote's referrals are judged alike here."""
+    referrer_id = await referrer_of(conn, chain_id, referrer_client_id, code)
+    referrer = await person(conn, chain_id, referrer_id) if referrer_id is not None else None
+    return refusal(program, invitee, referrer, existing, visited), referrer_id
+
+
 async def record_referral(uow: UnitOfWork, chain_id: str, body: ReferralIn, at: datetime) -> ReferralOut:
     """A referral recorded through the API (source `api`); refused (409, the reason) by the rules of
     domain/referrals.py."""
     conn = uow.conn
     await repo.hold_invitees(conn, [(chain_id, body.invitee.id)])  # against the invitee's visit being paid
     program = await repo.program(conn, chain_id)
-    referrer_id = await referrer_of(conn, chain_id, body.referrer.client_id, body.referrer.code)
     invitee = await person(conn, chain_id, body.invitee.id, body.invitee.phone)
-    referrer = await person(conn, chain_id, referrer_id) if referrer_id is not None else None
     existing = await repo.referral(conn, chain_id, invitee.client_id)
     visited = bool(await repo.visited(conn, [(chain_id, invitee.client_id)]))
-    why = refusal(program, invitee, referrer, existing, visited)
-    if why is None and referrer is not None:
+    why, referrer_id = await judge(
+        conn, chain_id, program, invitee, body.referrer.client_id, body.referrer.code, existing, visited
+    )
+    if why is None and referrer_id is not None:
         code = normalize_code(body.referrer.code) if body.referrer.code else None
-        added = await repo.add_referral(
-            conn, chain_id, invitee.client_id, invitee.phone, referrer.client_id, "api", code, at
-        )
+        added = await repo.add_referral(conn, chain_id, invitee.client_id, invitee.phone, referrer_id, "api", code, at)
         if added is not None:
             return ReferralOut.model_validate(added, from_attributes=True)
         why = "already_referred"  # recorded meanwhile by another request or the invitee's visit
@@ -124,14 +141,14 @@ async def referral_offer_for(
         return referral_offer(program, None, False)
     referral = await repo.referral(conn, chain_id, client_id)
     if referral is None and named is not None:  # `visit_id`: that visit's own record is not an earlier visit
-        referrer_id = await referrer_of(conn, chain_id, named.referrer_client_id, named.code)
-        referrer = await person(conn, chain_id, referrer_id) if referrer_id is not None else None
         invitee = await person(conn, chain_id, client_id, phone)
         if visit_id is None:
             visited = bool(await repo.visited(conn, [(chain_id, client_id)]))
         else:
             visited = bool(await repo.visited_besides(conn, [(chain_id, client_id, visit_id)]))
-        why = refusal(program, invitee, referrer, None, visited)
+        why, referrer_id = await judge(
+            conn, chain_id, program, invitee, named.referrer_client_id, named.code, None, visited
+        )
         if why is not None:
             return refused_offer(why)
         assert referrer_id is not None  # refusal() says unknown_code without a referrer
