@@ -179,18 +179,22 @@ class CardQueries:
             [(self.chain_id, *r) for r in rows],
         )
 
-    async def unrefunded_payments(self, visit_id: str) -> list[asyncpg.Record]:
+    async def unrefunded_payments(self, visit_id: str, cancelled_at: datetime) -> list[asyncpg.Record]:
+        """The visit's payments a cancellation at `cancelled_at` gives back: not given back yet, and made no
+        later than it (domain.cancellation_undoes: one made after it stands, whichever was delivered first)."""
         return await self.conn.fetch(
             """SELECT * FROM visit_payments WHERE chain_id = $1 AND visit_id = $2 AND refunded_at IS NULL
+                 AND paid_at <= $3
                ORDER BY line, n FOR UPDATE""",
             self.chain_id,
             visit_id,
+            cancelled_at,
         )
 
     async def mark_refunded(self, visit_id: str, at: datetime) -> None:
         await self.conn.execute(
             """UPDATE visit_payments SET refunded_at = $3
-               WHERE chain_id = $1 AND visit_id = $2 AND refunded_at IS NULL""",
+               WHERE chain_id = $1 AND visit_id = $2 AND refunded_at IS NULL AND paid_at <= $3""",
             self.chain_id,
             visit_id,
             at,

@@ -32,7 +32,7 @@ async def refund(uow: UnitOfWork, e: VisitCancelled) -> None:
 async def give_back(uow: UnitOfWork, e: VisitCancelled) -> tuple[dict[str, domain.GiftCard], dict[str, domain.Account]]:
     """Gives back the visit's payments not given back yet; answers the cards and accounts as it left them."""
     repo = Repository(uow.conn, e.chain_id)
-    rows = await repo.unrefunded_payments(e.visit_id)
+    rows = await repo.unrefunded_payments(e.visit_id, e.occurred_at)
     if not rows:
         return {}, {}
     card_ids = sorted({str(r["gift_card_id"]) for r in rows if r["gift_card_id"] is not None})
