@@ -10,7 +10,7 @@ import asyncio
 import functools
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,23 @@ def columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
         for column, value in zip(out, row, strict=True):
             column.append(value)
     return out
+
+
+async def hold_keys(conn: asyncpg.Connection, namespace: str, keys: Collection[tuple[str, ...]]) -> None:
+    """Transaction advisory locks on `keys` (each `namespace:k1/k2/...`, hashed to a bigint), taken in hash
+    order (two transactions holding some of the same keys never wait on each other in a cycle) by a
+    statement of its own: what the transaction reads after it sees what the holders before it committed."""
+    if not keys:
+        return
+    width = len(next(iter(keys)))
+    names = ", ".join(f"${i + 1}::text[]" for i in range(width))
+    joined = " || '/' || ".join(f"k.c{i}" for i in range(width))
+    await conn.execute(
+        f"""SELECT pg_advisory_xact_lock(h) FROM (
+                SELECT DISTINCT hashtextextended('{namespace}:' || {joined}, 0) AS h
+                FROM unnest({names}) AS k({", ".join(f"c{i}" for i in range(width))}) ORDER BY 1) AS held""",
+        *columns(set(keys), width),
+    )
 
 
 def as_uuid(value: str) -> uuid.UUID | None:

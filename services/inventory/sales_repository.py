@@ -5,7 +5,7 @@ its chain_id with its key, so no statement reaches past the chains it names)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from services.inventory.membership_rules import Holder
-from shared.db import columns
+from shared.db import columns, hold_keys
 
 # (chain, kind, code as given, sale id): a unit's code.
 CodeClaim = tuple[str, str, str, str]
@@ -129,6 +129,13 @@ class SalesRepository:
         )
 
     # --- rejections that came before their sale (parked_refusals) ---
+
+    async def hold_units(self, units: Collection[tuple[str, str, str]]) -> None:
+        """The (chain, kind, sale id) units held until commit, by the transaction recording their sale
+        (before any other lock of its batch) and by one applying a rejection of one of them: a rejection
+        that comes while its sale is being recorded waits for it (then finds the unit and refuses it), and
+        a sale recorded while a rejection is being parked waits for it (then takes the parked one)."""
+        await hold_keys(self.conn, "inventory-unit", units)
 
     async def park_refusal(self, chain_id: str, kind: str, sale_id: str, event: dict[str, Any]) -> bool:
         """Keeps the first rejection of a unit not recorded yet; answers whether this one was kept."""

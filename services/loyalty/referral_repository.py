@@ -14,7 +14,7 @@ import asyncpg
 from services.loyalty.domain.cards import Card
 from services.loyalty.domain.referrals import Referral, ReferralProgram
 from services.loyalty.rows import card_from_row
-from shared.db import columns
+from shared.db import columns, hold_keys
 from shared.paging import Page
 
 Pair = tuple[str, str]  # (chain_id, client_id)
@@ -159,23 +159,13 @@ async def referral(conn: asyncpg.Connection, chain_id: str, invitee_id: str) -> 
     return _referral(r) if r else None
 
 
-# Held by a referral's recording (the API) and by a batch of paid visits on each of its clients, until
-# commit: a referral recorded while the invitee's first visit is being paid waits for it (and then finds
-# the visit: already_a_client), and a batch that starts after a recording waits for it (and then finds the
-# referral, and pays its reward). Taken in hash order, before any other lock of the batch.
-REFERRAL_LOCK = "hashtextextended('loyalty-referral:' || {c} || '/' || {i}, 0)"
-
-
 async def hold_invitees(conn: asyncpg.Connection, pairs: Collection[Pair]) -> None:
-    """The (chain, client) pairs held (REFERRAL_LOCK) for the transaction: a statement of its own, so
-    what the transaction reads after it sees what the holders before it committed."""
-    if pairs:
-        await conn.execute(
-            f"""SELECT pg_advisory_xact_lock(h) FROM (
-                    SELECT DISTINCT {REFERRAL_LOCK.format(c="k.c", i="k.i")} AS h
-                    FROM unnest($1::text[], $2::text[]) AS k(c, i) ORDER BY 1) AS held""",
-            *columns(set(pairs), 2),
-        )
+    """The (chain, client) pairs held for the transaction, by a referral's recording (the API) and by a
+    batch of paid visits on each of its clients, until commit: a referral recorded while the invitee's
+    first visit is being paid waits for it (and then finds the visit: already_a_client), and a batch that
+    starts after a recording waits for it (and then finds the referral, and pays its reward). Taken
+    before any other lock of the batch."""
+    await hold_keys(conn, "loyalty-referral", pairs)
 
 
 async def lock_referrals(conn: asyncpg.Connection, pairs: Collection[Pair]) -> dict[Pair, Referral]:

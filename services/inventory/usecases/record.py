@@ -9,7 +9,7 @@ order, the ledger, the balances; each operation moves the balances the previous 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -133,6 +133,17 @@ def sale_units(op: Operation) -> list[list[MembershipUnit]]:
         ref = line.ref if line.ref is not None else index
         sales.append(membership_units(op.sale_source or f"op:{op.op_id}", ref, units, line.codes) if units else [])
     return sales
+
+
+def units_of(ops: Iterable[Operation]) -> list[tuple[str, str, str]]:
+    """(chain, kind, sale id) of every unit these operations would sell."""
+    return [
+        (op.chain_id, kind, unit.sale_id)
+        for op in ops
+        for line, sold in zip(op.lines, sale_units(op), strict=True)
+        if (kind := line.kind) is not None
+        for unit in sold
+    ]
 
 
 @dataclass

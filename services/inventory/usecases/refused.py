@@ -113,6 +113,7 @@ async def _refuse(
     if not e.sale_id.startswith(OWN_SALES):
         return  # a booking system's or an import's sale: not one of ours
     sales = SalesRepository(uow.conn)
+    await sales.hold_units([(e.chain_id, kind, e.sale_id)])  # against its sale being recorded meanwhile
     unit = await sales.refuse_sale(e.chain_id, kind, e.sale_id, e.reason, e.occurred_at)
     if unit is None:
         if e.sale_id.startswith(VISIT_SALES) and not await sales.sale_recorded(e.chain_id, kind, e.sale_id):

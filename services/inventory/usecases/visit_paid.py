@@ -22,7 +22,7 @@ from services.inventory.domain import GIFT_CARD, MEMBERSHIP, ConsumablesOn, OpTy
 from services.inventory.sales_repository import SalesRepository
 from services.inventory.usecases.codes import refuse_visit_codes
 from services.inventory.usecases.consumables import Consumables
-from services.inventory.usecases.record import Books, Operation, OpLine, sale_units
+from services.inventory.usecases.record import Books, Operation, OpLine, sale_units, units_of
 from services.inventory.usecases.reference import Reference
 from services.inventory.usecases.refused import refuse_parked
 from shared.events import CENTS, VisitPaid
@@ -51,11 +51,12 @@ async def apply_paid_visits(uow: UnitOfWork, events: list[VisitPaid]) -> None:
     for e in events:
         services = domain.service_quantities((x.item_id, x.quantity) for x in e.lines if x.kind == "service")
         decided.append((sales(ref, e), consumables.want(e, services, ConsumablesOn.PAID)))
+    # Its units held first: a rejection of one of them arriving meanwhile waits for this sale (refused.py).
+    sales_repo = SalesRepository(uow.conn)
+    await sales_repo.hold_units(units_of(op for ops, _ in decided for op in ops))
     claimed = await consumables.claim(repo)
     # The membership and gift card units claim their codes: one an issued unit holds is not sold (code_taken).
-    sold = iter(
-        await refuse_visit_codes(SalesRepository(uow.conn), [(op, sale_units(op)) for ops, _ in decided for op in ops])
-    )
+    sold = iter(await refuse_visit_codes(sales_repo, [(op, sale_units(op)) for ops, _ in decided for op in ops]))
     books = Books()
     for ops, want in decided:
         for op in [next(sold) for _ in ops] + consumables.write_offs(want, claimed):
