@@ -40,3 +40,31 @@ def per_visit(before: Snapshot, after: Snapshot, visits: int) -> dict[str, dict[
         }
         for service, counts in after.items()
     }
+
+
+QUOTE_PARTS = "perkstream_quote_part_seconds"  # the gateway's histogram of each part's answer time
+Buckets = dict[str, dict[float, float]]  # part -> bucket bound (s) -> answers within it
+
+
+async def quote_parts(url: str) -> Buckets:
+    """The gateway's answered quote parts so far, by part, cumulative per bucket (every outcome)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        page = await http.get(f"{url}/metrics")
+    found: Buckets = defaultdict(lambda: defaultdict(float))
+    for family in text_string_to_metric_families(page.text):
+        if family.name == QUOTE_PARTS:
+            for s in family.samples:
+                if s.name.endswith("_bucket"):
+                    found[s.labels["part"]][float(s.labels["le"])] += s.value
+    return found
+
+
+def part_p99_ms(before: Buckets, after: Buckets) -> dict[str, float]:
+    """Per part, the bucket bound (ms) that 99% of the phase's answers came within (inf: past the last)."""
+    out = {}
+    for part, buckets in after.items():
+        counts = {le: n - before.get(part, {}).get(le, 0.0) for le, n in sorted(buckets.items())}
+        total = counts.get(float("inf"), 0.0)
+        if total:
+            out[part] = next(le for le, n in counts.items() if n >= 0.99 * total) * 1000
+    return out

@@ -23,8 +23,9 @@ from bench.effects import Counts, Effects, Mark, Notices, PhaseTraces
 from bench.knobs import Knobs
 from bench.limits import Limits
 from bench.probes import Probes, Usage
-from bench.quotes import Quotes, start_gateway
+from bench.quotes import Quotes
 from bench.stack import BenchStack
+from bench.tier import TierCpu, start_tier
 from deploy import scenario
 from deploy.kafka_io import Kafka
 from shared import auth
@@ -55,6 +56,8 @@ class PhaseResult:
     # The checkout quotes asked meanwhile (bench/quotes.py): their latency percentiles, and how many failed.
     quote_ms: dict[str, float] = field(default_factory=dict)
     quote_errors: int = 0
+    quote_part_p99_ms: dict[str, float] = field(default_factory=dict)  # each part as the gateway timed it
+    quote_tier: str = ""  # the HTTP tier's CPU while the quotes were asked: dedicated or shared (bench/tier.py)
 
     @property
     def published_per_s(self) -> float:
@@ -82,7 +85,7 @@ class Load:
         name = "max" if rate is None else f"{rate}/s"
         print(f"  {replicas} replica(s), {name}: {count} visits ...", flush=True)
         if self.quotes is not None:
-            self.quotes.start()
+            await self.quotes.start()
         if rate is None:
             stamps = await scenario.publish(self.kafka, visits, headers)
         else:
@@ -91,7 +94,7 @@ class Load:
             traces.visits[visit_id].paid_ms = ms
         started, published = min(stamps.values()) / 1000, max(stamps.values()) / 1000
         counts, ended = await self.done(visits, traces, mark)
-        quoted, quote_errors = await self.quotes.stop() if self.quotes is not None else ([], 0)
+        quoted, quote_errors, parts = await self.quotes.stop() if self.quotes is not None else ([], 0, {})
         result = PhaseResult(
             replicas,
             name,
@@ -108,7 +111,8 @@ class Load:
             self.probes.waits.mean(started, ended),
         )
         result.per_visit = counters.per_visit(before, await counters.snapshot(self.stack), count)
-        result.quote_ms, result.quote_errors = percentiles(quoted), quote_errors
+        result.quote_ms, result.quote_errors, result.quote_part_p99_ms = percentiles(quoted), quote_errors, parts
+        result.quote_tier = self.quotes.cpu.mode if self.quotes is not None else ""
         for process, usage in result.resources.items():  # % of one core over the phase -> ms per visit
             cpu_ms = usage.cpu_mean / 100 * (ended - started) * 1000 / count
             result.per_visit.setdefault(process, {})["cpu_ms"] = round(cpu_ms, 2)
@@ -230,7 +234,8 @@ async def play(stack: BenchStack, knobs: Knobs) -> Results:
             started = time.perf_counter()
             await scenario.set_up(plan, chain_id, key, stack.urls, kafka, timeout=900)
             print(f"chain set up: {knobs.clients} clients in {time.perf_counter() - started:.0f} s", flush=True)
-            quotes = Quotes(start_gateway(stack).url, chain_id, key, plan)
+            quotes = Quotes(start_tier(stack), chain_id, key, plan, TierCpu(pool))
+            await quotes.warm()
             async with (
                 Probes(stack, pool) as probes,
                 Notices(stack.settings.kafka_bootstrap_servers, security) as notices,

@@ -16,51 +16,16 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from bench.stack import BenchStack
-from deploy import local, processes, scenario
+from bench import counters
+from bench.tier import PARTS, TierCpu
+from deploy import processes, scenario
 
-PARTS = ("memberships", "loyalty", "wallet")
 MAX_IN_FLIGHT = 16
-
-
-def start_gateway(stack: BenchStack) -> processes.ServiceProcess:
-    """A gateway and, for each part, one process of that service that serves HTTP only
-    (CONSUMER_ENABLED=false: as an ops team deploys a service's API apart from its event workers), which the
-    gateway asks. They share the machine, the database and the broker with the consumers under load; the
-    bench's resources count them as `gateway` and `<service>-api`."""
-    api = [
-        replace(processes.start(name, {**stack.env, "CONSUMER_ENABLED": "false"}, stack.logs, local.free_port()),
-                name=f"{name}-api")
-        for name in PARTS
-    ]  # fmt: skip
-    env = {**stack.env, **{f"{p.name.removesuffix('-api').upper()}_URL": p.url for p in api}}
-    gateway = processes.start("gateway", env, stack.logs, local.free_port())
-    stack.running += [*api, gateway]
-    processes.wait_ready([*api, gateway])
-    prioritize([*api, gateway], int(os.environ.get("BENCH_HTTP_PRIORITY", "0")))
-    return gateway
-
-
-def prioritize(http: list[processes.ServiceProcess], levels: int) -> None:
-    """BENCH_HTTP_PRIORITY=N: the HTTP tier's processes N nice levels above the rest (as pods of their own,
-    with CPU requests, would be kept apart from the event workers' bursts); 0, the default: none. Raising a
-    priority needs root (CAP_SYS_NICE): without it, the run says so and goes on as it is."""
-    if levels <= 0:
-        return
-    import psutil
-
-    try:
-        for p in http:
-            psutil.Process(p.process.pid).nice(-levels)
-    except psutil.AccessDenied:
-        print(f"BENCH_HTTP_PRIORITY={levels}: not allowed here (needs root); the HTTP tier runs as the rest")
-        return
-    print(f"the HTTP tier (gateway and the parts' HTTP replicas) at nice -{levels}", flush=True)
 
 
 def body(plan: scenario.Plan, i: int) -> dict[str, Any]:
@@ -81,32 +46,57 @@ class Quotes:
     """Asks from a process of its own (`python -m bench.quotes`): in the bench's event loop, busy producing
     the visits and reading their effects, a quote's latency would include that loop's own delays."""
 
-    url: str
+    tier: list[processes.ServiceProcess]  # the gateway last (start_tier)
     chain_id: str
     key: str
     plan: scenario.Plan
+    cpu: TierCpu  # the tier's CPU: its own, or shared with the load (bench/tier.py)
     rate: float = float(os.environ.get("BENCH_QUOTES_PER_S", "20"))
     _asker: subprocess.Popen[bytes] | None = None
+    _parts: counters.Buckets = field(default_factory=dict)  # the gateway's part histogram at `start`
 
-    def start(self) -> None:
+    async def warm(self, count: int = 200, concurrency: int = 8) -> None:
+        """Quotes asked before the first phase, unmeasured: the tier as a deployment finds it, warm (its
+        pools' connections open, every path's first-call costs paid), not as it starts."""
+        if self.rate <= 0:
+            return
+        async with httpx.AsyncClient(
+            base_url=f"{self.tier[-1].url}/v1/chains/{self.chain_id}",
+            headers={"Authorization": f"Bearer {self.key}"},
+            timeout=30,
+        ) as http:
+            for first in range(0, count, concurrency):
+                await asyncio.gather(
+                    *(http.post("/checkout/quote", json=body(self.plan, i)) for i in range(first, first + concurrency))
+                )
+
+    async def start(self) -> None:
         if self.rate <= 0:  # BENCH_QUOTES_PER_S=0: no quotes asked
             return
-        self._asker = subprocess.Popen(
-            [sys.executable, "-m", "bench.quotes", self.url, self.chain_id, str(self.rate), str(self.plan.clients),
-             self.plan.tag],
+        self._parts = await counters.quote_parts(self.tier[-1].url)
+        self._asker = self._spawn()
+        await self.cpu.start([p.process.pid for p in self.tier] + [self._asker.pid])
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bench.quotes", self.tier[-1].url, self.chain_id, str(self.rate),
+             str(self.plan.clients), self.plan.tag],
             env={**os.environ, "BENCH_QUOTE_KEY": self.key},
             stdout=subprocess.PIPE,
         )  # fmt: skip
 
-    async def stop(self) -> tuple[list[float], int]:
-        """Stops asking; answers the latencies (ms) and the errors since `start`."""
+    async def stop(self) -> tuple[list[float], int, dict[str, float]]:
+        """Stops asking; answers the latencies (ms) and the errors since `start`, and the p99 (ms, a bucket's
+        bound) of each part's answers as the gateway timed them."""
         if self._asker is None:
-            return [], 0
+            return [], 0, {}
         asker, self._asker = self._asker, None
+        await self.cpu.stop()
         asker.send_signal(signal.SIGTERM)
         out, _ = await asyncio.to_thread(asker.communicate, timeout=60)
         found = json.loads(out or b'{"latencies_ms": [], "errors": 0}')
-        return found["latencies_ms"], found["errors"]
+        parts = counters.part_p99_ms(self._parts, await counters.quote_parts(self.tier[-1].url))
+        return found["latencies_ms"], found["errors"], parts
 
 
 @dataclass

@@ -113,17 +113,31 @@ def print_table(results: Results) -> None:
     print_targets(results)
 
 
+TIER_SAYS = {
+    "dedicated": "on CPU of its own (ahead of the load: as its own pods and a database server not saturated by the "
+    "event workers would serve it)",
+    "shared": "sharing the two cores with the load",
+}
+
+
 def print_quotes(results: Results) -> None:
     """The checkout quotes asked while each phase played (bench/quotes.py), against the p99 target."""
     target = TARGETS.quote_p99_ms
     print(f"\ncheckout quotes under the load (POST /checkout/quote, gateway + 3 parts; target p99 <= {target:g} ms):")
-    print(f"  {'replicas':>8} {'phase':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
+    tiers = {p.quote_tier for p in results.phases if p.quote_ms}
+    if tiers:
+        print("  the HTTP tier " + ", ".join(sorted(TIER_SAYS.get(t, t) for t in tiers)) + " (BENCH_HTTP_TIER)")
+    print(
+        f"  {'replicas':>8} {'phase':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}"
+        "       each part's p99 as the gateway timed it (a bucket's bound)"
+    )
     for p in results.phases:
         if not p.quote_ms:
             continue
         lat = " ".join(f"{p.quote_ms.get(q, 0):>8,.1f}" for q in ("p50", "p95", "p99", "max"))
         verdict = _verdict(p.quote_ms.get("p99", 0) <= target)
-        print(f"  {p.replicas:>8} {p.name:>7} {lat} {p.quote_errors:>7} {verdict}")
+        parts = ", ".join(f"{part} <= {ms:g}" for part, ms in sorted(p.quote_part_p99_ms.items()))
+        print(f"  {p.replicas:>8} {p.name:>7} {lat} {p.quote_errors:>7} {verdict:>4}  {parts}")
 
 
 def kafka_per_visit(phase: PhaseResult) -> tuple[float, float]:

@@ -4,6 +4,7 @@ fsync on as in production (the tests turn it off; a bench must not)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,7 +82,7 @@ def bench_stack() -> Iterator[BenchStack]:
     finally:
         processes.stop(stack.running)
         local.down(servers)
-        if ok:
+        if ok and not os.environ.get("BENCH_KEEP"):  # BENCH_KEEP=1: the logs kept, to read after a run
             shutil.rmtree(STATE, ignore_errors=True)
         else:
             print(f"bench state kept in {STATE} (service logs in {STATE / 'logs'})")

@@ -40,6 +40,13 @@ GATEWAY_DELIVERIES = Counter(
     "and applied (applied, ignored, kept, waiting for their API), by resource",
     ["resource", "outcome"],
 )
+QUOTE_PARTS = Histogram(
+    "perkstream_quote_part_seconds",
+    "The gateway's checkout quote: how long each part's service took to answer, by outcome (ok; unavailable: "
+    "failed, an error status, past QUOTE_PART_TIMEOUT_SECONDS or not a quote part)",
+    ["part", "outcome"],
+    buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5),
+)
 INBOX_PRUNED = Counter("perkstream_inbox_pruned_total", "Inbox keys deleted past the replay window", ["service"])
 BATCH_SECONDS = Histogram(
     "perkstream_batch_seconds", "Time to apply one consumed batch in one transaction", ["service", "topic"]

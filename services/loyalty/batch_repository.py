@@ -43,16 +43,18 @@ Pair = tuple[str, str]  # (chain_id, an id in that chain)
 LOCATION_LOCK = "hashtextextended('loyalty-program:' || {c} || '/' || {l}, 0)"
 
 
-async def programs(conn: asyncpg.Connection, locations: Collection[Pair]) -> dict[Pair, Program]:
+async def programs(conn: asyncpg.Connection, locations: Collection[Pair], *, hold: bool = True) -> dict[Pair, Program]:
     """The programs of the batch's locations, each held against a save until the batch commits (a
-    statement of its own, before the read: a statement reads as of its start)."""
+    statement of its own, before the read: a statement reads as of its start); not `hold`: read as they
+    stand (a quote's, which writes nothing)."""
     if not locations:
         return {}
-    await conn.execute(
-        f"""SELECT pg_advisory_xact_lock_shared({LOCATION_LOCK.format(c="k.c", l="k.l")})
-            FROM unnest($1::text[], $2::text[]) AS k(c, l)""",
-        *_columns(set(locations), 2),
-    )
+    if hold:
+        await conn.execute(
+            f"""SELECT pg_advisory_xact_lock_shared({LOCATION_LOCK.format(c="k.c", l="k.l")})
+                FROM unnest($1::text[], $2::text[]) AS k(c, l)""",
+            *_columns(set(locations), 2),
+        )
     rows = await conn.fetch(
         """SELECT p.chain_id, p.location_id, p.spec FROM unnest($1::text[], $2::text[]) AS k(c, l)
            JOIN programs p ON p.chain_id = k.c AND p.location_id = k.l""",

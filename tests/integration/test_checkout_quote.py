@@ -21,6 +21,7 @@ from tests.integration.conftest import Chain, Stack, eventually, new_chain, publ
 from tests.integration.helpers import ANNA, create_type, membership_eventually, paid_visit, sale, sell
 from tests.integration.loyalty_helpers import PROGRAM, bonus_setup, create, loyalty_eventually, put_program
 from tests.integration.loyalty_helpers import visit_paid as loyalty_visit
+from tests.integration.proof import metric
 from tests.integration.wallet_helpers import (
     by_card,
     card_eventually,
@@ -290,6 +291,15 @@ async def test_a_part_that_is_down_or_late_is_reported_unavailable_and_the_quote
         started = time.monotonic()
         q = await quoted(replica.url, chain, quote_body(line()))
         elapsed = time.monotonic() - started
+        # Each part's time and outcome, for an operator to see which part is slow or down.
+        parts = {
+            (part, outcome): await metric(
+                replica.url, "perkstream_quote_part_seconds_count", part=part, outcome=outcome
+            )
+            for part in ("memberships", "loyalty", "wallet")
+            for outcome in ("ok", "unavailable")
+        }
+        late = await metric(replica.url, "perkstream_quote_part_seconds_sum", part="loyalty", outcome="unavailable")
     finally:
         replica.process.terminate()
         await asyncio.to_thread(replica.process.wait, 20)
@@ -302,6 +312,12 @@ async def test_a_part_that_is_down_or_late_is_reported_unavailable_and_the_quote
     assert q["totals"]["points_available"]["code"] == "part_unavailable"
     assert q["totals"]["stored_value_available"]["code"] == "part_unavailable"
     assert elapsed < 5, elapsed
+    assert {k: v for k, v in parts.items() if v} == {
+        ("memberships", "ok"): 1,
+        ("loyalty", "unavailable"): 1,
+        ("wallet", "unavailable"): 1,
+    }
+    assert 0.45 <= late < 5, late  # the silent one: its timeout (0.5 s by the event loop's clock)
 
 
 async def test_another_chains_key_and_data_are_never_seen(

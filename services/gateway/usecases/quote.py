@@ -11,6 +11,7 @@ those (`covered_lines`), after the parallel round."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TypeVar
 
 import aiohttp
@@ -18,6 +19,7 @@ import structlog
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.domain.quote import compose
+from shared import metrics
 from shared.events import utcnow
 from shared.quote import LoyaltyPart, MembershipsPart, QuoteIn, QuoteOut, QuotePartIn, Unavailable, WalletPart
 from shared.settings import Settings
@@ -60,6 +62,15 @@ class QuoteParts:
             self._http = None
 
     async def ask(
+        self, service: str, model: type[P], chain_id: str, body: QuotePartIn, authorization: str
+    ) -> P | Unavailable:
+        began = time.perf_counter()
+        answer = await self._ask(service, model, chain_id, body, authorization)
+        outcome = "unavailable" if isinstance(answer, Unavailable) else "ok"
+        metrics.QUOTE_PARTS.labels(service, outcome).observe(time.perf_counter() - began)
+        return answer
+
+    async def _ask(
         self, service: str, model: type[P], chain_id: str, body: QuotePartIn, authorization: str
     ) -> P | Unavailable:
         url = f"{self.urls[service]}/v1/chains/{chain_id}/checkout/quote-part"

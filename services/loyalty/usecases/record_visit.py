@@ -92,7 +92,7 @@ async def load_books(
     quote's would-be visit)."""
     books = Books(datetime.now(UTC))
     clients = {(e.chain_id, e.client.id) for e in events}
-    books.programs = await batch.programs(conn, {(e.chain_id, e.location_id) for e in events})
+    books.programs = await batch.programs(conn, {(e.chain_id, e.location_id) for e in events}, hold=lock)
     keys = {(e.chain_id, e.location_id, e.client.id) for e in events if (e.chain_id, e.location_id) in books.programs}
     books.states = await (batch.lock_states(conn, keys, books.as_of) if lock else batch.states(conn, keys))
     if with_cards:
