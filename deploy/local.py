@@ -311,10 +311,10 @@ def start_postgres(stack: Stack) -> None:
             stdout=subprocess.DEVNULL,
             **run_as,  # type: ignore[call-overload]
         )
-    # shared_buffers 1 GB, not PostgreSQL's 128 MB default (a server's is a quarter of its memory): with 128 MB
-    # the bench's burst of 20,000 visits left the buffers dirty, and a read that needed one waited for a
-    # write (the checkout quote's statements, 26-39 ms each for seconds after the burst). Memory is taken
-    # as the buffers fill, not at start.
+    # shared_buffers 1 GB, not PostgreSQL's 128 MB default (a server's is commonly a quarter of its memory):
+    # with 128 MB the bench's burst of 20,000 visits left most buffers dirty, and for seconds after it the
+    # checkout quote's statements took 26-39 ms each (README, Performance). Memory is taken as the buffers
+    # fill, not at start.
     options = f"-h 127.0.0.1 -p {stack.pg_port} -k {home} -c max_connections=300 -c shared_buffers=1GB"
     if stack.fast_disk:
         # Durable against a crash of the server's processes, not of the machine: a COMMIT is written to the
