@@ -240,14 +240,7 @@ class Books:
 
     def units_sold(self) -> list[tuple[str, str, str]]:
         """(chain, kind, sale id) of every unit the recorded operations sold."""
-        return [
-            (e.op.chain_id, kind, unit.sale_id)
-            for e in self._entries
-            if e.number is not None
-            for line, sold in zip(e.op.lines, e.sales, strict=True)
-            if (kind := line.kind) is not None
-            for unit in sold
-        ]
+        return units_of(e.op for e in self._entries if e.number is not None)
 
     def number(self, op_id: uuid.UUID) -> int | None:
         return next((e.number for e in self._entries if e.op.op_id == op_id), None)
